@@ -1,0 +1,35 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace flightdeck::cli {
+
+// A flag a command accepts: `--name VALUE` (or `--name=VALUE`) when value_name is set,
+// otherwise a boolean switch.
+struct FlagSpec {
+  std::string name;        // without the leading dashes
+  std::string value_name;  // "S", "SHA"; empty for a switch
+  std::string help;
+  bool required = false;
+
+  bool takes_value() const { return !value_name.empty(); }
+};
+
+struct ParsedArgs {
+  std::vector<std::string> positionals;      // command words then operands, in order
+  std::map<std::string, std::string> flags;  // a switch maps to "true"; the last one given wins
+
+  bool Has(const std::string& name) const { return flags.count(name) != 0; }
+  std::optional<std::string> Get(const std::string& name) const;
+};
+
+// Flags may come anywhere on the line, before or after the command words, so parsing needs
+// every flag any command knows (to tell `--service api` from a switch followed by an
+// operand). `--` ends the flags; `-h` means `--help`. nullopt with a message on bad input.
+std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
+                                    const std::vector<FlagSpec>& known, std::string* error);
+
+}  // namespace flightdeck::cli

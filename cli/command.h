@@ -1,0 +1,108 @@
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/config.h"
+#include "cli/format.h"
+#include "cli/http_client.h"
+
+namespace flightdeck::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;  // the server said no, or it could not be reached
+constexpr int kExitUsage = 2;  // the command line was wrong
+
+struct Command;
+
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// What a command handler gets: its parsed line, the environment and the streams, and the
+// gateway client built from the settings (file < env < flags) on first use.
+class Context {
+ public:
+  Context(const ParsedArgs& args, EnvLookup env, Io io);
+
+  const ParsedArgs& args() const { return args_; }
+  const EnvLookup& env() const { return env_; }
+  std::istream& in() { return io_.in; }
+  std::ostream& out() { return io_.out; }
+  std::ostream& err() { return io_.err; }
+  bool json() const { return args_.Has("json"); }
+  const std::vector<std::string>& operands() const { return operands_; }
+  void set_operands(std::vector<std::string> operands) { operands_ = std::move(operands); }
+  void set_command(const Command* command) { command_ = command; }
+
+  // A bad value the parser could not know about: prints it and the command's help.
+  int UsageError(const std::string& message);
+
+  // nullptr after printing why (no URL configured, unreadable config file).
+  const HttpClient* client();
+
+  // The common tail of every request: an unreachable gateway, an HTTP error or a body that is
+  // not JSON prints one error line and gives kExitError; with --json the body is printed
+  // pretty and `render` is not called; otherwise `render` prints the answer.
+  int Respond(const HttpResult& result, const std::function<void(const Json&)>& render);
+
+ private:
+  const ParsedArgs& args_;
+  EnvLookup env_;
+  Io io_;
+  std::vector<std::string> operands_;
+  const Command* command_ = nullptr;
+  std::optional<HttpClient> client_;
+};
+
+struct Command {
+  std::vector<std::string> words;  // {"release", "create"}
+  std::string operands;            // "ID" in the usage line; empty when it takes none
+  std::string summary;
+  std::vector<FlagSpec> flags;  // beyond the global ones
+  size_t min_operands = 0;
+  size_t max_operands = 0;
+  std::function<int(Context&)> run;
+
+  std::string Name() const;       // "release create"
+  std::string UsageLine() const;  // "fdctl release create --service S ... [--image I]"
+  std::string Help() const;       // usage line, summary, flags
+};
+
+// Every command fdctl knows. New areas (deploy, backup, health, incident) add an
+// Add<Area>Commands function the way release commands do and call it from BuiltinCommands.
+// Flags are parsed before the command is known, so a flag name must mean the same thing
+// (switch or value) in every command.
+class CommandTable {
+ public:
+  void Add(Command command);
+  // The command whose words are the longest prefix of `positionals`.
+  const Command* Find(const std::vector<std::string>& positionals) const;
+  // Commands whose words start with `prefix` (for `fdctl release` alone).
+  std::vector<const Command*> Under(const std::vector<std::string>& prefix) const;
+  // Global flags plus every command's, for ParseArgs.
+  std::vector<FlagSpec> AllFlags() const;
+  const std::vector<Command>& commands() const { return commands_; }
+
+ private:
+  std::vector<Command> commands_;
+};
+
+const std::vector<FlagSpec>& GlobalFlags();
+void AddLoginCommand(CommandTable& table);
+void AddReleaseCommands(CommandTable& table);
+CommandTable BuiltinCommands();
+
+std::string Usage(const CommandTable& table);
+
+// fdctl itself: argv without the program name. Returns the exit code.
+int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io);
+
+}  // namespace flightdeck::cli

@@ -1,0 +1,170 @@
+#include "cli/format.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace flightdeck::cli {
+namespace {
+
+std::string CamelCase(std::string_view snake) {
+  std::string out;
+  bool upper = false;
+  for (char ch : snake) {
+    if (ch == '_') {
+      upper = true;
+      continue;
+    }
+    out.push_back(upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch);
+    upper = false;
+  }
+  return out;
+}
+
+const Json* FindField(const Json& object, std::string_view proto_name) {
+  if (!object.is_object()) return nullptr;
+  auto it = object.find(std::string(proto_name));
+  if (it == object.end()) it = object.find(CamelCase(proto_name));
+  return it == object.end() ? nullptr : &*it;
+}
+
+// The gRPC code names, by number, for gateways that send a numeric code.
+constexpr std::array<const char*, 17> kCodeNames = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+std::string OneLine(std::string text, size_t limit) {
+  for (char& ch : text) {
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  }
+  const auto not_space = [](unsigned char ch) { return !std::isspace(ch); };
+  text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
+  text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
+  if (text.size() > limit) text = text.substr(0, limit) + "...";
+  return text;
+}
+
+std::string FieldViolations(const Json& details) {
+  std::string out;
+  if (!details.is_array()) return out;
+  for (const Json& detail : details) {
+    const Json* violations = FindField(detail, "field_violations");
+    if (violations == nullptr || !violations->is_array()) continue;
+    for (const Json& v : *violations) {
+      out += "  " + FieldText(v, "field") + ": " + FieldText(v, "description") + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string DumpJson(const Json& value, int indent) {
+  return value.dump(indent, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+}
+
+std::string FormatTable(const std::vector<std::string>& headers,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(headers.size(), 0);
+  auto measure = [&widths](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  };
+  measure(headers);
+  for (const auto& row : rows) measure(row);
+
+  auto line = [&widths](const std::vector<std::string>& row) {
+    std::string out;
+    for (size_t i = 0; i < widths.size(); ++i) {
+      const std::string cell = i < row.size() ? row[i] : "";
+      out += cell;
+      if (i + 1 < widths.size()) out += std::string(widths[i] - cell.size() + 2, ' ');
+    }
+    out.erase(out.find_last_not_of(' ') + 1);
+    return out + "\n";
+  };
+  std::string out = line(headers);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+std::string FieldText(const Json& object, std::string_view proto_name) {
+  const Json* field = FindField(object, proto_name);
+  if (field == nullptr || field->is_null()) return "";
+  if (field->is_string()) return field->get<std::string>();
+  return DumpJson(*field);
+}
+
+std::string ShortCommit(std::string_view sha) { return std::string(sha.substr(0, 12)); }
+
+std::string ShortTime(std::string_view rfc3339) {
+  // 2026-03-01T12:00:00.123456Z -> 2026-03-01T12:00:00Z
+  const size_t dot = rfc3339.find('.');
+  if (dot == std::string_view::npos || rfc3339.find('T') == std::string_view::npos) {
+    return std::string(rfc3339);
+  }
+  size_t end = dot + 1;
+  while (end < rfc3339.size() && std::isdigit(static_cast<unsigned char>(rfc3339[end]))) ++end;
+  return std::string(rfc3339.substr(0, dot)) + std::string(rfc3339.substr(end));
+}
+
+std::string FormatReleaseTable(const Json& releases) {
+  std::vector<std::vector<std::string>> rows;
+  if (releases.is_array()) {
+    for (const Json& r : releases) {
+      auto cell = [](std::string text) { return text.empty() ? std::string("-") : text; };
+      rows.push_back({cell(FieldText(r, "id")), cell(FieldText(r, "service")),
+                      cell(FieldText(r, "environment")), cell(FieldText(r, "version")),
+                      cell(ShortCommit(FieldText(r, "commit_sha"))), cell(FieldText(r, "state")),
+                      cell(ShortTime(FieldText(r, "created_at")))});
+    }
+  }
+  return FormatTable({"ID", "SERVICE", "ENV", "VERSION", "COMMIT", "STATE", "CREATED"}, rows);
+}
+
+std::string FormatReleaseDetails(const Json& release) {
+  static const std::vector<std::string> kOrder = {
+      "id",    "service",    "environment", "version",    "commit_sha", "image",
+      "state", "created_by", "created_at",  "updated_at", "trace_id"};
+  std::string out;
+  std::vector<std::string> shown;
+  for (const std::string& name : kOrder) {
+    const Json* field = FindField(release, name);
+    if (field == nullptr) continue;
+    out += name + ": " + FieldText(release, name) + "\n";
+    shown.push_back(name);
+    shown.push_back(CamelCase(name));
+  }
+  if (release.is_object()) {
+    for (auto it = release.begin(); it != release.end(); ++it) {
+      if (std::find(shown.begin(), shown.end(), it.key()) != shown.end()) continue;
+      out += it.key() + ": " + (it->is_string() ? it->get<std::string>() : DumpJson(*it)) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string FormatError(long http_status, const std::string& body) {
+  const Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const Json* error = parsed.is_discarded() ? nullptr : FindField(parsed, "error");
+  if (error != nullptr && error->is_object()) {
+    std::string code = FieldText(*error, "code");
+    const Json* code_field = FindField(*error, "code");
+    if (code_field != nullptr && code_field->is_number_integer()) {
+      const auto n = code_field->get<long long>();
+      if (n >= 0 && n < static_cast<long long>(kCodeNames.size())) code = kCodeNames[n];
+    }
+    if (code.empty()) code = "HTTP " + std::to_string(http_status);
+    std::string out = "error: " + code + ": " + OneLine(FieldText(*error, "message"), 1000) + "\n";
+    if (const Json* details = FindField(*error, "details")) out += FieldViolations(*details);
+    return out;
+  }
+  std::string snippet = OneLine(body, 200);
+  return "error: HTTP " + std::to_string(http_status) +
+         (snippet.empty() ? std::string(" with an empty body") : ": " + snippet) + "\n";
+}
+
+}  // namespace flightdeck::cli

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace flightdeck::cli {
+
+struct HttpResult {
+  bool reached = false;  // false: no HTTP answer at all (DNS, refused, TLS, timeout)
+  std::string transport_error;
+  long status = 0;
+  std::string body;
+};
+
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+// A small blocking JSON-over-HTTP client of the gateway (libcurl). Sends
+// `Authorization: Bearer <token>` when a token is set, and an `Idempotency-Key` on every POST
+// so that a retried write has one effect.
+class HttpClient {
+ public:
+  struct Options {
+    std::chrono::milliseconds connect_timeout{10000};
+    std::chrono::milliseconds timeout{30000};
+  };
+  HttpClient(std::string base_url, std::string token);
+  HttpClient(std::string base_url, std::string token, Options options);
+
+  HttpResult Get(const std::string& path, const Query& query = {}) const;
+  HttpResult Post(const std::string& path, const std::string& json_body) const;
+  HttpResult Post(const std::string& path, const std::string& json_body,
+                  const std::string& idempotency_key) const;
+
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  HttpResult Send(const char* method, const std::string& url, const std::string* body,
+                  const std::vector<std::string>& extra_headers) const;
+
+  std::string base_url_;
+  std::string token_;
+  Options options_;
+};
+
+// RFC 4122 version 4 UUID from the system's random source.
+std::string NewIdempotencyKey();
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string UrlEscape(std::string_view text);
+// The URL with any user:password@ replaced, for messages.
+std::string RedactUrl(const std::string& url);
+
+}  // namespace flightdeck::cli

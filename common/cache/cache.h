@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace flightdeck::metrics {
+class Registry;
+}
+
+namespace flightdeck::cache {
+
+struct CacheOptions {
+  std::string url;  // redis://[[user]:password@]host[:port][/db]
+  std::chrono::milliseconds connect_timeout{250};
+  std::chrono::milliseconds command_timeout{250};
+  int connections = 4;
+  int failure_threshold = 3;                 // consecutive errors that open the breaker
+  std::chrono::milliseconds open_for{5000};  // then one trial command (half-open)
+};
+
+// Redis as a cache that fails open: when Redis is down or slow, Get misses, Set and Del are
+// skipped, and flightdeck_cache_operations_total{op,result} counts it; callers always go on.
+// Every command gets a client span (db.system=redis, db.operation=GET...; never keys' values).
+// Thread-safe.
+class Cache {
+ public:
+  Cache(CacheOptions options, metrics::Registry* metrics = nullptr);
+  ~Cache();
+  std::optional<std::string> Get(const std::string& key);
+  void Set(const std::string& key, const std::string& value, std::chrono::milliseconds ttl);
+  void Del(const std::string& key);
+  bool Ping();              // true when a PING answered now
+  bool breaker_open() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flightdeck::cache

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+#include <pqxx/pqxx>
+
+#include "common/trace/trace.h"
+
+namespace flightdeck::metrics {
+class Registry;
+class Gauge;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace flightdeck::metrics
+
+namespace flightdeck::db {
+
+struct PoolOptions {
+  std::string url;
+  int size = 8;
+  std::chrono::milliseconds acquire_timeout{5000};
+  int max_attempts = 4;  // for serialization failures, deadlocks and lost connections
+  std::string name = "default";  // label on the pool's metrics
+};
+
+enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
+
+// A bounded pool of libpqxx connections. Connections are opened lazily, re-opened after a lost
+// connection, and carry every statement registered with Prepare(). Thread-safe.
+//
+// Transact() is the one way to run SQL: it never lets an exception escape. A libpqxx
+// exception becomes a grpc::Status with `what` as context:
+//   pool exhausted past acquire_timeout, connection failure -> UNAVAILABLE
+//   serialization failure / deadlock after max_attempts     -> ABORTED
+//   anything else (a bug in SQL, a constraint)              -> INTERNAL, unless fn mapped it.
+// fn may return a non-OK status itself (e.g. NOT_FOUND); the transaction then rolls back.
+// fn may run more than once (a lost connection or a serialization failure re-runs it on a fresh
+// transaction): effects outside the database belong after Transact returns, and state captured
+// by reference should be reset at the top of fn. Do not call Transact from inside fn: with every
+// connection leased, the inner call waits for the outer one and fails after acquire_timeout.
+//
+// Metrics (with a registry): flightdeck_db_pool_connections{pool,state="in_use|idle"},
+// flightdeck_db_pool_acquire_timeouts_total{pool}, flightdeck_db_errors_total{pool,kind} with kind
+// one of connect, connection_lost, serialization, deadlock, in_doubt, internal.
+class Pool {
+ public:
+  Pool(PoolOptions options, metrics::Registry* metrics = nullptr);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Registers a prepared statement for every connection (present and future).
+  void Prepare(std::string name, std::string sql);
+
+  using TxFn = std::function<grpc::Status(pqxx::transaction_base& tx)>;
+  grpc::Status Transact(std::string_view what, const TxFn& fn,
+                        Isolation isolation = Isolation::kReadCommitted);
+  // Runs fn on a connection outside a transaction (for statements like CREATE DATABASE), with
+  // Transact's error mapping; a lost connection re-runs fn. fn must leave the session as it found
+  // it (no SET without RESET, no session advisory lock left held): the connection is reused.
+  grpc::Status WithConnection(std::string_view what,
+                              const std::function<grpc::Status(pqxx::connection&)>& fn);
+  grpc::Status Ping();  // SELECT 1 within acquire_timeout
+
+  int size() const;
+  int in_use() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Opens a client span for one prepared statement (db.system=postgresql, db.statement.name,
+// db.operation when the statement was registered with Pool::Prepare; never the values).
+trace::Span StatementSpan(std::string_view statement_name);
+
+// Runs a statement registered with Pool::Prepare inside its StatementSpan.
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& tx, const std::string& statement, Args&&... args) {
+  trace::Span span = StatementSpan(statement);
+  return tx.exec_prepared(statement, std::forward<Args>(args)...);
+}
+
+// True when e is PostgreSQL's unique_violation (23505) on the named constraint (any if empty).
+bool IsUniqueViolation(const std::exception& e, std::string_view constraint = {});
+
+// "postgres://user:secret@host/db" -> "postgres://user:***@host/db" for messages.
+std::string RedactUrl(std::string_view url);
+// Same server, other database name (tests create a database per suite).
+std::string WithDatabase(std::string_view url, std::string_view database);
+
+}  // namespace flightdeck::db

@@ -1,0 +1,363 @@
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/db/db.h"
+#include "common/db/statement_names.h"
+#include "common/log/log.h"
+#include "common/metrics/metrics.h"
+
+namespace flightdeck::db {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// SQLSTATE classes that mean the session is gone: 08 connection exceptions, 57P01..03
+// admin shutdown (pg_terminate_backend), crash shutdown, server starting up.
+bool IsConnectionLossState(const std::string& state) {
+  return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+bool IsRetryableState(const std::string& state) {
+  return state == "40001" || state == "40P01";
+}
+
+// libpq's default is to wait forever for a TCP connect; a pool that promises UNAVAILABLE within
+// its acquire timeout needs a bound (connect_timeout is whole seconds, 2 at least).
+std::string WithConnectTimeout(const std::string& url, std::chrono::milliseconds acquire_timeout) {
+  if (url.find("connect_timeout=") != std::string::npos) return url;
+  long long seconds = std::max<long long>(2, (acquire_timeout.count() + 999) / 1000);
+  std::string param = "connect_timeout=" + std::to_string(seconds);
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
+    size_t fragment = url.find('#');
+    std::string base = url.substr(0, fragment);
+    std::string rest = fragment == std::string::npos ? "" : url.substr(fragment);
+    return base + (base.find('?') == std::string::npos ? "?" : "&") + param + rest;
+  }
+  return url.empty() ? param : url + " " + param;
+}
+
+std::chrono::milliseconds RetryBackoff(int attempt) {
+  // Jittered so that two transactions that conflicted do not collide again in lockstep.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  long long cap = std::min<long long>(200, 5LL << std::min(attempt - 1, 10));
+  std::uniform_int_distribution<long long> dist(cap / 2, cap);
+  return std::chrono::milliseconds(dist(rng));
+}
+
+template <pqxx::isolation_level kLevel>
+grpc::Status RunTransaction(pqxx::connection& conn, const Pool::TxFn& fn) {
+  pqxx::transaction<kLevel> tx(conn);
+  grpc::Status status = fn(tx);
+  if (status.ok()) {
+    tx.commit();
+  } else {
+    tx.abort();
+  }
+  return status;
+}
+
+}  // namespace
+
+struct Pool::Impl {
+  struct Conn {
+    explicit Conn(const std::string& url) : conn(url) {}
+    pqxx::connection conn;
+    std::map<std::string, std::string> prepared;  // name -> SQL as registered on this conn
+    uint64_t prepared_generation = 0;
+  };
+
+  // One checked-out connection; returned to the pool (or dropped when broken) on destruction.
+  struct Lease {
+    explicit Lease(Impl* pool) : pool(pool) {}
+    ~Lease() {
+      if (counted) pool->Release(std::move(conn), broken);
+    }
+    Impl* pool;
+    std::unique_ptr<Conn> conn;
+    bool counted = false;
+    bool broken = false;
+  };
+
+  enum class Outcome { kDone, kConnectionLost, kRetryable };
+
+  PoolOptions options;
+  std::string connect_url;
+
+  mutable std::mutex mu;
+  std::condition_variable released;
+  std::vector<std::unique_ptr<Conn>> idle;
+  int open = 0;    // idle + leased, including connections being opened
+  int leased = 0;
+  std::vector<std::pair<std::string, std::string>> statements;
+  uint64_t statements_generation = 0;
+
+  metrics::Gauge* in_use_gauge = nullptr;
+  metrics::Gauge* idle_gauge = nullptr;
+  metrics::Counter* acquire_timeouts = nullptr;
+  metrics::Family<metrics::Counter>* errors = nullptr;
+
+  void UpdateGaugesLocked() {
+    if (in_use_gauge != nullptr) in_use_gauge->Set(leased);
+    if (idle_gauge != nullptr) idle_gauge->Set(static_cast<double>(idle.size()));
+  }
+
+  void CountError(const char* kind) {
+    if (errors != nullptr) errors->With({options.name, kind}).Inc();
+  }
+
+  grpc::Status Acquire(std::string_view what, Lease& lease) {
+    const auto deadline = Clock::now() + options.acquire_timeout;
+    std::unique_lock lock(mu);
+    while (true) {
+      if (!idle.empty()) {
+        lease.conn = std::move(idle.back());
+        idle.pop_back();
+        lease.counted = true;
+        ++leased;
+        UpdateGaugesLocked();
+        return grpc::Status::OK;
+      }
+      if (open < options.size) {
+        ++open;
+        ++leased;
+        lease.counted = true;
+        UpdateGaugesLocked();
+        lock.unlock();
+        try {
+          lease.conn = std::make_unique<Conn>(connect_url);
+          return grpc::Status::OK;
+        } catch (const std::exception& e) {
+          lease.broken = true;  // the destructor gives the slot back
+          CountError("connect");
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "cannot connect to database " + RedactUrl(options.url) +
+                                  " while " + std::string(what) + ": " + log::Redact(e.what()));
+        }
+      }
+      if (released.wait_until(lock, deadline) == std::cv_status::timeout && idle.empty() &&
+          open >= options.size) {
+        if (acquire_timeouts != nullptr) acquire_timeouts->Inc();
+        return grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            "database pool exhausted: " + std::to_string(leased) + "/" +
+                std::to_string(options.size) + " connections in use for " +
+                std::to_string(options.acquire_timeout.count()) + "ms while " + std::string(what));
+      }
+    }
+  }
+
+  void Release(std::unique_ptr<Conn> conn, bool broken) {
+    std::unique_ptr<Conn> dropped;
+    {
+      std::lock_guard lock(mu);
+      --leased;
+      if (broken || conn == nullptr || !conn->conn.is_open()) {
+        --open;
+        dropped = std::move(conn);
+      } else {
+        idle.push_back(std::move(conn));
+      }
+      UpdateGaugesLocked();
+    }
+    released.notify_one();
+    // `dropped` closes its socket here, outside the lock.
+  }
+
+  // libpqxx 6.4 prepares lazily on first use, so this is client-side bookkeeping only.
+  void SyncPrepared(Conn& c) {
+    std::vector<std::pair<std::string, std::string>> wanted;
+    uint64_t generation;
+    {
+      std::lock_guard lock(mu);
+      if (c.prepared_generation == statements_generation) return;
+      wanted = statements;
+      generation = statements_generation;
+    }
+    for (const auto& [name, sql] : wanted) {
+      auto it = c.prepared.find(name);
+      if (it != c.prepared.end()) {
+        if (it->second == sql) continue;
+        c.conn.unprepare(name);
+      }
+      c.conn.prepare(name, sql);
+      c.prepared[name] = sql;
+    }
+    c.prepared_generation = generation;
+  }
+
+  // Runs body on a pooled connection; a lost connection is replaced and body re-run, a
+  // serialization failure or deadlock re-run after a jittered pause, up to max_attempts.
+  template <typename Body>
+  grpc::Status RunWithRetries(std::string_view what, const Body& body) {
+    const int max_attempts = std::max(1, options.max_attempts);
+    for (int attempt = 1;; ++attempt) {
+      Outcome outcome = Outcome::kDone;
+      std::string error;
+      {
+        Lease lease(this);
+        grpc::Status acquired = Acquire(what, lease);
+        if (!acquired.ok()) return acquired;
+        try {
+          SyncPrepared(*lease.conn);
+          return body(lease.conn->conn);
+        } catch (const pqxx::in_doubt_error& e) {
+          lease.broken = true;
+          CountError("in_doubt");
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              std::string(what) +
+                                  ": connection lost during COMMIT, the outcome is unknown: " +
+                                  e.what());
+        } catch (const pqxx::statement_completion_unknown& e) {
+          lease.broken = true;
+          CountError("in_doubt");
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              std::string(what) + ": statement outcome unknown: " + e.what());
+        } catch (const pqxx::serialization_failure& e) {
+          outcome = Outcome::kRetryable;
+          error = e.what();
+          CountError("serialization");
+        } catch (const pqxx::deadlock_detected& e) {
+          outcome = Outcome::kRetryable;
+          error = e.what();
+          CountError("deadlock");
+        } catch (const pqxx::broken_connection& e) {
+          outcome = Outcome::kConnectionLost;
+          error = e.what();
+        } catch (const pqxx::sql_error& e) {
+          error = e.what();
+          if (IsRetryableState(e.sqlstate())) {
+            outcome = Outcome::kRetryable;
+            CountError(e.sqlstate() == "40001" ? "serialization" : "deadlock");
+          } else if (IsConnectionLossState(e.sqlstate()) || !lease.conn->conn.is_open()) {
+            outcome = Outcome::kConnectionLost;
+          } else {
+            CountError("internal");
+            return grpc::Status(grpc::StatusCode::INTERNAL, std::string(what) + ": " + error);
+          }
+        } catch (const std::exception& e) {
+          error = e.what();
+          if (lease.conn != nullptr && !lease.conn->conn.is_open()) {
+            outcome = Outcome::kConnectionLost;
+          } else {
+            CountError("internal");
+            return grpc::Status(grpc::StatusCode::INTERNAL, std::string(what) + ": " + error);
+          }
+        } catch (...) {
+          CountError("internal");
+          return grpc::Status(grpc::StatusCode::INTERNAL,
+                              std::string(what) + ": unknown exception");
+        }
+        if (outcome == Outcome::kConnectionLost) {
+          lease.broken = true;
+          CountError("connection_lost");
+        }
+      }  // the lease goes back before any pause
+
+      if (outcome == Outcome::kConnectionLost) {
+        if (attempt >= max_attempts) {
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              std::string(what) + ": database connection lost " +
+                                  std::to_string(attempt) + " times: " + error);
+        }
+        log::Warn("database connection lost, retrying on a new connection",
+                  {{"pool", options.name}, {"what", what}, {"attempt", attempt},
+                   {"error", error}});
+        continue;
+      }
+      if (attempt >= max_attempts) {
+        return grpc::Status(grpc::StatusCode::ABORTED,
+                            std::string(what) + ": transaction conflict persisted after " +
+                                std::to_string(attempt) + " attempts: " + error);
+      }
+      std::this_thread::sleep_for(RetryBackoff(attempt));
+    }
+  }
+};
+
+Pool::Pool(PoolOptions options, metrics::Registry* metrics) : impl_(std::make_unique<Impl>()) {
+  if (options.size < 1) options.size = 1;
+  impl_->connect_url = WithConnectTimeout(options.url, options.acquire_timeout);
+  impl_->options = std::move(options);
+  if (metrics != nullptr) {
+    const std::string& name = impl_->options.name;
+    auto& connections = metrics->AddGauge("flightdeck_db_pool_connections",
+                                          "Connections of a database pool, by state.",
+                                          {"pool", "state"});
+    impl_->in_use_gauge = &connections.With({name, "in_use"});
+    impl_->idle_gauge = &connections.With({name, "idle"});
+    impl_->acquire_timeouts =
+        &metrics
+             ->AddCounter("flightdeck_db_pool_acquire_timeouts_total",
+                          "Times a caller gave up waiting for a free pooled connection.", {"pool"})
+             .With({name});
+    impl_->errors = &metrics->AddCounter(
+        "flightdeck_db_errors_total",
+        "Database errors by kind (connect, connection_lost, serialization, deadlock, in_doubt, "
+        "internal).",
+        {"pool", "kind"});
+  }
+}
+
+Pool::~Pool() = default;
+
+void Pool::Prepare(std::string name, std::string sql) {
+  internal::RememberStatementOperation(name, sql);
+  std::lock_guard lock(impl_->mu);
+  for (auto& [existing, existing_sql] : impl_->statements) {
+    if (existing != name) continue;
+    if (existing_sql == sql) return;
+    existing_sql = std::move(sql);
+    ++impl_->statements_generation;
+    return;
+  }
+  impl_->statements.emplace_back(std::move(name), std::move(sql));
+  ++impl_->statements_generation;
+}
+
+grpc::Status Pool::Transact(std::string_view what, const TxFn& fn, Isolation isolation) {
+  trace::Span span("db.transaction " + std::string(what), trace::SpanKind::kInternal);
+  if (span.recording()) span.SetAttribute("db.system", std::string("postgresql"));
+  grpc::Status status = impl_->RunWithRetries(what, [&](pqxx::connection& conn) {
+    switch (isolation) {
+      case Isolation::kSerializable:
+        return RunTransaction<pqxx::serializable>(conn, fn);
+      case Isolation::kRepeatableRead:
+        return RunTransaction<pqxx::repeatable_read>(conn, fn);
+      case Isolation::kReadCommitted:
+        break;
+    }
+    return RunTransaction<pqxx::read_committed>(conn, fn);
+  });
+  if (!status.ok() && span.recording()) {
+    span.SetStatus(trace::StatusCode::kError, status.error_message());
+  }
+  return status;
+}
+
+grpc::Status Pool::WithConnection(std::string_view what,
+                                  const std::function<grpc::Status(pqxx::connection&)>& fn) {
+  return impl_->RunWithRetries(what, fn);
+}
+
+grpc::Status Pool::Ping() {
+  return WithConnection("ping", [](pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    tx.exec("SELECT 1");
+    return grpc::Status::OK;
+  });
+}
+
+int Pool::size() const { return impl_->options.size; }
+
+int Pool::in_use() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->leased;
+}
+
+}  // namespace flightdeck::db

@@ -1,0 +1,76 @@
+#include "common/grpc/server.h"
+
+#include <csignal>
+#include <stdexcept>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server_builder.h>
+
+#include "common/grpc/interceptors.h"
+#include "common/metrics/metrics.h"
+
+namespace flightdeck::rpc {
+
+Server::Server(ServerOptions options, metrics::Registry& registry)
+    : options_(std::move(options)),
+      metrics_(std::make_unique<metrics::GrpcServerMetrics>(registry)) {}
+
+Server::~Server() { Shutdown(); }
+
+void Server::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void Server::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  // Reflection lets operators use grpcurl without the .proto files; it is also a synchronous
+  // service, which a server with no domain service yet (only health) needs to start at all.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::string address = options_.bind_address + ":" + std::to_string(options_.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  factories.push_back(MakeServerInterceptorFactory(metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(factories));
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    server_.reset();
+    throw std::runtime_error("gRPC server: cannot listen on " + address);
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+}
+
+void Server::Shutdown() {
+  if (!server_) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
+  server_->Wait();
+  server_.reset();
+}
+
+namespace {
+sigset_t TerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+}  // namespace
+
+void BlockTerminationSignals() {
+  sigset_t set = TerminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A client that goes away mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set = TerminationSignals();
+  int signal = 0;
+  while (sigwait(&set, &signal) != 0) {
+  }
+  return signal;
+}
+
+}  // namespace flightdeck::rpc

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+
+#include "common/clock/clock.h"
+
+namespace flightdeck::db {
+class Pool;
+}
+
+namespace flightdeck::jobs {
+
+// Durable due-work (DESIGN.md §2): a row in <schema>.jobs with a due time, claimed with
+// FOR UPDATE SKIP LOCKED and a lease, so that replicas share the work, a crash loses nothing,
+// and a job whose worker died is taken again when its lease expires. Times come from the
+// injected clock, never from the database's now(), so tests can move time.
+// The table comes from each owning schema's migration (see migrations/releases/0002_jobs.sql).
+
+struct Job {
+  long long id = 0;
+  std::string kind;
+  std::string key;      // unique among unfinished jobs of the schema when non-empty
+  std::string payload;  // JSON text
+  Clock::TimePoint due_at;
+  int attempts = 0;     // including the current one once claimed
+  int max_attempts = 0;
+  std::string last_error;
+};
+
+struct RetryPolicy {
+  int max_attempts = 5;
+  std::chrono::milliseconds initial_backoff{1000};
+  std::chrono::milliseconds max_backoff{300000};
+};
+// Backoff before attempt n+1 after n failed attempts: initial * 2^(n-1), capped.
+std::chrono::milliseconds BackoffAfter(const RetryPolicy& policy, int failed_attempts);
+
+class Queue {
+ public:
+  Queue(db::Pool& pool, std::string schema, const Clock& clock);
+
+  // Adds a job. With a non-empty key, a job with the same key still pending or running is kept
+  // and ALREADY_EXISTS returned (idempotent scheduling).
+  grpc::Status Enqueue(const std::string& kind, const std::string& key, const std::string& payload,
+                       Clock::TimePoint due_at, const RetryPolicy& policy = {},
+                       long long* id = nullptr);
+  // Takes up to `limit` due jobs (pending and due, or running with an expired lease), marks them
+  // running under `owner` until now + lease, attempts + 1. Returned in due order. A job whose
+  // lease expired on its last allowed attempt is marked failed instead of being taken again.
+  grpc::Status Claim(const std::string& owner, int limit, std::chrono::milliseconds lease,
+                     std::vector<Job>* out);
+  // Only the current lease holder may complete or fail a job (a stale worker gets
+  // FAILED_PRECONDITION and must not act on it).
+  grpc::Status Complete(long long id, const std::string& owner);
+  // Records the error; schedules a retry after backoff, or marks the job failed when attempts
+  // are used up.
+  grpc::Status Fail(long long id, const std::string& owner, const std::string& error);
+  grpc::Status Get(long long id, Job* out, std::string* state = nullptr);
+
+  const std::string& schema() const { return schema_; }
+
+ private:
+  db::Pool& pool_;
+  std::string schema_;
+  const Clock& clock_;
+};
+
+// Polls a Queue and runs handlers by kind on a fixed number of threads until Stop(). Each poller
+// claims one job at a time. A handler's OK completes the job; a non-OK status ("CODE: message"),
+// an exception ("handler threw: ...") or a kind with no handler ("no handler for kind X") fails
+// the attempt (Queue::Fail: retry after backoff, or failed). A handler may run again after a
+// crash or an expired lease, so it must be idempotent; keep it shorter than the lease.
+class Worker {
+ public:
+  using Handler = std::function<grpc::Status(const Job&)>;
+  struct Options {
+    std::string owner;  // unique per process, e.g. hostname:pid
+    int threads = 2;
+    std::chrono::milliseconds poll_interval{500};
+    std::chrono::milliseconds lease{30000};
+  };
+  Worker(Queue& queue, Options options);
+  ~Worker();
+  void Handle(const std::string& kind, Handler handler);  // before Start
+  void Start();
+  void Stop();  // waits for running handlers
+  // Claims what is due (up to 100 jobs) and runs it on the calling thread; returns how many ran
+  // (tests).
+  int RunOnce();
+  void Nudge();  // wake the pollers now (a job was just enqueued)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flightdeck::jobs

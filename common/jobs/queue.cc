@@ -1,0 +1,247 @@
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "common/db/db.h"
+#include "common/jobs/jobs.h"
+
+namespace flightdeck::jobs {
+namespace {
+
+// Exact to the microsecond in both directions (PostgreSQL's timestamptz resolution), which a
+// float epoch would not be.
+std::string SqlTime(Clock::TimePoint t) {
+  long long micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  long long seconds = micros / 1000000;
+  long long fraction = micros % 1000000;
+  if (fraction < 0) {
+    fraction += 1000000;
+    --seconds;
+  }
+  std::time_t tt = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
+  return buf;
+}
+
+Clock::TimePoint FromMicros(long long micros) {
+  return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(
+      std::chrono::microseconds(micros)));
+}
+
+constexpr const char* kJobColumns =
+    "id, kind, COALESCE(key, ''), payload::text,"
+    " (extract(epoch FROM due_at) * 1000000)::bigint, attempts, max_attempts,"
+    " COALESCE(last_error, ''), state";
+
+Job JobFromRow(const pqxx::row& row) {
+  Job job;
+  job.id = row[0].as<long long>();
+  job.kind = row[1].as<std::string>();
+  job.key = row[2].as<std::string>();
+  job.payload = row[3].as<std::string>();
+  job.due_at = FromMicros(row[4].as<long long>());
+  job.attempts = row[5].as<int>();
+  job.max_attempts = row[6].as<int>();
+  job.last_error = row[7].as<std::string>();
+  return job;
+}
+
+struct Statements {
+  std::string enqueue, find_key, expire, claim, complete, lock_for_fail, retry, give_up, get,
+      lease_state;
+};
+
+Statements Names(const std::string& schema) {
+  const std::string p = "jobs." + schema + ".";
+  return {p + "enqueue",       p + "find_key", p + "expire", p + "claim",
+          p + "complete",      p + "lock_for_fail", p + "retry", p + "give_up",
+          p + "get",           p + "lease_state"};
+}
+
+// Explains why a Complete/Fail found no running job leased to `owner`.
+grpc::Status LeaseMismatch(pqxx::transaction_base& tx, const Statements& names, long long id,
+                           const std::string& owner) {
+  pqxx::result r = db::Exec(tx, names.lease_state, id);
+  if (r.empty()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "job " + std::to_string(id) + " not found");
+  }
+  const std::string state = r[0][0].as<std::string>();
+  const std::string holder = r[0][1].as<std::string>();
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      "job " + std::to_string(id) + " is not leased to " + owner + " (state " +
+                          state + (holder.empty() ? "" : ", lease held by " + holder) + ")");
+}
+
+}  // namespace
+
+std::chrono::milliseconds BackoffAfter(const RetryPolicy& policy, int failed_attempts) {
+  if (failed_attempts <= 0 || policy.initial_backoff.count() <= 0) {
+    return std::chrono::milliseconds(0);
+  }
+  const auto cap = std::max(policy.max_backoff, std::chrono::milliseconds(0));
+  std::chrono::milliseconds backoff = policy.initial_backoff;
+  for (int i = 1; i < failed_attempts && backoff < cap; ++i) backoff *= 2;
+  return std::min(backoff, cap);
+}
+
+Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
+    : pool_(pool), schema_(std::move(schema)), clock_(clock) {
+  const std::string t = "\"" + schema_ + "\".jobs";
+  const Statements n = Names(schema_);
+  pool_.Prepare(n.enqueue,
+                "INSERT INTO " + t +
+                    " (kind, key, payload, state, due_at, max_attempts, initial_backoff_ms,"
+                    " max_backoff_ms, created_at, updated_at)"
+                    " VALUES ($1, NULLIF($2, ''), $3::jsonb, 'pending', $4::timestamptz, $5, $6,"
+                    " $7, $8::timestamptz, $8::timestamptz)"
+                    " ON CONFLICT DO NOTHING RETURNING id");
+  pool_.Prepare(n.find_key, "SELECT id FROM " + t +
+                                " WHERE key = $1 AND state IN ('pending', 'running')");
+  // A job whose worker died on its last allowed attempt must end, not be retried forever.
+  pool_.Prepare(n.expire,
+                "UPDATE " + t +
+                    " SET state = 'failed', updated_at = $1::timestamptz, lease_expires_at = NULL,"
+                    " last_error = 'lease of ' || COALESCE(lease_owner, '?') ||"
+                    " ' expired during attempt ' || attempts || ' of ' || max_attempts"
+                    " WHERE id IN (SELECT id FROM " + t +
+                    " WHERE state = 'running' AND lease_expires_at <= $1::timestamptz"
+                    " AND attempts >= max_attempts FOR UPDATE SKIP LOCKED)");
+  pool_.Prepare(n.claim,
+                "UPDATE " + t +
+                    " SET state = 'running', lease_owner = $1, lease_expires_at = $2::timestamptz,"
+                    " attempts = attempts + 1, updated_at = $3::timestamptz"
+                    " WHERE id IN (SELECT id FROM " + t +
+                    " WHERE (state = 'pending' AND due_at <= $3::timestamptz)"
+                    " OR (state = 'running' AND lease_expires_at <= $3::timestamptz"
+                    " AND attempts < max_attempts)"
+                    " ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
+                    " RETURNING " + kJobColumns);
+  pool_.Prepare(n.complete,
+                "UPDATE " + t +
+                    " SET state = 'done', lease_expires_at = NULL, updated_at = $3::timestamptz"
+                    " WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id");
+  pool_.Prepare(n.lock_for_fail,
+                "SELECT attempts, max_attempts, initial_backoff_ms, max_backoff_ms FROM " + t +
+                    " WHERE id = $1 AND lease_owner = $2 AND state = 'running' FOR UPDATE");
+  pool_.Prepare(n.retry, "UPDATE " + t +
+                             " SET state = 'pending', due_at = $2::timestamptz, last_error = $3,"
+                             " lease_owner = NULL, lease_expires_at = NULL,"
+                             " updated_at = $4::timestamptz WHERE id = $1");
+  pool_.Prepare(n.give_up, "UPDATE " + t +
+                               " SET state = 'failed', last_error = $2, lease_expires_at = NULL,"
+                               " updated_at = $3::timestamptz WHERE id = $1");
+  pool_.Prepare(n.get, std::string("SELECT ") + kJobColumns + " FROM " + t + " WHERE id = $1");
+  pool_.Prepare(n.lease_state,
+                "SELECT state, COALESCE(lease_owner, '') FROM " + t + " WHERE id = $1");
+}
+
+grpc::Status Queue::Enqueue(const std::string& kind, const std::string& key,
+                            const std::string& payload, Clock::TimePoint due_at,
+                            const RetryPolicy& policy, long long* id) {
+  if (kind.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "job kind must not be empty");
+  }
+  if (policy.max_attempts < 1) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "job max_attempts must be at least 1");
+  }
+  const Statements n = Names(schema_);
+  const std::string now = SqlTime(clock_.Now());
+  const std::string body = payload.empty() ? "{}" : payload;
+  return pool_.Transact("enqueue job " + kind, [&](pqxx::transaction_base& tx) {
+    pqxx::result inserted;
+    try {
+      inserted = db::Exec(tx, n.enqueue, kind, key, body, SqlTime(due_at), policy.max_attempts,
+                          static_cast<int>(policy.initial_backoff.count()),
+                          static_cast<int>(policy.max_backoff.count()), now);
+    } catch (const pqxx::data_exception& e) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "job payload is not valid JSON: " + std::string(e.what()));
+    }
+    if (!inserted.empty()) {
+      if (id != nullptr) *id = inserted[0][0].as<long long>();
+      return grpc::Status::OK;
+    }
+    pqxx::result existing = db::Exec(tx, n.find_key, key);
+    if (id != nullptr && !existing.empty()) *id = existing[0][0].as<long long>();
+    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                        "a " + kind + " job with key " + key + " is already pending or running");
+  });
+}
+
+grpc::Status Queue::Claim(const std::string& owner, int limit, std::chrono::milliseconds lease,
+                          std::vector<Job>* out) {
+  out->clear();
+  if (limit <= 0) return grpc::Status::OK;
+  if (owner.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "job lease owner must not be empty");
+  }
+  const Statements n = Names(schema_);
+  const Clock::TimePoint now = clock_.Now();
+  std::vector<Job> claimed;
+  grpc::Status status = pool_.Transact("claim jobs", [&](pqxx::transaction_base& tx) {
+    claimed.clear();  // a retried transaction starts over
+    db::Exec(tx, n.expire, SqlTime(now));
+    pqxx::result rows = db::Exec(tx, n.claim, owner, SqlTime(now + lease), SqlTime(now), limit);
+    for (const auto& row : rows) claimed.push_back(JobFromRow(row));
+    return grpc::Status::OK;
+  });
+  if (!status.ok()) return status;
+  std::sort(claimed.begin(), claimed.end(), [](const Job& a, const Job& b) {
+    return a.due_at != b.due_at ? a.due_at < b.due_at : a.id < b.id;
+  });
+  *out = std::move(claimed);
+  return grpc::Status::OK;
+}
+
+grpc::Status Queue::Complete(long long id, const std::string& owner) {
+  const Statements n = Names(schema_);
+  const std::string now = SqlTime(clock_.Now());
+  return pool_.Transact("complete job", [&](pqxx::transaction_base& tx) {
+    if (!db::Exec(tx, n.complete, id, owner, now).empty()) return grpc::Status::OK;
+    return LeaseMismatch(tx, n, id, owner);
+  });
+}
+
+grpc::Status Queue::Fail(long long id, const std::string& owner, const std::string& error) {
+  const Statements n = Names(schema_);
+  const Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("fail job", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, n.lock_for_fail, id, owner);
+    if (r.empty()) return LeaseMismatch(tx, n, id, owner);
+    const int attempts = r[0][0].as<int>();
+    const int max_attempts = r[0][1].as<int>();
+    if (attempts >= max_attempts) {
+      db::Exec(tx, n.give_up, id, error, SqlTime(now));
+      return grpc::Status::OK;
+    }
+    RetryPolicy policy;
+    policy.max_attempts = max_attempts;
+    if (!r[0][2].is_null()) policy.initial_backoff = std::chrono::milliseconds(r[0][2].as<int>());
+    if (!r[0][3].is_null()) policy.max_backoff = std::chrono::milliseconds(r[0][3].as<int>());
+    db::Exec(tx, n.retry, id, SqlTime(now + BackoffAfter(policy, attempts)), error, SqlTime(now));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Queue::Get(long long id, Job* out, std::string* state) {
+  const Statements n = Names(schema_);
+  return pool_.Transact("get job", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, n.get, id);
+    if (r.empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "job " + std::to_string(id) + " not found");
+    }
+    if (out != nullptr) *out = JobFromRow(r[0]);
+    if (state != nullptr) *state = r[0][8].as<std::string>();
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace flightdeck::jobs

@@ -1,0 +1,169 @@
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/jobs/jobs.h"
+#include "common/log/log.h"
+#include "common/trace/trace.h"
+
+namespace flightdeck::jobs {
+namespace {
+
+// RunOnce takes what is due in one claim; the pollers take one job at a time so that a slow
+// handler does not sit on leases of jobs another thread could run.
+constexpr int kRunOnceLimit = 100;
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "UNKNOWN";
+  }
+}
+
+}  // namespace
+
+struct Worker::Impl {
+  Queue& queue;
+  Options options;
+
+  std::mutex mu;
+  std::condition_variable wake;
+  std::map<std::string, Handler> handlers;
+  std::vector<std::thread> threads;
+  bool stopping = false;
+  unsigned long long nudges = 0;
+
+  Impl(Queue& q, Options o) : queue(q), options(std::move(o)) {}
+
+  // Returns how many jobs ran, or -1 when claiming failed.
+  int RunBatch(int limit) {
+    std::vector<Job> jobs;
+    grpc::Status claimed = queue.Claim(options.owner, limit, options.lease, &jobs);
+    if (!claimed.ok()) {
+      log::Warn("claiming jobs failed",
+                {{"schema", queue.schema()}, {"owner", options.owner},
+                 {"error", claimed.error_message()}});
+      return -1;
+    }
+    for (const Job& job : jobs) Run(job);
+    return static_cast<int>(jobs.size());
+  }
+
+  void Run(const Job& job) {
+    trace::Span span("job " + job.kind, trace::SpanKind::kConsumer);
+    if (span.recording()) {
+      span.SetAttribute("job.id", job.id);
+      span.SetAttribute("job.kind", job.kind);
+      span.SetAttribute("job.attempt", static_cast<long long>(job.attempts));
+    }
+    Handler handler;
+    {
+      std::lock_guard lock(mu);
+      auto it = handlers.find(job.kind);
+      if (it != handlers.end()) handler = it->second;
+    }
+    std::string error;
+    if (!handler) {
+      error = "no handler for kind " + job.kind;
+    } else {
+      try {
+        grpc::Status result = handler(job);
+        if (!result.ok()) error = std::string(CodeName(result.error_code())) + ": " +
+                                  result.error_message();
+      } catch (const std::exception& e) {
+        error = std::string("handler threw: ") + e.what();
+      } catch (...) {
+        error = "handler threw a non-standard exception";
+      }
+    }
+    grpc::Status recorded = error.empty() ? queue.Complete(job.id, options.owner)
+                                          : queue.Fail(job.id, options.owner, error);
+    if (!error.empty()) {
+      if (span.recording()) span.SetStatus(trace::StatusCode::kError, error);
+      log::Warn("job attempt failed", {{"schema", queue.schema()}, {"job_id", job.id},
+                                        {"kind", job.kind}, {"attempt", job.attempts},
+                                        {"max_attempts", job.max_attempts}, {"error", error}});
+    }
+    if (!recorded.ok()) {
+      // Usually a lease that expired while the handler ran: another worker owns the job now.
+      log::Warn("recording a job outcome failed",
+                {{"schema", queue.schema()}, {"job_id", job.id}, {"kind", job.kind},
+                 {"error", recorded.error_message()}});
+    }
+  }
+
+  void Poll() {
+    while (true) {
+      unsigned long long seen;
+      {
+        std::lock_guard lock(mu);
+        if (stopping) return;
+        seen = nudges;
+      }
+      if (RunBatch(1) > 0) continue;
+      std::unique_lock lock(mu);
+      wake.wait_for(lock, options.poll_interval, [&] { return stopping || nudges != seen; });
+    }
+  }
+};
+
+Worker::Worker(Queue& queue, Options options)
+    : impl_(std::make_unique<Impl>(queue, std::move(options))) {}
+
+Worker::~Worker() { Stop(); }
+
+void Worker::Handle(const std::string& kind, Handler handler) {
+  std::lock_guard lock(impl_->mu);
+  impl_->handlers[kind] = std::move(handler);
+}
+
+void Worker::Start() {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->threads.empty()) return;
+  impl_->stopping = false;
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) {
+    impl_->threads.emplace_back([impl = impl_.get()] { impl->Poll(); });
+  }
+}
+
+void Worker::Stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+    threads.swap(impl_->threads);
+  }
+  impl_->wake.notify_all();
+  for (std::thread& t : threads) t.join();
+}
+
+int Worker::RunOnce() { return std::max(0, impl_->RunBatch(kRunOnceLimit)); }
+
+void Worker::Nudge() {
+  {
+    std::lock_guard lock(impl_->mu);
+    ++impl_->nudges;
+  }
+  impl_->wake.notify_all();
+}
+
+}  // namespace flightdeck::jobs

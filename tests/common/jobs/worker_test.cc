@@ -1,0 +1,158 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "tests/common/jobs/jobs_fixture.h"
+
+namespace flightdeck::jobs {
+namespace {
+
+using namespace std::chrono_literals;
+
+Worker::Options WorkerOptions(const std::string& owner, int threads = 1) {
+  Worker::Options options;
+  options.owner = owner;
+  options.threads = threads;
+  options.poll_interval = 50ms;
+  return options;
+}
+
+TEST_F(JobsTest, WorkerRunsHandlersAndRecordsFailures) {
+  RetryPolicy once;
+  once.max_attempts = 1;
+  long long ok = 0, refused = 0, thrown = 0, unknown = 0, later = 0;
+  ASSERT_TRUE(queue_.Enqueue("promote", "", R"({"step":2})", clock_.Now(), once, &ok).ok());
+  ASSERT_TRUE(queue_.Enqueue("rollback", "", "{}", clock_.Now(), once, &refused).ok());
+  ASSERT_TRUE(queue_.Enqueue("analyse", "", "{}", clock_.Now(), once, &thrown).ok());
+  ASSERT_TRUE(queue_.Enqueue("mystery", "", "{}", clock_.Now(), once, &unknown).ok());
+  ASSERT_TRUE(queue_.Enqueue("promote", "", "{}", clock_.Now() + 1h, once, &later).ok());
+
+  Worker worker(queue_, WorkerOptions("worker-a"));
+  std::vector<std::string> promoted;
+  worker.Handle("promote", [&](const Job& job) {
+    promoted.push_back(job.payload);
+    return grpc::Status::OK;
+  });
+  worker.Handle("rollback", [](const Job&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "driver unreachable");
+  });
+  worker.Handle("analyse", [](const Job&) -> grpc::Status {
+    throw std::runtime_error("prometheus returned garbage");
+  });
+
+  EXPECT_EQ(worker.RunOnce(), 4);
+  EXPECT_EQ(promoted, std::vector<std::string>{R"({"step": 2})"});
+  std::string state;
+  MustGet(ok, &state);
+  EXPECT_EQ(state, "done");
+  Job job = MustGet(refused, &state);
+  EXPECT_EQ(state, "failed");
+  EXPECT_EQ(job.last_error, "UNAVAILABLE: driver unreachable");
+  job = MustGet(thrown, &state);
+  EXPECT_EQ(state, "failed");
+  EXPECT_EQ(job.last_error, "handler threw: prometheus returned garbage");
+  job = MustGet(unknown, &state);
+  EXPECT_EQ(state, "failed");
+  EXPECT_EQ(job.last_error, "no handler for kind mystery");
+  EXPECT_EQ(StateOf(later), "pending");
+  EXPECT_EQ(worker.RunOnce(), 0);
+}
+
+TEST_F(JobsTest, FailingHandlerIsRetriedAfterBackoff) {
+  RetryPolicy policy;
+  policy.max_attempts = 2;
+  policy.initial_backoff = 5s;
+  long long id = 0;
+  ASSERT_TRUE(queue_.Enqueue("flaky", "", "{}", clock_.Now(), policy, &id).ok());
+  Worker worker(queue_, WorkerOptions("worker-a"));
+  int calls = 0;
+  worker.Handle("flaky", [&](const Job& job) {
+    ++calls;
+    return job.attempts == 1 ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "try later")
+                             : grpc::Status::OK;
+  });
+  EXPECT_EQ(worker.RunOnce(), 1);
+  EXPECT_EQ(StateOf(id), "pending");
+  EXPECT_EQ(worker.RunOnce(), 0);
+  clock_.Advance(5s);
+  EXPECT_EQ(worker.RunOnce(), 1);
+  EXPECT_EQ(StateOf(id), "done");
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(JobsTest, StartedWorkerPicksUpANudgedJob) {
+  Worker::Options options = WorkerOptions("worker-a", 2);
+  options.poll_interval = 60s;  // only the nudge can wake it in time
+  Worker worker(queue_, options);
+  std::atomic<int> runs{0};
+  worker.Handle("tick", [&](const Job&) {
+    runs.fetch_add(1);
+    return grpc::Status::OK;
+  });
+  worker.Start();
+  // Let both pollers find the queue empty and go to sleep.
+  std::this_thread::sleep_for(100ms);
+  long long id = 0;
+  ASSERT_TRUE(queue_.Enqueue("tick", "", "{}", clock_.Now(), {}, &id).ok());
+  worker.Nudge();
+  EXPECT_TRUE(WaitFor([&] { return runs.load() == 1; }, 5s));
+  EXPECT_TRUE(WaitFor([&] { return StateOf(id) == "done"; }, 5s));
+  const auto stop_started = std::chrono::steady_clock::now();
+  worker.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 5s);  // Stop does not wait a poll
+}
+
+TEST_F(JobsTest, TwoWorkersRunEveryJobExactlyOnce) {
+  constexpr int kJobs = 200;
+  std::vector<long long> ids;
+  for (int i = 0; i < kJobs; ++i) {
+    long long id = 0;
+    ASSERT_TRUE(queue_.Enqueue("sweep", "", "{}", clock_.Now() - std::chrono::seconds(i), {}, &id)
+                    .ok());
+    ids.push_back(id);
+  }
+
+  std::mutex mu;
+  std::map<long long, int> runs;
+  std::map<std::string, int> by_owner;
+  auto handler_for = [&](const std::string& owner) {
+    return [&, owner](const Job& job) {
+      std::lock_guard lock(mu);
+      ++runs[job.id];
+      ++by_owner[owner];
+      return grpc::Status::OK;
+    };
+  };
+
+  // Two replicas: each its own pool and queue, as two processes would have.
+  db::Pool pool_b(Options(db_.url()));
+  Queue queue_b(pool_b, "releases", clock_);
+  Worker a(queue_, WorkerOptions("replica-a", 3));
+  Worker b(queue_b, WorkerOptions("replica-b", 3));
+  a.Handle("sweep", handler_for("replica-a"));
+  b.Handle("sweep", handler_for("replica-b"));
+  a.Start();
+  b.Start();
+  auto total = [&] {
+    std::lock_guard lock(mu);
+    int sum = 0;
+    for (const auto& [id, n] : runs) sum += n;
+    return sum;
+  };
+  EXPECT_TRUE(WaitFor([&] { return total() >= kJobs; }, 60s)) << total();
+  a.Stop();
+  b.Stop();
+
+  EXPECT_EQ(total(), kJobs);
+  EXPECT_EQ(runs.size(), static_cast<size_t>(kJobs));
+  for (const auto& [id, n] : runs) EXPECT_EQ(n, 1) << "job " << id;
+  for (long long id : ids) EXPECT_EQ(StateOf(id), "done") << "job " << id;
+  EXPECT_GT(by_owner["replica-a"], 0);
+  EXPECT_GT(by_owner["replica-b"], 0);
+}
+
+}  // namespace
+}  // namespace flightdeck::jobs

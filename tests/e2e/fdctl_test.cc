@@ -1,0 +1,98 @@
+// End to end: fdctl, the binary an operator runs, against the running control plane.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/http_client.h"
+#include "tests/e2e/stack.h"
+
+namespace flightdeck::test {
+namespace {
+
+using nlohmann::json;
+
+class FdctlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    stack_ = new Stack();
+    ready_ = stack_->WaitReady();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(ready_);
+    char dir[] = "/tmp/fdctl-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    config_dir_ = dir;
+    // Only the config file: no FLIGHTDECK_URL/TOKEN from the test's environment.
+    env_ = {{"FDCTL_CONFIG", config_dir_ + "/fdctl.json"}, {"FLIGHTDECK_URL", ""},
+            {"FLIGHTDECK_TOKEN", ""}, {"HOME", config_dir_}};
+  }
+  void TearDown() override {
+    unlink((config_dir_ + "/fdctl.json").c_str());
+    rmdir(config_dir_.c_str());
+  }
+
+  CommandResult Fdctl(std::vector<std::string> args) {
+    args.insert(args.begin(), FD_BIN_FDCTL);
+    return RunCommand(args, env_);
+  }
+
+  static Stack* stack_;
+  static bool ready_;
+  std::string config_dir_;
+  std::map<std::string, std::string> env_;
+};
+
+Stack* FdctlTest::stack_ = nullptr;
+bool FdctlTest::ready_ = false;
+
+TEST_F(FdctlTest, LoginThenCreateGetAndListReleases) {
+  CommandResult login = Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()});
+  ASSERT_EQ(login.exit_code, 0) << login.output;
+  EXPECT_EQ(login.output.find(stack_->admin_token()), std::string::npos) << "never prints the token";
+  struct stat st {};
+  ASSERT_EQ(stat((config_dir_ + "/fdctl.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+
+  CommandResult created = Fdctl({"release", "create", "--service", "search", "--env", "staging",
+                                 "--version", "v3.1.0", "--commit", "0123abcd", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  json release = json::parse(created.output);
+  EXPECT_EQ(release["service"], "search");
+  EXPECT_EQ(release["state"], "PENDING");
+  std::string id = release["id"];
+
+  CommandResult got = Fdctl({"release", "get", id});
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_NE(got.output.find("v3.1.0"), std::string::npos) << got.output;
+  EXPECT_NE(got.output.find("PENDING"), std::string::npos) << got.output;
+
+  CommandResult listed = Fdctl({"release", "list", "--service", "search"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find(id.substr(0, 8)), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("SERVICE"), std::string::npos) << "prints a table with a header";
+}
+
+TEST_F(FdctlTest, ServerErrorsAreShownWithTheirCode) {
+  ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
+  CommandResult bad = Fdctl({"release", "create", "--service", "search", "--env", "staging",
+                             "--version", "v1", "--commit", "xyz"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("INVALID_ARGUMENT"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("commit_sha"), std::string::npos) << bad.output;
+
+  CommandResult unauthorised = Fdctl({"release", "list", "--token", "fd_wrong"});
+  EXPECT_EQ(unauthorised.exit_code, 1);
+  EXPECT_NE(unauthorised.output.find("UNAUTHENTICATED"), std::string::npos) << unauthorised.output;
+
+  CommandResult usage = Fdctl({"release", "frobnicate"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+}  // namespace
+}  // namespace flightdeck::test

@@ -1,0 +1,289 @@
+#include "tests/e2e/stack.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include "tests/e2e/http_client.h"
+#include "tests/support/env.h"
+#include "tests/support/test_database.h"
+
+extern char** environ;
+
+namespace flightdeck::test {
+namespace {
+
+std::vector<std::string> MergedEnv(const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : extra) env[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::string RandomHex(int bytes) {
+  std::random_device rd;
+  std::string out;
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < bytes; ++i) {
+    unsigned b = rd() & 0xff;
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+Process::Process(std::string name, std::string binary, std::map<std::string, std::string> env,
+                 std::vector<std::string> args)
+    : name_(std::move(name)),
+      log_path_("/tmp/fd-e2e-" + name_ + "-" + std::to_string(getpid()) + "-" + RandomHex(4) + ".log") {
+  std::vector<std::string> env_strings = MergedEnv(env);
+  std::vector<std::string> argv_strings = {binary};
+  for (const std::string& a : args) argv_strings.push_back(a);
+  std::vector<char*> envp = CStrings(env_strings);
+  std::vector<char*> argv = CStrings(argv_strings);
+  int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    // The test's signal mask must not leak into the child (services sigwait on SIGTERM).
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(log_fd);
+}
+
+Process::~Process() {
+  Stop();
+  unlink(log_path_.c_str());
+}
+
+bool Process::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void Process::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  for (int i = 0; i < 150; ++i) {
+    if (!Running()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+std::string Process::LogTail(size_t bytes) const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string all = ss.str();
+  return all.size() > bytes ? all.substr(all.size() - bytes) : all;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& args,
+                         const std::map<std::string, std::string>& env) {
+  CommandResult result;
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return result;
+  std::vector<std::string> env_strings = MergedEnv(env);
+  std::vector<std::string> argv_strings = args;
+  std::vector<char*> envp = CStrings(env_strings);
+  std::vector<char*> argv = CStrings(argv_strings);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    close(pipe_fds[0]);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, STDIN_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipe_fds[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<size_t>(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// --- OTLP receiver -----------------------------------------------------------------------
+
+struct OtlpReceiver::Impl {
+  struct Shared {
+    std::mutex mu;
+    std::vector<std::string> bodies;
+  };
+  class Handler : public Pistache::Http::Handler {
+   public:
+    HTTP_PROTOTYPE(Handler)
+    explicit Handler(std::shared_ptr<Shared> s) : shared_(std::move(s)) {}
+    void onRequest(const Pistache::Http::Request& request,
+                   Pistache::Http::ResponseWriter response) override {
+      if (request.resource() == "/v1/traces") {
+        std::lock_guard<std::mutex> lock(shared_->mu);
+        shared_->bodies.push_back(request.body());
+      }
+      response.send(Pistache::Http::Code::Ok, "{}");
+    }
+
+   private:
+    std::shared_ptr<Shared> shared_;
+  };
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint;
+};
+
+OtlpReceiver::OtlpReceiver() : impl_(std::make_unique<Impl>()) {
+  impl_->endpoint = std::make_unique<Pistache::Http::Endpoint>(
+      Pistache::Address("127.0.0.1", Pistache::Port(0)));
+  impl_->endpoint->init(Pistache::Http::Endpoint::options().threads(1).maxRequestSize(16 << 20));
+  impl_->endpoint->setHandler(std::make_shared<Impl::Handler>(impl_->shared));
+  impl_->endpoint->serveThreaded();
+}
+
+OtlpReceiver::~OtlpReceiver() { impl_->endpoint->shutdown(); }
+
+std::string OtlpReceiver::endpoint() const {
+  return "http://127.0.0.1:" + std::to_string(static_cast<uint16_t>(impl_->endpoint->getPort()));
+}
+
+std::vector<std::string> OtlpReceiver::Bodies() const {
+  std::lock_guard<std::mutex> lock(impl_->shared->mu);
+  return impl_->shared->bodies;
+}
+
+// --- the stack ---------------------------------------------------------------------------
+
+struct Stack::Impl {
+  TestDatabase database;
+};
+
+Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<Impl>()) {
+  database_url_ = impl_->database.url();
+  admin_token_ = "fd_admin_" + RandomHex(16);
+  http_port_ = FreePort();
+  std::map<std::string, std::string> base = extra;
+  base["DATABASE_URL"] = database_url_;
+  base["REDIS_URL"] = RequireEnv("REDIS_URL");
+  base["FLIGHTDECK_BIND_ADDRESS"] = "127.0.0.1";
+  if (base.find("LOG_LEVEL") == base.end()) base["LOG_LEVEL"] = "info";
+
+  const std::vector<std::pair<std::string, std::string>> services = {
+      {"releases", FD_BIN_RELEASES},
+      {"backups", FD_BIN_BACKUPS},
+      {"health", FD_BIN_HEALTH},
+      {"incidents", FD_BIN_INCIDENTS}};
+  std::map<std::string, std::string> gateway_env = base;
+  for (const auto& [name, binary] : services) {
+    grpc_ports_[name] = FreePort();
+    admin_ports_[name] = FreePort();
+    std::map<std::string, std::string> env = base;
+    env["FLIGHTDECK_GRPC_PORT"] = std::to_string(grpc_ports_[name]);
+    env["FLIGHTDECK_ADMIN_PORT"] = std::to_string(admin_ports_[name]);
+    processes_.push_back(std::make_unique<Process>(name, binary, env));
+    std::string upper = name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    gateway_env["FLIGHTDECK_" + upper + "_ADDR"] = grpc_address(name);
+  }
+  gateway_env["FLIGHTDECK_HTTP_PORT"] = std::to_string(http_port_);
+  gateway_env["FLIGHTDECK_ADMIN_TOKEN"] = admin_token_;
+  gateway_env["FLIGHTDECK_MAX_BODY_BYTES"] = "65536";
+  processes_.push_back(std::make_unique<Process>("gateway", FD_BIN_GATEWAY, gateway_env));
+}
+
+Stack::~Stack() {
+  // Gateway first, as an orchestrator would drain it before the services.
+  for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) (*it)->Stop();
+}
+
+std::string Stack::admin_url(const std::string& service) const {
+  return "http://127.0.0.1:" + std::to_string(admin_ports_.at(service));
+}
+
+std::string Stack::grpc_address(const std::string& service) const {
+  return "127.0.0.1:" + std::to_string(grpc_ports_.at(service));
+}
+
+bool Stack::WaitReady() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (auto& p : processes_) {
+      if (!p->Running()) {
+        ADD_FAILURE() << p->name() << " exited during start-up:\n" << p->LogTail();
+        return false;
+      }
+    }
+    HttpResponse r = HttpRequest("GET", gateway_url() + "/readyz", "", {}, 2000);
+    if (r.status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "stack not ready after 60 s:\n" << Logs();
+  return false;
+}
+
+std::string Stack::Logs() const {
+  std::string out;
+  for (const auto& p : processes_) out += "--- " + p->name() + "\n" + p->LogTail(2000) + "\n";
+  return out;
+}
+
+}  // namespace flightdeck::test

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace flightdeck::test {
+
+// A child process with extra environment variables, stopped (SIGTERM, then SIGKILL) on
+// destruction. Its stderr goes to a log file kept for failure messages.
+class Process {
+ public:
+  Process(std::string name, std::string binary, std::map<std::string, std::string> env,
+          std::vector<std::string> args = {});
+  ~Process();
+  void Stop();
+  bool Running();
+  std::string LogTail(size_t bytes = 4000) const;
+  pid_t pid() const { return pid_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// Runs a command to completion (no shell) and returns its exit code and output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {});
+
+int FreePort();
+
+// An OTLP/HTTP receiver on 127.0.0.1: keeps every JSON body POSTed to /v1/traces.
+class OtlpReceiver {
+ public:
+  OtlpReceiver();
+  ~OtlpReceiver();
+  std::string endpoint() const;  // http://127.0.0.1:<port>
+  std::vector<std::string> Bodies() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The whole control plane on free loopback ports, against a fresh database on the server of
+// DATABASE_URL and the Redis of REDIS_URL.
+class Stack {
+ public:
+  // extra: additional environment for every process (e.g. OTEL_* settings).
+  explicit Stack(std::map<std::string, std::string> extra = {});
+  ~Stack();
+  std::string gateway_url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
+  std::string admin_url(const std::string& service) const;
+  std::string grpc_address(const std::string& service) const;
+  const std::string& admin_token() const { return admin_token_; }
+  const std::string& database_url() const { return database_url_; }
+  // Blocks until the gateway's /readyz answers 200 (fails the test with logs after 60 s).
+  bool WaitReady();
+  std::string Logs() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string admin_token_;
+  std::string database_url_;
+  int http_port_ = 0;
+  std::map<std::string, int> grpc_ports_;
+  std::map<std::string, int> admin_ports_;
+  std::vector<std::unique_ptr<Process>> processes_;
+};
+
+}  // namespace flightdeck::test
