@@ -17,6 +17,9 @@
 namespace flightdeck::db {
 class Pool;
 }
+namespace pqxx {
+class transaction_base;
+}
 
 namespace flightdeck::jobs {
 
@@ -57,6 +60,12 @@ class Queue {
   // Takes up to `limit` due jobs (pending and due, or running with an expired lease), marks them
   // running under `owner` until now + lease, attempts + 1. Returned in due order. A job whose
   // lease expired on its last allowed attempt is marked failed instead of being taken again.
+  // The same, inside the caller's transaction, so that a state change and the work it schedules
+  // commit together (or not at all). Throws what libpqxx throws; the caller's Transact maps it.
+  grpc::Status EnqueueIn(pqxx::transaction_base& tx, const std::string& kind,
+                         const std::string& key, const std::string& payload,
+                         Clock::TimePoint due_at, const RetryPolicy& policy = {},
+                         long long* id = nullptr);
   grpc::Status Claim(const std::string& owner, int limit, std::chrono::milliseconds lease,
                      std::vector<Job>* out);
   // Only the current lease holder may complete or fail a job (a stale worker gets

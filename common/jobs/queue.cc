@@ -145,6 +145,14 @@ Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
 grpc::Status Queue::Enqueue(const std::string& kind, const std::string& key,
                             const std::string& payload, Clock::TimePoint due_at,
                             const RetryPolicy& policy, long long* id) {
+  return pool_.Transact("enqueue job " + kind, [&](pqxx::transaction_base& tx) {
+    return EnqueueIn(tx, kind, key, payload, due_at, policy, id);
+  });
+}
+
+grpc::Status Queue::EnqueueIn(pqxx::transaction_base& tx, const std::string& kind,
+                              const std::string& key, const std::string& payload,
+                              Clock::TimePoint due_at, const RetryPolicy& policy, long long* id) {
   if (kind.empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "job kind must not be empty");
   }
@@ -155,25 +163,23 @@ grpc::Status Queue::Enqueue(const std::string& kind, const std::string& key,
   const Statements n = Names(schema_);
   const std::string now = SqlTime(clock_.Now());
   const std::string body = payload.empty() ? "{}" : payload;
-  return pool_.Transact("enqueue job " + kind, [&](pqxx::transaction_base& tx) {
-    pqxx::result inserted;
-    try {
-      inserted = db::Exec(tx, n.enqueue, kind, key, body, SqlTime(due_at), policy.max_attempts,
-                          static_cast<int>(policy.initial_backoff.count()),
-                          static_cast<int>(policy.max_backoff.count()), now);
-    } catch (const pqxx::data_exception& e) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "job payload is not valid JSON: " + std::string(e.what()));
-    }
-    if (!inserted.empty()) {
-      if (id != nullptr) *id = inserted[0][0].as<long long>();
-      return grpc::Status::OK;
-    }
-    pqxx::result existing = db::Exec(tx, n.find_key, key);
-    if (id != nullptr && !existing.empty()) *id = existing[0][0].as<long long>();
-    return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
-                        "a " + kind + " job with key " + key + " is already pending or running");
-  });
+  pqxx::result inserted;
+  try {
+    inserted = db::Exec(tx, n.enqueue, kind, key, body, SqlTime(due_at), policy.max_attempts,
+                        static_cast<int>(policy.initial_backoff.count()),
+                        static_cast<int>(policy.max_backoff.count()), now);
+  } catch (const pqxx::data_exception& e) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "job payload is not valid JSON: " + std::string(e.what()));
+  }
+  if (!inserted.empty()) {
+    if (id != nullptr) *id = inserted[0][0].as<long long>();
+    return grpc::Status::OK;
+  }
+  pqxx::result existing = db::Exec(tx, n.find_key, key);
+  if (id != nullptr && !existing.empty()) *id = existing[0][0].as<long long>();
+  return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                      "a " + kind + " job with key " + key + " is already pending or running");
 }
 
 grpc::Status Queue::Claim(const std::string& owner, int limit, std::chrono::milliseconds lease,

@@ -18,6 +18,7 @@
 #include "services/gateway/audit.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/errors.h"
+#include "services/gateway/idempotency.h"
 #include "services/gateway/routes.h"
 #include "services/gateway/transcode.h"
 #include "services/gateway/worker_pool.h"
@@ -98,6 +99,8 @@ struct Exchange {
   std::string path;
   std::string route = "unmatched";
   std::string request_id;
+  std::string idempotency_key;
+  bool idempotency_claimed = false;  // this request owns the key's record and must finish it
   std::string body;
   std::map<std::string, std::string> path_params;
   std::vector<std::pair<std::string, std::string>> query;
@@ -133,6 +136,7 @@ struct Gateway::Impl {
   GatewayOptions options;
   TokenStore& tokens;
   AuditLog& audit;
+  IdempotencyStore& idempotency;
   db::Pool& db;
   WorkerPool& workers;
   metrics::Registry& registry;
@@ -141,9 +145,10 @@ struct Gateway::Impl {
   std::map<Upstream, UpstreamClient> upstreams;
   http::Router<RouteTarget> router;
 
-  Impl(GatewayOptions o, TokenStore& t, AuditLog& a, db::Pool& d, WorkerPool& w,
-       metrics::Registry& m)
-      : options(o), tokens(t), audit(a), db(d), workers(w), registry(m), http_metrics(m),
+  Impl(GatewayOptions o, TokenStore& t, AuditLog& a, IdempotencyStore& i, db::Pool& d,
+       WorkerPool& w, metrics::Registry& m)
+      : options(o), tokens(t), audit(a), idempotency(i), db(d), workers(w), registry(m),
+        http_metrics(m),
         audit_failures(m.AddCounter("flightdeck_gateway_audit_failures_total",
                                     "Audit entries that could not be written", {})) {}
 
@@ -160,10 +165,11 @@ struct Gateway::Impl {
   void Readiness(const std::shared_ptr<Exchange>& ex);
 };
 
-Gateway::Gateway(GatewayOptions options, TokenStore& tokens, AuditLog& audit, db::Pool& db,
-                 WorkerPool& workers, metrics::Registry& metrics,
+Gateway::Gateway(GatewayOptions options, TokenStore& tokens, AuditLog& audit,
+                 IdempotencyStore& idempotency, db::Pool& db, WorkerPool& workers,
+                 metrics::Registry& metrics,
                  std::map<Upstream, std::shared_ptr<grpc::Channel>> upstreams)
-    : impl_(std::make_unique<Impl>(options, tokens, audit, db, workers, metrics)) {
+    : impl_(std::make_unique<Impl>(options, tokens, audit, idempotency, db, workers, metrics)) {
   for (auto& [which, channel] : upstreams) {
     UpstreamClient& c = impl_->upstreams[which];
     c.name = UpstreamName(which);
@@ -252,6 +258,7 @@ void Gateway::Handle(const Pistache::Http::Request& request, ResponseWriter resp
   ex->method = Pistache::Http::methodString(request.method());
   ex->path = request.resource();
   std::string request_id = RawHeader(request, "X-Request-Id");
+  ex->idempotency_key = RawHeader(request, "Idempotency-Key");
   ex->request_id = IsSaneRequestId(request_id) ? request_id : RandomHex(16);
 
   auto match = impl.router.Find(ex->method, ex->path);
@@ -345,7 +352,23 @@ void Gateway::Impl::Authorized(const std::shared_ptr<Exchange>& ex, const RouteT
     RunBlocking(ex, [this, ex, denied] { CompleteError(ex, denied); });
     return;
   }
-  Dispatch(ex, target);
+  if (!IsWrite(ex->method) || ex->idempotency_key.empty()) return Dispatch(ex, target);
+  // A retried write with the same Idempotency-Key gets the first answer, not a second effect.
+  if (!IsValidIdempotencyKey(ex->idempotency_key)) {
+    return CompleteError(ex, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                          "Idempotency-Key: must be 1-255 printable characters"));
+  }
+  RunBlocking(ex, [this, ex, &target] {
+    IdempotencyStore::Outcome outcome;
+    grpc::Status s = idempotency.Begin(ex->principal.name, ex->idempotency_key, ex->method,
+                                       ex->path, ex->body, &outcome);
+    if (!s.ok()) return CompleteError(ex, s);
+    if (outcome.kind == IdempotencyStore::Outcome::kReplay) {
+      return Finish(ex, outcome.status, outcome.body, {{"Idempotent-Replayed", "true"}});
+    }
+    ex->idempotency_claimed = true;
+    Dispatch(ex, target);
+  });
 }
 
 void Gateway::Impl::Dispatch(const std::shared_ptr<Exchange>& ex, const RouteTarget& target) {
@@ -434,6 +457,13 @@ void Gateway::Impl::Complete(const std::shared_ptr<Exchange>& ex, int status, st
   entry.set_request_id(ex->request_id);
   entry.set_trace_id(ex->span->context().TraceIdHex());
   auto record = [this, ex, entry, status, body = std::move(body)] {
+    if (ex->idempotency_claimed) {
+      if (grpc::Status s = idempotency.Finish(ex->principal.name, ex->idempotency_key, status, body);
+          !s.ok()) {
+        log::Error("idempotent answer not stored", {{"request_id", ex->request_id},
+                                                    {"error", s.error_message()}});
+      }
+    }
     if (grpc::Status s = audit.Record(entry); !s.ok()) {
       audit_failures.With({}).Inc();
       log::Error("audit entry not written", {{"action", entry.action()},

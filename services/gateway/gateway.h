@@ -21,6 +21,7 @@ namespace flightdeck::gateway {
 
 class TokenStore;
 class AuditLog;
+class IdempotencyStore;
 class WorkerPool;
 enum class Upstream;
 
@@ -35,8 +36,9 @@ struct GatewayOptions {
 // database work go to the worker pool, and gRPC calls use the callback API.
 class Gateway {
  public:
-  Gateway(GatewayOptions options, TokenStore& tokens, AuditLog& audit, db::Pool& db,
-          WorkerPool& workers, metrics::Registry& metrics,
+  Gateway(GatewayOptions options, TokenStore& tokens, AuditLog& audit,
+          IdempotencyStore& idempotency, db::Pool& db, WorkerPool& workers,
+          metrics::Registry& metrics,
           std::map<Upstream, std::shared_ptr<grpc::Channel>> upstreams);
   ~Gateway();
 

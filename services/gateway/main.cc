@@ -17,6 +17,7 @@
 #include "services/gateway/audit.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/idempotency.h"
 #include "services/gateway/routes.h"
 #include "services/gateway/worker_pool.h"
 
@@ -102,13 +103,14 @@ int main() {
     }
     fd::gateway::TokenStore tokens(pool, cfg.admin_token, cfg.token_cache_ttl);
     fd::gateway::AuditLog audit(pool);
+    fd::gateway::IdempotencyStore idempotency(pool);
     fd::gateway::WorkerPool workers(cfg.workers, 4096);
     std::map<fd::gateway::Upstream, std::shared_ptr<grpc::Channel>> channels;
     for (const auto& [which, address] : cfg.upstreams) channels[which] = fd::rpc::MakeChannel(address);
     fd::gateway::GatewayOptions options;
     options.max_body_bytes = cfg.max_body_bytes;
     options.upstream_timeout = cfg.upstream_timeout;
-    Gateway gateway(options, tokens, audit, pool, workers, registry, channels);
+    Gateway gateway(options, tokens, audit, idempotency, pool, workers, registry, channels);
 
     Pistache::Address address(cfg.common.bind_address,
                               Pistache::Port(static_cast<uint16_t>(cfg.http_port)));

@@ -1,31 +1,93 @@
 // flightdeck-releases: release pipelines (DESIGN.md §3). Wiring only.
+#include <unistd.h>
+
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
+#include "common/cache/cache.h"
+#include "common/config/config.h"
+#include "common/jobs/jobs.h"
 #include "common/runtime/runtime.h"
+#include "services/releases/metric_source.h"
+#include "services/releases/pipeline.h"
+#include "services/releases/policy.h"
 #include "services/releases/service.h"
 #include "services/releases/store.h"
 
 namespace {
 
-class Releases final : public flightdeck::runtime::Component {
+using namespace flightdeck;
+
+releases::PolicySet LoadPolicies(const config::Env& env) {
+  std::optional<std::string> path = env.Raw("FLIGHTDECK_ENVIRONMENTS_FILE");
+  if (!path) return releases::PolicySet::Defaults();
+  releases::PolicySet policies;
+  if (grpc::Status s = releases::PolicySet::FromFile(*path, &policies); !s.ok()) {
+    throw config::ConfigError("FLIGHTDECK_ENVIRONMENTS_FILE: " + *path + ": " + s.error_message());
+  }
+  return policies;
+}
+
+jobs::Worker::Options WorkerOptions(const config::Env& env) {
+  jobs::Worker::Options o;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  o.owner = std::string(host) + ":" + std::to_string(getpid());
+  o.threads = static_cast<int>(env.Int("FLIGHTDECK_RELEASES_WORKERS", 4, 1, 64));
+  o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(200));
+  // Longer than the slowest driver command, so a running step is never taken over.
+  o.lease = env.Duration("FLIGHTDECK_JOBS_LEASE", std::chrono::minutes(10));
+  return o;
+}
+
+class Releases final : public runtime::Component {
  public:
-  explicit Releases(flightdeck::runtime::Context& ctx)
-      : store_(ctx.db), service_(store_, ctx.cache, ctx.clock, ctx.config.cache_ttl) {}
+  explicit Releases(runtime::Context& ctx)
+      : policies_(LoadPolicies(ctx.env)),
+        queue_(ctx.db, "releases", ctx.clock),
+        worker_(queue_, WorkerOptions(ctx.env)),
+        store_(ctx.db, queue_),
+        pipeline_(store_, ctx.clock, policies_, ctx.metrics, releases::MakeDriver,
+                  {{"prometheus", &prometheus_}, {"health", &health_}}),
+        service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl) {
+    cache::Cache& cache = ctx.cache;
+    store_.SetOnChange([&cache](const std::string& id) {
+      cache.Del(releases::ReleaseServiceImpl::CacheKey(id));
+    });
+    pipeline_.SetNudge([this] { worker_.Nudge(); });
+    worker_.Handle(releases::kAdvanceJob, [this](const jobs::Job& job) {
+      nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
+      std::string id = payload.is_object() ? payload.value("release_id", "") : "";
+      if (id.empty()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "job payload has no release_id");
+      }
+      return pipeline_.Advance(id);
+    });
+  }
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Start() override { worker_.Start(); }
+  void Stop() override { worker_.Stop(); }
 
  private:
-  flightdeck::releases::ReleaseStore store_;
-  flightdeck::releases::ReleaseServiceImpl service_;
+  releases::PolicySet policies_;
+  jobs::Queue queue_;
+  jobs::Worker worker_;
+  releases::PrometheusSource prometheus_;
+  releases::HealthSource health_;
+  releases::ReleaseStore store_;
+  releases::Pipeline pipeline_;
+  releases::ReleaseServiceImpl service_;
 };
 
 }  // namespace
 
 int main() {
-  flightdeck::runtime::ServiceSpec spec;
+  runtime::ServiceSpec spec;
   spec.process_name = "flightdeck-releases";
   spec.schema = "releases";
   spec.default_grpc_port = 50051;
   spec.default_admin_port = 9101;
-  spec.build = [](flightdeck::runtime::Context& ctx) { return std::make_unique<Releases>(ctx); };
-  return flightdeck::runtime::RunService(spec);
+  spec.build = [](runtime::Context& ctx) { return std::make_unique<Releases>(ctx); };
+  return runtime::RunService(spec);
 }

@@ -4,7 +4,10 @@
 #include "common/grpc/metadata.h"
 #include "common/log/log.h"
 #include "common/trace/trace.h"
+#include "services/releases/state_machine.h"
 #include "services/releases/validation.h"
+
+#include <thread>
 
 namespace flightdeck::releases {
 namespace {
@@ -12,47 +15,32 @@ namespace {
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 
-void SetNow(google::protobuf::Timestamp* ts, Clock::TimePoint now) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int>((us % 1000000) * 1000));
-}
-
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
 }  // namespace
 
-ReleaseServiceImpl::ReleaseServiceImpl(ReleaseStore& store, cache::Cache& cache,
-                                       const Clock& clock, std::chrono::milliseconds cache_ttl)
-    : store_(store), cache_(cache), clock_(clock), cache_ttl_(cache_ttl) {}
+ReleaseServiceImpl::ReleaseServiceImpl(ReleaseStore& store, Pipeline& pipeline,
+                                       cache::Cache& cache, std::chrono::milliseconds cache_ttl)
+    : store_(store), pipeline_(pipeline), cache_(cache), cache_ttl_(cache_ttl) {}
+
+namespace {
+
+Actor ActorOf(const grpc::ServerContext& context) {
+  Actor actor;
+  actor.name = rpc::ClientMetadata(context, rpc::kActorKey, "anonymous");
+  trace::SpanContext span = trace::CurrentContext();
+  if (span.IsValid()) actor.trace_id = span.TraceIdHex();
+  return actor;
+}
+
+}  // namespace
 
 grpc::Status ReleaseServiceImpl::CreateRelease(grpc::ServerContext* context,
                                                const v1::CreateReleaseRequest* request,
                                                v1::Release* response) {
-  v1::CreateReleaseRequest valid = *request;
-  if (grpc::Status s = ValidateCreate(valid); !s.ok()) return s;
-
-  response->set_service(valid.service());
-  response->set_environment(valid.environment());
-  response->set_version(valid.version());
-  response->set_commit_sha(valid.commit_sha());
-  response->set_image(valid.image());
-  response->set_state(v1::Release::PENDING);
-  response->set_created_by(rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous"));
-  trace::SpanContext span = trace::CurrentContext();
-  if (span.IsValid()) response->set_trace_id(span.TraceIdHex());
-  SetNow(response->mutable_created_at(), clock_.Now());
-  *response->mutable_updated_at() = response->created_at();
-
-  if (grpc::Status s = store_.Create(response); !s.ok()) return s;
-  log::Info("release created", {{"release_id", response->id()},
-                                {"service", response->service()},
-                                {"environment", response->environment()},
-                                {"version", response->version()},
-                                {"actor", response->created_by()}});
-  return grpc::Status::OK;
+  return pipeline_.Create(*request, ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::GetRelease(grpc::ServerContext*, const v1::GetReleaseRequest* request,
@@ -84,8 +72,17 @@ grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,
     return Invalid("page_size: must be between 1 and " + std::to_string(kMaxPageSize) +
                    " (0 for the default of " + std::to_string(kDefaultPageSize) + ")");
   }
+  if (!request->state().empty()) {
+    v1::Release::State state;
+    if (!v1::Release::State_Parse(request->state(), &state) || state == v1::Release::STATE_UNSPECIFIED) {
+      return Invalid("state: \"" + request->state() + "\" is not a release state (PENDING, "
+                     "AWAITING_APPROVAL, CANARY, PROMOTING, VERIFYING, SUCCEEDED, ROLLING_BACK, "
+                     "ROLLED_BACK, ABORTED, FAILED)");
+    }
+  }
   query.service = request->service();
   query.environment = request->environment();
+  query.state = request->state();
   query.limit = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   if (!request->page_token().empty()) {
     ListCursor cursor;
@@ -104,6 +101,126 @@ grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,
     ListCursor cursor{last.created_at().seconds() * 1000000 + last.created_at().nanos() / 1000,
                       last.id()};
     response->set_next_page_token(EncodePageToken(cursor));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ReleaseServiceImpl::ListReleaseEvents(grpc::ServerContext*,
+                                                   const v1::ListReleaseEventsRequest* request,
+                                                   v1::ListReleaseEventsResponse* response) {
+  if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
+  if (request->page_size() < 0 || request->page_size() > 1000) {
+    return Invalid("page_size: must be between 1 and 1000 (0 for the default of 200)");
+  }
+  long long after = 0;
+  if (!request->page_token().empty()) {
+    const std::string& t = request->page_token();
+    if (t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos) {
+      return Invalid("page_token: not a token returned by a previous list call");
+    }
+    after = std::stoll(t);
+  }
+  v1::Release release;
+  if (grpc::Status s = store_.Get(request->id(), &release); !s.ok()) return s;
+  std::vector<v1::ReleaseEvent> events;
+  bool more = false;
+  int limit = request->page_size() == 0 ? 200 : request->page_size();
+  if (grpc::Status s = store_.ListEvents(request->id(), after, limit, &events, &more); !s.ok()) return s;
+  for (v1::ReleaseEvent& e : events) *response->add_events() = std::move(e);
+  if (more && response->events_size() > 0) {
+    response->set_next_page_token(std::to_string(response->events(response->events_size() - 1).id()));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ReleaseServiceImpl::ApproveRelease(grpc::ServerContext* context,
+                                                const v1::ReleaseActionRequest* request,
+                                                v1::Release* response) {
+  return pipeline_.Approve(request->id(), request->reason(), ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::PromoteRelease(grpc::ServerContext* context,
+                                                const v1::ReleaseActionRequest* request,
+                                                v1::Release* response) {
+  return pipeline_.Promote(request->id(), request->reason(), ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::AbortRelease(grpc::ServerContext* context,
+                                              const v1::ReleaseActionRequest* request,
+                                              v1::Release* response) {
+  return pipeline_.Abort(request->id(), request->reason(), ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::RollbackRelease(grpc::ServerContext* context,
+                                                 const v1::ReleaseActionRequest* request,
+                                                 v1::Release* response) {
+  return pipeline_.RollBack(request->id(), request->reason(), ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::PostObservations(grpc::ServerContext* context,
+                                                  const v1::PostObservationsRequest* request,
+                                                  v1::Release* response) {
+  return pipeline_.Observe(*request, ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::PostVerification(grpc::ServerContext* context,
+                                                  const v1::PostVerificationRequest* request,
+                                                  v1::Release* response) {
+  return pipeline_.Verify(*request, ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::GetServiceEnvironment(grpc::ServerContext*,
+                                                       const v1::GetServiceEnvironmentRequest* request,
+                                                       v1::ServiceEnvironment* response) {
+  if (!IsDnsLabel(request->service())) {
+    return Invalid("service: \"" + request->service() + "\" is not a valid service name");
+  }
+  if (!IsDnsLabel(request->environment())) {
+    return Invalid("environment: \"" + request->environment() + "\" is not a valid environment name");
+  }
+  response->set_service(request->service());
+  response->set_environment(request->environment());
+  grpc::Status s = store_.CurrentGood(request->service(), request->environment(), response->mutable_current());
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+    response->clear_current();
+  } else if (!s.ok()) {
+    return s;
+  }
+  int queued = 0;
+  s = store_.InFlight(request->service(), request->environment(), response->mutable_in_flight(), &queued);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+    response->clear_in_flight();
+  } else if (!s.ok()) {
+    return s;
+  }
+  response->set_queued(queued);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReleaseServiceImpl::RollbackServiceEnvironment(
+    grpc::ServerContext* context, const v1::RollbackServiceEnvironmentRequest* request,
+    v1::Release* response) {
+  return pipeline_.RollBackTo(request->service(), request->environment(), request->to_commit_sha(),
+                              request->reason(), ActorOf(*context), response);
+}
+
+grpc::Status ReleaseServiceImpl::WatchRelease(grpc::ServerContext* context,
+                                              const v1::WatchReleaseRequest* request,
+                                              grpc::ServerWriter<v1::ReleaseEvent>* writer) {
+  if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
+  long long after = request->after_event_id();
+  while (!context->IsCancelled()) {
+    v1::Release release;
+    if (grpc::Status s = store_.Get(request->id(), &release); !s.ok()) return s;
+    std::vector<v1::ReleaseEvent> events;
+    bool more = false;
+    if (grpc::Status s = store_.ListEvents(request->id(), after, 500, &events, &more); !s.ok()) return s;
+    for (const v1::ReleaseEvent& e : events) {
+      if (!writer->Write(e)) return grpc::Status::OK;  // the client went away
+      after = e.id();
+    }
+    if (events.empty() && IsTerminal(release.state())) return grpc::Status::OK;
+    if (events.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   return grpc::Status::OK;
 }

@@ -5,6 +5,7 @@
 
 #include "common/clock/clock.h"
 #include "flightdeck/v1/releases.grpc.pb.h"
+#include "services/releases/pipeline.h"
 #include "services/releases/store.h"
 
 namespace flightdeck::cache {
@@ -13,27 +14,55 @@ class Cache;
 
 namespace flightdeck::releases {
 
-// The gRPC surface of the releases service: validate, call the store, map errors.
+// The gRPC surface of the releases service: validate, call the pipeline or the store, map
+// errors. The actor is the token name the gateway authenticated (x-flightdeck-actor).
 class ReleaseServiceImpl final : public v1::ReleaseService::Service {
  public:
-  ReleaseServiceImpl(ReleaseStore& store, cache::Cache& cache, const Clock& clock,
+  ReleaseServiceImpl(ReleaseStore& store, Pipeline& pipeline, cache::Cache& cache,
                      std::chrono::milliseconds cache_ttl);
 
   grpc::Status CreateRelease(grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
                              v1::Release* response) override;
   // Read-through the Redis cache: a release is cached as its serialized message under
-  // CacheKey(id) and the key is deleted whenever the release changes.
+  // CacheKey(id); the store deletes the key whenever the release changes.
   grpc::Status GetRelease(grpc::ServerContext* context, const v1::GetReleaseRequest* request,
                           v1::Release* response) override;
   grpc::Status ListReleases(grpc::ServerContext* context, const v1::ListReleasesRequest* request,
                             v1::ListReleasesResponse* response) override;
+  grpc::Status ListReleaseEvents(grpc::ServerContext* context,
+                                 const v1::ListReleaseEventsRequest* request,
+                                 v1::ListReleaseEventsResponse* response) override;
+  grpc::Status ApproveRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
+                              v1::Release* response) override;
+  grpc::Status PromoteRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
+                              v1::Release* response) override;
+  grpc::Status AbortRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
+                            v1::Release* response) override;
+  grpc::Status RollbackRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
+                               v1::Release* response) override;
+  grpc::Status PostObservations(grpc::ServerContext* context,
+                                const v1::PostObservationsRequest* request,
+                                v1::Release* response) override;
+  grpc::Status PostVerification(grpc::ServerContext* context,
+                                const v1::PostVerificationRequest* request,
+                                v1::Release* response) override;
+  grpc::Status GetServiceEnvironment(grpc::ServerContext* context,
+                                     const v1::GetServiceEnvironmentRequest* request,
+                                     v1::ServiceEnvironment* response) override;
+  grpc::Status RollbackServiceEnvironment(grpc::ServerContext* context,
+                                          const v1::RollbackServiceEnvironmentRequest* request,
+                                          v1::Release* response) override;
+  // Sends the timeline from after_event_id, then each new event as it is recorded, until the
+  // release has ended and everything was sent, or the client goes away.
+  grpc::Status WatchRelease(grpc::ServerContext* context, const v1::WatchReleaseRequest* request,
+                            grpc::ServerWriter<v1::ReleaseEvent>* writer) override;
 
   static std::string CacheKey(const std::string& id) { return "flightdeck:release:v1:" + id; }
 
  private:
   ReleaseStore& store_;
+  Pipeline& pipeline_;
   cache::Cache& cache_;
-  const Clock& clock_;
   std::chrono::milliseconds cache_ttl_;
 };
 

@@ -1,79 +1,193 @@
 #include "services/releases/store.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include "common/db/db.h"
+#include "common/jobs/jobs.h"
+#include "services/releases/state_machine.h"
+#include "services/releases/timestamps.h"
 
 namespace flightdeck::releases {
 namespace {
 
-// Timestamps cross the wire as integer microseconds since the epoch so that cursors compare
-// exactly (no float rounding, no text parsing).
+constexpr char kInFlightStates[] =
+    "('PENDING', 'AWAITING_APPROVAL', 'CANARY', 'PROMOTING', 'VERIFYING', 'ROLLING_BACK')";
+
 constexpr char kColumns[] =
     "id::text, service, environment, version, commit_sha, image, state, created_by, trace_id, "
     "(extract(epoch from created_at) * 1000000)::bigint, "
-    "(extract(epoch from updated_at) * 1000000)::bigint";
+    "(extract(epoch from updated_at) * 1000000)::bigint, kind, queued, revision, detail::text, "
+    "(extract(epoch from finished_at) * 1000000)::bigint";
 
-void SetTimestamp(google::protobuf::Timestamp* ts, long long micros) {
-  ts->set_seconds(micros / 1000000);
-  ts->set_nanos(static_cast<int>((micros % 1000000) * 1000));
-}
-
-long long Micros(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000000 + ts.nanos() / 1000;
+std::string ToJsonText(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
 }
 
 void FromRow(const pqxx::row& row, v1::Release* r) {
+  r->Clear();
+  // The detail document first; the columns are authoritative for what they hold.
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  (void)google::protobuf::util::JsonStringToMessage(row[14].as<std::string>(), r, options);
   r->set_id(row[0].as<std::string>());
   r->set_service(row[1].as<std::string>());
   r->set_environment(row[2].as<std::string>());
   r->set_version(row[3].as<std::string>());
   r->set_commit_sha(row[4].as<std::string>());
   r->set_image(row[5].as<std::string>());
-  v1::Release::State state = v1::Release::STATE_UNSPECIFIED;
+  State state = v1::Release::STATE_UNSPECIFIED;
   v1::Release::State_Parse(row[6].as<std::string>(), &state);
   r->set_state(state);
   r->set_created_by(row[7].as<std::string>());
   r->set_trace_id(row[8].as<std::string>());
   SetTimestamp(r->mutable_created_at(), row[9].as<long long>());
   SetTimestamp(r->mutable_updated_at(), row[10].as<long long>());
+  v1::Release::Kind kind = v1::Release::DEPLOY;
+  v1::Release::Kind_Parse(row[11].as<std::string>(), &kind);
+  r->set_kind(kind);
+  r->set_queued(row[12].as<bool>());
+  r->set_revision(row[13].as<long long>());
+  if (!row[15].is_null()) SetTimestamp(r->mutable_finished_at(), row[15].as<long long>());
 }
+
+std::string AdvancePayload(const std::string& id) { return "{\"release_id\":\"" + id + "\"}"; }
 
 }  // namespace
 
-ReleaseStore::ReleaseStore(db::Pool& pool) : pool_(pool) {
+ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_(jobs) {
+  const std::string at = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
+  auto time_param = [&](int n) {
+    std::string s = at;
+    s.replace(s.find('%'), 1, std::to_string(n));
+    return s;
+  };
   pool_.Prepare("releases_insert",
                 "INSERT INTO releases.releases (service, environment, version, commit_sha, image, "
-                "state, created_by, trace_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, "
-                "$6, $7, $8, timestamptz 'epoch' + $9::bigint * interval '1 microsecond', "
-                "timestamptz 'epoch' + $9::bigint * interval '1 microsecond') RETURNING id::text");
+                "state, created_by, trace_id, created_at, updated_at, kind, queued, detail) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " + time_param(9) + ", " + time_param(9) +
+                    ", $10, $11, $12::jsonb) RETURNING id::text");
+  pool_.Prepare("releases_in_flight",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
+                "AND environment = $2 AND NOT queued AND state IN " + kInFlightStates);
+  pool_.Prepare("releases_queued_count",
+                "SELECT count(*) FROM releases.releases WHERE service = $1 AND environment = $2 "
+                "AND queued AND state = 'PENDING'");
   pool_.Prepare("releases_insert_event",
                 "INSERT INTO releases.events (release_id, at, type, actor, message, data, trace_id) "
-                "VALUES ($1::uuid, timestamptz 'epoch' + $2::bigint * interval '1 microsecond', "
-                "$3, $4, $5, $6::jsonb, $7)");
+                "VALUES ($1::uuid, " + time_param(2) + ", $3, $4, $5, $6::jsonb, $7)");
   pool_.Prepare("releases_get",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE id = $1::uuid");
+  pool_.Prepare("releases_lock",
+                std::string("SELECT ") + kColumns +
+                    " FROM releases.releases WHERE id = $1::uuid FOR UPDATE");
   pool_.Prepare(
       "releases_list",
       std::string("SELECT ") + kColumns +
           " FROM releases.releases"
           " WHERE ($1 = '' OR service = $1) AND ($2 = '' OR environment = $2)"
-          "   AND ($3::bigint IS NULL OR (created_at, id) < (timestamptz 'epoch' + $3::bigint *"
-          "        interval '1 microsecond', $4::uuid))"
+          "   AND ($6 = '' OR state = $6)"
+          "   AND ($3::bigint IS NULL OR (created_at, id) < (" + time_param(3) + ", $4::uuid))"
           " ORDER BY created_at DESC, id DESC LIMIT $5");
+  pool_.Prepare("releases_update",
+                "UPDATE releases.releases SET state = $2, queued = $3, revision = revision + 1, "
+                "updated_at = " + time_param(4) + ", detail = $5::jsonb, "
+                "finished_at = CASE WHEN $6 THEN " + time_param(4) + " ELSE finished_at END, "
+                "succeeded_at = CASE WHEN $2 = 'SUCCEEDED' AND succeeded_at IS NULL THEN " +
+                    time_param(4) + " ELSE succeeded_at END "
+                "WHERE id = $1::uuid RETURNING revision");
+  pool_.Prepare("releases_next_queued",
+                "SELECT id::text FROM releases.releases WHERE service = $1 AND environment = $2 "
+                "AND queued AND state = 'PENDING' ORDER BY created_at, id LIMIT 1 FOR UPDATE");
+  pool_.Prepare("releases_unqueue",
+                "UPDATE releases.releases SET queued = false, revision = revision + 1, "
+                "updated_at = " + time_param(2) + " WHERE id = $1::uuid");
+  pool_.Prepare("releases_supersede",
+                "UPDATE releases.releases SET state = 'ROLLED_BACK', revision = revision + 1, "
+                "updated_at = " + time_param(4) + " WHERE service = $1 AND environment = $2 "
+                "AND state = 'SUCCEEDED' AND id <> $5::uuid AND succeeded_at > (SELECT succeeded_at "
+                "FROM releases.releases WHERE id = $3::uuid) RETURNING id::text");
+  pool_.Prepare("releases_events",
+                "SELECT id, release_id::text, (extract(epoch from at) * 1000000)::bigint, type, "
+                "actor, message, data::text, trace_id FROM releases.events "
+                "WHERE release_id = $1::uuid AND id > $2 ORDER BY id LIMIT $3");
+  pool_.Prepare("releases_insert_observation",
+                "INSERT INTO releases.observations (release_id, received_at, requests, errors, "
+                "p99_latency_ms, window_ms) VALUES ($1::uuid, " + time_param(2) +
+                    ", $3, $4, $5, $6)");
+  pool_.Prepare("releases_sum_observations",
+                "SELECT count(*), coalesce(sum(requests), 0)::bigint, "
+                "coalesce(sum(errors), 0)::bigint, max(p99_latency_ms) "
+                "FROM releases.observations WHERE release_id = $1::uuid "
+                "AND received_at >= " + time_param(2) + " AND received_at < " + time_param(3));
+  pool_.Prepare("releases_find_succeeded",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
+                "AND environment = $2 AND commit_sha = $3 AND succeeded_at IS NOT NULL "
+                "ORDER BY succeeded_at DESC LIMIT 1");
+  pool_.Prepare("releases_current_good",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
+                "AND environment = $2 AND state = 'SUCCEEDED' ORDER BY succeeded_at DESC LIMIT 1");
+  pool_.Prepare("releases_recent_finished",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
+                "AND environment = $2 AND kind = 'DEPLOY' AND finished_at IS NOT NULL "
+                "ORDER BY finished_at DESC LIMIT $3");
+  pool_.Prepare("driver_action_find",
+                "SELECT status, coalesce(exit_code, 0), output, error FROM releases.driver_actions "
+                "WHERE action_id = $1");
+  pool_.Prepare("driver_action_start",
+                "INSERT INTO releases.driver_actions (action_id, release_id, action, weight, "
+                "status, started_at) VALUES ($1, $2::uuid, $3, $4, 'started', " + time_param(5) +
+                    ") ON CONFLICT (action_id) DO UPDATE SET attempts = "
+                    "releases.driver_actions.attempts + 1, status = 'started', started_at = "
+                    "EXCLUDED.started_at");
+  pool_.Prepare("driver_action_finish",
+                "UPDATE releases.driver_actions SET status = $2, exit_code = $3, output = $4, "
+                "error = $5, finished_at = " + time_param(6) + " WHERE action_id = $1");
 }
 
-grpc::Status ReleaseStore::Create(v1::Release* release) {
-  return pool_.Transact("create release", [&](pqxx::transaction_base& tx) {
-    long long at = Micros(release->created_at());
-    pqxx::result r = db::Exec(tx, "releases_insert", release->service(), release->environment(),
-                              release->version(), release->commit_sha(), release->image(),
-                              v1::Release::State_Name(release->state()), release->created_by(),
-                              release->trace_id(), at);
+grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes changes) {
+  return pool_.Transact("admit release", [&](pqxx::transaction_base& tx) {
+    pqxx::result in_flight = db::Exec(tx, "releases_in_flight", release->service(),
+                                      release->environment());
+    if (!in_flight.empty() && !queue) {
+      v1::Release other;
+      FromRow(in_flight[0], &other);
+      return grpc::Status(
+          grpc::StatusCode::ALREADY_EXISTS,
+          "release " + other.id() + " (" + other.version() + ") of " + other.service() +
+              " is in flight in " + other.environment() + " (" + StateName(other.state()) +
+              "): wait for it to finish, or create with \"queue\": true to run after it");
+    }
+    release->set_queued(!in_flight.empty());
+    long long at = MicrosOf(release->created_at());
+    pqxx::result r;
+    try {
+      r = db::Exec(tx, "releases_insert", release->service(), release->environment(),
+                   release->version(), release->commit_sha(), release->image(),
+                   StateName(release->state()), release->created_by(), release->trace_id(), at,
+                   v1::Release::Kind_Name(release->kind()), release->queued(),
+                   ToJsonText(*release));
+    } catch (const pqxx::unique_violation&) {
+      // Another release was admitted between our look and our insert.
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "another release of " + release->service() + " was just admitted to " +
+                              release->environment() + " and is in flight; retry later or queue");
+    }
     release->set_id(r[0][0].as<std::string>());
-    db::Exec(tx, "releases_insert_event", release->id(), at, std::string("CREATED"),
-             release->created_by(),
-             "release " + release->version() + " (" + release->commit_sha() + ") of " +
-                 release->service() + " to " + release->environment() + " created",
-             std::string("{}"), release->trace_id());
+    for (const NewEvent& e : changes.events) {
+      db::Exec(tx, "releases_insert_event", release->id(), ToMicros(changes.now), e.type, e.actor,
+               e.message, e.data_json, changes.trace_id);
+    }
+    if (!release->queued()) {
+      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(release->id()),
+                                           changes.advance_at.value_or(changes.now));
+          !s.ok()) {
+        return s;
+      }
+    }
     return grpc::Status::OK;
   });
 }
@@ -97,13 +211,224 @@ grpc::Status ReleaseStore::List(const ListQuery& query, std::vector<v1::Release>
     }
     // One extra row tells whether there is a next page.
     pqxx::result r = db::Exec(tx, "releases_list", query.service, query.environment, after_at,
-                              after_id, query.limit + 1);
+                              after_id, query.limit + 1, query.state);
     out->clear();
     for (const pqxx::row& row : r) {
       if (static_cast<int>(out->size()) == query.limit) break;
       FromRow(row, &out->emplace_back());
     }
     *more = static_cast<int>(r.size()) > query.limit;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revision,
+                                  Clock::TimePoint now, const std::string& trace_id,
+                                  const ChangeFn& change, v1::Release* out) {
+  std::vector<std::string> changed;
+  grpc::Status status = pool_.Transact("update release", [&](pqxx::transaction_base& tx) {
+    changed = {id};
+    pqxx::result r = db::Exec(tx, "releases_lock", id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + id + " not found");
+    v1::Release release;
+    FromRow(r[0], &release);
+    if (expected_revision >= 0 && release.revision() != expected_revision) {
+      return grpc::Status(grpc::StatusCode::ABORTED,
+                          "release " + id + " changed while the pipeline was deciding");
+    }
+    const bool was_in_flight = IsInFlight(release.state()) && !release.queued();
+    const State before = release.state();
+    Changes changes;
+    changes.now = now;
+    changes.trace_id = trace_id;
+    if (grpc::Status s = change(release, changes); !s.ok()) return s;
+    if (release.state() != before) {
+      if (grpc::Status s = CheckTransition(before, release.state()); !s.ok()) return s;
+    }
+    const bool finished = IsTerminal(release.state()) && !IsTerminal(before);
+    if (finished) SetTimestamp(release.mutable_finished_at(), now);
+    pqxx::result updated =
+        db::Exec(tx, "releases_update", id, StateName(release.state()), release.queued(),
+                 ToMicros(now), ToJsonText(release), finished);
+    release.set_revision(updated[0][0].as<long long>());
+    SetTimestamp(release.mutable_updated_at(), now);
+    for (const NewEvent& e : changes.events) {
+      db::Exec(tx, "releases_insert_event", id, ToMicros(now), e.type, e.actor, e.message,
+               e.data_json, trace_id);
+    }
+    if (changes.observation) {
+      const Observation& o = changes.observation->observation;
+      db::Exec(tx, "releases_insert_observation", id, ToMicros(now), o.requests, o.errors,
+               o.p99_latency_ms, changes.observation->window_ms);
+    }
+    if (changes.advance_at) {
+      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(id), *changes.advance_at);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (changes.supersede_newer && release.state() == v1::Release::SUCCEEDED &&
+        !release.rollback_target_id().empty()) {
+      for (const pqxx::row& row : db::Exec(tx, "releases_supersede", release.service(),
+                                           release.environment(), release.rollback_target_id(),
+                                           ToMicros(now), id)) {
+        const std::string other = row[0].as<std::string>();
+        if (other == id) continue;
+        changed.push_back(other);
+        db::Exec(tx, "releases_insert_event", other, ToMicros(now), std::string("STATE_CHANGED"),
+                 std::string("flightdeck"),
+                 "SUCCEEDED -> ROLLED_BACK: environment rolled back by release " + id,
+                 std::string("{}"), trace_id);
+      }
+    }
+    // The lock passes to the oldest queued release, which the pipeline then starts.
+    if (was_in_flight && !IsInFlight(release.state())) {
+      pqxx::result next = db::Exec(tx, "releases_next_queued", release.service(), release.environment());
+      if (!next.empty()) {
+        const std::string next_id = next[0][0].as<std::string>();
+        changed.push_back(next_id);
+        db::Exec(tx, "releases_unqueue", next_id, ToMicros(now));
+        db::Exec(tx, "releases_insert_event", next_id, ToMicros(now), std::string("DEQUEUED"),
+                 std::string("flightdeck"), "its turn after release " + id + " ended " +
+                     StateName(release.state()), std::string("{}"), trace_id);
+        if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(next_id), now); !s.ok()) {
+          return s;
+        }
+      }
+    }
+    if (out) *out = release;
+    return grpc::Status::OK;
+  });
+  if (status.ok() && on_change_) {
+    for (const std::string& c : changed) on_change_(c);
+  }
+  return status;
+}
+
+grpc::Status ReleaseStore::ListEvents(const std::string& id, long long after_id, int limit,
+                                      std::vector<v1::ReleaseEvent>* out, bool* more) {
+  return pool_.Transact("list release events", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    pqxx::result r = db::Exec(tx, "releases_events", id, after_id, limit + 1);
+    for (const pqxx::row& row : r) {
+      if (static_cast<int>(out->size()) == limit) break;
+      v1::ReleaseEvent& e = out->emplace_back();
+      e.set_id(row[0].as<long long>());
+      e.set_release_id(row[1].as<std::string>());
+      SetTimestamp(e.mutable_at(), row[2].as<long long>());
+      e.set_type(row[3].as<std::string>());
+      e.set_actor(row[4].as<std::string>());
+      e.set_message(row[5].as<std::string>());
+      (void)google::protobuf::util::JsonStringToMessage(row[6].as<std::string>(), e.mutable_data());
+      e.set_trace_id(row[7].as<std::string>());
+    }
+    if (more) *more = static_cast<int>(r.size()) > limit;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::SumObservations(const std::string& id, Clock::TimePoint from,
+                                           Clock::TimePoint to, std::optional<Observation>* out) {
+  return pool_.Transact("sum observations", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "releases_sum_observations", id, ToMicros(from), ToMicros(to));
+    out->reset();
+    if (r[0][0].as<long long>() == 0) return grpc::Status::OK;
+    Observation o;
+    o.requests = r[0][1].as<long long>();
+    o.errors = r[0][2].as<long long>();
+    if (!r[0][3].is_null()) o.p99_latency_ms = r[0][3].as<double>();
+    *out = o;
+    return grpc::Status::OK;
+  });
+}
+
+namespace {
+grpc::Status OneRelease(db::Pool& pool, const char* what, const std::string& statement,
+                        const std::function<pqxx::result(pqxx::transaction_base&)>& run,
+                        v1::Release* out, const std::string& not_found) {
+  return pool.Transact(what, [&](pqxx::transaction_base& tx) {
+    pqxx::result r = run(tx);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, not_found);
+    FromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+}  // namespace
+
+grpc::Status ReleaseStore::FindSucceeded(const std::string& service, const std::string& environment,
+                                         const std::string& commit_sha, v1::Release* out) {
+  return OneRelease(
+      pool_, "find succeeded release", "releases_find_succeeded",
+      [&](pqxx::transaction_base& tx) {
+        return db::Exec(tx, "releases_find_succeeded", service, environment, commit_sha);
+      },
+      out, "commit " + commit_sha + " never succeeded for " + service + " in " + environment);
+}
+
+grpc::Status ReleaseStore::CurrentGood(const std::string& service, const std::string& environment,
+                                       v1::Release* out) {
+  return OneRelease(
+      pool_, "find current release", "releases_current_good",
+      [&](pqxx::transaction_base& tx) {
+        return db::Exec(tx, "releases_current_good", service, environment);
+      },
+      out, "no release of " + service + " has succeeded in " + environment);
+}
+
+grpc::Status ReleaseStore::InFlight(const std::string& service, const std::string& environment,
+                                    v1::Release* out, int* queued) {
+  return pool_.Transact("find release in flight", [&](pqxx::transaction_base& tx) {
+    *queued = db::Exec(tx, "releases_queued_count", service, environment)[0][0].as<int>();
+    pqxx::result r = db::Exec(tx, "releases_in_flight", service, environment);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no release in flight");
+    FromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::RecentFinishedDeploys(const std::string& service,
+                                                 const std::string& environment, int limit,
+                                                 std::vector<v1::Release>* out) {
+  return pool_.Transact("recent releases", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : db::Exec(tx, "releases_recent_finished", service, environment, limit)) {
+      FromRow(row, &out->emplace_back());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::FindDriverAction(const std::string& action_id, std::string* status,
+                                            DriverResult* result) {
+  return pool_.Transact("find driver action", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "driver_action_find", action_id);
+    if (r.empty()) {
+      status->clear();
+      return grpc::Status::OK;
+    }
+    *status = r[0][0].as<std::string>();
+    result->ok = *status == "succeeded";
+    result->exit_code = r[0][1].as<int>();
+    result->output = r[0][2].as<std::string>();
+    result->error = r[0][3].as<std::string>();
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::StartDriverAction(const std::string& action_id,
+                                             const DriverAction& action, Clock::TimePoint now) {
+  return pool_.Transact("start driver action", [&](pqxx::transaction_base& tx) {
+    db::Exec(tx, "driver_action_start", action_id, action.release.id(), action.action,
+             action.weight, ToMicros(now));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::FinishDriverAction(const std::string& action_id,
+                                              const DriverResult& result, Clock::TimePoint now) {
+  return pool_.Transact("finish driver action", [&](pqxx::transaction_base& tx) {
+    db::Exec(tx, "driver_action_finish", action_id, std::string(result.ok ? "succeeded" : "failed"),
+             result.exit_code, result.output, result.error, ToMicros(now));
     return grpc::Status::OK;
   });
 }

@@ -1,18 +1,28 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <grpcpp/support/status.h>
 
+#include "common/clock/clock.h"
 #include "flightdeck/v1/releases.pb.h"
+#include "services/releases/canary_analysis.h"
+#include "services/releases/driver.h"
 
 namespace flightdeck::db {
 class Pool;
 }
+namespace flightdeck::jobs {
+class Queue;
+}
 
 namespace flightdeck::releases {
+
+// The job kind that makes the pipeline look at a release (payload {"release_id": "..."}).
+inline constexpr char kAdvanceJob[] = "release.advance";
 
 // Position in the newest-first listing: the last row returned.
 struct ListCursor {
@@ -23,23 +33,93 @@ struct ListCursor {
 struct ListQuery {
   std::string service;      // empty: any
   std::string environment;  // empty: any
+  std::string state;        // empty: any
   int limit = 50;
   std::optional<ListCursor> after;
+};
+
+struct NewEvent {
+  std::string type;
+  std::string actor;
+  std::string message;
+  std::string data_json = "{}";
+};
+
+struct ObservationRow {
+  Observation observation;
+  long long window_ms = 0;
+};
+
+// What one change of a release does besides changing it; committed in the same transaction.
+struct Changes {
+  Clock::TimePoint now;
+  std::string trace_id;
+  std::vector<NewEvent> events;
+  std::optional<Clock::TimePoint> advance_at;  // schedule the pipeline for this release
+  std::optional<ObservationRow> observation;
+  // This release restores an older one: once it succeeds, every release that succeeded after
+  // the restored one (and is still SUCCEEDED) becomes ROLLED_BACK.
+  bool supersede_newer = false;
 };
 
 // SQL for the releases schema (migrations/releases). Every method returns a status; none throws.
 class ReleaseStore {
  public:
-  explicit ReleaseStore(db::Pool& pool);
+  ReleaseStore(db::Pool& pool, jobs::Queue& jobs);
+  // Called with the id of every release changed by a committed Update (cache invalidation).
+  void SetOnChange(std::function<void(const std::string& id)> on_change) {
+    on_change_ = std::move(on_change);
+  }
 
-  // Inserts the release and its CREATED timeline event in one transaction; fills in id.
-  grpc::Status Create(v1::Release* release);
+  // Inserts a new release holding its (service, environment) lock — or, with `queue`, waiting
+  // behind the release in flight (release->queued is set). Without `queue`, a release in flight
+  // makes this ALREADY_EXISTS naming it. The unique index releases_one_in_flight is what
+  // enforces the rule; this method only turns its verdict into a good message.
+  grpc::Status Admit(v1::Release* release, bool queue, Changes changes);
   grpc::Status Get(const std::string& id, v1::Release* out);
-  // Up to query.limit releases, newest first; *more tells whether another page exists.
   grpc::Status List(const ListQuery& query, std::vector<v1::Release>* out, bool* more);
+
+  // Locks the release, lets `change` modify it (a non-OK status refuses and rolls back), writes
+  // it back with revision + 1 together with the events, the scheduled work and the observation.
+  // A release that leaves the in-flight states hands its lock to the oldest queued release of
+  // its service and environment, which gets an advance job. expected_revision >= 0 refuses with
+  // ABORTED when the release changed since the caller looked.
+  using ChangeFn = std::function<grpc::Status(v1::Release& release, Changes& changes)>;
+  grpc::Status Update(const std::string& id, long long expected_revision, Clock::TimePoint now,
+                      const std::string& trace_id, const ChangeFn& change, v1::Release* out);
+
+  grpc::Status ListEvents(const std::string& id, long long after_id, int limit,
+                          std::vector<v1::ReleaseEvent>* out, bool* more);
+  // Sums what was pushed for the release in [from, to): requests and errors added, the worst
+  // p99. nullopt when nothing was pushed.
+  grpc::Status SumObservations(const std::string& id, Clock::TimePoint from, Clock::TimePoint to,
+                               std::optional<Observation>* out);
+
+  // The newest release of that commit that once SUCCEEDED in the environment (NOT_FOUND).
+  grpc::Status FindSucceeded(const std::string& service, const std::string& environment,
+                             const std::string& commit_sha, v1::Release* out);
+  // The newest release still SUCCEEDED in the environment: what runs there (NOT_FOUND).
+  grpc::Status CurrentGood(const std::string& service, const std::string& environment,
+                           v1::Release* out);
+  // The release in flight (NOT_FOUND when none) and how many wait behind it.
+  grpc::Status InFlight(const std::string& service, const std::string& environment,
+                        v1::Release* out, int* queued);
+  // The newest finished DEPLOY releases of the environment, newest first.
+  grpc::Status RecentFinishedDeploys(const std::string& service, const std::string& environment,
+                                     int limit, std::vector<v1::Release>* out);
+
+  // Driver actions, keyed by their idempotency key.
+  grpc::Status FindDriverAction(const std::string& action_id, std::string* status,
+                                DriverResult* result);
+  grpc::Status StartDriverAction(const std::string& action_id, const DriverAction& action,
+                                 Clock::TimePoint now);
+  grpc::Status FinishDriverAction(const std::string& action_id, const DriverResult& result,
+                                  Clock::TimePoint now);
 
  private:
   db::Pool& pool_;
+  jobs::Queue& jobs_;
+  std::function<void(const std::string&)> on_change_;
 };
 
 }  // namespace flightdeck::releases

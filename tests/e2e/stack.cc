@@ -127,6 +127,13 @@ void Process::Stop() {
   pid_ = -1;
 }
 
+void Process::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
 std::string Process::LogTail(size_t bytes) const {
   std::ifstream in(log_path_);
   std::stringstream ss;
@@ -239,7 +246,7 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
     std::map<std::string, std::string> env = base;
     env["FLIGHTDECK_GRPC_PORT"] = std::to_string(grpc_ports_[name]);
     env["FLIGHTDECK_ADMIN_PORT"] = std::to_string(admin_ports_[name]);
-    processes_.push_back(std::make_unique<Process>(name, binary, env));
+    specs_.push_back({name, binary, env});
     std::string upper = name;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     gateway_env["FLIGHTDECK_" + upper + "_ADDR"] = grpc_address(name);
@@ -247,7 +254,18 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
   gateway_env["FLIGHTDECK_HTTP_PORT"] = std::to_string(http_port_);
   gateway_env["FLIGHTDECK_ADMIN_TOKEN"] = admin_token_;
   gateway_env["FLIGHTDECK_MAX_BODY_BYTES"] = "65536";
-  processes_.push_back(std::make_unique<Process>("gateway", FD_BIN_GATEWAY, gateway_env));
+  specs_.push_back({"gateway", FD_BIN_GATEWAY, gateway_env});
+  for (const Spec& spec : specs_) {
+    processes_.push_back(std::make_unique<Process>(spec.name, spec.binary, spec.env));
+  }
+}
+
+void Stack::KillAndRestart(const std::string& name) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name != name) continue;
+    processes_[i]->Kill();
+    processes_[i] = std::make_unique<Process>(specs_[i].name, specs_[i].binary, specs_[i].env);
+  }
 }
 
 Stack::~Stack() {

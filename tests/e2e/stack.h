@@ -18,6 +18,7 @@ class Process {
           std::vector<std::string> args = {});
   ~Process();
   void Stop();
+  void Kill();  // SIGKILL, no grace
   bool Running();
   std::string LogTail(size_t bytes = 4000) const;
   pid_t pid() const { return pid_; }
@@ -66,6 +67,8 @@ class Stack {
   const std::string& database_url() const { return database_url_; }
   // Blocks until the gateway's /readyz answers 200 (fails the test with logs after 60 s).
   bool WaitReady();
+  // kill -9 one process ("releases", "gateway", ...) and start it again with the same settings.
+  void KillAndRestart(const std::string& name);
   std::string Logs() const;
 
  private:
@@ -76,6 +79,12 @@ class Stack {
   int http_port_ = 0;
   std::map<std::string, int> grpc_ports_;
   std::map<std::string, int> admin_ports_;
+  struct Spec {
+    std::string name;
+    std::string binary;
+    std::map<std::string, std::string> env;
+  };
+  std::vector<Spec> specs_;
   std::vector<std::unique_ptr<Process>> processes_;
 };
 

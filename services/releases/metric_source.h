@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/clock/clock.h"
+#include "flightdeck/v1/releases.pb.h"
+#include "services/releases/canary_analysis.h"
+
+namespace flightdeck::releases {
+
+// The analysis window being judged.
+struct Window {
+  Clock::TimePoint from;
+  Clock::TimePoint to;
+};
+
+// What a source found: an observation, or none with the reason (INCONCLUSIVE).
+struct SourceResult {
+  std::optional<Observation> observation;
+  std::string detail;  // the query made / the reason there is no data
+};
+
+// Where the canary analysis gets its numbers (issue 3 "Sources").
+class MetricSource {
+ public:
+  virtual ~MetricSource() = default;
+  virtual SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
+                             const Window& window) = 0;
+};
+
+// Prometheus HTTP API (GET <url>/api/v1/query?query=...&time=<window.to>): runs the configured
+// PromQL with ${service}, ${environment}, ${version}, ${commit_sha} and ${window} (the window
+// length as a PromQL duration, e.g. "60s") substituted. error_rate_query must yield one sample
+// (a ratio); requests_query (optional) a count — when absent, min_requests cannot be checked
+// and the request count is reported as min_requests; p99_latency_ms_query (optional)
+// milliseconds. An empty result vector or NaN is "no data"; an HTTP or query error is no data
+// with the error as detail. Requests time out after `timeout`.
+class PrometheusSource final : public MetricSource {
+ public:
+  explicit PrometheusSource(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
+                     const Window& window) override;
+
+ private:
+  std::chrono::milliseconds timeout_;
+};
+
+// Replaces ${name} placeholders (exposed for tests).
+std::string SubstituteQuery(const std::string& query, const v1::Release& release,
+                            std::chrono::milliseconds window);
+
+// The health service's probe results for the canary target. Until the health issue lands the
+// health service has no API for it, so this reports no data with that reason.
+class HealthSource final : public MetricSource {
+ public:
+  SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
+                     const Window& window) override;
+};
+
+}  // namespace flightdeck::releases

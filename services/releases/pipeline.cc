@@ -1,0 +1,450 @@
+#include "services/releases/pipeline.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log/log.h"
+#include "common/metrics/metrics.h"
+#include "services/releases/state_machine.h"
+#include "services/releases/timestamps.h"
+
+namespace flightdeck::releases {
+namespace {
+
+constexpr char kSystemActor[] = "flightdeck";
+
+NewEvent StateEvent(State from, State to, const std::string& why, const std::string& actor = kSystemActor) {
+  return {"STATE_CHANGED", actor, StateName(from) + " -> " + StateName(to) + (why.empty() ? "" : ": " + why),
+          nlohmann::json{{"from", StateName(from)}, {"to", StateName(to)}}.dump()};
+}
+
+NewEvent DriverEvent(const std::string& action, int weight, const DriverResult& result) {
+  std::string message = action + (action == "canary" ? " " + std::to_string(weight) + "%" : "") +
+                        (result.ok ? " done" : " failed: " + result.error);
+  return {"DRIVER", kSystemActor, message,
+          nlohmann::json{{"action", action},
+                         {"weight", weight},
+                         {"ok", result.ok},
+                         {"exit_code", result.exit_code},
+                         {"output", result.output}}
+              .dump()};
+}
+
+void SetNextAction(v1::Release& r, const std::string& action, int weight, const std::string& image,
+                   const std::string& action_id) {
+  v1::NextAction* next = r.mutable_next_action();
+  next->set_action(action);
+  next->set_weight(weight);
+  next->set_image(image);
+  next->set_action_id(action_id);
+}
+
+std::string ActionId(const v1::Release& r, const std::string& action, const std::string& step_key) {
+  return r.id() + ":" + action + (step_key.empty() ? "" : ":" + step_key);
+}
+
+}  // namespace
+
+std::unique_ptr<Driver> MakeDriver(const std::string& kind, const EnvironmentPolicy& policy) {
+  if (kind == "command") return std::make_unique<CommandDriver>(policy.command, policy.command_timeout);
+  return std::make_unique<ExternalDriver>();
+}
+
+Pipeline::Pipeline(ReleaseStore& store, const Clock& clock, const PolicySet& policies,
+                   metrics::Registry& metrics, DriverFactory drivers,
+                   std::map<std::string, MetricSource*> sources)
+    : store_(store),
+      clock_(clock),
+      policies_(policies),
+      drivers_(std::move(drivers)),
+      sources_(std::move(sources)),
+      finished_(metrics.AddCounter("flightdeck_releases_finished_total",
+                                   "Releases that reached a final state",
+                                   {"environment", "state"})),
+      alerts_(metrics.AddCounter("flightdeck_release_alerts_total",
+                                 "Alerts raised by the release pipeline (for the incidents service)",
+                                 {"alertname"})),
+      verdicts_(metrics.AddCounter("flightdeck_canary_verdicts_total",
+                                   "Canary analysis verdicts", {"verdict"})) {}
+
+grpc::Status Pipeline::Apply(const v1::Release& r, const ReleaseStore::ChangeFn& change,
+                             v1::Release* out) {
+  v1::Release updated;
+  grpc::Status s = store_.Update(r.id(), r.revision(), clock_.Now(), "", change, &updated);
+  if (s.ok()) {
+    if (IsTerminal(updated.state()) && !IsTerminal(r.state())) {
+      finished_.With({updated.environment(), StateName(updated.state())}).Inc();
+    }
+    if (out) *out = updated;
+  }
+  return s;
+}
+
+grpc::Status Pipeline::Advance(const std::string& release_id) {
+  v1::Release r;
+  if (grpc::Status s = store_.Get(release_id, &r); !s.ok()) return s;
+  if (r.queued() || IsTerminal(r.state())) return grpc::Status::OK;
+  grpc::Status s;
+  switch (r.state()) {
+    case v1::Release::PENDING:
+      if (r.require_approval() && r.approved_by().empty()) {
+        s = Apply(r, [](v1::Release& x, Changes& c) {
+          x.set_state(v1::Release::AWAITING_APPROVAL);
+          SetNextAction(x, "none", 0, "", "");
+          c.events.push_back(StateEvent(v1::Release::PENDING, v1::Release::AWAITING_APPROVAL,
+                                        "waiting for approval"));
+          return grpc::Status::OK;
+        });
+      } else {
+        s = StartDeploy(r);
+      }
+      break;
+    case v1::Release::AWAITING_APPROVAL:
+      if (!r.approved_by().empty()) s = StartDeploy(r);
+      break;
+    case v1::Release::CANARY:
+      s = CanaryTick(r);
+      break;
+    case v1::Release::PROMOTING:
+      s = RunPromotion(r);
+      break;
+    case v1::Release::VERIFYING:
+      if (r.has_verify_deadline() && clock_.Now() >= TimeOf(r.verify_deadline())) {
+        s = BeginRollback(r, "no verification result by the deadline", false, kSystemActor);
+      }
+      break;
+    case v1::Release::ROLLING_BACK:
+      s = FinishRollback(r);
+      break;
+    default:
+      break;
+  }
+  // Someone else changed the release while we decided: their change scheduled what follows.
+  if (s.error_code() == grpc::StatusCode::ABORTED) return grpc::Status::OK;
+  return s;
+}
+
+DriverResult Pipeline::RunDriver(const v1::Release& r, const std::string& action, int weight,
+                                 const std::string& step_key) {
+  DriverAction a;
+  a.action = action;
+  a.weight = weight;
+  a.action_id = ActionId(r, action, step_key);
+  a.release = r;
+  a.previous_image = r.previous_image();
+  std::string status;
+  DriverResult result;
+  if (grpc::Status s = store_.FindDriverAction(a.action_id, &status, &result); !s.ok()) {
+    return {false, 0, "", "cannot read driver action record: " + s.error_message()};
+  }
+  // Completed before (a crash came between the action and the state change): not again.
+  if (status == "succeeded" || status == "failed") return result;
+  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now()); !s.ok()) {
+    return {false, 0, "", "cannot record driver action: " + s.error_message()};
+  }
+  std::unique_ptr<Driver> driver = drivers_(r.driver().kind(), policies_.For(r.environment()));
+  result = driver->Run(a);
+  log::Info("driver action", {{"release_id", r.id()}, {"action", action}, {"weight", weight},
+                              {"ok", result.ok}, {"action_id", a.action_id}});
+  (void)store_.FinishDriverAction(a.action_id, result, clock_.Now());
+  return result;
+}
+
+grpc::Status Pipeline::StartDeploy(const v1::Release& r) {
+  const State from = r.state();
+  if (r.kind() == v1::Release::ROLLBACK || r.canary().steps_size() == 0) {
+    return Apply(r, [from](v1::Release& x, Changes& c) {
+      x.set_state(v1::Release::PROMOTING);
+      c.events.push_back(StateEvent(from, v1::Release::PROMOTING,
+                                    x.kind() == v1::Release::ROLLBACK ? "restoring " + x.version()
+                                                                      : "no canary steps"));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    });
+  }
+  const int weight = r.canary().steps(0).weight();
+  DriverResult result = RunDriver(r, "canary", weight, "0");
+  if (!result.ok) {
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_state(v1::Release::ROLLING_BACK);
+      x.set_outcome_reason("canary deployment failed: " + result.error);
+      c.events.push_back(DriverEvent("canary", weight, result));
+      c.events.push_back(StateEvent(from, v1::Release::ROLLING_BACK, x.outcome_reason()));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    });
+  }
+  const auto interval = SettingsOf(r.canary().analysis()).interval;
+  return Apply(r, [&](v1::Release& x, Changes& c) {
+    x.set_state(v1::Release::CANARY);
+    x.set_current_step(0);
+    x.set_current_weight(weight);
+    SetTimestamp(x.mutable_step_started_at(), c.now);
+    SetTimestamp(x.mutable_last_analysis_at(), c.now);
+    const auto step_end = c.now + MillisOf(x.canary().steps(0).duration());
+    const auto next = std::min(c.now + interval, step_end);
+    SetTimestamp(x.mutable_next_analysis_at(), next);
+    x.set_fail_streak(0);
+    x.set_inconclusive_streak(0);
+    SetNextAction(x, "canary", weight, x.image(), ActionId(x, "canary", "0"));
+    c.events.push_back(DriverEvent("canary", weight, result));
+    c.events.push_back(StateEvent(from, v1::Release::CANARY,
+                                  "step 1 of " + std::to_string(x.canary().steps_size()) + ": " +
+                                      std::to_string(weight) + "% of traffic"));
+    c.advance_at = next;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Pipeline::CanaryTick(const v1::Release& r) {
+  const Clock::TimePoint now = clock_.Now();
+  if (r.promote_requested()) {
+    return Apply(r, [](v1::Release& x, Changes& c) {
+      x.set_state(v1::Release::PROMOTING);
+      x.set_paused(false);
+      c.events.push_back(StateEvent(v1::Release::CANARY, v1::Release::PROMOTING,
+                                    "promotion requested: remaining canary steps skipped"));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    });
+  }
+  if (r.paused() || now < TimeOf(r.next_analysis_at())) return grpc::Status::OK;
+
+  // Judge the window since the last analysis.
+  const v1::AnalysisConfig& analysis = r.canary().analysis();
+  const AnalysisSettings settings = SettingsOf(analysis);
+  const Thresholds thresholds = ThresholdsOf(analysis);
+  const Window window{TimeOf(r.last_analysis_at()), now};
+  SourceResult fetched;
+  if (settings.source == "pushed") {
+    if (grpc::Status s = store_.SumObservations(r.id(), window.from, window.to, &fetched.observation);
+        !s.ok()) {
+      return s;
+    }
+    fetched.detail = fetched.observation ? "pushed observations" : "no observations pushed since the last analysis";
+  } else if (auto it = sources_.find(settings.source); it != sources_.end()) {
+    fetched = it->second->Fetch(r, analysis, window);
+  } else {
+    fetched.detail = "unknown analysis source " + settings.source;
+  }
+  const Judgement judgement = Judge(fetched.observation, thresholds, fetched.detail);
+  verdicts_.With({VerdictName(judgement.verdict)}).Inc();
+  Streaks streaks{r.fail_streak(), r.inconclusive_streak()};
+  const Decision decision = releases::Apply(streaks, judgement.verdict, thresholds);
+
+  nlohmann::json data = {{"verdict", VerdictName(judgement.verdict)},
+                         {"reason", judgement.reason},
+                         {"step", r.current_step() + 1},
+                         {"weight", r.current_weight()},
+                         {"source", settings.source},
+                         {"detail", fetched.detail},
+                         {"max_error_rate", thresholds.max_error_rate},
+                         {"min_requests", thresholds.min_requests},
+                         {"fail_streak", streaks.fail},
+                         {"inconclusive_streak", streaks.inconclusive}};
+  if (fetched.observation) {
+    data["requests"] = fetched.observation->requests;
+    data["errors"] = fetched.observation->errors;
+    data["error_rate"] = judgement.error_rate;
+    if (fetched.observation->p99_latency_ms) data["p99_latency_ms"] = *fetched.observation->p99_latency_ms;
+  }
+  if (thresholds.max_p99_latency_ms) data["max_p99_latency_ms"] = *thresholds.max_p99_latency_ms;
+  NewEvent verdict_event{"ANALYSIS", kSystemActor,
+                         std::string(VerdictName(judgement.verdict)) + ": " + judgement.reason,
+                         data.dump()};
+
+  if (decision == Decision::kRollBack) {
+    const std::string reason = "canary analysis failed " + std::to_string(streaks.fail) +
+                               " time(s) in a row (limit " + std::to_string(thresholds.failure_limit) +
+                               "): " + judgement.reason;
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_fail_streak(streaks.fail);
+      x.set_inconclusive_streak(streaks.inconclusive);
+      SetTimestamp(x.mutable_last_analysis_at(), now);
+      x.set_state(v1::Release::ROLLING_BACK);
+      x.set_outcome_reason(reason);
+      c.events.push_back(verdict_event);
+      c.events.push_back(StateEvent(v1::Release::CANARY, v1::Release::ROLLING_BACK, reason));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    });
+  }
+  if (decision == Decision::kPause) {
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_fail_streak(streaks.fail);
+      x.set_inconclusive_streak(streaks.inconclusive);
+      SetTimestamp(x.mutable_last_analysis_at(), now);
+      x.set_paused(true);
+      c.events.push_back(verdict_event);
+      c.events.push_back({"PAUSED", kSystemActor,
+                          std::to_string(streaks.inconclusive) +
+                              " inconclusive analyses in a row: the canary stays at " +
+                              std::to_string(x.current_weight()) +
+                              "% until someone promotes or aborts it",
+                          "{}"});
+      return grpc::Status::OK;
+    });
+  }
+
+  const int step = r.current_step();
+  const auto step_end = TimeOf(r.step_started_at()) + MillisOf(r.canary().steps(step).duration());
+  if (now < step_end) {
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_fail_streak(streaks.fail);
+      x.set_inconclusive_streak(streaks.inconclusive);
+      SetTimestamp(x.mutable_last_analysis_at(), now);
+      const auto next = std::min(now + settings.interval, step_end);
+      SetTimestamp(x.mutable_next_analysis_at(), next);
+      c.events.push_back(verdict_event);
+      c.advance_at = next;
+      return grpc::Status::OK;
+    });
+  }
+  if (step + 1 >= r.canary().steps_size()) {
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_fail_streak(streaks.fail);
+      x.set_inconclusive_streak(streaks.inconclusive);
+      SetTimestamp(x.mutable_last_analysis_at(), now);
+      x.set_state(v1::Release::PROMOTING);
+      c.events.push_back(verdict_event);
+      c.events.push_back(StateEvent(v1::Release::CANARY, v1::Release::PROMOTING,
+                                    "all canary steps passed"));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    });
+  }
+  // Next step: shift more traffic, then judge it afresh.
+  const int weight = r.canary().steps(step + 1).weight();
+  DriverResult result = RunDriver(r, "canary", weight, std::to_string(step + 1));
+  return Apply(r, [&](v1::Release& x, Changes& c) {
+    c.events.push_back(verdict_event);
+    c.events.push_back(DriverEvent("canary", weight, result));
+    SetTimestamp(x.mutable_last_analysis_at(), now);
+    if (!result.ok) {
+      x.set_state(v1::Release::ROLLING_BACK);
+      x.set_outcome_reason("canary step " + std::to_string(step + 2) + " failed: " + result.error);
+      c.events.push_back(StateEvent(v1::Release::CANARY, v1::Release::ROLLING_BACK, x.outcome_reason()));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    }
+    x.set_current_step(step + 1);
+    x.set_current_weight(weight);
+    x.set_fail_streak(0);
+    x.set_inconclusive_streak(0);
+    SetTimestamp(x.mutable_step_started_at(), now);
+    const auto next = std::min(now + settings.interval, now + MillisOf(x.canary().steps(step + 1).duration()));
+    SetTimestamp(x.mutable_next_analysis_at(), next);
+    SetNextAction(x, "canary", weight, x.image(), ActionId(x, "canary", std::to_string(step + 1)));
+    c.events.push_back({"STEP", kSystemActor,
+                        "step " + std::to_string(step + 2) + " of " +
+                            std::to_string(x.canary().steps_size()) + ": " + std::to_string(weight) +
+                            "% of traffic",
+                        "{}"});
+    c.advance_at = next;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Pipeline::RunPromotion(const v1::Release& r) {
+  const bool restore = r.kind() == v1::Release::ROLLBACK;
+  const std::string action = restore ? "rollback" : "promote";
+  DriverResult result = RunDriver(r, action, 100, "");
+  const EnvironmentPolicy& policy = policies_.For(r.environment());
+  return Apply(r, [&](v1::Release& x, Changes& c) {
+    c.events.push_back(DriverEvent(action, 100, result));
+    SetNextAction(x, action, 100, x.image(), ActionId(x, action, ""));
+    x.set_current_weight(100);
+    if (!result.ok) {
+      x.set_outcome_reason(action + " failed: " + result.error);
+      // A failed restore is not rolled back again: a human must look.
+      State to = restore ? v1::Release::FAILED : v1::Release::ROLLING_BACK;
+      x.set_state(to);
+      c.events.push_back(StateEvent(v1::Release::PROMOTING, to, x.outcome_reason()));
+      if (!restore) c.advance_at = c.now;
+      return grpc::Status::OK;
+    }
+    if (restore) {
+      x.set_state(v1::Release::SUCCEEDED);
+      x.set_outcome_reason("restored " + x.version() + " (" + x.commit_sha() + ")");
+      c.supersede_newer = true;
+      c.events.push_back(StateEvent(v1::Release::PROMOTING, v1::Release::SUCCEEDED, x.outcome_reason()));
+      return grpc::Status::OK;
+    }
+    x.set_state(v1::Release::VERIFYING);
+    std::string why = "promoted to 100%: waiting for the verification result";
+    if (policy.verification_timeout.count() > 0) {
+      SetTimestamp(x.mutable_verify_deadline(), c.now + policy.verification_timeout);
+      c.advance_at = c.now + policy.verification_timeout;
+    }
+    c.events.push_back(StateEvent(v1::Release::PROMOTING, v1::Release::VERIFYING, why));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Pipeline::BeginRollback(const v1::Release& r, const std::string& reason, bool aborted,
+                                     const std::string& actor) {
+  const State from = r.state();
+  return Apply(r, [&](v1::Release& x, Changes& c) {
+    x.set_state(v1::Release::ROLLING_BACK);
+    x.set_abort_requested(aborted);
+    x.set_outcome_reason(reason);
+    c.events.push_back(StateEvent(from, v1::Release::ROLLING_BACK, reason, actor));
+    c.advance_at = c.now;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Pipeline::FinishRollback(const v1::Release& r) {
+  DriverResult result = RunDriver(r, "rollback", 0, "");
+  std::optional<NewEvent> alert;
+  if (!r.abort_requested()) alert = SecondFailureAlert(r);
+  return Apply(r, [&](v1::Release& x, Changes& c) {
+    c.events.push_back(DriverEvent("rollback", 0, result));
+    SetNextAction(x, "rollback", 0, x.previous_image(), ActionId(x, "rollback", ""));
+    x.set_current_weight(0);
+    State to = v1::Release::ROLLED_BACK;
+    if (!result.ok) {
+      to = v1::Release::FAILED;
+      x.set_outcome_reason(x.outcome_reason() + "; then the rollback failed: " + result.error);
+    } else if (x.abort_requested()) {
+      to = v1::Release::ABORTED;
+    }
+    x.set_state(to);
+    c.events.push_back(StateEvent(v1::Release::ROLLING_BACK, to, x.outcome_reason()));
+    if (alert) c.events.push_back(*alert);
+    return grpc::Status::OK;
+  });
+}
+
+std::optional<NewEvent> Pipeline::SecondFailureAlert(const v1::Release& failing) {
+  if (failing.kind() != v1::Release::DEPLOY) return std::nullopt;
+  std::vector<v1::Release> recent;
+  if (!store_.RecentFinishedDeploys(failing.service(), failing.environment(), 1, &recent).ok() ||
+      recent.empty()) {
+    return std::nullopt;
+  }
+  const v1::Release& previous = recent.front();
+  // An abort is a human's decision, not a failure; a success breaks the streak.
+  if (previous.state() != v1::Release::ROLLED_BACK && previous.state() != v1::Release::FAILED) {
+    return std::nullopt;
+  }
+  // The alert the incidents service will receive (wired with the incidents issue).
+  nlohmann::json alert = {
+      {"labels",
+       {{"alertname", "ConsecutiveFailedReleases"}, {"severity", "critical"},
+        {"service", failing.service()}, {"environment", failing.environment()}}},
+      {"annotations",
+       {{"summary", "two releases of " + failing.service() + " in a row failed in " +
+                        failing.environment()},
+        {"releases", previous.id() + "," + failing.id()}}}};
+  alerts_.With({"ConsecutiveFailedReleases"}).Inc();
+  log::Warn("alert raised", {{"alert", alert.dump()}});
+  return NewEvent{"ALERT", kSystemActor,
+                  "second failed release in a row (after " + previous.id() +
+                      "): raising ConsecutiveFailedReleases",
+                  alert.dump()};
+}
+
+}  // namespace flightdeck::releases

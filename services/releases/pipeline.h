@@ -1,0 +1,108 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+#include "common/clock/clock.h"
+#include "flightdeck/v1/releases.pb.h"
+#include "services/releases/driver.h"
+#include "services/releases/metric_source.h"
+#include "services/releases/policy.h"
+#include "services/releases/store.h"
+
+namespace flightdeck::metrics {
+class Registry;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace flightdeck::metrics
+
+namespace flightdeck::releases {
+
+// Who asks, for the timeline.
+struct Actor {
+  std::string name;
+  std::string trace_id;
+};
+
+// The release pipeline (issue 3): admission, approval, canary steps judged by the analysis,
+// promotion, verification and rollback. Every wait is a durable job (ReleaseStore::Update
+// schedules them in the same transaction as the state change), so a crash loses nothing: the
+// next Advance() of a release re-derives what to do from its stored state and the time, and
+// driver actions carry idempotency keys so that none runs twice once it has completed.
+class Pipeline {
+ public:
+  using DriverFactory =
+      std::function<std::unique_ptr<Driver>(const std::string& kind, const EnvironmentPolicy&)>;
+
+  Pipeline(ReleaseStore& store, const Clock& clock, const PolicySet& policies,
+           metrics::Registry& metrics, DriverFactory drivers,
+           std::map<std::string, MetricSource*> sources);
+
+  // Called after an action scheduled work for now (wakes the job worker).
+  void SetNudge(std::function<void()> nudge) { nudge_ = std::move(nudge); }
+
+  // --- actions (release_actions.cc) ---
+  grpc::Status Create(v1::CreateReleaseRequest request, const Actor& actor, v1::Release* out);
+  grpc::Status Approve(const std::string& id, const std::string& comment, const Actor& actor,
+                       v1::Release* out);
+  grpc::Status Promote(const std::string& id, const std::string& reason, const Actor& actor,
+                       v1::Release* out);
+  grpc::Status Abort(const std::string& id, const std::string& reason, const Actor& actor,
+                     v1::Release* out);
+  // On a SUCCEEDED release that is current: restores the release that was current before it.
+  grpc::Status RollBack(const std::string& id, const std::string& reason, const Actor& actor,
+                        v1::Release* out);
+  grpc::Status RollBackTo(const std::string& service, const std::string& environment,
+                          const std::string& commit_sha, const std::string& reason,
+                          const Actor& actor, v1::Release* out);
+  grpc::Status Observe(const v1::PostObservationsRequest& request, const Actor& actor,
+                       v1::Release* out);
+  grpc::Status Verify(const v1::PostVerificationRequest& request, const Actor& actor,
+                      v1::Release* out);
+
+  // --- the engine (pipeline.cc): the handler of kAdvanceJob ---
+  grpc::Status Advance(const std::string& release_id);
+
+ private:
+  grpc::Status StartDeploy(const v1::Release& r);
+  grpc::Status CanaryTick(const v1::Release& r);
+  grpc::Status RunPromotion(const v1::Release& r);
+  grpc::Status FinishRollback(const v1::Release& r);
+  // Moves a release to ROLLING_BACK (the next Advance runs the driver).
+  grpc::Status BeginRollback(const v1::Release& r, const std::string& reason, bool aborted,
+                             const std::string& actor);
+  // Runs (or finds the recorded result of) one driver action.
+  DriverResult RunDriver(const v1::Release& r, const std::string& action, int weight,
+                         const std::string& step_key);
+  // Applies a change decided on revision r.revision(); ABORTED if the release moved on.
+  grpc::Status Apply(const v1::Release& r, const ReleaseStore::ChangeFn& change,
+                     v1::Release* out = nullptr);
+  grpc::Status Admit(v1::Release* release, bool queue, const Actor& actor,
+                     std::vector<NewEvent> events);
+  // The ALERT event when the previous finished deploy also failed (incidents will receive it).
+  std::optional<NewEvent> SecondFailureAlert(const v1::Release& failing);
+  void Nudge() const {
+    if (nudge_) nudge_();
+  }
+
+  ReleaseStore& store_;
+  const Clock& clock_;
+  const PolicySet& policies_;
+  DriverFactory drivers_;
+  std::map<std::string, MetricSource*> sources_;
+  metrics::Family<metrics::Counter>& finished_;
+  metrics::Family<metrics::Counter>& alerts_;
+  metrics::Family<metrics::Counter>& verdicts_;
+  std::function<void()> nudge_;
+};
+
+// The default driver factory: "external" -> ExternalDriver, "command" -> CommandDriver with
+// the environment's command and timeout.
+std::unique_ptr<Driver> MakeDriver(const std::string& kind, const EnvironmentPolicy& policy);
+
+}  // namespace flightdeck::releases

@@ -1,0 +1,304 @@
+// What humans and pipelines ask of releases: create, approve, promote, abort, roll back,
+// observations and verification. The engine that acts on them is pipeline.cc.
+#include <nlohmann/json.hpp>
+
+#include "common/log/log.h"
+#include "services/releases/pipeline.h"
+#include "services/releases/state_machine.h"
+#include "services/releases/timestamps.h"
+#include "services/releases/validation.h"
+
+namespace flightdeck::releases {
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+grpc::Status CheckId(const std::string& id) {
+  if (id.empty()) return Invalid("id: is required");
+  if (!IsUuid(id)) return Invalid("id: \"" + id + "\" is not a release id");
+  return grpc::Status::OK;
+}
+
+std::string WithReason(const std::string& what, const std::string& reason) {
+  return reason.empty() ? what : what + ": " + reason;
+}
+
+}  // namespace
+
+grpc::Status Pipeline::Admit(v1::Release* release, bool queue, const Actor& actor,
+                             std::vector<NewEvent> events) {
+  Changes changes;
+  changes.now = clock_.Now();
+  changes.trace_id = actor.trace_id;
+  changes.events = std::move(events);
+  SetTimestamp(release->mutable_created_at(), changes.now);
+  *release->mutable_updated_at() = release->created_at();
+  release->set_created_by(actor.name);
+  release->set_trace_id(actor.trace_id);
+  release->set_state(v1::Release::PENDING);
+  grpc::Status s = store_.Admit(release, queue, changes);
+  if (s.ok() && !release->queued()) Nudge();
+  return s;
+}
+
+grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& actor,
+                              v1::Release* out) {
+  if (grpc::Status s = ValidateCreate(request); !s.ok()) return s;
+  const EnvironmentPolicy& policy = policies_.For(request.environment());
+  std::string driver = request.driver().kind().empty() ? policy.driver : request.driver().kind();
+  if (driver != "external" && driver != "command") {
+    return Invalid("driver.kind: must be \"external\" or \"command\"");
+  }
+  if (driver == "command" && policy.command.empty()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "driver.kind: environment " + request.environment() +
+                            " has no command configured for the command driver");
+  }
+  v1::CanaryPlan plan;
+  if (grpc::Status s = ResolvePlan(request.canary(), policy.default_canary, &plan); !s.ok()) return s;
+
+  // Promotion policy: the commit must have succeeded upstream first.
+  if (!policy.requires_success_in.empty()) {
+    bool found = false;
+    for (const std::string& upstream : policy.requires_success_in) {
+      v1::Release earlier;
+      grpc::Status s = store_.FindSucceeded(request.service(), upstream, request.commit_sha(), &earlier);
+      if (s.ok()) {
+        found = true;
+        break;
+      }
+      if (s.error_code() != grpc::StatusCode::NOT_FOUND) return s;
+    }
+    if (!found) {
+      std::string upstreams;
+      for (const std::string& u : policy.requires_success_in) upstreams += (upstreams.empty() ? "" : " or ") + u;
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "commit_sha: " + request.commit_sha() + " of " + request.service() +
+                              " has not succeeded in " + upstreams + "; the policy of " +
+                              request.environment() + " requires that first");
+    }
+  }
+
+  v1::Release release;
+  release.set_kind(v1::Release::DEPLOY);
+  release.set_service(request.service());
+  release.set_environment(request.environment());
+  release.set_version(request.version());
+  release.set_commit_sha(request.commit_sha());
+  release.set_image(request.image());
+  // A request may ask for approval where the policy does not; it cannot waive the policy's.
+  release.set_require_approval(policy.require_approval ||
+                               (request.has_require_approval() && request.require_approval().value()));
+  release.mutable_driver()->set_kind(driver);
+  *release.mutable_canary() = plan;
+  v1::Release current;
+  if (store_.CurrentGood(request.service(), request.environment(), &current).ok()) {
+    release.set_previous_image(current.image());
+  }
+  std::vector<NewEvent> events = {
+      {"CREATED", actor.name,
+       "release " + release.version() + " (" + release.commit_sha() + ") of " + release.service() +
+           " to " + release.environment() + " created",
+       nlohmann::json{{"require_approval", release.require_approval()}, {"driver", driver}}.dump()}};
+  if (grpc::Status s = Admit(&release, request.queue(), actor, events); !s.ok()) return s;
+  log::Info("release created", {{"release_id", release.id()}, {"service", release.service()},
+                                {"environment", release.environment()},
+                                {"version", release.version()}, {"queued", release.queued()},
+                                {"actor", actor.name}});
+  *out = release;
+  return grpc::Status::OK;
+}
+
+grpc::Status Pipeline::Approve(const std::string& id, const std::string& comment, const Actor& actor,
+                               v1::Release* out) {
+  if (grpc::Status s = CheckId(id); !s.ok()) return s;
+  grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
+    if (grpc::Status g = CheckCanApprove(x); !g.ok()) return g;
+    const EnvironmentPolicy& policy = policies_.For(x.environment());
+    if (!policy.allow_self_approval && x.created_by() == actor.name) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          actor.name + " created this release and may not approve it in " +
+                              x.environment() + " (policy: allow_self_approval is false)");
+    }
+    x.set_approved_by(actor.name);
+    c.events.push_back({"APPROVED", actor.name, WithReason("approved", comment), "{}"});
+    c.advance_at = c.now;
+    return grpc::Status::OK;
+  }, out);
+  if (s.ok()) Nudge();
+  return s;
+}
+
+grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason, const Actor& actor,
+                               v1::Release* out) {
+  if (grpc::Status s = CheckId(id); !s.ok()) return s;
+  grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
+    if (grpc::Status g = CheckCanPromote(x); !g.ok()) return g;
+    x.set_promote_requested(true);
+    c.events.push_back({"PROMOTE_REQUESTED", actor.name,
+                        WithReason("promotion requested: skipping the remaining canary steps", reason),
+                        "{}"});
+    c.advance_at = c.now;
+    return grpc::Status::OK;
+  }, out);
+  if (s.ok()) Nudge();
+  return s;
+}
+
+grpc::Status Pipeline::Abort(const std::string& id, const std::string& reason, const Actor& actor,
+                             v1::Release* out) {
+  if (grpc::Status s = CheckId(id); !s.ok()) return s;
+  if (reason.empty()) return Invalid("reason: is required to abort a release");
+  grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
+    if (grpc::Status g = CheckCanAbort(x); !g.ok()) return g;
+    const State from = x.state();
+    x.set_abort_requested(true);
+    x.set_outcome_reason("aborted by " + actor.name + ": " + reason);
+    // Nothing was deployed yet: nothing to roll back.
+    if (from == v1::Release::PENDING || from == v1::Release::AWAITING_APPROVAL) {
+      x.set_state(v1::Release::ABORTED);
+      x.set_queued(false);
+    } else {
+      x.set_state(v1::Release::ROLLING_BACK);
+      c.advance_at = c.now;
+    }
+    c.events.push_back({"STATE_CHANGED", actor.name,
+                        StateName(from) + " -> " + StateName(x.state()) + ": " + x.outcome_reason(),
+                        nlohmann::json{{"from", StateName(from)}, {"to", StateName(x.state())}}.dump()});
+    return grpc::Status::OK;
+  }, out);
+  if (s.ok()) Nudge();
+  return s;
+}
+
+grpc::Status Pipeline::RollBack(const std::string& id, const std::string& reason, const Actor& actor,
+                                v1::Release* out) {
+  if (grpc::Status s = CheckId(id); !s.ok()) return s;
+  if (reason.empty()) return Invalid("reason: is required to roll back a release");
+  v1::Release r;
+  if (grpc::Status s = store_.Get(id, &r); !s.ok()) return s;
+  if (grpc::Status s = CheckCanRollBack(r); !s.ok()) return s;
+  v1::Release current;
+  if (grpc::Status s = store_.CurrentGood(r.service(), r.environment(), &current); !s.ok()) return s;
+  if (current.id() != r.id()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "release " + id + " is not what runs in " + r.environment() + " (release " +
+                            current.id() + " is): roll back that one, or to a commit");
+  }
+  // The release that was current before this one.
+  std::vector<v1::Release> candidates;
+  ListQuery q;
+  q.service = r.service();
+  q.environment = r.environment();
+  q.limit = 500;
+  bool more = false;
+  if (grpc::Status s = store_.List(q, &candidates, &more); !s.ok()) return s;
+  const v1::Release* previous = nullptr;
+  for (const v1::Release& c : candidates) {
+    if (c.id() == r.id() || c.state() != v1::Release::SUCCEEDED) continue;
+    previous = &c;
+    break;
+  }
+  if (previous == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "no earlier good release of " + r.service() + " in " + r.environment() +
+                            " to roll back to");
+  }
+  return RollBackTo(r.service(), r.environment(), previous->commit_sha(), reason, actor, out);
+}
+
+grpc::Status Pipeline::RollBackTo(const std::string& service, const std::string& environment,
+                                  const std::string& commit_sha, const std::string& reason,
+                                  const Actor& actor, v1::Release* out) {
+  if (!IsDnsLabel(service)) return Invalid("service: \"" + service + "\" is not a valid service name");
+  if (!IsDnsLabel(environment)) {
+    return Invalid("environment: \"" + environment + "\" is not a valid environment name");
+  }
+  if (!IsCommitSha(commit_sha)) {
+    return Invalid("to_commit_sha: must be 7-40 hexadecimal characters (a git commit SHA)");
+  }
+  if (reason.empty()) return Invalid("reason: is required to roll back");
+  std::string sha = commit_sha;
+  for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  v1::Release target;
+  if (grpc::Status s = store_.FindSucceeded(service, environment, sha, &target); !s.ok()) return s;
+
+  const EnvironmentPolicy& policy = policies_.For(environment);
+  v1::Release release;
+  release.set_kind(v1::Release::ROLLBACK);
+  release.set_service(service);
+  release.set_environment(environment);
+  release.set_version(target.version());
+  release.set_commit_sha(target.commit_sha());
+  release.set_image(target.image());
+  release.set_rollback_target_id(target.id());
+  release.mutable_driver()->set_kind(target.driver().kind().empty() ? policy.driver : target.driver().kind());
+  v1::Release current;
+  if (store_.CurrentGood(service, environment, &current).ok()) release.set_previous_image(current.image());
+  std::vector<NewEvent> events = {
+      {"CREATED", actor.name,
+       "rollback of " + service + " in " + environment + " to " + target.version() + " (" +
+           target.commit_sha() + ", release " + target.id() + "): " + reason,
+       nlohmann::json{{"rollback_target_id", target.id()}, {"reason", reason}}.dump()}};
+  if (grpc::Status s = Admit(&release, false, actor, events); !s.ok()) return s;
+  *out = release;
+  return grpc::Status::OK;
+}
+
+grpc::Status Pipeline::Observe(const v1::PostObservationsRequest& request, const Actor& actor,
+                               v1::Release* out) {
+  if (grpc::Status s = CheckId(request.id()); !s.ok()) return s;
+  if (request.requests() < 0) return Invalid("requests: must not be negative");
+  if (request.errors() < 0) return Invalid("errors: must not be negative");
+  if (request.errors() > request.requests()) return Invalid("errors: must not exceed requests");
+  if (request.p99_latency_ms() < 0) return Invalid("p99_latency_ms: must not be negative");
+  if (request.window().seconds() < 0) return Invalid("window: must not be negative");
+  return store_.Update(request.id(), -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
+    if (grpc::Status g = CheckCanObserve(x); !g.ok()) return g;
+    ObservationRow row;
+    row.observation.requests = request.requests();
+    row.observation.errors = request.errors();
+    if (request.p99_latency_ms() > 0) row.observation.p99_latency_ms = request.p99_latency_ms();
+    row.window_ms = MillisOf(request.window()).count();
+    c.observation = row;
+    nlohmann::json data = {{"requests", request.requests()}, {"errors", request.errors()},
+                           {"window_ms", row.window_ms}};
+    if (row.observation.p99_latency_ms) data["p99_latency_ms"] = *row.observation.p99_latency_ms;
+    c.events.push_back({"OBSERVATIONS", actor.name,
+                        std::to_string(request.errors()) + " errors in " +
+                            std::to_string(request.requests()) + " requests",
+                        data.dump()});
+    return grpc::Status::OK;
+  }, out);
+}
+
+grpc::Status Pipeline::Verify(const v1::PostVerificationRequest& request, const Actor& actor,
+                              v1::Release* out) {
+  if (grpc::Status s = CheckId(request.id()); !s.ok()) return s;
+  grpc::Status s = store_.Update(request.id(), -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
+    if (grpc::Status g = CheckCanVerify(x); !g.ok()) return g;
+    c.events.push_back({"VERIFICATION", actor.name,
+                        WithReason(request.passed() ? "verification passed" : "verification failed",
+                                   request.details()),
+                        nlohmann::json{{"passed", request.passed()}, {"details", request.details()}}.dump()});
+    if (request.passed()) {
+      x.set_state(v1::Release::SUCCEEDED);
+      x.set_outcome_reason(WithReason("verified", request.details()));
+      x.mutable_next_action()->set_action("none");
+    } else {
+      x.set_state(v1::Release::ROLLING_BACK);
+      x.set_outcome_reason(WithReason("verification failed", request.details()));
+      c.advance_at = c.now;
+    }
+    c.events.push_back({"STATE_CHANGED", actor.name,
+                        "VERIFYING -> " + StateName(x.state()) + ": " + x.outcome_reason(),
+                        nlohmann::json{{"from", "VERIFYING"}, {"to", StateName(x.state())}}.dump()});
+    return grpc::Status::OK;
+  }, out);
+  if (s.ok()) Nudge();
+  return s;
+}
+
+}  // namespace flightdeck::releases
