@@ -8,8 +8,12 @@
 #include <sstream>
 #include <thread>
 
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "flightdeck/v1/releases.grpc.pb.h"
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
@@ -284,6 +288,35 @@ TEST_F(PipelineE2eTest, ARetriedCreateWithTheSameIdempotencyKeyGetsTheFirstAnswe
   HttpResponse reused = Call("POST", "/v1/releases", ci_, body, {{"Idempotency-Key", "build-1234"}});
   EXPECT_EQ(reused.status, 400) << reused.body;
   EXPECT_NE(reused.body.find("Idempotency-Key"), std::string::npos);
+}
+
+TEST_F(PipelineE2eTest, WatchReleaseStreamsTheTimelineAsItHappens) {
+  json r = Create("inventory", "staging", "abcdef1");
+  auto channel = grpc::CreateChannel(stack_->grpc_address("releases"), grpc::InsecureChannelCredentials());
+  auto stub = v1::ReleaseService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 20s);
+  v1::WatchReleaseRequest request;
+  request.set_id(r["id"]);
+  auto reader = stub->WatchRelease(&context, request);
+  std::vector<std::string> types;
+  v1::ReleaseEvent event;
+  bool aborted = false;
+  while (reader->Read(&event)) {
+    types.push_back(event.type());
+    // Once the canary runs, stop the release: its last events must still arrive, then the end.
+    if (event.type() == "STATE_CHANGED" && event.message().rfind("PENDING -> CANARY", 0) == 0 && !aborted) {
+      Call("POST", "/v1/releases/" + r["id"].get<std::string>() + "/abort", ci_, {{"reason", "watch test"}});
+      aborted = true;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types.front(), "CREATED");
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(types.back(), "STATE_CHANGED") << "the stream ends after the final state change";
+  EXPECT_EQ(Get(r["id"])["state"], "ABORTED");
 }
 
 }  // namespace

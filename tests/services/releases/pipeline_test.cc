@@ -336,6 +336,24 @@ TEST_F(PipelineTest, RollbackToAPreviousGoodCommitIsItselfARelease) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(PipelineTest, RollingBackTheCurrentReleaseRestoresThePreviousGoodOne) {
+  v1::Release one = Succeed("staging", "1111111");
+  v1::Release two = Succeed("staging", "2222222");
+  v1::Release out;
+  EXPECT_EQ(pipeline_.RollBack(one.id(), "old", {"alice", ""}, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION)
+      << "only what runs now can be rolled back";
+  EXPECT_EQ(pipeline_.RollBack(two.id(), "", {"alice", ""}, &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT)
+      << "a reason is required";
+  ASSERT_TRUE(pipeline_.RollBack(two.id(), "latency regression", {"alice", ""}, &out).ok());
+  EXPECT_EQ(out.commit_sha(), "1111111");
+  EXPECT_EQ(out.rollback_target_id(), one.id());
+  RunDue();
+  EXPECT_EQ(Get(out.id()).state(), v1::Release::SUCCEEDED);
+  EXPECT_EQ(Get(two.id()).state(), v1::Release::ROLLED_BACK);
+}
+
 TEST_F(PipelineTest, TwoFailedReleasesInARowRaiseAnAlert) {
   Succeed("staging", "abcdef1");
   for (const char* sha : {"bad0001", "bad0002"}) {
