@@ -1,5 +1,7 @@
 #include "services/gateway/transcode.h"
 
+#include "services/gateway/json_writer.h"
+
 #include <charconv>
 #include <cstdlib>
 
@@ -136,11 +138,9 @@ grpc::Status BuildRequest(const std::string& body,
 }
 
 std::string ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
   std::string out;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  out.reserve(1024);
+  AppendJson(message, &out);
   return out;
 }
 

@@ -1,4 +1,5 @@
 // Unit: the gateway's error mapping, error shape and transcoding of REST parameters.
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -61,6 +62,46 @@ TEST(Transcode, BadParametersNameThemselves) {
   v1::CreateTokenRequest token;
   s = BuildRequest("", {}, {{"role", "WIZARD"}}, &token);
   EXPECT_NE(s.error_message().find("VIEWER"), std::string::npos) << "lists the accepted values";
+}
+
+std::string ProtobufJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(m, &out, options).ok());
+  return out;
+}
+
+// The gateway's own JSON writer must write what protobuf's canonical printer writes.
+TEST(JsonWriter, MatchesProtobufsCanonicalMapping) {
+  v1::Release r;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(R"({
+      "id":"0b5c7c1e-2f7e-4a7c-9d3a-6c1f9a1e2b3c","service":"checkout","environment":"production",
+      "version":"v2.4.0 \"quoted\" \u0001 ünï","commit_sha":"9fceb02d","state":"CANARY",
+      "kind":"ROLLBACK","created_at":"2026-11-18T11:06:40.123Z","updated_at":"2026-11-18T11:06:40Z",
+      "step_started_at":"2026-11-18T11:06:40.000001Z","finished_at":"2026-11-18T11:06:40.000000001Z",
+      "canary":{"steps":[{"weight":5,"duration":"600s"},{"weight":50,"duration":"1.500s"}],
+                "analysis":{"interval":"60s","max_error_rate":0.05,"max_p99_latency_ms":800.5,
+                            "min_requests":100,"failure_limit":1,"inconclusive_limit":3}},
+      "driver":{"kind":"external"},"revision":"42","paused":true,"current_weight":-3,
+      "next_action":{"action":"canary","weight":5}})", &r).ok());
+  EXPECT_EQ(nlohmann::json::parse(ToJson(r)), nlohmann::json::parse(ProtobufJson(r)));
+
+  v1::ReleaseEvent e;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(R"({
+      "id":"7","at":"2026-11-18T11:06:40Z","type":"ANALYSIS",
+      "data":{"verdict":"FAIL","errors":80,"rate":0.08,"ok":false,"none":null,
+              "nested":{"list":[1,"two",{"three":3}]}}})", &e).ok());
+  EXPECT_EQ(nlohmann::json::parse(ToJson(e)), nlohmann::json::parse(ProtobufJson(e)));
+
+  v1::ListReleasesResponse empty;
+  EXPECT_EQ(nlohmann::json::parse(ToJson(empty)), nlohmann::json::parse(ProtobufJson(empty)));
+  v1::ListReleasesResponse list;
+  *list.add_releases() = r;
+  *list.add_releases() = v1::Release();
+  list.set_next_page_token("abc");
+  EXPECT_EQ(nlohmann::json::parse(ToJson(list)), nlohmann::json::parse(ProtobufJson(list)));
 }
 
 TEST(Auth, BearerTokenParsing) {
