@@ -8,6 +8,19 @@ std::optional<std::string> ParsedArgs::Get(const std::string& name) const {
   return it->second;
 }
 
+std::vector<std::string> ParsedArgs::GetAll(const std::string& name) const {
+  std::vector<std::string> values;
+  for (const auto& [flag, value] : given) {
+    if (flag == name) values.push_back(value);
+  }
+  return values;
+}
+
+void ParsedArgs::Set(const std::string& name, std::string value) {
+  given.emplace_back(name, value);
+  flags[name] = std::move(value);
+}
+
 std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
                                     const std::vector<FlagSpec>& known, std::string* error) {
   auto find = [&known](const std::string& name) -> const FlagSpec* {
@@ -34,7 +47,7 @@ std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
       continue;
     }
     if (arg == "-h") {
-      parsed.flags["help"] = "true";
+      parsed.Set("help", "true");
       continue;
     }
     if (arg.rfind("--", 0) != 0) return fail("unknown flag " + arg);
@@ -45,11 +58,11 @@ std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
     if (spec == nullptr) return fail("unknown flag --" + name);
     if (!spec->takes_value()) {
       if (eq != std::string::npos) return fail("flag --" + name + " takes no value");
-      parsed.flags[name] = "true";
+      parsed.Set(name, "true");
       continue;
     }
     if (eq != std::string::npos) {
-      parsed.flags[name] = arg.substr(eq + 1);
+      parsed.Set(name, arg.substr(eq + 1));
       continue;
     }
     // A following "--flag" means the value was forgotten, not that it is the value; a
@@ -57,7 +70,7 @@ std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
     if (i + 1 >= argv.size() || argv[i + 1].rfind("--", 0) == 0) {
       return fail("flag --" + name + " needs a value (" + spec->value_name + ")");
     }
-    parsed.flags[name] = argv[++i];
+    parsed.Set(name, argv[++i]);
   }
   return parsed;
 }

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace flightdeck::cli {
@@ -14,6 +15,7 @@ struct FlagSpec {
   std::string value_name;  // "S", "SHA"; empty for a switch
   std::string help;
   bool required = false;
+  bool repeatable = false;  // `--step 5:600s --step 100:0s`: every value counts (GetAll)
 
   bool takes_value() const { return !value_name.empty(); }
 };
@@ -21,9 +23,13 @@ struct FlagSpec {
 struct ParsedArgs {
   std::vector<std::string> positionals;      // command words then operands, in order
   std::map<std::string, std::string> flags;  // a switch maps to "true"; the last one given wins
+  std::vector<std::pair<std::string, std::string>> given;  // every flag, in command-line order
 
   bool Has(const std::string& name) const { return flags.count(name) != 0; }
   std::optional<std::string> Get(const std::string& name) const;
+  // Every value of a repeatable flag, in the order given.
+  std::vector<std::string> GetAll(const std::string& name) const;
+  void Set(const std::string& name, std::string value);
 };
 
 // Flags may come anywhere on the line, before or after the command words, so parsing needs

@@ -3,11 +3,20 @@
 #include <algorithm>
 #include <istream>
 #include <ostream>
+#include <thread>
 
 namespace flightdeck::cli {
 
-Context::Context(const ParsedArgs& args, EnvLookup env, Io io)
-    : args_(args), env_(std::move(env)), io_(io) {}
+Context::Context(const ParsedArgs& args, EnvLookup env, Io io, RunOptions options)
+    : args_(args), env_(std::move(env)), io_(io), options_(std::move(options)) {}
+
+void Context::Sleep(std::chrono::milliseconds duration) const {
+  if (options_.sleep) {
+    options_.sleep(duration);
+  } else {
+    std::this_thread::sleep_for(duration);
+  }
+}
 
 const HttpClient* Context::client() {
   if (client_) return &*client_;
@@ -45,29 +54,39 @@ int Context::UsageError(const std::string& message) {
   return kExitUsage;
 }
 
-int Context::Respond(const HttpResult& result, const std::function<void(const Json&)>& render) {
+std::optional<Json> Context::ReadAnswer(const HttpResult& result, std::string* error) const {
   if (!result.reached) {
-    err() << "error: could not reach " << RedactUrl(client_ ? client_->base_url() : "the gateway")
-          << ": " << result.transport_error << "\n";
-    return kExitError;
+    *error = "error: could not reach " +
+             RedactUrl(client_ ? client_->base_url() : std::string("the gateway")) + ": " +
+             result.transport_error + "\n";
+    return std::nullopt;
   }
   if (result.status < 200 || result.status >= 300) {
-    err() << FormatError(result.status, result.body);
-    return kExitError;
+    *error = FormatError(result.status, result.body);
+    return std::nullopt;
   }
   // An empty 2xx body (204 No Content) is a success with nothing to show.
-  const Json body = result.body.empty()
-                        ? Json::object()
-                        : Json::parse(result.body, nullptr, /*allow_exceptions=*/false);
+  Json body = result.body.empty() ? Json::object()
+                                  : Json::parse(result.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) {
-    err() << "error: the gateway answered HTTP " << result.status
-          << " with a body that is not JSON\n";
+    *error = "error: the gateway answered HTTP " + std::to_string(result.status) +
+             " with a body that is not JSON\n";
+    return std::nullopt;
+  }
+  return body;
+}
+
+int Context::Respond(const HttpResult& result, const std::function<void(const Json&)>& render) {
+  std::string error;
+  const std::optional<Json> body = ReadAnswer(result, &error);
+  if (!body) {
+    err() << error;
     return kExitError;
   }
   if (json()) {
-    out() << DumpJson(body, 2) << "\n";
+    out() << DumpJson(*body, 2) << "\n";
   } else {
-    render(body);
+    render(*body);
   }
   return kExitOk;
 }
@@ -84,6 +103,7 @@ std::string Command::UsageLine() const {
   for (const FlagSpec& flag : flags) {
     std::string text = "--" + flag.name + (flag.takes_value() ? " " + flag.value_name : "");
     line += flag.required ? " " + text : " [" + text + "]";
+    if (flag.repeatable) line += "...";
   }
   return line;
 }
@@ -151,6 +171,9 @@ CommandTable BuiltinCommands() {
   CommandTable table;
   AddLoginCommand(table);
   AddReleaseCommands(table);
+  AddReleaseEventsCommand(table);
+  AddReleaseActionCommands(table);
+  AddDeployCommands(table);
   return table;
 }
 
@@ -189,6 +212,11 @@ std::string GroupHelp(const std::vector<const Command*>& commands) {
 }  // namespace
 
 int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io) {
+  return Run(argv, env, io, RunOptions{});
+}
+
+int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io,
+        const RunOptions& options) {
   const CommandTable table = BuiltinCommands();
   std::string error;
   std::optional<ParsedArgs> parsed = ParseArgs(argv, table.AllFlags(), &error);
@@ -254,7 +282,7 @@ int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io) {
     return UsageError(io.err, message, command->Help());
   }
 
-  Context context(*parsed, env, io);
+  Context context(*parsed, env, io, options);
   context.set_operands(std::move(operands));
   context.set_command(command);
   return command->run(context);

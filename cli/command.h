@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -26,11 +27,17 @@ struct Io {
   std::ostream& err;
 };
 
+// What the process provides besides argv, env and streams; injected so that tests of
+// polling commands (release events --watch) run without waiting.
+struct RunOptions {
+  std::function<void(std::chrono::milliseconds)> sleep;  // empty: std::this_thread::sleep_for
+};
+
 // What a command handler gets: its parsed line, the environment and the streams, and the
 // gateway client built from the settings (file < env < flags) on first use.
 class Context {
  public:
-  Context(const ParsedArgs& args, EnvLookup env, Io io);
+  Context(const ParsedArgs& args, EnvLookup env, Io io, RunOptions options = {});
 
   const ParsedArgs& args() const { return args_; }
   const EnvLookup& env() const { return env_; }
@@ -41,6 +48,7 @@ class Context {
   const std::vector<std::string>& operands() const { return operands_; }
   void set_operands(std::vector<std::string> operands) { operands_ = std::move(operands); }
   void set_command(const Command* command) { command_ = command; }
+  void Sleep(std::chrono::milliseconds duration) const;
 
   // A bad value the parser could not know about: prints it and the command's help.
   int UsageError(const std::string& message);
@@ -52,11 +60,14 @@ class Context {
   // not JSON prints one error line and gives kExitError; with --json the body is printed
   // pretty and `render` is not called; otherwise `render` prints the answer.
   int Respond(const HttpResult& result, const std::function<void(const Json&)>& render);
+  // The 2xx JSON answer, or nullopt with the error line Respond would print.
+  std::optional<Json> ReadAnswer(const HttpResult& result, std::string* error) const;
 
  private:
   const ParsedArgs& args_;
   EnvLookup env_;
   Io io_;
+  RunOptions options_;
   std::vector<std::string> operands_;
   const Command* command_ = nullptr;
   std::optional<HttpClient> client_;
@@ -97,12 +108,17 @@ class CommandTable {
 
 const std::vector<FlagSpec>& GlobalFlags();
 void AddLoginCommand(CommandTable& table);
-void AddReleaseCommands(CommandTable& table);
+void AddReleaseCommands(CommandTable& table);        // create, get, list
+void AddReleaseActionCommands(CommandTable& table);  // approve, promote, abort, rollback, ...
+void AddReleaseEventsCommand(CommandTable& table);
+void AddDeployCommands(CommandTable& table);
 CommandTable BuiltinCommands();
 
 std::string Usage(const CommandTable& table);
 
 // fdctl itself: argv without the program name. Returns the exit code.
 int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io);
+int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io,
+        const RunOptions& options);
 
 }  // namespace flightdeck::cli

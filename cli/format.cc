@@ -7,6 +7,28 @@
 namespace flightdeck::cli {
 namespace {
 
+// The gRPC code names, by number, for gateways that send a numeric code.
+constexpr std::array<const char*, 17> kCodeNames = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
+
+std::string FieldViolations(const Json& details) {
+  std::string out;
+  if (!details.is_array()) return out;
+  for (const Json& detail : details) {
+    const Json* violations = FindField(detail, "field_violations");
+    if (violations == nullptr || !violations->is_array()) continue;
+    for (const Json& v : *violations) {
+      out += "  " + FieldText(v, "field") + ": " + FieldText(v, "description") + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string CamelCase(std::string_view snake) {
   std::string out;
   bool upper = false;
@@ -28,13 +50,6 @@ const Json* FindField(const Json& object, std::string_view proto_name) {
   return it == object.end() ? nullptr : &*it;
 }
 
-// The gRPC code names, by number, for gateways that send a numeric code.
-constexpr std::array<const char*, 17> kCodeNames = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
-
 std::string OneLine(std::string text, size_t limit) {
   for (char& ch : text) {
     if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
@@ -45,21 +60,6 @@ std::string OneLine(std::string text, size_t limit) {
   if (text.size() > limit) text = text.substr(0, limit) + "...";
   return text;
 }
-
-std::string FieldViolations(const Json& details) {
-  std::string out;
-  if (!details.is_array()) return out;
-  for (const Json& detail : details) {
-    const Json* violations = FindField(detail, "field_violations");
-    if (violations == nullptr || !violations->is_array()) continue;
-    for (const Json& v : *violations) {
-      out += "  " + FieldText(v, "field") + ": " + FieldText(v, "description") + "\n";
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string DumpJson(const Json& value, int indent) {
   return value.dump(indent, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
@@ -109,42 +109,6 @@ std::string ShortTime(std::string_view rfc3339) {
   size_t end = dot + 1;
   while (end < rfc3339.size() && std::isdigit(static_cast<unsigned char>(rfc3339[end]))) ++end;
   return std::string(rfc3339.substr(0, dot)) + std::string(rfc3339.substr(end));
-}
-
-std::string FormatReleaseTable(const Json& releases) {
-  std::vector<std::vector<std::string>> rows;
-  if (releases.is_array()) {
-    for (const Json& r : releases) {
-      auto cell = [](std::string text) { return text.empty() ? std::string("-") : text; };
-      rows.push_back({cell(FieldText(r, "id")), cell(FieldText(r, "service")),
-                      cell(FieldText(r, "environment")), cell(FieldText(r, "version")),
-                      cell(ShortCommit(FieldText(r, "commit_sha"))), cell(FieldText(r, "state")),
-                      cell(ShortTime(FieldText(r, "created_at")))});
-    }
-  }
-  return FormatTable({"ID", "SERVICE", "ENV", "VERSION", "COMMIT", "STATE", "CREATED"}, rows);
-}
-
-std::string FormatReleaseDetails(const Json& release) {
-  static const std::vector<std::string> kOrder = {
-      "id",    "service",    "environment", "version",    "commit_sha", "image",
-      "state", "created_by", "created_at",  "updated_at", "trace_id"};
-  std::string out;
-  std::vector<std::string> shown;
-  for (const std::string& name : kOrder) {
-    const Json* field = FindField(release, name);
-    if (field == nullptr) continue;
-    out += name + ": " + FieldText(release, name) + "\n";
-    shown.push_back(name);
-    shown.push_back(CamelCase(name));
-  }
-  if (release.is_object()) {
-    for (auto it = release.begin(); it != release.end(); ++it) {
-      if (std::find(shown.begin(), shown.end(), it.key()) != shown.end()) continue;
-      out += it.key() + ": " + (it->is_string() ? it->get<std::string>() : DumpJson(*it)) + "\n";
-    }
-  }
-  return out;
 }
 
 std::string FormatError(long http_status, const std::string& body) {

@@ -23,15 +23,14 @@ std::string FormatTable(const std::vector<std::string>& headers,
 // lowerCamelCase JSON name ("commitSha"), which the canonical mapping may use. Strings as is,
 // other values as compact JSON, "" when absent or null.
 std::string FieldText(const Json& object, std::string_view proto_name);
+// The field itself (by either name), nullptr when absent or `object` is not an object.
+const Json* FindField(const Json& object, std::string_view proto_name);
+std::string CamelCase(std::string_view snake);  // "commit_sha" -> "commitSha"
+// Newlines and tabs as blanks, trimmed, cut to `limit` characters with "..." after.
+std::string OneLine(std::string text, size_t limit);
 
 std::string ShortCommit(std::string_view sha);    // the first 12 characters
 std::string ShortTime(std::string_view rfc3339);  // drops fractional seconds
-
-// ID SERVICE ENV VERSION COMMIT STATE CREATED; `releases` is a JSON array.
-std::string FormatReleaseTable(const Json& releases);
-
-// "key: value" lines: the release's fields in a fixed order, then any others the server sent.
-std::string FormatReleaseDetails(const Json& release);
 
 // The gateway's error shape {"error":{"code","message","details"}} as
 // "error: CODE: message" plus one indented line per field violation in the details. Any other

@@ -3,28 +3,58 @@
 #include <ostream>
 
 #include "cli/command.h"
+#include "cli/release_events.h"
+#include "cli/release_format.h"
+#include "cli/release_request.h"
 
 namespace flightdeck::cli {
 namespace {
 
+// How many events `release get` shows, and how far back it reads to find the newest ones.
+constexpr int kRecentEvents = 10;
+constexpr int kTimelinePageSize = 200;
+constexpr int kTimelineMaxPages = 50;
+
 int CreateRelease(Context& ctx) {
+  std::string error;
+  const std::optional<Json> body = CreateReleaseBody(ctx.args(), &error);
+  if (!body) return ctx.UsageError(error);
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
-  Json body = Json::object();
-  body["service"] = *ctx.args().Get("service");
-  body["environment"] = *ctx.args().Get("env");
-  body["version"] = *ctx.args().Get("version");
-  body["commit_sha"] = *ctx.args().Get("commit");
-  if (auto image = ctx.args().Get("image")) body["image"] = *image;
-  return ctx.Respond(client->Post("/v1/releases", DumpJson(body)),
+  return ctx.Respond(client->Post("/v1/releases", DumpJson(*body)),
                      [&ctx](const Json& release) { ctx.out() << FormatReleaseDetails(release); });
+}
+
+// The newest few events under the release; a timeline that cannot be read is a warning,
+// since the release itself was shown.
+void PrintRecentEvents(Context& ctx, const HttpClient& client, const std::string& id) {
+  const Timeline timeline =
+      FetchTimeline(client, id, kRecentEvents, kTimelinePageSize, kTimelineMaxPages);
+  if (!timeline.ok) {
+    std::string error;
+    ctx.ReadAnswer(timeline.failed, &error);
+    ctx.err() << "warning: could not read the timeline: "
+              << (error.rfind("error: ", 0) == 0 ? error.substr(7) : error);
+    return;
+  }
+  const Json& all = timeline.events;
+  const size_t skip = all.size() > kRecentEvents ? all.size() - kRecentEvents : 0;
+  Json recent = Json::array();
+  for (size_t i = skip; i < all.size(); ++i) recent.push_back(all[i]);
+  ctx.out() << "\n"
+            << FormatEventsSection(recent, id,
+                                   timeline.complete ? static_cast<long long>(all.size()) : -1);
 }
 
 int GetRelease(Context& ctx) {
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
-  return ctx.Respond(client->Get("/v1/releases/" + UrlEscape(ctx.operands().front())),
-                     [&ctx](const Json& release) { ctx.out() << FormatReleaseDetails(release); });
+  const std::string& id = ctx.operands().front();
+  return ctx.Respond(client->Get("/v1/releases/" + UrlEscape(id)),
+                     [&ctx, client, &id](const Json& release) {
+                       ctx.out() << FormatReleaseDetails(release);
+                       PrintRecentEvents(ctx, *client, id);
+                     });
 }
 
 bool IsPositiveNumber(const std::string& text) {
@@ -39,6 +69,16 @@ int ListReleases(Context& ctx) {
   Query query;
   if (auto service = ctx.args().Get("service")) query.emplace_back("service", *service);
   if (auto env = ctx.args().Get("env")) query.emplace_back("environment", *env);
+  if (auto state = ctx.args().Get("state")) {
+    const std::optional<std::string> name = ParseReleaseState(*state);
+    if (!name) {
+      return ctx.UsageError("--state '" + *state +
+                            "' is not a release state (PENDING, AWAITING_APPROVAL, CANARY, "
+                            "PROMOTING, VERIFYING, SUCCEEDED, ROLLING_BACK, ROLLED_BACK, ABORTED, "
+                            "FAILED)");
+    }
+    query.emplace_back("state", *name);
+  }
   if (auto size = ctx.args().Get("page-size")) {
     if (!IsPositiveNumber(*size)) return ctx.UsageError("--page-size must be a positive number");
     query.emplace_back("page_size", *size);
@@ -69,16 +109,35 @@ void AddReleaseCommands(CommandTable& table) {
                      {"env", "E", "environment, e.g. staging or production", true},
                      {"version", "V", "version label, e.g. 1.4.2", true},
                      {"commit", "SHA", "the commit the release is built from", true},
-                     {"image", "I", "container image reference"}},
+                     {"image", "I", "container image reference"},
+                     {"require-approval", "", "hold the release until someone approves it"},
+                     {"no-approval", "", "start without approval (if the environment allows)"},
+                     {"driver", "KIND", "external (the pipeline acts on next_action) or command"},
+                     {"step", "WEIGHT:DURATION",
+                      "a canary step, e.g. 5:10m; repeat the flag for each step", false, true},
+                     {"interval", "D", "how often the analysis judges the canary, e.g. 60s"},
+                     {"max-error-rate", "R", "highest error rate that passes, e.g. 0.05 or 5%"},
+                     {"max-p99-ms", "X", "highest p99 latency in ms that passes"},
+                     {"min-requests", "N", "fewer requests than this in an interval: inconclusive"},
+                     {"failure-limit", "N", "consecutive failed analyses that roll back"},
+                     {"inconclusive-limit", "N", "consecutive inconclusive analyses that pause"},
+                     {"queue", "", "wait behind a release in flight instead of failing with 409"}},
                     0,
                     0,
                     CreateRelease});
-  table.Add(Command{{"release", "get"}, "ID", "Show one release", {}, 1, 1, GetRelease});
+  table.Add(Command{{"release", "get"},
+                    "ID",
+                    "Show one release: state, canary progress, next action and recent events",
+                    {},
+                    1,
+                    1,
+                    GetRelease});
   table.Add(Command{{"release", "list"},
                     "",
                     "List releases, newest first",
                     {{"service", "S", "only this service"},
                      {"env", "E", "only this environment"},
+                     {"state", "STATE", "only releases in this state, e.g. CANARY"},
                      {"page-size", "N", "at most N releases per page"},
                      {"page-token", "T", "the page after a previous list (from its output)"}},
                     0,

@@ -40,6 +40,14 @@ TEST(ParseArgsTest, LastOccurrenceWins) {
   EXPECT_EQ(MustParse({"--env", "staging", "--env", "production"}).Get("env"), "production");
 }
 
+TEST(ParseArgsTest, GetAllKeepsEveryValueInOrder) {
+  ParsedArgs a = MustParse({"--env", "a", "--service=x", "--env=b", "--json", "--env", "c"});
+  EXPECT_EQ(a.GetAll("env"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(a.GetAll("json"), (std::vector<std::string>{"true"}));
+  EXPECT_TRUE(a.GetAll("url").empty());
+  EXPECT_EQ(a.Get("env"), "c");
+}
+
 TEST(ParseArgsTest, DoubleDashEndsFlagsAndDashHMeansHelp) {
   ParsedArgs a = MustParse({"-h", "release", "get", "--", "--weird-id"});
   EXPECT_TRUE(a.Has("help"));

@@ -1,71 +1,27 @@
 // fdctl as a user runs it, against a fake gateway on a loopback port.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 
-#include "cli/command.h"
 #include "tests/cli/fake_gateway.h"
+#include "tests/cli/fdctl_harness.h"
 
 namespace flightdeck::cli {
 namespace {
 
 using testing::CannedResponse;
 using testing::FakeGateway;
+using testing::FdctlTest;
+using testing::kToken;
+using testing::Outcome;
 using testing::RecordedRequest;
-
-constexpr const char* kToken = "fd_tok_SuperSecret123";
 
 const char* kRelease = R"({"id":"r-42","service":"api","environment":"staging","version":"1.4.2",
   "commit_sha":"0123456789abcdef0123456789abcdef01234567","image":"registry/api:1.4.2",
   "state":"PENDING","created_by":"ci-bot","created_at":"2026-03-01T12:00:00.5Z",
   "updated_at":"2026-03-01T12:00:00.5Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"})";
-
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-class FdctlTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/fdctl-test-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    env_["FDCTL_CONFIG"] = dir_ + "/fdctl.json";
-    env_["HOME"] = dir_;
-  }
-  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
-
-  Outcome Fdctl(const std::vector<std::string>& argv, const std::string& stdin_text = "") {
-    std::istringstream in(stdin_text);
-    std::ostringstream out;
-    std::ostringstream err;
-    const auto env = env_;
-    Outcome o;
-    o.code = cli::Run(argv,
-                      [env](const std::string& name) -> std::optional<std::string> {
-                        auto it = env.find(name);
-                        if (it == env.end() || it->second.empty()) return std::nullopt;
-                        return it->second;
-                      },
-                      {in, out, err});
-    o.out = out.str();
-    o.err = err.str();
-    EXPECT_EQ(o.out.find(kToken), std::string::npos) << "token printed on stdout";
-    EXPECT_EQ(o.err.find(kToken), std::string::npos) << "token printed on stderr";
-    return o;
-  }
-
-  std::string dir_;
-  std::map<std::string, std::string> env_;
-};
 
 TEST_F(FdctlTest, ReleaseCreateSendsTheBodyAuthAndAFreshIdempotencyKey) {
   FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, kRelease}; });
@@ -110,17 +66,24 @@ TEST_F(FdctlTest, InvalidUtf8InAnArgumentIsReplacedNotACrash) {
 }
 
 TEST_F(FdctlTest, ReleaseGetPrintsKeyValueLinesAndEscapesTheId) {
-  FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, kRelease}; });
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.find("/events") != std::string::npos) {
+      return CannedResponse{200, R"({"events":[],"next_page_token":""})"};
+    }
+    return CannedResponse{200, kRelease};
+  });
   Outcome o = Fdctl({"--url", gateway.url(), "release", "get", "r 42/x"});
   ASSERT_EQ(o.code, kExitOk) << o.err;
   EXPECT_EQ(gateway.requests().at(0).target, "/v1/releases/r%2042%2Fx");
   EXPECT_EQ(gateway.requests().at(0).headers.count("authorization"), 0u)
       << "no token configured: no Authorization header";
+  EXPECT_EQ(gateway.requests().at(1).target, "/v1/releases/r%2042%2Fx/events?page_size=10");
   EXPECT_EQ(o.out,
             "id: r-42\nservice: api\nenvironment: staging\nversion: 1.4.2\n"
             "commit_sha: 0123456789abcdef0123456789abcdef01234567\nimage: registry/api:1.4.2\n"
             "state: PENDING\ncreated_by: ci-bot\ncreated_at: 2026-03-01T12:00:00.5Z\n"
-            "updated_at: 2026-03-01T12:00:00.5Z\ntrace_id: 4bf92f3577b34da6a3ce929d0e0e4736\n");
+            "updated_at: 2026-03-01T12:00:00.5Z\ntrace_id: 4bf92f3577b34da6a3ce929d0e0e4736\n"
+            "\nevents: none\n");
 }
 
 TEST_F(FdctlTest, ReleaseListPassesFiltersAndPrintsATableWithTheNextPage) {
@@ -185,9 +148,10 @@ TEST_F(FdctlTest, UsageErrorsExit2WithUsage) {
   };
   const std::vector<Case> cases = {
       {{}, "Usage: fdctl"},
-      {{"deploy"}, "unknown command 'deploy'"},
+      {{"deploy"}, "a subcommand is required"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
       {{"release"}, "a subcommand is required"},
-      {{"release", "promote"}, "unknown command 'promote'"},
+      {{"release", "frobnicate"}, "unknown command 'frobnicate'"},
       {{"release", "get"}, "missing ID"},
       {{"release", "get", "a", "b"}, "unexpected argument 'b'"},
       {{"release", "create", "--service", "api"}, "--env is required"},

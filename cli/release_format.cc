@@ -1,0 +1,319 @@
+#include "cli/release_format.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace flightdeck::cli {
+namespace {
+
+std::string Cell(std::string text) { return text.empty() ? std::string("-") : text; }
+
+bool IsTrue(const Json& object, std::string_view name) {
+  const Json* field = FindField(object, name);
+  return field != nullptr && field->is_boolean() && field->get<bool>();
+}
+
+// "0" for an absent field; int32 fields arrive as numbers, int64 ones as strings.
+long long NumberField(const Json& object, std::string_view name) {
+  const Json* field = FindField(object, name);
+  if (field == nullptr) return 0;
+  if (field->is_number_integer()) return field->get<long long>();
+  if (field->is_string()) {
+    const std::string text = field->get<std::string>();
+    if (!text.empty() && text.find_first_not_of("-0123456789") == std::string::npos) {
+      return std::stoll(text);
+    }
+  }
+  return 0;
+}
+
+const Json& EmptyObject() {
+  static const Json kEmpty = Json::object();
+  return kEmpty;
+}
+
+const Json& ObjectField(const Json& object, std::string_view name) {
+  const Json* field = FindField(object, name);
+  return field != nullptr && field->is_object() ? *field : EmptyObject();
+}
+
+size_t StepCount(const Json& release) {
+  const Json* steps = FindField(ObjectField(release, "canary"), "steps");
+  return steps != nullptr && steps->is_array() ? steps->size() : 0;
+}
+
+// "step 2 of 3 at 25% since 2026-03-01T12:10:00Z"; current_step counts from 0.
+std::string StepText(const Json& release) {
+  std::string text = std::to_string(NumberField(release, "current_step") + 1);
+  if (const size_t total = StepCount(release); total > 0) text += " of " + std::to_string(total);
+  text += " at " + std::to_string(NumberField(release, "current_weight")) + "%";
+  const std::string since = FieldText(release, "step_started_at");
+  if (!since.empty()) text += " since " + ShortTime(since);
+  return text;
+}
+
+std::string NextActionText(const Json& action) {
+  const std::string name = FieldText(action, "action");
+  if (name.empty() || name == "none") return "none";
+  std::string text = name;
+  if (name == "canary" || FindField(action, "weight") != nullptr) {
+    if (const long long weight = NumberField(action, "weight"); weight > 0 || name == "canary") {
+      text += " " + std::to_string(weight) + "%";
+    }
+  }
+  const std::string image = FieldText(action, "image");
+  if (!image.empty()) text += " " + image;
+  const std::string id = FieldText(action, "action_id");
+  if (!id.empty()) text += " (action_id " + id + ")";
+  return text;
+}
+
+// "5% for 600s, 25% for 600s, 100% for 0s"
+std::string StepsText(const Json& steps) {
+  std::string text;
+  for (const Json& step : steps) {
+    if (!text.empty()) text += ", ";
+    text += std::to_string(NumberField(step, "weight")) + "%";
+    const std::string duration = FieldText(step, "duration");
+    if (!duration.empty()) text += " for " + duration;
+  }
+  return text;
+}
+
+// "interval=60s max_error_rate=0.05 ...": every setting the server sent, by its proto name.
+std::string AnalysisText(const Json& analysis) {
+  std::string text;
+  for (auto it = analysis.begin(); it != analysis.end(); ++it) {
+    if (it->is_null() || (it->is_string() && it->get<std::string>().empty())) continue;
+    if (it->is_object() && it->empty()) continue;
+    if (!text.empty()) text += " ";
+    text += it.key() + "=" + (it->is_string() ? it->get<std::string>() : DumpJson(*it));
+  }
+  return text;
+}
+
+using Render = std::function<std::optional<std::string>(const Json& release)>;
+
+struct Line {
+  std::string label;
+  std::vector<std::string> consumes;  // proto names this line accounts for
+  Render render;
+};
+
+Render Plain(std::string name) {
+  return [name](const Json& release) -> std::optional<std::string> {
+    if (FindField(release, name) == nullptr) return std::nullopt;
+    std::string text = FieldText(release, name);
+    if (text.empty()) return std::nullopt;
+    return text;
+  };
+}
+
+Line Simple(std::string name) { return Line{name, {name}, Plain(name)}; }
+
+Line OnlyWhenTrue(std::string name) {
+  return Line{name, {name}, [name](const Json& r) -> std::optional<std::string> {
+                if (!IsTrue(r, name)) return std::nullopt;
+                return std::string("true");
+              }};
+}
+
+bool InCanary(const Json& release) { return FieldText(release, "state") == "CANARY"; }
+
+const std::vector<Line>& DetailLines() {
+  static const std::vector<Line> kLines = {
+      Simple("id"),
+      Simple("kind"),
+      Simple("service"),
+      Simple("environment"),
+      Simple("version"),
+      Simple("commit_sha"),
+      Simple("image"),
+      Simple("previous_image"),
+      Simple("state"),
+      {"step",
+       {"current_step", "current_weight", "step_started_at"},
+       [](const Json& r) -> std::optional<std::string> {
+         if (!InCanary(r)) return std::nullopt;
+         return StepText(r);
+       }},
+      {"paused",
+       {"paused"},
+       [](const Json& r) -> std::optional<std::string> {
+         if (IsTrue(r, "paused")) {
+           return std::string("true (the analysis hit its inconclusive limit: promote or abort)");
+         }
+         if (!InCanary(r)) return std::nullopt;
+         return std::string("false");
+       }},
+      {"analysis_streak",
+       {"fail_streak", "inconclusive_streak"},
+       [](const Json& r) -> std::optional<std::string> {
+         if (!InCanary(r)) return std::nullopt;
+         return std::to_string(NumberField(r, "fail_streak")) + " fail, " +
+                std::to_string(NumberField(r, "inconclusive_streak")) + " inconclusive";
+       }},
+      {"next_analysis",
+       {"next_analysis_at", "last_analysis_at"},
+       [](const Json& r) -> std::optional<std::string> {
+         const std::string at = FieldText(r, "next_analysis_at");
+         if (!InCanary(r) || IsTrue(r, "paused") || at.empty()) return std::nullopt;
+         return ShortTime(at);
+       }},
+      {"verify_deadline",
+       {"verify_deadline"},
+       [](const Json& r) -> std::optional<std::string> {
+         const std::string at = FieldText(r, "verify_deadline");
+         if (FieldText(r, "state") != "VERIFYING" || at.empty()) return std::nullopt;
+         return ShortTime(at);
+       }},
+      OnlyWhenTrue("promote_requested"),
+      OnlyWhenTrue("abort_requested"),
+      // The optimistic-locking counter: nothing an operator acts on (--json shows it).
+      {"revision", {"revision"}, [](const Json&) { return std::optional<std::string>(); }},
+      {"next_action",
+       {"next_action"},
+       [](const Json& r) -> std::optional<std::string> {
+         const Json* action = FindField(r, "next_action");
+         if (action == nullptr || !action->is_object()) return std::nullopt;
+         return NextActionText(*action);
+       }},
+      Simple("outcome_reason"),
+      Simple("require_approval"),
+      Simple("approved_by"),
+      {"driver",
+       {"driver"},
+       [](const Json& r) -> std::optional<std::string> {
+         const std::string kind = FieldText(ObjectField(r, "driver"), "kind");
+         if (kind.empty()) return std::nullopt;
+         return kind;
+       }},
+      {"canary",
+       {"canary"},
+       [](const Json& r) -> std::optional<std::string> {
+         const Json* steps = FindField(ObjectField(r, "canary"), "steps");
+         if (steps == nullptr || !steps->is_array() || steps->empty()) return std::nullopt;
+         return StepsText(*steps);
+       }},
+      {"analysis",
+       {},
+       [](const Json& r) -> std::optional<std::string> {
+         const std::string text = AnalysisText(ObjectField(ObjectField(r, "canary"), "analysis"));
+         if (text.empty()) return std::nullopt;
+         return text;
+       }},
+      {"queued",
+       {"queued"},
+       [](const Json& r) -> std::optional<std::string> {
+         if (!IsTrue(r, "queued")) return std::nullopt;
+         return std::string("true (waiting for the release in flight)");
+       }},
+      Simple("rollback_target_id"),
+      Simple("created_by"),
+      Simple("created_at"),
+      Simple("updated_at"),
+      Simple("finished_at"),
+      Simple("trace_id"),
+  };
+  return kLines;
+}
+
+std::vector<std::string> ReleaseRow(const std::string& role, const Json* release) {
+  if (release == nullptr || !release->is_object()) return {role, "-", "-", "-", "-", "-", "-"};
+  const std::string state = FieldText(*release, "state");
+  const std::string weight =
+      state == "CANARY" ? std::to_string(NumberField(*release, "current_weight")) + "%" : "";
+  return {role,
+          Cell(FieldText(*release, "id")),
+          Cell(FieldText(*release, "version")),
+          Cell(ShortCommit(FieldText(*release, "commit_sha"))),
+          Cell(state),
+          Cell(weight),
+          Cell(ShortTime(FieldText(*release, "updated_at")))};
+}
+
+}  // namespace
+
+std::string FormatReleaseTable(const Json& releases) {
+  std::vector<std::vector<std::string>> rows;
+  if (releases.is_array()) {
+    for (const Json& r : releases) {
+      rows.push_back({Cell(FieldText(r, "id")), Cell(FieldText(r, "service")),
+                      Cell(FieldText(r, "environment")), Cell(FieldText(r, "version")),
+                      Cell(ShortCommit(FieldText(r, "commit_sha"))), Cell(FieldText(r, "state")),
+                      Cell(ShortTime(FieldText(r, "created_at")))});
+    }
+  }
+  return FormatTable({"ID", "SERVICE", "ENV", "VERSION", "COMMIT", "STATE", "CREATED"}, rows);
+}
+
+std::string FormatReleaseDetails(const Json& release) {
+  std::string out;
+  std::vector<std::string> consumed;
+  for (const Line& line : DetailLines()) {
+    if (std::optional<std::string> text = line.render(release)) {
+      out += line.label + ": " + *text + "\n";
+    }
+    for (const std::string& name : line.consumes) {
+      consumed.push_back(name);
+      consumed.push_back(CamelCase(name));
+    }
+  }
+  if (release.is_object()) {
+    for (auto it = release.begin(); it != release.end(); ++it) {
+      if (std::find(consumed.begin(), consumed.end(), it.key()) != consumed.end()) continue;
+      out += it.key() + ": " + (it->is_string() ? it->get<std::string>() : DumpJson(*it)) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string FormatEventLine(const Json& event) {
+  std::string type = Cell(FieldText(event, "type"));
+  // STATE_CHANGED, the longest type the releases service writes, sets the column.
+  if (type.size() < 13) type.resize(13, ' ');
+  std::string message = OneLine(FieldText(event, "message"), 400);
+  if (message.empty()) {
+    const Json* data = FindField(event, "data");
+    if (data != nullptr && !data->is_null() && !data->empty())
+      message = OneLine(DumpJson(*data), 400);
+  }
+  // Padded to "flightdeck", the actor of everything the pipeline decides by itself.
+  std::string actor = Cell(FieldText(event, "actor"));
+  if (actor.size() < 10) actor.resize(10, ' ');
+  std::string line =
+      Cell(ShortTime(FieldText(event, "at"))) + "  " + type + "  " + actor + "  " + message;
+  line.erase(line.find_last_not_of(' ') + 1);
+  return line + "\n";
+}
+
+std::string FormatEventsSection(const Json& events, const std::string& release_id,
+                                long long total) {
+  const size_t shown = events.is_array() ? events.size() : 0;
+  if (shown == 0) return "events: none\n";
+  std::string out;
+  if (total >= 0 && static_cast<size_t>(total) <= shown) {
+    out = "events:\n";
+  } else {
+    out = "events (last " + std::to_string(shown) +
+          (total >= 0 ? " of " + std::to_string(total) : std::string()) +
+          "; all: fdctl release events " + release_id + "):\n";
+  }
+  for (const Json& event : events) out += "  " + FormatEventLine(event);
+  return out;
+}
+
+std::string FormatServiceEnvironment(const Json& service_environment) {
+  const Json& se = service_environment;
+  std::string out = "service: " + Cell(FieldText(se, "service")) + "\n" +
+                    "environment: " + Cell(FieldText(se, "environment")) + "\n\n";
+  out += FormatTable({"ROLE", "ID", "VERSION", "COMMIT", "STATE", "WEIGHT", "UPDATED"},
+                     {ReleaseRow("current", FindField(se, "current")),
+                      ReleaseRow("in flight", FindField(se, "in_flight"))});
+  out += "\nqueued: " + std::to_string(NumberField(se, "queued")) + "\n";
+  return out;
+}
+
+}  // namespace flightdeck::cli
