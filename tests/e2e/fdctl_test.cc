@@ -78,6 +78,27 @@ TEST_F(FdctlTest, LoginThenCreateGetAndListReleases) {
   EXPECT_NE(listed.output.find("SERVICE"), std::string::npos) << "prints a table with a header";
 }
 
+TEST_F(FdctlTest, ReleaseActionsAndDeployCommands) {
+  ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
+  CommandResult created = Fdctl({"release", "create", "--service", "cart", "--env", "staging",
+                                 "--version", "v1", "--commit", "abcdef1", "--step", "5:600s",
+                                 "--interval", "60s", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  std::string id = json::parse(created.output)["id"];
+  CommandResult status = Fdctl({"deploy", "status", "cart", "--env", "staging"});
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find(id.substr(0, 8)), std::string::npos) << status.output;
+  CommandResult abort = Fdctl({"release", "abort", id, "--reason", "wrong build"});
+  ASSERT_EQ(abort.exit_code, 0) << abort.output;
+  CommandResult events = Fdctl({"release", "events", id});
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  EXPECT_NE(events.output.find("wrong build"), std::string::npos) << events.output;
+  CommandResult rollback = Fdctl({"deploy", "rollback", "cart", "--env", "staging", "--to",
+                                  "1234567", "--reason", "test"});
+  EXPECT_EQ(rollback.exit_code, 1) << rollback.output;
+  EXPECT_NE(rollback.output.find("NOT_FOUND"), std::string::npos) << rollback.output;
+}
+
 TEST_F(FdctlTest, ServerErrorsAreShownWithTheirCode) {
   ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
   CommandResult bad = Fdctl({"release", "create", "--service", "search", "--env", "staging",
