@@ -1,25 +1,163 @@
-// flightdeck-backups: backup targets, scheduled and on-demand backups, verification, retention, restore (DESIGN.md §3).
-// The process runs, migrates its schema and serves grpc.health.v1 and its admin port; its
-// domain arrives with its own issue.
-#include <memory>
+// flightdeck-backups: streaming, encrypted, verified PostgreSQL backups (DESIGN.md §3).
+// Wiring only.
+#include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config/config.h"
+#include "common/jobs/jobs.h"
+#include "common/log/log.h"
 #include "common/runtime/runtime.h"
+#include "services/backups/chunked_cipher.h"
+#include "services/backups/runner.h"
+#include "services/backups/service.h"
+#include "services/backups/store.h"
 
 namespace {
 
-class Empty final : public flightdeck::runtime::Component {
+using namespace flightdeck;
+
+backups::KeyRing LoadKeys(const config::Env& env) {
+  backups::KeyRing keys;
+  std::optional<std::string> inline_keys = env.Raw("FLIGHTDECK_BACKUP_KEY");
+  std::optional<std::string> file = env.Raw("FLIGHTDECK_BACKUP_KEY_FILE");
+  if (inline_keys && file) {
+    throw config::ConfigError("FLIGHTDECK_BACKUP_KEY: set either it or FLIGHTDECK_BACKUP_KEY_FILE, not both");
+  }
+  if (file) {
+    std::ifstream in(*file);
+    if (!in) throw config::ConfigError("FLIGHTDECK_BACKUP_KEY_FILE: cannot read " + *file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (grpc::Status s = backups::KeyRing::Parse(text.str(), "FLIGHTDECK_BACKUP_KEY_FILE", &keys); !s.ok()) {
+      throw config::ConfigError(s.error_message());
+    }
+  } else if (inline_keys) {
+    if (grpc::Status s = backups::KeyRing::Parse(*inline_keys, "FLIGHTDECK_BACKUP_KEY", &keys); !s.ok()) {
+      throw config::ConfigError(s.error_message());
+    }
+  }
+  if (keys.empty()) {
+    log::Warn("no backup master key configured (FLIGHTDECK_BACKUP_KEY or FLIGHTDECK_BACKUP_KEY_FILE): "
+              "backups will be refused");
+  }
+  return keys;
+}
+
+std::string Host() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+std::string PayloadString(const jobs::Job& job, const char* field) {
+  nlohmann::json p = nlohmann::json::parse(job.payload, nullptr, false);
+  return p.is_object() && p.contains(field) && p[field].is_string() ? p[field].get<std::string>() : "";
+}
+
+class Backups final : public runtime::Component {
  public:
-  std::vector<grpc::Service*> GrpcServices() override { return {}; }
+  explicit Backups(runtime::Context& ctx)
+      : keys_(LoadKeys(ctx.env)),
+        host_(Host()),
+        runner_id_(host_ + ":" + std::to_string(getpid())),
+        queue_(ctx.db, "backups", ctx.clock),
+        worker_(queue_, WorkerOptions(ctx.env)),
+        store_(ctx.db, queue_),
+        runner_(store_, keys_, ctx.clock, ctx.metrics, host_, runner_id_),
+        service_(store_, keys_, ctx.clock, [this] { worker_.Nudge(); }),
+        stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))) {
+    worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });
+    worker_.Handle(backups::kVerifyJob, [this](const jobs::Job& j) { return runner_.Verify(PayloadString(j, "backup_id")); });
+    worker_.Handle(backups::kRetentionJob, [this](const jobs::Job& j) { return runner_.ApplyRetention(PayloadString(j, "target")); });
+    worker_.Handle(backups::kRestoreJob, [this](const jobs::Job& j) {
+      nlohmann::json p = nlohmann::json::parse(j.payload, nullptr, false);
+      return runner_.Restore(PayloadString(j, "backup_id"), PayloadString(j, "database"),
+                             p.is_object() && p.value("overwrite", false));
+    });
+    worker_.Handle(backups::kScheduleJob, [this](const jobs::Job& j) {
+      nlohmann::json p = nlohmann::json::parse(j.payload, nullptr, false);
+      return runner_.RunSchedule(PayloadString(j, "target"), p.is_object() ? p.value("due_us", 0LL) : 0LL);
+    });
+  }
+
+  std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+
+  void Start() override {
+    // A run interrupted by a crash of this host's previous process is failed now, not later.
+    runner_.RecoverAbandoned(stale_after_);
+    worker_.Start();
+    housekeeping_ = std::thread([this] { Housekeeping(); });
+  }
+
+  void Stop() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (housekeeping_.joinable()) housekeeping_.join();
+    worker_.Stop();
+  }
+
+ private:
+  static jobs::Worker::Options WorkerOptions(const config::Env& env) {
+    jobs::Worker::Options o;
+    o.owner = Host() + ":" + std::to_string(getpid());
+    o.threads = static_cast<int>(env.Int("FLIGHTDECK_BACKUP_WORKERS", 2, 1, 16));
+    o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
+    // A backup may take hours; a dead runner is detected by its heartbeat, not by this lease.
+    o.lease = env.Duration("FLIGHTDECK_BACKUP_JOB_LEASE", std::chrono::hours(12));
+    return o;
+  }
+
+  // Every minute: fail runs whose runner died elsewhere, and run retention daily.
+  void Housekeeping() {
+    int minutes = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_; })) {
+      lock.unlock();
+      runner_.RecoverAbandoned(stale_after_);
+      if (++minutes % (24 * 60) == 0) {
+        std::vector<backups::TargetRecord> targets;
+        if (store_.ListTargets(&targets).ok()) {
+          for (const auto& t : targets) runner_.ApplyRetention(t.target.name());
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  backups::KeyRing keys_;
+  std::string host_;
+  std::string runner_id_;
+  jobs::Queue queue_;
+  jobs::Worker worker_;
+  backups::BackupStore store_;
+  backups::Runner runner_;
+  backups::BackupServiceImpl service_;
+  std::chrono::milliseconds stale_after_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread housekeeping_;
 };
 
 }  // namespace
 
 int main() {
-  flightdeck::runtime::ServiceSpec spec;
+  runtime::ServiceSpec spec;
   spec.process_name = "flightdeck-backups";
   spec.schema = "backups";
   spec.default_grpc_port = 50052;
   spec.default_admin_port = 9102;
-  spec.build = [](flightdeck::runtime::Context&) { return std::make_unique<Empty>(); };
-  return flightdeck::runtime::RunService(spec);
+  spec.build = [](runtime::Context& ctx) { return std::make_unique<Backups>(ctx); };
+  return runtime::RunService(spec);
 }

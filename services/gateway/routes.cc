@@ -1,5 +1,6 @@
 #include "services/gateway/routes.h"
 
+#include "flightdeck/v1/backups.pb.h"
 #include "flightdeck/v1/releases.pb.h"
 
 namespace flightdeck::gateway {
@@ -18,6 +19,7 @@ const std::vector<ProxyRoute>& ProxyRoutes() {
   // Linking a message of each proto file registers its descriptors in the generated pool,
   // where the gateway finds request and response types by method name.
   (void)v1::Release::descriptor();
+  (void)v1::Backup::descriptor();
   static const std::vector<ProxyRoute> routes = {
       {"POST", "/v1/releases", v1::Token::DEPLOYER, Upstream::kReleases,
        "flightdeck.v1.ReleaseService.CreateRelease", true},
@@ -43,6 +45,26 @@ const std::vector<ProxyRoute>& ProxyRoutes() {
        Upstream::kReleases, "flightdeck.v1.ReleaseService.GetServiceEnvironment", false},
       {"POST", "/v1/services/{service}/environments/{environment}/rollback", v1::Token::DEPLOYER,
        Upstream::kReleases, "flightdeck.v1.ReleaseService.RollbackServiceEnvironment", true},
+      {"POST", "/v1/backup-targets", v1::Token::OPERATOR, Upstream::kBackups,
+       "flightdeck.v1.BackupService.CreateBackupTarget", true},
+      {"GET", "/v1/backup-targets", v1::Token::VIEWER, Upstream::kBackups,
+       "flightdeck.v1.BackupService.ListBackupTargets", false},
+      {"GET", "/v1/backup-targets/{name}", v1::Token::VIEWER, Upstream::kBackups,
+       "flightdeck.v1.BackupService.GetBackupTarget", false},
+      {"PATCH", "/v1/backup-targets/{name}", v1::Token::OPERATOR, Upstream::kBackups,
+       "flightdeck.v1.BackupService.UpdateBackupTarget", true},
+      {"DELETE", "/v1/backup-targets/{name}", v1::Token::OPERATOR, Upstream::kBackups,
+       "flightdeck.v1.BackupService.DeleteBackupTarget", false},
+      {"POST", "/v1/backups", v1::Token::OPERATOR, Upstream::kBackups,
+       "flightdeck.v1.BackupService.CreateBackup", true},
+      {"GET", "/v1/backups", v1::Token::VIEWER, Upstream::kBackups,
+       "flightdeck.v1.BackupService.ListBackups", false},
+      {"GET", "/v1/backups/{id}", v1::Token::VIEWER, Upstream::kBackups,
+       "flightdeck.v1.BackupService.GetBackup", false},
+      {"POST", "/v1/backups/{id}/verify", v1::Token::OPERATOR, Upstream::kBackups,
+       "flightdeck.v1.BackupService.VerifyBackup", true},
+      {"POST", "/v1/backups/{id}/restore", v1::Token::OPERATOR, Upstream::kBackups,
+       "flightdeck.v1.BackupService.RestoreBackup", true},
   };
   return routes;
 }

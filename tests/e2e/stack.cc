@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 
@@ -227,13 +228,31 @@ struct Stack::Impl {
 Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<Impl>()) {
   database_url_ = impl_->database.url();
   admin_token_ = "fd_admin_" + RandomHex(16);
-  http_port_ = FreePort();
   std::map<std::string, std::string> base = extra;
   base["DATABASE_URL"] = database_url_;
   base["REDIS_URL"] = RequireEnv("REDIS_URL");
   base["FLIGHTDECK_BIND_ADDRESS"] = "127.0.0.1";
+  // A fresh 32-byte master key for backups (base64 of 64 hex characters' bytes).
+  if (base.find("FLIGHTDECK_BACKUP_KEY") == base.end()) {
+    std::string raw;
+    std::random_device rd;
+    for (int i = 0; i < 32; ++i) raw.push_back(static_cast<char>(rd() & 0xff));
+    static const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string b64;
+    for (size_t i = 0; i < raw.size(); i += 3) {
+      uint32_t n = (uint8_t(raw[i]) << 16) | (i + 1 < raw.size() ? uint8_t(raw[i + 1]) << 8 : 0) |
+                   (i + 2 < raw.size() ? uint8_t(raw[i + 2]) : 0);
+      b64.push_back(kB64[(n >> 18) & 63]);
+      b64.push_back(kB64[(n >> 12) & 63]);
+      b64.push_back(i + 1 < raw.size() ? kB64[(n >> 6) & 63] : '=');
+      b64.push_back(i + 2 < raw.size() ? kB64[n & 63] : '=');
+    }
+    base["FLIGHTDECK_BACKUP_KEY"] = b64;
+  }
   if (base.find("LOG_LEVEL") == base.end()) base["LOG_LEVEL"] = "info";
 
+  // Every process binds port 0 and the ports are read from its "serving" log line: picking
+  // "free" ports up front races with other tests starting at the same time.
   const std::vector<std::pair<std::string, std::string>> services = {
       {"releases", FD_BIN_RELEASES},
       {"backups", FD_BIN_BACKUPS},
@@ -241,23 +260,45 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
       {"incidents", FD_BIN_INCIDENTS}};
   std::map<std::string, std::string> gateway_env = base;
   for (const auto& [name, binary] : services) {
-    grpc_ports_[name] = FreePort();
-    admin_ports_[name] = FreePort();
     std::map<std::string, std::string> env = base;
-    env["FLIGHTDECK_GRPC_PORT"] = std::to_string(grpc_ports_[name]);
-    env["FLIGHTDECK_ADMIN_PORT"] = std::to_string(admin_ports_[name]);
+    env["FLIGHTDECK_GRPC_PORT"] = "0";
+    env["FLIGHTDECK_ADMIN_PORT"] = "0";
     specs_.push_back({name, binary, env});
+    processes_.push_back(std::make_unique<Process>(name, binary, env));
+  }
+  for (size_t i = 0; i < services.size(); ++i) {
+    const std::string& name = services[i].first;
+    nlohmann::json serving = WaitServing(*processes_[i]);
+    grpc_ports_[name] = serving.value("grpc_port", 0);
+    admin_ports_[name] = serving.value("admin_port", 0);
+    // A restart (KillAndRestart) keeps the ports the gateway knows.
+    specs_[i].env["FLIGHTDECK_GRPC_PORT"] = std::to_string(grpc_ports_[name]);
+    specs_[i].env["FLIGHTDECK_ADMIN_PORT"] = std::to_string(admin_ports_[name]);
     std::string upper = name;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     gateway_env["FLIGHTDECK_" + upper + "_ADDR"] = grpc_address(name);
   }
-  gateway_env["FLIGHTDECK_HTTP_PORT"] = std::to_string(http_port_);
+  gateway_env["FLIGHTDECK_HTTP_PORT"] = "0";
   gateway_env["FLIGHTDECK_ADMIN_TOKEN"] = admin_token_;
   gateway_env["FLIGHTDECK_MAX_BODY_BYTES"] = "65536";
   specs_.push_back({"gateway", FD_BIN_GATEWAY, gateway_env});
-  for (const Spec& spec : specs_) {
-    processes_.push_back(std::make_unique<Process>(spec.name, spec.binary, spec.env));
+  processes_.push_back(std::make_unique<Process>("gateway", FD_BIN_GATEWAY, gateway_env));
+  http_port_ = WaitServing(*processes_.back()).value("http_port", 0);
+  specs_.back().env["FLIGHTDECK_HTTP_PORT"] = std::to_string(http_port_);
+}
+
+nlohmann::json Stack::WaitServing(Process& process) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && process.Running()) {
+    std::istringstream lines(process.LogTail(1 << 20));
+    std::string line;
+    while (std::getline(lines, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("msg", "") == "serving") return j;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  return nlohmann::json::object();  // WaitReady reports the failure with the logs
 }
 
 void Stack::KillAndRestart(const std::string& name) {

@@ -3,6 +3,8 @@
 #include <sys/types.h>
 
 #include <map>
+
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -72,6 +74,9 @@ class Stack {
   std::string Logs() const;
 
  private:
+  // The process's "serving" log line (its ports), or {} when it did not start in time.
+  static nlohmann::json WaitServing(Process& process);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string admin_token_;

@@ -1,0 +1,467 @@
+#include "services/backups/runner.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+
+#include <google/protobuf/util/json_util.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/db/db.h"
+#include "common/log/log.h"
+#include "common/metrics/metrics.h"
+#include "services/backups/cron.h"
+#include "services/backups/pg_dump_runner.h"
+#include "services/backups/retention.h"
+#include "services/backups/sealed_secret.h"
+#include "services/backups/storage.h"
+
+namespace flightdeck::backups {
+namespace {
+
+constexpr char kCipher[] = "zstd+aes-256-gcm-chunked/v1";
+
+void SetTs(google::protobuf::Timestamp* ts, Clock::TimePoint t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int>(us % 1000000) * 1000);
+}
+Clock::TimePoint TimeOf(const google::protobuf::Timestamp& ts) {
+  return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(
+      std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
+}
+void SetDuration(google::protobuf::Duration* d, std::chrono::nanoseconds n) {
+  d->set_seconds(n.count() / 1000000000);
+  d->set_nanos(static_cast<int>(n.count() % 1000000000));
+}
+
+// SHA-256 over a stream.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
+  void Update(const uint8_t* d, size_t n) { EVP_DigestUpdate(ctx_.get(), d, n); }
+  std::string Hex() {
+    unsigned char out[32];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_.get(), out, &len);
+    static const char kHex[] = "0123456789abcdef";
+    std::string s;
+    for (unsigned i = 0; i < len; ++i) {
+      s.push_back(kHex[out[i] >> 4]);
+      s.push_back(kHex[out[i] & 0xf]);
+    }
+    return s;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+std::string RandomSuffix() {
+  std::random_device rd;
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (int i = 0; i < 6; ++i) s.push_back(kChars[rd() % 36]);
+  return s;
+}
+
+// Streams a stored backup: reads the file, checks its SHA-256 and decrypts it, handing the
+// plaintext (pg_dump's custom format) to a pull-style consumer such as pg_restore's stdin.
+class BackupStream {
+ public:
+  BackupStream(StorageReader& file, const KeyRing& keys)
+      : file_(file), reader_(keys, [this](const uint8_t* d, size_t n) {
+          pending_.append(reinterpret_cast<const char*>(d), n);
+          return true;
+        }) {}
+
+  long long Read(uint8_t* buffer, size_t capacity) {
+    while (offset_ == pending_.size()) {
+      pending_.clear();
+      offset_ = 0;
+      if (done_) return 0;
+      uint8_t chunk[64 * 1024];
+      long long n = file_.Read(chunk, sizeof chunk);
+      if (n < 0) return Error("cannot read the backup file");
+      if (n == 0) {
+        done_ = true;
+        grpc::Status s = reader_.Finish();
+        if (!s.ok()) return Error(s.error_message());
+        continue;
+      }
+      sha_.Update(chunk, static_cast<size_t>(n));
+      stored_bytes_ += static_cast<uint64_t>(n);
+      grpc::Status s = reader_.Feed(chunk, static_cast<size_t>(n));
+      if (!s.ok()) return Error(s.error_message());
+    }
+    size_t n = std::min(capacity, pending_.size() - offset_);
+    std::memcpy(buffer, pending_.data() + offset_, n);
+    offset_ += n;
+    return static_cast<long long>(n);
+  }
+  // Reads what is left (when the consumer stopped early) so that the checksum covers the file.
+  void Drain() {
+    uint8_t buffer[64 * 1024];
+    while (error_.empty() && Read(buffer, sizeof buffer) > 0) {
+    }
+  }
+  const std::string& error() const { return error_; }
+  std::string sha256() { return sha_.Hex(); }
+  uint64_t stored_bytes() const { return stored_bytes_; }
+
+ private:
+  long long Error(const std::string& message) {
+    if (error_.empty()) error_ = message;
+    return -1;
+  }
+  StorageReader& file_;
+  DecryptingReader reader_;
+  Sha256 sha_;
+  std::string pending_;
+  size_t offset_ = 0;
+  bool done_ = false;
+  uint64_t stored_bytes_ = 0;
+  std::string error_;
+};
+
+std::string Payload(const nlohmann::json& j) { return j.dump(); }
+
+}  // namespace
+
+Runner::Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metrics::Registry& metrics,
+               std::string host, std::string runner_id)
+    : store_(store),
+      keys_(keys),
+      clock_(clock),
+      host_(std::move(host)),
+      runner_id_(std::move(runner_id)),
+      runs_(metrics.AddCounter("flightdeck_backups_total", "Backup runs by outcome", {"target", "state"})),
+      alerts_(metrics.AddCounter("flightdeck_backup_alerts_total",
+                                 "Alerts raised by the backups service (for the incidents service)",
+                                 {"alertname"})) {}
+
+grpc::Status Runner::Fail(v1::Backup& b, const std::string& reason) {
+  b.set_state(v1::Backup::FAILED);
+  b.set_failure_reason(reason);
+  SetTs(b.mutable_finished_at(), clock_.Now());
+  runs_.With({b.target(), "FAILED"}).Inc();
+  log::Error("backup failed", {{"backup_id", b.id()}, {"target", b.target()}, {"reason", reason}});
+  grpc::Status s = store_.Save(b, clock_.Now(), {{kRetentionJob, "retention:" + b.target(),
+                                                  Payload({{"target", b.target()}}), clock_.Now()}});
+  if (b.trigger() == v1::Backup::SCHEDULED) NoteConsecutiveFailures(b.target());
+  return s;
+}
+
+void Runner::NoteConsecutiveFailures(const std::string& target) {
+  std::vector<v1::Backup> recent;
+  if (!store_.RecentBackups(target, 20, &recent).ok()) return;
+  int failures = 0;
+  for (const v1::Backup& b : recent) {
+    if (b.trigger() != v1::Backup::SCHEDULED || b.state() == v1::Backup::PENDING ||
+        b.state() == v1::Backup::RUNNING) {
+      continue;
+    }
+    if (b.state() != v1::Backup::FAILED) break;
+    if (++failures == 2) break;
+  }
+  if (failures < 2) return;
+  // The alert the incidents service will receive (wired with the incidents issue).
+  nlohmann::json alert = {{"labels", {{"alertname", "BackupFailing"}, {"severity", "critical"},
+                                      {"target", target}}},
+                          {"annotations", {{"summary", "two scheduled backups of " + target +
+                                                           " failed in a row"}}}};
+  alerts_.With({"BackupFailing"}).Inc();
+  log::Error("alert raised", {{"alert", alert.dump()}});
+}
+
+grpc::Status Runner::RunBackup(const std::string& backup_id) {
+  v1::Backup b;
+  if (grpc::Status s = store_.GetBackup(backup_id, &b); !s.ok()) return s;
+  if (b.state() != v1::Backup::PENDING) return grpc::Status::OK;  // already run (or failed)
+  TargetRecord target;
+  if (grpc::Status s = store_.GetTarget(b.target(), &target); !s.ok()) return Fail(b, s.error_message());
+  std::string url;
+  if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) {
+    return Fail(b, "cannot open the target's database URL: " + s.error_message());
+  }
+  if (grpc::Status s = store_.MarkRunning(b.id(), runner_id_, clock_.Now()); !s.ok()) return grpc::Status::OK;
+  b.set_state(v1::Backup::RUNNING);
+  SetTs(b.mutable_started_at(), clock_.Now());
+
+  std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
+  std::unique_ptr<StorageWriter> file;
+  if (grpc::Status s = storage->Create(FileName(b.id()), &file); !s.ok()) return Fail(b, s.error_message());
+  Sha256 sha;
+  uint64_t stored = 0;
+  std::unique_ptr<EncryptingWriter> encrypt;
+  grpc::Status s = EncryptingWriter::Open(
+      keys_.current(),
+      [&](const uint8_t* d, size_t n) {
+        sha.Update(d, n);
+        stored += n;
+        return file->Write(d, n);
+      },
+      &encrypt);
+  if (!s.ok()) {
+    file->Abandon();
+    return Fail(b, s.error_message());
+  }
+  auto last_beat = std::chrono::steady_clock::now();
+  uint64_t dumped = 0;
+  std::string sink_error;
+  DumpManifest manifest;
+  s = DumpDatabase(url, [&](const uint8_t* d, size_t n) {
+    grpc::Status w = encrypt->Write(d, n);
+    if (!w.ok()) {
+      sink_error = file->error().empty() ? w.error_message() : file->error();
+      return false;
+    }
+    dumped += n;
+    if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(2)) {
+      last_beat = std::chrono::steady_clock::now();
+      (void)store_.Heartbeat(b.id(), static_cast<long long>(dumped), clock_.Now());
+    }
+    return true;
+  }, &manifest);
+  if (s.ok()) s = encrypt->Finish();
+  if (s.ok() && !file->error().empty()) s = grpc::Status(grpc::StatusCode::UNAVAILABLE, file->error());
+  if (s.ok()) s = file->Commit();
+  if (!s.ok()) {
+    file->Abandon();
+    return Fail(b, sink_error.empty() ? s.error_message() : "writing the backup failed: " + sink_error);
+  }
+
+  b.set_state(v1::Backup::SUCCEEDED);
+  SetTs(b.mutable_finished_at(), clock_.Now());
+  SetTs(b.mutable_snapshot_time(), manifest.snapshot_time);
+  b.set_server_version(manifest.server_version);
+  b.clear_tables();
+  for (const auto& [table, rows] : manifest.row_counts) {
+    v1::TableCount* t = b.add_tables();
+    t->set_table(table);
+    t->set_rows(rows);
+  }
+  b.set_bytes_dumped(static_cast<long long>(manifest.bytes_dumped ? manifest.bytes_dumped : dumped));
+  b.set_bytes_stored(static_cast<long long>(stored));
+  b.set_compression_ratio(stored ? static_cast<double>(b.bytes_dumped()) / static_cast<double>(stored) : 0);
+  b.set_sha256(sha.Hex());
+  b.set_cipher(kCipher);
+  b.set_key_id(keys_.current().id);
+  b.set_location(storage->Location(FileName(b.id())));
+  b.set_progress_bytes(b.bytes_dumped());
+
+  // The manifest also travels with the file, so a backup can be understood without the database.
+  std::unique_ptr<StorageWriter> manifest_file;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.add_whitespace = true;
+  std::string manifest_json;
+  (void)google::protobuf::util::MessageToJsonString(b, &manifest_json, o);
+  if (storage->Create(FileName(b.id()) + ".manifest.json", &manifest_file).ok()) {
+    if (!manifest_file->Write(reinterpret_cast<const uint8_t*>(manifest_json.data()), manifest_json.size()) ||
+        !manifest_file->Commit().ok()) {
+      manifest_file->Abandon();
+    }
+  }
+
+  std::vector<JobRequest> then = {{kRetentionJob, "retention:" + b.target(), Payload({{"target", b.target()}}),
+                                   clock_.Now()}};
+  if (b.trigger() == v1::Backup::SCHEDULED && target.target.verify_after_backup().value()) {
+    b.mutable_verification()->set_result(v1::BackupVerification::RUNNING);
+    then.push_back({kVerifyJob, "", Payload({{"backup_id", b.id()}}), clock_.Now()});
+  }
+  runs_.With({b.target(), "SUCCEEDED"}).Inc();
+  log::Info("backup succeeded", {{"backup_id", b.id()}, {"target", b.target()},
+                                 {"bytes_dumped", b.bytes_dumped()}, {"bytes_stored", b.bytes_stored()}});
+  return store_.Save(b, clock_.Now(), then);
+}
+
+grpc::Status Runner::RunSchedule(const std::string& target_name, long long due_us) {
+  TargetRecord target;
+  grpc::Status s = store_.GetTarget(target_name, &target);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return grpc::Status::OK;  // deleted since
+  if (!s.ok()) return s;
+  const Clock::TimePoint due{std::chrono::duration_cast<Clock::TimePoint::duration>(std::chrono::microseconds(due_us))};
+  // A schedule changed since this job was queued: the new schedule has its own job.
+  if (!target.next_run_at || *target.next_run_at != due) return grpc::Status::OK;
+  CronSchedule cron;
+  if (!CronSchedule::Parse(target.target.schedule(), &cron).ok()) return grpc::Status::OK;
+  v1::Backup b;
+  b.set_target(target_name);
+  b.set_trigger(v1::Backup::SCHEDULED);
+  b.set_created_by("schedule");
+  s = store_.CreateBackup(&b, due, clock_.Now());
+  if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
+  // The next due time counts from this one, never from "now": a late run does not shift the
+  // schedule, and runs missed while the service was down are not replayed one by one.
+  auto next = cron.NextAfter(std::max(due, clock_.Now() - std::chrono::minutes(1)));
+  target.next_run_at = next;
+  return store_.UpdateTarget(target, clock_.Now());
+}
+
+grpc::Status Runner::Verify(const std::string& backup_id) {
+  v1::Backup b;
+  if (grpc::Status s = store_.GetBackup(backup_id, &b); !s.ok()) return s;
+  if (b.state() != v1::Backup::SUCCEEDED) return grpc::Status::OK;
+  TargetRecord target;
+  if (grpc::Status s = store_.GetTarget(b.target(), &target); !s.ok()) return s;
+  const auto started = std::chrono::steady_clock::now();
+  auto finish = [&](bool passed, std::vector<std::string> differences) {
+    v1::BackupVerification* v = b.mutable_verification();
+    v->set_result(passed ? v1::BackupVerification::PASSED : v1::BackupVerification::FAILED);
+    SetTs(v->mutable_finished_at(), clock_.Now());
+    v->clear_differences();
+    for (std::string& d : differences) v->add_differences(std::move(d));
+    SetDuration(v->mutable_duration(), std::chrono::steady_clock::now() - started);
+    log::Info("backup verified", {{"backup_id", b.id()}, {"passed", passed}});
+    return store_.Save(b, clock_.Now());
+  };
+  std::string url;
+  if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) return finish(false, {s.error_message()});
+  std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
+  std::unique_ptr<StorageReader> file;
+  if (grpc::Status s = storage->Open(FileName(b.id()), &file); !s.ok()) return finish(false, {s.error_message()});
+
+  // Restore into a scratch database the service creates and drops.
+  const std::string scratch = "fd_verify_" + b.id().substr(0, 8) + "_" + RandomSuffix();
+  if (grpc::Status s = CreateDatabase(url, scratch); !s.ok()) {
+    return finish(false, {"cannot create the scratch database: " + s.error_message()});
+  }
+  BackupStream stream(*file, keys_);
+  const std::string scratch_url = db::WithDatabase(url, scratch);
+  grpc::Status restored = RestoreDatabase(scratch_url, [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); });
+  stream.Drain();
+  std::vector<std::string> differences;
+  if (!stream.error().empty()) differences.push_back(stream.error());
+  const std::string sha = stream.sha256();
+  if (sha != b.sha256()) differences.push_back("stored file's SHA-256 is " + sha + ", the manifest says " + b.sha256());
+  if (!restored.ok() && stream.error().empty()) differences.push_back("restore failed: " + restored.error_message());
+  if (differences.empty()) {
+    std::map<std::string, long long> counts;
+    if (grpc::Status s = CountRows(scratch_url, &counts); !s.ok()) {
+      differences.push_back("cannot count rows: " + s.error_message());
+    } else {
+      for (const v1::TableCount& t : b.tables()) {
+        auto it = counts.find(t.table());
+        if (it == counts.end()) {
+          differences.push_back(t.table() + ": missing after restore");
+        } else if (it->second != t.rows()) {
+          differences.push_back(t.table() + ": " + std::to_string(it->second) + " rows, manifest says " +
+                                std::to_string(t.rows()));
+        }
+      }
+      for (const auto& [table, rows] : counts) {
+        bool known = false;
+        for (const v1::TableCount& t : b.tables()) known = known || t.table() == table;
+        if (!known) differences.push_back(table + ": not in the manifest (" + std::to_string(rows) + " rows)");
+      }
+    }
+  }
+  (void)DropDatabase(url, scratch);
+  return finish(differences.empty(), differences);
+}
+
+grpc::Status Runner::Restore(const std::string& backup_id, const std::string& database, bool overwrite) {
+  v1::Backup b;
+  if (grpc::Status s = store_.GetBackup(backup_id, &b); !s.ok()) return s;
+  TargetRecord target;
+  if (grpc::Status s = store_.GetTarget(b.target(), &target); !s.ok()) return s;
+  const auto started = std::chrono::steady_clock::now();
+  auto finish = [&](const std::string& error) {
+    v1::BackupRestore* r = b.mutable_last_restore();
+    r->set_state(error.empty() ? "SUCCEEDED" : "FAILED");
+    r->set_error(error);
+    SetTs(r->mutable_finished_at(), clock_.Now());
+    SetDuration(r->mutable_duration(), std::chrono::steady_clock::now() - started);
+    log::Info("restore finished", {{"backup_id", b.id()}, {"database", database}, {"error", error}});
+    return store_.Save(b, clock_.Now());
+  };
+  std::string url;
+  if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) return finish(s.error_message());
+  bool exists = false;
+  if (grpc::Status s = DatabaseExists(url, database, &exists); !s.ok()) return finish(s.error_message());
+  if (exists) {
+    if (!overwrite) return finish("database " + database + " exists and overwrite was not asked");
+    if (grpc::Status s = DropDatabase(url, database); !s.ok()) return finish(s.error_message());
+  }
+  if (grpc::Status s = CreateDatabase(url, database); !s.ok()) return finish(s.error_message());
+  std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
+  std::unique_ptr<StorageReader> file;
+  if (grpc::Status s = storage->Open(FileName(b.id()), &file); !s.ok()) return finish(s.error_message());
+  BackupStream stream(*file, keys_);
+  grpc::Status restored = RestoreDatabase(db::WithDatabase(url, database),
+                                          [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); });
+  stream.Drain();
+  if (!stream.error().empty()) return finish(stream.error());
+  if (stream.sha256() != b.sha256()) return finish("stored file's SHA-256 does not match the manifest");
+  return finish(restored.ok() ? "" : restored.error_message());
+}
+
+grpc::Status Runner::ApplyRetention(const std::string& target_name) {
+  TargetRecord target;
+  grpc::Status s = store_.GetTarget(target_name, &target);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return grpc::Status::OK;
+  if (!s.ok()) return s;
+  std::vector<v1::Backup> backups;
+  if (grpc::Status l = store_.RecentBackups(target_name, 10000, &backups); !l.ok()) return l;
+  std::vector<BackupRecord> records;
+  std::map<std::string, v1::Backup*> by_id;
+  for (v1::Backup& b : backups) {
+    if (b.state() == v1::Backup::DELETED || b.state() == v1::Backup::PENDING ||
+        b.state() == v1::Backup::RUNNING) {
+      continue;
+    }
+    BackupRecord r;
+    r.id = b.id();
+    r.finished_at = b.has_finished_at() ? TimeOf(b.finished_at()) : TimeOf(b.created_at());
+    r.succeeded = b.state() == v1::Backup::SUCCEEDED;
+    r.failed = b.state() == v1::Backup::FAILED;
+    r.verified = b.verification().result() == v1::BackupVerification::PASSED;
+    records.push_back(r);
+    by_id[b.id()] = &b;
+  }
+  RetentionPolicy policy{target.target.retention().keep_last().value(), target.target.retention().keep_days().value()};
+  std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
+  for (const Deletion& d : SelectForDeletion(records, policy, clock_.Now())) {
+    v1::Backup& b = *by_id[d.id];
+    if (grpc::Status r = storage->Remove(FileName(b.id())); !r.ok()) {
+      log::Warn("retention could not remove a file", {{"backup_id", b.id()}, {"error", r.error_message()}});
+      continue;
+    }
+    (void)storage->Remove(FileName(b.id()) + ".manifest.json");
+    (void)storage->RemovePartial(FileName(b.id()));
+    // A failed run keeps its record (and reason) for the history; only its files go.
+    if (b.state() == v1::Backup::FAILED) continue;
+    b.set_state(v1::Backup::DELETED);
+    b.set_deletion_reason(d.reason);
+    log::Info("backup deleted by retention", {{"backup_id", b.id()}, {"reason", d.reason}});
+    if (grpc::Status w = store_.Save(b, clock_.Now()); !w.ok()) return w;
+  }
+  return grpc::Status::OK;
+}
+
+void Runner::RecoverAbandoned(std::chrono::milliseconds stale_after) {
+  std::vector<v1::Backup> failed;
+  grpc::Status s = store_.FailAbandoned(host_, runner_id_, clock_.Now() - stale_after, clock_.Now(),
+                                        "interrupted: the service running it stopped during the run",
+                                        &failed);
+  if (!s.ok()) {
+    log::Warn("cannot look for interrupted backups", {{"error", s.error_message()}});
+    return;
+  }
+  for (const v1::Backup& b : failed) {
+    TargetRecord target;
+    if (store_.GetTarget(b.target(), &target).ok()) {
+      (void)MakeLocalStorage(target.target.storage().path())->RemovePartial(FileName(b.id()));
+    }
+    runs_.With({b.target(), "FAILED"}).Inc();
+    log::Warn("interrupted backup marked failed", {{"backup_id", b.id()}, {"target", b.target()}});
+    if (b.trigger() == v1::Backup::SCHEDULED) NoteConsecutiveFailures(b.target());
+  }
+}
+
+}  // namespace flightdeck::backups

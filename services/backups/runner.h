@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+#include "common/clock/clock.h"
+#include "services/backups/chunked_cipher.h"
+#include "services/backups/store.h"
+
+namespace flightdeck::metrics {
+class Registry;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace flightdeck::metrics
+
+namespace flightdeck::backups {
+
+// Carries out the backups service's jobs: a backup run (consistent pg_dump -> zstd -> AES-GCM
+// chunks -> storage, SHA-256 over the stored bytes), verification by a scratch restore,
+// restores, retention, and the schedule. Every failure is recorded on the backup with its
+// reason; nothing half-written is ever marked good.
+class Runner {
+ public:
+  Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metrics::Registry& metrics,
+         std::string host, std::string runner_id);
+
+  grpc::Status RunBackup(const std::string& backup_id);
+  grpc::Status RunSchedule(const std::string& target, long long due_us);
+  grpc::Status Verify(const std::string& backup_id);
+  grpc::Status Restore(const std::string& backup_id, const std::string& database, bool overwrite);
+  grpc::Status ApplyRetention(const std::string& target);
+  // Fails RUNNING backups whose runner died (same host, other pid: a restart; or no heartbeat
+  // for `stale_after`) and removes their partial files. Called at start-up and periodically.
+  void RecoverAbandoned(std::chrono::milliseconds stale_after);
+
+  static std::string FileName(const std::string& backup_id) { return backup_id + ".fdbk"; }
+
+ private:
+  grpc::Status Fail(v1::Backup& backup, const std::string& reason);
+  void NoteConsecutiveFailures(const std::string& target);
+
+  BackupStore& store_;
+  const KeyRing& keys_;
+  const Clock& clock_;
+  std::string host_;
+  std::string runner_id_;
+  metrics::Family<metrics::Counter>& runs_;
+  metrics::Family<metrics::Counter>& alerts_;
+};
+
+}  // namespace flightdeck::backups

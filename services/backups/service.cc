@@ -1,0 +1,322 @@
+#include "services/backups/service.h"
+
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "common/db/db.h"
+#include "common/grpc/metadata.h"
+#include "common/trace/trace.h"
+#include "services/backups/cron.h"
+#include "services/backups/sealed_secret.h"
+
+namespace flightdeck::backups {
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+bool IsName(const std::string& s, bool allow_underscore) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (allow_underscore && c == '_');
+    if (!ok) return false;
+  }
+  return std::isalnum(static_cast<unsigned char>(s.front())) != 0;
+}
+
+bool IsUuid(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !std::isxdigit(static_cast<unsigned char>(id[i]))) return false;
+  }
+  return true;
+}
+
+grpc::Status CheckDatabaseUrl(const std::string& url) {
+  if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
+    return Invalid("database_url: must be a postgres:// or postgresql:// URL");
+  }
+  std::string rest = url.substr(url.find("://") + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  std::string host = authority.substr(authority.rfind('@') == std::string::npos ? 0 : authority.rfind('@') + 1);
+  if (host.empty() || host.front() == ':') return Invalid("database_url: has no host");
+  if (rest.find('/') == std::string::npos || rest.substr(rest.find('/') + 1).empty()) {
+    return Invalid("database_url: names no database (postgres://user:password@host:port/dbname)");
+  }
+  return grpc::Status::OK;
+}
+
+void SetTs(google::protobuf::Timestamp* ts, Clock::TimePoint t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int>(us % 1000000) * 1000);
+}
+
+std::optional<Clock::TimePoint> NextRun(const std::string& schedule, Clock::TimePoint now) {
+  CronSchedule cron;
+  if (schedule.empty() || !CronSchedule::Parse(schedule, &cron).ok()) return std::nullopt;
+  return cron.NextAfter(now);
+}
+
+}  // namespace
+
+BackupServiceImpl::BackupServiceImpl(BackupStore& store, const KeyRing& keys, const Clock& clock,
+                                     std::function<void()> nudge)
+    : store_(store), keys_(keys), clock_(clock), nudge_(std::move(nudge)) {}
+
+grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v1::BackupTarget* in,
+                                                   v1::BackupTarget* out) {
+  if (!IsName(in->name(), false)) {
+    return Invalid("name: must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit");
+  }
+  if (grpc::Status s = CheckDatabaseUrl(in->database_url()); !s.ok()) return s;
+  if (!in->schedule().empty()) {
+    CronSchedule cron;
+    if (grpc::Status s = CronSchedule::Parse(in->schedule(), &cron); !s.ok()) return s;
+  }
+  if (in->storage().kind() != v1::BackupStorage::LOCAL) {
+    return Invalid("storage.kind: must be LOCAL (S3-compatible storage is not available yet)");
+  }
+  if (in->storage().path().empty() || in->storage().path().front() != '/') {
+    return Invalid("storage.path: must be an absolute directory path");
+  }
+  if (in->retention().has_keep_last() && in->retention().keep_last().value() < 0) {
+    return Invalid("retention.keep_last: must not be negative");
+  }
+  if (in->retention().has_keep_days() && in->retention().keep_days().value() < 0) {
+    return Invalid("retention.keep_days: must not be negative");
+  }
+  if (in->has_rpo_target() && in->rpo_target().seconds() <= 0) {
+    return Invalid("rpo_target: must be positive (e.g. \"86400s\")");
+  }
+  if (keys_.empty()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "no backup master key is configured (FLIGHTDECK_BACKUP_KEY or "
+                        "FLIGHTDECK_BACKUP_KEY_FILE): backups cannot be encrypted");
+  }
+  TargetRecord r;
+  r.target = *in;
+  r.target.clear_status();
+  if (grpc::Status s = Seal(keys_, in->database_url(), &r.sealed_url); !s.ok()) return s;
+  r.target.set_database_url(db::RedactUrl(in->database_url()));
+  if (!in->retention().has_keep_last()) r.target.mutable_retention()->mutable_keep_last()->set_value(7);
+  if (!in->retention().has_keep_days()) r.target.mutable_retention()->mutable_keep_days()->set_value(30);
+  if (!in->has_rpo_target()) r.target.mutable_rpo_target()->set_seconds(24 * 3600);
+  if (!in->has_verify_after_backup()) r.target.mutable_verify_after_backup()->set_value(true);
+  r.next_run_at = NextRun(in->schedule(), clock_.Now());
+  if (grpc::Status s = store_.CreateTarget(r, clock_.Now()); !s.ok()) return s;
+  nudge_();
+  TargetRecord stored;
+  if (grpc::Status s = store_.GetTarget(in->name(), &stored); !s.ok()) return s;
+  *out = stored.target;
+  return FillStatus(stored, out);
+}
+
+grpc::Status BackupServiceImpl::FillStatus(const TargetRecord& record, v1::BackupTarget* target) {
+  std::vector<v1::Backup> recent;
+  if (grpc::Status s = store_.RecentBackups(record.target.name(), 200, &recent); !s.ok()) return s;
+  v1::BackupTargetStatus* status = target->mutable_status();
+  if (record.next_run_at) SetTs(status->mutable_next_run_at(), *record.next_run_at);
+  bool counting = true;
+  for (const v1::Backup& b : recent) {  // newest first
+    if (b.state() == v1::Backup::SUCCEEDED && status->last_success_id().empty()) {
+      status->set_last_success_id(b.id());
+      *status->mutable_last_success_at() = b.finished_at();
+      status->set_last_backup_verified(b.verification().result() == v1::BackupVerification::PASSED);
+      auto snapshot = Clock::TimePoint(std::chrono::seconds(b.snapshot_time().seconds()));
+      auto rpo = std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - snapshot);
+      status->mutable_achieved_rpo()->set_seconds(rpo.count());
+      status->set_rpo_met(rpo.count() <= record.target.rpo_target().seconds());
+    }
+    if (b.state() == v1::Backup::FAILED && status->last_failure_id().empty()) {
+      status->set_last_failure_id(b.id());
+      *status->mutable_last_failure_at() = b.finished_at();
+      status->set_last_failure_reason(b.failure_reason());
+    }
+    if (counting && b.trigger() == v1::Backup::SCHEDULED) {
+      if (b.state() == v1::Backup::FAILED) {
+        status->set_consecutive_scheduled_failures(status->consecutive_scheduled_failures() + 1);
+      } else if (b.state() == v1::Backup::SUCCEEDED || b.state() == v1::Backup::DELETED) {
+        counting = false;
+      }
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status BackupServiceImpl::GetBackupTarget(grpc::ServerContext*, const v1::GetBackupTargetRequest* in,
+                                                v1::BackupTarget* out) {
+  TargetRecord r;
+  if (grpc::Status s = store_.GetTarget(in->name(), &r); !s.ok()) return s;
+  *out = r.target;
+  return FillStatus(r, out);
+}
+
+grpc::Status BackupServiceImpl::ListBackupTargets(grpc::ServerContext*, const v1::ListBackupTargetsRequest*,
+                                                  v1::ListBackupTargetsResponse* out) {
+  std::vector<TargetRecord> records;
+  if (grpc::Status s = store_.ListTargets(&records); !s.ok()) return s;
+  for (const TargetRecord& r : records) {
+    v1::BackupTarget* t = out->add_backup_targets();
+    *t = r.target;
+    if (grpc::Status s = FillStatus(r, t); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v1::UpdateBackupTargetRequest* in,
+                                                   v1::BackupTarget* out) {
+  TargetRecord r;
+  if (grpc::Status s = store_.GetTarget(in->name(), &r); !s.ok()) return s;
+  if (in->has_database_url()) {
+    if (grpc::Status s = CheckDatabaseUrl(in->database_url().value()); !s.ok()) return s;
+    if (grpc::Status s = Seal(keys_, in->database_url().value(), &r.sealed_url); !s.ok()) return s;
+    r.target.set_database_url(db::RedactUrl(in->database_url().value()));
+  }
+  if (in->has_schedule()) {
+    if (!in->schedule().value().empty()) {
+      CronSchedule cron;
+      if (grpc::Status s = CronSchedule::Parse(in->schedule().value(), &cron); !s.ok()) return s;
+    }
+    r.target.set_schedule(in->schedule().value());
+    r.next_run_at = NextRun(in->schedule().value(), clock_.Now());
+  }
+  if (in->retention().has_keep_last()) {
+    if (in->retention().keep_last().value() < 0) return Invalid("retention.keep_last: must not be negative");
+    *r.target.mutable_retention()->mutable_keep_last() = in->retention().keep_last();
+  }
+  if (in->retention().has_keep_days()) {
+    if (in->retention().keep_days().value() < 0) return Invalid("retention.keep_days: must not be negative");
+    *r.target.mutable_retention()->mutable_keep_days() = in->retention().keep_days();
+  }
+  if (in->has_rpo_target()) {
+    if (in->rpo_target().seconds() <= 0) return Invalid("rpo_target: must be positive");
+    *r.target.mutable_rpo_target() = in->rpo_target();
+  }
+  if (in->has_verify_after_backup()) *r.target.mutable_verify_after_backup() = in->verify_after_backup();
+  if (grpc::Status s = store_.UpdateTarget(r, clock_.Now()); !s.ok()) return s;
+  nudge_();
+  v1::GetBackupTargetRequest get;
+  get.set_name(in->name());
+  return GetBackupTarget(nullptr, &get, out);
+}
+
+grpc::Status BackupServiceImpl::DeleteBackupTarget(grpc::ServerContext*, const v1::DeleteBackupTargetRequest* in,
+                                                   v1::BackupTarget* out) {
+  TargetRecord r;
+  if (grpc::Status s = store_.GetTarget(in->name(), &r); !s.ok()) return s;
+  if (grpc::Status s = store_.DeleteTarget(in->name()); !s.ok()) return s;
+  *out = r.target;
+  return grpc::Status::OK;
+}
+
+grpc::Status BackupServiceImpl::CreateBackup(grpc::ServerContext* context, const v1::CreateBackupRequest* in,
+                                             v1::Backup* out) {
+  if (in->target().empty()) return Invalid("target: is required");
+  TargetRecord r;
+  if (grpc::Status s = store_.GetTarget(in->target(), &r); !s.ok()) return s;
+  if (keys_.empty()) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "no backup master key is configured (FLIGHTDECK_BACKUP_KEY)");
+  }
+  out->set_target(in->target());
+  out->set_trigger(v1::Backup::MANUAL);
+  out->set_created_by(rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous"));
+  out->set_request_id(rpc::ClientMetadata(*context, rpc::kRequestIdKey));
+  trace::SpanContext span = trace::CurrentContext();
+  if (span.IsValid()) out->set_trace_id(span.TraceIdHex());
+  if (grpc::Status s = store_.CreateBackup(out, std::nullopt, clock_.Now()); !s.ok()) return s;
+  nudge_();
+  return grpc::Status::OK;
+}
+
+grpc::Status BackupServiceImpl::GetBackup(grpc::ServerContext*, const v1::GetBackupRequest* in, v1::Backup* out) {
+  if (!IsUuid(in->id())) return Invalid("id: \"" + in->id() + "\" is not a backup id");
+  return store_.GetBackup(in->id(), out);
+}
+
+grpc::Status BackupServiceImpl::ListBackups(grpc::ServerContext*, const v1::ListBackupsRequest* in,
+                                            v1::ListBackupsResponse* out) {
+  if (!in->state().empty()) {
+    v1::Backup::State state;
+    if (!v1::Backup::State_Parse(in->state(), &state) || state == v1::Backup::STATE_UNSPECIFIED) {
+      return Invalid("state: must be PENDING, RUNNING, SUCCEEDED, FAILED or DELETED");
+    }
+  }
+  if (in->page_size() < 0 || in->page_size() > 500) return Invalid("page_size: must be between 1 and 500");
+  std::optional<std::pair<long long, std::string>> after;
+  if (!in->page_token().empty()) {
+    const std::string& t = in->page_token();
+    size_t slash = t.find('/');
+    if (slash == std::string::npos || slash == 0 || slash > 18 ||
+        t.substr(0, slash).find_first_not_of("0123456789") != std::string::npos || !IsUuid(t.substr(slash + 1))) {
+      return Invalid("page_token: not a token returned by a previous list call");
+    }
+    after = std::make_pair(std::stoll(t.substr(0, slash)), t.substr(slash + 1));
+  }
+  std::vector<v1::Backup> backups;
+  bool more = false;
+  int limit = in->page_size() == 0 ? 50 : in->page_size();
+  if (grpc::Status s = store_.ListBackups(in->target(), in->state(), limit, after, &backups, &more); !s.ok()) {
+    return s;
+  }
+  for (v1::Backup& b : backups) *out->add_backups() = std::move(b);
+  if (more && out->backups_size() > 0) {
+    const v1::Backup& last = out->backups(out->backups_size() - 1);
+    out->set_next_page_token(std::to_string(last.created_at().seconds() * 1000000 + last.created_at().nanos() / 1000) +
+                             "/" + last.id());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status BackupServiceImpl::VerifyBackup(grpc::ServerContext*, const v1::VerifyBackupRequest* in,
+                                             v1::Backup* out) {
+  if (!IsUuid(in->id())) return Invalid("id: \"" + in->id() + "\" is not a backup id");
+  if (grpc::Status s = store_.GetBackup(in->id(), out); !s.ok()) return s;
+  if (out->state() != v1::Backup::SUCCEEDED) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "backup is " + v1::Backup::State_Name(out->state()) + ": only a SUCCEEDED backup can be verified");
+  }
+  if (out->verification().result() == v1::BackupVerification::RUNNING) return grpc::Status::OK;
+  out->mutable_verification()->Clear();
+  out->mutable_verification()->set_result(v1::BackupVerification::RUNNING);
+  grpc::Status s = store_.Save(*out, clock_.Now(),
+                               {{kVerifyJob, "", nlohmann::json{{"backup_id", out->id()}}.dump(), clock_.Now()}});
+  if (s.ok()) nudge_();
+  return s;
+}
+
+grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, const v1::RestoreBackupRequest* in,
+                                              v1::Backup* out) {
+  if (!IsUuid(in->id())) return Invalid("id: \"" + in->id() + "\" is not a backup id");
+  if (in->confirm() != in->id()) return Invalid("confirm: must equal the backup id (" + in->id() + ")");
+  if (!IsName(in->target_database(), true)) {
+    return Invalid("target_database: must be 1-63 characters of a-z, 0-9, '_' and '-'");
+  }
+  if (grpc::Status s = store_.GetBackup(in->id(), out); !s.ok()) return s;
+  if (out->state() != v1::Backup::SUCCEEDED) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "backup is " + v1::Backup::State_Name(out->state()) + ": only a SUCCEEDED backup can be restored");
+  }
+  if (out->last_restore().state() == "RUNNING") {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a restore of this backup is already running");
+  }
+  v1::BackupRestore* r = out->mutable_last_restore();
+  r->Clear();
+  r->set_target_database(in->target_database());
+  r->set_state("RUNNING");
+  r->set_requested_by(rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous"));
+  SetTs(r->mutable_started_at(), clock_.Now());
+  grpc::Status s = store_.Save(
+      *out, clock_.Now(),
+      {{kRestoreJob, "", nlohmann::json{{"backup_id", out->id()}, {"database", in->target_database()},
+                                        {"overwrite", in->overwrite()}}.dump(),
+        clock_.Now()}});
+  if (s.ok()) nudge_();
+  return s;
+}
+
+}  // namespace flightdeck::backups

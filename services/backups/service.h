@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string>
+
+#include "common/clock/clock.h"
+#include "flightdeck/v1/backups.grpc.pb.h"
+#include "services/backups/chunked_cipher.h"
+#include "services/backups/store.h"
+
+namespace flightdeck::backups {
+
+// The gRPC surface of the backups service: validate, call the store, map errors. Long work
+// (backups, verification, restores) is queued as jobs; answers show it PENDING or RUNNING.
+class BackupServiceImpl final : public v1::BackupService::Service {
+ public:
+  BackupServiceImpl(BackupStore& store, const KeyRing& keys, const Clock& clock,
+                    std::function<void()> nudge);
+
+  grpc::Status CreateBackupTarget(grpc::ServerContext*, const v1::BackupTarget*, v1::BackupTarget*) override;
+  grpc::Status GetBackupTarget(grpc::ServerContext*, const v1::GetBackupTargetRequest*,
+                               v1::BackupTarget*) override;
+  grpc::Status ListBackupTargets(grpc::ServerContext*, const v1::ListBackupTargetsRequest*,
+                                 v1::ListBackupTargetsResponse*) override;
+  grpc::Status UpdateBackupTarget(grpc::ServerContext*, const v1::UpdateBackupTargetRequest*,
+                                  v1::BackupTarget*) override;
+  grpc::Status DeleteBackupTarget(grpc::ServerContext*, const v1::DeleteBackupTargetRequest*,
+                                  v1::BackupTarget*) override;
+  grpc::Status CreateBackup(grpc::ServerContext*, const v1::CreateBackupRequest*, v1::Backup*) override;
+  grpc::Status GetBackup(grpc::ServerContext*, const v1::GetBackupRequest*, v1::Backup*) override;
+  grpc::Status ListBackups(grpc::ServerContext*, const v1::ListBackupsRequest*,
+                           v1::ListBackupsResponse*) override;
+  grpc::Status VerifyBackup(grpc::ServerContext*, const v1::VerifyBackupRequest*, v1::Backup*) override;
+  grpc::Status RestoreBackup(grpc::ServerContext*, const v1::RestoreBackupRequest*, v1::Backup*) override;
+
+ private:
+  // Fills target->status from its recent backups (RPO, last success/failure, verification).
+  grpc::Status FillStatus(const TargetRecord& record, v1::BackupTarget* target);
+
+  BackupStore& store_;
+  const KeyRing& keys_;
+  const Clock& clock_;
+  std::function<void()> nudge_;
+};
+
+}  // namespace flightdeck::backups

@@ -1,0 +1,320 @@
+#include "services/backups/store.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "common/db/db.h"
+#include "common/jobs/jobs.h"
+
+namespace flightdeck::backups {
+namespace {
+
+long long Micros(Clock::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+Clock::TimePoint FromMicros(long long us) {
+  return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(std::chrono::microseconds(us)));
+}
+void SetTs(google::protobuf::Timestamp* ts, long long us) {
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int>(us % 1000000) * 1000);
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+void FromJson(const std::string& text, google::protobuf::Message* m) {
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  (void)google::protobuf::util::JsonStringToMessage(text, m, o);
+}
+
+const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
+std::string At(int n) {
+  std::string s = kAt;
+  s.replace(s.find('%'), 1, std::to_string(n));
+  return s;
+}
+
+constexpr char kTargetColumns[] =
+    "name, database_url_sealed, database_url_redacted, schedule, keep_last, keep_days, "
+    "storage_kind, storage_path, rpo_target_s, verify_after, "
+    "(extract(epoch from next_run_at) * 1000000)::bigint, "
+    "(extract(epoch from created_at) * 1000000)::bigint, "
+    "(extract(epoch from updated_at) * 1000000)::bigint";
+
+void TargetFromRow(const pqxx::row& row, TargetRecord* out) {
+  v1::BackupTarget& t = out->target;
+  t.Clear();
+  t.set_name(row[0].as<std::string>());
+  out->sealed_url = row[1].as<std::string>();
+  t.set_database_url(row[2].as<std::string>());
+  t.set_schedule(row[3].as<std::string>());
+  t.mutable_retention()->mutable_keep_last()->set_value(row[4].as<int>());
+  t.mutable_retention()->mutable_keep_days()->set_value(row[5].as<int>());
+  t.mutable_storage()->set_kind(v1::BackupStorage::LOCAL);
+  t.mutable_storage()->set_path(row[7].as<std::string>());
+  t.mutable_rpo_target()->set_seconds(row[8].as<long long>());
+  t.mutable_verify_after_backup()->set_value(row[9].as<bool>());
+  out->next_run_at.reset();
+  if (!row[10].is_null()) out->next_run_at = FromMicros(row[10].as<long long>());
+  SetTs(t.mutable_created_at(), row[11].as<long long>());
+  SetTs(t.mutable_updated_at(), row[12].as<long long>());
+}
+
+constexpr char kBackupColumns[] =
+    "id::text, target, state, trigger, progress_bytes, detail::text, "
+    "(extract(epoch from created_at) * 1000000)::bigint";
+
+void BackupFromRow(const pqxx::row& row, v1::Backup* b) {
+  b->Clear();
+  FromJson(row[5].as<std::string>(), b);
+  b->set_id(row[0].as<std::string>());
+  b->set_target(row[1].as<std::string>());
+  v1::Backup::State state = v1::Backup::STATE_UNSPECIFIED;
+  v1::Backup::State_Parse(row[2].as<std::string>(), &state);
+  b->set_state(state);
+  v1::Backup::Trigger trigger = v1::Backup::TRIGGER_UNSPECIFIED;
+  v1::Backup::Trigger_Parse(row[3].as<std::string>(), &trigger);
+  b->set_trigger(trigger);
+  b->set_progress_bytes(row[4].as<long long>());
+  SetTs(b->mutable_created_at(), row[6].as<long long>());
+}
+
+}  // namespace
+
+BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_(jobs) {
+  pool_.Prepare("backups_target_insert",
+                "INSERT INTO backups.targets (name, database_url_sealed, database_url_redacted, "
+                "schedule, keep_last, keep_days, storage_kind, storage_path, rpo_target_s, "
+                "verify_after, next_run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+                "'LOCAL', $7, $8, $9, " + At(10) + ", " + At(11) + ", " + At(11) + ")");
+  pool_.Prepare("backups_target_get",
+                std::string("SELECT ") + kTargetColumns + " FROM backups.targets WHERE name = $1");
+  pool_.Prepare("backups_target_list",
+                std::string("SELECT ") + kTargetColumns + " FROM backups.targets ORDER BY name");
+  pool_.Prepare("backups_target_update",
+                "UPDATE backups.targets SET database_url_sealed = $2, database_url_redacted = $3, "
+                "schedule = $4, keep_last = $5, keep_days = $6, rpo_target_s = $7, verify_after = $8, "
+                "next_run_at = " + At(9) + ", updated_at = " + At(10) + " WHERE name = $1 RETURNING name");
+  pool_.Prepare("backups_target_delete", "DELETE FROM backups.targets WHERE name = $1 RETURNING name");
+  pool_.Prepare("backups_insert",
+                "INSERT INTO backups.backups (target, state, trigger, scheduled_for, created_at, detail) "
+                "VALUES ($1, 'PENDING', $2, " + At(3) + ", " + At(4) + ", $5::jsonb) "
+                "ON CONFLICT DO NOTHING RETURNING id::text");
+  pool_.Prepare("backups_get",
+                std::string("SELECT ") + kBackupColumns + " FROM backups.backups WHERE id = $1::uuid");
+  pool_.Prepare("backups_list",
+                std::string("SELECT ") + kBackupColumns +
+                    " FROM backups.backups WHERE ($1 = '' OR target = $1) AND ($2 = '' OR state = $2)"
+                    " AND ($3::bigint IS NULL OR (created_at, id) < (" + At(3) + ", $4::uuid))"
+                    " ORDER BY created_at DESC, id DESC LIMIT $5");
+  pool_.Prepare("backups_mark_running",
+                "UPDATE backups.backups SET state = 'RUNNING', runner = $2, heartbeat_at = " + At(3) +
+                    " WHERE id = $1::uuid AND state = 'PENDING' RETURNING id");
+  pool_.Prepare("backups_heartbeat",
+                "UPDATE backups.backups SET progress_bytes = $2, heartbeat_at = " + At(3) +
+                    " WHERE id = $1::uuid AND state = 'RUNNING'");
+  pool_.Prepare("backups_save",
+                "UPDATE backups.backups SET state = $2, detail = $3::jsonb, verified = $4, "
+                "progress_bytes = $5, finished_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') AND "
+                "finished_at IS NULL THEN " + At(6) + " ELSE finished_at END WHERE id = $1::uuid");
+  pool_.Prepare("backups_abandoned",
+                std::string("SELECT ") + kBackupColumns +
+                    " FROM backups.backups WHERE state = 'RUNNING' AND ((runner LIKE $1 || ':%' AND "
+                    "runner <> $2) OR heartbeat_at < " + At(3) + ") FOR UPDATE SKIP LOCKED");
+}
+
+grpc::Status BackupStore::CreateTarget(const TargetRecord& r, Clock::TimePoint now) {
+  return pool_.Transact("create backup target", [&](pqxx::transaction_base& tx) {
+    std::optional<long long> next;
+    if (r.next_run_at) next = Micros(*r.next_run_at);
+    try {
+      db::Exec(tx, "backups_target_insert", r.target.name(), r.sealed_url, r.target.database_url(),
+               r.target.schedule(), r.target.retention().keep_last().value(),
+               r.target.retention().keep_days().value(), r.target.storage().path(),
+               r.target.rpo_target().seconds(), r.target.verify_after_backup().value(), next,
+               Micros(now));
+    } catch (const pqxx::unique_violation&) {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "name: a backup target named \"" + r.target.name() + "\" already exists");
+    }
+    if (r.next_run_at) {
+      return jobs_.EnqueueIn(tx, kScheduleJob, "schedule:" + r.target.name() + ":" + std::to_string(*next),
+                             "{\"target\":\"" + r.target.name() + "\",\"due_us\":" + std::to_string(*next) + "}",
+                             *r.next_run_at);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::GetTarget(const std::string& name, TargetRecord* out) {
+  return pool_.Transact("get backup target", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "backups_target_get", name);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup target \"" + name + "\" not found");
+    TargetFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::ListTargets(std::vector<TargetRecord>* out) {
+  return pool_.Transact("list backup targets", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : db::Exec(tx, "backups_target_list")) TargetFromRow(row, &out->emplace_back());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::UpdateTarget(const TargetRecord& r, Clock::TimePoint now) {
+  return pool_.Transact("update backup target", [&](pqxx::transaction_base& tx) {
+    std::optional<long long> next;
+    if (r.next_run_at) next = Micros(*r.next_run_at);
+    pqxx::result res = db::Exec(tx, "backups_target_update", r.target.name(), r.sealed_url,
+                                r.target.database_url(), r.target.schedule(),
+                                r.target.retention().keep_last().value(),
+                                r.target.retention().keep_days().value(), r.target.rpo_target().seconds(),
+                                r.target.verify_after_backup().value(), next, Micros(now));
+    if (res.empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup target \"" + r.target.name() + "\" not found");
+    }
+    if (r.next_run_at) {
+      // Keyed by due time: an unchanged schedule finds its job already there.
+      grpc::Status s = jobs_.EnqueueIn(
+          tx, kScheduleJob, "schedule:" + r.target.name() + ":" + std::to_string(*next),
+          "{\"target\":\"" + r.target.name() + "\",\"due_us\":" + std::to_string(*next) + "}", *r.next_run_at);
+      if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::DeleteTarget(const std::string& name) {
+  return pool_.Transact("delete backup target", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "backups_target_delete", name).empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup target \"" + name + "\" not found");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::CreateBackup(v1::Backup* b, std::optional<Clock::TimePoint> scheduled_for,
+                                       Clock::TimePoint now, std::vector<JobRequest> also) {
+  return pool_.Transact("create backup", [&](pqxx::transaction_base& tx) {
+    std::optional<long long> due;
+    if (scheduled_for) due = Micros(*scheduled_for);
+    pqxx::result r = db::Exec(tx, "backups_insert", b->target(), v1::Backup::Trigger_Name(b->trigger()),
+                              due, Micros(now), Json(*b));
+    if (r.empty()) {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "a backup of " + b->target() + " for this due time already exists");
+    }
+    b->set_id(r[0][0].as<std::string>());
+    b->set_state(v1::Backup::PENDING);
+    SetTs(b->mutable_created_at(), Micros(now));
+    also.insert(also.begin(), {kRunJob, "", "{\"backup_id\":\"" + b->id() + "\"}", now});
+    for (const JobRequest& j : also) {
+      grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at);
+      if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::GetBackup(const std::string& id, v1::Backup* out) {
+  return pool_.Transact("get backup", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "backups_get", id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup " + id + " not found");
+    BackupFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::ListBackups(const std::string& target, const std::string& state, int limit,
+                                      std::optional<std::pair<long long, std::string>> after,
+                                      std::vector<v1::Backup>* out, bool* more) {
+  return pool_.Transact("list backups", [&](pqxx::transaction_base& tx) {
+    std::optional<long long> after_us;
+    std::optional<std::string> after_id;
+    if (after) {
+      after_us = after->first;
+      after_id = after->second;
+    }
+    pqxx::result r = db::Exec(tx, "backups_list", target, state, after_us, after_id, limit + 1);
+    out->clear();
+    for (const pqxx::row& row : r) {
+      if (static_cast<int>(out->size()) == limit) break;
+      BackupFromRow(row, &out->emplace_back());
+    }
+    if (more) *more = static_cast<int>(r.size()) > limit;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::RecentBackups(const std::string& target, int limit, std::vector<v1::Backup>* out) {
+  return ListBackups(target, "", limit, std::nullopt, out, nullptr);
+}
+
+grpc::Status BackupStore::MarkRunning(const std::string& id, const std::string& runner, Clock::TimePoint now) {
+  return pool_.Transact("start backup", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "backups_mark_running", id, runner, Micros(now)).empty()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "backup " + id + " is not pending");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::Heartbeat(const std::string& id, long long progress, Clock::TimePoint now) {
+  return pool_.Transact("backup heartbeat", [&](pqxx::transaction_base& tx) {
+    db::Exec(tx, "backups_heartbeat", id, progress, Micros(now));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::Save(const v1::Backup& b, Clock::TimePoint now, std::vector<JobRequest> then) {
+  return pool_.Transact("save backup", [&](pqxx::transaction_base& tx) {
+    std::string verified;
+    switch (b.verification().result()) {
+      case v1::BackupVerification::RUNNING: verified = "RUNNING"; break;
+      case v1::BackupVerification::PASSED: verified = "PASSED"; break;
+      case v1::BackupVerification::FAILED: verified = "FAILED"; break;
+      default: break;
+    }
+    db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), Json(b), verified,
+             b.progress_bytes(), Micros(now));
+    for (const JobRequest& j : then) {
+      grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at);
+      if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::FailAbandoned(const std::string& host, const std::string& runner,
+                                        Clock::TimePoint stale_before, Clock::TimePoint now,
+                                        const std::string& reason, std::vector<v1::Backup>* failed) {
+  return pool_.Transact("fail abandoned backups", [&](pqxx::transaction_base& tx) {
+    failed->clear();
+    for (const pqxx::row& row : db::Exec(tx, "backups_abandoned", host, runner, Micros(stale_before))) {
+      v1::Backup b;
+      BackupFromRow(row, &b);
+      b.set_state(v1::Backup::FAILED);
+      b.set_failure_reason(reason);
+      SetTs(b.mutable_finished_at(), Micros(now));
+      db::Exec(tx, "backups_save", b.id(), std::string("FAILED"), Json(b), std::string(""),
+               b.progress_bytes(), Micros(now));
+      failed->push_back(b);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::Enqueue(const JobRequest& j) {
+  grpc::Status s = jobs_.Enqueue(j.kind, j.key, j.payload, j.due_at);
+  return s.error_code() == grpc::StatusCode::ALREADY_EXISTS ? grpc::Status::OK : s;
+}
+
+}  // namespace flightdeck::backups

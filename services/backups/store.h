@@ -1,0 +1,84 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+
+#include "common/clock/clock.h"
+#include "flightdeck/v1/backups.pb.h"
+
+namespace flightdeck::db {
+class Pool;
+}
+namespace flightdeck::jobs {
+class Queue;
+}
+
+namespace flightdeck::backups {
+
+// Job kinds of the backups service (payload: JSON with the ids they name).
+inline constexpr char kRunJob[] = "backup.run";            // {"backup_id"}
+inline constexpr char kScheduleJob[] = "backup.schedule";  // {"target","due_us"}
+inline constexpr char kVerifyJob[] = "backup.verify";      // {"backup_id"}
+inline constexpr char kRestoreJob[] = "backup.restore";    // {"backup_id","database","overwrite"}
+inline constexpr char kRetentionJob[] = "backup.retention";  // {"target"}
+
+// A target as stored: the message (URL redacted) and the sealed URL.
+struct TargetRecord {
+  v1::BackupTarget target;
+  std::string sealed_url;
+  std::optional<Clock::TimePoint> next_run_at;
+};
+
+struct JobRequest {
+  std::string kind;
+  std::string key;
+  std::string payload;
+  Clock::TimePoint due_at;
+};
+
+// SQL for the backups schema (migrations/backups). Every method returns a status.
+class BackupStore {
+ public:
+  BackupStore(db::Pool& pool, jobs::Queue& jobs);
+
+  // Inserts the target and, when it has a schedule, its first schedule job (same transaction).
+  grpc::Status CreateTarget(const TargetRecord& record, Clock::TimePoint now);
+  grpc::Status GetTarget(const std::string& name, TargetRecord* out);
+  grpc::Status ListTargets(std::vector<TargetRecord>* out);
+  // Rewrites the target; a changed schedule gets a new schedule job keyed by the new due time.
+  grpc::Status UpdateTarget(const TargetRecord& record, Clock::TimePoint now);
+  grpc::Status DeleteTarget(const std::string& name);
+
+  // Inserts a PENDING backup and its run job. A scheduled run names its due time: a second
+  // insert for the same target and due time is ALREADY_EXISTS (one run per due time).
+  grpc::Status CreateBackup(v1::Backup* backup, std::optional<Clock::TimePoint> scheduled_for,
+                            Clock::TimePoint now, std::vector<JobRequest> also = {});
+  grpc::Status GetBackup(const std::string& id, v1::Backup* out);
+  // Newest first; before_created_us/before_id page from a previous call.
+  grpc::Status ListBackups(const std::string& target, const std::string& state, int limit,
+                           std::optional<std::pair<long long, std::string>> after,
+                           std::vector<v1::Backup>* out, bool* more);
+  grpc::Status RecentBackups(const std::string& target, int limit, std::vector<v1::Backup>* out);
+
+  // PENDING -> RUNNING under `runner`; FAILED_PRECONDITION when it is not PENDING.
+  grpc::Status MarkRunning(const std::string& id, const std::string& runner, Clock::TimePoint now);
+  grpc::Status Heartbeat(const std::string& id, long long progress_bytes, Clock::TimePoint now);
+  // Writes the backup's state and detail, and schedules `then` in the same transaction.
+  grpc::Status Save(const v1::Backup& backup, Clock::TimePoint now, std::vector<JobRequest> then = {});
+  // RUNNING backups whose runner is gone: same host with another pid (a restart), or no
+  // heartbeat since `stale_before`. Marked FAILED with `reason`; returned for clean-up.
+  grpc::Status FailAbandoned(const std::string& host, const std::string& runner,
+                             Clock::TimePoint stale_before, Clock::TimePoint now,
+                             const std::string& reason, std::vector<v1::Backup>* failed);
+  grpc::Status Enqueue(const JobRequest& job);
+
+ private:
+  db::Pool& pool_;
+  jobs::Queue& jobs_;
+};
+
+}  // namespace flightdeck::backups
