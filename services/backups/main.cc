@@ -51,6 +51,15 @@ backups::KeyRing LoadKeys(const config::Env& env) {
   return keys;
 }
 
+// pg_dump must be at least as new as the server it dumps: operators point these at the right
+// PostgreSQL version's tools.
+backups::Runner::Tools ToolsFrom(const config::Env& env) {
+  backups::Runner::Tools tools;
+  tools.pg_dump = env.String("FLIGHTDECK_PG_DUMP", tools.pg_dump);
+  tools.pg_restore = env.String("FLIGHTDECK_PG_RESTORE", tools.pg_restore);
+  return tools;
+}
+
 std::string Host() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -71,7 +80,7 @@ class Backups final : public runtime::Component {
         queue_(ctx.db, "backups", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
         store_(ctx.db, queue_),
-        runner_(store_, keys_, ctx.clock, ctx.metrics, host_, runner_id_),
+        runner_(store_, keys_, ctx.clock, ctx.metrics, host_, runner_id_, ToolsFrom(ctx.env)),
         service_(store_, keys_, ctx.clock, [this] { worker_.Nudge(); }),
         stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))) {
     worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });

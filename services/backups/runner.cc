@@ -133,12 +133,13 @@ std::string Payload(const nlohmann::json& j) { return j.dump(); }
 }  // namespace
 
 Runner::Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metrics::Registry& metrics,
-               std::string host, std::string runner_id)
+               std::string host, std::string runner_id, Tools tools)
     : store_(store),
       keys_(keys),
       clock_(clock),
       host_(std::move(host)),
       runner_id_(std::move(runner_id)),
+      tools_(std::move(tools)),
       runs_(metrics.AddCounter("flightdeck_backups_total", "Backup runs by outcome", {"target", "state"})),
       alerts_(metrics.AddCounter("flightdeck_backup_alerts_total",
                                  "Alerts raised by the backups service (for the incidents service)",
@@ -226,7 +227,7 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
       (void)store_.Heartbeat(b.id(), static_cast<long long>(dumped), clock_.Now());
     }
     return true;
-  }, &manifest);
+  }, &manifest, tools_.pg_dump);
   if (s.ok()) s = encrypt->Finish();
   if (s.ok() && !file->error().empty()) s = grpc::Status(grpc::StatusCode::UNAVAILABLE, file->error());
   if (s.ok()) s = file->Commit();
@@ -333,7 +334,8 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
   }
   BackupStream stream(*file, keys_);
   const std::string scratch_url = db::WithDatabase(url, scratch);
-  grpc::Status restored = RestoreDatabase(scratch_url, [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); });
+  grpc::Status restored = RestoreDatabase(
+      scratch_url, [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); }, tools_.pg_restore);
   stream.Drain();
   std::vector<std::string> differences;
   if (!stream.error().empty()) differences.push_back(stream.error());
@@ -393,8 +395,9 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
   std::unique_ptr<StorageReader> file;
   if (grpc::Status s = storage->Open(FileName(b.id()), &file); !s.ok()) return finish(s.error_message());
   BackupStream stream(*file, keys_);
-  grpc::Status restored = RestoreDatabase(db::WithDatabase(url, database),
-                                          [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); });
+  grpc::Status restored = RestoreDatabase(
+      db::WithDatabase(url, database), [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); },
+      tools_.pg_restore);
   stream.Drain();
   if (!stream.error().empty()) return finish(stream.error());
   if (stream.sha256() != b.sha256()) return finish("stored file's SHA-256 does not match the manifest");

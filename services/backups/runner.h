@@ -18,14 +18,21 @@ class Family;
 
 namespace flightdeck::backups {
 
+// The PostgreSQL client tools (they must be at least as new as the servers they dump).
+struct BackupTools {
+  std::string pg_dump = "/usr/lib/postgresql/15/bin/pg_dump";
+  std::string pg_restore = "/usr/lib/postgresql/15/bin/pg_restore";
+};
+
 // Carries out the backups service's jobs: a backup run (consistent pg_dump -> zstd -> AES-GCM
 // chunks -> storage, SHA-256 over the stored bytes), verification by a scratch restore,
 // restores, retention, and the schedule. Every failure is recorded on the backup with its
 // reason; nothing half-written is ever marked good.
 class Runner {
  public:
+  using Tools = BackupTools;
   Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metrics::Registry& metrics,
-         std::string host, std::string runner_id);
+         std::string host, std::string runner_id, BackupTools tools = BackupTools());
 
   grpc::Status RunBackup(const std::string& backup_id);
   grpc::Status RunSchedule(const std::string& target, long long due_us);
@@ -47,6 +54,7 @@ class Runner {
   const Clock& clock_;
   std::string host_;
   std::string runner_id_;
+  Tools tools_;
   metrics::Family<metrics::Counter>& runs_;
   metrics::Family<metrics::Counter>& alerts_;
 };

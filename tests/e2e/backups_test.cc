@@ -25,7 +25,13 @@ class BackupsE2eTest : public ::testing::Test {
   static void SetUpTestSuite() {
     char dir[] = "/tmp/fd-backups-e2e-XXXXXX";
     dir_ = new std::string(mkdtemp(dir));
-    stack_ = new Stack(std::map<std::string, std::string>{{"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"}});
+    // pg_dump through a wrapper that can be made to stall, so a test can kill the service
+    // in the middle of a run.
+    std::ofstream(*dir_ + "/pg_dump") << "#!/bin/sh\n[ -e " << *dir_
+                                      << "/stall ] && sleep 5\nexec /usr/lib/postgresql/15/bin/pg_dump \"$@\"\n";
+    chmod((*dir_ + "/pg_dump").c_str(), 0755);
+    stack_ = new Stack(std::map<std::string, std::string>{{"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"},
+                                                          {"FLIGHTDECK_PG_DUMP", *dir_ + "/pg_dump"}});
     ready_ = stack_->WaitReady();
   }
   static void TearDownTestSuite() {
@@ -188,6 +194,34 @@ TEST_F(BackupsE2eTest, BadCredentialsFailLoudlyWithoutLeakingThePassword) {
   // Nothing is left in the storage directory but nothing good was claimed either.
   struct stat st {};
   EXPECT_NE(stat((*dir_ + "/bad/" + id + ".fdbk").c_str(), &st), 0);
+}
+
+TEST_F(BackupsE2eTest, KillNineMidBackupLeavesNoGoodMarkedPartial) {
+  TestDatabase source;
+  Fill(source.url());
+  ASSERT_EQ(Call("POST", "/v1/backup-targets",
+                 {{"name", "crashy"}, {"database_url", source.url()},
+                  {"storage", {{"kind", "LOCAL"}, {"path", *dir_ + "/crashy"}}}}).status, 200);
+  std::ofstream(*dir_ + "/stall") << "1";
+  std::string id = json::parse(Call("POST", "/v1/backups", {{"target", "crashy"}}).body)["id"];
+  WaitBackup(id, [](const json& b) { return b.value("state", "") == "RUNNING"; });
+  const std::string partial = *dir_ + "/crashy/" + id + ".fdbk.partial";
+  struct stat st {};
+  EXPECT_EQ(stat(partial.c_str(), &st), 0) << "the run writes under a temporary name";
+  stack_->KillAndRestart("backups");
+  unlink((*dir_ + "/stall").c_str());
+  ASSERT_TRUE(stack_->WaitReady());
+  json b = WaitBackup(id, [](const json& x) {
+    return x.contains("state") && x["state"] != "RUNNING" && x["state"] != "PENDING";
+  });
+  EXPECT_EQ(b["state"], "FAILED");
+  EXPECT_NE(b["failure_reason"].get<std::string>().find("interrupted"), std::string::npos) << b.dump(2);
+  EXPECT_NE(stat(partial.c_str(), &st), 0) << "the partial file is removed on restart";
+  EXPECT_NE(stat((*dir_ + "/crashy/" + id + ".fdbk").c_str(), &st), 0) << "and nothing good-looking remains";
+  // The restarted service backs up fine.
+  std::string next = json::parse(Call("POST", "/v1/backups", {{"target", "crashy"}}).body)["id"];
+  json ok = WaitBackup(next, [](const json& x) { return x.value("state", "") == "SUCCEEDED" || x.value("state", "") == "FAILED"; });
+  EXPECT_EQ(ok["state"], "SUCCEEDED") << ok.dump(2);
 }
 
 TEST_F(BackupsE2eTest, BadInputIsRefusedNamingTheField) {
