@@ -2,7 +2,11 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
 #include <random>
@@ -130,6 +134,40 @@ class BackupStream {
 
 std::string Payload(const nlohmann::json& j) { return j.dump(); }
 
+// Beats for a running backup every few seconds, whatever the dump is doing (counting rows of a
+// large table can take minutes before pg_dump writes a byte), so that other replicas never
+// mistake a slow run for an abandoned one.
+class Heartbeat {
+ public:
+  Heartbeat(BackupStore& store, const Clock& clock, std::string id)
+      : store_(store), clock_(clock), id_(std::move(id)), thread_([this] { Run(); }) {}
+  ~Heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Progress(uint64_t bytes) { progress_.store(bytes); }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; })) {
+      (void)store_.Heartbeat(id_, static_cast<long long>(progress_.load()), clock_.Now());
+    }
+  }
+  BackupStore& store_;
+  const Clock& clock_;
+  std::string id_;
+  std::atomic<uint64_t> progress_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 Runner::Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metrics::Registry& metrics,
@@ -211,7 +249,7 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
     file->Abandon();
     return Fail(b, s.error_message());
   }
-  auto last_beat = std::chrono::steady_clock::now();
+  Heartbeat heartbeat(store_, clock_, b.id());
   uint64_t dumped = 0;
   std::string sink_error;
   DumpManifest manifest;
@@ -222,10 +260,7 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
       return false;
     }
     dumped += n;
-    if (std::chrono::steady_clock::now() - last_beat > std::chrono::seconds(2)) {
-      last_beat = std::chrono::steady_clock::now();
-      (void)store_.Heartbeat(b.id(), static_cast<long long>(dumped), clock_.Now());
-    }
+    heartbeat.Progress(dumped);
     return true;
   }, &manifest, tools_.pg_dump);
   if (s.ok()) s = encrypt->Finish();

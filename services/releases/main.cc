@@ -7,6 +7,7 @@
 
 #include "common/cache/cache.h"
 #include "common/config/config.h"
+#include "common/grpc/channel.h"
 #include "common/jobs/jobs.h"
 #include "common/runtime/runtime.h"
 #include "services/releases/metric_source.h"
@@ -48,8 +49,10 @@ class Releases final : public runtime::Component {
         queue_(ctx.db, "releases", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
         store_(ctx.db, queue_),
+        backups_(releases::MakeBackupsClient(
+            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052")))),
         pipeline_(store_, ctx.clock, policies_, ctx.metrics, releases::MakeDriver,
-                  {{"prometheus", &prometheus_}, {"health", &health_}}),
+                  {{"prometheus", &prometheus_}, {"health", &health_}}, backups_.get()),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl) {
     cache::Cache& cache = ctx.cache;
     store_.SetOnChange([&cache](const std::string& id) {
@@ -76,6 +79,7 @@ class Releases final : public runtime::Component {
   releases::PrometheusSource prometheus_;
   releases::HealthSource health_;
   releases::ReleaseStore store_;
+  std::unique_ptr<releases::PreDeployBackups> backups_;
   releases::Pipeline pipeline_;
   releases::ReleaseServiceImpl service_;
 };

@@ -54,12 +54,13 @@ std::unique_ptr<Driver> MakeDriver(const std::string& kind, const EnvironmentPol
 
 Pipeline::Pipeline(ReleaseStore& store, const Clock& clock, const PolicySet& policies,
                    metrics::Registry& metrics, DriverFactory drivers,
-                   std::map<std::string, MetricSource*> sources)
+                   std::map<std::string, MetricSource*> sources, PreDeployBackups* backups)
     : store_(store),
       clock_(clock),
       policies_(policies),
       drivers_(std::move(drivers)),
       sources_(std::move(sources)),
+      backups_(backups),
       finished_(metrics.AddCounter("flightdeck_releases_finished_total",
                                    "Releases that reached a final state",
                                    {"environment", "state"})),
@@ -152,8 +153,65 @@ DriverResult Pipeline::RunDriver(const v1::Release& r, const std::string& action
   return result;
 }
 
+grpc::Status Pipeline::AwaitPreDeployBackup(const v1::Release& r, const std::string& target,
+                                            bool* ready) {
+  *ready = false;
+  constexpr auto kRecheck = std::chrono::seconds(2);
+  auto fail = [&](const std::string& reason) {
+    const State from = r.state();
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_state(v1::Release::FAILED);
+      x.set_outcome_reason(reason);
+      c.events.push_back(StateEvent(from, v1::Release::FAILED, reason));
+      return grpc::Status::OK;
+    });
+  };
+  if (backups_ == nullptr) {
+    return fail("the policy of " + r.environment() + " asks for a backup of " + target +
+                " before deploying, but no backups service is configured");
+  }
+  if (r.pre_deploy_backup_id().empty()) {
+    std::string id;
+    grpc::Status s = backups_->Start(target, "release " + r.id(), &id);
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      return Apply(r, [&](v1::Release&, Changes& c) {
+        c.advance_at = c.now + kRecheck;  // the backups service is restarting: ask again
+        return grpc::Status::OK;
+      });
+    }
+    if (!s.ok()) return fail("cannot start the pre-deploy backup of " + target + ": " + s.error_message());
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      x.set_pre_deploy_backup_id(id);
+      c.events.push_back({"BACKUP", kSystemActor,
+                          "backup " + id + " of " + target + " requested before deploying",
+                          nlohmann::json{{"backup_id", id}, {"target", target}}.dump()});
+      c.advance_at = c.now + kRecheck;
+      return grpc::Status::OK;
+    });
+  }
+  std::string state;
+  std::string detail;
+  grpc::Status s = backups_->State(r.pre_deploy_backup_id(), &state, &detail);
+  if (s.ok() && state == "SUCCEEDED") {
+    *ready = true;
+    return grpc::Status::OK;
+  }
+  if (s.ok() && (state == "FAILED" || state == "DELETED")) {
+    return fail("pre-deploy backup " + r.pre_deploy_backup_id() + " of " + target + " failed: " + detail);
+  }
+  return Apply(r, [&](v1::Release&, Changes& c) {
+    c.advance_at = c.now + kRecheck;
+    return grpc::Status::OK;
+  });
+}
+
 grpc::Status Pipeline::StartDeploy(const v1::Release& r) {
   const State from = r.state();
+  const std::string& backup_target = policies_.For(r.environment()).backup_before_deploy;
+  if (r.kind() == v1::Release::DEPLOY && !backup_target.empty()) {
+    bool ready = false;
+    if (grpc::Status s = AwaitPreDeployBackup(r, backup_target, &ready); !s.ok() || !ready) return s;
+  }
   if (r.kind() == v1::Release::ROLLBACK || r.canary().steps_size() == 0) {
     return Apply(r, [from](v1::Release& x, Changes& c) {
       x.set_state(v1::Release::PROMOTING);

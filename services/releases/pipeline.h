@@ -12,6 +12,7 @@
 #include "services/releases/driver.h"
 #include "services/releases/metric_source.h"
 #include "services/releases/policy.h"
+#include "services/releases/predeploy_backup.h"
 #include "services/releases/store.h"
 
 namespace flightdeck::metrics {
@@ -39,9 +40,10 @@ class Pipeline {
   using DriverFactory =
       std::function<std::unique_ptr<Driver>(const std::string& kind, const EnvironmentPolicy&)>;
 
+  // backups may be null when no environment asks for a backup before deploying.
   Pipeline(ReleaseStore& store, const Clock& clock, const PolicySet& policies,
            metrics::Registry& metrics, DriverFactory drivers,
-           std::map<std::string, MetricSource*> sources);
+           std::map<std::string, MetricSource*> sources, PreDeployBackups* backups = nullptr);
 
   // Called after an action scheduled work for now (wakes the job worker).
   void SetNudge(std::function<void()> nudge) { nudge_ = std::move(nudge); }
@@ -70,6 +72,9 @@ class Pipeline {
 
  private:
   grpc::Status StartDeploy(const v1::Release& r);
+  // The environment's pre-deploy backup: requests it, waits for it (re-checking every few
+  // seconds) or fails the release when it fails. *ready when it succeeded.
+  grpc::Status AwaitPreDeployBackup(const v1::Release& r, const std::string& target, bool* ready);
   grpc::Status CanaryTick(const v1::Release& r);
   grpc::Status RunPromotion(const v1::Release& r);
   grpc::Status FinishRollback(const v1::Release& r);
@@ -95,6 +100,7 @@ class Pipeline {
   const PolicySet& policies_;
   DriverFactory drivers_;
   std::map<std::string, MetricSource*> sources_;
+  PreDeployBackups* backups_;
   metrics::Family<metrics::Counter>& finished_;
   metrics::Family<metrics::Counter>& alerts_;
   metrics::Family<metrics::Counter>& verdicts_;

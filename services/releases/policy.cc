@@ -288,6 +288,11 @@ grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPo
       }
     } else if (key == "verification_timeout") {
       s = ParseDurationField(field, value, &policy->verification_timeout);
+    } else if (key == "backup_before_deploy") {
+      if (!value.is_string() || (!value.get<std::string>().empty() && !IsDnsLabel(value.get<std::string>()))) {
+        return Invalid(field, "must be the name of a backup target");
+      }
+      policy->backup_before_deploy = value.get<std::string>();
     } else {
       return Invalid(field, "unknown field");
     }

@@ -27,6 +27,9 @@ struct EnvironmentPolicy {
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};
   // VERIFYING without a verdict for this long rolls back (0: wait forever).
   std::chrono::milliseconds verification_timeout{std::chrono::minutes(30)};
+  // A backup target (backups service) that gets a fresh backup before every deploy into this
+  // environment; the release waits for it and fails if it fails. Empty: no backup.
+  std::string backup_before_deploy;
 };
 
 // The policies of all environments, from a JSON file (FLIGHTDECK_ENVIRONMENTS_FILE) or the
@@ -39,7 +42,7 @@ struct EnvironmentPolicy {
 //    "production": {"requires_success_in":["staging"], "require_approval":true,
 //                   "allow_self_approval":false, "driver":"command",
 //                   "command":["/usr/local/bin/deploy.sh"], "command_timeout":"300s",
-//                   "verification_timeout":"1800s"}}
+//                   "verification_timeout":"1800s", "backup_before_deploy":"orders-db"}}
 // Unset fields of a named environment come from "default", except that "production" keeps its
 // built-in gates (requires_success_in, require_approval, allow_self_approval) unless its entry
 // sets them. Environment names are DNS labels; unknown fields, a "command" driver without a

@@ -17,6 +17,7 @@
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/test_database.h"
 
 namespace flightdeck::test {
 namespace {
@@ -58,7 +59,9 @@ class PipelineE2eTest : public ::testing::Test {
                  {{"requires_success_in", {"staging"}}, {"require_approval", true},
                   {"allow_self_approval", false}}},
                 {"scripted",
-                 {{"driver", "command"}, {"command", {script}}, {"command_timeout", "20s"}}}}
+                 {{"driver", "command"}, {"command", {script}}, {"command_timeout", "20s"}}},
+                {"guarded", {{"backup_before_deploy", "guarded-db"}}},
+                {"guarded-broken", {{"backup_before_deploy", "broken-db"}}}}
                .dump();
     stack_ = new Stack({{"FLIGHTDECK_ENVIRONMENTS_FILE", *dir_ + "/environments.json"},
                         {"FLIGHTDECK_JOBS_LEASE", "5s"},
@@ -72,10 +75,7 @@ class PipelineE2eTest : public ::testing::Test {
     delete stack_;
     stack_ = nullptr;
     std::string cmd_dir = *dir_;
-    for (const char* f : {"/deploy.sh", "/actions.log", "/last-env", "/environments.json"}) {
-      unlink((cmd_dir + f).c_str());
-    }
-    rmdir(cmd_dir.c_str());
+    (void)!system(("rm -rf " + cmd_dir).c_str());
     delete dir_;
   }
   void SetUp() override { ASSERT_TRUE(ready_) << "the stack did not start"; }
@@ -288,6 +288,35 @@ TEST_F(PipelineE2eTest, ARetriedCreateWithTheSameIdempotencyKeyGetsTheFirstAnswe
   HttpResponse reused = Call("POST", "/v1/releases", ci_, body, {{"Idempotency-Key", "build-1234"}});
   EXPECT_EQ(reused.status, 400) << reused.body;
   EXPECT_NE(reused.body.find("Idempotency-Key"), std::string::npos);
+}
+
+TEST_F(PipelineE2eTest, ABackupIsTakenBeforeDeployingWhereThePolicyAsks) {
+  TestDatabase source;
+  auto target = [&](const std::string& name, const std::string& url) {
+    HttpResponse r = HttpRequest("POST", stack_->gateway_url() + "/v1/backup-targets",
+                                 json{{"name", name}, {"database_url", url},
+                                      {"storage", {{"kind", "LOCAL"}, {"path", *dir_ + "/" + name}}}}.dump(),
+                                 {{"Authorization", "Bearer " + stack_->admin_token()}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+  target("guarded-db", source.url());
+  const std::string url = source.url();
+  target("broken-db", url.substr(0, url.find("://") + 3) + "nobody_here:x" + url.substr(url.find('@')));
+
+  json r = Create("orders", "guarded", "abcdef1");
+  json canary = WaitFor(r["id"], {"CANARY", "FAILED"}, false);
+  ASSERT_EQ(canary["state"], "CANARY") << Timeline(r["id"]);
+  std::string backup_id = canary["pre_deploy_backup_id"];
+  ASSERT_FALSE(backup_id.empty());
+  json backup = json::parse(HttpRequest("GET", stack_->gateway_url() + "/v1/backups/" + backup_id, "",
+                                        {{"Authorization", "Bearer " + stack_->admin_token()}}).body);
+  EXPECT_EQ(backup["state"], "SUCCEEDED");
+
+  json broken = Create("orders", "guarded-broken", "abcdef1");
+  json failed = WaitFor(broken["id"], {"FAILED", "CANARY"}, false);
+  EXPECT_EQ(failed["state"], "FAILED");
+  EXPECT_NE(failed["outcome_reason"].get<std::string>().find("pre-deploy backup"), std::string::npos)
+      << failed.dump(2);
 }
 
 TEST_F(PipelineE2eTest, WatchReleaseStreamsTheTimelineAsItHappens) {

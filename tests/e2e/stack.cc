@@ -253,27 +253,26 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
 
   // Every process binds port 0 and the ports are read from its "serving" log line: picking
   // "free" ports up front races with other tests starting at the same time.
+  // Started one after the other: releases needs to know where backups listens.
   const std::vector<std::pair<std::string, std::string>> services = {
-      {"releases", FD_BIN_RELEASES},
       {"backups", FD_BIN_BACKUPS},
       {"health", FD_BIN_HEALTH},
-      {"incidents", FD_BIN_INCIDENTS}};
+      {"incidents", FD_BIN_INCIDENTS},
+      {"releases", FD_BIN_RELEASES}};
   std::map<std::string, std::string> gateway_env = base;
   for (const auto& [name, binary] : services) {
     std::map<std::string, std::string> env = base;
     env["FLIGHTDECK_GRPC_PORT"] = "0";
     env["FLIGHTDECK_ADMIN_PORT"] = "0";
-    specs_.push_back({name, binary, env});
+    if (name == "releases") env["FLIGHTDECK_BACKUPS_ADDR"] = grpc_address("backups");
     processes_.push_back(std::make_unique<Process>(name, binary, env));
-  }
-  for (size_t i = 0; i < services.size(); ++i) {
-    const std::string& name = services[i].first;
-    nlohmann::json serving = WaitServing(*processes_[i]);
+    nlohmann::json serving = WaitServing(*processes_.back());
     grpc_ports_[name] = serving.value("grpc_port", 0);
     admin_ports_[name] = serving.value("admin_port", 0);
-    // A restart (KillAndRestart) keeps the ports the gateway knows.
-    specs_[i].env["FLIGHTDECK_GRPC_PORT"] = std::to_string(grpc_ports_[name]);
-    specs_[i].env["FLIGHTDECK_ADMIN_PORT"] = std::to_string(admin_ports_[name]);
+    // A restart (KillAndRestart) keeps the ports the others know.
+    env["FLIGHTDECK_GRPC_PORT"] = std::to_string(grpc_ports_[name]);
+    env["FLIGHTDECK_ADMIN_PORT"] = std::to_string(admin_ports_[name]);
+    specs_.push_back({name, binary, env});
     std::string upper = name;
     for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     gateway_env["FLIGHTDECK_" + upper + "_ADDR"] = grpc_address(name);
