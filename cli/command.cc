@@ -1,5 +1,7 @@
 #include "cli/command.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <istream>
 #include <ostream>
@@ -16,6 +18,10 @@ void Context::Sleep(std::chrono::milliseconds duration) const {
   } else {
     std::this_thread::sleep_for(duration);
   }
+}
+
+bool Context::Interactive() const {
+  return options_.interactive ? options_.interactive() : isatty(STDIN_FILENO) == 1;
 }
 
 const HttpClient* Context::client() {
@@ -174,6 +180,8 @@ CommandTable BuiltinCommands() {
   AddReleaseEventsCommand(table);
   AddReleaseActionCommands(table);
   AddDeployCommands(table);
+  AddBackupTargetCommands(table);
+  AddBackupCommands(table);
   return table;
 }
 

@@ -31,6 +31,9 @@ struct Io {
 // polling commands (release events --watch) run without waiting.
 struct RunOptions {
   std::function<void(std::chrono::milliseconds)> sleep;  // empty: std::this_thread::sleep_for
+  // Whether a person can answer a question on stdin (backup restore's confirmation);
+  // empty: whether standard input is a terminal.
+  std::function<bool()> interactive;
 };
 
 // What a command handler gets: its parsed line, the environment and the streams, and the
@@ -49,6 +52,7 @@ class Context {
   void set_operands(std::vector<std::string> operands) { operands_ = std::move(operands); }
   void set_command(const Command* command) { command_ = command; }
   void Sleep(std::chrono::milliseconds duration) const;
+  bool Interactive() const;
 
   // A bad value the parser could not know about: prints it and the command's help.
   int UsageError(const std::string& message);
@@ -112,6 +116,8 @@ void AddReleaseCommands(CommandTable& table);        // create, get, list
 void AddReleaseActionCommands(CommandTable& table);  // approve, promote, abort, rollback, ...
 void AddReleaseEventsCommand(CommandTable& table);
 void AddDeployCommands(CommandTable& table);
+void AddBackupTargetCommands(CommandTable& table);  // backup target create, list, get, delete
+void AddBackupCommands(CommandTable& table);        // backup run, list, get, verify, restore
 CommandTable BuiltinCommands();
 
 std::string Usage(const CommandTable& table);

@@ -55,6 +55,10 @@ HttpResult HttpClient::Post(const std::string& path, const std::string& json_bod
               {"Content-Type: application/json", "Idempotency-Key: " + idempotency_key});
 }
 
+HttpResult HttpClient::Delete(const std::string& path) const {
+  return Send("DELETE", base_url_ + path, nullptr, {});
+}
+
 HttpResult HttpClient::Send(const char* method, const std::string& url, const std::string* body,
                             const std::vector<std::string>& extra_headers) const {
   HttpResult result;

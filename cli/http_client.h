@@ -33,6 +33,9 @@ class HttpClient {
   HttpResult Post(const std::string& path, const std::string& json_body) const;
   HttpResult Post(const std::string& path, const std::string& json_body,
                   const std::string& idempotency_key) const;
+  // DELETE carries no Idempotency-Key: deleting twice has the same end state, and the second
+  // answer (404) says so.
+  HttpResult Delete(const std::string& path) const;
 
   const std::string& base_url() const { return base_url_; }
 

@@ -354,7 +354,9 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
     for (std::string& d : differences) v->add_differences(std::move(d));
     SetDuration(v->mutable_duration(), std::chrono::steady_clock::now() - started);
     log::Info("backup verified", {{"backup_id", b.id()}, {"passed", passed}});
-    return store_.Save(b, clock_.Now());
+    // A newly verified backup may let retention release older ones.
+    return store_.Save(b, clock_.Now(), {{kRetentionJob, "retention:" + b.target(),
+                                          Payload({{"target", b.target()}}), clock_.Now()}});
   };
   std::string url;
   if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) return finish(false, {s.error_message()});

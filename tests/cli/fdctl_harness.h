@@ -46,6 +46,7 @@ class FdctlTest : public ::testing::Test {
       sleeps_.push_back(d);
       if (on_sleep_) on_sleep_();
     };
+    options.interactive = [this] { return interactive_; };
     Outcome o;
     o.code = cli::Run(
         argv,
@@ -66,6 +67,7 @@ class FdctlTest : public ::testing::Test {
   std::map<std::string, std::string> env_;
   std::vector<std::chrono::milliseconds> sleeps_;
   std::function<void()> on_sleep_;
+  bool interactive_ = false;  // whether stdin is a person at a terminal
 };
 
 }  // namespace flightdeck::cli::testing

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -222,6 +223,48 @@ TEST_F(BackupsE2eTest, KillNineMidBackupLeavesNoGoodMarkedPartial) {
   std::string next = json::parse(Call("POST", "/v1/backups", {{"target", "crashy"}}).body)["id"];
   json ok = WaitBackup(next, [](const json& x) { return x.value("state", "") == "SUCCEEDED" || x.value("state", "") == "FAILED"; });
   EXPECT_EQ(ok["state"], "SUCCEEDED") << ok.dump(2);
+}
+
+// A real every-minute schedule: two runs, one per due minute, verified, and retention
+// (keep_last 1, keep_days 0) deleting the older once the newer is verified. Up to ~2.5 minutes.
+TEST_F(BackupsE2eTest, AnEveryMinuteScheduleRunsOncePerMinuteAndRetentionFollows) {
+  TestDatabase source;
+  Fill(source.url());
+  HttpResponse created = Call("POST", "/v1/backup-targets",
+                              {{"name", "minutely"}, {"database_url", source.url()}, {"schedule", "* * * * *"},
+                               {"retention", {{"keep_last", 1}, {"keep_days", 0}}},
+                               {"storage", {{"kind", "LOCAL"}, {"path", *dir_ + "/minutely"}}}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_TRUE(json::parse(created.body)["status"].contains("next_run_at"));
+  auto deadline = std::chrono::steady_clock::now() + 170s;
+  json list;
+  int deleted = 0;
+  int verified = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    list = json::parse(Call("GET", "/v1/backups?target=minutely").body, nullptr, false);
+    deleted = 0;
+    verified = 0;
+    for (const json& b : list["backups"]) {
+      deleted += b["state"] == "DELETED";
+      verified += b["state"] == "SUCCEEDED" && b["verification"].value("result", "") == "PASSED";
+    }
+    if (deleted >= 1 && verified >= 1) break;
+    std::this_thread::sleep_for(1s);
+  }
+  ASSERT_GE(list["backups"].size(), 2u) << list.dump(2);
+  std::set<std::string> minutes;
+  for (const json& b : list["backups"]) {
+    EXPECT_EQ(b["trigger"], "SCHEDULED");
+    EXPECT_NE(b["state"], "FAILED") << b.dump(2);
+    minutes.insert(b["created_at"].get<std::string>().substr(0, 16));  // to the minute
+  }
+  EXPECT_EQ(minutes.size(), list["backups"].size()) << "one run per due minute";
+  int finished = 0;
+  for (const json& b : list["backups"]) finished += b["state"] == "SUCCEEDED" || b["state"] == "DELETED";
+  EXPECT_GE(deleted, 1) << list.dump(2);
+  EXPECT_EQ(deleted, finished - 1) << "all but the newest verified backup are deleted: " << list.dump(2);
+  // Stop the schedule so the rest of the suite is not disturbed.
+  EXPECT_EQ(Call("PATCH", "/v1/backup-targets/minutely", {{"schedule", ""}}).status, 200);
 }
 
 TEST_F(BackupsE2eTest, BadInputIsRefusedNamingTheField) {
