@@ -208,7 +208,12 @@ TEST_F(BackupsE2eTest, KillNineMidBackupLeavesNoGoodMarkedPartial) {
   WaitBackup(id, [](const json& b) { return b.value("state", "") == "RUNNING"; });
   const std::string partial = *dir_ + "/crashy/" + id + ".fdbk.partial";
   struct stat st {};
-  EXPECT_EQ(stat(partial.c_str(), &st), 0) << "the run writes under a temporary name";
+  // RUNNING is recorded just before the file is opened: give it a moment.
+  auto until = std::chrono::steady_clock::now() + 4s;
+  while (stat(partial.c_str(), &st) != 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(stat(partial.c_str(), &st), 0) << "the run writes under a temporary name";
   stack_->KillAndRestart("backups");
   unlink((*dir_ + "/stall").c_str());
   ASSERT_TRUE(stack_->WaitReady());
