@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
@@ -28,20 +29,6 @@ namespace flightdeck::backups {
 namespace {
 
 constexpr char kCipher[] = "zstd+aes-256-gcm-chunked/v1";
-
-void SetTs(google::protobuf::Timestamp* ts, Clock::TimePoint t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int>(us % 1000000) * 1000);
-}
-Clock::TimePoint TimeOf(const google::protobuf::Timestamp& ts) {
-  return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(
-      std::chrono::seconds(ts.seconds()) + std::chrono::nanoseconds(ts.nanos())));
-}
-void SetDuration(google::protobuf::Duration* d, std::chrono::nanoseconds n) {
-  d->set_seconds(n.count() / 1000000000);
-  d->set_nanos(static_cast<int>(n.count() % 1000000000));
-}
 
 // SHA-256 over a stream.
 class Sha256 {
@@ -186,7 +173,7 @@ Runner::Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metr
 grpc::Status Runner::Fail(v1::Backup& b, const std::string& reason) {
   b.set_state(v1::Backup::FAILED);
   b.set_failure_reason(reason);
-  SetTs(b.mutable_finished_at(), clock_.Now());
+  SetTimestamp(b.mutable_finished_at(), clock_.Now());
   runs_.With({b.target(), "FAILED"}).Inc();
   log::Error("backup failed", {{"backup_id", b.id()}, {"target", b.target()}, {"reason", reason}});
   grpc::Status s = store_.Save(b, clock_.Now(), {{kRetentionJob, "retention:" + b.target(),
@@ -229,7 +216,7 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
   }
   if (grpc::Status s = store_.MarkRunning(b.id(), runner_id_, clock_.Now()); !s.ok()) return grpc::Status::OK;
   b.set_state(v1::Backup::RUNNING);
-  SetTs(b.mutable_started_at(), clock_.Now());
+  SetTimestamp(b.mutable_started_at(), clock_.Now());
 
   std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
   std::unique_ptr<StorageWriter> file;
@@ -272,8 +259,8 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
   }
 
   b.set_state(v1::Backup::SUCCEEDED);
-  SetTs(b.mutable_finished_at(), clock_.Now());
-  SetTs(b.mutable_snapshot_time(), manifest.snapshot_time);
+  SetTimestamp(b.mutable_finished_at(), clock_.Now());
+  SetTimestamp(b.mutable_snapshot_time(), manifest.snapshot_time);
   b.set_server_version(manifest.server_version);
   b.clear_tables();
   for (const auto& [table, rows] : manifest.row_counts) {
@@ -349,7 +336,7 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
   auto finish = [&](bool passed, std::vector<std::string> differences) {
     v1::BackupVerification* v = b.mutable_verification();
     v->set_result(passed ? v1::BackupVerification::PASSED : v1::BackupVerification::FAILED);
-    SetTs(v->mutable_finished_at(), clock_.Now());
+    SetTimestamp(v->mutable_finished_at(), clock_.Now());
     v->clear_differences();
     for (std::string& d : differences) v->add_differences(std::move(d));
     SetDuration(v->mutable_duration(), std::chrono::steady_clock::now() - started);
@@ -414,7 +401,7 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
     v1::BackupRestore* r = b.mutable_last_restore();
     r->set_state(error.empty() ? "SUCCEEDED" : "FAILED");
     r->set_error(error);
-    SetTs(r->mutable_finished_at(), clock_.Now());
+    SetTimestamp(r->mutable_finished_at(), clock_.Now());
     SetDuration(r->mutable_duration(), std::chrono::steady_clock::now() - started);
     log::Info("restore finished", {{"backup_id", b.id()}, {"database", database}, {"error", error}});
     return store_.Save(b, clock_.Now());

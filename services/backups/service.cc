@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/grpc/metadata.h"
 #include "common/trace/trace.h"
@@ -47,12 +48,6 @@ grpc::Status CheckDatabaseUrl(const std::string& url) {
     return Invalid("database_url: names no database (postgres://user:password@host:port/dbname)");
   }
   return grpc::Status::OK;
-}
-
-void SetTs(google::protobuf::Timestamp* ts, Clock::TimePoint t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int>(us % 1000000) * 1000);
 }
 
 std::optional<Clock::TimePoint> NextRun(const std::string& schedule, Clock::TimePoint now) {
@@ -119,7 +114,7 @@ grpc::Status BackupServiceImpl::FillStatus(const TargetRecord& record, v1::Backu
   std::vector<v1::Backup> recent;
   if (grpc::Status s = store_.RecentBackups(record.target.name(), 200, &recent); !s.ok()) return s;
   v1::BackupTargetStatus* status = target->mutable_status();
-  if (record.next_run_at) SetTs(status->mutable_next_run_at(), *record.next_run_at);
+  if (record.next_run_at) SetTimestamp(status->mutable_next_run_at(), *record.next_run_at);
   bool counting = true;
   for (const v1::Backup& b : recent) {  // newest first
     if (b.state() == v1::Backup::SUCCEEDED && status->last_success_id().empty()) {
@@ -309,7 +304,7 @@ grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, cons
   r->set_target_database(in->target_database());
   r->set_state("RUNNING");
   r->set_requested_by(rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous"));
-  SetTs(r->mutable_started_at(), clock_.Now());
+  SetTimestamp(r->mutable_started_at(), clock_.Now());
   grpc::Status s = store_.Save(
       *out, clock_.Now(),
       {{kRestoreJob, "", nlohmann::json{{"backup_id", out->id()}, {"database", in->target_database()},

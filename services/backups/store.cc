@@ -2,22 +2,12 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
 
 namespace flightdeck::backups {
 namespace {
-
-long long Micros(Clock::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-Clock::TimePoint FromMicros(long long us) {
-  return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(std::chrono::microseconds(us)));
-}
-void SetTs(google::protobuf::Timestamp* ts, long long us) {
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int>(us % 1000000) * 1000);
-}
 
 std::string Json(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions o;
@@ -62,8 +52,8 @@ void TargetFromRow(const pqxx::row& row, TargetRecord* out) {
   t.mutable_verify_after_backup()->set_value(row[9].as<bool>());
   out->next_run_at.reset();
   if (!row[10].is_null()) out->next_run_at = FromMicros(row[10].as<long long>());
-  SetTs(t.mutable_created_at(), row[11].as<long long>());
-  SetTs(t.mutable_updated_at(), row[12].as<long long>());
+  SetTimestamp(t.mutable_created_at(), row[11].as<long long>());
+  SetTimestamp(t.mutable_updated_at(), row[12].as<long long>());
 }
 
 constexpr char kBackupColumns[] =
@@ -82,7 +72,7 @@ void BackupFromRow(const pqxx::row& row, v1::Backup* b) {
   v1::Backup::Trigger_Parse(row[3].as<std::string>(), &trigger);
   b->set_trigger(trigger);
   b->set_progress_bytes(row[4].as<long long>());
-  SetTs(b->mutable_created_at(), row[6].as<long long>());
+  SetTimestamp(b->mutable_created_at(), row[6].as<long long>());
 }
 
 }  // namespace
@@ -132,13 +122,13 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
 grpc::Status BackupStore::CreateTarget(const TargetRecord& r, Clock::TimePoint now) {
   return pool_.Transact("create backup target", [&](pqxx::transaction_base& tx) {
     std::optional<long long> next;
-    if (r.next_run_at) next = Micros(*r.next_run_at);
+    if (r.next_run_at) next = ToMicros(*r.next_run_at);
     try {
       db::Exec(tx, "backups_target_insert", r.target.name(), r.sealed_url, r.target.database_url(),
                r.target.schedule(), r.target.retention().keep_last().value(),
                r.target.retention().keep_days().value(), r.target.storage().path(),
                r.target.rpo_target().seconds(), r.target.verify_after_backup().value(), next,
-               Micros(now));
+               ToMicros(now));
     } catch (const pqxx::unique_violation&) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "name: a backup target named \"" + r.target.name() + "\" already exists");
@@ -172,12 +162,12 @@ grpc::Status BackupStore::ListTargets(std::vector<TargetRecord>* out) {
 grpc::Status BackupStore::UpdateTarget(const TargetRecord& r, Clock::TimePoint now) {
   return pool_.Transact("update backup target", [&](pqxx::transaction_base& tx) {
     std::optional<long long> next;
-    if (r.next_run_at) next = Micros(*r.next_run_at);
+    if (r.next_run_at) next = ToMicros(*r.next_run_at);
     pqxx::result res = db::Exec(tx, "backups_target_update", r.target.name(), r.sealed_url,
                                 r.target.database_url(), r.target.schedule(),
                                 r.target.retention().keep_last().value(),
                                 r.target.retention().keep_days().value(), r.target.rpo_target().seconds(),
-                                r.target.verify_after_backup().value(), next, Micros(now));
+                                r.target.verify_after_backup().value(), next, ToMicros(now));
     if (res.empty()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup target \"" + r.target.name() + "\" not found");
     }
@@ -205,16 +195,16 @@ grpc::Status BackupStore::CreateBackup(v1::Backup* b, std::optional<Clock::TimeP
                                        Clock::TimePoint now, std::vector<JobRequest> also) {
   return pool_.Transact("create backup", [&](pqxx::transaction_base& tx) {
     std::optional<long long> due;
-    if (scheduled_for) due = Micros(*scheduled_for);
+    if (scheduled_for) due = ToMicros(*scheduled_for);
     pqxx::result r = db::Exec(tx, "backups_insert", b->target(), v1::Backup::Trigger_Name(b->trigger()),
-                              due, Micros(now), Json(*b));
+                              due, ToMicros(now), Json(*b));
     if (r.empty()) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "a backup of " + b->target() + " for this due time already exists");
     }
     b->set_id(r[0][0].as<std::string>());
     b->set_state(v1::Backup::PENDING);
-    SetTs(b->mutable_created_at(), Micros(now));
+    SetTimestamp(b->mutable_created_at(), ToMicros(now));
     also.insert(also.begin(), {kRunJob, "", "{\"backup_id\":\"" + b->id() + "\"}", now});
     for (const JobRequest& j : also) {
       grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at);
@@ -260,7 +250,7 @@ grpc::Status BackupStore::RecentBackups(const std::string& target, int limit, st
 
 grpc::Status BackupStore::MarkRunning(const std::string& id, const std::string& runner, Clock::TimePoint now) {
   return pool_.Transact("start backup", [&](pqxx::transaction_base& tx) {
-    if (db::Exec(tx, "backups_mark_running", id, runner, Micros(now)).empty()) {
+    if (db::Exec(tx, "backups_mark_running", id, runner, ToMicros(now)).empty()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "backup " + id + " is not pending");
     }
     return grpc::Status::OK;
@@ -269,7 +259,7 @@ grpc::Status BackupStore::MarkRunning(const std::string& id, const std::string& 
 
 grpc::Status BackupStore::Heartbeat(const std::string& id, long long progress, Clock::TimePoint now) {
   return pool_.Transact("backup heartbeat", [&](pqxx::transaction_base& tx) {
-    db::Exec(tx, "backups_heartbeat", id, progress, Micros(now));
+    db::Exec(tx, "backups_heartbeat", id, progress, ToMicros(now));
     return grpc::Status::OK;
   });
 }
@@ -284,7 +274,7 @@ grpc::Status BackupStore::Save(const v1::Backup& b, Clock::TimePoint now, std::v
       default: break;
     }
     db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), Json(b), verified,
-             b.progress_bytes(), Micros(now));
+             b.progress_bytes(), ToMicros(now));
     for (const JobRequest& j : then) {
       grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at);
       if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
@@ -298,14 +288,14 @@ grpc::Status BackupStore::FailAbandoned(const std::string& host, const std::stri
                                         const std::string& reason, std::vector<v1::Backup>* failed) {
   return pool_.Transact("fail abandoned backups", [&](pqxx::transaction_base& tx) {
     failed->clear();
-    for (const pqxx::row& row : db::Exec(tx, "backups_abandoned", host, runner, Micros(stale_before))) {
+    for (const pqxx::row& row : db::Exec(tx, "backups_abandoned", host, runner, ToMicros(stale_before))) {
       v1::Backup b;
       BackupFromRow(row, &b);
       b.set_state(v1::Backup::FAILED);
       b.set_failure_reason(reason);
-      SetTs(b.mutable_finished_at(), Micros(now));
+      SetTimestamp(b.mutable_finished_at(), ToMicros(now));
       db::Exec(tx, "backups_save", b.id(), std::string("FAILED"), Json(b), std::string(""),
-               b.progress_bytes(), Micros(now));
+               b.progress_bytes(), ToMicros(now));
       failed->push_back(b);
     }
     return grpc::Status::OK;

@@ -8,7 +8,7 @@
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "services/releases/state_machine.h"
-#include "services/releases/timestamps.h"
+#include "common/clock/timestamps.h"
 
 namespace flightdeck::releases {
 namespace {

@@ -5,7 +5,7 @@
 #include "common/log/log.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/state_machine.h"
-#include "services/releases/timestamps.h"
+#include "common/clock/timestamps.h"
 #include "services/releases/validation.h"
 
 namespace flightdeck::releases {

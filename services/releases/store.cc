@@ -5,7 +5,7 @@
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
 #include "services/releases/state_machine.h"
-#include "services/releases/timestamps.h"
+#include "common/clock/timestamps.h"
 
 namespace flightdeck::releases {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "common/clock/clock.h"
 
-namespace flightdeck::releases {
+namespace flightdeck {
 
 // Times cross into SQL as integer microseconds since the epoch: exact both ways.
 inline long long ToMicros(Clock::TimePoint t) {
@@ -36,8 +36,12 @@ inline long long MicrosOf(const google::protobuf::Timestamp& ts) {
 inline Clock::TimePoint TimeOf(const google::protobuf::Timestamp& ts) {
   return FromMicros(MicrosOf(ts));
 }
+inline void SetDuration(google::protobuf::Duration* d, std::chrono::nanoseconds n) {
+  d->set_seconds(n.count() / 1000000000);
+  d->set_nanos(static_cast<int>(n.count() % 1000000000));
+}
 inline std::chrono::milliseconds MillisOf(const google::protobuf::Duration& d) {
   return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1000000);
 }
 
-}  // namespace flightdeck::releases
+}  // namespace flightdeck
