@@ -19,8 +19,14 @@ namespace flightdeck::gateway {
 
 using Role = v1::Token::Role;
 
-// Roles are ordered: each one may do what the ones below it may (DESIGN.md §4).
-inline bool RoleAllows(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
+// VIEWER < DEPLOYER < OPERATOR < ADMIN are ordered: each may do what the ones below it may
+// (DESIGN.md §4). INGEST stands outside the ladder: an ingest token may only use routes that
+// need INGEST, and those routes are open to operators and admins too.
+inline bool RoleAllows(Role have, Role need) {
+  if (have == v1::Token::INGEST) return need == v1::Token::INGEST;
+  if (need == v1::Token::INGEST) return static_cast<int>(have) >= static_cast<int>(v1::Token::OPERATOR);
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
 std::string RoleName(Role role);  // "VIEWER"
 
 struct Principal {

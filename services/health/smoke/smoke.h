@@ -1,0 +1,55 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+#include "common/clock/clock.h"
+#include "flightdeck/v1/health.grpc.pb.h"
+
+namespace flightdeck::db {
+class Pool;
+}
+namespace flightdeck::jobs {
+class Queue;
+class Worker;
+}
+
+// Smoke suites (issue 4): saved suites and runs (tables in migrations/health/0003_smoke.sql).
+// A run is stored RUNNING and executed by a durable job ("smoke_run") so that a crash resumes
+// it; checks run in order, adjacent checks marked concurrent together (libcurl multi).
+namespace flightdeck::health {
+
+inline constexpr char kSmokeRunJob[] = "smoke_run";
+
+class SmokeServiceImpl final : public v1::SmokeService::Service {
+ public:
+  // `nudge` wakes the job worker after a run is enqueued.
+  SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
+                   std::function<void()> nudge);
+
+  grpc::Status CreateSmokeRun(grpc::ServerContext* ctx, const v1::CreateSmokeRunRequest* req,
+                              v1::SmokeRun* resp) override;
+  grpc::Status GetSmokeRun(grpc::ServerContext* ctx, const v1::GetSmokeRunRequest* req,
+                           v1::SmokeRun* resp) override;
+  grpc::Status PutSmokeSuite(grpc::ServerContext* ctx, const v1::SmokeSuite* req,
+                             v1::SmokeSuite* resp) override;
+  grpc::Status GetSmokeSuite(grpc::ServerContext* ctx, const v1::GetSmokeSuiteRequest* req,
+                             v1::SmokeSuite* resp) override;
+  grpc::Status ListSmokeSuites(grpc::ServerContext* ctx, const v1::ListSmokeSuitesRequest* req,
+                               v1::ListSmokeSuitesResponse* resp) override;
+  grpc::Status DeleteSmokeSuite(grpc::ServerContext* ctx, const v1::DeleteSmokeSuiteRequest* req,
+                                v1::DeleteSmokeSuiteResponse* resp) override;
+
+  // Registers the "smoke_run" job handler.
+  void RegisterJobs(jobs::Worker& worker);
+
+ private:
+  db::Pool& pool_;
+  jobs::Queue& queue_;
+  const Clock& clock_;
+  std::function<void()> nudge_;
+};
+
+}  // namespace flightdeck::health

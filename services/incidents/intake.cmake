@@ -1,0 +1,1 @@
+# fd_incidents_intake (not yet written)

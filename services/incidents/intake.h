@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+
+#include "common/clock/clock.h"
+#include "flightdeck/v1/incidents.pb.h"
+#include "services/incidents/model.h"
+
+namespace flightdeck::db {
+class Pool;
+}
+
+// Alerts in (tables in migrations/incidents/0003_intake.sql): dedup by fingerprint (one firing
+// occurrence per fingerprint, enforced by a unique index, so concurrent duplicate deliveries
+// make one alert), resolve, new occurrence after resolve, silences and inhibition (stored and
+// marked, no incident), then grouping through Lifecycle::AttachAlert — all in one transaction
+// per batch, so that a 200 means the batch is durably stored.
+namespace flightdeck::incidents {
+
+class ConfigStore;
+class Lifecycle;
+
+class Intake {
+ public:
+  Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const Clock& clock);
+
+  grpc::Status Ingest(const std::vector<AlertInput>& alerts, const std::string& actor,
+                      v1::IngestResponse* out);
+  // Looks the routing key up, parses (PagerDuty-style errors joined by "\n" in an
+  // INVALID_ARGUMENT message; an unknown routing key is INVALID_ARGUMENT too) and ingests.
+  grpc::Status PagerDuty(const v1::PagerDutyEvent& event, const std::string& actor,
+                         v1::PagerDutyResponse* out);
+  grpc::Status ListAlerts(const v1::ListAlertsRequest& request, v1::ListAlertsResponse* out);
+  grpc::Status AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out);
+  // A resolved alert that inhibited others: alerts it inhibited that still fire and are no
+  // longer inhibited by anything get grouped now (called inside Ingest; exposed for tests).
+};
+
+}  // namespace flightdeck::incidents

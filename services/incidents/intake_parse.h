@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+
+#include "flightdeck/v1/incidents.pb.h"
+#include "services/incidents/model.h"
+
+// The three intake formats normalised to AlertInput, with validation that names the field.
+namespace flightdeck::incidents {
+
+// Alertmanager webhook v4. Every alert needs labels with alertname and status firing|resolved;
+// the fingerprint is Alertmanager's when given (16 hex digits), else computed. startsAt/endsAt
+// are RFC 3339 (Go's "0001-01-01T00:00:00Z" zero time means absent). INVALID_ARGUMENT naming
+// "alerts[3].status" etc.
+grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<AlertInput>* out);
+
+// PagerDuty Events API v2 after the integration is known. Errors are collected the way
+// PagerDuty words them ("'payload.summary' is missing or blank") into `errors`; INVALID_ARGUMENT
+// when any. The fingerprint is dedup_key; a trigger without one gets a generated key
+// (returned to the caller in the response). Labels are built from the payload:
+// alertname=<class or summary>, severity, source, component, group, service/environment from
+// the integration.
+struct IntegrationView {
+  std::string name;
+  std::string service;
+  std::string environment;
+  std::optional<Severity> severity_override;
+  std::optional<Severity> default_severity;
+};
+grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView& integration,
+                            AlertInput* out, std::vector<std::string>* errors);
+
+// Native alerts: labels.alertname required; status firing (default) | resolved.
+grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput>* out);
+
+// RFC 3339 with optional fraction (1-9 digits) and Z or ±hh:mm; false when malformed.
+bool ParseRfc3339(const std::string& text, Clock::TimePoint* out);
+
+}  // namespace flightdeck::incidents

@@ -1,0 +1,1 @@
+# fd_incidents_logic (not yet written)

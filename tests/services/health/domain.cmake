@@ -1,0 +1,1 @@
+# tests of health domain (not yet written)

@@ -1,0 +1,1 @@
+# tests of health probe (not yet written)

@@ -1,0 +1,1 @@
+# tests of health smoke (not yet written)

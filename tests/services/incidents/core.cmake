@@ -1,0 +1,1 @@
+# tests of incidents core (not yet written)

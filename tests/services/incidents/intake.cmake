@@ -1,0 +1,1 @@
+# tests of incidents intake (not yet written)

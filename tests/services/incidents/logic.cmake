@@ -1,0 +1,1 @@
+# tests of incidents logic (not yet written)
