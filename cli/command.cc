@@ -182,6 +182,8 @@ CommandTable BuiltinCommands() {
   AddDeployCommands(table);
   AddBackupTargetCommands(table);
   AddBackupCommands(table);
+  AddHealthCommands(table);
+  AddIncidentCommands(table);
   return table;
 }
 

@@ -118,6 +118,8 @@ void AddReleaseEventsCommand(CommandTable& table);
 void AddDeployCommands(CommandTable& table);
 void AddBackupTargetCommands(CommandTable& table);  // backup target create, list, get, delete
 void AddBackupCommands(CommandTable& table);        // backup run, list, get, verify, restore
+void AddHealthCommands(CommandTable& table);        // health targets, add, rm, service, smoke ...
+void AddIncidentCommands(CommandTable& table);      // incident list, get, ack, resolve, report ...
 CommandTable BuiltinCommands();
 
 std::string Usage(const CommandTable& table);

@@ -1,0 +1,1 @@
+target_sources(fdctl_lib PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/health_commands.cc)

@@ -1,0 +1,1 @@
+# fdctl health command tests (being written)

@@ -1,0 +1,1 @@
+# fdctl incident command tests (being written)

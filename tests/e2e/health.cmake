@@ -1,0 +1,1 @@
+# e2e tests of the health service (being written)

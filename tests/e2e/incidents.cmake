@@ -1,0 +1,1 @@
+# e2e tests of the incidents service (being written)
