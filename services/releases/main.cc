@@ -48,6 +48,7 @@ class Releases final : public runtime::Component {
       : policies_(LoadPolicies(ctx.env)),
         queue_(ctx.db, "releases", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
+        health_(rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"))),
         store_(ctx.db, queue_),
         backups_(releases::MakeBackupsClient(
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052")))),

@@ -11,6 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock/timestamps.h"
+#include "common/grpc/metadata.h"
+
 namespace flightdeck::releases {
 namespace {
 
@@ -334,12 +337,45 @@ SourceResult PrometheusSource::Fetch(const v1::Release& release, const v1::Analy
   return result;
 }
 
+HealthSource::HealthSource(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)
+    : stub_(v1::HealthService::NewStub(std::move(channel))), timeout_(timeout) {}
+
 SourceResult HealthSource::Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
                                  const Window& window) {
   SourceResult result;
-  result.detail =
-      "health source not available yet: the health service does not expose probe results for "
-      "canary analysis (issue 4)";
+  const std::string& target = analysis.health().target();
+  if (target.empty()) {
+    result.detail = "analysis.health.target is not set";
+    return result;
+  }
+  auto length = std::chrono::duration_cast<std::chrono::seconds>(window.to - window.from);
+  v1::GetTargetStatsRequest request;
+  request.set_name(target);
+  request.set_window_seconds(std::max<long long>(1, length.count()));
+  SetTimestamp(request.mutable_end(), window.to);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout_);
+  context.AddMetadata(rpc::kActorKey, "releases");
+  context.AddMetadata(rpc::kRoleKey, "VIEWER");
+  v1::TargetWindowStats stats;
+  grpc::Status s = stub_->GetTargetStats(&context, request, &stats);
+  result.detail = "health target " + target + " over " + std::to_string(length.count()) + "s";
+  if (!s.ok()) {
+    result.detail += ": " + s.error_message();
+    return result;
+  }
+  if (stats.probes() == 0) {
+    result.detail += ": no probe results in the window";
+    return result;
+  }
+  Observation o;
+  o.requests = stats.probes();
+  o.errors = stats.probes() - stats.successes();
+  o.p99_latency_ms = stats.latency_p99_ms();
+  result.observation = o;
+  result.detail += ": " + std::to_string(stats.successes()) + "/" + std::to_string(stats.probes()) +
+                   " probes passed";
+  (void)release;
   return result;
 }
 

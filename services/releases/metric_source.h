@@ -5,6 +5,11 @@
 #include <string>
 
 #include "common/clock/clock.h"
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "flightdeck/v1/health.grpc.pb.h"
 #include "flightdeck/v1/releases.pb.h"
 #include "services/releases/canary_analysis.h"
 
@@ -51,12 +56,20 @@ class PrometheusSource final : public MetricSource {
 std::string SubstituteQuery(const std::string& query, const v1::Release& release,
                             std::chrono::milliseconds window);
 
-// The health service's probe results for the canary target. Until the health issue lands the
-// health service has no API for it, so this reports no data with that reason.
+// The health service's probe results for the canary target (analysis.health.target): its
+// probes in the window are the "requests", failed probes the "errors", and the probes' p99
+// latency the p99. The window is widened to whole minutes (the health service's resolution);
+// min_requests counts probes, so set it to what the target's period gives in a window.
 class HealthSource final : public MetricSource {
  public:
+  explicit HealthSource(std::shared_ptr<grpc::Channel> channel,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
   SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
                      const Window& window) override;
+
+ private:
+  std::unique_ptr<v1::HealthService::Stub> stub_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace flightdeck::releases

@@ -221,6 +221,29 @@ std::vector<std::string> OtlpReceiver::Bodies() const {
 
 // --- the stack ---------------------------------------------------------------------------
 
+namespace {
+
+// A port in 20000..32767 nothing listens on now (below Linux's ephemeral range, so outgoing
+// connections do not take it meanwhile).
+int UnusedPort() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = 20000 + static_cast<int>(rd() % 12768);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  ADD_FAILURE() << "no unused loopback port found in 20000..32767";
+  return 0;
+}
+
+}  // namespace
+
 struct Stack::Impl {
   TestDatabase database;
 };
@@ -252,19 +275,33 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
   if (base.find("LOG_LEVEL") == base.end()) base["LOG_LEVEL"] = "info";
 
   // Every process binds port 0 and the ports are read from its "serving" log line: picking
-  // "free" ports up front races with other tests starting at the same time.
-  // Started one after the other: releases needs to know where backups listens.
+  // "free" ports up front races with other tests starting at the same time. Started one after
+  // the other so that each knows where the ones before it listen; incidents and releases call
+  // each other (deploy correlation, release alerts), so their gRPC ports alone are chosen up
+  // front, outside the kernel's ephemeral range.
+  grpc_ports_["incidents"] = UnusedPort();
+  grpc_ports_["releases"] = UnusedPort();
   const std::vector<std::pair<std::string, std::string>> services = {
       {"backups", FD_BIN_BACKUPS},
       {"health", FD_BIN_HEALTH},
       {"incidents", FD_BIN_INCIDENTS},
       {"releases", FD_BIN_RELEASES}};
+  const std::map<std::string, std::vector<std::string>> calls = {
+      {"backups", {"incidents"}},
+      {"health", {"incidents"}},
+      {"incidents", {"releases"}},
+      {"releases", {"backups", "health", "incidents"}}};
   std::map<std::string, std::string> gateway_env = base;
   for (const auto& [name, binary] : services) {
     std::map<std::string, std::string> env = base;
-    env["FLIGHTDECK_GRPC_PORT"] = "0";
+    env["FLIGHTDECK_GRPC_PORT"] = grpc_ports_.count(name) ? std::to_string(grpc_ports_[name]) : "0";
     env["FLIGHTDECK_ADMIN_PORT"] = "0";
-    if (name == "releases") env["FLIGHTDECK_BACKUPS_ADDR"] = grpc_address("backups");
+    for (const std::string& peer : calls.at(name)) {
+      std::string upper = peer;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      // A test may point a service elsewhere (or at nothing) through `extra`.
+      env.emplace("FLIGHTDECK_" + upper + "_ADDR", grpc_address(peer));
+    }
     processes_.push_back(std::make_unique<Process>(name, binary, env));
     nlohmann::json serving = WaitServing(*processes_.back());
     grpc_ports_[name] = serving.value("grpc_port", 0);

@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "services/releases/metric_source.h"
 
 namespace flightdeck::releases {
@@ -511,13 +513,76 @@ TEST(SubstituteQueryTest, LabelValuesCannotBreakOutOfTheirString) {
             "m{service=\"x\\\"} or vector(1) #\\\\\"}");
 }
 
-TEST(HealthSourceTest, ReportsWhyThereIsNoData) {
-  HealthSource source;
-  SourceResult result = source.Fetch(v1::Release(), v1::AnalysisConfig(), Window{});
+// A health service on loopback answering GetTargetStats with fixed figures for one target, so
+// that the source's mapping (probes as requests, failed probes as errors) and its request (the
+// window) are checked over real gRPC.
+class StatsServer final : public v1::HealthService::Service {
+ public:
+  grpc::Status GetTargetStats(grpc::ServerContext*, const v1::GetTargetStatsRequest* request,
+                              v1::TargetWindowStats* response) override {
+    last_request = *request;
+    if (request->name() != "checkout-canary") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no target " + request->name());
+    }
+    response->set_name(request->name());
+    response->set_probes(probes);
+    response->set_successes(successes);
+    response->set_latency_p99_ms(42.5);
+    return grpc::Status::OK;
+  }
+  v1::GetTargetStatsRequest last_request;
+  long long probes = 30;
+  long long successes = 27;
+};
+
+struct HealthSourceFixture : ::testing::Test {
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+    ASSERT_NE(server, nullptr);
+    source = std::make_unique<HealthSource>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override { server->Shutdown(std::chrono::system_clock::now() + 1s); }
+  StatsServer service;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HealthSource> source;
+};
+
+TEST_F(HealthSourceFixture, ProbesBecomeRequestsAndFailedProbesErrors) {
+  v1::AnalysisConfig analysis;
+  analysis.mutable_health()->set_target("checkout-canary");
+  Clock::TimePoint to = Clock::TimePoint(std::chrono::seconds(1'800'000'000));
+  SourceResult result = source->Fetch(v1::Release(), analysis, Window{to - 300s, to});
+  ASSERT_TRUE(result.observation.has_value()) << result.detail;
+  EXPECT_EQ(result.observation->requests, 30);
+  EXPECT_EQ(result.observation->errors, 3);
+  EXPECT_DOUBLE_EQ(*result.observation->p99_latency_ms, 42.5);
+  EXPECT_EQ(service.last_request.window_seconds(), 300);
+  EXPECT_EQ(service.last_request.end().seconds(), 1'800'000'000);
+  EXPECT_THAT(result.detail, ::testing::HasSubstr("27/30 probes passed"));
+}
+
+TEST_F(HealthSourceFixture, NoProbesOrAnErrorIsNoDataWithTheReason) {
+  v1::AnalysisConfig analysis;
+  Clock::TimePoint to = Clock::TimePoint(std::chrono::seconds(1'800'000'000));
+  SourceResult result = source->Fetch(v1::Release(), analysis, Window{to - 60s, to});
   EXPECT_FALSE(result.observation.has_value());
-  EXPECT_EQ(result.detail,
-            "health source not available yet: the health service does not expose probe results "
-            "for canary analysis (issue 4)");
+  EXPECT_EQ(result.detail, "analysis.health.target is not set");
+
+  analysis.mutable_health()->set_target("missing");
+  result = source->Fetch(v1::Release(), analysis, Window{to - 60s, to});
+  EXPECT_FALSE(result.observation.has_value());
+  EXPECT_THAT(result.detail, ::testing::HasSubstr("no target missing"));
+
+  service.probes = 0;
+  analysis.mutable_health()->set_target("checkout-canary");
+  result = source->Fetch(v1::Release(), analysis, Window{to - 60s, to});
+  EXPECT_FALSE(result.observation.has_value());
+  EXPECT_THAT(result.detail, ::testing::HasSubstr("no probe results in the window"));
 }
 
 }  // namespace
