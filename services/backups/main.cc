@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/alerts/alerts.h"
 #include "common/config/config.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
@@ -82,7 +83,9 @@ class Backups final : public runtime::Component {
         store_(ctx.db, queue_),
         runner_(store_, keys_, ctx.clock, ctx.metrics, host_, runner_id_, ToolsFrom(ctx.env)),
         service_(store_, keys_, ctx.clock, [this] { worker_.Nudge(); }),
-        stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))) {
+        stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))),
+        alerts_(alerts::IncidentsChannel(ctx.env)) {
+    worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& j) { return alerts_.Deliver(j); });
     worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });
     worker_.Handle(backups::kVerifyJob, [this](const jobs::Job& j) { return runner_.Verify(PayloadString(j, "backup_id")); });
     worker_.Handle(backups::kRetentionJob, [this](const jobs::Job& j) { return runner_.ApplyRetention(PayloadString(j, "target")); });
@@ -153,6 +156,7 @@ class Backups final : public runtime::Component {
   backups::Runner runner_;
   backups::BackupServiceImpl service_;
   std::chrono::milliseconds stale_after_;
+  alerts::Sender alerts_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

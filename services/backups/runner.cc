@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/alerts/alerts.h"
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/log/log.h"
@@ -186,22 +187,29 @@ void Runner::NoteConsecutiveFailures(const std::string& target) {
   std::vector<v1::Backup> recent;
   if (!store_.RecentBackups(target, 20, &recent).ok()) return;
   int failures = 0;
+  std::string newest_failed;
   for (const v1::Backup& b : recent) {
     if (b.trigger() != v1::Backup::SCHEDULED || b.state() == v1::Backup::PENDING ||
         b.state() == v1::Backup::RUNNING) {
       continue;
     }
     if (b.state() != v1::Backup::FAILED) break;
+    if (newest_failed.empty()) newest_failed = b.id();
     if (++failures == 2) break;
   }
   if (failures < 2) return;
-  // The alert the incidents service will receive (wired with the incidents issue).
+  // The target is what is failing, so it is the alert's service: its incidents group by it.
   nlohmann::json alert = {{"labels", {{"alertname", "BackupFailing"}, {"severity", "critical"},
-                                      {"target", target}}},
+                                      {"service", target}, {"target", target}}},
                           {"annotations", {{"summary", "two scheduled backups of " + target +
                                                            " failed in a row"}}}};
   alerts_.With({"BackupFailing"}).Inc();
   log::Error("alert raised", {{"alert", alert.dump()}});
+  // One alert per failing streak: keyed by the newest failed run.
+  grpc::Status s = store_.Enqueue({alerts::kSendAlertJob, "alert:" + newest_failed,
+                                   alerts::JobPayload("backups", alert.dump()), clock_.Now(),
+                                   alerts::DeliveryRetry()});
+  if (!s.ok()) log::Error("could not queue the alert for incidents", {{"error", s.error_message()}});
 }
 
 grpc::Status Runner::RunBackup(const std::string& backup_id) {

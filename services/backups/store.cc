@@ -207,7 +207,7 @@ grpc::Status BackupStore::CreateBackup(v1::Backup* b, std::optional<Clock::TimeP
     SetTimestamp(b->mutable_created_at(), ToMicros(now));
     also.insert(also.begin(), {kRunJob, "", "{\"backup_id\":\"" + b->id() + "\"}", now});
     for (const JobRequest& j : also) {
-      grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at);
+      grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at, j.retry);
       if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
     }
     return grpc::Status::OK;
@@ -276,7 +276,7 @@ grpc::Status BackupStore::Save(const v1::Backup& b, Clock::TimePoint now, std::v
     db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), Json(b), verified,
              b.progress_bytes(), ToMicros(now));
     for (const JobRequest& j : then) {
-      grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at);
+      grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at, j.retry);
       if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
     }
     return grpc::Status::OK;
@@ -303,7 +303,7 @@ grpc::Status BackupStore::FailAbandoned(const std::string& host, const std::stri
 }
 
 grpc::Status BackupStore::Enqueue(const JobRequest& j) {
-  grpc::Status s = jobs_.Enqueue(j.kind, j.key, j.payload, j.due_at);
+  grpc::Status s = jobs_.Enqueue(j.kind, j.key, j.payload, j.due_at, j.retry);
   return s.error_code() == grpc::StatusCode::ALREADY_EXISTS ? grpc::Status::OK : s;
 }
 

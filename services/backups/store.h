@@ -8,6 +8,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/jobs/jobs.h"
 #include "flightdeck/v1/backups.pb.h"
 
 namespace flightdeck::db {
@@ -38,6 +39,7 @@ struct JobRequest {
   std::string key;
   std::string payload;
   Clock::TimePoint due_at;
+  jobs::RetryPolicy retry{};
 };
 
 // SQL for the backups schema (migrations/backups). Every method returns a status.

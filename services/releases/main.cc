@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/alerts/alerts.h"
 #include "common/cache/cache.h"
 #include "common/config/config.h"
 #include "common/grpc/channel.h"
@@ -49,6 +50,7 @@ class Releases final : public runtime::Component {
         queue_(ctx.db, "releases", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
         health_(rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"))),
+        alerts_(alerts::IncidentsChannel(ctx.env)),
         store_(ctx.db, queue_),
         backups_(releases::MakeBackupsClient(
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052")))),
@@ -60,6 +62,7 @@ class Releases final : public runtime::Component {
       cache.Del(releases::ReleaseServiceImpl::CacheKey(id));
     });
     pipeline_.SetNudge([this] { worker_.Nudge(); });
+    worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& job) { return alerts_.Deliver(job); });
     worker_.Handle(releases::kAdvanceJob, [this](const jobs::Job& job) {
       nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
       std::string id = payload.is_object() ? payload.value("release_id", "") : "";
@@ -79,6 +82,7 @@ class Releases final : public runtime::Component {
   jobs::Worker worker_;
   releases::PrometheusSource prometheus_;
   releases::HealthSource health_;
+  alerts::Sender alerts_;
   releases::ReleaseStore store_;
   std::unique_ptr<releases::PreDeployBackups> backups_;
   releases::Pipeline pipeline_;

@@ -488,7 +488,7 @@ std::optional<NewEvent> Pipeline::SecondFailureAlert(const v1::Release& failing)
   if (previous.state() != v1::Release::ROLLED_BACK && previous.state() != v1::Release::FAILED) {
     return std::nullopt;
   }
-  // The alert the incidents service will receive (wired with the incidents issue).
+  // Sent to incidents: the store enqueues a send_alert job for every ALERT event it commits.
   nlohmann::json alert = {
       {"labels",
        {{"alertname", "ConsecutiveFailedReleases"}, {"severity", "critical"},

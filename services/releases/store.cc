@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "common/alerts/alerts.h"
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
 #include "services/releases/state_machine.h"
@@ -255,6 +256,15 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     for (const NewEvent& e : changes.events) {
       db::Exec(tx, "releases_insert_event", id, ToMicros(now), e.type, e.actor, e.message,
                e.data_json, trace_id);
+      // An ALERT event's data is the alert itself: it goes to incidents with this change.
+      if (e.type == "ALERT") {
+        if (grpc::Status s = jobs_.EnqueueIn(tx, alerts::kSendAlertJob, "alert:" + id,
+                                             alerts::JobPayload("releases", e.data_json), now,
+                                             alerts::DeliveryRetry());
+            !s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+          return s;
+        }
+      }
     }
     if (changes.observation) {
       const Observation& o = changes.observation->observation;

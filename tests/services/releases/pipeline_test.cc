@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/alerts/alerts.h"
 #include "common/cache/cache.h"
 #include "common/clock/clock.h"
 #include "common/db/db.h"
@@ -92,6 +93,11 @@ class PipelineTest : public ::testing::Test {
       ASSERT_TRUE(queue_.Claim("test", 20, 60s, &due).ok());
       if (due.empty()) return;
       for (const jobs::Job& job : due) {
+        if (job.kind == alerts::kSendAlertJob) {
+          alerts_queued_.push_back(nlohmann::json::parse(job.payload));
+          ASSERT_TRUE(queue_.Complete(job.id, "test").ok());
+          continue;
+        }
         std::string id = nlohmann::json::parse(job.payload).value("release_id", "");
         grpc::Status s = pipeline_.Advance(id);
         EXPECT_TRUE(s.ok()) << s.error_message();
@@ -183,6 +189,7 @@ class PipelineTest : public ::testing::Test {
   PolicySet policies_ = PolicySet::Defaults();
   CountingDriver driver_;
   db::Pool pool_;
+  std::vector<nlohmann::json> alerts_queued_;  // send_alert jobs' payloads, in order
   bool migrated_;
   cache::Cache cache_;
   jobs::Queue queue_;
@@ -365,6 +372,13 @@ TEST_F(PipelineTest, TwoFailedReleasesInARowRaiseAnAlert) {
     for (const auto& e : Events(r.id())) alert = alert || e.type() == "ALERT";
     EXPECT_EQ(alert, std::string(sha) == "bad0002") << sha;
   }
+  RunDue();
+  ASSERT_EQ(alerts_queued_.size(), 1u) << "the alert goes to incidents once";
+  const nlohmann::json& sent = alerts_queued_[0];
+  EXPECT_EQ(sent["source"], "releases");
+  EXPECT_EQ(sent["alert"]["labels"]["alertname"], "ConsecutiveFailedReleases");
+  EXPECT_EQ(sent["alert"]["labels"]["service"], "checkout");
+  EXPECT_EQ(sent["alert"]["labels"]["environment"], "staging");
 }
 
 TEST_F(PipelineTest, FailedDriverStepRollsBack) {
