@@ -15,6 +15,7 @@
 #include "services/releases/pipeline.h"
 #include "services/releases/policy.h"
 #include "services/releases/service.h"
+#include "services/releases/smoke_runs.h"
 #include "services/releases/store.h"
 
 namespace {
@@ -51,6 +52,8 @@ class Releases final : public runtime::Component {
         worker_(queue_, WorkerOptions(ctx.env)),
         health_(rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"))),
         alerts_(alerts::IncidentsChannel(ctx.env)),
+        smoke_(releases::MakeSmokeRunsClient(
+            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053")))),
         store_(ctx.db, queue_),
         backups_(releases::MakeBackupsClient(
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052")))),
@@ -62,6 +65,7 @@ class Releases final : public runtime::Component {
       cache.Del(releases::ReleaseServiceImpl::CacheKey(id));
     });
     pipeline_.SetNudge([this] { worker_.Nudge(); });
+    pipeline_.SetSmokeRuns(smoke_.get());
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& job) { return alerts_.Deliver(job); });
     worker_.Handle(releases::kAdvanceJob, [this](const jobs::Job& job) {
       nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
@@ -83,6 +87,7 @@ class Releases final : public runtime::Component {
   releases::PrometheusSource prometheus_;
   releases::HealthSource health_;
   alerts::Sender alerts_;
+  std::unique_ptr<releases::SmokeRuns> smoke_;
   releases::ReleaseStore store_;
   std::unique_ptr<releases::PreDeployBackups> backups_;
   releases::Pipeline pipeline_;

@@ -114,6 +114,8 @@ grpc::Status Pipeline::Advance(const std::string& release_id) {
     case v1::Release::VERIFYING:
       if (r.has_verify_deadline() && clock_.Now() >= TimeOf(r.verify_deadline())) {
         s = BeginRollback(r, "no verification result by the deadline", false, kSystemActor);
+      } else if (!r.smoke_suite().empty()) {
+        s = SmokeTick(r);
       }
       break;
     case v1::Release::ROLLING_BACK:
@@ -436,9 +438,57 @@ grpc::Status Pipeline::RunPromotion(const v1::Release& r) {
       SetTimestamp(x.mutable_verify_deadline(), c.now + policy.verification_timeout);
       c.advance_at = c.now + policy.verification_timeout;
     }
+    if (!x.smoke_suite().empty()) {
+      why = "promoted to 100%: running smoke suite " + x.smoke_suite();
+      c.advance_at = c.now;  // start the run now; the deadline still bounds it
+    }
     c.events.push_back(StateEvent(v1::Release::PROMOTING, v1::Release::VERIFYING, why));
     return grpc::Status::OK;
   });
+}
+
+grpc::Status Pipeline::SmokeTick(const v1::Release& r) {
+  constexpr auto kRecheck = std::chrono::seconds(2);
+  auto verdict = [&](bool passed, const std::string& details) {
+    v1::PostVerificationRequest request;
+    request.set_id(r.id());
+    request.set_passed(passed);
+    request.set_details(details);
+    v1::Release out;
+    return Verify(request, Actor{kSystemActor, ""}, &out);
+  };
+  auto recheck = [&](std::function<void(v1::Release&, Changes&)> also) {
+    return Apply(r, [&](v1::Release& x, Changes& c) {
+      if (also) also(x, c);
+      c.advance_at = c.now + kRecheck;
+      return grpc::Status::OK;
+    });
+  };
+  auto transient = [](const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+           s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  };
+  if (smoke_ == nullptr) {
+    return verdict(false, "smoke suite " + r.smoke_suite() + ": no health service is configured");
+  }
+  if (r.smoke_run_id().empty()) {
+    std::string run_id;
+    grpc::Status s = smoke_->Start(r.smoke_suite(), r.id(), &run_id);
+    if (transient(s)) return recheck(nullptr);  // the health service is restarting: ask again
+    if (!s.ok()) return verdict(false, "smoke suite " + r.smoke_suite() + ": " + s.error_message());
+    return recheck([&](v1::Release& x, Changes& c) {
+      x.set_smoke_run_id(run_id);
+      c.events.push_back({"SMOKE", kSystemActor,
+                          "smoke run " + run_id + " of suite " + r.smoke_suite() + " started",
+                          nlohmann::json{{"smoke_run_id", run_id}, {"suite", r.smoke_suite()}}.dump()});
+    });
+  }
+  std::string state;
+  std::string summary;
+  grpc::Status s = smoke_->State(r.smoke_run_id(), &state, &summary);
+  if (transient(s) || (s.ok() && state == "RUNNING")) return recheck(nullptr);
+  if (!s.ok()) return verdict(false, "smoke run " + r.smoke_run_id() + ": " + s.error_message());
+  return verdict(state == "PASSED", "smoke run " + r.smoke_run_id() + ": " + summary);
 }
 
 grpc::Status Pipeline::BeginRollback(const v1::Release& r, const std::string& reason, bool aborted,

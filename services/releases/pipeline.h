@@ -13,6 +13,7 @@
 #include "services/releases/metric_source.h"
 #include "services/releases/policy.h"
 #include "services/releases/predeploy_backup.h"
+#include "services/releases/smoke_runs.h"
 #include "services/releases/store.h"
 
 namespace flightdeck::metrics {
@@ -47,6 +48,9 @@ class Pipeline {
 
   // Called after an action scheduled work for now (wakes the job worker).
   void SetNudge(std::function<void()> nudge) { nudge_ = std::move(nudge); }
+  // Where releases naming a smoke suite run it (null: such releases fail verification, saying
+  // why).
+  void SetSmokeRuns(SmokeRuns* smoke) { smoke_ = smoke; }
 
   // --- actions (release_actions.cc) ---
   grpc::Status Create(v1::CreateReleaseRequest request, const Actor& actor, v1::Release* out);
@@ -76,6 +80,8 @@ class Pipeline {
   // seconds) or fails the release when it fails. *ready when it succeeded.
   grpc::Status AwaitPreDeployBackup(const v1::Release& r, const std::string& target, bool* ready);
   grpc::Status CanaryTick(const v1::Release& r);
+  // VERIFYING with a smoke suite: start its run, then follow it to the verdict.
+  grpc::Status SmokeTick(const v1::Release& r);
   grpc::Status RunPromotion(const v1::Release& r);
   grpc::Status FinishRollback(const v1::Release& r);
   // Moves a release to ROLLING_BACK (the next Advance runs the driver).
@@ -101,6 +107,7 @@ class Pipeline {
   DriverFactory drivers_;
   std::map<std::string, MetricSource*> sources_;
   PreDeployBackups* backups_;
+  SmokeRuns* smoke_ = nullptr;
   metrics::Family<metrics::Counter>& finished_;
   metrics::Family<metrics::Counter>& alerts_;
   metrics::Family<metrics::Counter>& verdicts_;

@@ -93,6 +93,7 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
                                (request.has_require_approval() && request.require_approval().value()));
   release.mutable_driver()->set_kind(driver);
   *release.mutable_canary() = plan;
+  release.set_smoke_suite(request.smoke_suite());
   v1::Release current;
   if (store_.CurrentGood(request.service(), request.environment(), &current).ok()) {
     release.set_previous_image(current.image());

@@ -68,6 +68,9 @@ grpc::Status ValidateCreate(v1::CreateReleaseRequest& request) {
   if (request.image().size() > 512 || !IsPrintableToken(request.image())) {
     return Invalid("image", "must be at most 512 characters without spaces");
   }
+  if (request.smoke_suite().size() > 128 || !IsPrintableToken(request.smoke_suite())) {
+    return Invalid("smoke_suite", "must be a saved smoke suite's name (1-128 characters)");
+  }
   std::string sha = request.commit_sha();
   for (char& c : sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   request.set_commit_sha(sha);

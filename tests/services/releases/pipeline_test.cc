@@ -61,6 +61,27 @@ class CountingDriver {
   std::string fail_;
 };
 
+// The health service's smoke runs as the pipeline sees them: each run reports RUNNING once,
+// then the scripted outcome.
+class ScriptedSmokeRuns final : public SmokeRuns {
+ public:
+  grpc::Status Start(const std::string& suite, const std::string& release_id,
+                     std::string* run_id) override {
+    if (suite != "checkout-smoke") return grpc::Status(grpc::StatusCode::NOT_FOUND, "no smoke suite " + suite);
+    started.push_back(release_id);
+    *run_id = "run-" + std::to_string(started.size());
+    return grpc::Status::OK;
+  }
+  grpc::Status State(const std::string&, std::string* state, std::string* summary) override {
+    *state = polls++ == 0 ? "RUNNING" : outcome;
+    *summary = outcome == "PASSED" ? "2/2 checks passed" : "1/2 checks passed; cart: status 500 not 200";
+    return grpc::Status::OK;
+  }
+  std::vector<std::string> started;
+  std::string outcome = "PASSED";
+  int polls = 0;
+};
+
 class PipelineTest : public ::testing::Test {
  protected:
   PipelineTest()
@@ -78,6 +99,7 @@ class PipelineTest : public ::testing::Test {
                   {}),
         service_(store_, pipeline_, cache_, 60s) {
     store_.SetOnChange([this](const std::string& id) { cache_.Del(ReleaseServiceImpl::CacheKey(id)); });
+    pipeline_.SetSmokeRuns(&smoke_);
   }
 
   bool Migrate() {
@@ -157,6 +179,14 @@ class PipelineTest : public ::testing::Test {
   }
 
   // A healthy staging release of `sha`, all the way to SUCCEEDED.
+  // Good figures until the canary steps are over.
+  void PassCanary(const std::string& id) {
+    for (int minute = 0; minute < 10 && Get(id).state() == v1::Release::CANARY; ++minute) {
+      Push(id, 1000, 10);
+      Elapse(60s);
+    }
+  }
+
   v1::Release Succeed(const std::string& env, const std::string& sha) {
     v1::Release r = Create(env, sha);
     for (int minute = 0; minute < 10; ++minute) {
@@ -189,6 +219,7 @@ class PipelineTest : public ::testing::Test {
   PolicySet policies_ = PolicySet::Defaults();
   CountingDriver driver_;
   db::Pool pool_;
+  ScriptedSmokeRuns smoke_;
   std::vector<nlohmann::json> alerts_queued_;  // send_alert jobs' payloads, in order
   bool migrated_;
   cache::Cache cache_;
@@ -379,6 +410,55 @@ TEST_F(PipelineTest, TwoFailedReleasesInARowRaiseAnAlert) {
   EXPECT_EQ(sent["alert"]["labels"]["alertname"], "ConsecutiveFailedReleases");
   EXPECT_EQ(sent["alert"]["labels"]["service"], "checkout");
   EXPECT_EQ(sent["alert"]["labels"]["environment"], "staging");
+}
+
+TEST_F(PipelineTest, ASmokeSuiteGivesTheVerificationVerdict) {
+  for (const std::string outcome : {"PASSED", "FAILED"}) {
+    smoke_.outcome = outcome;
+    smoke_.polls = 0;
+    v1::CreateReleaseRequest req;
+    req.set_service("checkout");
+    req.set_environment("staging");
+    req.set_version("v-" + outcome);
+    req.set_commit_sha(outcome == "PASSED" ? "5a0e001" : "5a0e002");
+    req.set_smoke_suite("checkout-smoke");
+    v1::Release r;
+    ASSERT_TRUE(pipeline_.Create(req, {"ci", ""}, &r).ok());
+    RunDue();
+    PassCanary(r.id());
+    Elapse(20s, 2s);
+    v1::Release after = Get(r.id());
+    EXPECT_EQ(after.state(), outcome == "PASSED" ? v1::Release::SUCCEEDED : v1::Release::ROLLED_BACK)
+        << outcome << ": " << after.outcome_reason();
+    EXPECT_EQ(after.smoke_run_id(), "run-" + std::to_string(smoke_.started.size()));
+    bool smoke_event = false;
+    std::string verdict;
+    for (const auto& e : Events(r.id())) {
+      smoke_event = smoke_event || e.type() == "SMOKE";
+      if (e.type() == "VERIFICATION") verdict = e.message();
+    }
+    EXPECT_TRUE(smoke_event);
+    EXPECT_NE(verdict.find(outcome == "PASSED" ? "2/2 checks passed" : "cart: status 500"), std::string::npos)
+        << verdict;
+  }
+}
+
+TEST_F(PipelineTest, AnUnknownSmokeSuiteFailsVerification) {
+  v1::CreateReleaseRequest req;
+  req.set_service("checkout");
+  req.set_environment("staging");
+  req.set_version("v1");
+  req.set_commit_sha("5a0e003");
+  req.set_smoke_suite("no-such-suite");
+  v1::Release r;
+  ASSERT_TRUE(pipeline_.Create(req, {"ci", ""}, &r).ok());
+  RunDue();
+  PassCanary(r.id());
+  Elapse(10s, 2s);
+  v1::Release after = Get(r.id());
+  EXPECT_EQ(after.state(), v1::Release::ROLLED_BACK);
+  EXPECT_NE(after.outcome_reason().find("no smoke suite no-such-suite"), std::string::npos)
+      << after.outcome_reason();
 }
 
 TEST_F(PipelineTest, FailedDriverStepRollsBack) {

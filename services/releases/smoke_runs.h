@@ -1,0 +1,28 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+namespace grpc {
+class Channel;
+}
+
+namespace flightdeck::releases {
+
+// Runs a saved smoke suite of the health service for a release in VERIFYING (its outcome is
+// the verification verdict) and follows the run.
+class SmokeRuns {
+ public:
+  virtual ~SmokeRuns() = default;
+  virtual grpc::Status Start(const std::string& suite, const std::string& release_id,
+                             std::string* run_id) = 0;
+  // RUNNING, PASSED or FAILED; `summary` says which checks failed and why.
+  virtual grpc::Status State(const std::string& run_id, std::string* state, std::string* summary) = 0;
+};
+
+// Over gRPC to flightdeck-health (FLIGHTDECK_HEALTH_ADDR), with a deadline per call.
+std::unique_ptr<SmokeRuns> MakeSmokeRunsClient(std::shared_ptr<grpc::Channel> channel);
+
+}  // namespace flightdeck::releases
