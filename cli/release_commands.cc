@@ -121,6 +121,8 @@ void AddReleaseCommands(CommandTable& table) {
                      {"min-requests", "N", "fewer requests than this in an interval: inconclusive"},
                      {"failure-limit", "N", "consecutive failed analyses that roll back"},
                      {"inconclusive-limit", "N", "consecutive inconclusive analyses that pause"},
+                     {"health-target", "NAME", "judge the canary by this health target's probes"},
+                     {"smoke-suite", "NAME", "run this saved smoke suite as the verification"},
                      {"queue", "", "wait behind a release in flight instead of failing with 409"}},
                     0,
                     0,

@@ -191,6 +191,10 @@ std::optional<Json> CreateReleaseBody(const ParsedArgs& args, std::string* error
     if (!value) return Fail(error, "--min-requests must be a whole number >= 0");
     analysis["min_requests"] = *value;
   }
+  if (auto target = args.Get("health-target")) {
+    analysis["source"] = "health";
+    analysis["health"] = Json{{"target", *target}};
+  }
   for (const char* limit : {"failure-limit", "inconclusive-limit"}) {
     if (auto text = args.Get(limit)) {
       const std::optional<int64_t> value = ParseCount(*text, 1000000);
@@ -209,6 +213,7 @@ std::optional<Json> CreateReleaseBody(const ParsedArgs& args, std::string* error
     body["canary"] = canary;
   }
   if (args.Has("queue")) body["queue"] = true;
+  if (auto suite = args.Get("smoke-suite")) body["smoke_suite"] = *suite;
   return body;
 }
 

@@ -139,7 +139,7 @@ grpc::Status TokenStore::Create(const v1::CreateTokenRequest& request,
   }
   if (request.role() == v1::Token::ROLE_UNSPECIFIED) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "role: is required (VIEWER, DEPLOYER, OPERATOR or ADMIN)");
+                        "role: is required (VIEWER, DEPLOYER, OPERATOR, ADMIN or INGEST)");
   }
   std::string secret = NewTokenSecret();
   grpc::Status s = pool_.Transact("create token", [&](pqxx::transaction_base& tx) {

@@ -70,6 +70,8 @@ class NamedHeader final : public Pistache::Http::Header::Header {
   std::string value_;
 };
 
+constexpr char kPagerDutyActor[] = "pagerduty";
+
 bool IsWrite(const std::string& method) { return method != "GET" && method != "HEAD"; }
 
 grpc::ByteBuffer Serialize(const google::protobuf::Message& message) {
@@ -105,6 +107,7 @@ struct Exchange {
   std::map<std::string, std::string> path_params;
   std::vector<std::pair<std::string, std::string>> query;
   std::optional<trace::Span> span;
+  const ProxyRoute* proxy = nullptr;  // the matched route when it is a proxied one
   Principal principal;
   bool authenticated = false;
   bool finished = false;
@@ -305,10 +308,18 @@ void Gateway::Handle(const Pistache::Http::Request& request, ResponseWriter resp
   ex->query = http::ParseQuery(request.query().as_str());
 
   const RouteTarget& target = *match.handler;
+  ex->proxy = target.proxy;
   if (!target.role) return impl.Dispatch(ex, target);
 
   auto auth = request.headers().tryGet<Pistache::Http::Header::Authorization>();
   std::optional<std::string> token = auth ? BearerToken(auth->value()) : std::nullopt;
+  if (!token && ex->proxy != nullptr && ex->proxy->pagerduty) {
+    // PagerDuty senders have no bearer token: the routing key in the body is the credential
+    // and the incidents service checks it. Audit and idempotency still apply, to this actor.
+    ex->principal = Principal{kPagerDutyActor, v1::Token::INGEST};
+    ex->authenticated = true;
+    return impl.Authorized(ex, target);
+  }
   if (!token) {
     return impl.Finish(ex, 401,
                        ErrorJson(grpc::StatusCode::UNAUTHENTICATED,
@@ -401,8 +412,10 @@ void Gateway::Impl::Proxy(const std::shared_ptr<Exchange>& ex, const ProxyRoute&
   }
   auto* factory = google::protobuf::MessageFactory::generated_factory();
   std::unique_ptr<google::protobuf::Message> request(factory->GetPrototype(method->input_type())->New());
+  BuildOptions build;
+  build.ignore_unknown_fields = route.ignore_unknown_fields;
   if (grpc::Status s = BuildRequest(route.has_body ? ex->body : std::string(), ex->path_params,
-                                    ex->query, request.get());
+                                    ex->query, build, request.get());
       !s.ok()) {
     return CompleteError(ex, s);
   }
@@ -431,7 +444,9 @@ void Gateway::Impl::Proxy(const std::shared_ptr<Exchange>& ex, const ProxyRoute&
           std::string id = ex->response_message->GetReflection()->GetString(*ex->response_message, id_field);
           if (!id.empty() && ex->path.find(id) == std::string::npos) audit_target = ex->path + "/" + id;
         }
-        Complete(ex, 200, ToJson(*ex->response_message), audit_target);
+        // PagerDuty answers an accepted event with 202; its clients check for it.
+        Complete(ex, ex->proxy != nullptr && ex->proxy->pagerduty ? 202 : 200,
+                 ToJson(*ex->response_message), audit_target);
       });
 }
 
@@ -440,6 +455,11 @@ void Gateway::Impl::CompleteError(const std::shared_ptr<Exchange>& ex, const grp
   std::string message = status.error_message();
   if (code == grpc::StatusCode::UNAVAILABLE && message.find("failed to connect") != std::string::npos) {
     message = "the service behind this route is unavailable: " + message;
+  }
+  // Only invalid events get PagerDuty's shape; other failures keep ours and their 5xx, which
+  // PagerDuty clients retry.
+  if (code == grpc::StatusCode::INVALID_ARGUMENT && ex->proxy != nullptr && ex->proxy->pagerduty) {
+    return Complete(ex, 400, PagerDutyErrorJson(message));
   }
   Complete(ex, HttpStatusFor(code), ErrorJson(code, message));
 }

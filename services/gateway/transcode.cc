@@ -120,12 +120,26 @@ grpc::Status BuildRequest(const std::string& body,
                           const std::map<std::string, std::string>& path_params,
                           const std::vector<std::pair<std::string, std::string>>& query,
                           google::protobuf::Message* out) {
+  return BuildRequest(body, path_params, query, BuildOptions(), out);
+}
+
+grpc::Status BuildRequest(const std::string& body,
+                          const std::map<std::string, std::string>& path_params,
+                          const std::vector<std::pair<std::string, std::string>>& query,
+                          const BuildOptions& options, google::protobuf::Message* out) {
   if (!body.empty()) {
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
-    auto status = google::protobuf::util::JsonStringToMessage(body, out, options);
+    google::protobuf::util::JsonParseOptions parse_options;
+    parse_options.ignore_unknown_fields = options.ignore_unknown_fields;
+    auto status = google::protobuf::util::JsonStringToMessage(body, out, parse_options);
     if (!status.ok()) {
-      return Invalid("body: " + std::string(status.message()));
+      // protobuf's parser reports over several lines; callers (and PagerDuty's error list,
+      // one entry per line) expect one.
+      std::string message(status.message());
+      for (char& c : message) {
+        if (c == '\n' || c == '\r') c = ' ';
+      }
+      while (!message.empty() && message.back() == ' ') message.pop_back();
+      return Invalid("body: " + message);
     }
   }
   for (const auto& [name, value] : path_params) {

@@ -19,6 +19,15 @@ grpc::Status BuildRequest(const std::string& body,
                           const std::vector<std::pair<std::string, std::string>>& query,
                           google::protobuf::Message* out);
 
+struct BuildOptions {
+  // Accept and drop JSON fields the message does not have (intake from other tools).
+  bool ignore_unknown_fields = false;
+};
+grpc::Status BuildRequest(const std::string& body,
+                          const std::map<std::string, std::string>& path_params,
+                          const std::vector<std::pair<std::string, std::string>>& query,
+                          const BuildOptions& options, google::protobuf::Message* out);
+
 // Canonical proto3 JSON with the proto field names (snake_case), enums as names, and every
 // field present, so clients see a stable shape.
 std::string ToJson(const google::protobuf::Message& message);

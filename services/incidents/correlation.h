@@ -37,9 +37,11 @@ struct CorrelationDecision {
 };
 
 // Pure decision: which of `releases` relate (created_at or finished_at within 60 min of
-// `opened`), and which one (the newest) to roll back: in flight (not terminal) or finished
-// (SUCCEEDED) within 30 minutes, when `auto_rollback` is true. Releases already rolled back,
-// aborted or failed are linked but never rolled back.
+// `opened`, or in flight however old), and which one (the newest by created_at) to roll back:
+// in flight (not terminal, not queued) or finished (SUCCEEDED) within 30 minutes, when
+// `auto_rollback` is true. Releases already rolled back, aborted or failed, a release that is
+// ROLLING_BACK, and ROLLBACK-kind releases are linked but never rolled back. `related` is
+// newest first; the chosen one has rollback_requested set when auto_rollback is true.
 CorrelationDecision Correlate(const std::vector<v1::Release>& releases, Clock::TimePoint opened,
                               bool auto_rollback);
 

@@ -28,7 +28,9 @@ class BusinessCalendar {
 
  private:
   std::string zone_ = "UTC";
-  // implementation detail (a parsed TZif or an offset table) is up to deadlines.cc
+  // The zone's TZif file (/usr/share/zoneinfo, or $TZDIR) parsed once: its 64-bit transition
+  // table, and its POSIX TZ footer rule for instants after the last listed transition. Null
+  // for UTC. No TZ environment variable or libc time zone state is touched.
   std::shared_ptr<const void> tz_;
 };
 

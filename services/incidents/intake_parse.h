@@ -17,12 +17,15 @@ namespace flightdeck::incidents {
 // "alerts[3].status" etc.
 grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<AlertInput>* out);
 
-// PagerDuty Events API v2 after the integration is known. Errors are collected the way
-// PagerDuty words them ("'payload.summary' is missing or blank") into `errors`; INVALID_ARGUMENT
-// when any. The fingerprint is dedup_key; a trigger without one gets a generated key
-// (returned to the caller in the response). Labels are built from the payload:
-// alertname=<class or summary>, severity, source, component, group, service/environment from
-// the integration.
+// PagerDuty Events API v2 after the integration is known (the caller checks routing_key).
+// Errors are collected the way PagerDuty words them ("'payload.summary' is missing or blank",
+// "'payload.severity' is invalid") into `errors`; INVALID_ARGUMENT when any. The fingerprint is
+// dedup_key; a trigger without one gets a generated 32-hex key (returned to the caller in the
+// response). A trigger's labels come from the payload: alertname=<class or "PagerDutyEvent">,
+// severity, source, component, group, and service/environment from the integration.
+// acknowledge/resolve carry no payload: their labels are only alertname=PagerDutyEvent and the
+// integration's service/environment, so the store must find the alert by fingerprint and keep
+// its stored labels.
 struct IntegrationView {
   std::string name;
   std::string service;

@@ -18,7 +18,8 @@ struct NotificationEvent {
   int escalation_level = -1;
 };
 
-// {"event":kind,"message":..,"incident":{canonical JSON of the incident}, "level":n}
+// {"event":kind,"message":..,"incident":{canonical JSON of the incident}, "level":n}; "level"
+// only when escalation_level >= 0; alerts, timeline and updates are left out of "incident".
 std::string GenericBody(const NotificationEvent& e);
 // Slack incoming webhook: {"text":..,"blocks":[...]}
 std::string SlackBody(const NotificationEvent& e);

@@ -111,6 +111,16 @@ TEST(CreateReleaseBodyTest, EveryOptionGivesTheIssuesExampleBody) {
     "queue":true})"));
 }
 
+TEST(CreateReleaseBodyTest, HealthTargetAndSmokeSuite) {
+  std::string error;
+  const std::optional<Json> body = CreateReleaseBody(
+      CreateArgs({{"health-target", "checkout-canary"}, {"smoke-suite", "checkout-smoke"}}), &error);
+  ASSERT_TRUE(body) << error;
+  EXPECT_EQ((*body)["canary"], Json::parse(R"({"analysis":{"source":"health",
+    "health":{"target":"checkout-canary"}}})"));
+  EXPECT_EQ((*body)["smoke_suite"], "checkout-smoke");
+}
+
 TEST(CreateReleaseBodyTest, NoApprovalAndAnalysisWithoutSteps) {
   std::string error;
   const std::optional<Json> body =

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "flightdeck/v1/incidents.pb.h"
 #include "flightdeck/v1/releases.pb.h"
 #include "services/gateway/auth.h"
 #include "services/gateway/errors.h"
@@ -118,6 +119,45 @@ TEST(Auth, RolesAreOrdered) {
   EXPECT_TRUE(RoleAllows(v1::Token::DEPLOYER, v1::Token::DEPLOYER));
   EXPECT_FALSE(RoleAllows(v1::Token::VIEWER, v1::Token::DEPLOYER));
   EXPECT_FALSE(RoleAllows(v1::Token::OPERATOR, v1::Token::ADMIN));
+}
+
+TEST(Auth, IngestStandsOutsideTheLadder) {
+  EXPECT_TRUE(RoleAllows(v1::Token::INGEST, v1::Token::INGEST));
+  EXPECT_FALSE(RoleAllows(v1::Token::INGEST, v1::Token::VIEWER));
+  EXPECT_FALSE(RoleAllows(v1::Token::INGEST, v1::Token::OPERATOR));
+  EXPECT_TRUE(RoleAllows(v1::Token::OPERATOR, v1::Token::INGEST));
+  EXPECT_TRUE(RoleAllows(v1::Token::ADMIN, v1::Token::INGEST));
+  EXPECT_FALSE(RoleAllows(v1::Token::DEPLOYER, v1::Token::INGEST));
+  EXPECT_FALSE(RoleAllows(v1::Token::VIEWER, v1::Token::INGEST));
+}
+
+TEST(Transcode, IntakeRoutesIgnoreFieldsTheyDoNotKnow) {
+  const std::string body =
+      R"({"version":"4","groupKey":"g","newField":{"x":1},
+          "alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-11-22T10:00:00Z",
+                     "extra":[1]}]})";
+  v1::AlertmanagerWebhook strict;
+  EXPECT_EQ(BuildRequest(body, {}, {}, &strict).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::AlertmanagerWebhook lenient;
+  BuildOptions options;
+  options.ignore_unknown_fields = true;
+  grpc::Status s = BuildRequest(body, {}, {}, options, &lenient);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(lenient.group_key(), "g");
+  ASSERT_EQ(lenient.alerts_size(), 1);
+  EXPECT_EQ(lenient.alerts(0).labels().at("alertname"), "A");
+  EXPECT_EQ(lenient.alerts(0).starts_at(), "2026-11-22T10:00:00Z");
+  // Ignoring unknown fields does not make a malformed body acceptable.
+  EXPECT_FALSE(BuildRequest("{\"alerts\": 3}", {}, {}, options, &lenient).ok());
+}
+
+TEST(ErrorMapping, PagerDutyInvalidEventShape) {
+  auto doc = nlohmann::json::parse(
+      PagerDutyErrorJson("routing_key: unknown\npayload.summary: is \"required\"\n"));
+  EXPECT_EQ(doc, nlohmann::json::parse(
+                     R"({"status":"invalid event","message":"Event object is invalid",
+                         "errors":["routing_key: unknown","payload.summary: is \"required\""]})"));
+  EXPECT_EQ(nlohmann::json::parse(PagerDutyErrorJson("body: bad"))["errors"].size(), 1u);
 }
 
 TEST(Auth, SecretsAreHashedWithSha256) {

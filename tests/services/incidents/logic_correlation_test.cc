@@ -1,0 +1,330 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <mutex>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "common/clock/timestamps.h"
+#include "flightdeck/v1/releases.grpc.pb.h"
+#include "services/incidents/correlation.h"
+
+namespace flightdeck::incidents::testing {
+
+// UTC wall time to a time point via glibc's timegm: independent of the code under test.
+inline Clock::TimePoint Utc(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return Clock::TimePoint(std::chrono::seconds(timegm(&tm)));
+}
+
+inline std::string Iso(Clock::TimePoint t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace flightdeck::incidents::testing
+
+namespace flightdeck::incidents {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using testing::Utc;
+
+const Clock::TimePoint kOpened = Utc(2026, 11, 20, 12, 0);
+
+v1::Release MakeRelease(const std::string& id, v1::Release::State state, Clock::TimePoint created,
+                        std::optional<Clock::TimePoint> finished = std::nullopt) {
+  v1::Release r;
+  r.set_id(id);
+  r.set_service("api");
+  r.set_environment("production");
+  r.set_version("v-" + id);
+  r.set_commit_sha("sha-" + id);
+  r.set_state(state);
+  r.set_kind(v1::Release::DEPLOY);
+  SetTimestamp(r.mutable_created_at(), created);
+  if (finished) SetTimestamp(r.mutable_finished_at(), *finished);
+  return r;
+}
+
+std::vector<std::string> RelatedIds(const CorrelationDecision& d) {
+  std::vector<std::string> ids;
+  for (const auto& r : d.related) ids.push_back(r.release_id());
+  return ids;
+}
+
+TEST(CorrelateTest, InFlightReleaseIsRolledBack) {
+  auto d = Correlate({MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(10))}, kOpened, true);
+  EXPECT_EQ(d.rollback_release_id, "canary");
+  ASSERT_EQ(d.related.size(), 1u);
+  EXPECT_TRUE(d.related[0].rollback_requested());
+  EXPECT_EQ(d.related[0].state(), "CANARY");
+  EXPECT_EQ(d.related[0].commit_sha(), "sha-canary");
+  EXPECT_NE(d.why.find("canary"), std::string::npos);
+}
+
+TEST(CorrelateTest, SixtyAndThirtyMinuteWindows) {
+  const std::vector<v1::Release> releases = {
+      // finished 29 min before: linked and a rollback candidate
+      MakeRelease("r29", v1::Release::SUCCEEDED, kOpened - minutes(50), kOpened - minutes(29)),
+      // finished 45 min before: linked only
+      MakeRelease("r45", v1::Release::SUCCEEDED, kOpened - minutes(70), kOpened - minutes(45)),
+      // created 61 min and finished 61 min before: neither
+      MakeRelease("r61", v1::Release::SUCCEEDED, kOpened - minutes(90), kOpened - minutes(61)),
+  };
+  auto d = Correlate(releases, kOpened, true);
+  EXPECT_EQ(RelatedIds(d), (std::vector<std::string>{"r29", "r45"}));
+  EXPECT_EQ(d.rollback_release_id, "r29");
+
+  auto only_old = Correlate({releases[1], releases[2]}, kOpened, true);
+  EXPECT_EQ(RelatedIds(only_old), std::vector<std::string>{"r45"});
+  EXPECT_EQ(only_old.rollback_release_id, "");
+  EXPECT_FALSE(only_old.related[0].rollback_requested());
+}
+
+TEST(CorrelateTest, WindowEdgesAreInclusive) {
+  auto d = Correlate({MakeRelease("edge", v1::Release::SUCCEEDED, kOpened - minutes(60),
+                                  kOpened - minutes(30))},
+                     kOpened, true);
+  EXPECT_EQ(d.rollback_release_id, "edge");
+  d = Correlate({MakeRelease("past", v1::Release::SUCCEEDED, kOpened - minutes(60),
+                             kOpened - minutes(30) - std::chrono::seconds(1))},
+                kOpened, true);
+  EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"past"});
+  EXPECT_EQ(d.rollback_release_id, "");
+}
+
+TEST(CorrelateTest, TerminalFailuresAreLinkedButNeverRolledBack) {
+  for (auto state : {v1::Release::ROLLED_BACK, v1::Release::ABORTED, v1::Release::FAILED}) {
+    auto d = Correlate({MakeRelease("x", state, kOpened - minutes(10), kOpened - minutes(5))},
+                       kOpened, true);
+    EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"x"}) << v1::Release::State_Name(state);
+    EXPECT_EQ(d.rollback_release_id, "") << v1::Release::State_Name(state);
+  }
+  // Already rolling back, or a ROLLBACK release restoring a good version: leave them alone.
+  auto rolling = MakeRelease("rb", v1::Release::ROLLING_BACK, kOpened - minutes(5));
+  auto restore = MakeRelease("restore", v1::Release::VERIFYING, kOpened - minutes(3));
+  restore.set_kind(v1::Release::ROLLBACK);
+  auto d = Correlate({rolling, restore}, kOpened, true);
+  EXPECT_EQ(RelatedIds(d).size(), 2u);
+  EXPECT_EQ(d.rollback_release_id, "");
+}
+
+TEST(CorrelateTest, NewestCandidateIsChosenWhateverTheInputOrder) {
+  const auto older = MakeRelease("older", v1::Release::SUCCEEDED, kOpened - minutes(40),
+                                 kOpened - minutes(20));
+  const auto newer = MakeRelease("newer", v1::Release::PROMOTING, kOpened - minutes(8));
+  for (const auto& input : {std::vector<v1::Release>{older, newer}, std::vector<v1::Release>{newer, older}}) {
+    auto d = Correlate(input, kOpened, true);
+    EXPECT_EQ(d.rollback_release_id, "newer");
+    EXPECT_EQ(RelatedIds(d), (std::vector<std::string>{"newer", "older"}));
+    EXPECT_TRUE(d.related[0].rollback_requested());
+    EXPECT_FALSE(d.related[1].rollback_requested());
+  }
+}
+
+TEST(CorrelateTest, LongRunningCanaryAndQueuedRelease) {
+  // A canary started three hours ago is still the likeliest cause.
+  auto d = Correlate({MakeRelease("slow", v1::Release::CANARY, kOpened - hours(3))}, kOpened, true);
+  EXPECT_EQ(d.rollback_release_id, "slow");
+  // A queued release has not reached the environment.
+  auto queued = MakeRelease("queued", v1::Release::PENDING, kOpened - minutes(2));
+  queued.set_queued(true);
+  d = Correlate({queued}, kOpened, true);
+  EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"queued"});
+  EXPECT_EQ(d.rollback_release_id, "");
+}
+
+TEST(CorrelateTest, AutoRollbackOffStillLinks) {
+  auto d = Correlate({MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(10))}, kOpened,
+                     false);
+  EXPECT_EQ(d.rollback_release_id, "");
+  ASSERT_EQ(d.related.size(), 1u);
+  EXPECT_FALSE(d.related[0].rollback_requested());
+  EXPECT_NE(d.why.find("off"), std::string::npos) << d.why;
+}
+
+TEST(CorrelateTest, NothingRecent) {
+  auto d = Correlate({}, kOpened, true);
+  EXPECT_TRUE(d.related.empty());
+  EXPECT_EQ(d.rollback_release_id, "");
+  EXPECT_FALSE(d.why.empty());
+}
+
+// ---- the gRPC client against a real in-process ReleaseService on loopback ----
+
+class ReleasesServer final : public v1::ReleaseService::Service {
+ public:
+  grpc::Status ListReleases(grpc::ServerContext* context, const v1::ListReleasesRequest* request,
+                            v1::ListReleasesResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Record(*context);
+    list_calls++;
+    last_list = *request;
+    std::vector<v1::Release> matching;
+    for (const auto& r : releases) {
+      if (r.service() == request->service() && r.environment() == request->environment()) {
+        matching.push_back(r);
+      }
+    }
+    const size_t size = request->page_size() > 0 ? static_cast<size_t>(request->page_size()) : 50;
+    const size_t start = request->page_token().empty() ? 0 : std::stoul(request->page_token());
+    for (size_t i = start; i < std::min(matching.size(), start + size); ++i) {
+      *response->add_releases() = matching[i];
+    }
+    if (start + size < matching.size()) response->set_next_page_token(std::to_string(start + size));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RollbackRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
+                               v1::Release* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Record(*context);
+    rollbacks.push_back(*request);
+    for (auto& r : releases) {
+      if (r.id() == request->id()) {
+        r.set_state(v1::Release::ROLLING_BACK);
+        *response = r;
+        return grpc::Status::OK;
+      }
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + request->id() + " not found");
+  }
+
+  void Record(const grpc::ServerContext& context) {
+    auto get = [&](const char* key) {
+      auto it = context.client_metadata().find(key);
+      return it == context.client_metadata().end() ? std::string()
+                                                   : std::string(it->second.data(), it->second.size());
+    };
+    actor = get("x-flightdeck-actor");
+    role = get("x-flightdeck-role");
+    deadline_left = context.deadline() - std::chrono::system_clock::now();
+  }
+
+  std::mutex mu_;
+  std::vector<v1::Release> releases;  // newest first, as the releases service lists them
+  int list_calls = 0;
+  v1::ListReleasesRequest last_list;
+  std::vector<v1::ReleaseActionRequest> rollbacks;
+  std::string actor, role;
+  std::chrono::system_clock::duration deadline_left{};
+};
+
+class ReleasesClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_GT(port, 0);
+    client_ = MakeReleasesClient(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  }
+
+  ReleasesServer service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ReleasesClient> client_;
+};
+
+TEST_F(ReleasesClientTest, PagesUntilOlderThanSince) {
+  // 120 releases, one every 5 minutes, newest first; plus another service's.
+  for (int i = 0; i < 120; ++i) {
+    service_.releases.push_back(MakeRelease("r" + std::to_string(i), v1::Release::SUCCEEDED,
+                                            kOpened - minutes(5 * i), kOpened - minutes(5 * i - 2)));
+  }
+  auto other = MakeRelease("web1", v1::Release::CANARY, kOpened);
+  other.set_service("web");
+  service_.releases.insert(service_.releases.begin(), other);
+
+  std::vector<v1::Release> out;
+  // Since 6 h ago = release 72, on the second page of 50: the client stops after two pages.
+  grpc::Status s = client_->RecentReleases("api", "production", kOpened - hours(6), &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(service_.list_calls, 2);
+  EXPECT_EQ(out.size(), 100u);
+  EXPECT_EQ(out.front().id(), "r0");
+  EXPECT_EQ(service_.last_list.service(), "api");
+  EXPECT_EQ(service_.last_list.environment(), "production");
+  EXPECT_EQ(service_.actor, "incidents");
+  EXPECT_EQ(service_.role, "OPERATOR");
+  EXPECT_GT(service_.deadline_left, std::chrono::seconds(8));
+  // gRPC encodes the timeout coarsely on the wire: allow for rounding up.
+  EXPECT_LE(service_.deadline_left, std::chrono::milliseconds(10500));
+
+  // What it returns feeds Correlate: r0..r12 were created in the last hour; r0 (created at the
+  // opening) finished within 30 minutes and is the newest.
+  auto d = Correlate(out, kOpened, true);
+  EXPECT_EQ(d.related.size(), 13u);
+  EXPECT_EQ(d.rollback_release_id, "r0");
+}
+
+TEST_F(ReleasesClientTest, FewReleasesTakeOnePage) {
+  service_.releases.push_back(MakeRelease("only", v1::Release::CANARY, kOpened - minutes(3)));
+  std::vector<v1::Release> out;
+  ASSERT_TRUE(client_->RecentReleases("api", "production", kOpened - hours(1), &out).ok());
+  EXPECT_EQ(service_.list_calls, 1);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].state(), v1::Release::CANARY);
+}
+
+TEST_F(ReleasesClientTest, RollbackCarriesReasonAndErrors) {
+  service_.releases.push_back(MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(3)));
+  v1::Release out;
+  grpc::Status s = client_->Rollback("canary", "incident inc-1 (SEV1) opened", &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.state(), v1::Release::ROLLING_BACK);
+  ASSERT_EQ(service_.rollbacks.size(), 1u);
+  EXPECT_EQ(service_.rollbacks[0].reason(), "incident inc-1 (SEV1) opened");
+  EXPECT_EQ(service_.actor, "incidents");
+  EXPECT_EQ(service_.role, "OPERATOR");
+
+  s = client_->Rollback("nope", "x", &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(ReleasesClientUnreachableTest, ReportsUnavailable) {
+  // Reserve a port, then close it so nothing listens there.
+  int port = 0;
+  {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    close(fd);
+  }
+  auto client = MakeReleasesClient(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  std::vector<v1::Release> out;
+  grpc::Status s = client->RecentReleases("api", "production", kOpened, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+}  // namespace
+}  // namespace flightdeck::incidents
