@@ -33,6 +33,8 @@ struct ProbeOutcome {
   std::string error;      // empty when ok: "timeout after 1000 ms", "status 503 not in [200]"
   int status_code = 0;    // HTTP status
   std::string detail;     // GRPC: the serving status name; REDIS: the reply
+  // When the engine began the probe (the scheduler measures its lateness from this).
+  std::chrono::system_clock::time_point started;
 };
 
 class Prober {
@@ -48,7 +50,9 @@ class Prober {
   void Start();
   // Pending probes complete with error "prober stopped".
   void Stop();
-  // Thread-safe and non-blocking: the probe starts on an engine thread at once.
+  // Thread-safe and non-blocking: the probe starts on an engine thread at once. After Stop()
+  // (or before Start() has been called and then Stop()), `done` runs at once on the caller's
+  // thread with "prober stopped".
   void Submit(const ProbeSpec& spec, Callback done);
   // Probes started and not yet finished (tests, metrics).
   int InFlight() const;

@@ -1,0 +1,299 @@
+// Each probe kind passes and fails as it should against real local endpoints.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <string>
+
+#include "flightdeck/v1/health.grpc.pb.h"
+#include "services/health/probe/probe.h"
+#include "tests/services/health/probe_support/http_test_server.h"
+#include "tests/services/health/probe_support/probe_test_util.h"
+#include "tests/support/env.h"
+
+namespace flightdeck::health {
+namespace {
+
+using std::chrono::milliseconds;
+using test::ClosedPort;
+using test::RunProbe;
+
+class ProbeKindsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { prober_.Start(); }
+  void TearDown() override { prober_.Stop(); }
+
+  ProbeSpec Http(const std::string& path) {
+    ProbeSpec spec;
+    spec.kind = ProbeKind::kHttp;
+    spec.url = server_.Url(path);
+    return spec;
+  }
+
+  test::HttpTestServer server_;
+  Prober prober_;
+};
+
+TEST_F(ProbeKindsTest, HttpPassesOnAnExpectedStatusAndBody) {
+  ProbeSpec spec = Http("/ok");
+  spec.expect_status = {200};
+  spec.body_contains = "ok";
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+  EXPECT_EQ(outcome.status_code, 200);
+  EXPECT_EQ(outcome.error, "");
+  EXPECT_GT(outcome.latency_ms, 0);
+}
+
+TEST_F(ProbeKindsTest, HttpHeadPasses) {
+  ProbeSpec spec = Http("/ok");
+  spec.head = true;
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+  EXPECT_EQ(outcome.status_code, 200);
+}
+
+TEST_F(ProbeKindsTest, HttpFailsOnAnUnexpectedStatus) {
+  ProbeSpec spec = Http("/fail");
+  spec.expect_status = {200};
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.status_code, 503);
+  EXPECT_EQ(outcome.error, "status 503 not in [200]");
+
+  outcome = RunProbe(prober_, Http("/fail"));
+  EXPECT_EQ(outcome.error, "status 503 not in [200..399]");
+  outcome = RunProbe(prober_, Http("/missing"));
+  EXPECT_EQ(outcome.error, "status 404 not in [200..399]");
+}
+
+TEST_F(ProbeKindsTest, HttpFailsWhenTheBodyLacksTheText) {
+  ProbeSpec spec = Http("/ok");
+  spec.body_contains = "healthy";
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.status_code, 200);
+  EXPECT_EQ(outcome.error, "body does not contain \"healthy\"");
+}
+
+TEST_F(ProbeKindsTest, HttpFailsWhenSlowerThanItsMaxLatency) {
+  ProbeSpec spec = Http("/slow/300");
+  spec.max_latency = milliseconds(100);
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.status_code, 200);
+  EXPECT_EQ(outcome.error.rfind("latency ", 0), 0u) << outcome.error;
+  EXPECT_NE(outcome.error.find(" ms over 100 ms"), std::string::npos) << outcome.error;
+
+  spec.max_latency = milliseconds(3000);
+  EXPECT_TRUE(RunProbe(prober_, spec).ok);
+}
+
+TEST_F(ProbeKindsTest, HttpTimesOutOnAHangingServerAtItsTimeout) {
+  ProbeSpec spec = Http("/hang");
+  spec.timeout = milliseconds(300);
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "timeout after 300 ms");
+  EXPECT_GE(outcome.latency_ms, 290);
+  EXPECT_LT(outcome.latency_ms, 1500);
+}
+
+TEST_F(ProbeKindsTest, HttpFailsOnAClosedPort) {
+  ProbeSpec spec;
+  spec.url = "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/health";
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "connection refused");
+}
+
+TEST_F(ProbeKindsTest, HttpReusesConnectionsAcrossProbes) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(RunProbe(prober_, Http("/ok")).ok);
+  EXPECT_EQ(server_.requests(), 10);
+  EXPECT_EQ(server_.connections(), 1);
+}
+
+TEST_F(ProbeKindsTest, ManyConcurrentHttpProbesAllComplete) {
+  const int kProbes = 300;
+  std::atomic<int> passed{0};
+  std::atomic<int> done{0};
+  std::promise<void> all;
+  for (int i = 0; i < kProbes; ++i) {
+    prober_.Submit(Http(i % 3 == 0 ? "/slow/50" : "/ok"), [&](const ProbeOutcome& o) {
+      if (o.ok) ++passed;
+      if (++done == kProbes) all.set_value();
+    });
+  }
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(passed.load(), kProbes);
+  EXPECT_EQ(prober_.InFlight(), 0);
+}
+
+TEST_F(ProbeKindsTest, TcpPassesOnAnOpenPortAndFailsOnAClosedOne) {
+  ProbeSpec spec;
+  spec.kind = ProbeKind::kTcp;
+  spec.address = "127.0.0.1:" + std::to_string(server_.port());
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+
+  spec.address = "localhost:" + std::to_string(server_.port());  // through the resolver
+  outcome = RunProbe(prober_, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+
+  spec.address = "127.0.0.1:" + std::to_string(ClosedPort());
+  outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "connection refused");
+
+  spec.address = "no-port-here";
+  EXPECT_EQ(RunProbe(prober_, spec).error, "address must be host:port");
+}
+
+TEST_F(ProbeKindsTest, StopCompletesPendingProbes) {
+  ProbeSpec spec = Http("/hang");
+  spec.timeout = std::chrono::seconds(30);
+  std::promise<ProbeOutcome> promise;
+  prober_.Submit(spec, [&](const ProbeOutcome& o) { promise.set_value(o); });
+  auto started = std::chrono::steady_clock::now();
+  while (server_.requests() == 0 &&
+         std::chrono::steady_clock::now() - started < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  prober_.Stop();
+  auto future = promise.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(future.get().error, "prober stopped");
+
+  ProbeOutcome after = RunProbe(prober_, Http("/ok"));
+  EXPECT_EQ(after.error, "prober stopped");
+}
+
+class GrpcHealthTest : public ProbeKindsTest {
+ protected:
+  void SetUp() override {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port_);
+    // gRPC 1.51 builds no server without a synchronous service: any one will do.
+    builder.RegisterService(&placeholder_);
+    grpc_server_ = builder.BuildAndStart();
+    ASSERT_NE(grpc_server_, nullptr);
+    ASSERT_GT(grpc_port_, 0);
+    ProbeKindsTest::SetUp();
+  }
+  void TearDown() override {
+    ProbeKindsTest::TearDown();
+    grpc_server_->Shutdown(std::chrono::system_clock::now() + milliseconds(200));
+  }
+  ProbeSpec Grpc(const std::string& service = "") {
+    ProbeSpec spec;
+    spec.kind = ProbeKind::kGrpc;
+    spec.address = "127.0.0.1:" + std::to_string(grpc_port_);
+    spec.grpc_service = service;
+    return spec;
+  }
+  grpc::HealthCheckServiceInterface* health() { return grpc_server_->GetHealthCheckService(); }
+
+  int grpc_port_ = 0;
+  flightdeck::v1::HealthService::Service placeholder_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+};
+
+TEST_F(GrpcHealthTest, PassesOnServingAndFailsOnNotServing) {
+  health()->SetServingStatus(true);
+  ProbeOutcome outcome = RunProbe(prober_, Grpc());
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+  EXPECT_EQ(outcome.detail, "SERVING");
+
+  health()->SetServingStatus(false);
+  outcome = RunProbe(prober_, Grpc());
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "NOT_SERVING");
+
+  health()->SetServingStatus(true);
+  EXPECT_TRUE(RunProbe(prober_, Grpc()).ok);
+}
+
+TEST_F(GrpcHealthTest, AsksForTheNamedService) {
+  health()->SetServingStatus("flightdeck.v1.Releases", true);
+  EXPECT_TRUE(RunProbe(prober_, Grpc("flightdeck.v1.Releases")).ok);
+  health()->SetServingStatus("flightdeck.v1.Releases", false);
+  EXPECT_EQ(RunProbe(prober_, Grpc("flightdeck.v1.Releases")).error, "NOT_SERVING");
+  ProbeOutcome unknown = RunProbe(prober_, Grpc("flightdeck.v1.Nope"));
+  EXPECT_FALSE(unknown.ok);
+  EXPECT_EQ(unknown.error, "service unknown to the health server");
+}
+
+TEST_F(GrpcHealthTest, FailsOnAClosedPort) {
+  ProbeSpec spec = Grpc();
+  spec.address = "127.0.0.1:" + std::to_string(ClosedPort());
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "connection refused");
+}
+
+TEST_F(ProbeKindsTest, PostgresPassesAndFailsAsItShould) {
+  std::string url = test::RequireEnv("DATABASE_URL");
+  ProbeSpec spec;
+  spec.kind = ProbeKind::kPostgres;
+  spec.url = url;
+  spec.timeout = milliseconds(3000);
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+
+  // The session's server trusts loopback, so a wrong password would pass: an unknown role is
+  // the credential failure it can show. The password must not leak into the error.
+  size_t scheme_end = url.find("://") + 3;
+  size_t at = url.find('@', scheme_end);
+  std::string host_part = at == std::string::npos ? url.substr(scheme_end) : url.substr(at + 1);
+  spec.url = "postgresql://no_such_role_fd:s3cret-pw@" + host_part;
+  outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_NE(outcome.error.find("role \"no_such_role_fd\" does not exist"), std::string::npos)
+      << outcome.error;
+  EXPECT_EQ(outcome.error.find("s3cret-pw"), std::string::npos);
+
+  spec.url = "postgresql://postgres:s3cret-pw@127.0.0.1:" + std::to_string(ClosedPort()) + "/x";
+  outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "connection refused");
+}
+
+TEST_F(ProbeKindsTest, RedisPassesAndFailsAsItShould) {
+  std::string url = test::RequireEnv("REDIS_URL");
+  ProbeSpec spec;
+  spec.kind = ProbeKind::kRedis;
+  spec.url = url;
+  ProbeOutcome outcome = RunProbe(prober_, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+  EXPECT_EQ(outcome.detail, "PONG");
+
+  size_t host_start = url.find('@') == std::string::npos ? 8 : url.find('@') + 1;
+  std::string authority = url.substr(host_start);
+  authority = authority.substr(0, authority.find('/'));
+
+  spec.url = "redis://" + authority + "/1";
+  EXPECT_TRUE(RunProbe(prober_, spec).ok);
+
+  spec.url = "redis://" + authority + "/9999";
+  outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error.rfind("SELECT failed: ", 0), 0u) << outcome.error;
+
+  // The session's Redis has no password: AUTH is refused, which is what a wrong one looks like.
+  spec.url = "redis://:s3cret-pw@" + authority;
+  outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error.rfind("AUTH failed: ", 0), 0u) << outcome.error;
+  EXPECT_EQ(outcome.error.find("s3cret-pw"), std::string::npos);
+
+  spec.url = "redis://127.0.0.1:" + std::to_string(ClosedPort());
+  outcome = RunProbe(prober_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.error, "connection refused");
+}
+
+}  // namespace
+}  // namespace flightdeck::health
