@@ -27,6 +27,9 @@ class Intake {
  public:
   Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const Clock& clock);
 
+  // Any database failure is UNAVAILABLE (the sender retries). When a firing alert that
+  // inhibited others resolves, the alerts it inhibited that still fire and are no longer
+  // inhibited by anything are grouped in the same transaction.
   grpc::Status Ingest(const std::vector<AlertInput>& alerts, const std::string& actor,
                       v1::IngestResponse* out);
   // Looks the routing key up, parses (PagerDuty-style errors joined by "\n" in an
@@ -35,8 +38,12 @@ class Intake {
                          v1::PagerDutyResponse* out);
   grpc::Status ListAlerts(const v1::ListAlertsRequest& request, v1::ListAlertsResponse* out);
   grpc::Status AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out);
-  // A resolved alert that inhibited others: alerts it inhibited that still fire and are no
-  // longer inhibited by anything get grouped now (called inside Ingest; exposed for tests).
+
+ private:
+  db::Pool& pool_;
+  ConfigStore& config_;
+  Lifecycle& lifecycle_;
+  const Clock& clock_;
 };
 
 }  // namespace flightdeck::incidents

@@ -1,11 +1,15 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/jobs/jobs.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "services/incidents/deadlines.h"
 #include "services/incidents/model.h"
@@ -43,6 +47,11 @@ struct AlertForIncident {
   std::string escalation_policy;  // the integration's, else empty (settings default)
 };
 
+// "SEV1=2s,SEV2=30s" (FLIGHTDECK_INCIDENTS_ACK_DEADLINES) to per-severity deadlines; false with
+// a message naming the bad entry.
+bool ParseAckDeadlines(const std::string& text, std::map<Severity, std::chrono::milliseconds>* out,
+                       std::string* error);
+
 class Lifecycle {
  public:
   Lifecycle(db::Pool& pool, jobs::Queue& queue, const Clock& clock, const BusinessCalendar& calendar,
@@ -65,6 +74,86 @@ class Lifecycle {
 
   // --- jobs (registered by main.cc) ---
   void RegisterJobs(jobs::Worker& worker);  // kinds "incident_*"
+
+  // --- on behalf of a person (service.cc); each its own transaction ---
+  grpc::Status Declare(const v1::DeclareIncidentRequest& request, const std::string& actor,
+                       std::string* incident_id);
+  grpc::Status Acknowledge(const std::string& id, const std::string& actor, const std::string& note);
+  grpc::Status Resolve(const std::string& id, const std::string& actor, const std::string& note);
+  // Notifies the policy's next level now (FAILED_PRECONDITION past the last level).
+  grpc::Status Escalate(const std::string& id, const std::string& actor, const std::string& note);
+  grpc::Status PostStatusUpdate(const std::string& id, const std::string& actor,
+                                const std::string& message);
+  grpc::Status SubmitReview(const v1::SubmitReviewRequest& request, const std::string& actor);
+  grpc::Status AddAction(const v1::AddActionRequest& request, const std::string& actor,
+                         v1::ActionItem* out);
+  grpc::Status CompleteAction(const v1::CompleteActionRequest& request, const std::string& actor,
+                              v1::ActionItem* out);
+
+  // --- settings (main.cc, tests) ---
+  // Overrides the acknowledgement deadline of the given severities, measured from the opening
+  // (FLIGHTDECK_INCIDENTS_ACK_DEADLINES: staging and end-to-end tests cannot wait 5 minutes).
+  void SetAckDeadlines(std::map<Severity, std::chrono::milliseconds> deadlines);
+  void SetDeliveryRetry(const jobs::RetryPolicy& policy) { delivery_retry_ = policy; }
+  void SetDeliveryTimeout(std::chrono::milliseconds timeout) { delivery_timeout_ = timeout; }
+  // The acknowledgement deadline of an incident of severity `s` opened at `opened`.
+  Clock::TimePoint AckDeadlineFor(Severity s, Clock::TimePoint opened) const;
+
+  // Job kinds.
+  static constexpr char kAckDeadlineJob[] = "incident_ack_deadline";
+  static constexpr char kEscalateJob[] = "incident_escalate";
+  static constexpr char kReminderJob[] = "incident_reminder";
+  static constexpr char kReviewDueJob[] = "incident_review_due";
+  static constexpr char kNotifyJob[] = "incident_notify";
+  static constexpr char kDeliverJob[] = "incident_deliver";
+  static constexpr char kCorrelateJob[] = "incident_correlate";
+
+ private:
+  struct Opening;
+  grpc::Status OpenIn(pqxx::transaction_base& tx, const Opening& o, std::string* id);
+  // Timeline entry plus, for kinds people are told about, the notification fan-out job.
+  long long Record(pqxx::transaction_base& tx, const v1::Incident& incident, const std::string& actor,
+                   const std::string& kind, const std::string& message,
+                   const std::string& detail_json = "{}", int escalation_level = -1);
+  void Schedule(pqxx::transaction_base& tx, const std::string& kind, const std::string& key,
+                const std::string& payload, Clock::TimePoint due,
+                const jobs::RetryPolicy& policy = {});
+  void ScheduleDeadlines(pqxx::transaction_base& tx, const v1::Incident& incident);
+  void AcknowledgeLocked(pqxx::transaction_base& tx, v1::Incident& incident, const std::string& actor,
+                         const std::string& note);
+  void ResolveLocked(pqxx::transaction_base& tx, v1::Incident& incident, const std::string& actor,
+                     const std::string& why);
+  void RaiseSeverityLocked(pqxx::transaction_base& tx, v1::Incident& incident, Severity to,
+                           const std::string& actor, const std::string& why);
+  // CLOSED once the review is in and every action is done or tracked.
+  void MaybeCloseLocked(pqxx::transaction_base& tx, v1::Incident& incident, const std::string& actor);
+  // Notifies levels[level] of the policy (0-based), records ESCALATED and schedules the next.
+  void EscalateLocked(pqxx::transaction_base& tx, v1::Incident& incident,
+                      const v1::EscalationPolicy& policy, int level, const std::string& actor,
+                      const std::string& why);
+  grpc::Status Transition(const std::string& what, const std::string& id,
+                          const std::function<grpc::Status(pqxx::transaction_base&, v1::Incident&)>& fn);
+
+  // Job handlers (lifecycle_jobs.cc, notifications.cc).
+  grpc::Status RunAckDeadline(const jobs::Job& job);
+  grpc::Status RunEscalate(const jobs::Job& job);
+  grpc::Status RunReminder(const jobs::Job& job);
+  grpc::Status RunReviewDue(const jobs::Job& job);
+  grpc::Status RunNotify(const jobs::Job& job);
+  grpc::Status RunDeliver(const jobs::Job& job);
+  grpc::Status RunCorrelate(const jobs::Job& job);
+  grpc::Status PolicyOf(const std::string& incident_id, v1::EscalationPolicy* policy,
+                        v1::Incident* incident);
+
+  db::Pool& pool_;
+  jobs::Queue& queue_;
+  const Clock& clock_;
+  const BusinessCalendar& calendar_;
+  ConfigStore& config_;
+  ReleasesClient* releases_;
+  std::map<Severity, std::chrono::milliseconds> ack_deadlines_;
+  jobs::RetryPolicy delivery_retry_{5, std::chrono::seconds(1), std::chrono::minutes(5)};
+  std::chrono::milliseconds delivery_timeout_{10000};
 };
 
 }  // namespace flightdeck::incidents

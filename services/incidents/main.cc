@@ -1,25 +1,97 @@
-// flightdeck-incidents: alert intake, dedup, grouping, inhibition, incidents, escalation, reviews (DESIGN.md §3).
-// The process runs, migrates its schema and serves grpc.health.v1 and its admin port; its
-// domain arrives with its own issue.
+// flightdeck-incidents: alert intake, dedup, grouping, inhibition, incidents, escalation,
+// reviews and reports (DESIGN.md §3). Wiring only.
+#include <unistd.h>
+
 #include <memory>
 
+#include "common/config/config.h"
+#include "common/jobs/jobs.h"
 #include "common/runtime/runtime.h"
+#include "services/incidents/config_store.h"
+#include "services/incidents/correlation.h"
+#include "services/incidents/deadlines.h"
+#include "services/incidents/intake.h"
+#include "services/incidents/lifecycle.h"
+#include "services/incidents/service.h"
 
 namespace {
 
-class Empty final : public flightdeck::runtime::Component {
+using namespace flightdeck;
+
+std::string Owner() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+incidents::BusinessCalendar LoadCalendar(const config::Env& env) {
+  std::string zone = env.String("FLIGHTDECK_INCIDENTS_TIMEZONE", "UTC");
+  incidents::BusinessCalendar calendar;
+  std::string error;
+  if (!incidents::BusinessCalendar::Load(zone, &calendar, &error)) {
+    throw config::ConfigError("FLIGHTDECK_INCIDENTS_TIMEZONE: " + error);
+  }
+  return calendar;
+}
+
+std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) {
+  std::string addr = env.String("FLIGHTDECK_RELEASES_ADDR", "127.0.0.1:50051");
+  return incidents::MakeReleasesClient(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+}
+
+class Incidents final : public runtime::Component {
  public:
-  std::vector<grpc::Service*> GrpcServices() override { return {}; }
+  explicit Incidents(runtime::Context& ctx)
+      : calendar_(LoadCalendar(ctx.env)),
+        queue_(ctx.db, "incidents", ctx.clock),
+        worker_(queue_, WorkerOptions(ctx.env)),
+        releases_(MakeReleases(ctx.env)),
+        config_(ctx.db, ctx.clock),
+        lifecycle_(ctx.db, queue_, ctx.clock, calendar_, config_, releases_.get()),
+        intake_(ctx.db, config_, lifecycle_, ctx.clock),
+        service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_) {
+    if (std::optional<std::string> text = ctx.env.Raw("FLIGHTDECK_INCIDENTS_ACK_DEADLINES")) {
+      std::map<incidents::Severity, std::chrono::milliseconds> deadlines;
+      std::string error;
+      if (!incidents::ParseAckDeadlines(*text, &deadlines, &error)) {
+        throw config::ConfigError("FLIGHTDECK_INCIDENTS_ACK_DEADLINES: " + error);
+      }
+      lifecycle_.SetAckDeadlines(std::move(deadlines));
+    }
+    lifecycle_.RegisterJobs(worker_);
+  }
+
+  std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Start() override { worker_.Start(); }
+  void Stop() override { worker_.Stop(); }
+
+ private:
+  static jobs::Worker::Options WorkerOptions(const config::Env& env) {
+    jobs::Worker::Options o;
+    o.owner = Owner();
+    o.threads = static_cast<int>(env.Int("FLIGHTDECK_INCIDENT_WORKERS", 2, 1, 32));
+    o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
+    return o;
+  }
+
+  incidents::BusinessCalendar calendar_;
+  jobs::Queue queue_;
+  jobs::Worker worker_;
+  std::unique_ptr<incidents::ReleasesClient> releases_;
+  incidents::ConfigStore config_;
+  incidents::Lifecycle lifecycle_;
+  incidents::Intake intake_;
+  incidents::IncidentServiceImpl service_;
 };
 
 }  // namespace
 
 int main() {
-  flightdeck::runtime::ServiceSpec spec;
+  runtime::ServiceSpec spec;
   spec.process_name = "flightdeck-incidents";
   spec.schema = "incidents";
   spec.default_grpc_port = 50054;
   spec.default_admin_port = 9104;
-  spec.build = [](flightdeck::runtime::Context&) { return std::make_unique<Empty>(); };
-  return flightdeck::runtime::RunService(spec);
+  spec.build = [](runtime::Context& ctx) { return std::make_unique<Incidents>(ctx); };
+  return runtime::RunService(spec);
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+
 #include "flightdeck/v1/incidents.grpc.pb.h"
 
 namespace flightdeck {
@@ -15,6 +17,7 @@ class ConfigStore;
 class Intake;
 class Lifecycle;
 class BusinessCalendar;
+class IncidentStore;
 
 // flightdeck.v1.IncidentService. The methods are defined in three files by area:
 // service_intake.cc (PostAlertmanager, PostPagerDutyEvent, PostAlerts, ListAlerts),
@@ -25,6 +28,7 @@ class IncidentServiceImpl final : public v1::IncidentService::Service {
  public:
   IncidentServiceImpl(db::Pool& pool, const Clock& clock, const BusinessCalendar& calendar,
                       ConfigStore& config, Intake& intake, Lifecycle& lifecycle);
+  ~IncidentServiceImpl() override;
 
   // service_intake.cc
   grpc::Status PostAlertmanager(grpc::ServerContext* ctx, const v1::AlertmanagerWebhook* req,
@@ -108,6 +112,8 @@ class IncidentServiceImpl final : public v1::IncidentService::Service {
   ConfigStore& config_;
   Intake& intake_;
   Lifecycle& lifecycle_;
+  // service.cc: the read side of incidents (incident_store.h).
+  std::unique_ptr<IncidentStore> store_;
 };
 
 }  // namespace flightdeck::incidents

@@ -1,0 +1,600 @@
+#include "services/incidents/config_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <google/protobuf/util/json_util.h>
+#include <openssl/rand.h>
+#include <pqxx/pqxx>
+
+#include "common/clock/timestamps.h"
+#include "common/db/db.h"
+#include "common/log/log.h"
+#include "services/incidents/severity.h"
+
+namespace flightdeck::incidents {
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+bool FromJson(const std::string& text, google::protobuf::Message* m) {
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  return google::protobuf::util::JsonStringToMessage(text, m, o).ok();
+}
+
+const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
+std::string At(int n) {
+  std::string s = kAt;
+  s.replace(s.find('%'), 1, std::to_string(n));
+  return s;
+}
+std::string Micros(const std::string& column) {
+  return "(extract(epoch from " + column + ") * 1000000)::bigint";
+}
+
+// Names of integrations and policies: they appear in URLs and logs.
+bool IsConfigName(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto lower_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_digit(s.front())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return lower_digit(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+bool IsLabelName(const std::string& s) {
+  if (s.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!alpha(s.front())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); });
+}
+
+std::string RandomRoutingKey() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xF]);
+  }
+  return out;
+}
+
+grpc::Status CheckSeverityField(const std::string& value, const std::string& field) {
+  Severity s;
+  if (!value.empty() && !ParseSeverity(value, &s)) return Invalid(field + ": must be SEV1, SEV2, SEV3 or SEV4");
+  return grpc::Status::OK;
+}
+
+std::string CanonicalSeverity(const std::string& value) {
+  Severity s;
+  return !value.empty() && ParseSeverity(value, &s) ? SeverityName(s) : value;
+}
+
+grpc::Status CheckTarget(v1::NotificationTarget* t, const std::string& field) {
+  if (t->name().empty()) return Invalid(field + ".name: is required");
+  const std::string& url = t->url();
+  bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  if (!http || url.find("://") + 3 >= url.size()) return Invalid(field + ".url: must be an http:// or https:// URL");
+  if (t->format().empty()) t->set_format("json");
+  if (t->format() != "json" && t->format() != "slack") return Invalid(field + ".format: must be json or slack");
+  return grpc::Status::OK;
+}
+
+// API answers never carry a secret, only whether one is stored.
+void HideSecrets(v1::EscalationPolicy* p) {
+  auto hide = [](v1::NotificationTarget* t) {
+    t->set_has_secret(!t->secret().empty());
+    t->clear_secret();
+  };
+  for (auto& t : *p->mutable_on_open()) hide(&t);
+  for (auto& level : *p->mutable_levels()) {
+    for (auto& t : *level.mutable_targets()) hide(&t);
+  }
+}
+
+void IntegrationFromRow(const pqxx::row& row, v1::Integration* out) {
+  out->Clear();
+  out->set_name(row[0].as<std::string>());
+  out->set_routing_key(row[1].as<std::string>());
+  out->set_service(row[2].as<std::string>());
+  out->set_environment(row[3].as<std::string>());
+  out->set_severity_override(row[4].as<std::string>());
+  out->set_default_severity(row[5].as<std::string>());
+  out->set_escalation_policy(row[6].as<std::string>());
+  SetTimestamp(out->mutable_created_at(), row[7].as<long long>());
+}
+
+void SilenceFromRow(const pqxx::row& row, Clock::TimePoint now, v1::Silence* out) {
+  out->Clear();
+  out->set_id(row[0].as<std::string>());
+  v1::Silence matchers;
+  FromJson("{\"matchers\":" + row[1].as<std::string>() + "}", &matchers);
+  *out->mutable_matchers() = matchers.matchers();
+  long long starts = row[2].as<long long>();
+  long long ends = row[3].as<long long>();
+  SetTimestamp(out->mutable_starts_at(), starts);
+  SetTimestamp(out->mutable_ends_at(), ends);
+  out->set_comment(row[4].as<std::string>());
+  out->set_created_by(row[5].as<std::string>());
+  SetTimestamp(out->mutable_created_at(), row[6].as<long long>());
+  out->set_active(starts <= ToMicros(now) && ToMicros(now) < ends);
+}
+
+std::string MatchersJson(const google::protobuf::RepeatedPtrField<v1::Matcher>& matchers) {
+  v1::Silence holder;
+  *holder.mutable_matchers() = matchers;
+  for (auto& m : *holder.mutable_matchers()) {
+    if (m.op().empty()) m.set_op("=");
+  }
+  std::string json = Json(holder);  // {"matchers":[...]}
+  size_t start = json.find('[');
+  return start == std::string::npos ? "[]" : json.substr(start, json.rfind(']') - start + 1);
+}
+
+void FillSettingsDefaults(v1::IncidentSettings* s) {
+  if (s->group_by().empty()) {
+    s->add_group_by("service");
+    s->add_group_by("environment");
+  }
+  if (s->critical_severity().empty()) s->set_critical_severity("SEV2");
+  if (s->auto_rollback_severities().empty()) {
+    s->add_auto_rollback_severities("SEV1");
+    s->add_auto_rollback_severities("SEV2");
+  }
+}
+
+}  // namespace
+
+ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock) : pool_(pool), clock_(clock) {
+  const std::string integration_columns =
+      "name, routing_key, service, environment, severity_override, default_severity, "
+      "escalation_policy, " + Micros("created_at");
+  pool_.Prepare("incidents_integration_insert",
+                "INSERT INTO incidents.integrations (name, routing_key, service, environment, "
+                "severity_override, default_severity, escalation_policy, created_at) VALUES "
+                "($1, $2, $3, $4, $5, $6, $7, " + At(8) + ") RETURNING " + integration_columns);
+  pool_.Prepare("incidents_integration_get",
+                "SELECT " + integration_columns + " FROM incidents.integrations WHERE name = $1");
+  pool_.Prepare("incidents_integration_by_key",
+                "SELECT " + integration_columns + " FROM incidents.integrations WHERE routing_key = $1");
+  pool_.Prepare("incidents_integration_list",
+                "SELECT " + integration_columns + " FROM incidents.integrations ORDER BY name");
+  pool_.Prepare("incidents_integration_delete",
+                "DELETE FROM incidents.integrations WHERE name = $1 RETURNING name");
+  pool_.Prepare("incidents_integration_exists",
+                "SELECT 1 FROM incidents.integrations WHERE name = $1 OR routing_key = $2");
+
+  pool_.Prepare("incidents_policy_get",
+                "SELECT policy::text, " + Micros("updated_at") +
+                    " FROM incidents.escalation_policies WHERE name = $1");
+  pool_.Prepare("incidents_policy_get_for_update",
+                "SELECT policy::text FROM incidents.escalation_policies WHERE name = $1 FOR UPDATE");
+  pool_.Prepare("incidents_policy_upsert",
+                "INSERT INTO incidents.escalation_policies (name, policy, updated_at) VALUES "
+                "($1, $2::jsonb, " + At(3) + ") ON CONFLICT (name) DO UPDATE SET policy = "
+                "excluded.policy, updated_at = excluded.updated_at");
+  pool_.Prepare("incidents_policy_list",
+                "SELECT policy::text, " + Micros("updated_at") +
+                    " FROM incidents.escalation_policies ORDER BY name");
+  pool_.Prepare("incidents_policy_delete",
+                "DELETE FROM incidents.escalation_policies WHERE name = $1 RETURNING name");
+
+  const std::string silence_columns = "id::text, matchers::text, " + Micros("starts_at") + ", " +
+                                      Micros("ends_at") + ", comment, created_by, " +
+                                      Micros("created_at");
+  pool_.Prepare("incidents_silence_insert",
+                "INSERT INTO incidents.silences (matchers, starts_at, ends_at, comment, created_by, "
+                "created_at) VALUES ($1::jsonb, " + At(2) + ", " + At(3) + ", $4, $5, " + At(6) +
+                    ") RETURNING " + silence_columns);
+  pool_.Prepare("incidents_silence_list",
+                "SELECT " + silence_columns + " FROM incidents.silences WHERE $1 OR ends_at > " +
+                    At(2) + " ORDER BY starts_at, id");
+  pool_.Prepare("incidents_silence_active",
+                "SELECT id::text, matchers::text FROM incidents.silences WHERE starts_at <= " +
+                    At(1) + " AND ends_at > " + At(1) + " ORDER BY created_at, id");
+  pool_.Prepare("incidents_silence_expire",
+                "UPDATE incidents.silences SET ends_at = LEAST(ends_at, " + At(2) +
+                    "), starts_at = LEAST(starts_at, " + At(2) + ") WHERE id::text = $1 RETURNING " +
+                    silence_columns);
+
+  pool_.Prepare("incidents_inhibit_insert",
+                "INSERT INTO incidents.inhibition_rules (rule, created_at) VALUES ($1::jsonb, " +
+                    At(2) + ") RETURNING id");
+  pool_.Prepare("incidents_inhibit_list",
+                "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id");
+  pool_.Prepare("incidents_inhibit_delete",
+                "DELETE FROM incidents.inhibition_rules WHERE id = $1 RETURNING id");
+
+  pool_.Prepare("incidents_settings_get",
+                "SELECT settings::text, " + Micros("updated_at") + " FROM incidents.settings");
+  pool_.Prepare("incidents_settings_put",
+                "INSERT INTO incidents.settings (id, settings, updated_at) VALUES (true, $1::jsonb, " +
+                    At(2) + ") ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, "
+                    "updated_at = excluded.updated_at");
+}
+
+// ---- integrations ------------------------------------------------------------------------
+
+grpc::Status ConfigStore::CreateIntegration(const v1::Integration& in, v1::Integration* out) {
+  if (!IsConfigName(in.name())) {
+    return Invalid("name: must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
+  }
+  std::string key = in.routing_key();
+  if (key.empty()) {
+    key = RandomRoutingKey();
+    if (key.empty()) return grpc::Status(grpc::StatusCode::INTERNAL, "routing_key: no randomness available");
+  } else if (key.size() != 32 || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
+    return Invalid("routing_key: must be 32 characters of a-z and 0-9 (or empty to generate one)");
+  }
+  if (in.service().empty()) return Invalid("service: is required");
+  if (grpc::Status s = CheckSeverityField(in.severity_override(), "severity_override"); !s.ok()) return s;
+  if (grpc::Status s = CheckSeverityField(in.default_severity(), "default_severity"); !s.ok()) return s;
+  return pool_.Transact("create integration", [&](pqxx::transaction_base& tx) {
+    if (!in.escalation_policy().empty() && db::Exec(tx, "incidents_policy_get", in.escalation_policy()).empty()) {
+      return Invalid("escalation_policy: no escalation policy named \"" + in.escalation_policy() + "\"");
+    }
+    pqxx::result existing = db::Exec(tx, "incidents_integration_exists", in.name(), key);
+    if (!existing.empty()) {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "name: an integration named \"" + in.name() + "\" or with this routing_key already exists");
+    }
+    try {
+      pqxx::result r = db::Exec(tx, "incidents_integration_insert", in.name(), key, in.service(),
+                                in.environment(), CanonicalSeverity(in.severity_override()),
+                                CanonicalSeverity(in.default_severity()), in.escalation_policy(),
+                                ToMicros(clock_.Now()));
+      IntegrationFromRow(r[0], out);
+    } catch (const pqxx::unique_violation&) {
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "name: an integration named \"" + in.name() + "\" or with this routing_key already exists");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::GetIntegration(const std::string& name, v1::Integration* out) {
+  return pool_.Transact("get integration", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "incidents_integration_get", name);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "name: no integration named \"" + name + "\"");
+    IntegrationFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::IntegrationByRoutingKey(const std::string& routing_key, v1::Integration* out) {
+  return pool_.Transact("integration by routing key", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "incidents_integration_by_key", routing_key);
+    if (r.empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "routing_key: no integration has this routing key");
+    }
+    IntegrationFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::ListIntegrations(v1::ListIntegrationsResponse* out) {
+  return pool_.Transact("list integrations", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    for (const pqxx::row& row : db::Exec(tx, "incidents_integration_list")) {
+      IntegrationFromRow(row, out->add_integrations());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::DeleteIntegration(const std::string& name) {
+  return pool_.Transact("delete integration", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "incidents_integration_delete", name).empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "name: no integration named \"" + name + "\"");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+// ---- escalation policies -----------------------------------------------------------------
+
+grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1::EscalationPolicy* out) {
+  v1::EscalationPolicy policy = in;
+  policy.clear_updated_at();
+  if (!IsConfigName(policy.name())) {
+    return Invalid("name: must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
+  }
+  std::vector<v1::NotificationTarget*> targets;
+  for (int i = 0; i < policy.on_open_size(); ++i) {
+    v1::NotificationTarget* t = policy.mutable_on_open(i);
+    if (grpc::Status s = CheckTarget(t, "on_open[" + std::to_string(i) + "]"); !s.ok()) return s;
+    targets.push_back(t);
+  }
+  for (int l = 0; l < policy.levels_size(); ++l) {
+    v1::EscalationLevel* level = policy.mutable_levels(l);
+    std::string field = "levels[" + std::to_string(l) + "]";
+    if (level->delay().seconds() < 0 || level->delay().nanos() < 0) return Invalid(field + ".delay: must not be negative");
+    if (level->targets().empty()) return Invalid(field + ".targets: at least one target is required");
+    for (int i = 0; i < level->targets_size(); ++i) {
+      v1::NotificationTarget* t = level->mutable_targets(i);
+      if (grpc::Status s = CheckTarget(t, field + ".targets[" + std::to_string(i) + "]"); !s.ok()) return s;
+      targets.push_back(t);
+    }
+  }
+  for (v1::NotificationTarget* t : targets) t->clear_has_secret();
+  Clock::TimePoint now = clock_.Now();
+  grpc::Status s = pool_.Transact("put escalation policy", [&](pqxx::transaction_base& tx) {
+    // A target re-sent without its secret keeps the stored one (matched by target name): API
+    // answers never show secrets, so a client editing a policy cannot send them back.
+    std::map<std::string, std::string> stored_secrets;
+    pqxx::result r = db::Exec(tx, "incidents_policy_get_for_update", policy.name());
+    if (!r.empty()) {
+      v1::EscalationPolicy stored;
+      FromJson(r[0][0].as<std::string>(), &stored);
+      for (const auto& t : stored.on_open()) stored_secrets.emplace(t.name(), t.secret());
+      for (const auto& level : stored.levels()) {
+        for (const auto& t : level.targets()) stored_secrets.emplace(t.name(), t.secret());
+      }
+    }
+    v1::EscalationPolicy to_store = policy;
+    auto keep = [&](v1::NotificationTarget* t) {
+      auto it = stored_secrets.find(t->name());
+      if (t->secret().empty() && it != stored_secrets.end()) t->set_secret(it->second);
+    };
+    for (auto& t : *to_store.mutable_on_open()) keep(&t);
+    for (auto& level : *to_store.mutable_levels()) {
+      for (auto& t : *level.mutable_targets()) keep(&t);
+    }
+    db::Exec(tx, "incidents_policy_upsert", to_store.name(), Json(to_store), ToMicros(now));
+    *out = to_store;
+    return grpc::Status::OK;
+  });
+  if (!s.ok()) return s;
+  SetTimestamp(out->mutable_updated_at(), now);
+  HideSecrets(out);
+  return grpc::Status::OK;
+}
+
+grpc::Status ConfigStore::GetEscalationPolicy(const std::string& name, bool with_secrets,
+                                              v1::EscalationPolicy* out) {
+  return pool_.Transact("get escalation policy", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "incidents_policy_get", name);
+    if (r.empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "name: no escalation policy named \"" + name + "\"");
+    }
+    out->Clear();
+    FromJson(r[0][0].as<std::string>(), out);
+    SetTimestamp(out->mutable_updated_at(), r[0][1].as<long long>());
+    if (!with_secrets) HideSecrets(out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::ListEscalationPolicies(v1::ListEscalationPoliciesResponse* out) {
+  return pool_.Transact("list escalation policies", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    for (const pqxx::row& row : db::Exec(tx, "incidents_policy_list")) {
+      v1::EscalationPolicy* p = out->add_policies();
+      FromJson(row[0].as<std::string>(), p);
+      SetTimestamp(p->mutable_updated_at(), row[1].as<long long>());
+      HideSecrets(p);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::DeleteEscalationPolicy(const std::string& name) {
+  return pool_.Transact("delete escalation policy", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "incidents_policy_delete", name).empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "name: no escalation policy named \"" + name + "\"");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+// ---- silences ----------------------------------------------------------------------------
+
+grpc::Status ConfigStore::CreateSilence(const v1::Silence& in, const std::string& actor, v1::Silence* out) {
+  if (in.matchers().empty()) return Invalid("matchers: at least one matcher is required");
+  Matchers matchers;
+  if (grpc::Status s = ParseMatchers(in.matchers(), "matchers", &matchers); !s.ok()) return s;
+  // As Alertmanager: a silence whose every matcher matches the empty value would silence
+  // (nearly) everything.
+  bool narrows = std::any_of(matchers.begin(), matchers.end(),
+                             [](const Matcher& m) { return !m.Matches(Labels{}); });
+  if (!narrows) return Invalid("matchers: at least one matcher must not match the empty value");
+  Clock::TimePoint now = clock_.Now();
+  Clock::TimePoint starts = in.has_starts_at() ? TimeOf(in.starts_at()) : now;
+  if (!in.has_ends_at()) return Invalid("ends_at: is required");
+  Clock::TimePoint ends = TimeOf(in.ends_at());
+  if (ends <= starts) return Invalid("ends_at: must be after starts_at");
+  if (ends <= now) return Invalid("ends_at: must be in the future");
+  std::string creator = in.created_by().empty() ? actor : in.created_by();
+  return pool_.Transact("create silence", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "incidents_silence_insert", MatchersJson(in.matchers()), ToMicros(starts),
+                              ToMicros(ends), in.comment(), creator, ToMicros(now));
+    SilenceFromRow(r[0], now, out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::ListSilences(bool include_expired, v1::ListSilencesResponse* out) {
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("list silences", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    for (const pqxx::row& row : db::Exec(tx, "incidents_silence_list", include_expired, ToMicros(now))) {
+      SilenceFromRow(row, now, out->add_silences());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::ExpireSilence(const std::string& id, v1::Silence* out) {
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("expire silence", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "incidents_silence_expire", id, ToMicros(now));
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "id: no silence \"" + id + "\"");
+    SilenceFromRow(r[0], now, out);
+    return grpc::Status::OK;
+  });
+}
+
+std::vector<std::pair<std::string, Matchers>> ConfigStore::ReadActiveSilences(pqxx::transaction_base& tx,
+                                                                              Clock::TimePoint now) {
+  std::vector<std::pair<std::string, Matchers>> out;
+  for (const pqxx::row& row : db::Exec(tx, "incidents_silence_active", ToMicros(now))) {
+    v1::Silence holder;
+    FromJson("{\"matchers\":" + row[1].as<std::string>() + "}", &holder);
+    Matchers matchers;
+    // Stored silences were validated on create; one that no longer parses silences nothing.
+    if (holder.matchers().empty() || !ParseMatchers(holder.matchers(), "matchers", &matchers).ok()) {
+      log::Warn("ignoring a stored silence that does not parse", {{"silence", row[0].as<std::string>()}});
+      continue;
+    }
+    out.emplace_back(row[0].as<std::string>(), std::move(matchers));
+  }
+  return out;
+}
+
+// ---- inhibition rules --------------------------------------------------------------------
+
+grpc::Status ConfigStore::CreateInhibitionRule(const v1::InhibitionRule& in, v1::InhibitionRule* out) {
+  InhibitRule parsed;
+  if (grpc::Status s = ParseInhibitRule(in, &parsed); !s.ok()) return s;
+  v1::InhibitionRule rule = in;
+  rule.clear_id();
+  for (auto& m : *rule.mutable_source_matchers()) {
+    if (m.op().empty()) m.set_op("=");
+  }
+  for (auto& m : *rule.mutable_target_matchers()) {
+    if (m.op().empty()) m.set_op("=");
+  }
+  return pool_.Transact("create inhibition rule", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "incidents_inhibit_insert", Json(rule), ToMicros(clock_.Now()));
+    *out = rule;
+    out->set_id(r[0][0].as<std::string>());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::ListInhibitionRules(v1::ListInhibitionRulesResponse* out) {
+  return pool_.Transact("list inhibition rules", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
+      v1::InhibitionRule* rule = out->add_rules();
+      FromJson(row[1].as<std::string>(), rule);
+      rule->set_id(row[0].as<std::string>());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::DeleteInhibitionRule(const std::string& id) {
+  return pool_.Transact("delete inhibition rule", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "incidents_inhibit_delete", id).empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "id: no inhibition rule \"" + id + "\"");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+std::vector<InhibitRule> ConfigStore::ReadInhibitRules(pqxx::transaction_base& tx) {
+  std::vector<InhibitRule> out;
+  for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
+    v1::InhibitionRule rule;
+    FromJson(row[1].as<std::string>(), &rule);
+    rule.set_id(row[0].as<std::string>());
+    InhibitRule parsed;
+    if (!ParseInhibitRule(rule, &parsed).ok()) {
+      log::Warn("ignoring a stored inhibition rule that does not parse", {{"rule", rule.id()}});
+      continue;
+    }
+    parsed.id = rule.id();
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+// ---- settings ----------------------------------------------------------------------------
+
+grpc::Status ConfigStore::GetSettings(v1::IncidentSettings* out) {
+  return pool_.Transact("get incident settings", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    pqxx::result r = db::Exec(tx, "incidents_settings_get");
+    if (!r.empty()) {
+      FromJson(r[0][0].as<std::string>(), out);
+      SetTimestamp(out->mutable_updated_at(), r[0][1].as<long long>());
+    }
+    FillSettingsDefaults(out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ConfigStore::PutSettings(const v1::IncidentSettings& in, v1::IncidentSettings* out) {
+  v1::IncidentSettings settings = in;
+  settings.clear_updated_at();
+  std::set<std::string> seen;
+  for (int i = 0; i < settings.group_by_size(); ++i) {
+    const std::string& name = settings.group_by(i);
+    std::string field = "group_by[" + std::to_string(i) + "]";
+    if (!IsLabelName(name)) return Invalid(field + ": must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    if (!seen.insert(name).second) return Invalid(field + ": \"" + name + "\" is listed twice");
+  }
+  if (!settings.critical_severity().empty()) {
+    Severity s;
+    if (!ParseSeverity(settings.critical_severity(), &s) || (s != Severity::kSev1 && s != Severity::kSev2)) {
+      return Invalid("critical_severity: must be SEV1 or SEV2");
+    }
+    settings.set_critical_severity(SeverityName(s));
+  }
+  for (int i = 0; i < settings.auto_rollback_severities_size(); ++i) {
+    Severity s;
+    if (!ParseSeverity(settings.auto_rollback_severities(i), &s)) {
+      return Invalid("auto_rollback_severities[" + std::to_string(i) + "]: must be SEV1, SEV2, SEV3 or SEV4");
+    }
+    settings.set_auto_rollback_severities(i, SeverityName(s));
+  }
+  FillSettingsDefaults(&settings);
+  Clock::TimePoint now = clock_.Now();
+  grpc::Status s = pool_.Transact("put incident settings", [&](pqxx::transaction_base& tx) {
+    const std::string& policy = settings.default_escalation_policy();
+    if (!policy.empty() && db::Exec(tx, "incidents_policy_get", policy).empty()) {
+      return Invalid("default_escalation_policy: no escalation policy named \"" + policy + "\"");
+    }
+    db::Exec(tx, "incidents_settings_put", Json(settings), ToMicros(now));
+    return grpc::Status::OK;
+  });
+  if (!s.ok()) return s;
+  *out = settings;
+  SetTimestamp(out->mutable_updated_at(), now);
+  return grpc::Status::OK;
+}
+
+ConfigStore::Settings ConfigStore::ReadSettings(pqxx::transaction_base& tx) {
+  Settings out;
+  pqxx::result r = db::Exec(tx, "incidents_settings_get");
+  if (r.empty()) return out;
+  v1::IncidentSettings stored;
+  FromJson(r[0][0].as<std::string>(), &stored);
+  FillSettingsDefaults(&stored);
+  out.group_by.assign(stored.group_by().begin(), stored.group_by().end());
+  Severity critical;
+  if (ParseSeverity(stored.critical_severity(), &critical)) out.critical = critical;
+  out.auto_rollback.clear();
+  for (const std::string& name : stored.auto_rollback_severities()) {
+    Severity s;
+    if (ParseSeverity(name, &s)) out.auto_rollback.push_back(s);
+  }
+  out.default_escalation_policy = stored.default_escalation_policy();
+  return out;
+}
+
+}  // namespace flightdeck::incidents

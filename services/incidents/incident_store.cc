@@ -1,0 +1,358 @@
+#include "services/incidents/incident_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock/timestamps.h"
+#include "common/trace/trace.h"
+#include "services/incidents/intake.h"
+
+namespace flightdeck::incidents {
+namespace {
+
+std::string Us(const char* column) {
+  return std::string("(extract(epoch from ") + column + ") * 1000000)::bigint";
+}
+
+const std::string& IncidentColumns() {
+  static const std::string columns =
+      "i.id, i.title, i.severity, i.service, i.environment, i.state, i.commander, "
+      "coalesce(i.group_key, ''), i.group_labels::text, i.declared_by, i.escalation_policy, "
+      "i.escalation_level, " + Us("i.opened_at") + ", " + Us("i.acknowledged_at") + ", " +
+      Us("i.resolved_at") + ", " + Us("i.closed_at") + ", " + Us("i.ack_deadline") +
+      ", i.ack_breached, " + Us("i.next_update_due") + ", " + Us("i.review_due") +
+      ", i.deploy_correlated, "
+      "(SELECT count(*) FROM incidents.alerts a WHERE a.incident_id = i.id), "
+      "(SELECT count(*) FROM incidents.alerts a WHERE a.incident_id = i.id AND a.state = 'firing'), "
+      "EXISTS (SELECT 1 FROM incidents.reviews r WHERE r.incident_id = i.id)";
+  return columns;
+}
+
+// Takes the field's mutable accessor, not its result: calling mutable_x() sets x.
+template <typename Mutable>
+void SetIfPresent(const pqxx::field& f, Mutable mutable_timestamp) {
+  if (!f.is_null()) SetTimestamp(mutable_timestamp(), f.as<long long>());
+}
+
+void IncidentFromRow(const pqxx::row& row, Clock::TimePoint now, v1::Incident* out) {
+  out->Clear();
+  out->set_id(row[0].as<std::string>());
+  out->set_title(row[1].as<std::string>());
+  out->set_severity(static_cast<v1::Incident::Severity>(row[2].as<int>()));
+  out->set_service(row[3].as<std::string>());
+  out->set_environment(row[4].as<std::string>());
+  v1::Incident::State state = v1::Incident::STATE_UNSPECIFIED;
+  v1::Incident::State_Parse(row[5].as<std::string>(), &state);
+  out->set_state(state);
+  out->set_commander(row[6].as<std::string>());
+  out->set_group_key(row[7].as<std::string>());
+  nlohmann::json labels = nlohmann::json::parse(row[8].as<std::string>(), nullptr, false);
+  if (labels.is_object()) {
+    for (auto it = labels.begin(); it != labels.end(); ++it) {
+      if (it.value().is_string()) (*out->mutable_group_labels())[it.key()] = it.value().get<std::string>();
+    }
+  }
+  out->set_declared_by(row[9].as<std::string>());
+  out->set_escalation_policy(row[10].as<std::string>());
+  out->set_escalation_level(row[11].as<int>());
+  SetIfPresent(row[12], [&] { return out->mutable_opened_at(); });
+  SetIfPresent(row[13], [&] { return out->mutable_acknowledged_at(); });
+  SetIfPresent(row[14], [&] { return out->mutable_resolved_at(); });
+  SetIfPresent(row[15], [&] { return out->mutable_closed_at(); });
+  SetIfPresent(row[16], [&] { return out->mutable_ack_deadline(); });
+  out->set_ack_breached(row[17].as<bool>());
+  SetIfPresent(row[18], [&] { return out->mutable_next_update_due(); });
+  SetIfPresent(row[19], [&] { return out->mutable_review_due(); });
+  out->set_deploy_correlated(row[20].as<bool>());
+  out->set_alert_count(row[21].as<int>());
+  out->set_firing_alert_count(row[22].as<int>());
+  bool has_review = row[23].as<bool>();
+  out->set_review_overdue(state == v1::Incident::RESOLVED && !has_review && !row[19].is_null() &&
+                          row[19].as<long long>() < ToMicros(now));
+}
+
+void EventFromRow(const pqxx::row& row, v1::IncidentEvent* e) {
+  e->set_id(row[0].as<long long>());
+  e->set_incident_id(row[1].as<std::string>());
+  SetTimestamp(e->mutable_at(), row[2].as<long long>());
+  e->set_actor(row[3].as<std::string>());
+  e->set_kind(row[4].as<std::string>());
+  e->set_message(row[5].as<std::string>());
+  e->set_trace_id(row[6].as<std::string>());
+  e->set_detail(row[7].as<std::string>());
+}
+
+const std::string& EventColumns() {
+  static const std::string columns =
+      "id, incident_id, " + Us("at") + ", actor, kind, message, trace_id, detail::text";
+  return columns;
+}
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+int PageSize(int requested, grpc::Status* status) {
+  if (requested < 0 || requested > 500) {
+    *status = Invalid("page_size: must be between 1 and 500 (0 for the default 50)");
+    return 0;
+  }
+  return requested == 0 ? 50 : requested;
+}
+
+}  // namespace
+
+const char kActionColumns[] =
+    "id, incident_id, title, owner, (extract(epoch from due) * 1000000)::bigint, state, "
+    "tracking_url, (extract(epoch from created_at) * 1000000)::bigint, "
+    "(extract(epoch from completed_at) * 1000000)::bigint, completed_by";
+
+std::string At(int n) {
+  return "(timestamptz 'epoch' + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
+}
+
+std::string StateName(v1::Incident::State s) { return v1::Incident::State_Name(s); }
+
+grpc::Status NotFound(const std::string& id) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, "incident " + id + " not found");
+}
+
+grpc::Status WrongState(const v1::Incident& incident, const std::string& why) {
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      "incident " + incident.id() + " is " + StateName(incident.state()) + ": " + why);
+}
+
+bool LoadIncident(pqxx::transaction_base& tx, const std::string& id, Clock::TimePoint now,
+                  v1::Incident* out, bool for_update) {
+  if (for_update) {
+    // Lock first (aggregates cannot be selected FOR UPDATE), then read.
+    pqxx::result lock = Sql(tx, "incidents_lock", "SELECT id FROM incidents.incidents WHERE id = $1 FOR UPDATE", id);
+    if (lock.empty()) return false;
+  }
+  pqxx::result r = Sql(tx, "incidents_get",
+                       "SELECT " + IncidentColumns() + " FROM incidents.incidents i WHERE i.id = $1", id);
+  if (r.empty()) return false;
+  IncidentFromRow(r[0], now, out);
+  return true;
+}
+
+long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id,
+                      Clock::TimePoint at, const std::string& actor, const std::string& kind,
+                      const std::string& message, const std::string& detail_json) {
+  trace::SpanContext ctx = trace::CurrentContext();
+  std::string trace_id = ctx.IsValid() ? ctx.TraceIdHex() : "";
+  pqxx::result r = Sql(tx, "incidents_event_insert",
+                       "INSERT INTO incidents.events (incident_id, at, actor, kind, message, trace_id, detail) "
+                       "VALUES ($1, " + At(2) + ", $3, $4, $5, $6, $7::jsonb) RETURNING id",
+                       incident_id, ToMicros(at), actor, kind, message, trace_id, detail_json);
+  return r[0][0].as<long long>();
+}
+
+void ActionFromRow(const pqxx::row& row, Clock::TimePoint now, v1::ActionItem* out) {
+  out->Clear();
+  out->set_id(row[0].as<std::string>());
+  out->set_incident_id(row[1].as<std::string>());
+  out->set_title(row[2].as<std::string>());
+  out->set_owner(row[3].as<std::string>());
+  SetIfPresent(row[4], [&] { return out->mutable_due(); });
+  bool open = row[5].as<std::string>() == "OPEN";
+  out->set_state(open ? v1::ActionItem::OPEN : v1::ActionItem::DONE);
+  out->set_tracking_url(row[6].as<std::string>());
+  SetIfPresent(row[7], [&] { return out->mutable_created_at(); });
+  SetIfPresent(row[8], [&] { return out->mutable_completed_at(); });
+  out->set_completed_by(row[9].as<std::string>());
+  out->set_overdue(open && !row[4].is_null() && row[4].as<long long>() < ToMicros(now));
+}
+
+IncidentStore::IncidentStore(db::Pool& pool, const Clock& clock, Intake* intake)
+    : pool_(pool), clock_(clock), intake_(intake) {}
+
+grpc::Status IncidentStore::Get(const std::string& id, v1::Incident* out) {
+  Clock::TimePoint now = clock_.Now();
+  grpc::Status s = pool_.Transact("get incident", [&](pqxx::transaction_base& tx) {
+    if (!LoadIncident(tx, id, now, out)) return NotFound(id);
+    for (const pqxx::row& row : Sql(tx, "incidents_timeline",
+                                    "SELECT " + EventColumns() + " FROM incidents.events "
+                                    "WHERE incident_id = $1 ORDER BY id", id)) {
+      EventFromRow(row, out->add_timeline());
+    }
+    for (const pqxx::row& row : Sql(tx, "incidents_updates",
+                                    "SELECT id, " + Us("at") + ", author, message FROM "
+                                    "incidents.status_updates WHERE incident_id = $1 ORDER BY id", id)) {
+      v1::StatusUpdate* u = out->add_updates();
+      u->set_id(row[0].as<long long>());
+      SetTimestamp(u->mutable_at(), row[1].as<long long>());
+      u->set_author(row[2].as<std::string>());
+      u->set_message(row[3].as<std::string>());
+    }
+    for (const pqxx::row& row : Sql(tx, "incidents_related",
+                                    "SELECT release_id, version, commit_sha, state, " + Us("created_at") +
+                                    ", " + Us("finished_at") + ", rollback_requested, note FROM "
+                                    "incidents.related_releases WHERE incident_id = $1 ORDER BY linked_at, release_id", id)) {
+      v1::RelatedRelease* r = out->add_related_releases();
+      r->set_release_id(row[0].as<std::string>());
+      r->set_version(row[1].as<std::string>());
+      r->set_commit_sha(row[2].as<std::string>());
+      r->set_state(row[3].as<std::string>());
+      SetIfPresent(row[4], [&] { return r->mutable_created_at(); });
+      SetIfPresent(row[5], [&] { return r->mutable_finished_at(); });
+      r->set_rollback_requested(row[6].as<bool>());
+      r->set_note(row[7].as<std::string>());
+    }
+    pqxx::result review = Sql(tx, "incidents_review_get",
+                              "SELECT summary, impact, root_cause, timeline_notes, author, " +
+                              Us("submitted_at") + " FROM incidents.reviews WHERE incident_id = $1", id);
+    if (!review.empty()) {
+      v1::Review* rv = out->mutable_review();
+      rv->set_summary(review[0][0].as<std::string>());
+      rv->set_impact(review[0][1].as<std::string>());
+      rv->set_root_cause(review[0][2].as<std::string>());
+      rv->set_timeline_notes(review[0][3].as<std::string>());
+      rv->set_author(review[0][4].as<std::string>());
+      SetTimestamp(rv->mutable_submitted_at(), review[0][5].as<long long>());
+    }
+    for (const pqxx::row& row : Sql(tx, "incidents_actions_of",
+                                    std::string("SELECT ") + kActionColumns +
+                                    " FROM incidents.actions WHERE incident_id = $1 ORDER BY created_at, id", id)) {
+      ActionFromRow(row, now, out->add_actions());
+    }
+    return grpc::Status::OK;
+  });
+  if (!s.ok() || intake_ == nullptr) return s;
+  std::vector<v1::Alert> alerts;
+  grpc::Status a = intake_->AlertsOfIncident(id, &alerts);
+  if (!a.ok()) return a;
+  for (v1::Alert& alert : alerts) *out->add_alerts() = std::move(alert);
+  return grpc::Status::OK;
+}
+
+grpc::Status IncidentStore::List(const v1::ListIncidentsRequest& request,
+                                 v1::ListIncidentsResponse* out) {
+  grpc::Status status;
+  int limit = PageSize(request.page_size(), &status);
+  if (!status.ok()) return status;
+  std::string state = request.state();
+  if (!state.empty() && state != "open" && state != "OPEN") {
+    v1::Incident::State parsed;
+    if (!v1::Incident::State_Parse(state, &parsed) || parsed == v1::Incident::STATE_UNSPECIFIED) {
+      return Invalid("state: must be TRIGGERED, ACKNOWLEDGED, RESOLVED, CLOSED or open, got \"" + state + "\"");
+    }
+  }
+  if (state == "OPEN") state = "open";
+  int severity = 0;
+  if (!request.severity().empty()) {
+    v1::Incident::Severity sev;
+    if (!v1::Incident::Severity_Parse(request.severity(), &sev) || sev == v1::Incident::SEVERITY_UNSPECIFIED) {
+      return Invalid("severity: must be SEV1..SEV4, got \"" + request.severity() + "\"");
+    }
+    severity = sev;
+  }
+  // page_token: "<opened_at microseconds>/<id>" of the last incident of the previous page.
+  std::optional<long long> after_us;
+  std::string after_id;
+  if (!request.page_token().empty()) {
+    size_t slash = request.page_token().find('/');
+    try {
+      if (slash == std::string::npos) throw std::invalid_argument("no slash");
+      after_us = std::stoll(request.page_token().substr(0, slash));
+      after_id = request.page_token().substr(slash + 1);
+    } catch (const std::exception&) {
+      return Invalid("page_token: not a token returned by ListIncidents");
+    }
+  }
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("list incidents", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    pqxx::result rows = Sql(
+        tx, "incidents_list",
+        "SELECT " + IncidentColumns() + " FROM incidents.incidents i WHERE "
+        "($1 = '' OR ($1 = 'open' AND i.state IN ('TRIGGERED', 'ACKNOWLEDGED')) OR i.state = $1) "
+        "AND ($2 = 0 OR i.severity = $2) AND ($3 = '' OR i.service = $3) "
+        "AND ($4 = '' OR i.environment = $4) "
+        "AND (NOT $5 OR (i.state = 'RESOLVED' AND i.review_due < " + At(6) + " AND NOT EXISTS "
+        "(SELECT 1 FROM incidents.reviews r WHERE r.incident_id = i.id))) "
+        "AND ($7::bigint IS NULL OR (i.opened_at, i.id) < (" + At(7) + ", $8)) "
+        "ORDER BY i.opened_at DESC, i.id DESC LIMIT $9",
+        state, severity, request.service(), request.environment(), request.review_overdue(),
+        ToMicros(now), after_us, after_id, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      IncidentFromRow(rows[i], now, out->add_incidents());
+    }
+    if (static_cast<int>(rows.size()) > limit) {
+      const v1::Incident& last = out->incidents(limit - 1);
+      out->set_next_page_token(std::to_string(MicrosOf(last.opened_at())) + "/" + last.id());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status IncidentStore::ListActions(const v1::ListActionsRequest& request,
+                                        v1::ListActionsResponse* out) {
+  grpc::Status status;
+  int limit = PageSize(request.page_size(), &status);
+  if (!status.ok()) return status;
+  if (!request.state().empty() && request.state() != "OPEN" && request.state() != "DONE") {
+    return Invalid("state: must be OPEN or DONE, got \"" + request.state() + "\"");
+  }
+  long long offset = 0;
+  if (!request.page_token().empty()) {
+    try {
+      offset = std::stoll(request.page_token());
+    } catch (const std::exception&) {
+      return Invalid("page_token: not a token returned by ListActions");
+    }
+    if (offset < 0) return Invalid("page_token: not a token returned by ListActions");
+  }
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("list actions", [&](pqxx::transaction_base& tx) {
+    out->Clear();
+    pqxx::result rows = Sql(
+        tx, "incidents_actions_list",
+        std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE "
+        "(NOT $1 OR (state = 'OPEN' AND due < " + At(2) + ")) AND ($3 = '' OR owner = $3) "
+        "AND ($4 = '' OR incident_id = $4) AND ($5 = '' OR state = $5) "
+        "ORDER BY due NULLS LAST, created_at, id OFFSET $6 LIMIT $7",
+        request.overdue(), ToMicros(now), request.owner(), request.incident_id(), request.state(),
+        offset, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      ActionFromRow(rows[i], now, out->add_actions());
+    }
+    if (static_cast<int>(rows.size()) > limit) out->set_next_page_token(std::to_string(offset + limit));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status IncidentStore::GetAction(const std::string& id, v1::ActionItem* out) {
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("get action", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = Sql(tx, "incidents_action_get",
+                         std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE id = $1", id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "action " + id + " not found");
+    ActionFromRow(r[0], now, out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status IncidentStore::EventsAfter(const std::string& incident_id, long long after_id, int limit,
+                                        std::vector<v1::IncidentEvent>* out) {
+  return pool_.Transact("watch incidents", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : Sql(tx, "incidents_events_after",
+                                    "SELECT " + EventColumns() + " FROM incidents.events WHERE id > $1 "
+                                    "AND ($2 = '' OR incident_id = $2) ORDER BY id LIMIT $3",
+                                    after_id, incident_id, limit)) {
+      out->emplace_back();
+      EventFromRow(row, &out->back());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status IncidentStore::LastEventId(long long* out) {
+  return pool_.Transact("last incident event", [&](pqxx::transaction_base& tx) {
+    *out = Sql(tx, "incidents_events_last", "SELECT coalesce(max(id), 0) FROM incidents.events")[0][0]
+               .as<long long>();
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace flightdeck::incidents

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include <grpcpp/support/status.h>
+#include <pqxx/pqxx>
+
+#include "common/clock/clock.h"
+#include "common/db/db.h"
+#include "flightdeck/v1/incidents.pb.h"
+#include "services/incidents/model.h"
+
+// SQL of incidents, their timeline, updates, related releases, review and actions
+// (migrations/incidents/0002_incidents.sql). Functions taking a transaction run inside the
+// caller's; they throw what libpqxx throws, which the caller's Pool::Transact maps.
+namespace flightdeck::incidents {
+
+class Intake;
+
+// Runs one statement inside its trace span (db.statement.name = name, never the values).
+template <typename... Args>
+pqxx::result Sql(pqxx::transaction_base& tx, const char* name, const std::string& sql,
+                 Args&&... args) {
+  trace::Span span = db::StatementSpan(name);
+  return tx.exec_params(sql, std::forward<Args>(args)...);
+}
+
+// "timestamptz 'epoch' + $n::bigint * interval '1 microsecond'": times go in as microseconds.
+std::string At(int n);
+
+std::string StateName(v1::Incident::State s);
+grpc::Status NotFound(const std::string& id);
+// FAILED_PRECONDITION "incident INC-3 is RESOLVED: <why>".
+grpc::Status WrongState(const v1::Incident& incident, const std::string& why);
+
+// The summary fields of one incident (no alerts, timeline, ...); false when absent.
+// review_overdue is judged at `now`.
+bool LoadIncident(pqxx::transaction_base& tx, const std::string& id, Clock::TimePoint now,
+                  v1::Incident* out, bool for_update = false);
+
+// Appends a timeline entry with the thread's trace id; returns the event id.
+long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id,
+                      Clock::TimePoint at, const std::string& actor, const std::string& kind,
+                      const std::string& message, const std::string& detail_json = "{}");
+
+void ActionFromRow(const pqxx::row& row, Clock::TimePoint now, v1::ActionItem* out);
+extern const char kActionColumns[];
+
+// Read side of the gRPC service: each call is its own transaction.
+class IncidentStore {
+ public:
+  IncidentStore(db::Pool& pool, const Clock& clock, Intake* intake);
+
+  // Everything: alerts, timeline, updates, related releases, review, actions.
+  grpc::Status Get(const std::string& id, v1::Incident* out);
+  grpc::Status List(const v1::ListIncidentsRequest& request, v1::ListIncidentsResponse* out);
+  grpc::Status ListActions(const v1::ListActionsRequest& request, v1::ListActionsResponse* out);
+  grpc::Status GetAction(const std::string& id, v1::ActionItem* out);
+  // Events after `after_id` (of one incident when non-empty), oldest first.
+  grpc::Status EventsAfter(const std::string& incident_id, long long after_id, int limit,
+                           std::vector<v1::IncidentEvent>* out);
+  grpc::Status LastEventId(long long* out);
+
+ private:
+  db::Pool& pool_;
+  const Clock& clock_;
+  Intake* intake_;
+};
+
+}  // namespace flightdeck::incidents

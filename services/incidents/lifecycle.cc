@@ -1,0 +1,486 @@
+#include "services/incidents/lifecycle.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock/timestamps.h"
+#include "common/config/config.h"
+#include "common/db/db.h"
+#include "services/incidents/config_store.h"
+#include "services/incidents/incident_store.h"
+#include "services/incidents/lifecycle_internal.h"
+#include "services/incidents/severity.h"
+
+namespace flightdeck::incidents {
+
+// What a new incident starts with, from an alert or a declaration.
+struct Lifecycle::Opening {
+  std::string title;
+  Severity severity = Severity::kSev3;
+  std::string service;
+  std::string environment;
+  std::string commander;
+  std::optional<std::string> group_key;  // nullopt: declared, never absorbs alerts
+  Labels group_labels;
+  std::string declared_by;
+  std::string escalation_policy;
+  std::string actor;
+  std::string message;  // for the OPENED entry
+};
+
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+bool IsOpen(const v1::Incident& i) {
+  return i.state() == v1::Incident::TRIGGERED || i.state() == v1::Incident::ACKNOWLEDGED;
+}
+
+std::string WithNote(std::string message, const std::string& note) {
+  if (!note.empty()) message += ": " + note;
+  return message;
+}
+
+}  // namespace
+
+bool ParseAckDeadlines(const std::string& text, std::map<Severity, std::chrono::milliseconds>* out,
+                       std::string* error) {
+  out->clear();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string entry = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+    if (entry.empty()) continue;
+    size_t eq = entry.find('=');
+    Severity severity;
+    std::optional<std::chrono::milliseconds> d;
+    if (eq != std::string::npos) d = config::ParseDuration(entry.substr(eq + 1));
+    if (eq == std::string::npos || !ParseSeverity(entry.substr(0, eq), &severity) || !d || d->count() <= 0) {
+      *error = "\"" + entry + "\" is not SEVn=<duration> (e.g. SEV1=2s,SEV2=30s)";
+      return false;
+    }
+    (*out)[severity] = *d;
+  }
+  if (out->empty()) {
+    *error = "no SEVn=<duration> entries";
+    return false;
+  }
+  return true;
+}
+
+Lifecycle::Lifecycle(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
+                     const BusinessCalendar& calendar, ConfigStore& config, ReleasesClient* releases)
+    : pool_(pool), queue_(queue), clock_(clock), calendar_(calendar), config_(config),
+      releases_(releases) {}
+
+void Lifecycle::SetAckDeadlines(std::map<Severity, std::chrono::milliseconds> deadlines) {
+  ack_deadlines_ = std::move(deadlines);
+}
+
+Clock::TimePoint Lifecycle::AckDeadlineFor(Severity s, Clock::TimePoint opened) const {
+  auto it = ack_deadlines_.find(s);
+  if (it != ack_deadlines_.end()) return opened + it->second;
+  return AckDeadline(s, opened, calendar_);
+}
+
+void Lifecycle::Schedule(pqxx::transaction_base& tx, const std::string& kind, const std::string& key,
+                         const std::string& payload, Clock::TimePoint due,
+                         const jobs::RetryPolicy& policy) {
+  grpc::Status s = queue_.EnqueueIn(tx, kind, key, payload, due, policy);
+  // ALREADY_EXISTS: the same work is already scheduled, which is what was wanted.
+  if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+    throw std::runtime_error("scheduling " + kind + ": " + s.error_message());
+  }
+}
+
+long long Lifecycle::Record(pqxx::transaction_base& tx, const v1::Incident& incident,
+                            const std::string& actor, const std::string& kind,
+                            const std::string& message, const std::string& detail_json,
+                            int escalation_level) {
+  long long event_id = InsertEvent(tx, incident.id(), clock_.Now(), actor, kind, message, detail_json);
+  if (!NotificationKindOf(kind).empty()) {
+    nlohmann::json payload = {{"incident_id", incident.id()}, {"event_id", event_id},
+                              {"level", escalation_level}};
+    Schedule(tx, kNotifyJob, "notify:" + std::to_string(event_id), payload.dump(), clock_.Now());
+  }
+  return event_id;
+}
+
+void Lifecycle::ScheduleDeadlines(pqxx::transaction_base& tx, const v1::Incident& incident) {
+  nlohmann::json payload = {{"incident_id", incident.id()}};
+  // Keys carry the due time: a recomputed deadline is a new job, and the old one finds nothing
+  // to do when it runs.
+  if (incident.state() == v1::Incident::TRIGGERED && !incident.ack_breached() &&
+      incident.has_ack_deadline()) {
+    Schedule(tx, kAckDeadlineJob,
+             "ack:" + incident.id() + ":" + std::to_string(MicrosOf(incident.ack_deadline())),
+             payload.dump(), TimeOf(incident.ack_deadline()));
+  }
+  if (IsOpen(incident) && incident.has_next_update_due()) {
+    Schedule(tx, kReminderJob,
+             "reminder:" + incident.id() + ":" + std::to_string(MicrosOf(incident.next_update_due())),
+             payload.dump(), TimeOf(incident.next_update_due()));
+  }
+}
+
+grpc::Status Lifecycle::OpenIn(pqxx::transaction_base& tx, const Opening& o, std::string* id) {
+  Clock::TimePoint now = clock_.Now();
+  std::optional<Clock::TimePoint> next_update = NextUpdateDue(o.severity, now);
+  std::optional<long long> next_update_us;
+  if (next_update) next_update_us = ToMicros(*next_update);
+  nlohmann::json labels(o.group_labels);
+  pqxx::result r = Sql(
+      tx, "incidents_open",
+      "INSERT INTO incidents.incidents (title, severity, service, environment, state, commander, "
+      "group_key, group_labels, declared_by, escalation_policy, opened_at, ack_deadline, "
+      "next_update_due, updated_at) VALUES ($1, $2, $3, $4, 'TRIGGERED', $5, $6, $7::jsonb, $8, $9, " +
+          At(10) + ", " + At(11) + ", " + At(12) + ", " + At(10) + ") "
+      "ON CONFLICT (group_key) WHERE state IN ('TRIGGERED', 'ACKNOWLEDGED') DO NOTHING RETURNING id",
+      o.title, static_cast<int>(o.severity), o.service, o.environment, o.commander, o.group_key,
+      labels.dump(), o.declared_by, o.escalation_policy, ToMicros(now),
+      ToMicros(AckDeadlineFor(o.severity, now)), next_update_us);
+  if (r.empty()) {
+    id->clear();  // another transaction opened the group's incident first
+    return grpc::Status::OK;
+  }
+  *id = r[0][0].as<std::string>();
+  v1::Incident incident;
+  LoadIncident(tx, *id, now, &incident);
+  Record(tx, incident, o.actor, "OPENED", o.message,
+         nlohmann::json{{"severity", SeverityName(o.severity)}}.dump());
+  ScheduleDeadlines(tx, incident);
+  if (!incident.service().empty()) {
+    Schedule(tx, kCorrelateJob, "correlate:" + *id, nlohmann::json{{"incident_id", *id}}.dump(), now,
+             jobs::RetryPolicy{5, std::chrono::seconds(5), std::chrono::minutes(2)});
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status Lifecycle::AttachAlert(pqxx::transaction_base& tx, const AlertForIncident& alert,
+                                    const std::string& actor, std::string* incident_id, bool* opened) {
+  *opened = false;
+  incident_id->clear();
+  ConfigStore::Settings settings = config_.ReadSettings(tx);
+  Opening o;
+  o.title = !alert.summary.empty() ? alert.summary : alert.alertname;
+  if (o.title.empty()) o.title = "alert " + alert.fingerprint;
+  o.severity = alert.severity;
+  o.service = alert.service;
+  o.environment = alert.environment;
+  o.group_key = alert.group_key;
+  o.group_labels = alert.group_labels;
+  o.declared_by = "alert";
+  o.escalation_policy =
+      !alert.escalation_policy.empty() ? alert.escalation_policy : settings.default_escalation_policy;
+  o.actor = actor;
+  o.message = "opened by alert " + alert.alertname + " (" + SeverityName(alert.severity) + ")" +
+              (alert.summary.empty() ? "" : ": " + alert.summary);
+  // ON CONFLICT DO NOTHING then SELECT: a concurrent opener makes us attach to its incident; an
+  // incident resolved between the two statements makes us try opening again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    grpc::Status s = OpenIn(tx, o, incident_id);
+    if (!s.ok()) return s;
+    if (!incident_id->empty()) {
+      *opened = true;
+      return grpc::Status::OK;
+    }
+    pqxx::result r = Sql(tx, "incidents_open_of_group",
+                         "SELECT id FROM incidents.incidents WHERE group_key = $1 AND state IN "
+                         "('TRIGGERED', 'ACKNOWLEDGED') FOR UPDATE",
+                         alert.group_key);
+    if (r.empty()) continue;
+    *incident_id = r[0][0].as<std::string>();
+    v1::Incident incident;
+    LoadIncident(tx, *incident_id, clock_.Now(), &incident);
+    pqxx::result already = Sql(tx, "incidents_alert_attached",
+                               "SELECT 1 FROM incidents.alerts WHERE id::text = $1 AND incident_id = $2",
+                               alert.alert_id, *incident_id);
+    if (already.empty()) {
+      Record(tx, incident, actor, "ALERT_ATTACHED",
+             "alert " + alert.alertname + " (" + SeverityName(alert.severity) + ") attached" +
+                 (alert.summary.empty() ? "" : ": " + alert.summary),
+             nlohmann::json{{"alert_id", alert.alert_id}, {"fingerprint", alert.fingerprint}}.dump());
+    }
+    if (static_cast<int>(alert.severity) < static_cast<int>(incident.severity())) {
+      RaiseSeverityLocked(tx, incident, alert.severity, actor, "alert " + alert.alertname);
+    }
+    return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::ABORTED,
+                      "could not open or find the open incident of group " + alert.group_key);
+}
+
+void Lifecycle::RaiseSeverityLocked(pqxx::transaction_base& tx, v1::Incident& incident, Severity to,
+                                    const std::string& actor, const std::string& why) {
+  Severity from = static_cast<Severity>(incident.severity());
+  Clock::TimePoint opened = TimeOf(incident.opened_at());
+  Clock::TimePoint last_update = opened;
+  pqxx::result lu = Sql(tx, "incidents_last_update",
+                        "SELECT (extract(epoch from last_update_at) * 1000000)::bigint FROM "
+                        "incidents.incidents WHERE id = $1", incident.id());
+  if (!lu.empty() && !lu[0][0].is_null()) last_update = FromMicros(lu[0][0].as<long long>());
+  std::optional<Clock::TimePoint> next_update = NextUpdateDue(to, last_update);
+  std::optional<long long> next_update_us;
+  if (next_update && IsOpen(incident)) next_update_us = ToMicros(*next_update);
+  Sql(tx, "incidents_severity",
+      "UPDATE incidents.incidents SET severity = $2, ack_deadline = CASE WHEN acknowledged_at IS NULL "
+      "AND NOT ack_breached THEN " + At(3) + " ELSE ack_deadline END, next_update_due = " + At(4) +
+          ", updated_at = " + At(5) + " WHERE id = $1",
+      incident.id(), static_cast<int>(to), ToMicros(AckDeadlineFor(to, opened)), next_update_us,
+      ToMicros(clock_.Now()));
+  LoadIncident(tx, incident.id(), clock_.Now(), &incident);
+  Record(tx, incident, actor, "SEVERITY_CHANGED",
+         "severity raised from " + SeverityName(from) + " to " + SeverityName(to) + " by " + why,
+         nlohmann::json{{"from", SeverityName(from)}, {"to", SeverityName(to)}}.dump());
+  ScheduleDeadlines(tx, incident);
+}
+
+grpc::Status Lifecycle::OnAlertResolved(pqxx::transaction_base& tx, const std::string& incident_id,
+                                        int firing_left, const std::string& actor) {
+  if (firing_left > 0) return grpc::Status::OK;
+  v1::Incident incident;
+  if (!LoadIncident(tx, incident_id, clock_.Now(), &incident, true)) return NotFound(incident_id);
+  // A person who declared an incident decides when it is over; alerts do not.
+  if (incident.declared_by() != "alert" || !IsOpen(incident)) return grpc::Status::OK;
+  ResolveLocked(tx, incident, actor, "all alerts resolved");
+  return grpc::Status::OK;
+}
+
+grpc::Status Lifecycle::AcknowledgeIn(pqxx::transaction_base& tx, const std::string& incident_id,
+                                      const std::string& actor) {
+  v1::Incident incident;
+  if (!LoadIncident(tx, incident_id, clock_.Now(), &incident, true)) return NotFound(incident_id);
+  if (incident.state() == v1::Incident::TRIGGERED) AcknowledgeLocked(tx, incident, actor, "");
+  return grpc::Status::OK;
+}
+
+void Lifecycle::AcknowledgeLocked(pqxx::transaction_base& tx, v1::Incident& incident,
+                                  const std::string& actor, const std::string& note) {
+  Sql(tx, "incidents_ack",
+      "UPDATE incidents.incidents SET state = 'ACKNOWLEDGED', acknowledged_at = " + At(2) +
+          ", updated_at = " + At(2) + " WHERE id = $1",
+      incident.id(), ToMicros(clock_.Now()));
+  LoadIncident(tx, incident.id(), clock_.Now(), &incident);
+  Record(tx, incident, actor, "ACKNOWLEDGED", WithNote("acknowledged by " + actor, note));
+}
+
+void Lifecycle::ResolveLocked(pqxx::transaction_base& tx, v1::Incident& incident,
+                              const std::string& actor, const std::string& why) {
+  Clock::TimePoint now = clock_.Now();
+  Clock::TimePoint review_due = ReviewDue(now);
+  Sql(tx, "incidents_resolve",
+      "UPDATE incidents.incidents SET state = 'RESOLVED', resolved_at = " + At(2) +
+          ", next_update_due = NULL, review_due = " + At(3) + ", updated_at = " + At(2) +
+          " WHERE id = $1",
+      incident.id(), ToMicros(now), ToMicros(review_due));
+  LoadIncident(tx, incident.id(), now, &incident);
+  Record(tx, incident, actor, "RESOLVED", "resolved by " + actor + (why.empty() ? "" : ": " + why));
+  Schedule(tx, kReviewDueJob, "review:" + incident.id(),
+           nlohmann::json{{"incident_id", incident.id()}}.dump(), review_due);
+}
+
+void Lifecycle::MaybeCloseLocked(pqxx::transaction_base& tx, v1::Incident& incident,
+                                 const std::string& actor) {
+  if (incident.state() != v1::Incident::RESOLVED) return;
+  pqxx::result r = Sql(tx, "incidents_can_close",
+                       "SELECT EXISTS (SELECT 1 FROM incidents.reviews WHERE incident_id = $1), "
+                       "(SELECT count(*) FROM incidents.actions WHERE incident_id = $1 AND state = 'OPEN' "
+                       "AND tracking_url = '')",
+                       incident.id());
+  if (!r[0][0].as<bool>() || r[0][1].as<long long>() > 0) return;
+  Sql(tx, "incidents_close",
+      "UPDATE incidents.incidents SET state = 'CLOSED', closed_at = " + At(2) + ", updated_at = " +
+          At(2) + " WHERE id = $1",
+      incident.id(), ToMicros(clock_.Now()));
+  LoadIncident(tx, incident.id(), clock_.Now(), &incident);
+  Record(tx, incident, actor, "CLOSED", "closed: the review is in and every action is done or tracked");
+}
+
+grpc::Status Lifecycle::Transition(
+    const std::string& what, const std::string& id,
+    const std::function<grpc::Status(pqxx::transaction_base&, v1::Incident&)>& fn) {
+  if (id.empty()) return Invalid("id: required");
+  return pool_.Transact(what, [&](pqxx::transaction_base& tx) {
+    v1::Incident incident;
+    if (!LoadIncident(tx, id, clock_.Now(), &incident, true)) return NotFound(id);
+    return fn(tx, incident);
+  });
+}
+
+grpc::Status Lifecycle::Declare(const v1::DeclareIncidentRequest& request, const std::string& actor,
+                                std::string* incident_id) {
+  if (request.title().empty()) return Invalid("title: required");
+  if (request.severity().empty()) return Invalid("severity: required (SEV1..SEV4)");
+  Severity severity;
+  if (!ParseSeverity(request.severity(), &severity)) {
+    return Invalid("severity: must be SEV1..SEV4, got \"" + request.severity() + "\"");
+  }
+  if (!request.escalation_policy().empty()) {
+    v1::EscalationPolicy policy;
+    grpc::Status s = config_.GetEscalationPolicy(request.escalation_policy(), false, &policy);
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return Invalid("escalation_policy: no policy named \"" + request.escalation_policy() + "\"");
+    }
+    if (!s.ok()) return s;
+  }
+  return pool_.Transact("declare incident", [&](pqxx::transaction_base& tx) {
+    Opening o;
+    o.title = request.title();
+    o.severity = severity;
+    o.service = request.service();
+    o.environment = request.environment();
+    o.commander = request.commander();
+    o.declared_by = actor;
+    o.escalation_policy = !request.escalation_policy().empty()
+                              ? request.escalation_policy()
+                              : config_.ReadSettings(tx).default_escalation_policy;
+    o.actor = actor;
+    o.message = "declared by " + actor + " (" + SeverityName(severity) + ")" +
+                (request.summary().empty() ? "" : ": " + request.summary());
+    return OpenIn(tx, o, incident_id);
+  });
+}
+
+grpc::Status Lifecycle::Acknowledge(const std::string& id, const std::string& actor,
+                                    const std::string& note) {
+  return Transition("acknowledge incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (i.state() != v1::Incident::TRIGGERED) return WrongState(i, "only a TRIGGERED incident can be acknowledged");
+    AcknowledgeLocked(tx, i, actor, note);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::Resolve(const std::string& id, const std::string& actor, const std::string& note) {
+  return Transition("resolve incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (!IsOpen(i)) return WrongState(i, "only a TRIGGERED or ACKNOWLEDGED incident can be resolved");
+    ResolveLocked(tx, i, actor, note);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::Escalate(const std::string& id, const std::string& actor, const std::string& note) {
+  if (id.empty()) return Invalid("id: required");
+  v1::EscalationPolicy policy;
+  v1::Incident current;
+  if (grpc::Status s = PolicyOf(id, &policy, &current); !s.ok()) return s;
+  return Transition("escalate incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (!IsOpen(i)) return WrongState(i, "only a TRIGGERED or ACKNOWLEDGED incident can be escalated");
+    int next = i.escalation_level();
+    if (next >= policy.levels_size()) {
+      return WrongState(i, "no further level in escalation policy \"" + i.escalation_policy() + "\" (" +
+                               std::to_string(policy.levels_size()) + " levels)");
+    }
+    EscalateLocked(tx, i, policy, next, actor, WithNote("escalated by " + actor, note));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::PostStatusUpdate(const std::string& id, const std::string& actor,
+                                         const std::string& message) {
+  if (message.empty()) return Invalid("message: required");
+  return Transition("post status update", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (i.state() == v1::Incident::CLOSED) return WrongState(i, "a CLOSED incident takes no updates");
+    Clock::TimePoint now = clock_.Now();
+    std::optional<long long> next_us;
+    if (IsOpen(i)) {
+      if (auto next = NextUpdateDue(static_cast<Severity>(i.severity()), now)) next_us = ToMicros(*next);
+    }
+    Sql(tx, "incidents_update_insert",
+        "INSERT INTO incidents.status_updates (incident_id, at, author, message) VALUES ($1, " + At(2) +
+            ", $3, $4)",
+        i.id(), ToMicros(now), actor, message);
+    Sql(tx, "incidents_update_reset",
+        "UPDATE incidents.incidents SET last_update_at = " + At(2) + ", next_update_due = " + At(3) +
+            ", updated_at = " + At(2) + " WHERE id = $1",
+        i.id(), ToMicros(now), next_us);
+    LoadIncident(tx, i.id(), now, &i);
+    Record(tx, i, actor, "STATUS_UPDATE", message);
+    ScheduleDeadlines(tx, i);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::SubmitReview(const v1::SubmitReviewRequest& request, const std::string& actor) {
+  if (request.summary().empty()) return Invalid("summary: required");
+  return Transition("submit review", request.id(), [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (i.state() != v1::Incident::RESOLVED) {
+      return WrongState(i, "a review is submitted for a RESOLVED incident");
+    }
+    Sql(tx, "incidents_review_upsert",
+        "INSERT INTO incidents.reviews (incident_id, summary, impact, root_cause, timeline_notes, "
+        "author, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, " + At(7) + ") ON CONFLICT (incident_id) "
+        "DO UPDATE SET summary = excluded.summary, impact = excluded.impact, root_cause = "
+        "excluded.root_cause, timeline_notes = excluded.timeline_notes, author = excluded.author, "
+        "submitted_at = excluded.submitted_at",
+        i.id(), request.summary(), request.impact(), request.root_cause(), request.timeline_notes(),
+        actor, ToMicros(clock_.Now()));
+    Record(tx, i, actor, "REVIEW_SUBMITTED", "review submitted by " + actor + ": " + request.summary());
+    MaybeCloseLocked(tx, i, actor);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::AddAction(const v1::AddActionRequest& request, const std::string& actor,
+                                  v1::ActionItem* out) {
+  if (request.title().empty()) return Invalid("title: required");
+  if (request.owner().empty()) return Invalid("owner: required");
+  std::optional<long long> due_us;
+  if (request.has_due()) due_us = MicrosOf(request.due());
+  return Transition("add action", request.id(), [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (i.state() == v1::Incident::CLOSED) return WrongState(i, "a CLOSED incident takes no new actions");
+    Clock::TimePoint now = clock_.Now();
+    pqxx::result r = Sql(tx, "incidents_action_insert",
+                         "INSERT INTO incidents.actions (incident_id, title, owner, due, state, "
+                         "tracking_url, created_at) VALUES ($1, $2, $3, " + At(4) + ", 'OPEN', $5, " +
+                             At(6) + ") RETURNING " + kActionColumns,
+                         i.id(), request.title(), request.owner(), due_us, request.tracking_url(),
+                         ToMicros(now));
+    ActionFromRow(r[0], now, out);
+    Record(tx, i, actor, "ACTION_ADDED",
+           "action " + out->id() + " added for " + request.owner() + ": " + request.title(),
+           nlohmann::json{{"action_id", out->id()}}.dump());
+    MaybeCloseLocked(tx, i, actor);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::CompleteAction(const v1::CompleteActionRequest& request,
+                                       const std::string& actor, v1::ActionItem* out) {
+  if (request.id().empty()) return Invalid("id: required");
+  return pool_.Transact("complete action", [&](pqxx::transaction_base& tx) {
+    Clock::TimePoint now = clock_.Now();
+    pqxx::result r = Sql(tx, "incidents_action_lock",
+                         std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE id = $1 FOR UPDATE",
+                         request.id());
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "action " + request.id() + " not found");
+    ActionFromRow(r[0], now, out);
+    if (out->state() == v1::ActionItem::DONE) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "action " + request.id() + " is DONE already");
+    }
+    v1::Incident incident;
+    LoadIncident(tx, out->incident_id(), now, &incident, true);
+    std::string message;
+    if (!request.tracking_url().empty()) {
+      r = Sql(tx, "incidents_action_track",
+              "UPDATE incidents.actions SET tracking_url = $2 WHERE id = $1 RETURNING " +
+                  std::string(kActionColumns),
+              request.id(), request.tracking_url());
+      message = "action " + request.id() + " tracked at " + request.tracking_url() + " by " + actor;
+    } else {
+      r = Sql(tx, "incidents_action_done",
+              "UPDATE incidents.actions SET state = 'DONE', completed_at = " + At(2) +
+                  ", completed_by = $3 WHERE id = $1 RETURNING " + std::string(kActionColumns),
+              request.id(), ToMicros(now), actor);
+      message = "action " + request.id() + " done (" + actor + ")";
+    }
+    ActionFromRow(r[0], now, out);
+    Record(tx, incident, actor, "ACTION_COMPLETED", message,
+           nlohmann::json{{"action_id", out->id()}}.dump());
+    MaybeCloseLocked(tx, incident, actor);
+    return grpc::Status::OK;
+  });
+}
+
+}  // namespace flightdeck::incidents

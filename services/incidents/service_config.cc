@@ -1,0 +1,99 @@
+// IncidentServiceImpl: the configuration methods (service.h says which file holds which methods).
+#include <string>
+
+#include "common/grpc/metadata.h"
+#include "services/incidents/config_store.h"
+#include "services/incidents/service.h"
+
+namespace flightdeck::incidents {
+
+grpc::Status IncidentServiceImpl::CreateIntegration(grpc::ServerContext*, const v1::Integration* req,
+                                                    v1::Integration* resp) {
+  return config_.CreateIntegration(*req, resp);
+}
+
+grpc::Status IncidentServiceImpl::GetIntegration(grpc::ServerContext*, const v1::NameRequest* req,
+                                                 v1::Integration* resp) {
+  return config_.GetIntegration(req->name(), resp);
+}
+
+grpc::Status IncidentServiceImpl::ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest*,
+                                                   v1::ListIntegrationsResponse* resp) {
+  return config_.ListIntegrations(resp);
+}
+
+grpc::Status IncidentServiceImpl::DeleteIntegration(grpc::ServerContext*, const v1::NameRequest* req,
+                                                    v1::DeleteResponse* resp) {
+  if (grpc::Status s = config_.DeleteIntegration(req->name()); !s.ok()) return s;
+  resp->set_id(req->name());
+  return grpc::Status::OK;
+}
+
+grpc::Status IncidentServiceImpl::PutEscalationPolicy(grpc::ServerContext*, const v1::EscalationPolicy* req,
+                                                      v1::EscalationPolicy* resp) {
+  return config_.PutEscalationPolicy(*req, resp);
+}
+
+grpc::Status IncidentServiceImpl::GetEscalationPolicy(grpc::ServerContext*, const v1::NameRequest* req,
+                                                      v1::EscalationPolicy* resp) {
+  return config_.GetEscalationPolicy(req->name(), /*with_secrets=*/false, resp);
+}
+
+grpc::Status IncidentServiceImpl::ListEscalationPolicies(grpc::ServerContext*,
+                                                         const v1::ListEscalationPoliciesRequest*,
+                                                         v1::ListEscalationPoliciesResponse* resp) {
+  return config_.ListEscalationPolicies(resp);
+}
+
+grpc::Status IncidentServiceImpl::DeleteEscalationPolicy(grpc::ServerContext*, const v1::NameRequest* req,
+                                                         v1::DeleteResponse* resp) {
+  if (grpc::Status s = config_.DeleteEscalationPolicy(req->name()); !s.ok()) return s;
+  resp->set_id(req->name());
+  return grpc::Status::OK;
+}
+
+grpc::Status IncidentServiceImpl::CreateSilence(grpc::ServerContext* ctx, const v1::Silence* req,
+                                                v1::Silence* resp) {
+  std::string actor = ctx == nullptr ? "anonymous" : rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous");
+  return config_.CreateSilence(*req, actor, resp);
+}
+
+grpc::Status IncidentServiceImpl::ListSilences(grpc::ServerContext*, const v1::ListSilencesRequest* req,
+                                               v1::ListSilencesResponse* resp) {
+  return config_.ListSilences(req->include_expired(), resp);
+}
+
+grpc::Status IncidentServiceImpl::ExpireSilence(grpc::ServerContext*, const v1::IdRequest* req,
+                                                v1::Silence* resp) {
+  return config_.ExpireSilence(req->id(), resp);
+}
+
+grpc::Status IncidentServiceImpl::CreateInhibitionRule(grpc::ServerContext*, const v1::InhibitionRule* req,
+                                                       v1::InhibitionRule* resp) {
+  return config_.CreateInhibitionRule(*req, resp);
+}
+
+grpc::Status IncidentServiceImpl::ListInhibitionRules(grpc::ServerContext*,
+                                                      const v1::ListInhibitionRulesRequest*,
+                                                      v1::ListInhibitionRulesResponse* resp) {
+  return config_.ListInhibitionRules(resp);
+}
+
+grpc::Status IncidentServiceImpl::DeleteInhibitionRule(grpc::ServerContext*, const v1::IdRequest* req,
+                                                       v1::DeleteResponse* resp) {
+  if (grpc::Status s = config_.DeleteInhibitionRule(req->id()); !s.ok()) return s;
+  resp->set_id(req->id());
+  return grpc::Status::OK;
+}
+
+grpc::Status IncidentServiceImpl::GetIncidentSettings(grpc::ServerContext*, const v1::GetIncidentSettingsRequest*,
+                                                      v1::IncidentSettings* resp) {
+  return config_.GetSettings(resp);
+}
+
+grpc::Status IncidentServiceImpl::PutIncidentSettings(grpc::ServerContext*, const v1::IncidentSettings* req,
+                                                      v1::IncidentSettings* resp) {
+  return config_.PutSettings(*req, resp);
+}
+
+}  // namespace flightdeck::incidents

@@ -1,0 +1,439 @@
+// Integration: alert intake against the real PostgreSQL — dedup (repeated and concurrent
+// deliveries), resolve and re-trigger, silences, inhibition, grouping into incidents, PagerDuty.
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "common/clock/clock.h"
+#include "common/clock/timestamps.h"
+#include "common/db/db.h"
+#include "common/db/migrate.h"
+#include "common/jobs/jobs.h"
+#include "services/incidents/config_store.h"
+#include "services/incidents/deadlines.h"
+#include "services/incidents/fingerprint.h"
+#include "services/incidents/intake.h"
+#include "services/incidents/intake_parse.h"
+#include "services/incidents/lifecycle.h"
+#include "services/incidents/service.h"
+#include "tests/support/test_database.h"
+
+namespace flightdeck::incidents {
+namespace {
+
+using namespace std::chrono_literals;
+
+AlertInput Firing(Labels labels, std::string summary = "") {
+  AlertInput a;
+  a.fingerprint = FingerprintHex(labels);
+  a.labels = std::move(labels);
+  a.source = "native";
+  a.summary = std::move(summary);
+  return a;
+}
+
+AlertInput Resolved(Labels labels) {
+  AlertInput a = Firing(std::move(labels));
+  a.firing = false;
+  return a;
+}
+
+const Labels kCheckoutLatency{{"alertname", "HighResponseTime"}, {"service", "checkout"},
+                              {"environment", "production"}, {"severity", "warning"}};
+const Labels kCheckoutDown{{"alertname", "ServiceDown"}, {"service", "checkout"},
+                           {"environment", "production"}, {"severity", "critical"}};
+
+class IntakeTest : public ::testing::Test {
+ protected:
+  IntakeTest()
+      : pool_({db_.url(), 8, 5000ms, 4, "test"}),
+        migrated_(Migrate()),
+        queue_(pool_, "incidents", clock_),
+        config_(pool_, clock_),
+        lifecycle_(pool_, queue_, clock_, calendar_, config_, nullptr),
+        intake_(pool_, config_, lifecycle_, clock_) {}
+
+  bool Migrate() {
+    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("incidents"));
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok();
+  }
+
+  v1::IngestResponse Ingest(const std::vector<AlertInput>& alerts) {
+    v1::IngestResponse out;
+    grpc::Status s = intake_.Ingest(alerts, "alertmanager", &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  std::vector<v1::Alert> Alerts(const std::string& fingerprint = "") {
+    v1::ListAlertsRequest req;
+    req.set_fingerprint(fingerprint);
+    req.set_page_size(500);
+    v1::ListAlertsResponse resp;
+    grpc::Status s = intake_.ListAlerts(req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return {resp.alerts().begin(), resp.alerts().end()};
+  }
+
+  v1::Alert Latest(const Labels& labels) {
+    std::vector<v1::Alert> all = Alerts(FingerprintHex(labels));
+    EXPECT_FALSE(all.empty()) << "no alert stored for " << FingerprintHex(labels);
+    return all.empty() ? v1::Alert() : all.front();
+  }
+
+  // (id, state, group_key) of every incident, oldest first.
+  std::vector<std::tuple<std::string, std::string, std::string>> Incidents() {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    std::vector<std::tuple<std::string, std::string, std::string>> out;
+    for (const auto& row : w.exec("SELECT id, state, coalesce(group_key, '') FROM incidents.incidents ORDER BY opened_at, id")) {
+      out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>());
+    }
+    return out;
+  }
+
+  std::string IncidentState(const std::string& id) {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    pqxx::result r = w.exec_params("SELECT state FROM incidents.incidents WHERE id = $1", id);
+    return r.empty() ? "" : r[0][0].as<std::string>();
+  }
+
+  test::TestDatabase db_;
+  FakeClock clock_;
+  BusinessCalendar calendar_;
+  db::Pool pool_;
+  bool migrated_;
+  jobs::Queue queue_;
+  ConfigStore config_;
+  Lifecycle lifecycle_;
+  Intake intake_;
+};
+
+TEST_F(IntakeTest, RepeatedDeliveriesOfAnAlertmanagerBatchUpdateOneAlert) {
+  ASSERT_TRUE(migrated_);
+  v1::AlertmanagerWebhook hook;
+  hook.set_version("4");
+  hook.set_status("firing");
+  v1::AlertmanagerAlert* a = hook.add_alerts();
+  a->set_status("firing");
+  for (const auto& [k, v] : kCheckoutLatency) (*a->mutable_labels())[k] = v;
+  (*a->mutable_annotations())["summary"] = "p99 above 2s";
+  a->set_starts_at("2026-11-22T10:00:00Z");
+  a->set_fingerprint("0123456789abcdef");
+  std::vector<AlertInput> batch;
+  ASSERT_TRUE(ParseAlertmanager(hook, &batch).ok());
+
+  v1::IngestResponse first = Ingest(batch);
+  clock_.Advance(30s);
+  (*hook.mutable_alerts(0)->mutable_annotations())["summary"] = "p99 above 3s";
+  batch.clear();
+  ASSERT_TRUE(ParseAlertmanager(hook, &batch).ok());
+  v1::IngestResponse second = Ingest(batch);
+  Ingest(batch);
+
+  ASSERT_EQ(first.alert_ids_size(), 1);
+  EXPECT_EQ(second.alert_ids(0), first.alert_ids(0));
+  std::vector<v1::Alert> stored = Alerts();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].fingerprint(), "0123456789abcdef");
+  EXPECT_EQ(stored[0].deliveries(), 3);
+  EXPECT_EQ(stored[0].annotations().at("summary"), "p99 above 3s");
+  EXPECT_EQ(stored[0].state(), v1::Alert::FIRING);
+  EXPECT_EQ(TimeOf(stored[0].last_received_at()) - TimeOf(stored[0].first_received_at()), 30s);
+  EXPECT_EQ(Incidents().size(), 1u);
+}
+
+TEST_F(IntakeTest, ConcurrentDuplicateDeliveriesMakeOneAlertAndOneIncident) {
+  ASSERT_TRUE(migrated_);
+  std::vector<AlertInput> batch;
+  for (int i = 0; i < 5; ++i) {
+    batch.push_back(Firing({{"alertname", "HighErrorRate"}, {"service", "api"}, {"environment", "production"},
+                            {"instance", "api-" + std::to_string(i)}}));
+  }
+  constexpr int kSenders = 6;
+  std::atomic<int> failures{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      v1::IngestResponse out;
+      if (!intake_.Ingest(batch, "alertmanager", &out).ok()) failures++;
+    });
+  }
+  go = true;
+  for (std::thread& t : senders) t.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  std::vector<v1::Alert> stored = Alerts();
+  ASSERT_EQ(stored.size(), 5u);
+  int deliveries = 0;
+  for (const v1::Alert& a : stored) deliveries += a.deliveries();
+  EXPECT_EQ(deliveries, 5 * kSenders);
+  ASSERT_EQ(Incidents().size(), 1u) << "one group (service, environment): one incident";
+  for (const v1::Alert& a : stored) EXPECT_EQ(a.incident_id(), std::get<0>(Incidents()[0]));
+}
+
+TEST_F(IntakeTest, ResolveClosesTheOccurrenceAndARetriggerIsANewOne) {
+  ASSERT_TRUE(migrated_);
+  std::string first = Ingest({Firing(kCheckoutLatency)}).alert_ids(0);
+  std::string incident = Latest(kCheckoutLatency).incident_id();
+  ASSERT_FALSE(incident.empty());
+
+  clock_.Advance(1min);
+  v1::IngestResponse resolved = Ingest({Resolved(kCheckoutLatency)});
+  EXPECT_EQ(resolved.alert_ids(0), first);
+  v1::Alert closed = Latest(kCheckoutLatency);
+  EXPECT_EQ(closed.state(), v1::Alert::RESOLVED);
+  EXPECT_EQ(TimeOf(closed.ends_at()), clock_.Now());
+  EXPECT_EQ(IncidentState(incident), "RESOLVED") << "its only alert resolved";
+
+  // A repeated resolve is a no-op, not an error and not a new row.
+  Ingest({Resolved(kCheckoutLatency)});
+  EXPECT_EQ(Alerts(FingerprintHex(kCheckoutLatency)).size(), 1u);
+
+  clock_.Advance(1min);
+  std::string second = Ingest({Firing(kCheckoutLatency)}).alert_ids(0);
+  EXPECT_NE(second, first);
+  std::vector<v1::Alert> occurrences = Alerts(FingerprintHex(kCheckoutLatency));
+  ASSERT_EQ(occurrences.size(), 2u);
+  EXPECT_EQ(occurrences[0].id(), second);
+  EXPECT_EQ(occurrences[0].state(), v1::Alert::FIRING);
+  EXPECT_EQ(occurrences[1].state(), v1::Alert::RESOLVED);
+  EXPECT_NE(occurrences[0].incident_id(), incident) << "a resolved incident does not absorb new alerts";
+}
+
+TEST_F(IntakeTest, AResolveForAnUnknownAlertIsRecordedNotAnError) {
+  ASSERT_TRUE(migrated_);
+  v1::IngestResponse out = Ingest({Resolved(kCheckoutLatency)});
+  ASSERT_EQ(out.alert_ids_size(), 1);
+  v1::Alert a = Latest(kCheckoutLatency);
+  EXPECT_EQ(a.state(), v1::Alert::RESOLVED);
+  EXPECT_TRUE(a.incident_id().empty());
+  EXPECT_TRUE(Incidents().empty());
+}
+
+TEST_F(IntakeTest, SilencedAlertIsStoredAndMarkedButOpensNoIncident) {
+  ASSERT_TRUE(migrated_);
+  v1::Silence silence;
+  v1::Matcher* m = silence.add_matchers();
+  m->set_name("service");
+  m->set_value("checkout");
+  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
+  v1::Silence created;
+  ASSERT_TRUE(config_.CreateSilence(silence, "alice", &created).ok());
+
+  Ingest({Firing(kCheckoutLatency), Firing({{"alertname", "HighErrorRate"}, {"service", "search"}})});
+  v1::Alert silenced = Latest(kCheckoutLatency);
+  EXPECT_TRUE(silenced.silenced());
+  EXPECT_EQ(silenced.silenced_by(), created.id());
+  EXPECT_TRUE(silenced.incident_id().empty());
+  ASSERT_EQ(Incidents().size(), 1u) << "only the unsilenced alert opens an incident";
+  EXPECT_EQ(std::get<2>(Incidents()[0]), "service=search,environment=");
+
+  // Once the silence is expired, the next delivery groups the alert.
+  v1::Silence expired;
+  ASSERT_TRUE(config_.ExpireSilence(created.id(), &expired).ok());
+  clock_.Advance(1s);
+  Ingest({Firing(kCheckoutLatency)});
+  EXPECT_FALSE(Latest(kCheckoutLatency).silenced());
+  EXPECT_FALSE(Latest(kCheckoutLatency).incident_id().empty());
+}
+
+TEST_F(IntakeTest, DefaultRuleInhibitsLatencyOfADownServiceInTheSameBatch) {
+  ASSERT_TRUE(migrated_);
+  Labels other_env = kCheckoutLatency;
+  other_env["environment"] = "staging";
+  // Target first: the source later in the same batch still counts.
+  Ingest({Firing(kCheckoutLatency), Firing(other_env), Firing(kCheckoutDown)});
+
+  v1::Alert inhibited = Latest(kCheckoutLatency);
+  EXPECT_TRUE(inhibited.inhibited());
+  EXPECT_EQ(inhibited.inhibited_by(), FingerprintHex(kCheckoutDown));
+  EXPECT_TRUE(inhibited.incident_id().empty());
+  v1::Alert staging = Latest(other_env);
+  EXPECT_FALSE(staging.inhibited()) << "equal environment is required";
+  EXPECT_FALSE(staging.incident_id().empty());
+  EXPECT_FALSE(Latest(kCheckoutDown).inhibited());
+  EXPECT_EQ(Incidents().size(), 2u) << "checkout/production (ServiceDown) and checkout/staging";
+}
+
+TEST_F(IntakeTest, InhibitedAlertIsGroupedWhenItsSourceResolves) {
+  ASSERT_TRUE(migrated_);
+  Ingest({Firing(kCheckoutDown)});
+  Ingest({Firing(kCheckoutLatency)});
+  ASSERT_TRUE(Latest(kCheckoutLatency).inhibited());
+  std::string down_incident = Latest(kCheckoutDown).incident_id();
+
+  clock_.Advance(2min);
+  v1::IngestResponse out = Ingest({Resolved(kCheckoutDown)});
+  v1::Alert released = Latest(kCheckoutLatency);
+  EXPECT_FALSE(released.inhibited());
+  ASSERT_FALSE(released.incident_id().empty());
+  EXPECT_EQ(released.incident_id(), down_incident) << "same group, incident still open";
+  EXPECT_EQ(IncidentState(down_incident), "TRIGGERED") << "the released alert still fires";
+  EXPECT_NE(std::find(out.incident_ids().begin(), out.incident_ids().end(), down_incident), out.incident_ids().end());
+}
+
+TEST_F(IntakeTest, AlertsAreGroupedByTheConfiguredLabels) {
+  ASSERT_TRUE(migrated_);
+  Ingest({Firing({{"alertname", "HighErrorRate"}, {"service", "checkout"}, {"environment", "production"}}),
+          Firing({{"alertname", "DiskFull"}, {"service", "checkout"}, {"environment", "production"}}),
+          Firing({{"alertname", "HighErrorRate"}, {"service", "search"}, {"environment", "production"}})});
+  auto incidents = Incidents();
+  ASSERT_EQ(incidents.size(), 2u);
+  std::vector<std::string> keys{std::get<2>(incidents[0]), std::get<2>(incidents[1])};
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys[0], "service=checkout,environment=production");
+  EXPECT_EQ(keys[1], "service=search,environment=production");
+
+  // Grouping by service only puts a staging alert of checkout into checkout's incident.
+  v1::IncidentSettings settings;
+  settings.add_group_by("service");
+  v1::IncidentSettings stored;
+  ASSERT_TRUE(config_.PutSettings(settings, &stored).ok());
+  Ingest({Firing({{"alertname", "HighErrorRate"}, {"service", "checkout"}, {"environment", "staging"}})});
+  EXPECT_EQ(Incidents().size(), 3u) << "new group key service=checkout";
+  EXPECT_EQ(std::get<2>(Incidents()[2]), "service=checkout");
+}
+
+TEST_F(IntakeTest, ServiceRejectsAMalformedWebhookNamingTheFieldAndStoresAValidOne) {
+  ASSERT_TRUE(migrated_);
+  IncidentServiceImpl service(pool_, clock_, calendar_, config_, intake_, lifecycle_);
+  v1::AlertmanagerWebhook hook;
+  hook.set_version("4");
+  v1::AlertmanagerAlert* a = hook.add_alerts();
+  for (const auto& [k, v] : kCheckoutDown) (*a->mutable_labels())[k] = v;
+  a->set_status("burning");
+  v1::IngestResponse out;
+  grpc::Status s = service.PostAlertmanager(nullptr, &hook, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("alerts[0].status"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(Alerts().empty());
+
+  a->set_status("firing");
+  s = service.PostAlertmanager(nullptr, &hook, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.received(), 1);
+  ASSERT_EQ(out.incident_ids_size(), 1);
+  EXPECT_EQ(Latest(kCheckoutDown).incident_id(), out.incident_ids(0));
+  EXPECT_EQ(Latest(kCheckoutDown).severity(), "SEV2");
+}
+
+TEST_F(IntakeTest, ADatabaseFailureIsUnavailableSoTheSenderRetries) {
+  ASSERT_TRUE(migrated_);
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    w.exec("ALTER TABLE incidents.alerts RENAME TO alerts_away");
+    w.commit();
+  }
+  v1::IngestResponse out;
+  grpc::Status s = intake_.Ingest({Firing(kCheckoutLatency)}, "alertmanager", &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(out.alert_ids_size(), 0);
+  EXPECT_TRUE(Incidents().empty()) << "nothing of the batch is kept";
+}
+
+TEST_F(IntakeTest, ListAlertsPagesAndFilters) {
+  ASSERT_TRUE(migrated_);
+  std::vector<AlertInput> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back(Firing({{"alertname", "A" + std::to_string(i)}, {"service", "x"}}));
+  Ingest(batch);
+  Ingest({Resolved({{"alertname", "A0"}, {"service", "x"}})});
+
+  v1::ListAlertsRequest req;
+  req.set_page_size(3);
+  std::set<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListAlertsResponse resp;
+    ASSERT_TRUE(intake_.ListAlerts(req, &resp).ok());
+    for (const auto& a : resp.alerts()) EXPECT_TRUE(seen.insert(a.id()).second) << "seen twice: " << a.id();
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 7u);
+
+  v1::ListAlertsRequest firing;
+  firing.set_state("RESOLVED");
+  v1::ListAlertsResponse resp;
+  ASSERT_TRUE(intake_.ListAlerts(firing, &resp).ok());
+  ASSERT_EQ(resp.alerts_size(), 1);
+  EXPECT_EQ(resp.alerts(0).labels().at("alertname"), "A0");
+
+  v1::ListAlertsRequest bad;
+  bad.set_page_size(501);
+  grpc::Status s = intake_.ListAlerts(bad, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("page_size"), std::string::npos);
+  bad.set_page_size(10);
+  bad.set_page_token("bogus");
+  s = intake_.ListAlerts(bad, &resp);
+  EXPECT_NE(s.error_message().find("page_token"), std::string::npos);
+}
+
+TEST_F(IntakeTest, PagerDutyUnknownRoutingKeyIsAnInvalidArgument) {
+  ASSERT_TRUE(migrated_);
+  v1::PagerDutyEvent event;
+  event.set_routing_key("0123456789abcdef0123456789abcdef");
+  event.set_event_action("trigger");
+  event.mutable_payload()->set_summary("disk full");
+  event.mutable_payload()->set_source("db-1");
+  event.mutable_payload()->set_severity("critical");
+  v1::PagerDutyResponse out;
+  grpc::Status s = intake_.PagerDuty(event, "pd", &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "routing_key: no integration has this routing key");
+  EXPECT_TRUE(Alerts().empty());
+}
+
+TEST_F(IntakeTest, PagerDutyTriggerAcknowledgeResolveByDedupKey) {
+  ASSERT_TRUE(migrated_);
+  v1::Integration integration;
+  integration.set_name("datadog");
+  integration.set_service("payments");
+  integration.set_environment("production");
+  v1::Integration created;
+  ASSERT_TRUE(config_.CreateIntegration(integration, &created).ok());
+
+  v1::PagerDutyEvent event;
+  event.set_routing_key(created.routing_key());
+  event.set_event_action("trigger");
+  event.set_dedup_key("payments-latency-1");
+  event.mutable_payload()->set_summary("payments p99 above 2s");
+  event.mutable_payload()->set_source("payments-1");
+  event.mutable_payload()->set_severity("critical");
+  v1::PagerDutyResponse out;
+  grpc::Status s = intake_.PagerDuty(event, "pd", &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.status(), "success");
+  EXPECT_EQ(out.message(), "Event processed");
+  EXPECT_EQ(out.dedup_key(), "payments-latency-1");
+  std::vector<v1::Alert> alerts = Alerts("payments-latency-1");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].integration(), "datadog");
+  EXPECT_EQ(alerts[0].severity(), "SEV2") << "critical maps to SEV2 by default";
+  std::string incident = alerts[0].incident_id();
+  ASSERT_FALSE(incident.empty());
+  EXPECT_EQ(IncidentState(incident), "TRIGGERED");
+
+  event.set_event_action("acknowledge");
+  ASSERT_TRUE(intake_.PagerDuty(event, "pd", &out).ok());
+  EXPECT_EQ(IncidentState(incident), "ACKNOWLEDGED");
+
+  event.set_event_action("resolve");
+  ASSERT_TRUE(intake_.PagerDuty(event, "pd", &out).ok());
+  alerts = Alerts("payments-latency-1");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].state(), v1::Alert::RESOLVED);
+  EXPECT_EQ(IncidentState(incident), "RESOLVED");
+}
+
+}  // namespace
+}  // namespace flightdeck::incidents

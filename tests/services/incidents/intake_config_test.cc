@@ -1,0 +1,306 @@
+// Integration: the incidents service's configuration against the real PostgreSQL — integrations,
+// escalation policies (secrets kept and never shown), silences, inhibition rules and settings,
+// with validation errors that name the field.
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include <regex>
+
+#include "common/clock/clock.h"
+#include "common/clock/timestamps.h"
+#include "common/db/db.h"
+#include "common/db/migrate.h"
+#include "services/incidents/config_store.h"
+#include "tests/support/test_database.h"
+
+namespace flightdeck::incidents {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ConfigStoreTest : public ::testing::Test {
+ protected:
+  ConfigStoreTest() : pool_({db_.url(), 4, 5000ms, 4, "test"}), migrated_(Migrate()), config_(pool_, clock_) {}
+
+  bool Migrate() {
+    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("incidents"));
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok();
+  }
+
+  // The error's code is INVALID_ARGUMENT and its message starts with the field.
+  static void ExpectInvalid(const grpc::Status& s, const std::string& field) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_EQ(s.error_message().rfind(field + ":", 0), 0u) << "message should name " << field << ": "
+                                                           << s.error_message();
+  }
+
+  test::TestDatabase db_;
+  FakeClock clock_;
+  db::Pool pool_;
+  bool migrated_;
+  ConfigStore config_;
+};
+
+TEST_F(ConfigStoreTest, IntegrationGetsARandomRoutingKeyAndIsFoundByIt) {
+  ASSERT_TRUE(migrated_);
+  v1::Integration in;
+  in.set_name("grafana");
+  in.set_service("checkout");
+  in.set_default_severity("sev4");
+  v1::Integration a, b;
+  ASSERT_TRUE(config_.CreateIntegration(in, &a).ok());
+  EXPECT_TRUE(std::regex_match(a.routing_key(), std::regex("[0-9a-f]{32}"))) << a.routing_key();
+  EXPECT_EQ(a.default_severity(), "SEV4");
+  in.set_name("grafana-2");
+  ASSERT_TRUE(config_.CreateIntegration(in, &b).ok());
+  EXPECT_NE(a.routing_key(), b.routing_key());
+
+  v1::Integration found;
+  ASSERT_TRUE(config_.IntegrationByRoutingKey(b.routing_key(), &found).ok());
+  EXPECT_EQ(found.name(), "grafana-2");
+  EXPECT_EQ(config_.IntegrationByRoutingKey(std::string(32, 'z'), &found).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  in.set_name("grafana");
+  EXPECT_EQ(config_.CreateIntegration(in, &found).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  ASSERT_TRUE(config_.DeleteIntegration("grafana").ok());
+  v1::ListIntegrationsResponse list;
+  ASSERT_TRUE(config_.ListIntegrations(&list).ok());
+  ASSERT_EQ(list.integrations_size(), 1);
+  EXPECT_EQ(list.integrations(0).name(), "grafana-2");
+}
+
+TEST_F(ConfigStoreTest, IntegrationValidationNamesTheField) {
+  ASSERT_TRUE(migrated_);
+  v1::Integration out;
+  v1::Integration in;
+  in.set_name("Bad Name");
+  in.set_service("x");
+  ExpectInvalid(config_.CreateIntegration(in, &out), "name");
+  in.set_name("ok");
+  in.set_routing_key("short");
+  ExpectInvalid(config_.CreateIntegration(in, &out), "routing_key");
+  in.set_routing_key(std::string(32, 'A'));
+  ExpectInvalid(config_.CreateIntegration(in, &out), "routing_key");
+  in.clear_routing_key();
+  in.clear_service();
+  ExpectInvalid(config_.CreateIntegration(in, &out), "service");
+  in.set_service("x");
+  in.set_severity_override("SEV9");
+  ExpectInvalid(config_.CreateIntegration(in, &out), "severity_override");
+  in.clear_severity_override();
+  in.set_default_severity("urgent");
+  ExpectInvalid(config_.CreateIntegration(in, &out), "default_severity");
+  in.clear_default_severity();
+  in.set_escalation_policy("nobody");
+  ExpectInvalid(config_.CreateIntegration(in, &out), "escalation_policy");
+  in.clear_escalation_policy();
+  in.set_routing_key("abcdefghijklmnopqrstuvwxyz012345");
+  ASSERT_TRUE(config_.CreateIntegration(in, &out).ok());
+  EXPECT_EQ(out.routing_key(), "abcdefghijklmnopqrstuvwxyz012345");
+}
+
+TEST_F(ConfigStoreTest, PolicySecretsAreKeptButNeverShown) {
+  ASSERT_TRUE(migrated_);
+  v1::EscalationPolicy p;
+  p.set_name("payments.oncall");
+  v1::NotificationTarget* chat = p.add_on_open();
+  chat->set_name("chat");
+  chat->set_url("https://hooks.example.com/T0/B0");
+  chat->set_format("slack");
+  chat->set_secret("s3cret");
+  v1::EscalationLevel* level = p.add_levels();
+  level->mutable_delay()->set_seconds(300);
+  v1::NotificationTarget* pager = level->add_targets();
+  pager->set_name("pager");
+  pager->set_url("http://127.0.0.1:9/page");
+  v1::EscalationPolicy out;
+  ASSERT_TRUE(config_.PutEscalationPolicy(p, &out).ok());
+  EXPECT_TRUE(out.on_open(0).secret().empty());
+  EXPECT_TRUE(out.on_open(0).has_secret());
+  EXPECT_FALSE(out.levels(0).targets(0).has_secret());
+  EXPECT_EQ(out.levels(0).targets(0).format(), "json");
+
+  // An edit that re-sends what the API showed (no secret) keeps the stored secret.
+  v1::EscalationPolicy edit = out;
+  edit.mutable_on_open(0)->set_url("https://hooks.example.com/T0/B1");
+  ASSERT_TRUE(config_.PutEscalationPolicy(edit, &out).ok());
+  v1::EscalationPolicy shown, with_secrets;
+  ASSERT_TRUE(config_.GetEscalationPolicy("payments.oncall", false, &shown).ok());
+  EXPECT_TRUE(shown.on_open(0).secret().empty());
+  EXPECT_TRUE(shown.on_open(0).has_secret());
+  EXPECT_EQ(shown.on_open(0).url(), "https://hooks.example.com/T0/B1");
+  ASSERT_TRUE(config_.GetEscalationPolicy("payments.oncall", true, &with_secrets).ok());
+  EXPECT_EQ(with_secrets.on_open(0).secret(), "s3cret");
+  v1::ListEscalationPoliciesResponse list;
+  ASSERT_TRUE(config_.ListEscalationPolicies(&list).ok());
+  ASSERT_EQ(list.policies_size(), 1);
+  EXPECT_TRUE(list.policies(0).on_open(0).secret().empty());
+}
+
+TEST_F(ConfigStoreTest, PolicyValidationNamesTheField) {
+  ASSERT_TRUE(migrated_);
+  v1::EscalationPolicy out;
+  v1::EscalationPolicy p;
+  p.set_name("-bad");
+  ExpectInvalid(config_.PutEscalationPolicy(p, &out), "name");
+  p.set_name("ok");
+  v1::NotificationTarget* t = p.add_on_open();
+  t->set_url("https://x.example.com");
+  ExpectInvalid(config_.PutEscalationPolicy(p, &out), "on_open[0].name");
+  t->set_name("t");
+  t->set_url("ftp://x.example.com");
+  ExpectInvalid(config_.PutEscalationPolicy(p, &out), "on_open[0].url");
+  t->set_url("https://x.example.com");
+  t->set_format("xml");
+  ExpectInvalid(config_.PutEscalationPolicy(p, &out), "on_open[0].format");
+  t->set_format("json");
+  v1::EscalationLevel* level = p.add_levels();
+  level->add_targets()->set_name("pager");
+  ExpectInvalid(config_.PutEscalationPolicy(p, &out), "levels[0].targets[0].url");
+  EXPECT_EQ(config_.GetEscalationPolicy("ok", false, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ConfigStoreTest, SilencesAreActiveInTheirRangeAndCanBeExpired) {
+  ASSERT_TRUE(migrated_);
+  v1::Silence s;
+  v1::Matcher* m = s.add_matchers();
+  m->set_name("service");
+  m->set_value("checkout");
+  SetTimestamp(s.mutable_starts_at(), clock_.Now() + 10min);
+  SetTimestamp(s.mutable_ends_at(), clock_.Now() + 1h);
+  v1::Silence later;
+  ASSERT_TRUE(config_.CreateSilence(s, "alice", &later).ok());
+  EXPECT_FALSE(later.active());
+  EXPECT_EQ(later.created_by(), "alice");
+  s.clear_starts_at();
+  v1::Silence now;
+  ASSERT_TRUE(config_.CreateSilence(s, "alice", &now).ok());
+  EXPECT_TRUE(now.active());
+  EXPECT_EQ(TimeOf(now.starts_at()), clock_.Now()) << "starts_at defaults to now";
+
+  ASSERT_TRUE(pool_.Transact("test", [&](pqxx::transaction_base& w) {
+    auto active = config_.ReadActiveSilences(w, clock_.Now());
+    EXPECT_EQ(active.size(), 1u);
+    if (active.empty()) return grpc::Status::OK;
+    EXPECT_EQ(active[0].first, now.id());
+    EXPECT_TRUE(MatchesAll(active[0].second, {{"service", "checkout"}}));
+    EXPECT_FALSE(MatchesAll(active[0].second, {{"service", "search"}}));
+    EXPECT_EQ(config_.ReadActiveSilences(w, clock_.Now() + 20min).size(), 2u);
+    return grpc::Status::OK;
+  }).ok());
+
+  clock_.Advance(1min);
+  v1::Silence expired;
+  ASSERT_TRUE(config_.ExpireSilence(now.id(), &expired).ok());
+  EXPECT_FALSE(expired.active());
+  EXPECT_EQ(TimeOf(expired.ends_at()), clock_.Now());
+  v1::ListSilencesResponse list;
+  ASSERT_TRUE(config_.ListSilences(false, &list).ok());
+  ASSERT_EQ(list.silences_size(), 1);
+  EXPECT_EQ(list.silences(0).id(), later.id());
+  ASSERT_TRUE(config_.ListSilences(true, &list).ok());
+  EXPECT_EQ(list.silences_size(), 2);
+  EXPECT_EQ(config_.ExpireSilence("no-such-id", &expired).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ConfigStoreTest, SilenceValidationNamesTheField) {
+  ASSERT_TRUE(migrated_);
+  v1::Silence out;
+  v1::Silence s;
+  SetTimestamp(s.mutable_ends_at(), clock_.Now() + 1h);
+  ExpectInvalid(config_.CreateSilence(s, "a", &out), "matchers");
+  v1::Matcher* m = s.add_matchers();
+  m->set_name("service");
+  m->set_value(".*");
+  m->set_op("=~");
+  ExpectInvalid(config_.CreateSilence(s, "a", &out), "matchers");  // matches everything
+  m->set_value("checkout");
+  m->set_op("=~");
+  s.clear_ends_at();
+  ExpectInvalid(config_.CreateSilence(s, "a", &out), "ends_at");
+  SetTimestamp(s.mutable_starts_at(), clock_.Now() + 2h);
+  SetTimestamp(s.mutable_ends_at(), clock_.Now() + 1h);
+  ExpectInvalid(config_.CreateSilence(s, "a", &out), "ends_at");
+}
+
+TEST_F(ConfigStoreTest, DefaultInhibitionRuleIsSeededAndRulesAreValidated) {
+  ASSERT_TRUE(migrated_);
+  v1::ListInhibitionRulesResponse list;
+  ASSERT_TRUE(config_.ListInhibitionRules(&list).ok());
+  ASSERT_EQ(list.rules_size(), 1);
+  EXPECT_EQ(list.rules(0).equal_size(), 2);
+
+  ASSERT_TRUE(pool_.Transact("test", [&](pqxx::transaction_base& w) {
+    std::vector<InhibitRule> rules = config_.ReadInhibitRules(w);
+    EXPECT_EQ(rules.size(), 1u);
+    if (rules.empty()) return grpc::Status::OK;
+    Labels down{{"alertname", "ServiceDown"}, {"service", "a"}, {"environment", "prod"}};
+    Labels slow{{"alertname", "HighResponseTime"}, {"service", "a"}, {"environment", "prod"}};
+    Labels errors{{"alertname", "HighErrorRate"}, {"service", "a"}, {"environment", "prod"}};
+    Labels other{{"alertname", "HighErrorRate"}, {"service", "b"}, {"environment", "prod"}};
+    EXPECT_TRUE(Inhibits(rules[0], down, "1", slow, "2"));
+    EXPECT_TRUE(Inhibits(rules[0], down, "1", errors, "3"));
+    EXPECT_FALSE(Inhibits(rules[0], down, "1", other, "4"));
+    EXPECT_FALSE(Inhibits(rules[0], slow, "2", down, "1")) << "the rule has a direction";
+    return grpc::Status::OK;
+  }).ok());
+
+  v1::InhibitionRule rule;
+  rule.add_equal("service");
+  v1::Matcher* m = rule.add_source_matchers();
+  m->set_name("alertname");
+  m->set_value("(");
+  m->set_op("=~");
+  rule.add_target_matchers()->set_name("alertname");
+  v1::InhibitionRule out;
+  grpc::Status s = config_.CreateInhibitionRule(rule, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("source_matchers[0]"), std::string::npos) << s.error_message();
+  m->set_value("NodeDown");
+  ASSERT_TRUE(config_.CreateInhibitionRule(rule, &out).ok());
+  EXPECT_FALSE(out.id().empty());
+  ASSERT_TRUE(config_.ListInhibitionRules(&list).ok());
+  EXPECT_EQ(list.rules_size(), 2);
+  ASSERT_TRUE(config_.DeleteInhibitionRule(out.id()).ok());
+  EXPECT_EQ(config_.DeleteInhibitionRule(out.id()).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ConfigStoreTest, SettingsHaveDefaultsAndAreValidated) {
+  ASSERT_TRUE(migrated_);
+  v1::IncidentSettings got;
+  ASSERT_TRUE(config_.GetSettings(&got).ok());
+  ASSERT_EQ(got.group_by_size(), 2);
+  EXPECT_EQ(got.group_by(0), "service");
+  EXPECT_EQ(got.critical_severity(), "SEV2");
+  EXPECT_EQ(got.auto_rollback_severities_size(), 2);
+
+  v1::IncidentSettings out;
+  v1::IncidentSettings in;
+  in.add_group_by("service");
+  in.add_group_by("");
+  ExpectInvalid(config_.PutSettings(in, &out), "group_by[1]");
+  in.set_group_by(1, "team");
+  in.set_critical_severity("SEV3");
+  ExpectInvalid(config_.PutSettings(in, &out), "critical_severity");
+  in.set_critical_severity("sev1");
+  in.add_auto_rollback_severities("SEV7");
+  ExpectInvalid(config_.PutSettings(in, &out), "auto_rollback_severities[0]");
+  in.set_auto_rollback_severities(0, "SEV1");
+  in.set_default_escalation_policy("missing");
+  ExpectInvalid(config_.PutSettings(in, &out), "default_escalation_policy");
+  in.clear_default_escalation_policy();
+  ASSERT_TRUE(config_.PutSettings(in, &out).ok());
+
+  ConfigStore::Settings typed;
+  ASSERT_TRUE(pool_.Transact("test", [&](pqxx::transaction_base& w) {
+    typed = config_.ReadSettings(w);
+    return grpc::Status::OK;
+  }).ok());
+  EXPECT_EQ(typed.group_by, (std::vector<std::string>{"service", "team"}));
+  EXPECT_EQ(typed.critical, Severity::kSev1);
+  EXPECT_EQ(typed.auto_rollback, std::vector<Severity>{Severity::kSev1});
+}
+
+}  // namespace
+}  // namespace flightdeck::incidents
