@@ -1,25 +1,149 @@
-// flightdeck-health: active probes, aggregate health, smoke suites (DESIGN.md §3).
-// The process runs, migrates its schema and serves grpc.health.v1 and its admin port; its
-// domain arrives with its own issue.
-#include <memory>
+// flightdeck-health: active probes, aggregate health, smoke suites (DESIGN.md §3, issue 4).
+// Wiring only.
+#include <unistd.h>
 
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "common/config/config.h"
+#include "common/grpc/channel.h"
+#include "common/jobs/jobs.h"
+#include "common/log/log.h"
+#include "common/metrics/metrics.h"
 #include "common/runtime/runtime.h"
+#include "services/health/coordinator.h"
+#include "services/health/evaluator.h"
+#include "services/health/probe/probe.h"
+#include "services/health/probe/scheduler.h"
+#include "services/health/recorder.h"
+#include "services/health/service.h"
+#include "services/health/smoke/smoke.h"
+#include "services/health/store.h"
 
 namespace {
 
-class Empty final : public flightdeck::runtime::Component {
+using namespace flightdeck;
+using namespace flightdeck::health;
+
+std::string Owner() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+class Health final : public runtime::Component {
  public:
-  std::vector<grpc::Service*> GrpcServices() override { return {}; }
+  explicit Health(runtime::Context& ctx)
+      : owner_(Owner()),
+        queue_(ctx.db, "health", ctx.clock),
+        worker_(queue_, WorkerOptions(ctx.env, owner_)),
+        store_(ctx.db, &queue_),
+        recorder_(store_, ctx.clock, RecorderOptions(ctx.env), &ctx.metrics),
+        lateness_(ctx.metrics.AddHistogram("flightdeck_health_probe_lateness_seconds",
+                                           "How late probes started after their due time.")),
+        scheduler_(prober_, [this](const std::string& name, Clock::TimePoint due, Clock::TimePoint started,
+                                   const ProbeOutcome& outcome) {
+          lateness_.With({}).Observe(std::chrono::duration<double>(started - due).count());
+          recorder_.Record(name, started, outcome);
+        }),
+        coordinator_(store_, scheduler_, recorder_, ctx.clock, CoordinatorOptions(ctx.env, owner_)),
+        evaluator_(store_, ctx.clock, EvaluatorOptions(ctx.env), [this] { return coordinator_.Owns(0); },
+                   [this] { worker_.Nudge(); }),
+        service_(store_, ctx.clock, HealthServiceImpl::Options{}),
+        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }) {
+    if (!IncidentsDisabled()) {
+      std::string address = ctx.env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
+      delivery_ = std::make_unique<AlertDelivery>(store_, rpc::MakeChannel(address));
+      worker_.Handle(kAlertJob, [this](const jobs::Job& job) { return delivery_->Handle(job); });
+    }
+    smoke_.RegisterJobs(worker_);
+  }
+
+  std::vector<grpc::Service*> GrpcServices() override { return {&service_, &smoke_}; }
+
+  void Start() override {
+    prober_.Start();
+    scheduler_.Start();
+    recorder_.Start();
+    coordinator_.Start();
+    evaluator_.Start();
+    worker_.Start();
+  }
+
+  void Stop() override {
+    evaluator_.Stop();
+    coordinator_.Stop();  // gives the leases back so that other replicas take over at once
+    scheduler_.Stop();
+    prober_.Stop();
+    recorder_.Stop();  // flushes the last results
+    worker_.Stop();
+  }
+
+ private:
+  // config::Env::Raw treats an empty value as unset, so "set to the empty string" is read from
+  // the process environment directly.
+  static bool IncidentsDisabled() {
+    const char* v = std::getenv("FLIGHTDECK_INCIDENTS_ADDR");
+    return v != nullptr && *v == '\0';
+  }
+
+  static jobs::Worker::Options WorkerOptions(const config::Env& env, const std::string& owner) {
+    jobs::Worker::Options o;
+    o.owner = owner;
+    o.threads = static_cast<int>(env.Int("FLIGHTDECK_HEALTH_WORKERS", 2, 1, 16));
+    o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
+    o.lease = std::chrono::minutes(5);
+    return o;
+  }
+  static ResultRecorder::Options RecorderOptions(const config::Env& env) {
+    ResultRecorder::Options o;
+    o.flush_interval = env.Duration("FLIGHTDECK_HEALTH_FLUSH_INTERVAL", o.flush_interval);
+    if (o.flush_interval.count() <= 0) {
+      throw config::ConfigError("FLIGHTDECK_HEALTH_FLUSH_INTERVAL: must be above 0");
+    }
+    return o;
+  }
+  static Coordinator::Options CoordinatorOptions(const config::Env& env, const std::string& owner) {
+    Coordinator::Options o;
+    o.owner = owner;
+    o.lease = env.Duration("FLIGHTDECK_HEALTH_LEASE", o.lease);
+    if (o.lease < std::chrono::seconds(1)) {
+      throw config::ConfigError("FLIGHTDECK_HEALTH_LEASE: must be at least 1s");
+    }
+    return o;
+  }
+  static HealthEvaluator::Options EvaluatorOptions(const config::Env& env) {
+    HealthEvaluator::Options o;
+    o.down_after = env.Duration("FLIGHTDECK_HEALTH_DOWN_AFTER", o.down_after);
+    o.interval = env.Duration("FLIGHTDECK_HEALTH_EVALUATE_INTERVAL", o.interval);
+    o.deliver = !IncidentsDisabled();
+    return o;
+  }
+
+  std::string owner_;
+  jobs::Queue queue_;
+  jobs::Worker worker_;
+  HealthStore store_;
+  ResultRecorder recorder_;
+  metrics::Family<metrics::Histogram>& lateness_;
+  Prober prober_;
+  Scheduler scheduler_;
+  Coordinator coordinator_;
+  HealthEvaluator evaluator_;
+  HealthServiceImpl service_;
+  SmokeServiceImpl smoke_;
+  std::unique_ptr<AlertDelivery> delivery_;
 };
 
 }  // namespace
 
 int main() {
-  flightdeck::runtime::ServiceSpec spec;
+  runtime::ServiceSpec spec;
   spec.process_name = "flightdeck-health";
   spec.schema = "health";
   spec.default_grpc_port = 50053;
   spec.default_admin_port = 9103;
-  spec.build = [](flightdeck::runtime::Context&) { return std::make_unique<Empty>(); };
-  return flightdeck::runtime::RunService(spec);
+  spec.build = [](runtime::Context& ctx) { return std::make_unique<Health>(ctx); };
+  return runtime::RunService(spec);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <grpcpp/support/status.h>
@@ -15,10 +16,16 @@ namespace flightdeck::jobs {
 class Queue;
 class Worker;
 }
+namespace flightdeck::health::smoke {
+class SmokeStore;
+}
 
 // Smoke suites (issue 4): saved suites and runs (tables in migrations/health/0003_smoke.sql).
 // A run is stored RUNNING and executed by a durable job ("smoke_run") so that a crash resumes
 // it; checks run in order, adjacent checks marked concurrent together (libcurl multi).
+// Each job runs one group of checks and schedules the next group as it records the results, so
+// a job lasts at most about the longest timeout_ms of its group (60 s at most): the worker's
+// lease must be longer than that.
 namespace flightdeck::health {
 
 inline constexpr char kSmokeRunJob[] = "smoke_run";
@@ -28,6 +35,7 @@ class SmokeServiceImpl final : public v1::SmokeService::Service {
   // `nudge` wakes the job worker after a run is enqueued.
   SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
                    std::function<void()> nudge);
+  ~SmokeServiceImpl() override;
 
   grpc::Status CreateSmokeRun(grpc::ServerContext* ctx, const v1::CreateSmokeRunRequest* req,
                               v1::SmokeRun* resp) override;
@@ -44,12 +52,16 @@ class SmokeServiceImpl final : public v1::SmokeService::Service {
 
   // Registers the "smoke_run" job handler.
   void RegisterJobs(jobs::Worker& worker);
+  // The "smoke_run" job: runs the run's next unrecorded group of checks and records it.
+  // Idempotent: a run already finished, or a group recorded meanwhile, changes nothing.
+  grpc::Status RunNextGroup(const std::string& run_id);
 
  private:
   db::Pool& pool_;
   jobs::Queue& queue_;
   const Clock& clock_;
   std::function<void()> nudge_;
+  std::unique_ptr<smoke::SmokeStore> store_;
 };
 
 }  // namespace flightdeck::health

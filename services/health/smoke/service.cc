@@ -1,0 +1,242 @@
+#include <cctype>
+#include <map>
+
+#include <grpcpp/server_context.h>
+#include <nlohmann/json.hpp>
+
+#include "common/clock/timestamps.h"
+#include "common/grpc/metadata.h"
+#include "common/jobs/jobs.h"
+#include "common/log/log.h"
+#include "services/health/smoke/checks.h"
+#include "services/health/smoke/http_runner.h"
+#include "services/health/smoke/smoke.h"
+#include "services/health/smoke/store.h"
+
+namespace flightdeck::health {
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+bool IsSuiteName(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return std::isalnum(static_cast<unsigned char>(s.front())) != 0;
+}
+
+grpc::Status CheckSuiteName(const std::string& field, const std::string& name) {
+  if (name.empty()) return Invalid(field + ": is required");
+  if (!IsSuiteName(name)) {
+    return Invalid(field + ": must be 1-63 characters of a-z, 0-9, '-', '_' and '.', starting with a "
+                   "letter or digit");
+  }
+  return grpc::Status::OK;
+}
+
+bool IsUuid(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !std::isxdigit(static_cast<unsigned char>(id[i]))) return false;
+  }
+  return true;
+}
+
+// Protobuf strings must be UTF-8; a failing body may be anything (and its cut may split a
+// character), so invalid bytes become '?'.
+std::string Utf8Excerpt(const std::string& body, size_t limit) {
+  const std::string cut = body.substr(0, limit);
+  std::string out;
+  out.reserve(cut.size());
+  size_t i = 0;
+  while (i < cut.size()) {
+    const auto c = static_cast<unsigned char>(cut[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= cut.size();
+    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(cut[i + k]) >> 6) == 0x2;
+    if (valid) {
+      out.append(cut, i, len);
+      i += len;
+    } else {
+      out.push_back('?');
+      ++i;
+    }
+  }
+  return out;
+}
+
+// Relative check URLs in a suite are allowed without a base_url (a run names one): validate
+// them against a stand-in base.
+constexpr char kStandInBase[] = "http://base-url.invalid";
+
+}  // namespace
+
+SmokeServiceImpl::SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
+                                   std::function<void()> nudge)
+    : pool_(pool),
+      queue_(queue),
+      clock_(clock),
+      nudge_(std::move(nudge)),
+      store_(std::make_unique<smoke::SmokeStore>(pool, queue)) {}
+
+SmokeServiceImpl::~SmokeServiceImpl() = default;
+
+grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1::CreateSmokeRunRequest* req,
+                                              v1::SmokeRun* resp) {
+  v1::SmokeRun run;
+  if (!req->suite().empty()) {
+    if (req->checks_size() > 0) return Invalid("suite: give either a saved suite's name or checks, not both");
+    if (grpc::Status s = CheckSuiteName("suite", req->suite()); !s.ok()) return s;
+    v1::SmokeSuite suite;
+    if (grpc::Status s = store_->GetSuite(req->suite(), &suite); !s.ok()) return s;
+    run.set_suite(suite.name());
+    run.set_base_url(req->base_url().empty() ? suite.base_url() : req->base_url());
+    *run.mutable_checks() = suite.checks();
+  } else if (req->checks_size() == 0) {
+    return Invalid("checks: give the checks to run, or a saved suite's name in suite");
+  } else {
+    run.set_base_url(req->base_url());
+    *run.mutable_checks() = req->checks();
+  }
+  if (grpc::Status s = smoke::NormalizeChecks(run.base_url(), run.mutable_checks()); !s.ok()) return s;
+  run.set_release_id(req->release_id());
+  run.set_created_by(ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous") : "anonymous");
+  if (grpc::Status s = store_->CreateRun(&run, clock_.Now()); !s.ok()) return s;
+  log::Info("smoke run started", {{"run_id", run.id()}, {"suite", run.suite()}, {"checks", run.checks_size()},
+                                  {"created_by", run.created_by()}});
+  nudge_();
+  *resp = std::move(run);
+  smoke::RedactHeaders(resp->mutable_checks());
+  return grpc::Status::OK;
+}
+
+grpc::Status SmokeServiceImpl::GetSmokeRun(grpc::ServerContext*, const v1::GetSmokeRunRequest* req,
+                                           v1::SmokeRun* resp) {
+  if (req->id().empty()) return Invalid("id: is required");
+  if (!IsUuid(req->id())) return Invalid("id: \"" + req->id() + "\" is not a smoke run id");
+  if (grpc::Status s = store_->GetRun(req->id(), resp); !s.ok()) return s;
+  smoke::RedactHeaders(resp->mutable_checks());
+  return grpc::Status::OK;
+}
+
+grpc::Status SmokeServiceImpl::PutSmokeSuite(grpc::ServerContext*, const v1::SmokeSuite* req,
+                                             v1::SmokeSuite* resp) {
+  if (grpc::Status s = CheckSuiteName("name", req->name()); !s.ok()) return s;
+  if (grpc::Status s = smoke::ValidateBaseUrl(req->base_url()); !s.ok()) return s;
+  v1::SmokeSuite suite = *req;
+  suite.clear_updated_at();
+  const std::string base = suite.base_url().empty() ? kStandInBase : suite.base_url();
+  if (grpc::Status s = smoke::NormalizeChecks(base, suite.mutable_checks()); !s.ok()) return s;
+  if (grpc::Status s = store_->PutSuite(suite, clock_.Now(), resp); !s.ok()) return s;
+  smoke::RedactHeaders(resp->mutable_checks());
+  return grpc::Status::OK;
+}
+
+grpc::Status SmokeServiceImpl::GetSmokeSuite(grpc::ServerContext*, const v1::GetSmokeSuiteRequest* req,
+                                             v1::SmokeSuite* resp) {
+  if (grpc::Status s = CheckSuiteName("name", req->name()); !s.ok()) return s;
+  if (grpc::Status s = store_->GetSuite(req->name(), resp); !s.ok()) return s;
+  smoke::RedactHeaders(resp->mutable_checks());
+  return grpc::Status::OK;
+}
+
+grpc::Status SmokeServiceImpl::ListSmokeSuites(grpc::ServerContext*, const v1::ListSmokeSuitesRequest*,
+                                               v1::ListSmokeSuitesResponse* resp) {
+  std::vector<v1::SmokeSuite> suites;
+  if (grpc::Status s = store_->ListSuites(&suites); !s.ok()) return s;
+  for (v1::SmokeSuite& suite : suites) {
+    smoke::RedactHeaders(suite.mutable_checks());
+    *resp->add_suites() = std::move(suite);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SmokeServiceImpl::DeleteSmokeSuite(grpc::ServerContext*, const v1::DeleteSmokeSuiteRequest* req,
+                                                v1::DeleteSmokeSuiteResponse* resp) {
+  if (grpc::Status s = CheckSuiteName("name", req->name()); !s.ok()) return s;
+  if (grpc::Status s = store_->DeleteSuite(req->name()); !s.ok()) return s;
+  resp->set_name(req->name());
+  return grpc::Status::OK;
+}
+
+void SmokeServiceImpl::RegisterJobs(jobs::Worker& worker) {
+  worker.Handle(kSmokeRunJob, [this](const jobs::Job& job) {
+    const nlohmann::json p = nlohmann::json::parse(job.payload, nullptr, false);
+    if (!p.is_object() || !p.contains("run_id") || !p["run_id"].is_string()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "smoke_run job without a run_id");
+    }
+    return RunNextGroup(p["run_id"].get<std::string>());
+  });
+}
+
+grpc::Status SmokeServiceImpl::RunNextGroup(const std::string& run_id) {
+  v1::SmokeRun run;
+  if (grpc::Status s = store_->GetRun(run_id, &run); !s.ok()) {
+    // A run deleted by hand leaves nothing to do; anything else is retried by the queue.
+    return s.error_code() == grpc::StatusCode::NOT_FOUND ? grpc::Status::OK : s;
+  }
+  if (run.state() != v1::SmokeRun::RUNNING) return grpc::Status::OK;
+  const int recorded = run.results_size();
+  if (recorded >= run.checks_size()) return grpc::Status::OK;
+  std::pair<int, int> group{recorded, recorded + 1};
+  for (const auto& g : smoke::Groups(run.checks())) {
+    if (g.first == recorded) group = g;
+  }
+
+  std::vector<smoke::HttpRequest> requests;
+  for (int i = group.first; i < group.second; ++i) {
+    const v1::SmokeCheck& check = run.checks(i);
+    smoke::HttpRequest& r = requests.emplace_back();
+    r.method = check.method();
+    r.url = smoke::JoinUrl(run.base_url(), check.url());
+    const std::map<std::string, std::string> headers(check.headers().begin(), check.headers().end());
+    r.headers.assign(headers.begin(), headers.end());
+    r.body = check.body();
+    r.timeout_ms = check.timeout_ms() > 0 ? check.timeout_ms() : smoke::kDefaultTimeoutMs;
+  }
+  const Clock::TimePoint started = clock_.Now();
+  const std::vector<smoke::HttpOutcome> outcomes = smoke::PerformConcurrently(requests);
+
+  std::vector<v1::SmokeCheckResult> results;
+  for (size_t k = 0; k < outcomes.size(); ++k) {
+    const v1::SmokeCheck& check = run.checks(group.first + static_cast<int>(k));
+    const smoke::HttpOutcome& outcome = outcomes[k];
+    v1::SmokeCheckResult& result = results.emplace_back();
+    result.set_name(check.name());
+    result.set_status_code(outcome.status);
+    result.set_latency_ms(outcome.latency_ms);
+    SetTimestamp(result.mutable_started_at(), started);
+    const std::string unmet = smoke::FirstUnmetExpectation(check, outcome);
+    result.set_passed(unmet.empty());
+    result.set_error(Utf8Excerpt(unmet, 2048));
+    if (!unmet.empty()) {
+      result.set_body_excerpt(Utf8Excerpt(outcome.body, smoke::kBodyExcerptBytes));
+      // Never the headers: they may carry credentials.
+      log::Info("smoke check failed", {{"run_id", run_id}, {"check", check.name()},
+                                       {"url", requests[k].url}, {"error", result.error()}});
+    }
+  }
+  bool applied = false;
+  if (grpc::Status s = store_->RecordResults(run_id, recorded, results, clock_.Now(), &applied); !s.ok()) {
+    return s;
+  }
+  if (!applied) {
+    log::Info("smoke check group already recorded by another attempt", {{"run_id", run_id}, {"from", recorded}});
+  } else if (group.second >= run.checks_size()) {
+    int failed = 0;
+    for (const auto& r : run.results()) failed += r.passed() ? 0 : 1;
+    for (const auto& r : results) failed += r.passed() ? 0 : 1;
+    log::Info("smoke run finished", {{"run_id", run_id}, {"state", failed == 0 ? "PASSED" : "FAILED"},
+                                     {"failed", failed}});
+  } else {
+    nudge_();
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace flightdeck::health

@@ -1,0 +1,192 @@
+#include "services/health/smoke/store.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "common/clock/timestamps.h"
+#include "common/db/db.h"
+#include "common/jobs/jobs.h"
+#include "services/health/smoke/smoke.h"
+
+namespace flightdeck::health::smoke {
+namespace {
+
+std::string Json(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+void FromJson(const std::string& text, google::protobuf::Message* m) {
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  (void)google::protobuf::util::JsonStringToMessage(text, m, o);
+}
+
+const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
+std::string At(int n) {
+  std::string s = kAt;
+  s.replace(s.find('%'), 1, std::to_string(n));
+  return s;
+}
+
+constexpr char kMicros[] = "(extract(epoch from %) * 1000000)::bigint";
+std::string Micros(const std::string& column) {
+  std::string s = kMicros;
+  s.replace(s.find('%'), 1, column);
+  return s;
+}
+
+const std::string kSuiteColumns = "name, detail::text, " + Micros("updated_at");
+const std::string kRunColumns =
+    "id::text, state, detail::text, " + Micros("created_at") + ", " + Micros("finished_at");
+
+void SuiteFromRow(const pqxx::row& row, v1::SmokeSuite* out) {
+  out->Clear();
+  FromJson(row[1].as<std::string>(), out);
+  out->set_name(row[0].as<std::string>());
+  SetTimestamp(out->mutable_updated_at(), row[2].as<long long>());
+}
+
+void RunFromRow(const pqxx::row& row, v1::SmokeRun* out) {
+  out->Clear();
+  FromJson(row[2].as<std::string>(), out);
+  out->set_id(row[0].as<std::string>());
+  v1::SmokeRun::State state = v1::SmokeRun::STATE_UNSPECIFIED;
+  v1::SmokeRun::State_Parse(row[1].as<std::string>(), &state);
+  out->set_state(state);
+  SetTimestamp(out->mutable_created_at(), row[3].as<long long>());
+  out->clear_finished_at();
+  if (!row[4].is_null()) SetTimestamp(out->mutable_finished_at(), row[4].as<long long>());
+  int passed = 0;
+  for (const v1::SmokeCheckResult& r : out->results()) passed += r.passed() ? 1 : 0;
+  out->set_passed_count(passed);
+  out->set_failed_count(out->results_size() - passed);
+}
+
+std::string JobKey(const std::string& run_id, int next) {
+  return "smoke:" + run_id + ":" + std::to_string(next);
+}
+
+}  // namespace
+
+std::string RunJobPayload(const std::string& run_id, int next) {
+  return nlohmann::json{{"run_id", run_id}, {"next", next}}.dump();
+}
+
+SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue) : pool_(pool), queue_(queue) {
+  pool_.Prepare("smoke_suite_upsert",
+                "INSERT INTO health.smoke_suites (name, detail, created_at, updated_at) VALUES ($1, "
+                "$2::jsonb, " + At(3) + ", " + At(3) + ") ON CONFLICT (name) DO UPDATE SET detail = "
+                "EXCLUDED.detail, updated_at = EXCLUDED.updated_at RETURNING " + kSuiteColumns);
+  pool_.Prepare("smoke_suite_get", "SELECT " + kSuiteColumns + " FROM health.smoke_suites WHERE name = $1");
+  pool_.Prepare("smoke_suite_list", "SELECT " + kSuiteColumns + " FROM health.smoke_suites ORDER BY name");
+  pool_.Prepare("smoke_suite_delete", "DELETE FROM health.smoke_suites WHERE name = $1 RETURNING name");
+  pool_.Prepare("smoke_run_insert",
+                "INSERT INTO health.smoke_runs (state, suite, detail, created_at) VALUES ('RUNNING', $1, "
+                "$2::jsonb, " + At(3) + ") RETURNING " + kRunColumns);
+  pool_.Prepare("smoke_run_get", "SELECT " + kRunColumns + " FROM health.smoke_runs WHERE id = $1::uuid");
+  pool_.Prepare("smoke_run_lock",
+                "SELECT " + kRunColumns + ", results_count FROM health.smoke_runs WHERE id = $1::uuid FOR UPDATE");
+  pool_.Prepare("smoke_run_record",
+                "UPDATE health.smoke_runs SET detail = $2::jsonb, results_count = $3, state = $4, "
+                "finished_at = CASE WHEN $4 = 'RUNNING' THEN NULL ELSE " + At(5) + " END "
+                "WHERE id = $1::uuid");
+}
+
+grpc::Status SmokeStore::PutSuite(const v1::SmokeSuite& suite, Clock::TimePoint now, v1::SmokeSuite* out) {
+  v1::SmokeSuite detail = suite;
+  detail.clear_name();
+  detail.clear_updated_at();
+  return pool_.Transact("put smoke suite", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "smoke_suite_upsert", suite.name(), Json(detail), ToMicros(now));
+    SuiteFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::GetSuite(const std::string& name, v1::SmokeSuite* out) {
+  return pool_.Transact("get smoke suite", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "smoke_suite_get", name);
+    if (r.empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke suite \"" + name + "\" not found");
+    }
+    SuiteFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::ListSuites(std::vector<v1::SmokeSuite>* out) {
+  return pool_.Transact("list smoke suites", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : db::Exec(tx, "smoke_suite_list")) SuiteFromRow(row, &out->emplace_back());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::DeleteSuite(const std::string& name) {
+  return pool_.Transact("delete smoke suite", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "smoke_suite_delete", name).empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke suite \"" + name + "\" not found");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::CreateRun(v1::SmokeRun* run, Clock::TimePoint now) {
+  v1::SmokeRun detail = *run;
+  detail.clear_id();
+  detail.clear_state();
+  detail.clear_results();
+  const v1::SmokeRun input = *run;
+  return pool_.Transact("create smoke run", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "smoke_run_insert", input.suite(), Json(detail), ToMicros(now));
+    RunFromRow(r[0], run);
+    return queue_.EnqueueIn(tx, kSmokeRunJob, JobKey(run->id(), 0), RunJobPayload(run->id(), 0), now);
+  });
+}
+
+grpc::Status SmokeStore::GetRun(const std::string& id, v1::SmokeRun* out) {
+  return pool_.Transact("get smoke run", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "smoke_run_get", id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke run " + id + " not found");
+    RunFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::RecordResults(const std::string& id, int recorded,
+                                       const std::vector<v1::SmokeCheckResult>& results,
+                                       Clock::TimePoint now, bool* applied) {
+  return pool_.Transact("record smoke results", [&](pqxx::transaction_base& tx) {
+    *applied = false;
+    pqxx::result r = db::Exec(tx, "smoke_run_lock", id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke run " + id + " not found");
+    v1::SmokeRun run;
+    RunFromRow(r[0], &run);
+    if (run.state() != v1::SmokeRun::RUNNING || r[0][5].as<int>() != recorded) return grpc::Status::OK;
+    for (const v1::SmokeCheckResult& result : results) *run.add_results() = result;
+    const int count = run.results_size();
+    std::string state = "RUNNING";
+    if (count >= run.checks_size()) {
+      bool all_passed = true;
+      for (const v1::SmokeCheckResult& result : run.results()) all_passed = all_passed && result.passed();
+      state = all_passed ? "PASSED" : "FAILED";
+    }
+    v1::SmokeRun detail = run;
+    detail.clear_id();
+    detail.clear_state();
+    detail.clear_created_at();
+    detail.clear_finished_at();
+    detail.clear_passed_count();
+    detail.clear_failed_count();
+    db::Exec(tx, "smoke_run_record", id, Json(detail), count, state, ToMicros(now));
+    *applied = true;
+    if (state != "RUNNING") return grpc::Status::OK;
+    return queue_.EnqueueIn(tx, kSmokeRunJob, JobKey(id, count), RunJobPayload(id, count), now);
+  });
+}
+
+}  // namespace flightdeck::health::smoke

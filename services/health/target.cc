@@ -1,0 +1,203 @@
+#include "services/health/target.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+#include "common/clock/timestamps.h"
+#include "common/config/url.h"
+#include "common/db/db.h"
+
+namespace flightdeck::health {
+namespace {
+
+using std::chrono::milliseconds;
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string Upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+// "1s", "500ms", "1.5s": how durations are quoted back in messages.
+std::string Show(milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+
+bool IsPort(const std::string& text) {
+  if (text.empty() || text.size() > 5) return false;
+  if (!std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return false;
+  }
+  int port = std::stoi(text);
+  return port >= 1 && port <= 65535;
+}
+
+// host:port, [v6]:port.
+bool IsHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string host = address.substr(0, colon);
+  if (host.front() == '[' && host.back() != ']') return false;
+  if (host.find_first_of(" /@?#") != std::string::npos) return false;
+  return IsPort(address.substr(colon + 1));
+}
+
+grpc::Status CheckUrl(const v1::HealthTarget& t) {
+  if (t.url().empty()) {
+    return Invalid("url: required for kind " + t.kind());
+  }
+  const std::string shown = db::RedactUrl(t.url());
+  std::optional<config::UrlParts> parts = config::ParseUrl(t.url());
+  if (!parts || parts->host.empty() || (parts->port_text && !IsPort(*parts->port_text)) ||
+      t.url().find_first_of(" \t\r\n") != std::string::npos) {
+    return Invalid("url: cannot parse \"" + shown + "\"");
+  }
+  const std::string& scheme = parts->scheme;
+  if (t.kind() == "HTTP" && scheme != "http" && scheme != "https") {
+    return Invalid("url: \"" + shown + "\" must be http:// or https:// for kind HTTP");
+  }
+  if (t.kind() == "POSTGRES" && scheme != "postgres" && scheme != "postgresql") {
+    return Invalid("url: \"" + shown + "\" must be postgres:// or postgresql:// for kind POSTGRES");
+  }
+  if (t.kind() == "REDIS" && scheme != "redis") {
+    return Invalid("url: \"" + shown + "\" must be redis:// for kind REDIS");
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status ValidateTarget(v1::HealthTarget* t) {
+  static const std::regex kName("[a-z0-9][a-z0-9._-]{0,62}");
+  if (t->name().empty()) return Invalid("name: required");
+  if (!std::regex_match(t->name(), kName)) {
+    return Invalid("name: \"" + t->name() +
+                   "\" must be 1-63 characters of a-z, 0-9, '.', '_', '-' starting with a letter "
+                   "or digit");
+  }
+  if (t->service().empty()) return Invalid("service: required");
+  if (t->environment().empty()) return Invalid("environment: required");
+
+  t->set_role(Lower(t->role()));
+  if (t->role() != "liveness" && t->role() != "readiness" && t->role() != "canary") {
+    return Invalid("role: unknown role \"" + t->role() + "\" (one of liveness, readiness, canary)");
+  }
+  std::string kind = Upper(t->kind());
+  if (kind != "HTTP" && kind != "GRPC" && kind != "TCP" && kind != "POSTGRES" && kind != "REDIS") {
+    return Invalid("kind: unknown kind \"" + t->kind() + "\" (one of HTTP, GRPC, TCP, POSTGRES, REDIS)");
+  }
+  t->set_kind(kind);
+
+  if (kind == "GRPC" || kind == "TCP") {
+    if (t->address().empty()) return Invalid("address: required for kind " + kind + " (host:port)");
+    if (!IsHostPort(t->address())) {
+      return Invalid("address: \"" + t->address() + "\" is not host:port");
+    }
+  } else if (grpc::Status s = CheckUrl(*t); !s.ok()) {
+    return s;
+  }
+
+  if (kind == "HTTP") {
+    std::string method = Upper(t->method());
+    if (method.empty()) method = "GET";
+    if (method != "GET" && method != "HEAD") {
+      return Invalid("method: \"" + t->method() + "\" is not GET or HEAD");
+    }
+    t->set_method(method);
+    for (int code : t->expect_status()) {
+      if (code < 100 || code > 599) {
+        return Invalid("expect_status: " + std::to_string(code) + " is not an HTTP status (100..599)");
+      }
+    }
+    if (t->has_max_latency() && MillisOf(t->max_latency()).count() < 0) {
+      return Invalid("max_latency: must not be negative");
+    }
+  }
+
+  if (!t->has_initial_delay()) SetDuration(t->mutable_initial_delay(), std::chrono::seconds(0));
+  if (!t->has_period()) SetDuration(t->mutable_period(), std::chrono::seconds(10));
+  if (!t->has_timeout()) SetDuration(t->mutable_timeout(), std::chrono::seconds(1));
+  if (t->success_threshold() == 0) t->set_success_threshold(1);
+  if (t->failure_threshold() == 0) t->set_failure_threshold(3);
+
+  milliseconds initial_delay = MillisOf(t->initial_delay());
+  milliseconds period = MillisOf(t->period());
+  milliseconds timeout = MillisOf(t->timeout());
+  if (initial_delay.count() < 0) return Invalid("initial_delay: must not be negative");
+  if (period < std::chrono::seconds(1)) {
+    return Invalid("period: " + Show(period) + " is below the minimum 1s");
+  }
+  if (timeout.count() <= 0) return Invalid("timeout: must be above 0");
+  if (timeout > period) {
+    return Invalid("period: " + Show(period) + " is below timeout " + Show(timeout));
+  }
+  if (t->success_threshold() < 1) {
+    return Invalid("success_threshold: " + std::to_string(t->success_threshold()) + " must be at least 1");
+  }
+  if (t->failure_threshold() < 1) {
+    return Invalid("failure_threshold: " + std::to_string(t->failure_threshold()) + " must be at least 1");
+  }
+
+  // Output-only fields are the service's to set.
+  t->clear_status();
+  t->clear_status_since();
+  t->clear_consecutive_successes();
+  t->clear_consecutive_failures();
+  t->clear_last_result();
+  t->clear_recent_results();
+  t->clear_stats();
+  t->clear_created_at();
+  t->clear_created_by();
+  return grpc::Status::OK;
+}
+
+uint64_t Fnv1a64(const std::string& text) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+int ShardOf(const std::string& name) { return static_cast<int>(Fnv1a64(name) % kShardCount); }
+
+ProbeSpec ToProbeSpec(const v1::HealthTarget& t) {
+  ProbeSpec spec;
+  if (t.kind() == "GRPC") {
+    spec.kind = ProbeKind::kGrpc;
+  } else if (t.kind() == "TCP") {
+    spec.kind = ProbeKind::kTcp;
+  } else if (t.kind() == "POSTGRES") {
+    spec.kind = ProbeKind::kPostgres;
+  } else if (t.kind() == "REDIS") {
+    spec.kind = ProbeKind::kRedis;
+  } else {
+    spec.kind = ProbeKind::kHttp;
+  }
+  spec.url = t.url();
+  spec.address = t.address();
+  spec.head = t.method() == "HEAD";
+  spec.expect_status.assign(t.expect_status().begin(), t.expect_status().end());
+  spec.body_contains = t.body_contains();
+  spec.max_latency = MillisOf(t.max_latency());
+  spec.grpc_service = t.grpc_service();
+  spec.timeout = MillisOf(t.timeout());
+  return spec;
+}
+
+void RedactTarget(v1::HealthTarget* t) {
+  if (!t->url().empty()) t->set_url(db::RedactUrl(t->url()));
+}
+
+}  // namespace flightdeck::health

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+#include "flightdeck/v1/health.pb.h"
+#include "services/health/probe/probe.h"
+
+// What a health target is allowed to be (issue 4): validation with defaults, and what the
+// probe engine and the replicas derive from it.
+namespace flightdeck::health {
+
+inline constexpr int kShardCount = 64;
+
+// Checks a target as a client sent it and normalises it in place: defaults filled in
+// (initial_delay 0s, period 10s, timeout 1s, thresholds 1 and 3, method GET), role lower case,
+// kind upper case, output-only fields cleared. INVALID_ARGUMENT names the field.
+grpc::Status ValidateTarget(v1::HealthTarget* target);
+
+// The shard (0..kShardCount-1) a target belongs to: FNV-1a 64 of its name, so that every
+// replica computes the same owner without asking anyone.
+int ShardOf(const std::string& name);
+uint64_t Fnv1a64(const std::string& text);
+
+// What the probe engine needs (the target must have passed ValidateTarget).
+ProbeSpec ToProbeSpec(const v1::HealthTarget& target);
+
+// The target as it may leave the process: a password in its URL becomes ***.
+void RedactTarget(v1::HealthTarget* target);
+
+}  // namespace flightdeck::health

@@ -1,0 +1,200 @@
+// fdctl's health commands as an operator or a deploy pipeline runs them, against a fake
+// gateway on a loopback port. The smoke wait runs with a sleep that returns at once.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/fake_gateway.h"
+#include "tests/cli/fdctl_harness.h"
+
+namespace flightdeck::cli {
+namespace {
+
+using nlohmann::json;
+using testing::CannedResponse;
+using testing::FakeGateway;
+using testing::FdctlTest;
+using testing::kToken;
+using testing::Outcome;
+using testing::RecordedRequest;
+
+const char* kTargetJson = R"({"name":"checkout-live","service":"checkout","environment":"production",
+  "role":"liveness","kind":"HTTP","url":"http://10.0.3.7:8080/health","method":"GET",
+  "expect_status":[200],"body_contains":"ok","period":"10s","timeout":"1s","initial_delay":"0s",
+  "success_threshold":1,"failure_threshold":3,"status":"UNHEALTHY",
+  "status_since":"2026-11-22T10:00:00.250Z","consecutive_successes":0,"consecutive_failures":4,
+  "last_result":{"at":"2026-11-22T10:00:30Z","ok":false,"latency_ms":3.2,
+                 "error":"status 503 not in [200]","status_code":503},
+  "stats":{"probes_1h":"360","uptime_1h":0.95,"latency_p50_1h_ms":4.2,"latency_p99_1h_ms":12.9}})";
+
+class HealthCommandsTest : public FdctlTest {
+ protected:
+  Outcome Run(FakeGateway& gateway, std::vector<std::string> argv) {
+    argv.insert(argv.end(), {"--url", gateway.url(), "--token", kToken});
+    return Fdctl(argv);
+  }
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+};
+
+TEST_F(HealthCommandsTest, AddSendsTheTargetAndShowsItsState) {
+  FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, kTargetJson}; });
+  Outcome o = Run(gateway, {"health", "add", "checkout-live", "--service", "checkout", "--environment", "production",
+                            "--role", "Liveness", "--kind", "http", "--probe-url", "http://10.0.3.7:8080/health",
+                            "--expect-status", "200,204", "--body-contains", "ok", "--period", "10s", "--timeout",
+                            "1s", "--failure-threshold", "3"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  ASSERT_EQ(gateway.requests().size(), 1u);
+  EXPECT_EQ(gateway.requests()[0].method, "POST");
+  EXPECT_EQ(gateway.requests()[0].target, "/v1/health/targets");
+  EXPECT_EQ(json::parse(gateway.requests()[0].body), json::parse(R"({"name":"checkout-live","service":"checkout",
+    "environment":"production","role":"liveness","kind":"HTTP","url":"http://10.0.3.7:8080/health",
+    "expect_status":[200,204],"body_contains":"ok","period":"10s","timeout":"1s","failure_threshold":3})"));
+  EXPECT_NE(o.out.find("status: UNHEALTHY since 2026-11-22T10:00:00Z\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("last result: FAIL status 503 not in [200]\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("last hour: uptime 95.00%, p50 4 ms, p99 13 ms, 360 probes\n"), std::string::npos) << o.out;
+}
+
+TEST_F(HealthCommandsTest, AddRefusesBadSettingsBeforeSendingAnything) {
+  FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, kTargetJson}; });
+  Outcome grpc = Run(gateway, {"health", "add", "pay-grpc", "--service", "pay", "--environment", "staging", "--role",
+                               "readiness", "--kind", "GRPC", "--probe-url", "http://x"});
+  EXPECT_EQ(grpc.code, kExitUsage);
+  EXPECT_NE(grpc.err.find("--address HOST:PORT is required for a GRPC target"), std::string::npos) << grpc.err;
+  Outcome period = Run(gateway, {"health", "add", "x", "--service", "pay", "--environment", "staging", "--role",
+                                 "liveness", "--kind", "TCP", "--address", "db:5432", "--period", "often"});
+  EXPECT_EQ(period.code, kExitUsage);
+  EXPECT_NE(period.err.find("--period 'often' must be a duration"), std::string::npos) << period.err;
+  Outcome role = Run(gateway, {"health", "add", "x", "--service", "pay", "--environment", "staging", "--role",
+                               "startup", "--kind", "TCP", "--address", "db:5432"});
+  EXPECT_EQ(role.code, kExitUsage);
+  EXPECT_NE(role.err.find("--role must be liveness, readiness or canary"), std::string::npos) << role.err;
+  EXPECT_TRUE(gateway.requests().empty());
+}
+
+TEST_F(HealthCommandsTest, TargetsServiceEventsAndRemove) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.rfind("/v1/health/targets?", 0) == 0) {
+      return CannedResponse{200, std::string(R"({"targets":[)") + kTargetJson + "]}"};
+    }
+    if (r.target == "/v1/health/targets/checkout-live") return CannedResponse{200, kTargetJson};
+    if (r.target == "/v1/health/services/checkout?environment=production") {
+      return CannedResponse{200, R"({"service":"checkout","environments":[{"service":"checkout",
+        "environment":"production","status":"UNHEALTHY","status_since":"2026-11-22T10:00:30Z",
+        "reason":"liveness checkout-live failing",
+        "targets":[{"name":"checkout-live","role":"liveness","status":"UNHEALTHY"}]}]})"};
+    }
+    if (r.target == "/v1/health/events?service=checkout") {
+      return CannedResponse{200, R"({"events":[{"id":"7","at":"2026-11-22T10:01:30Z","kind":"ALERT",
+        "service":"checkout","environment":"production","from":"HEALTHY","to":"UNHEALTHY",
+        "reason":"ServiceDown firing","alert":"{}","delivery":"recorded"}]})"};
+    }
+    return CannedResponse{404, R"({"error":{"code":"NOT_FOUND","message":"no such thing"}})"};
+  });
+  Outcome list = Run(gateway, {"health", "targets", "--service", "checkout", "--environment", "production"});
+  ASSERT_EQ(list.code, kExitOk) << list.err;
+  EXPECT_EQ(gateway.requests().back().target, "/v1/health/targets?service=checkout&environment=production");
+  EXPECT_EQ(list.out.rfind("NAME           SERVICE   ENVIRONMENT  ROLE      KIND  STATUS     LAST", 0), 0u) << list.out;
+  EXPECT_NE(list.out.find("checkout-live  checkout  production   liveness  HTTP  UNHEALTHY  FAIL status 503"),
+            std::string::npos)
+      << list.out;
+
+  Outcome service = Run(gateway, {"health", "service", "checkout", "--environment", "production"});
+  ASSERT_EQ(service.code, kExitOk) << service.err;
+  EXPECT_EQ(service.out.substr(0, service.out.find('\n')),
+            "checkout/production: UNHEALTHY since 2026-11-22T10:00:30Z (liveness checkout-live failing)");
+  EXPECT_NE(service.out.find("checkout-live  liveness  UNHEALTHY"), std::string::npos) << service.out;
+
+  Outcome events = Run(gateway, {"health", "events", "--service", "checkout"});
+  ASSERT_EQ(events.code, kExitOk) << events.err;
+  EXPECT_NE(events.out.find("ALERT  checkout  production   -       HEALTHY -> UNHEALTHY  ServiceDown firing [recorded]"),
+            std::string::npos)
+      << events.out;
+
+  Outcome rm = Run(gateway, {"health", "rm", "checkout-live"});
+  ASSERT_EQ(rm.code, kExitOk) << rm.err;
+  EXPECT_EQ(rm.out, "Removed health target checkout-live.\n");
+  EXPECT_EQ(gateway.requests().back().method, "DELETE");
+
+  Outcome missing = Run(gateway, {"health", "target", "nope"});
+  EXPECT_EQ(missing.code, kExitError);
+  EXPECT_EQ(missing.err, "error: NOT_FOUND: no such thing\n");
+}
+
+std::string RunJson(const std::string& state, const std::string& results, int passed, int failed) {
+  return R"({"id":"3f1c","state":")" + state + R"(","checks":[{"name":"status"},{"name":"db"}],"results":[)" +
+         results + R"(],"passed_count":)" + std::to_string(passed) + R"(,"failed_count":)" + std::to_string(failed) +
+         "}";
+}
+const char* kPass = R"({"name":"status","passed":true,"status_code":200,"latency_ms":12.4})";
+const char* kFail = R"({"name":"db","passed":false,"status_code":503,"latency_ms":15.1,
+  "error":"status 503, want 200","body_excerpt":"database unavailable"})";
+
+TEST_F(HealthCommandsTest, SmokeFromFileWaitsPrintsEachCheckAndExitsOneWhenAnyFailed) {
+  std::atomic<int> gets{0};
+  FakeGateway gateway([&gets](const RecordedRequest& r) {
+    if (r.method == "POST") return CannedResponse{200, RunJson("RUNNING", "", 0, 0)};
+    switch (++gets) {
+      case 1:
+        return CannedResponse{200, RunJson("RUNNING", kPass, 1, 0)};
+      case 2:
+        return CannedResponse{503, R"({"error":{"code":"UNAVAILABLE","message":"restarting"}})"};
+      default:
+        return CannedResponse{200, RunJson("FAILED", std::string(kPass) + "," + kFail, 1, 1)};
+    }
+  });
+  const std::string file = WriteFile("suite.json", R"({"base_url":"https://staging.example.com",
+    "checks":[{"name":"status","url":"/status"},{"name":"db","url":"/db","concurrent":true}]})");
+  Outcome o = Run(gateway, {"health", "smoke", "--file", file, "--base-url", "http://canary.internal:8080"});
+  EXPECT_EQ(o.code, kExitError) << o.err;
+  EXPECT_EQ(gateway.requests()[0].target, "/v1/health/smoke-runs");
+  EXPECT_EQ(json::parse(gateway.requests()[0].body), json::parse(R"({"base_url":"http://canary.internal:8080",
+    "checks":[{"name":"status","url":"/status"},{"name":"db","url":"/db","concurrent":true}]})"));
+  EXPECT_EQ(gateway.requests()[1].target, "/v1/health/smoke-runs/3f1c");
+  EXPECT_EQ(o.out,
+            "Smoke run 3f1c: 2 checks\n"
+            "PASS  status  200  12 ms\n"
+            "FAIL  db  503  15 ms  status 503, want 200\n"
+            "      body: database unavailable\n"
+            "Smoke run 3f1c FAILED: 1 passed, 1 failed\n");
+  EXPECT_NE(o.err.find("warning: UNAVAILABLE: restarting"), std::string::npos) << o.err;
+  EXPECT_EQ(sleeps_.size(), 3u);
+}
+
+TEST_F(HealthCommandsTest, SmokeBySuiteExitsZeroWhenPassed) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.method == "POST") return CannedResponse{200, RunJson("RUNNING", "", 0, 0)};
+    return CannedResponse{200, RunJson("PASSED", std::string(kPass) + "," + kPass, 2, 0)};
+  });
+  Outcome o = Run(gateway, {"health", "smoke", "--suite", "checkout-smoke"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(json::parse(gateway.requests()[0].body), json::parse(R"({"suite":"checkout-smoke"})"));
+  EXPECT_NE(o.out.find("Smoke run 3f1c PASSED: 2 passed, 0 failed\n"), std::string::npos) << o.out;
+
+  Outcome both = Run(gateway, {"health", "smoke", "--suite", "a", "--file", "b.json"});
+  EXPECT_EQ(both.code, kExitUsage);
+  EXPECT_NE(both.err.find("give either --file suite.json or --suite NAME"), std::string::npos) << both.err;
+  const std::string empty = WriteFile("empty.json", R"({"base_url":"http://x"})");
+  Outcome no_checks = Run(gateway, {"health", "smoke", "--file", empty});
+  EXPECT_EQ(no_checks.code, kExitUsage);
+  EXPECT_NE(no_checks.err.find("--file has no \"checks\""), std::string::npos) << no_checks.err;
+}
+
+TEST_F(HealthCommandsTest, SmokeRefusedByTheServerPrintsItsFieldError) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{400, R"({"error":{"code":"INVALID_ARGUMENT",
+      "message":"checks[1].url: \"/db\" is relative and the run has no base_url"}})"};
+  });
+  const std::string file = WriteFile("suite.json", R"({"checks":[{"name":"a","url":"http://x/"},{"name":"db","url":"/db"}]})");
+  Outcome o = Run(gateway, {"health", "smoke", "--file", file});
+  EXPECT_EQ(o.code, kExitError);
+  EXPECT_EQ(o.err, "error: INVALID_ARGUMENT: checks[1].url: \"/db\" is relative and the run has no base_url\n");
+}
+
+}  // namespace
+}  // namespace flightdeck::cli

@@ -1,0 +1,196 @@
+// End to end: the health service over REST against the running processes, probing an HTTP
+// server this test starts and can make fail.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/http_client.h"
+#include "tests/e2e/stack.h"
+#include "tests/services/health/smoke_http_server.h"
+
+namespace flightdeck::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+using health::testing::Reply;
+using health::testing::SeenRequest;
+using health::testing::SmokeHttpServer;
+
+class HealthE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Short enough that a service is declared down within seconds, not the default minute.
+    stack_ = new Stack(std::map<std::string, std::string>{{"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"},
+                                                          {"FLIGHTDECK_HEALTH_DOWN_AFTER", "2s"},
+                                                          {"FLIGHTDECK_HEALTH_EVALUATE_INTERVAL", "250ms"},
+                                                          {"FLIGHTDECK_HEALTH_FLUSH_INTERVAL", "250ms"}});
+    ready_ = stack_->WaitReady();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(ready_) << "the stack did not start"; }
+
+  static HttpResponse Call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    return HttpRequest(method, stack_->gateway_url() + path, body.is_null() ? "" : body.dump(),
+                       {{"Authorization", "Bearer " + stack_->admin_token()}});
+  }
+
+  // GETs `path` every 200 ms until `done` holds for its JSON body, or 45 s pass.
+  static json WaitFor(const std::string& path, const std::function<bool(const json&)>& done,
+                      const std::string& what) {
+    const auto deadline = std::chrono::steady_clock::now() + 45s;
+    json body;
+    while (std::chrono::steady_clock::now() < deadline) {
+      HttpResponse r = Call("GET", path);
+      body = json::parse(r.body, nullptr, false);
+      if (r.status == 200 && !body.is_discarded() && done(body)) return body;
+      std::this_thread::sleep_for(200ms);
+    }
+    ADD_FAILURE() << what << " did not happen in time; last answer of " << path << ": " << body.dump(2) << "\n"
+                  << stack_->Logs();
+    return body;
+  }
+
+  static std::string EnvironmentStatus(const json& answer) {
+    if (!answer.contains("environments")) return "";
+    for (const json& e : answer["environments"]) {
+      if (e.value("environment", "") == "production") return e.value("status", "UNKNOWN");
+    }
+    return "";
+  }
+
+  static Stack* stack_;
+  static bool ready_;
+};
+
+Stack* HealthE2eTest::stack_ = nullptr;
+bool HealthE2eTest::ready_ = false;
+
+json Target(const std::string& name, const std::string& role, const std::string& url) {
+  return {{"name", name},          {"service", "shop"},       {"environment", "production"},
+          {"role", role},          {"kind", "HTTP"},          {"url", url},
+          {"expect_status", {200}}, {"body_contains", "ok"},  {"period", "1s"},
+          {"timeout", "0.5s"},    {"failure_threshold", 2},  {"success_threshold", 1}};
+}
+
+// Every ServiceDown alert event of shop/production with the given status.
+std::vector<json> ServiceDownAlerts(const json& page, const std::string& status) {
+  std::vector<json> alerts;
+  if (!page.contains("events")) return alerts;
+  for (const json& e : page["events"]) {
+    if (e.value("kind", "") != "ALERT" || e.value("environment", "") != "production") continue;
+    json alert = json::parse(e.value("alert", ""), nullptr, false);
+    if (alert.is_discarded() || !alert.contains("labels")) continue;
+    if (alert["labels"].value("alertname", "") == "ServiceDown" && alert["labels"].value("service", "") == "shop" &&
+        alert.value("status", "") == status) {
+      alerts.push_back(e);
+    }
+  }
+  return alerts;
+}
+
+TEST_F(HealthE2eTest, AFailingLivenessTargetTakesTheServiceDownAndRecordsServiceDown) {
+  std::atomic<bool> live_ok{true};
+  SmokeHttpServer app([&live_ok](const SeenRequest& r) -> Reply {
+    if (r.path == "/live") return live_ok ? Reply{200, "ok"} : Reply{503, "draining"};
+    if (r.path == "/ready") return {200, "ok"};
+    return {404, "not found"};
+  });
+
+  HttpResponse live = Call("POST", "/v1/health/targets", Target("shop-live", "liveness", app.url() + "/live"));
+  ASSERT_EQ(live.status, 200) << live.body;
+  EXPECT_EQ(json::parse(live.body).value("status", "UNKNOWN"), "UNKNOWN");
+  HttpResponse ready = Call("POST", "/v1/health/targets", Target("shop-ready", "readiness", app.url() + "/ready"));
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  HttpResponse bad = Call("POST", "/v1/health/targets", Target("shop-bad", "liveness", "not a url"));
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("url"), std::string::npos) << bad.body;
+
+  WaitFor("/v1/health/services/shop?environment=production",
+          [](const json& a) { return EnvironmentStatus(a) == "HEALTHY"; }, "shop turning HEALTHY");
+
+  live_ok = false;
+  json down = WaitFor("/v1/health/services/shop?environment=production",
+                      [](const json& a) { return EnvironmentStatus(a) == "UNHEALTHY"; }, "shop turning UNHEALTHY");
+  EXPECT_NE(down.dump().find("shop-live"), std::string::npos) << "the reason names the failing target: " << down.dump(2);
+
+  json target = WaitFor("/v1/health/targets/shop-live",
+                        [](const json& t) { return t.value("status", "") == "UNHEALTHY"; }, "shop-live UNHEALTHY");
+  ASSERT_TRUE(target.contains("last_result")) << target.dump(2);
+  EXPECT_EQ(target["last_result"].value("status_code", 0), 503) << target.dump(2);
+
+  // Down for longer than down_after (2 s): the ServiceDown alert is recorded as an event.
+  json events = WaitFor("/v1/health/events?service=shop&kind=ALERT",
+                        [](const json& p) { return !ServiceDownAlerts(p, "firing").empty(); },
+                        "a firing ServiceDown alert");
+  std::vector<json> firing = ServiceDownAlerts(events, "firing");
+  ASSERT_EQ(firing.size(), 1u) << events.dump(2);
+  EXPECT_FALSE(firing[0].value("delivery", "").empty()) << firing[0].dump(2);
+
+  // Recovery resolves it.
+  live_ok = true;
+  WaitFor("/v1/health/services/shop?environment=production",
+          [](const json& a) { return EnvironmentStatus(a) == "HEALTHY"; }, "shop recovering");
+  WaitFor("/v1/health/events?service=shop&kind=ALERT",
+          [](const json& p) { return !ServiceDownAlerts(p, "resolved").empty(); }, "a resolved ServiceDown alert");
+
+  ASSERT_EQ(Call("DELETE", "/v1/health/targets/shop-live").status, 200);
+  ASSERT_EQ(Call("DELETE", "/v1/health/targets/shop-ready").status, 200);
+  EXPECT_EQ(Call("GET", "/v1/health/targets/shop-live").status, 404);
+}
+
+TEST_F(HealthE2eTest, ASmokeSuiteWithOneFailingCheckFailsAndShowsWhy) {
+  SmokeHttpServer app([](const SeenRequest& r) -> Reply {
+    if (r.path == "/api/status") return {200, R"({"status":"up","version":"1.4.2"})"};
+    if (r.path == "/api/orders") return {500, R"({"error":"orders table is missing"})"};
+    return {404, "not found"};
+  });
+  json suite = {{"name", "shop-smoke"},
+                {"base_url", "http://127.0.0.1:1"},
+                {"checks",
+                 {{{"name", "status"}, {"url", "/api/status"}, {"json_path_equals", {{"$.status", "up"}}}},
+                  {{"name", "orders"}, {"url", "/api/orders"}, {"concurrent", true}},
+                  {{"name", "version"}, {"url", "/api/status"}, {"concurrent", true},
+                   {"json_path_equals", {{"version", "1.4.2"}}}}}}};
+  HttpResponse saved = Call("POST", "/v1/health/smoke-suites", suite);
+  ASSERT_EQ(saved.status, 200) << saved.body;
+
+  HttpResponse started = Call("POST", "/v1/health/smoke-runs", {{"suite", "shop-smoke"}, {"base_url", app.url()}});
+  ASSERT_EQ(started.status, 200) << started.body;
+  json run = json::parse(started.body);
+  EXPECT_EQ(run.value("state", ""), "RUNNING");
+  const std::string id = run.value("id", "");
+  ASSERT_FALSE(id.empty()) << started.body;
+
+  run = WaitFor("/v1/health/smoke-runs/" + id,
+                [](const json& r) { return r.value("state", "") == "PASSED" || r.value("state", "") == "FAILED"; },
+                "the smoke run finishing");
+  ASSERT_EQ(run.value("state", ""), "FAILED") << run.dump(2);
+  ASSERT_EQ(run["results"].size(), 3u) << run.dump(2);
+  EXPECT_EQ(run["results"][0].value("passed", false), true) << run.dump(2);
+  EXPECT_EQ(run["results"][1].value("name", ""), "orders");
+  EXPECT_EQ(run["results"][1].value("passed", true), false);
+  EXPECT_EQ(run["results"][1].value("error", ""), "status 500, want 200");
+  EXPECT_EQ(run["results"][1].value("body_excerpt", ""), R"({"error":"orders table is missing"})");
+  EXPECT_EQ(run["results"][2].value("passed", false), true) << run.dump(2);
+  EXPECT_EQ(run.value("passed_count", 0), 2);
+  EXPECT_EQ(run.value("failed_count", 0), 1);
+  EXPECT_TRUE(run.contains("finished_at"));
+
+  HttpResponse invalid = Call("POST", "/v1/health/smoke-runs",
+                              {{"checks", {{{"name", "a"}, {"url", "http://x/"}}, {{"name", "b"}}}}});
+  EXPECT_EQ(invalid.status, 400) << invalid.body;
+  EXPECT_NE(invalid.body.find("checks[1].url"), std::string::npos) << invalid.body;
+  HttpResponse unknown = Call("POST", "/v1/health/smoke-runs", {{"suite", "no-such-suite"}});
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+}
+
+}  // namespace
+}  // namespace flightdeck::test

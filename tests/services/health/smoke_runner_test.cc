@@ -1,0 +1,288 @@
+// Integration: smoke runs through SmokeServiceImpl and the durable job queue on a fresh
+// database, against a local HTTP server the test starts.
+#include <grpcpp/server_context.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/clock/clock.h"
+#include "common/db/db.h"
+#include "common/db/migrate.h"
+#include "common/jobs/jobs.h"
+#include "services/health/smoke/smoke.h"
+#include "tests/services/health/smoke_http_server.h"
+#include "tests/support/test_database.h"
+
+namespace flightdeck::health {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Reply;
+using testing::SeenRequest;
+using testing::SmokeHttpServer;
+
+Reply Route(const SeenRequest& r) {
+  if (r.path == "/ok") {
+    return {200, R"({"status":"up","count":3,"ok":true,"data":{"items":[{"state":"ready"}]}})"};
+  }
+  if (r.path == "/fail") return {503, "database unavailable: " + std::string(2000, 'x')};
+  if (r.path.rfind("/slow", 0) == 0) return {200, R"({"status":"up"})", std::stoi(r.path.substr(r.path.find('=') + 1))};
+  if (r.path == "/echo") return {r.method == "POST" ? 201 : 200, r.body};
+  return {404, "not found"};
+}
+
+v1::SmokeCheck Check(const std::string& name, const std::string& url) {
+  v1::SmokeCheck c;
+  c.set_name(name);
+  c.set_url(url);
+  return c;
+}
+
+class SmokeRunnerTest : public ::testing::Test {
+ protected:
+  SmokeRunnerTest()
+      : pool_({db_.url(), 4, 5000ms, 4, "test"}),
+        migrated_(Migrate()),
+        queue_(pool_, "health", clock_),
+        worker_(queue_, {"test-worker", 1, 50ms, 60000ms}),
+        service_(pool_, queue_, clock_, [this] { ++nudges_; }),
+        server_(Route) {
+    service_.RegisterJobs(worker_);
+  }
+
+  bool Migrate() {
+    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("health"));
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok();
+  }
+
+  // Runs due jobs until none is left (each group schedules the next).
+  void RunAll() {
+    for (int i = 0; i < 200 && worker_.RunOnce() > 0; ++i) {
+    }
+  }
+
+  v1::SmokeRun Start(const v1::CreateSmokeRunRequest& req) {
+    grpc::ServerContext ctx;
+    v1::SmokeRun run;
+    grpc::Status s = service_.CreateSmokeRun(&ctx, &req, &run);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(run.state(), v1::SmokeRun::RUNNING);
+    return run;
+  }
+
+  v1::SmokeRun Get(const std::string& id) {
+    grpc::ServerContext ctx;
+    v1::GetSmokeRunRequest req;
+    req.set_id(id);
+    v1::SmokeRun run;
+    grpc::Status s = service_.GetSmokeRun(&ctx, &req, &run);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return run;
+  }
+
+  test::TestDatabase db_;
+  FakeClock clock_;
+  db::Pool pool_;
+  bool migrated_;
+  jobs::Queue queue_;
+  jobs::Worker worker_;
+  int nudges_ = 0;
+  SmokeServiceImpl service_;
+  SmokeHttpServer server_;
+};
+
+TEST_F(SmokeRunnerTest, PassingAndFailingChecksAreRecordedInOrderWithTheFailingBody) {
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url());
+  v1::SmokeCheck ok = Check("status page", "/ok");
+  ok.set_body_contains("\"up\"");
+  (*ok.mutable_json_path_equals())["$.status"] = "up";
+  (*ok.mutable_json_path_equals())["data.items[0].state"] = "ready";
+  (*ok.mutable_json_path_equals())["$.count"] = "3";
+  (*ok.mutable_json_path_equals())["$.ok"] = "true";
+  (*ok.mutable_headers())["X-Api-Key"] = "k-secret-1";
+  *req.add_checks() = ok;
+  *req.add_checks() = Check("database", server_.url() + "/fail");
+  v1::SmokeCheck post = Check("create order", "echo");
+  post.set_method("POST");
+  post.set_body(R"({"sku":"a1"})");
+  post.set_expect_status(201);
+  (*post.mutable_json_path_equals())["sku"] = "a1";
+  *req.add_checks() = post;
+
+  v1::SmokeRun started = Start(req);
+  EXPECT_GE(nudges_, 1);
+  EXPECT_EQ(started.checks(0).headers().at("X-Api-Key"), "***");
+  RunAll();
+
+  v1::SmokeRun run = Get(started.id());
+  ASSERT_EQ(run.state(), v1::SmokeRun::FAILED);
+  ASSERT_EQ(run.results_size(), 3);
+  EXPECT_EQ(run.passed_count(), 2);
+  EXPECT_EQ(run.failed_count(), 1);
+  EXPECT_TRUE(run.has_finished_at());
+  EXPECT_EQ(run.results(0).name(), "status page");
+  EXPECT_TRUE(run.results(0).passed()) << run.results(0).error();
+  EXPECT_EQ(run.results(0).status_code(), 200);
+  EXPECT_GT(run.results(0).latency_ms(), 0);
+  EXPECT_TRUE(run.results(0).body_excerpt().empty());
+  EXPECT_EQ(run.results(1).name(), "database");
+  EXPECT_FALSE(run.results(1).passed());
+  EXPECT_EQ(run.results(1).status_code(), 503);
+  EXPECT_EQ(run.results(1).error(), "status 503, want 200");
+  EXPECT_EQ(run.results(1).body_excerpt(), ("database unavailable: " + std::string(2000, 'x')).substr(0, 512));
+  EXPECT_TRUE(run.results(2).passed()) << run.results(2).error();
+  EXPECT_EQ(run.checks(0).headers().at("X-Api-Key"), "***");
+
+  // The secret header was sent, and the POST body too.
+  bool saw_key = false;
+  for (const SeenRequest& r : server_.requests()) {
+    for (const auto& [name, value] : r.headers) saw_key = saw_key || (name == "x-api-key" && value == "k-secret-1");
+    if (r.path == "/echo") {
+      EXPECT_EQ(r.body, R"({"sku":"a1"})");
+    }
+  }
+  EXPECT_TRUE(saw_key);
+}
+
+TEST_F(SmokeRunnerTest, AdjacentConcurrentChecksOverlapAndKeepTheirOrder) {
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url());
+  for (int i = 0; i < 3; ++i) {
+    v1::SmokeCheck c = Check("slow-" + std::to_string(i), "/slow?ms=" + std::to_string(400 - i * 100));
+    c.set_concurrent(true);
+    *req.add_checks() = c;
+  }
+  *req.add_checks() = Check("after", "/ok");
+  v1::SmokeRun started = Start(req);
+  const auto t0 = std::chrono::steady_clock::now();
+  RunAll();
+  const auto took = std::chrono::steady_clock::now() - t0;
+
+  v1::SmokeRun run = Get(started.id());
+  ASSERT_EQ(run.state(), v1::SmokeRun::PASSED);
+  ASSERT_EQ(run.results_size(), 4);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run.results(i).name(), "slow-" + std::to_string(i));
+  EXPECT_EQ(run.results(3).name(), "after");
+  EXPECT_EQ(server_.max_in_flight(), 3);
+  EXPECT_LT(took, 900ms) << "the three slow checks (900 ms in a row) should have overlapped";
+  EXPECT_GE(run.results(0).latency_ms(), 390);
+}
+
+TEST_F(SmokeRunnerTest, MissingJsonPathSlowAnswerAndTimeoutFailWithTheirReason) {
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url() + "/");
+  v1::SmokeCheck path = Check("path", "/ok");
+  (*path.mutable_json_path_equals())["$.a.b"] = "1";
+  *req.add_checks() = path;
+  v1::SmokeCheck slow = Check("slow", "/slow?ms=300");
+  slow.set_max_latency_ms(100);
+  *req.add_checks() = slow;
+  v1::SmokeCheck hang = Check("hang", "/slow?ms=1500");
+  hang.set_timeout_ms(200);
+  *req.add_checks() = hang;
+  v1::SmokeRun started = Start(req);
+  RunAll();
+
+  v1::SmokeRun run = Get(started.id());
+  ASSERT_EQ(run.state(), v1::SmokeRun::FAILED);
+  ASSERT_EQ(run.results_size(), 3);
+  EXPECT_EQ(run.results(0).error(), "json path $.a.b: not found");
+  EXPECT_EQ(run.results(0).body_excerpt().substr(0, 15), R"({"status":"up",)");
+  EXPECT_EQ(run.results(1).status_code(), 200);
+  EXPECT_NE(run.results(1).error().find("over the limit of 100 ms"), std::string::npos) << run.results(1).error();
+  EXPECT_EQ(run.results(2).error().rfind("timeout", 0), 0u) << run.results(2).error();
+  EXPECT_LT(run.results(2).latency_ms(), 1000);
+  EXPECT_EQ(run.failed_count(), 3);
+}
+
+TEST_F(SmokeRunnerTest, AJobThatRunsTwiceRecordsOneResultSet) {
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url());
+  *req.add_checks() = Check("first", "/slow?ms=200");
+  *req.add_checks() = Check("second", "/ok");
+  v1::SmokeRun started = Start(req);
+
+  // Two attempts at the same group at once, as after an expired lease.
+  std::thread other([&] { EXPECT_TRUE(service_.RunNextGroup(started.id()).ok()); });
+  EXPECT_TRUE(service_.RunNextGroup(started.id()).ok());
+  other.join();
+  RunAll();
+  EXPECT_TRUE(service_.RunNextGroup(started.id()).ok());  // after the end: nothing to do
+
+  v1::SmokeRun run = Get(started.id());
+  EXPECT_EQ(run.state(), v1::SmokeRun::PASSED);
+  ASSERT_EQ(run.results_size(), 2);
+  EXPECT_EQ(run.results(0).name(), "first");
+  EXPECT_EQ(run.results(1).name(), "second");
+}
+
+TEST_F(SmokeRunnerTest, SavedSuitesRunByNameWithAnOverriddenBaseUrl) {
+  grpc::ServerContext ctx;
+  v1::SmokeSuite suite;
+  suite.set_name("checkout-smoke");
+  suite.set_base_url("http://127.0.0.1:1");  // nothing listens there
+  *suite.add_checks() = Check("ok", "/ok");
+  v1::SmokeSuite saved;
+  ASSERT_TRUE(service_.PutSmokeSuite(&ctx, &suite, &saved).ok());
+  EXPECT_EQ(saved.checks(0).method(), "GET");
+  EXPECT_TRUE(saved.has_updated_at());
+
+  suite.mutable_checks(0)->set_name("status");
+  ASSERT_TRUE(service_.PutSmokeSuite(&ctx, &suite, &saved).ok());  // upsert
+  v1::ListSmokeSuitesRequest list_req;
+  v1::ListSmokeSuitesResponse list;
+  ASSERT_TRUE(service_.ListSmokeSuites(&ctx, &list_req, &list).ok());
+  ASSERT_EQ(list.suites_size(), 1);
+  EXPECT_EQ(list.suites(0).checks(0).name(), "status");
+
+  v1::CreateSmokeRunRequest req;
+  req.set_suite("checkout-smoke");
+  req.set_base_url(server_.url());
+  v1::SmokeRun started = Start(req);
+  EXPECT_EQ(started.suite(), "checkout-smoke");
+  RunAll();
+  v1::SmokeRun run = Get(started.id());
+  EXPECT_EQ(run.state(), v1::SmokeRun::PASSED);
+  ASSERT_EQ(run.results_size(), 1);
+  EXPECT_EQ(run.results(0).name(), "status");
+
+  v1::DeleteSmokeSuiteRequest del;
+  del.set_name("checkout-smoke");
+  v1::DeleteSmokeSuiteResponse deleted;
+  ASSERT_TRUE(service_.DeleteSmokeSuite(&ctx, &del, &deleted).ok());
+  v1::GetSmokeSuiteRequest get;
+  get.set_name("checkout-smoke");
+  EXPECT_EQ(service_.GetSmokeSuite(&ctx, &get, &saved).error_code(), grpc::StatusCode::NOT_FOUND);
+  v1::SmokeRun none;
+  grpc::Status s = service_.CreateSmokeRun(&ctx, &req, &none);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "smoke suite \"checkout-smoke\" not found");
+}
+
+TEST_F(SmokeRunnerTest, BadRequestsAreRefusedNamingTheField) {
+  grpc::ServerContext ctx;
+  v1::SmokeRun run;
+  v1::CreateSmokeRunRequest empty;
+  grpc::Status s = service_.CreateSmokeRun(&ctx, &empty, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "checks: give the checks to run, or a saved suite's name in suite");
+
+  v1::CreateSmokeRunRequest bad;
+  *bad.add_checks() = Check("a", server_.url() + "/ok");
+  *bad.add_checks() = Check("b", "/relative");
+  s = service_.CreateSmokeRun(&ctx, &bad, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "checks[1].url: \"/relative\" is relative and the run has no base_url");
+
+  v1::GetSmokeRunRequest get;
+  get.set_id("00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(service_.GetSmokeRun(&ctx, &get, &run).error_code(), grpc::StatusCode::NOT_FOUND);
+  get.set_id("nope");
+  EXPECT_EQ(service_.GetSmokeRun(&ctx, &get, &run).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace flightdeck::health
