@@ -1,5 +1,7 @@
 #include "common/alerts/alerts.h"
 
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 #include "common/config/config.h"
@@ -80,8 +82,9 @@ grpc::Status Sender::Deliver(const jobs::Job& job) {
 }
 
 std::shared_ptr<grpc::Channel> IncidentsChannel(const config::Env& env) {
-  std::optional<std::string> raw = env.Raw("FLIGHTDECK_INCIDENTS_ADDR");
-  if (raw && *raw == "none") return nullptr;
+  // Env::Raw cannot tell set-but-empty from unset; empty means "no incidents service".
+  const char* raw = std::getenv("FLIGHTDECK_INCIDENTS_ADDR");
+  if (raw != nullptr && *raw == '\0') return nullptr;
   return rpc::MakeChannel(env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054"));
 }
 

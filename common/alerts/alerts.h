@@ -42,7 +42,7 @@ class Sender {
   std::chrono::milliseconds timeout_;
 };
 
-// FLIGHTDECK_INCIDENTS_ADDR (default 127.0.0.1:50054); "none" for no incidents service.
+// FLIGHTDECK_INCIDENTS_ADDR (default 127.0.0.1:50054); set but empty: no incidents service.
 std::shared_ptr<grpc::Channel> IncidentsChannel(const config::Env& env);
 
 }  // namespace flightdeck::alerts

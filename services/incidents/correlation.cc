@@ -79,13 +79,24 @@ class GrpcReleasesClient final : public ReleasesClient {
     return grpc::Status::OK;
   }
 
+  // The releases service rolls back what runs (a SUCCEEDED release: to the one before it);
+  // a release still in flight is aborted instead, which takes its traffic back.
   grpc::Status Rollback(const std::string& release_id, const std::string& reason,
                         v1::Release* out) override {
+    v1::Release current;
+    {
+      grpc::ClientContext context;
+      Prepare(&context);
+      v1::GetReleaseRequest get;
+      get.set_id(release_id);
+      if (grpc::Status s = stub_->GetRelease(&context, get, &current); !s.ok()) return s;
+    }
     grpc::ClientContext context;
     Prepare(&context);
     v1::ReleaseActionRequest request;
     request.set_id(release_id);
     request.set_reason(reason);
+    if (InFlight(current)) return stub_->AbortRelease(&context, request, out);
     return stub_->RollbackRelease(&context, request, out);
   }
 

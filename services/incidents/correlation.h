@@ -23,6 +23,8 @@ class ReleasesClient {
   // Releases of service/environment, newest first (enough pages to cover `since`).
   virtual grpc::Status RecentReleases(const std::string& service, const std::string& environment,
                                       Clock::TimePoint since, std::vector<v1::Release>* out) = 0;
+  // A release in flight is aborted (its traffic taken back); a finished one is rolled back to
+  // the release before it.
   virtual grpc::Status Rollback(const std::string& release_id, const std::string& reason,
                                 v1::Release* out) = 0;
 };

@@ -1,1 +1,13 @@
-# e2e tests of the incidents service (being written)
+# End to end: incidents behind the gateway (PagerDuty-style intake, signed escalation webhooks,
+# deploy correlation) and a real Alertmanager delivering to the gateway.
+fd_add_test(e2e_incidents LABEL e2e TIMEOUT 300
+  SOURCES incidents_test.cc
+  LIBS fd_e2e_support OpenSSL::Crypto)
+add_dependencies(e2e_incidents flightdeck-releases flightdeck-backups flightdeck-health
+                 flightdeck-incidents flightdeck-gateway)
+
+fd_add_test(e2e_alertmanager LABEL e2e TIMEOUT 300
+  SOURCES alertmanager_test.cc
+  LIBS fd_e2e_support)
+add_dependencies(e2e_alertmanager flightdeck-releases flightdeck-backups flightdeck-health
+                 flightdeck-incidents flightdeck-gateway)

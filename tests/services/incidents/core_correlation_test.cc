@@ -30,6 +30,23 @@ class Releases final : public v1::ReleaseService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status GetRelease(grpc::ServerContext*, const v1::GetReleaseRequest* req,
+                          v1::Release* resp) override {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& r : releases) {
+      if (r.id() == req->id()) {
+        *resp = r;
+        return grpc::Status::OK;
+      }
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "no release " + req->id());
+  }
+  // An in-flight release is rolled back by aborting it.
+  grpc::Status AbortRelease(grpc::ServerContext* ctx, const v1::ReleaseActionRequest* req,
+                            v1::Release* resp) override {
+    return RollbackRelease(ctx, req, resp);
+  }
+
   std::mutex mu;
   std::vector<v1::Release> releases;
   std::vector<v1::ReleaseActionRequest> rollbacks;

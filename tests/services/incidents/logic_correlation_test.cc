@@ -207,6 +207,28 @@ class ReleasesServer final : public v1::ReleaseService::Service {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + request->id() + " not found");
   }
 
+  grpc::Status GetRelease(grpc::ServerContext*, const v1::GetReleaseRequest* request,
+                          v1::Release* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& r : releases) {
+      if (r.id() == request->id()) {
+        *response = r;
+        return grpc::Status::OK;
+      }
+    }
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + request->id() + " not found");
+  }
+
+  // An in-flight release is rolled back by aborting it (its traffic is taken back).
+  grpc::Status AbortRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
+                            v1::Release* response) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      aborts.push_back(request->id());
+    }
+    return RollbackRelease(context, request, response);
+  }
+
   void Record(const grpc::ServerContext& context) {
     auto get = [&](const char* key) {
       auto it = context.client_metadata().find(key);
@@ -222,7 +244,8 @@ class ReleasesServer final : public v1::ReleaseService::Service {
   std::vector<v1::Release> releases;  // newest first, as the releases service lists them
   int list_calls = 0;
   v1::ListReleasesRequest last_list;
-  std::vector<v1::ReleaseActionRequest> rollbacks;
+  std::vector<v1::ReleaseActionRequest> rollbacks;  // both kinds
+  std::vector<std::string> aborts;                  // ids rolled back by aborting
   std::string actor, role;
   std::chrono::system_clock::duration deadline_left{};
 };
@@ -298,8 +321,14 @@ TEST_F(ReleasesClientTest, RollbackCarriesReasonAndErrors) {
   EXPECT_EQ(out.state(), v1::Release::ROLLING_BACK);
   ASSERT_EQ(service_.rollbacks.size(), 1u);
   EXPECT_EQ(service_.rollbacks[0].reason(), "incident inc-1 (SEV1) opened");
+  EXPECT_EQ(service_.aborts, std::vector<std::string>{"canary"}) << "in flight: aborted";
   EXPECT_EQ(service_.actor, "incidents");
   EXPECT_EQ(service_.role, "OPERATOR");
+
+  service_.releases.push_back(MakeRelease("done", v1::Release::SUCCEEDED, kOpened - minutes(9)));
+  ASSERT_TRUE(client_->Rollback("done", "incident inc-2 (SEV2) opened", &out).ok());
+  EXPECT_EQ(service_.rollbacks.size(), 2u);
+  EXPECT_EQ(service_.aborts.size(), 1u) << "a finished release is rolled back, not aborted";
 
   s = client_->Rollback("nope", "x", &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);

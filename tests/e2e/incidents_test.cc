@@ -1,0 +1,279 @@
+// End to end: the incidents service behind the gateway, driven the way a monitoring tool and an
+// on-call engineer would: a PagerDuty-style trigger -> acknowledge -> resolve by dedup_key, an
+// escalation after a (shortened) acknowledgement deadline delivered signed to a webhook, and an
+// incident that rolls back the release in flight on its service.
+#include <openssl/hmac.h>
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pistache/endpoint.h>
+
+#include "tests/e2e/http_client.h"
+#include "tests/e2e/stack.h"
+
+namespace flightdeck::test {
+namespace {
+
+using nlohmann::json;
+
+bool WaitFor(const std::function<bool()>& probe, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return probe();
+}
+
+std::string HmacSha256Hex(const std::string& key, const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &len);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+// A notification receiver on 127.0.0.1: keeps each POST's body and signature header.
+class WebhookReceiver {
+ public:
+  struct Delivery {
+    std::string body;
+    std::string signature;
+  };
+
+  WebhookReceiver() : endpoint_(Pistache::Address("127.0.0.1", Pistache::Port(0))) {
+    endpoint_.init(Pistache::Http::Endpoint::options().threads(1));
+    endpoint_.setHandler(std::make_shared<Handler>(this));
+    endpoint_.serveThreaded();
+  }
+  ~WebhookReceiver() { endpoint_.shutdown(); }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(static_cast<uint16_t>(endpoint_.getPort())) + "/hook";
+  }
+  std::vector<Delivery> deliveries() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return deliveries_;
+  }
+
+ private:
+  class Handler : public Pistache::Http::Handler {
+   public:
+    HTTP_PROTOTYPE(Handler)
+    explicit Handler(WebhookReceiver* owner) : owner_(owner) {}
+    void onRequest(const Pistache::Http::Request& request,
+                   Pistache::Http::ResponseWriter response) override {
+      auto signature = request.headers().tryGetRaw("X-Flightdeck-Signature");
+      {
+        std::lock_guard<std::mutex> lock(owner_->mu_);
+        owner_->deliveries_.push_back({request.body(), signature ? signature->value() : ""});
+      }
+      response.send(Pistache::Http::Code::Ok, "ok");
+    }
+
+   private:
+    WebhookReceiver* owner_;
+  };
+
+  Pistache::Http::Endpoint endpoint_;
+  std::mutex mu_;
+  std::vector<Delivery> deliveries_;
+};
+
+class IncidentsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Deadlines of seconds instead of minutes, so that escalation happens within the test.
+    stack_ = new Stack(std::map<std::string, std::string>{
+        {"FLIGHTDECK_INCIDENTS_ACK_DEADLINES", "SEV1=2s,SEV2=2s,SEV3=2s,SEV4=2s"}});
+    ready_ = stack_->WaitReady();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(ready_) << "the stack did not start\n" << stack_->Logs(); }
+
+  static HttpResponse Call(const std::string& method, const std::string& path,
+                           const std::string& body = "", bool with_token = true) {
+    std::map<std::string, std::string> headers = {{"Content-Type", "application/json"}};
+    if (with_token) headers["Authorization"] = "Bearer " + stack_->admin_token();
+    return HttpRequest(method, stack_->gateway_url() + path, body, headers);
+  }
+  static json Get(const std::string& path) {
+    HttpResponse r = Call("GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  static json AlertByFingerprint(const std::string& fingerprint) {
+    json alerts = Get("/v1/alerts?fingerprint=" + fingerprint).value("alerts", json::array());
+    return alerts.empty() ? json::object() : alerts[0];
+  }
+
+  static Stack* stack_;
+  static bool ready_;
+};
+
+Stack* IncidentsTest::stack_ = nullptr;
+bool IncidentsTest::ready_ = false;
+
+TEST_F(IncidentsTest, PagerDutyTriggerAcknowledgeResolveByDedupKey) {
+  HttpResponse created = Call("POST", "/v1/integrations",
+                              json{{"name", "nagios"}, {"service", "db"}, {"environment", "production"}}.dump());
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string routing_key = json::parse(created.body).value("routing_key", "");
+  ASSERT_EQ(routing_key.size(), 32u) << created.body;
+
+  // PagerDuty senders have no bearer token: the routing key is their credential.
+  auto enqueue = [&](const std::string& action) {
+    return Call("POST", "/v2/enqueue",
+                json{{"routing_key", routing_key},
+                     {"event_action", action},
+                     {"dedup_key", "db1-disk-full"},
+                     {"payload", {{"summary", "disk full on db1"}, {"source", "db1"}, {"severity", "error"}}}}
+                    .dump(),
+                /*with_token=*/false);
+  };
+  const json accepted = json::parse(
+      R"({"status":"success","message":"Event processed","dedup_key":"db1-disk-full"})");
+  HttpResponse trigger = enqueue("trigger");
+  ASSERT_EQ(trigger.status, 202) << trigger.body;
+  EXPECT_EQ(json::parse(trigger.body, nullptr, false), accepted);
+
+  json alert = AlertByFingerprint("db1-disk-full");
+  ASSERT_EQ(alert.value("state", ""), "FIRING") << alert.dump();
+  EXPECT_EQ(alert.value("source", ""), "pagerduty");
+  const std::string incident_id = alert.value("incident_id", "");
+  ASSERT_FALSE(incident_id.empty()) << alert.dump();
+  EXPECT_EQ(Get("/v1/incidents/" + incident_id).value("service", ""), "db");
+
+  HttpResponse ack = enqueue("acknowledge");
+  ASSERT_EQ(ack.status, 202) << ack.body;
+  EXPECT_EQ(json::parse(ack.body, nullptr, false), accepted);
+  EXPECT_EQ(Get("/v1/incidents/" + incident_id).value("state", ""), "ACKNOWLEDGED");
+
+  HttpResponse resolve = enqueue("resolve");
+  ASSERT_EQ(resolve.status, 202) << resolve.body;
+  EXPECT_EQ(json::parse(resolve.body, nullptr, false), accepted);
+  EXPECT_EQ(AlertByFingerprint("db1-disk-full").value("state", ""), "RESOLVED");
+  EXPECT_TRUE(WaitFor([&] { return Get("/v1/incidents/" + incident_id).value("state", "") == "RESOLVED"; },
+                      std::chrono::seconds(10)))
+      << Get("/v1/incidents/" + incident_id).dump();
+
+  HttpResponse invalid = Call("POST", "/v2/enqueue",
+                              json{{"routing_key", "0000000000000000000000000000dead"},
+                                   {"event_action", "trigger"},
+                                   {"payload", {{"summary", "x"}, {"source", "y"}, {"severity", "info"}}}}
+                                  .dump(),
+                              /*with_token=*/false);
+  EXPECT_EQ(invalid.status, 400) << invalid.body;
+  json error = json::parse(invalid.body, nullptr, false);
+  EXPECT_EQ(error.value("status", ""), "invalid event");
+  EXPECT_EQ(error.value("message", ""), "Event object is invalid");
+  ASSERT_TRUE(error["errors"].is_array() && !error["errors"].empty()) << invalid.body;
+  EXPECT_NE(error["errors"][0].get<std::string>().find("routing_key"), std::string::npos) << invalid.body;
+}
+
+TEST_F(IncidentsTest, MissedAcknowledgementEscalatesToASignedWebhook) {
+  WebhookReceiver receiver;
+  const std::string secret = "whsec-e2e-0123456789";
+  HttpResponse policy = Call("POST", "/v1/escalation-policies", json{
+      {"name", "checkout-oncall"},
+      {"levels", json::array({{{"delay", "0s"},
+                               {"targets", json::array({{{"name", "pager"},
+                                                         {"url", receiver.url()},
+                                                         {"secret", secret}}})}}})}}.dump());
+  ASSERT_EQ(policy.status, 200) << policy.body;
+  EXPECT_EQ(policy.body.find(secret), std::string::npos) << "a secret is never returned";
+
+  HttpResponse declared = Call("POST", "/v1/incidents", json{
+      {"title", "checkout latency"}, {"severity", "SEV2"}, {"service", "checkout"},
+      {"environment", "production"}, {"escalation_policy", "checkout-oncall"}}.dump());
+  ASSERT_EQ(declared.status, 200) << declared.body;
+  const std::string id = json::parse(declared.body).value("id", "");
+
+  ASSERT_TRUE(WaitFor([&] { return !receiver.deliveries().empty(); }, std::chrono::seconds(30)))
+      << "no escalation webhook\n" << Get("/v1/incidents/" + id).dump() << "\n" << stack_->Logs();
+  const WebhookReceiver::Delivery delivery = receiver.deliveries().front();
+  EXPECT_NE(delivery.body.find(id), std::string::npos) << delivery.body;
+  // "t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>", checked independently here.
+  const std::string& header = delivery.signature;
+  const size_t comma = header.find(",v1=");
+  ASSERT_EQ(header.rfind("t=", 0), 0u) << header;
+  ASSERT_NE(comma, std::string::npos) << header;
+  const std::string t = header.substr(2, comma - 2);
+  EXPECT_EQ(header.substr(comma + 4), HmacSha256Hex(secret, t + "." + delivery.body)) << header;
+  EXPECT_LT(std::abs(std::stoll(t) - static_cast<long long>(std::time(nullptr))), 120);
+
+  const json incident = Get("/v1/incidents/" + id);
+  EXPECT_TRUE(incident.value("ack_breached", false)) << incident.dump();
+  bool escalated = false;
+  for (const json& e : incident.value("timeline", json::array())) {
+    escalated = escalated || e.value("kind", "") == "ESCALATED";
+  }
+  EXPECT_TRUE(escalated) << incident.dump();
+}
+
+TEST_F(IncidentsTest, IncidentOnAServiceWithAReleaseInFlightRollsItBack) {
+  HttpResponse release = Call("POST", "/v1/releases", json{
+      {"service", "payments"}, {"environment", "staging"}, {"version", "v3.1.0"},
+      {"commit_sha", "4e1c2d3a9b8f7e6d5c4b3a29180716f5e4d3c2b1"}, {"image", "registry.example/payments:v3.1.0"},
+      {"driver", {{"kind", "external"}}}}.dump());
+  ASSERT_EQ(release.status, 200) << release.body;
+  const std::string release_id = json::parse(release.body).value("id", "");
+  // The external driver waits for the pipeline, so the release sits in flight.
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string state = Get("/v1/releases/" + release_id).value("state", "");
+    return state == "CANARY" || state == "PROMOTING" || state == "VERIFYING";
+  }, std::chrono::seconds(20)))
+      << Get("/v1/releases/" + release_id).dump();
+
+  HttpResponse posted = Call("POST", "/v1/alerts", json{
+      {"source", "e2e"},
+      {"alerts", json::array({{{"labels", {{"alertname", "HighErrorRate"}, {"service", "payments"},
+                                           {"environment", "staging"}, {"severity", "sev1"}}},
+                               {"annotations", {{"summary", "5xx at 30%"}}}}})}}.dump());
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  const json ingest = json::parse(posted.body);
+  ASSERT_FALSE(ingest.value("incident_ids", json::array()).empty()) << posted.body;
+  const std::string incident_id = ingest["incident_ids"][0];
+
+  EXPECT_TRUE(WaitFor([&] {
+    const std::string state = Get("/v1/releases/" + release_id).value("state", "");
+    return state == "ROLLING_BACK" || state == "ABORTED";
+  }, std::chrono::seconds(30)))
+      << "release not rolled back: " << Get("/v1/releases/" + release_id).dump() << "\n" << stack_->Logs();
+  bool requested = false;
+  json incident;
+  EXPECT_TRUE(WaitFor([&] {
+    incident = Get("/v1/incidents/" + incident_id);
+    for (const json& e : incident.value("timeline", json::array())) {
+      requested = requested || e.value("kind", "") == "ROLLBACK_REQUESTED";
+    }
+    return requested;
+  }, std::chrono::seconds(10)))
+      << incident.dump();
+  EXPECT_EQ(incident.value("severity", ""), "SEV1");
+  EXPECT_TRUE(incident.value("deploy_correlated", false)) << incident.dump();
+  // The release's own timeline names the incident that took it back.
+  const json events = Get("/v1/releases/" + release_id + "/events");
+  bool linked = false;
+  for (const json& e : events.value("events", json::array())) {
+    linked = linked || e.value("message", "").find(incident_id) != std::string::npos;
+  }
+  EXPECT_TRUE(linked) << events.dump();
+}
+
+}  // namespace
+}  // namespace flightdeck::test
