@@ -1,34 +1,13 @@
 #include "services/backups/store.h"
 
-#include <google/protobuf/util/json_util.h>
 
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
+#include "common/db/detail_json.h"
 
 namespace flightdeck::backups {
 namespace {
-
-std::string Json(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-void FromJson(const std::string& text, google::protobuf::Message* m) {
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = true;
-  (void)google::protobuf::util::JsonStringToMessage(text, m, o);
-}
-
-const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
-std::string At(int n) {
-  std::string s = kAt;
-  s.replace(s.find('%'), 1, std::to_string(n));
-  return s;
-}
 
 constexpr char kTargetColumns[] =
     "name, database_url_sealed, database_url_redacted, schedule, keep_last, keep_days, "
@@ -62,7 +41,7 @@ constexpr char kBackupColumns[] =
 
 void BackupFromRow(const pqxx::row& row, v1::Backup* b) {
   b->Clear();
-  FromJson(row[5].as<std::string>(), b);
+  db::FromDetailJson(row[5].as<std::string>(), b);
   b->set_id(row[0].as<std::string>());
   b->set_target(row[1].as<std::string>());
   v1::Backup::State state = v1::Backup::STATE_UNSPECIFIED;
@@ -82,7 +61,7 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                 "INSERT INTO backups.targets (name, database_url_sealed, database_url_redacted, "
                 "schedule, keep_last, keep_days, storage_kind, storage_path, rpo_target_s, "
                 "verify_after, next_run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
-                "'LOCAL', $7, $8, $9, " + At(10) + ", " + At(11) + ", " + At(11) + ")");
+                "'LOCAL', $7, $8, $9, " + db::MicrosParam(10) + ", " + db::MicrosParam(11) + ", " + db::MicrosParam(11) + ")");
   pool_.Prepare("backups_target_get",
                 std::string("SELECT ") + kTargetColumns + " FROM backups.targets WHERE name = $1");
   pool_.Prepare("backups_target_list",
@@ -90,33 +69,33 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
   pool_.Prepare("backups_target_update",
                 "UPDATE backups.targets SET database_url_sealed = $2, database_url_redacted = $3, "
                 "schedule = $4, keep_last = $5, keep_days = $6, rpo_target_s = $7, verify_after = $8, "
-                "next_run_at = " + At(9) + ", updated_at = " + At(10) + " WHERE name = $1 RETURNING name");
+                "next_run_at = " + db::MicrosParam(9) + ", updated_at = " + db::MicrosParam(10) + " WHERE name = $1 RETURNING name");
   pool_.Prepare("backups_target_delete", "DELETE FROM backups.targets WHERE name = $1 RETURNING name");
   pool_.Prepare("backups_insert",
                 "INSERT INTO backups.backups (target, state, trigger, scheduled_for, created_at, detail) "
-                "VALUES ($1, 'PENDING', $2, " + At(3) + ", " + At(4) + ", $5::jsonb) "
+                "VALUES ($1, 'PENDING', $2, " + db::MicrosParam(3) + ", " + db::MicrosParam(4) + ", $5::jsonb) "
                 "ON CONFLICT DO NOTHING RETURNING id::text");
   pool_.Prepare("backups_get",
                 std::string("SELECT ") + kBackupColumns + " FROM backups.backups WHERE id = $1::uuid");
   pool_.Prepare("backups_list",
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE ($1 = '' OR target = $1) AND ($2 = '' OR state = $2)"
-                    " AND ($3::bigint IS NULL OR (created_at, id) < (" + At(3) + ", $4::uuid))"
+                    " AND ($3::bigint IS NULL OR (created_at, id) < (" + db::MicrosParam(3) + ", $4::uuid))"
                     " ORDER BY created_at DESC, id DESC LIMIT $5");
   pool_.Prepare("backups_mark_running",
-                "UPDATE backups.backups SET state = 'RUNNING', runner = $2, heartbeat_at = " + At(3) +
+                "UPDATE backups.backups SET state = 'RUNNING', runner = $2, heartbeat_at = " + db::MicrosParam(3) +
                     " WHERE id = $1::uuid AND state = 'PENDING' RETURNING id");
   pool_.Prepare("backups_heartbeat",
-                "UPDATE backups.backups SET progress_bytes = $2, heartbeat_at = " + At(3) +
+                "UPDATE backups.backups SET progress_bytes = $2, heartbeat_at = " + db::MicrosParam(3) +
                     " WHERE id = $1::uuid AND state = 'RUNNING'");
   pool_.Prepare("backups_save",
                 "UPDATE backups.backups SET state = $2, detail = $3::jsonb, verified = $4, "
                 "progress_bytes = $5, finished_at = CASE WHEN $2 IN ('SUCCEEDED', 'FAILED') AND "
-                "finished_at IS NULL THEN " + At(6) + " ELSE finished_at END WHERE id = $1::uuid");
+                "finished_at IS NULL THEN " + db::MicrosParam(6) + " ELSE finished_at END WHERE id = $1::uuid");
   pool_.Prepare("backups_abandoned",
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE state = 'RUNNING' AND ((runner LIKE $1 || ':%' AND "
-                    "runner <> $2) OR heartbeat_at < " + At(3) + ") FOR UPDATE SKIP LOCKED");
+                    "runner <> $2) OR heartbeat_at < " + db::MicrosParam(3) + ") FOR UPDATE SKIP LOCKED");
 }
 
 grpc::Status BackupStore::CreateTarget(const TargetRecord& r, Clock::TimePoint now) {
@@ -197,7 +176,7 @@ grpc::Status BackupStore::CreateBackup(v1::Backup* b, std::optional<Clock::TimeP
     std::optional<long long> due;
     if (scheduled_for) due = ToMicros(*scheduled_for);
     pqxx::result r = db::Exec(tx, "backups_insert", b->target(), v1::Backup::Trigger_Name(b->trigger()),
-                              due, ToMicros(now), Json(*b));
+                              due, ToMicros(now), db::DetailJson(*b));
     if (r.empty()) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "a backup of " + b->target() + " for this due time already exists");
@@ -273,7 +252,7 @@ grpc::Status BackupStore::Save(const v1::Backup& b, Clock::TimePoint now, std::v
       case v1::BackupVerification::FAILED: verified = "FAILED"; break;
       default: break;
     }
-    db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), Json(b), verified,
+    db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), db::DetailJson(b), verified,
              b.progress_bytes(), ToMicros(now));
     for (const JobRequest& j : then) {
       grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at, j.retry);
@@ -294,7 +273,7 @@ grpc::Status BackupStore::FailAbandoned(const std::string& host, const std::stri
       b.set_state(v1::Backup::FAILED);
       b.set_failure_reason(reason);
       SetTimestamp(b.mutable_finished_at(), ToMicros(now));
-      db::Exec(tx, "backups_save", b.id(), std::string("FAILED"), Json(b), std::string(""),
+      db::Exec(tx, "backups_save", b.id(), std::string("FAILED"), db::DetailJson(b), std::string(""),
                b.progress_bytes(), ToMicros(now));
       failed->push_back(b);
     }

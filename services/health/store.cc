@@ -1,34 +1,17 @@
 #include "services/health/store.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
+#include "common/db/detail_json.h"
 #include "services/health/target.h"
 
 namespace flightdeck::health {
 namespace {
 
-std::string Json(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-void FromJson(const std::string& text, google::protobuf::Message* m) {
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = true;
-  (void)google::protobuf::util::JsonStringToMessage(text, m, o);
-}
-
-std::string At(int n) {
-  return "(timestamptz 'epoch' + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
-}
 std::string Us(const std::string& column) {
   return "(extract(epoch from " + column + ") * 1000000)::bigint";
 }
@@ -69,7 +52,7 @@ const std::string kTargetFrom =
 void TargetFromRow(const pqxx::row& row, TargetRecord* out) {
   v1::HealthTarget& t = out->target;
   t.Clear();
-  FromJson(row[1].as<std::string>(), &t);
+  db::FromDetailJson(row[1].as<std::string>(), &t);
   t.set_name(row[0].as<std::string>());
   out->shard = row[2].as<int>();
   out->revision = row[3].as<long long>();
@@ -85,14 +68,14 @@ void TargetFromRow(const pqxx::row& row, TargetRecord* out) {
   SetTimestamp(t.mutable_status_since(), out->state.since);
   t.set_consecutive_successes(out->state.consecutive_successes);
   t.set_consecutive_failures(out->state.consecutive_failures);
-  if (!row[11].is_null()) FromJson(row[11].as<std::string>(), t.mutable_last_result());
+  if (!row[11].is_null()) db::FromDetailJson(row[11].as<std::string>(), t.mutable_last_result());
   out->recent.clear();
   if (!row[12].is_null()) {
     nlohmann::json recent = nlohmann::json::parse(row[12].as<std::string>(), nullptr, false);
     if (recent.is_array()) {
       for (const auto& item : recent) {
         out->recent.emplace_back();
-        FromJson(item.dump(), &out->recent.back());
+        db::FromDetailJson(item.dump(), &out->recent.back());
       }
     }
   }
@@ -110,7 +93,7 @@ std::string SpecJson(const v1::HealthTarget& target) {
   spec.clear_stats();
   spec.clear_created_at();
   spec.clear_created_by();
-  return Json(spec);
+  return db::DetailJson(spec);
 }
 
 const std::string kEventColumns =
@@ -150,7 +133,7 @@ std::vector<int> Shards(const pqxx::result& result) {
 HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_(jobs) {
   pool_.Prepare("health_target_insert",
                 "INSERT INTO health.targets (name, service, environment, role, kind, shard, spec, "
-                "created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, " + At(8) + ", $9) "
+                "created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, " + db::MicrosParam(8) + ", $9) "
                 "ON CONFLICT (name) DO UPDATE SET service = EXCLUDED.service, environment = "
                 "EXCLUDED.environment, role = EXCLUDED.role, kind = EXCLUDED.kind, spec = EXCLUDED.spec, "
                 "created_at = EXCLUDED.created_at, created_by = EXCLUDED.created_by, deleted_at = NULL, "
@@ -158,7 +141,7 @@ HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_
                 "WHERE health.targets.deleted_at IS NOT NULL RETURNING name");
   pool_.Prepare("health_state_reset",
                 "INSERT INTO health.target_state (target, status, since, updated_at) VALUES ($1, "
-                "'UNKNOWN', " + At(2) + ", '-infinity') ON CONFLICT (target) DO UPDATE SET "
+                "'UNKNOWN', " + db::MicrosParam(2) + ", '-infinity') ON CONFLICT (target) DO UPDATE SET "
                 "status = 'UNKNOWN', since = EXCLUDED.since, consecutive_successes = 0, "
                 "consecutive_failures = 0, last_result = NULL, recent = '[]', updated_at = EXCLUDED.updated_at");
   pool_.Prepare("health_ring_clear", "DELETE FROM health.result_ring WHERE target = $1");
@@ -169,11 +152,11 @@ HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_
                     "WHERE t.deleted_at IS NULL AND ($1 = '' OR t.service = $1) AND "
                     "($2 = '' OR t.environment = $2) AND t.name > $3 ORDER BY t.name LIMIT $4");
   pool_.Prepare("health_target_delete",
-                "UPDATE health.targets SET deleted_at = " + At(2) +
+                "UPDATE health.targets SET deleted_at = " + db::MicrosParam(2) +
                     ", revision = nextval('health.target_revision') WHERE name = $1 AND "
                     "deleted_at IS NULL RETURNING name");
   pool_.Prepare("health_target_purge",
-                "WITH gone AS (DELETE FROM health.targets WHERE deleted_at < " + At(1) +
+                "WITH gone AS (DELETE FROM health.targets WHERE deleted_at < " + db::MicrosParam(1) +
                     " RETURNING name), s AS (DELETE FROM health.target_state WHERE target IN "
                     "(SELECT name FROM gone)), r AS (DELETE FROM health.result_ring WHERE target IN "
                     "(SELECT name FROM gone)) SELECT count(*) FROM gone");
@@ -222,7 +205,7 @@ HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_
                 "WHERE target = $1 AND minute BETWEEN $2 AND $3");
   pool_.Prepare("health_event_insert",
                 "INSERT INTO health.events (at, kind, target, service, environment, from_status, "
-                "to_status, reason, alert, delivery) VALUES (" + At(1) +
+                "to_status, reason, alert, delivery) VALUES (" + db::MicrosParam(1) +
                     ", $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id");
   pool_.Prepare("health_events_list",
                 "SELECT " + kEventColumns + " FROM health.events WHERE ($1 = '' OR service = $1) AND "
@@ -243,23 +226,23 @@ HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_
                     "($2 = '' OR environment = $2) ORDER BY environment");
   pool_.Prepare("health_service_upsert",
                 "INSERT INTO health.service_health (service, environment, status, since, reason, "
-                "alert_firing, updated_at) VALUES ($1, $2, $3, " + At(4) + ", $5, $6, " + At(7) +
+                "alert_firing, updated_at) VALUES ($1, $2, $3, " + db::MicrosParam(4) + ", $5, $6, " + db::MicrosParam(7) +
                     ") ON CONFLICT (service, environment) DO UPDATE SET status = EXCLUDED.status, "
                     "since = EXCLUDED.since, reason = EXCLUDED.reason, alert_firing = "
                     "EXCLUDED.alert_firing, updated_at = EXCLUDED.updated_at");
   pool_.Prepare("health_replica_heartbeat",
-                "INSERT INTO health.replicas (owner, heartbeat_at) VALUES ($1, " + At(2) +
+                "INSERT INTO health.replicas (owner, heartbeat_at) VALUES ($1, " + db::MicrosParam(2) +
                     ") ON CONFLICT (owner) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at");
-  pool_.Prepare("health_replica_forget", "DELETE FROM health.replicas WHERE heartbeat_at < " + At(1));
+  pool_.Prepare("health_replica_forget", "DELETE FROM health.replicas WHERE heartbeat_at < " + db::MicrosParam(1));
   pool_.Prepare("health_replica_count", "SELECT count(*) FROM health.replicas");
   pool_.Prepare("health_lease_renew",
-                "UPDATE health.shard_leases SET expires_at = " + At(2) +
+                "UPDATE health.shard_leases SET expires_at = " + db::MicrosParam(2) +
                     " WHERE owner = $1 RETURNING shard");
   // SKIP LOCKED: two replicas acquiring at once split the free shards instead of queueing.
   pool_.Prepare("health_lease_acquire",
-                "UPDATE health.shard_leases SET owner = $1, expires_at = " + At(4) +
+                "UPDATE health.shard_leases SET owner = $1, expires_at = " + db::MicrosParam(4) +
                     " WHERE shard IN (SELECT shard FROM health.shard_leases WHERE owner IS NULL OR "
-                    "expires_at < " + At(3) + " ORDER BY shard LIMIT $2 FOR UPDATE SKIP LOCKED) "
+                    "expires_at < " + db::MicrosParam(3) + " ORDER BY shard LIMIT $2 FOR UPDATE SKIP LOCKED) "
                     "RETURNING shard");
   pool_.Prepare("health_lease_release",
                 "UPDATE health.shard_leases SET owner = NULL, expires_at = 'epoch' WHERE owner = $1 "
@@ -383,11 +366,11 @@ grpc::Status HealthStore::WriteBatch(const std::vector<StateUpdate>& states,
     sinces.push_back(ToMicros(u.state.since));
     successes.push_back(u.state.consecutive_successes);
     failures.push_back(u.state.consecutive_failures);
-    lasts.push_back(Json(u.last_result));
+    lasts.push_back(db::DetailJson(u.last_result));
     std::string recent = "[";
     for (size_t i = 0; i < u.recent.size(); ++i) {
       if (i > 0) recent += ',';
-      recent += Json(u.recent[i]);
+      recent += db::DetailJson(u.recent[i]);
     }
     recents.push_back(recent + "]");
     updated.push_back(ToMicros(u.updated_at));

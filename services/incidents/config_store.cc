@@ -4,13 +4,13 @@
 #include <map>
 #include <set>
 
-#include <google/protobuf/util/json_util.h>
 #include <openssl/rand.h>
 #include <pqxx/pqxx>
 
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/log/log.h"
+#include "common/db/detail_json.h"
 #include "services/incidents/severity.h"
 
 namespace flightdeck::incidents {
@@ -20,26 +20,6 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-std::string Json(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-bool FromJson(const std::string& text, google::protobuf::Message* m) {
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = true;
-  return google::protobuf::util::JsonStringToMessage(text, m, o).ok();
-}
-
-const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
-std::string At(int n) {
-  std::string s = kAt;
-  s.replace(s.find('%'), 1, std::to_string(n));
-  return s;
-}
 std::string Micros(const std::string& column) {
   return "(extract(epoch from " + column + ") * 1000000)::bigint";
 }
@@ -121,7 +101,7 @@ void SilenceFromRow(const pqxx::row& row, Clock::TimePoint now, v1::Silence* out
   out->Clear();
   out->set_id(row[0].as<std::string>());
   v1::Silence matchers;
-  FromJson("{\"matchers\":" + row[1].as<std::string>() + "}", &matchers);
+  db::FromDetailJson("{\"matchers\":" + row[1].as<std::string>() + "}", &matchers);
   *out->mutable_matchers() = matchers.matchers();
   long long starts = row[2].as<long long>();
   long long ends = row[3].as<long long>();
@@ -139,7 +119,7 @@ std::string MatchersJson(const google::protobuf::RepeatedPtrField<v1::Matcher>& 
   for (auto& m : *holder.mutable_matchers()) {
     if (m.op().empty()) m.set_op("=");
   }
-  std::string json = Json(holder);  // {"matchers":[...]}
+  std::string json = db::DetailJson(holder);  // {"matchers":[...]}
   size_t start = json.find('[');
   return start == std::string::npos ? "[]" : json.substr(start, json.rfind(']') - start + 1);
 }
@@ -165,7 +145,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock) : pool_(pool), cloc
   pool_.Prepare("incidents_integration_insert",
                 "INSERT INTO incidents.integrations (name, routing_key, service, environment, "
                 "severity_override, default_severity, escalation_policy, created_at) VALUES "
-                "($1, $2, $3, $4, $5, $6, $7, " + At(8) + ") RETURNING " + integration_columns);
+                "($1, $2, $3, $4, $5, $6, $7, " + db::MicrosParam(8) + ") RETURNING " + integration_columns);
   pool_.Prepare("incidents_integration_get",
                 "SELECT " + integration_columns + " FROM incidents.integrations WHERE name = $1");
   pool_.Prepare("incidents_integration_by_key",
@@ -184,7 +164,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock) : pool_(pool), cloc
                 "SELECT policy::text FROM incidents.escalation_policies WHERE name = $1 FOR UPDATE");
   pool_.Prepare("incidents_policy_upsert",
                 "INSERT INTO incidents.escalation_policies (name, policy, updated_at) VALUES "
-                "($1, $2::jsonb, " + At(3) + ") ON CONFLICT (name) DO UPDATE SET policy = "
+                "($1, $2::jsonb, " + db::MicrosParam(3) + ") ON CONFLICT (name) DO UPDATE SET policy = "
                 "excluded.policy, updated_at = excluded.updated_at");
   pool_.Prepare("incidents_policy_list",
                 "SELECT policy::text, " + Micros("updated_at") +
@@ -197,22 +177,22 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock) : pool_(pool), cloc
                                       Micros("created_at");
   pool_.Prepare("incidents_silence_insert",
                 "INSERT INTO incidents.silences (matchers, starts_at, ends_at, comment, created_by, "
-                "created_at) VALUES ($1::jsonb, " + At(2) + ", " + At(3) + ", $4, $5, " + At(6) +
+                "created_at) VALUES ($1::jsonb, " + db::MicrosParam(2) + ", " + db::MicrosParam(3) + ", $4, $5, " + db::MicrosParam(6) +
                     ") RETURNING " + silence_columns);
   pool_.Prepare("incidents_silence_list",
                 "SELECT " + silence_columns + " FROM incidents.silences WHERE $1 OR ends_at > " +
-                    At(2) + " ORDER BY starts_at, id");
+                    db::MicrosParam(2) + " ORDER BY starts_at, id");
   pool_.Prepare("incidents_silence_active",
                 "SELECT id::text, matchers::text FROM incidents.silences WHERE starts_at <= " +
-                    At(1) + " AND ends_at > " + At(1) + " ORDER BY created_at, id");
+                    db::MicrosParam(1) + " AND ends_at > " + db::MicrosParam(1) + " ORDER BY created_at, id");
   pool_.Prepare("incidents_silence_expire",
-                "UPDATE incidents.silences SET ends_at = LEAST(ends_at, " + At(2) +
-                    "), starts_at = LEAST(starts_at, " + At(2) + ") WHERE id::text = $1 RETURNING " +
+                "UPDATE incidents.silences SET ends_at = LEAST(ends_at, " + db::MicrosParam(2) +
+                    "), starts_at = LEAST(starts_at, " + db::MicrosParam(2) + ") WHERE id::text = $1 RETURNING " +
                     silence_columns);
 
   pool_.Prepare("incidents_inhibit_insert",
                 "INSERT INTO incidents.inhibition_rules (rule, created_at) VALUES ($1::jsonb, " +
-                    At(2) + ") RETURNING id");
+                    db::MicrosParam(2) + ") RETURNING id");
   pool_.Prepare("incidents_inhibit_list",
                 "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id");
   pool_.Prepare("incidents_inhibit_delete",
@@ -222,7 +202,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock) : pool_(pool), cloc
                 "SELECT settings::text, " + Micros("updated_at") + " FROM incidents.settings");
   pool_.Prepare("incidents_settings_put",
                 "INSERT INTO incidents.settings (id, settings, updated_at) VALUES (true, $1::jsonb, " +
-                    At(2) + ") ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, "
+                    db::MicrosParam(2) + ") ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, "
                     "updated_at = excluded.updated_at");
 }
 
@@ -338,7 +318,7 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     pqxx::result r = db::Exec(tx, "incidents_policy_get_for_update", policy.name());
     if (!r.empty()) {
       v1::EscalationPolicy stored;
-      FromJson(r[0][0].as<std::string>(), &stored);
+      db::FromDetailJson(r[0][0].as<std::string>(), &stored);
       for (const auto& t : stored.on_open()) stored_secrets.emplace(t.name(), t.secret());
       for (const auto& level : stored.levels()) {
         for (const auto& t : level.targets()) stored_secrets.emplace(t.name(), t.secret());
@@ -353,7 +333,7 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     for (auto& level : *to_store.mutable_levels()) {
       for (auto& t : *level.mutable_targets()) keep(&t);
     }
-    db::Exec(tx, "incidents_policy_upsert", to_store.name(), Json(to_store), ToMicros(now));
+    db::Exec(tx, "incidents_policy_upsert", to_store.name(), db::DetailJson(to_store), ToMicros(now));
     *out = to_store;
     return grpc::Status::OK;
   });
@@ -371,7 +351,7 @@ grpc::Status ConfigStore::GetEscalationPolicy(const std::string& name, bool with
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "name: no escalation policy named \"" + name + "\"");
     }
     out->Clear();
-    FromJson(r[0][0].as<std::string>(), out);
+    db::FromDetailJson(r[0][0].as<std::string>(), out);
     SetTimestamp(out->mutable_updated_at(), r[0][1].as<long long>());
     if (!with_secrets) HideSecrets(out);
     return grpc::Status::OK;
@@ -383,7 +363,7 @@ grpc::Status ConfigStore::ListEscalationPolicies(v1::ListEscalationPoliciesRespo
     out->Clear();
     for (const pqxx::row& row : db::Exec(tx, "incidents_policy_list")) {
       v1::EscalationPolicy* p = out->add_policies();
-      FromJson(row[0].as<std::string>(), p);
+      db::FromDetailJson(row[0].as<std::string>(), p);
       SetTimestamp(p->mutable_updated_at(), row[1].as<long long>());
       HideSecrets(p);
     }
@@ -452,7 +432,7 @@ std::vector<std::pair<std::string, Matchers>> ConfigStore::ReadActiveSilences(pq
   std::vector<std::pair<std::string, Matchers>> out;
   for (const pqxx::row& row : db::Exec(tx, "incidents_silence_active", ToMicros(now))) {
     v1::Silence holder;
-    FromJson("{\"matchers\":" + row[1].as<std::string>() + "}", &holder);
+    db::FromDetailJson("{\"matchers\":" + row[1].as<std::string>() + "}", &holder);
     Matchers matchers;
     // Stored silences were validated on create; one that no longer parses silences nothing.
     if (holder.matchers().empty() || !ParseMatchers(holder.matchers(), "matchers", &matchers).ok()) {
@@ -478,7 +458,7 @@ grpc::Status ConfigStore::CreateInhibitionRule(const v1::InhibitionRule& in, v1:
     if (m.op().empty()) m.set_op("=");
   }
   return pool_.Transact("create inhibition rule", [&](pqxx::transaction_base& tx) {
-    pqxx::result r = db::Exec(tx, "incidents_inhibit_insert", Json(rule), ToMicros(clock_.Now()));
+    pqxx::result r = db::Exec(tx, "incidents_inhibit_insert", db::DetailJson(rule), ToMicros(clock_.Now()));
     *out = rule;
     out->set_id(r[0][0].as<std::string>());
     return grpc::Status::OK;
@@ -490,7 +470,7 @@ grpc::Status ConfigStore::ListInhibitionRules(v1::ListInhibitionRulesResponse* o
     out->Clear();
     for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
       v1::InhibitionRule* rule = out->add_rules();
-      FromJson(row[1].as<std::string>(), rule);
+      db::FromDetailJson(row[1].as<std::string>(), rule);
       rule->set_id(row[0].as<std::string>());
     }
     return grpc::Status::OK;
@@ -510,7 +490,7 @@ std::vector<InhibitRule> ConfigStore::ReadInhibitRules(pqxx::transaction_base& t
   std::vector<InhibitRule> out;
   for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
     v1::InhibitionRule rule;
-    FromJson(row[1].as<std::string>(), &rule);
+    db::FromDetailJson(row[1].as<std::string>(), &rule);
     rule.set_id(row[0].as<std::string>());
     InhibitRule parsed;
     if (!ParseInhibitRule(rule, &parsed).ok()) {
@@ -530,7 +510,7 @@ grpc::Status ConfigStore::GetSettings(v1::IncidentSettings* out) {
     out->Clear();
     pqxx::result r = db::Exec(tx, "incidents_settings_get");
     if (!r.empty()) {
-      FromJson(r[0][0].as<std::string>(), out);
+      db::FromDetailJson(r[0][0].as<std::string>(), out);
       SetTimestamp(out->mutable_updated_at(), r[0][1].as<long long>());
     }
     FillSettingsDefaults(out);
@@ -569,7 +549,7 @@ grpc::Status ConfigStore::PutSettings(const v1::IncidentSettings& in, v1::Incide
     if (!policy.empty() && db::Exec(tx, "incidents_policy_get", policy).empty()) {
       return Invalid("default_escalation_policy: no escalation policy named \"" + policy + "\"");
     }
-    db::Exec(tx, "incidents_settings_put", Json(settings), ToMicros(now));
+    db::Exec(tx, "incidents_settings_put", db::DetailJson(settings), ToMicros(now));
     return grpc::Status::OK;
   });
   if (!s.ok()) return s;
@@ -583,7 +563,7 @@ ConfigStore::Settings ConfigStore::ReadSettings(pqxx::transaction_base& tx) {
   pqxx::result r = db::Exec(tx, "incidents_settings_get");
   if (r.empty()) return out;
   v1::IncidentSettings stored;
-  FromJson(r[0][0].as<std::string>(), &stored);
+  db::FromDetailJson(r[0][0].as<std::string>(), &stored);
   FillSettingsDefaults(&stored);
   out.group_by.assign(stored.group_by().begin(), stored.group_by().end());
   Severity critical;

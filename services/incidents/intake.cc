@@ -12,6 +12,7 @@
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/log/log.h"
+#include "common/db/detail_json.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/intake_parse.h"
 #include "services/incidents/lifecycle.h"
@@ -20,13 +21,6 @@
 
 namespace flightdeck::incidents {
 namespace {
-
-const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
-std::string At(int n) {
-  std::string s = kAt;
-  s.replace(s.find('%'), 1, std::to_string(n));
-  return s;
-}
 
 std::string LabelsJson(const Labels& labels) { return nlohmann::json(labels).dump(); }
 
@@ -217,8 +211,8 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
   pool_.Prepare("incidents_alert_upsert",
                 "INSERT INTO incidents.alerts AS a (fingerprint, state, labels, annotations, starts_at, "
                 "ends_at, generator_url, source, integration, severity, summary, first_received_at, "
-                "last_received_at) VALUES ($1, 'firing', $2::jsonb, $3::jsonb, " + At(4) + ", " + At(5) +
-                    ", $6, $7, $8, $9, $10, " + At(11) + ", " + At(11) +
+                "last_received_at) VALUES ($1, 'firing', $2::jsonb, $3::jsonb, " + db::MicrosParam(4) + ", " + db::MicrosParam(5) +
+                    ", $6, $7, $8, $9, $10, " + db::MicrosParam(11) + ", " + db::MicrosParam(11) +
                     ") ON CONFLICT (fingerprint) WHERE state = 'firing' DO UPDATE SET "
                     "labels = excluded.labels, annotations = excluded.annotations, "
                     "ends_at = excluded.ends_at, generator_url = excluded.generator_url, "
@@ -226,21 +220,21 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
                     "last_received_at = excluded.last_received_at, deliveries = a.deliveries + 1 "
                     "RETURNING " + stored_columns + ", coalesce(incident_id, '')");
   pool_.Prepare("incidents_alert_resolve",
-                "UPDATE incidents.alerts SET state = 'resolved', ends_at = coalesce(" + At(2) + ", " +
-                    At(3) + "), last_received_at = " + At(3) + ", deliveries = deliveries + 1 "
+                "UPDATE incidents.alerts SET state = 'resolved', ends_at = coalesce(" + db::MicrosParam(2) + ", " +
+                    db::MicrosParam(3) + "), last_received_at = " + db::MicrosParam(3) + ", deliveries = deliveries + 1 "
                     "WHERE fingerprint = $1 AND state = 'firing' RETURNING id, coalesce(incident_id, '')");
   // A resolve with nothing firing: counted on the latest occurrence, or recorded as a resolved
   // occurrence when the fingerprint was never seen.
   pool_.Prepare("incidents_alert_resolve_again",
-                "UPDATE incidents.alerts SET deliveries = deliveries + 1, last_received_at = " + At(2) +
+                "UPDATE incidents.alerts SET deliveries = deliveries + 1, last_received_at = " + db::MicrosParam(2) +
                     " WHERE id = (SELECT id FROM incidents.alerts WHERE fingerprint = $1 ORDER BY id "
                     "DESC LIMIT 1) RETURNING id");
   pool_.Prepare("incidents_alert_insert_resolved",
                 "INSERT INTO incidents.alerts (fingerprint, state, labels, annotations, starts_at, "
                 "ends_at, generator_url, source, integration, severity, summary, first_received_at, "
-                "last_received_at) VALUES ($1, 'resolved', $2::jsonb, $3::jsonb, " + At(4) +
-                    ", coalesce(" + At(5) + ", " + At(11) + "), $6, $7, $8, $9, $10, " + At(11) + ", " +
-                    At(11) + ") RETURNING id");
+                "last_received_at) VALUES ($1, 'resolved', $2::jsonb, $3::jsonb, " + db::MicrosParam(4) +
+                    ", coalesce(" + db::MicrosParam(5) + ", " + db::MicrosParam(11) + "), $6, $7, $8, $9, $10, " + db::MicrosParam(11) + ", " +
+                    db::MicrosParam(11) + ") RETURNING id");
   pool_.Prepare("incidents_alert_firing",
                 "SELECT id, coalesce(incident_id, '') FROM incidents.alerts WHERE fingerprint = $1 AND "
                 "state = 'firing'");

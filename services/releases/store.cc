@@ -4,6 +4,7 @@
 
 #include "common/alerts/alerts.h"
 #include "common/db/db.h"
+#include "common/db/detail_json.h"
 #include "common/jobs/jobs.h"
 #include "services/releases/state_machine.h"
 #include "common/clock/timestamps.h"
@@ -20,20 +21,10 @@ constexpr char kColumns[] =
     "(extract(epoch from updated_at) * 1000000)::bigint, kind, queued, revision, detail::text, "
     "(extract(epoch from finished_at) * 1000000)::bigint";
 
-std::string ToJsonText(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
-
 void FromRow(const pqxx::row& row, v1::Release* r) {
   r->Clear();
   // The detail document first; the columns are authoritative for what they hold.
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  (void)google::protobuf::util::JsonStringToMessage(row[14].as<std::string>(), r, options);
+  (void)db::FromDetailJson(row[14].as<std::string>(), r);
   r->set_id(row[0].as<std::string>());
   r->set_service(row[1].as<std::string>());
   r->set_environment(row[2].as<std::string>());
@@ -60,16 +51,10 @@ std::string AdvancePayload(const std::string& id) { return "{\"release_id\":\"" 
 }  // namespace
 
 ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_(jobs) {
-  const std::string at = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
-  auto time_param = [&](int n) {
-    std::string s = at;
-    s.replace(s.find('%'), 1, std::to_string(n));
-    return s;
-  };
   pool_.Prepare("releases_insert",
                 "INSERT INTO releases.releases (service, environment, version, commit_sha, image, "
                 "state, created_by, trace_id, created_at, updated_at, kind, queued, detail) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " + time_param(9) + ", " + time_param(9) +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " + db::MicrosParam(9) + ", " + db::MicrosParam(9) +
                     ", $10, $11, $12::jsonb) RETURNING id::text");
   pool_.Prepare("releases_in_flight",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
@@ -79,7 +64,7 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "AND queued AND state = 'PENDING'");
   pool_.Prepare("releases_insert_event",
                 "INSERT INTO releases.events (release_id, at, type, actor, message, data, trace_id) "
-                "VALUES ($1::uuid, " + time_param(2) + ", $3, $4, $5, $6::jsonb, $7)");
+                "VALUES ($1::uuid, " + db::MicrosParam(2) + ", $3, $4, $5, $6::jsonb, $7)");
   pool_.Prepare("releases_get",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE id = $1::uuid");
   pool_.Prepare("releases_lock",
@@ -91,24 +76,24 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
           " FROM releases.releases"
           " WHERE ($1 = '' OR service = $1) AND ($2 = '' OR environment = $2)"
           "   AND ($6 = '' OR state = $6)"
-          "   AND ($3::bigint IS NULL OR (created_at, id) < (" + time_param(3) + ", $4::uuid))"
+          "   AND ($3::bigint IS NULL OR (created_at, id) < (" + db::MicrosParam(3) + ", $4::uuid))"
           " ORDER BY created_at DESC, id DESC LIMIT $5");
   pool_.Prepare("releases_update",
                 "UPDATE releases.releases SET state = $2, queued = $3, revision = revision + 1, "
-                "updated_at = " + time_param(4) + ", detail = $5::jsonb, "
-                "finished_at = CASE WHEN $6 THEN " + time_param(4) + " ELSE finished_at END, "
+                "updated_at = " + db::MicrosParam(4) + ", detail = $5::jsonb, "
+                "finished_at = CASE WHEN $6 THEN " + db::MicrosParam(4) + " ELSE finished_at END, "
                 "succeeded_at = CASE WHEN $2 = 'SUCCEEDED' AND succeeded_at IS NULL THEN " +
-                    time_param(4) + " ELSE succeeded_at END "
+                    db::MicrosParam(4) + " ELSE succeeded_at END "
                 "WHERE id = $1::uuid RETURNING revision");
   pool_.Prepare("releases_next_queued",
                 "SELECT id::text FROM releases.releases WHERE service = $1 AND environment = $2 "
                 "AND queued AND state = 'PENDING' ORDER BY created_at, id LIMIT 1 FOR UPDATE");
   pool_.Prepare("releases_unqueue",
                 "UPDATE releases.releases SET queued = false, revision = revision + 1, "
-                "updated_at = " + time_param(2) + " WHERE id = $1::uuid");
+                "updated_at = " + db::MicrosParam(2) + " WHERE id = $1::uuid");
   pool_.Prepare("releases_supersede",
                 "UPDATE releases.releases SET state = 'ROLLED_BACK', revision = revision + 1, "
-                "updated_at = " + time_param(4) + " WHERE service = $1 AND environment = $2 "
+                "updated_at = " + db::MicrosParam(4) + " WHERE service = $1 AND environment = $2 "
                 "AND state = 'SUCCEEDED' AND id <> $5::uuid AND succeeded_at > (SELECT succeeded_at "
                 "FROM releases.releases WHERE id = $3::uuid) RETURNING id::text");
   pool_.Prepare("releases_events",
@@ -117,13 +102,13 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "WHERE release_id = $1::uuid AND id > $2 ORDER BY id LIMIT $3");
   pool_.Prepare("releases_insert_observation",
                 "INSERT INTO releases.observations (release_id, received_at, requests, errors, "
-                "p99_latency_ms, window_ms) VALUES ($1::uuid, " + time_param(2) +
+                "p99_latency_ms, window_ms) VALUES ($1::uuid, " + db::MicrosParam(2) +
                     ", $3, $4, $5, $6)");
   pool_.Prepare("releases_sum_observations",
                 "SELECT count(*), coalesce(sum(requests), 0)::bigint, "
                 "coalesce(sum(errors), 0)::bigint, max(p99_latency_ms) "
                 "FROM releases.observations WHERE release_id = $1::uuid "
-                "AND received_at >= " + time_param(2) + " AND received_at < " + time_param(3));
+                "AND received_at >= " + db::MicrosParam(2) + " AND received_at < " + db::MicrosParam(3));
   pool_.Prepare("releases_find_succeeded",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
                 "AND environment = $2 AND commit_sha = $3 AND succeeded_at IS NOT NULL "
@@ -140,13 +125,13 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "WHERE action_id = $1");
   pool_.Prepare("driver_action_start",
                 "INSERT INTO releases.driver_actions (action_id, release_id, action, weight, "
-                "status, started_at) VALUES ($1, $2::uuid, $3, $4, 'started', " + time_param(5) +
+                "status, started_at) VALUES ($1, $2::uuid, $3, $4, 'started', " + db::MicrosParam(5) +
                     ") ON CONFLICT (action_id) DO UPDATE SET attempts = "
                     "releases.driver_actions.attempts + 1, status = 'started', started_at = "
                     "EXCLUDED.started_at");
   pool_.Prepare("driver_action_finish",
                 "UPDATE releases.driver_actions SET status = $2, exit_code = $3, output = $4, "
-                "error = $5, finished_at = " + time_param(6) + " WHERE action_id = $1");
+                "error = $5, finished_at = " + db::MicrosParam(6) + " WHERE action_id = $1");
 }
 
 grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes changes) {
@@ -170,7 +155,7 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
                    release->version(), release->commit_sha(), release->image(),
                    StateName(release->state()), release->created_by(), release->trace_id(), at,
                    v1::Release::Kind_Name(release->kind()), release->queued(),
-                   ToJsonText(*release));
+                   db::DetailJson(*release));
     } catch (const pqxx::unique_violation&) {
       // Another release was admitted between our look and our insert.
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
@@ -250,7 +235,7 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     if (finished) SetTimestamp(release.mutable_finished_at(), now);
     pqxx::result updated =
         db::Exec(tx, "releases_update", id, StateName(release.state()), release.queued(),
-                 ToMicros(now), ToJsonText(release), finished);
+                 ToMicros(now), db::DetailJson(release), finished);
     release.set_revision(updated[0][0].as<long long>());
     SetTimestamp(release.mutable_updated_at(), now);
     for (const NewEvent& e : changes.events) {

@@ -134,6 +134,19 @@ TEST_F(HealthE2eTest, AFailingLivenessTargetTakesTheServiceDownAndRecordsService
   ASSERT_EQ(firing.size(), 1u) << events.dump(2);
   EXPECT_FALSE(firing[0].value("delivery", "").empty()) << firing[0].dump(2);
 
+  // Delivered to the incidents service, where it opens an incident for shop/production.
+  json incidents = WaitFor("/v1/incidents?service=shop", [](const json& p) {
+    for (const json& i : p.value("incidents", json::array())) {
+      if (i.value("environment", "") == "production") return true;
+    }
+    return false;
+  }, "an incident opened by ServiceDown");
+  EXPECT_NE(incidents["incidents"][0].value("title", "").find("shop"), std::string::npos) << incidents.dump(2);
+  WaitFor("/v1/health/events?service=shop&kind=ALERT", [](const json& p) {
+    std::vector<json> alerts = ServiceDownAlerts(p, "firing");
+    return !alerts.empty() && alerts[0].value("delivery", "") == "sent";
+  }, "the ServiceDown alert marked sent");
+
   // Recovery resolves it.
   live_ok = true;
   WaitFor("/v1/health/services/shop?environment=production",

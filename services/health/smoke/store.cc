@@ -1,36 +1,15 @@
 #include "services/health/smoke/store.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
+#include "common/db/detail_json.h"
 #include "services/health/smoke/smoke.h"
 
 namespace flightdeck::health::smoke {
 namespace {
-
-std::string Json(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
-
-void FromJson(const std::string& text, google::protobuf::Message* m) {
-  google::protobuf::util::JsonParseOptions o;
-  o.ignore_unknown_fields = true;
-  (void)google::protobuf::util::JsonStringToMessage(text, m, o);
-}
-
-const char kAt[] = "timestamptz 'epoch' + $%::bigint * interval '1 microsecond'";
-std::string At(int n) {
-  std::string s = kAt;
-  s.replace(s.find('%'), 1, std::to_string(n));
-  return s;
-}
 
 constexpr char kMicros[] = "(extract(epoch from %) * 1000000)::bigint";
 std::string Micros(const std::string& column) {
@@ -45,14 +24,14 @@ const std::string kRunColumns =
 
 void SuiteFromRow(const pqxx::row& row, v1::SmokeSuite* out) {
   out->Clear();
-  FromJson(row[1].as<std::string>(), out);
+  db::FromDetailJson(row[1].as<std::string>(), out);
   out->set_name(row[0].as<std::string>());
   SetTimestamp(out->mutable_updated_at(), row[2].as<long long>());
 }
 
 void RunFromRow(const pqxx::row& row, v1::SmokeRun* out) {
   out->Clear();
-  FromJson(row[2].as<std::string>(), out);
+  db::FromDetailJson(row[2].as<std::string>(), out);
   out->set_id(row[0].as<std::string>());
   v1::SmokeRun::State state = v1::SmokeRun::STATE_UNSPECIFIED;
   v1::SmokeRun::State_Parse(row[1].as<std::string>(), &state);
@@ -79,20 +58,20 @@ std::string RunJobPayload(const std::string& run_id, int next) {
 SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue) : pool_(pool), queue_(queue) {
   pool_.Prepare("smoke_suite_upsert",
                 "INSERT INTO health.smoke_suites (name, detail, created_at, updated_at) VALUES ($1, "
-                "$2::jsonb, " + At(3) + ", " + At(3) + ") ON CONFLICT (name) DO UPDATE SET detail = "
+                "$2::jsonb, " + db::MicrosParam(3) + ", " + db::MicrosParam(3) + ") ON CONFLICT (name) DO UPDATE SET detail = "
                 "EXCLUDED.detail, updated_at = EXCLUDED.updated_at RETURNING " + kSuiteColumns);
   pool_.Prepare("smoke_suite_get", "SELECT " + kSuiteColumns + " FROM health.smoke_suites WHERE name = $1");
   pool_.Prepare("smoke_suite_list", "SELECT " + kSuiteColumns + " FROM health.smoke_suites ORDER BY name");
   pool_.Prepare("smoke_suite_delete", "DELETE FROM health.smoke_suites WHERE name = $1 RETURNING name");
   pool_.Prepare("smoke_run_insert",
                 "INSERT INTO health.smoke_runs (state, suite, detail, created_at) VALUES ('RUNNING', $1, "
-                "$2::jsonb, " + At(3) + ") RETURNING " + kRunColumns);
+                "$2::jsonb, " + db::MicrosParam(3) + ") RETURNING " + kRunColumns);
   pool_.Prepare("smoke_run_get", "SELECT " + kRunColumns + " FROM health.smoke_runs WHERE id = $1::uuid");
   pool_.Prepare("smoke_run_lock",
                 "SELECT " + kRunColumns + ", results_count FROM health.smoke_runs WHERE id = $1::uuid FOR UPDATE");
   pool_.Prepare("smoke_run_record",
                 "UPDATE health.smoke_runs SET detail = $2::jsonb, results_count = $3, state = $4, "
-                "finished_at = CASE WHEN $4 = 'RUNNING' THEN NULL ELSE " + At(5) + " END "
+                "finished_at = CASE WHEN $4 = 'RUNNING' THEN NULL ELSE " + db::MicrosParam(5) + " END "
                 "WHERE id = $1::uuid");
 }
 
@@ -101,7 +80,7 @@ grpc::Status SmokeStore::PutSuite(const v1::SmokeSuite& suite, Clock::TimePoint 
   detail.clear_name();
   detail.clear_updated_at();
   return pool_.Transact("put smoke suite", [&](pqxx::transaction_base& tx) {
-    pqxx::result r = db::Exec(tx, "smoke_suite_upsert", suite.name(), Json(detail), ToMicros(now));
+    pqxx::result r = db::Exec(tx, "smoke_suite_upsert", suite.name(), db::DetailJson(detail), ToMicros(now));
     SuiteFromRow(r[0], out);
     return grpc::Status::OK;
   });
@@ -142,7 +121,7 @@ grpc::Status SmokeStore::CreateRun(v1::SmokeRun* run, Clock::TimePoint now) {
   detail.clear_results();
   const v1::SmokeRun input = *run;
   return pool_.Transact("create smoke run", [&](pqxx::transaction_base& tx) {
-    pqxx::result r = db::Exec(tx, "smoke_run_insert", input.suite(), Json(detail), ToMicros(now));
+    pqxx::result r = db::Exec(tx, "smoke_run_insert", input.suite(), db::DetailJson(detail), ToMicros(now));
     RunFromRow(r[0], run);
     return queue_.EnqueueIn(tx, kSmokeRunJob, JobKey(run->id(), 0), RunJobPayload(run->id(), 0), now);
   });
@@ -182,7 +161,7 @@ grpc::Status SmokeStore::RecordResults(const std::string& id, int recorded,
     detail.clear_finished_at();
     detail.clear_passed_count();
     detail.clear_failed_count();
-    db::Exec(tx, "smoke_run_record", id, Json(detail), count, state, ToMicros(now));
+    db::Exec(tx, "smoke_run_record", id, db::DetailJson(detail), count, state, ToMicros(now));
     *applied = true;
     if (state != "RUNNING") return grpc::Status::OK;
     return queue_.EnqueueIn(tx, kSmokeRunJob, JobKey(id, count), RunJobPayload(id, count), now);
