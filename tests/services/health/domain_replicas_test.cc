@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -166,7 +169,15 @@ TEST_F(ReplicasTest, TwoReplicasShareTargetsAndTakeOverFromAKilledOne) {
   }, seconds(2)));
   EXPECT_GT(a->coordinator.LoadedTargets(), 0u);
   EXPECT_GT(b->coordinator.LoadedTargets(), 0u);
-  std::this_thread::sleep_for(seconds(3));
+  // Both replicas probing: every target gets a few periods' worth of probes.
+  auto every_target = [&](const std::function<bool(const std::vector<Steady::time_point>&)>& ok) {
+    std::map<std::string, std::vector<Steady::time_point>> hits = server.Hits();
+    for (int i = 0; i < kTargets; ++i) {
+      if (!ok(hits["t" + std::to_string(i)])) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(WaitFor([&] { return every_target([](const auto& t) { return t.size() >= 3; }); }, seconds(10)));
 
   Steady::time_point killed = Steady::now();
   b->Stop(/*release=*/false);
@@ -175,7 +186,12 @@ TEST_F(ReplicasTest, TwoReplicasShareTargetsAndTakeOverFromAKilledOne) {
   EXPECT_TRUE(WaitFor([&] { return a->coordinator.LoadedTargets() == static_cast<size_t>(kTargets); },
                       seconds(1)));
   Steady::time_point taken_over = Steady::now();
-  std::this_thread::sleep_for(seconds(2));
+  // The survivor probes everything, twice, so the spacing after the takeover is checked too.
+  EXPECT_TRUE(WaitFor([&] {
+    return every_target([&](const auto& t) {
+      return std::count_if(t.begin(), t.end(), [&](Steady::time_point x) { return x > taken_over; }) >= 2;
+    });
+  }, seconds(10)));
   a->Stop(true);
 
   std::map<std::string, std::vector<Steady::time_point>> hits = server.Hits();
