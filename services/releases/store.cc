@@ -1,6 +1,7 @@
 #include "services/releases/store.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include "common/alerts/alerts.h"
 #include "common/db/db.h"
@@ -223,6 +224,7 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
                           "release " + id + " changed while the pipeline was deciding");
     }
     const bool was_in_flight = IsInFlight(release.state()) && !release.queued();
+    const v1::Release original = release;
     const State before = release.state();
     Changes changes;
     changes.now = now;
@@ -233,11 +235,16 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     }
     const bool finished = IsTerminal(release.state()) && !IsTerminal(before);
     if (finished) SetTimestamp(release.mutable_finished_at(), now);
-    pqxx::result updated =
-        db::Exec(tx, "releases_update", id, StateName(release.state()), release.queued(),
-                 ToMicros(now), db::DetailJson(release), finished);
-    release.set_revision(updated[0][0].as<long long>());
-    SetTimestamp(release.mutable_updated_at(), now);
+    // The revision counts changes to the release itself. A change that only appends (pushed
+    // observations, an event) keeps it, so a pipeline deciding meanwhile does not yield to it:
+    // such a change schedules nothing, and yielding would leave the release stalled.
+    if (!google::protobuf::util::MessageDifferencer::Equals(original, release)) {
+      pqxx::result updated =
+          db::Exec(tx, "releases_update", id, StateName(release.state()), release.queued(),
+                   ToMicros(now), db::DetailJson(release), finished);
+      release.set_revision(updated[0][0].as<long long>());
+      SetTimestamp(release.mutable_updated_at(), now);
+    }
     for (const NewEvent& e : changes.events) {
       db::Exec(tx, "releases_insert_event", id, ToMicros(now), e.type, e.actor, e.message,
                e.data_json, trace_id);

@@ -4,6 +4,7 @@
 #include <grpcpp/server_context.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,8 @@ class CountingDriver {
     return calls_;
   }
   void FailAction(const std::string& action) { fail_ = action; }
+  // Runs `during` inside each driver call, as if it happened while the command ran.
+  void During(std::function<void(const Call&)> during) { during_ = std::move(during); }
   std::unique_ptr<Driver> Make() { return std::make_unique<Proxy>(this); }
 
  private:
@@ -47,8 +50,14 @@ class CountingDriver {
    public:
     explicit Proxy(CountingDriver* d) : d_(d) {}
     DriverResult Run(const DriverAction& a) override {
-      std::lock_guard<std::mutex> lock(d_->mu_);
-      d_->calls_.push_back({a.action, a.weight, a.action_id});
+      const Call call{a.action, a.weight, a.action_id};
+      std::function<void(const Call&)> during;
+      {
+        std::lock_guard<std::mutex> lock(d_->mu_);
+        d_->calls_.push_back(call);
+        during = d_->during_;
+      }
+      if (during) during(call);
       if (a.action == d_->fail_) return {false, 3, "boom", "exit status 3"};
       return {true, 0, "ok", ""};
     }
@@ -59,6 +68,7 @@ class CountingDriver {
   std::mutex mu_;
   std::vector<Call> calls_;
   std::string fail_;
+  std::function<void(const Call&)> during_;
 };
 
 // The health service's smoke runs as the pipeline sees them: each run reports RUNNING once,
@@ -477,6 +487,24 @@ TEST_F(PipelineTest, AStepRetriedAfterACrashDoesNotRunTheDriverAgain) {
   ASSERT_TRUE(pipeline_.Advance(r.id()).ok());
   ASSERT_TRUE(pipeline_.Advance(r.id()).ok());
   EXPECT_EQ(driver_.calls().size(), 1u);
+}
+
+TEST_F(PipelineTest, ObservationsPushedWhileTheDriverRunsDoNotStallTheCanary) {
+  // A CI pushing figures every few hundred milliseconds lands one while a slow driver command
+  // shifts traffic: appending figures is not a change the pipeline must yield to.
+  v1::Release r = Create("staging", "abcdef1", "ci",
+                         R"({"steps":[{"weight":10,"duration":"60s"},{"weight":50,"duration":"60s"}]})");
+  driver_.During([&](const CountingDriver::Call& c) {
+    if (c.action == "canary" && c.weight == 50) Push(r.id(), 100, 1);
+  });
+  for (int i = 0; i < 4 && Get(r.id()).state() == v1::Release::CANARY; ++i) {
+    Push(r.id(), 1000, 10);
+    Elapse(60s);
+  }
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::VERIFYING) << Timeline(r.id());
+  std::vector<std::string> actions;
+  for (const auto& c : driver_.calls()) actions.push_back(c.action + ":" + std::to_string(c.weight));
+  EXPECT_EQ(actions, (std::vector<std::string>{"canary:10", "canary:50", "promote:100"}));
 }
 
 }  // namespace
