@@ -106,12 +106,12 @@ void GrpcProbes::Run() {
       outcome.latency_ms = static_cast<double>(call->timeout.count());
     }
     outcome.ok = outcome.error.empty();
+    finished_();  // before the callback, as in the engine
     try {
       call->done(outcome);
     } catch (...) {
       // A callback's exception must not take the completion thread down.
     }
-    finished_();
   }
 }
 

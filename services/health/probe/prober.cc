@@ -118,12 +118,13 @@ class Engine final : public ProbeHost {
     outcome.latency_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - probe->start_)
             .count();
+    // Finished before its callback runs: a caller woken by the callback sees it so.
+    in_flight_.fetch_sub(1);
     try {
       probe->done_(outcome);
     } catch (...) {
       // A callback's exception must not take the engine thread down.
     }
-    in_flight_.fetch_sub(1);
     auto it = active_.find(probe->id());
     if (it != active_.end()) {
       loop_.DeleteLater(std::move(it->second));
