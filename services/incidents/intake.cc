@@ -154,6 +154,7 @@ class Batch {
     in.service = LabelOf(alert.labels, "service");
     in.environment = LabelOf(alert.labels, "environment");
     in.escalation_policy = PolicyOf(alert.integration);
+    if (in.escalation_policy.empty()) in.escalation_policy = settings_.default_escalation_policy;
     std::string incident_id;
     bool opened = false;
     if (grpc::Status s = lifecycle_.AttachAlert(tx_, in, actor_, &incident_id, &opened); !s.ok()) return s;
@@ -247,8 +248,10 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
   pool_.Prepare("incidents_alert_inhibited_by",
                 "SELECT " + stored_columns + " FROM incidents.alerts WHERE state = 'firing' AND "
                 "inhibited_by = $1 AND incident_id IS NULL ORDER BY id FOR UPDATE");
+  // 1 while any alert of the incident fires, else 0: an exists test, not a count.
   pool_.Prepare("incidents_alert_firing_in",
-                "SELECT count(*) FROM incidents.alerts WHERE incident_id = $1 AND state = 'firing'");
+                "SELECT count(*) FROM (SELECT 1 FROM incidents.alerts WHERE incident_id = $1 AND "
+                "state = 'firing' LIMIT 1) AS firing");
   pool_.Prepare("incidents_integration_policy",
                 "SELECT escalation_policy FROM incidents.integrations WHERE name = $1");
   pool_.Prepare("incidents_alert_list",

@@ -162,7 +162,6 @@ grpc::Status Lifecycle::AttachAlert(pqxx::transaction_base& tx, const AlertForIn
                                     const std::string& actor, std::string* incident_id, bool* opened) {
   *opened = false;
   incident_id->clear();
-  ConfigStore::Settings settings = config_.ReadSettings(tx);
   Opening o;
   o.title = !alert.summary.empty() ? alert.summary : alert.alertname;
   if (o.title.empty()) o.title = "alert " + alert.fingerprint;
@@ -172,38 +171,42 @@ grpc::Status Lifecycle::AttachAlert(pqxx::transaction_base& tx, const AlertForIn
   o.group_key = alert.group_key;
   o.group_labels = alert.group_labels;
   o.declared_by = "alert";
-  o.escalation_policy =
-      !alert.escalation_policy.empty() ? alert.escalation_policy : settings.default_escalation_policy;
+  o.escalation_policy = alert.escalation_policy;
   o.actor = actor;
   o.message = "opened by alert " + alert.alertname + " (" + SeverityName(alert.severity) + ")" +
               (alert.summary.empty() ? "" : ": " + alert.summary);
-  // ON CONFLICT DO NOTHING then SELECT: a concurrent opener makes us attach to its incident; an
-  // incident resolved between the two statements makes us try opening again.
+  // SELECT, then INSERT ... ON CONFLICT DO NOTHING: a concurrent opener makes the insert find
+  // nothing to do and the next round attach to its incident; an incident resolved between the
+  // two makes the next round open one.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    grpc::Status s = OpenIn(tx, o, incident_id);
-    if (!s.ok()) return s;
-    if (!incident_id->empty()) {
-      *opened = true;
-      return grpc::Status::OK;
-    }
+    // Only what attaching needs: an alert storm attaches thousands of alerts to one incident,
+    // and each attach must not cost more as the incident grows.
     pqxx::result r = Sql(tx, "incidents_open_of_group",
-                         "SELECT id FROM incidents.incidents WHERE group_key = $1 AND state IN "
+                         "SELECT id, severity FROM incidents.incidents WHERE group_key = $1 AND state IN "
                          "('TRIGGERED', 'ACKNOWLEDGED') FOR UPDATE",
                          alert.group_key);
-    if (r.empty()) continue;
+    if (r.empty()) {
+      if (grpc::Status s = OpenIn(tx, o, incident_id); !s.ok()) return s;
+      *opened = !incident_id->empty();
+      if (*opened) return grpc::Status::OK;
+      continue;
+    }
     *incident_id = r[0][0].as<std::string>();
-    v1::Incident incident;
-    LoadIncident(tx, *incident_id, clock_.Now(), &incident);
+    const int severity = r[0][1].as<int>();
     pqxx::result already = Sql(tx, "incidents_alert_attached",
-                               "SELECT 1 FROM incidents.alerts WHERE id::text = $1 AND incident_id = $2",
+                               "SELECT 1 FROM incidents.alerts WHERE id = $1::bigint AND incident_id = $2",
                                alert.alert_id, *incident_id);
     if (already.empty()) {
-      Record(tx, incident, actor, "ALERT_ATTACHED",
+      v1::Incident attached_to;
+      attached_to.set_id(*incident_id);
+      Record(tx, attached_to, actor, "ALERT_ATTACHED",
              "alert " + alert.alertname + " (" + SeverityName(alert.severity) + ") attached" +
                  (alert.summary.empty() ? "" : ": " + alert.summary),
              nlohmann::json{{"alert_id", alert.alert_id}, {"fingerprint", alert.fingerprint}}.dump());
     }
-    if (static_cast<int>(alert.severity) < static_cast<int>(incident.severity())) {
+    if (static_cast<int>(alert.severity) < severity) {
+      v1::Incident incident;
+      LoadIncident(tx, *incident_id, clock_.Now(), &incident);
       RaiseSeverityLocked(tx, incident, alert.severity, actor, "alert " + alert.alertname);
     }
     return grpc::Status::OK;

@@ -44,7 +44,7 @@ struct AlertForIncident {
   Labels group_labels;
   std::string service;      // labels.service (may be empty)
   std::string environment;  // labels.environment (may be empty)
-  std::string escalation_policy;  // the integration's, else empty (settings default)
+  std::string escalation_policy;  // the integration's, else the settings' default (caller's choice)
 };
 
 // "SEV1=2s,SEV2=30s" (FLIGHTDECK_INCIDENTS_ACK_DEADLINES) to per-severity deadlines; false with
@@ -64,7 +64,7 @@ class Lifecycle {
   // on-open notifications and deploy correlation.
   grpc::Status AttachAlert(pqxx::transaction_base& tx, const AlertForIncident& alert,
                            const std::string& actor, std::string* incident_id, bool* opened);
-  // An alert of the incident resolved and `firing_left` of its alerts still fire: an incident
+  // An alert of the incident resolved; `firing_left` is non-zero while any still fires: an incident
   // opened by alerts resolves when none is left.
   grpc::Status OnAlertResolved(pqxx::transaction_base& tx, const std::string& incident_id,
                                int firing_left, const std::string& actor);
