@@ -4,6 +4,9 @@
 if(NOT TARGET nlohmann_json::nlohmann_json)
   find_package(nlohmann_json 3 REQUIRED)
 endif()
+if(NOT TARGET PkgConfig::RE2)
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET GLOBAL re2)
+endif()
 
 add_library(fd_incidents_logic STATIC
   ${CMAKE_CURRENT_LIST_DIR}/correlation.cc
@@ -16,4 +19,4 @@ add_library(fd_incidents_logic STATIC
   ${CMAKE_CURRENT_LIST_DIR}/severity.cc)
 target_link_libraries(fd_incidents_logic
   PUBLIC flightdeck_proto fd_clock fd_grpc fd_log gRPC::grpc++
-  PRIVATE OpenSSL::Crypto PkgConfig::CURL nlohmann_json::nlohmann_json)
+  PRIVATE OpenSSL::Crypto PkgConfig::CURL PkgConfig::RE2 nlohmann_json::nlohmann_json)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <re2/re2.h>
+
 namespace flightdeck::incidents {
 namespace {
 
@@ -43,12 +45,12 @@ grpc::Status Matcher::Parse(const v1::Matcher& m, const std::string& field, Matc
     return Invalid(field + ".op must be one of =, !=, =~, !~ (got \"" + op + "\")");
   }
   if (result.op_ == Op::kRe || result.op_ == Op::kNre) {
-    try {
-      // Alertmanager anchors matcher regexps at both ends.
-      result.re_ = std::make_shared<std::regex>("^(?:" + m.value() + ")$", std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Invalid(field + ".value is not a valid regular expression: " + e.what());
-    }
+    // Alertmanager anchors matcher regexps at both ends.
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_shared<const RE2>("^(?:" + m.value() + ")$", options);
+    if (!re->ok()) return Invalid(field + ".value is not a valid regular expression: " + re->error());
+    result.re_ = std::move(re);
   }
   *out = std::move(result);
   return grpc::Status::OK;
@@ -62,9 +64,9 @@ bool Matcher::Matches(const Labels& labels) const {
     case Op::kNe:
       return v != value_;
     case Op::kRe:
-      return std::regex_match(v, *re_);
+      return RE2::FullMatch(v, *re_);
     case Op::kNre:
-      return !std::regex_match(v, *re_);
+      return !RE2::FullMatch(v, *re_);
   }
   return false;
 }

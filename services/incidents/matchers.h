@@ -1,7 +1,6 @@
 #pragma once
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -10,11 +9,16 @@
 #include "flightdeck/v1/incidents.pb.h"
 #include "services/incidents/model.h"
 
+namespace re2 {
+class RE2;
+}
+
 // Label matchers, inhibition and silences with Alertmanager's semantics.
 namespace flightdeck::incidents {
 
 // A parsed matcher. A missing label matches as the empty string ("a label that is not there
-// equals the empty value"). Regular expressions are fully anchored (^(?:re)$).
+// equals the empty value"). Regular expressions are RE2 syntax, as in Alertmanager (so `(?i)`
+// works and matching takes linear time whatever the pattern), fully anchored (^(?:re)$).
 class Matcher {
  public:
   // INVALID_ARGUMENT naming `field` (e.g. "matchers[0].op") for an unknown op, empty name or bad
@@ -27,7 +31,7 @@ class Matcher {
   std::string name_;
   std::string value_;
   enum class Op { kEq, kNe, kRe, kNre } op_ = Op::kEq;
-  std::shared_ptr<std::regex> re_;
+  std::shared_ptr<const re2::RE2> re_;
 };
 
 using Matchers = std::vector<Matcher>;

@@ -59,6 +59,27 @@ TEST(MatcherTest, RegexIsFullyAnchored) {
   EXPECT_TRUE(Parsed("service", "!~", "web|api").Matches(labels));
 }
 
+TEST(MatcherTest, RegexesAreRe2SyntaxLikeAlertmanagers) {
+  const Labels labels = {{"service", "Checkout-API"}};
+  EXPECT_TRUE(Parsed("service", "=~", "(?i)checkout-api").Matches(labels));
+  EXPECT_FALSE(Parsed("service", "=~", "checkout-api").Matches(labels));
+  EXPECT_TRUE(Parsed("service", "=~", "\\pL+-\\pL+").Matches(labels));
+  // Backreferences and lookarounds are not RE2: refused when the matcher is saved.
+  Matcher m;
+  EXPECT_EQ(Matcher::Parse(M("service", "=~", "(a)\\1"), "m", &m).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Matcher::Parse(M("service", "=~", "a(?=b)"), "m", &m).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(MatcherTest, APathologicalPatternOnALongValueStillAnswers) {
+  // (a+)+$ over many a's and a final b backtracks exponentially in a backtracking engine (and
+  // overflows std::regex's stack); RE2 answers in linear time.
+  const Labels labels = {{"instance", std::string(100000, 'a') + "b"}};
+  EXPECT_FALSE(Parsed("instance", "=~", "(a+)+").Matches(labels));
+  EXPECT_TRUE(Parsed("instance", "=~", "(a|aa)+b").Matches(labels));
+}
+
 TEST(MatcherTest, MissingLabelEqualsEmpty) {
   const Labels labels = {{"alertname", "X"}};
   EXPECT_TRUE(Parsed("team", "=", "").Matches(labels));
