@@ -2,7 +2,7 @@
 # deploy correlation) and a real Alertmanager delivering to the gateway.
 fd_add_test(e2e_incidents LABEL e2e TIMEOUT 300
   SOURCES incidents_test.cc
-  LIBS fd_e2e_support OpenSSL::Crypto)
+  LIBS fd_e2e_support flightdeck_proto OpenSSL::Crypto)
 add_dependencies(e2e_incidents flightdeck-releases flightdeck-backups flightdeck-health
                  flightdeck-incidents flightdeck-gateway)
 

@@ -4,15 +4,18 @@
 // incident that rolls back the release in flight on its service.
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <pistache/endpoint.h>
 
+#include "flightdeck/v1/incidents.grpc.pb.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
 
@@ -273,6 +276,64 @@ TEST_F(IncidentsTest, IncidentOnAServiceWithAReleaseInFlightRollsItBack) {
     linked = linked || e.value("message", "").find(incident_id) != std::string::npos;
   }
   EXPECT_TRUE(linked) << events.dump();
+}
+
+TEST_F(IncidentsTest, WatchIncidentsStreamsAnIncidentsTimelineAsItHappens) {
+  HttpResponse declared = Call("POST", "/v1/incidents", json{
+      {"title", "search is slow"}, {"severity", "SEV3"}, {"service", "search"},
+      {"environment", "production"}}.dump());
+  ASSERT_EQ(declared.status, 200) << declared.body;
+  const std::string id = json::parse(declared.body).value("id", "");
+  // Watch from the incident's OPENED event on: what follows cannot be missed, however long the
+  // stream takes to start.
+  long long opened_event = 0;
+  for (const json& e : Get("/v1/incidents/" + id).value("timeline", json::array())) {
+    if (e.value("kind", "") != "OPENED") continue;
+    const json& event_id = e["id"];
+    opened_event = event_id.is_string() ? std::stoll(event_id.get<std::string>()) : event_id.get<long long>();
+  }
+  ASSERT_GT(opened_event, 0);
+
+  auto channel = grpc::CreateChannel(stack_->grpc_address("incidents"), grpc::InsecureChannelCredentials());
+  auto stub = v1::IncidentService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::WatchIncidentsRequest request;
+  request.set_incident_id(id);
+  request.set_after_event_id(opened_event);
+  auto reader = stub->WatchIncidents(&context, request);
+  EXPECT_EQ(Call("POST", "/v1/incidents/" + id + "/acknowledge", "{}").status, 200);
+
+  // Each change made over REST arrives on the stream, in order; the next is made once it has.
+  std::vector<std::string> kinds;
+  v1::IncidentEvent event;
+  while (reader->Read(&event)) {
+    EXPECT_EQ(event.incident_id(), id);
+    kinds.push_back(event.kind());
+    if (event.kind() == "ACKNOWLEDGED") {
+      EXPECT_EQ(Call("POST", "/v1/incidents/" + id + "/updates",
+                     json{{"message", "index rebuilt, latency recovering"}}.dump()).status, 200);
+    } else if (event.kind() == "STATUS_UPDATE") {
+      EXPECT_EQ(Call("POST", "/v1/incidents/" + id + "/resolve", "{}").status, 200);
+    } else if (event.kind() == "RESOLVED") {
+      context.TryCancel();
+    }
+  }
+  reader->Finish();
+  const std::vector<std::string> expected = {"ACKNOWLEDGED", "STATUS_UPDATE", "RESOLVED"};
+  std::vector<std::string> lifecycle;
+  for (const std::string& k : kinds) {
+    if (std::find(expected.begin(), expected.end(), k) != expected.end()) lifecycle.push_back(k);
+  }
+  EXPECT_EQ(lifecycle, expected) << "all kinds seen: " << testing::PrintToString(kinds);
+
+  v1::WatchIncidentsRequest unknown;
+  unknown.set_incident_id("00000000-0000-0000-0000-000000000000");
+  grpc::ClientContext unknown_context;
+  unknown_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto unknown_reader = stub->WatchIncidents(&unknown_context, unknown);
+  EXPECT_FALSE(unknown_reader->Read(&event));
+  EXPECT_EQ(unknown_reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace
