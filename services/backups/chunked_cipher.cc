@@ -141,117 +141,7 @@ CipherCtx NewGcm(const uint8_t* key, bool encrypt) {
   return ok == 1 ? std::move(ctx) : nullptr;
 }
 
-bool IsKeyIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-
-// Ids go into error messages and manifests, so a file's header may not smuggle anything else in.
-bool IsValidKeyId(const std::string& id) {
-  return !id.empty() && id.size() <= kMaxKeyIdSize && std::all_of(id.begin(), id.end(), IsKeyIdChar);
-}
-
-bool IsBase64Char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
-}
-
-// Exactly 32 bytes of standard base64; the trailing '=' may be left out.
-bool DecodeKey(std::string b64, std::array<uint8_t, 32>* key) {
-  if (b64.size() == 43) b64.push_back('=');
-  bool ok = b64.size() == 44 && b64[43] == '=' &&
-            std::all_of(b64.begin(), b64.begin() + 43, IsBase64Char);
-  uint8_t decoded[33];
-  // EVP_DecodeBlock counts the padding as output: 44 characters always give 33 bytes.
-  ok = ok && EVP_DecodeBlock(decoded, reinterpret_cast<const unsigned char*>(b64.data()), 44) == 33;
-  if (ok) std::memcpy(key->data(), decoded, kKeySize);
-  OPENSSL_cleanse(decoded, sizeof decoded);
-  OPENSSL_cleanse(b64.data(), b64.size());
-  return ok;
-}
-
-std::string UnnamedKeyId(const std::array<uint8_t, 32>& key) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  EVP_Digest(key.data(), key.size(), md, &md_len, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 8; ++i) {
-    id.push_back(kHex[md[i] >> 4]);
-    id.push_back(kHex[md[i] & 0xf]);
-  }
-  return id;
-}
-
-std::string Trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// KeyRing
-
-grpc::Status KeyRing::Parse(const std::string& text, const std::string& source_name,
-                            KeyRing* out) {
-  KeyRing ring;
-  const bool multi_line = text.find('\n') != std::string::npos;
-  int entry = 0;
-  int line_no = 0;
-  size_t line_start = 0;
-  while (line_start <= text.size()) {
-    size_t line_end = text.find('\n', line_start);
-    if (line_end == std::string::npos) line_end = text.size();
-    std::string line = text.substr(line_start, line_end - line_start);
-    line_start = line_end + 1;
-    ++line_no;
-    line = line.substr(0, line.find('#'));
-    size_t piece_start = 0;
-    while (piece_start <= line.size()) {
-      size_t piece_end = line.find(',', piece_start);
-      if (piece_end == std::string::npos) piece_end = line.size();
-      std::string piece = Trim(line.substr(piece_start, piece_end - piece_start));
-      piece_start = piece_end + 1;
-      if (piece.empty()) continue;
-      ++entry;
-      std::string where = source_name + ": entry " + std::to_string(entry);
-      if (multi_line) where += " (line " + std::to_string(line_no) + ")";
-      auto bad = [&](const std::string& what) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, where + ": " + what);
-      };
-
-      MasterKey key;
-      size_t colon = piece.find(':');
-      std::string b64 = piece;
-      if (colon != std::string::npos) {
-        key.id = Trim(piece.substr(0, colon));
-        b64 = Trim(piece.substr(colon + 1));
-        if (!IsValidKeyId(key.id)) {
-          return bad("a key id is 1 to 64 letters, digits, '.', '_' or '-' (\"id:base64\")");
-        }
-      }
-      if (!DecodeKey(b64, &key.key)) return bad("not 32 bytes of base64");
-      if (key.id.empty()) key.id = UnnamedKeyId(key.key);
-      if (ring.Find(key.id) != nullptr) return bad("key id \"" + key.id + "\" is used twice");
-      ring.Add(std::move(key));
-    }
-  }
-  if (ring.empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, source_name + ": no key given");
-  }
-  *out = std::move(ring);
-  return grpc::Status::OK;
-}
-
-const MasterKey* KeyRing::Find(const std::string& id) const {
-  for (const MasterKey& k : keys_) {
-    if (k.id == id) return &k;
-  }
-  return nullptr;
-}
 
 // ---------------------------------------------------------------------------------------------
 // EncryptingWriter
@@ -341,7 +231,7 @@ grpc::Status EncryptingWriter::Open(const MasterKey& key, Sink sink,
                         "chunk size must be between 1 byte and 64 MiB, not " +
                             std::to_string(chunk_size));
   }
-  if (!IsValidKeyId(key.id)) {
+  if (!secrets::IsValidKeyId(key.id)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "master key id must be 1 to 64 letters, digits, '.', '_' or '-'");
   }
@@ -465,7 +355,7 @@ struct DecryptingReader::Impl {
   grpc::Status ReadHeader() {
     const size_t id_size = buf[5];
     key_id.assign(reinterpret_cast<const char*>(buf.data()) + kFixedHeadSize, id_size);
-    if (!IsValidKeyId(key_id)) {
+    if (!secrets::IsValidKeyId(key_id)) {
       key_id.clear();
       return DataLoss("backup header has a malformed master key id");
     }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,30 +8,13 @@
 
 #include <grpcpp/support/status.h>
 
+#include "common/secrets/secrets.h"
+
 namespace flightdeck::backups {
 
-// A 32-byte master key and its id (recorded in every manifest).
-struct MasterKey {
-  std::string id;              // e.g. "k1" or, when unnamed, the first 16 hex of SHA-256(key)
-  std::array<uint8_t, 32> key{};
-};
-
-// The configured master keys: the last one encrypts, every one decrypts, so keys rotate
-// without re-encrypting old backups.
-class KeyRing {
- public:
-  // FLIGHTDECK_BACKUP_KEY: one base64 key, or several "id:base64" separated by commas (oldest
-  // first). A key file (FLIGHTDECK_BACKUP_KEY_FILE) holds the same, one per line; '#' comments.
-  // INVALID_ARGUMENT naming the variable and the entry on a bad value (never the key itself).
-  static grpc::Status Parse(const std::string& text, const std::string& source_name, KeyRing* out);
-  bool empty() const { return keys_.empty(); }
-  const MasterKey& current() const { return keys_.back(); }
-  const MasterKey* Find(const std::string& id) const;
-  void Add(MasterKey key) { keys_.push_back(std::move(key)); }
-
- private:
-  std::vector<MasterKey> keys_;
-};
+// The master keys moved to common/secrets (they seal health and incidents secrets too).
+using secrets::KeyRing;
+using secrets::MasterKey;
 
 // Where bytes go / come from. A sink returns false on a write error (disk full...).
 using Sink = std::function<bool(const uint8_t* data, size_t size)>;

@@ -4,9 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +14,7 @@
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
 #include "common/runtime/runtime.h"
+#include "common/secrets/secrets.h"
 #include "services/backups/chunked_cipher.h"
 #include "services/backups/runner.h"
 #include "services/backups/service.h"
@@ -25,29 +24,15 @@ namespace {
 
 using namespace flightdeck;
 
-backups::KeyRing LoadKeys(const config::Env& env) {
+backups::KeyRing LoadKeys() {
   backups::KeyRing keys;
-  std::optional<std::string> inline_keys = env.Raw("FLIGHTDECK_BACKUP_KEY");
-  std::optional<std::string> file = env.Raw("FLIGHTDECK_BACKUP_KEY_FILE");
-  if (inline_keys && file) {
-    throw config::ConfigError("FLIGHTDECK_BACKUP_KEY: set either it or FLIGHTDECK_BACKUP_KEY_FILE, not both");
-  }
-  if (file) {
-    std::ifstream in(*file);
-    if (!in) throw config::ConfigError("FLIGHTDECK_BACKUP_KEY_FILE: cannot read " + *file);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (grpc::Status s = backups::KeyRing::Parse(text.str(), "FLIGHTDECK_BACKUP_KEY_FILE", &keys); !s.ok()) {
-      throw config::ConfigError(s.error_message());
-    }
-  } else if (inline_keys) {
-    if (grpc::Status s = backups::KeyRing::Parse(*inline_keys, "FLIGHTDECK_BACKUP_KEY", &keys); !s.ok()) {
-      throw config::ConfigError(s.error_message());
-    }
-  }
+  std::string source;
+  if (grpc::Status s = secrets::LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
   if (keys.empty()) {
-    log::Warn("no backup master key configured (FLIGHTDECK_BACKUP_KEY or FLIGHTDECK_BACKUP_KEY_FILE): "
-              "backups will be refused");
+    log::Warn(std::string("no master key configured (") + secrets::kMasterKeyVar + " or " + secrets::kMasterKeyFileVar +
+              "): backups will be refused");
+  } else {
+    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
   }
   return keys;
 }
@@ -75,7 +60,7 @@ std::string PayloadString(const jobs::Job& job, const char* field) {
 class Backups final : public runtime::Component {
  public:
   explicit Backups(runtime::Context& ctx)
-      : keys_(LoadKeys(ctx.env)),
+      : keys_(LoadKeys()),
         host_(Host()),
         runner_id_(host_ + ":" + std::to_string(getpid())),
         queue_(ctx.db, "backups", ctx.clock),

@@ -23,7 +23,7 @@
 #include "services/backups/cron.h"
 #include "services/backups/pg_dump_runner.h"
 #include "services/backups/retention.h"
-#include "services/backups/sealed_secret.h"
+#include "common/secrets/secrets.h"
 #include "services/backups/storage.h"
 
 namespace flightdeck::backups {
@@ -219,7 +219,7 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
   TargetRecord target;
   if (grpc::Status s = store_.GetTarget(b.target(), &target); !s.ok()) return Fail(b, s.error_message());
   std::string url;
-  if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) {
+  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, &url); !s.ok()) {
     return Fail(b, "cannot open the target's database URL: " + s.error_message());
   }
   if (grpc::Status s = store_.MarkRunning(b.id(), runner_id_, clock_.Now()); !s.ok()) return grpc::Status::OK;
@@ -354,7 +354,7 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
                                           Payload({{"target", b.target()}}), clock_.Now()}});
   };
   std::string url;
-  if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) return finish(false, {s.error_message()});
+  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, &url); !s.ok()) return finish(false, {s.error_message()});
   std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
   std::unique_ptr<StorageReader> file;
   if (grpc::Status s = storage->Open(FileName(b.id()), &file); !s.ok()) return finish(false, {s.error_message()});
@@ -415,7 +415,7 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
     return store_.Save(b, clock_.Now());
   };
   std::string url;
-  if (grpc::Status s = Open(keys_, target.sealed_url, &url); !s.ok()) return finish(s.error_message());
+  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, &url); !s.ok()) return finish(s.error_message());
   bool exists = false;
   if (grpc::Status s = DatabaseExists(url, database, &exists); !s.ok()) return finish(s.error_message());
   if (exists) {

@@ -9,7 +9,7 @@
 #include "common/grpc/metadata.h"
 #include "common/trace/trace.h"
 #include "services/backups/cron.h"
-#include "services/backups/sealed_secret.h"
+#include "common/secrets/secrets.h"
 
 namespace flightdeck::backups {
 namespace {
@@ -89,13 +89,13 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
   }
   if (keys_.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "no backup master key is configured (FLIGHTDECK_BACKUP_KEY or "
-                        "FLIGHTDECK_BACKUP_KEY_FILE): backups cannot be encrypted");
+                        "no master key is configured (FLIGHTDECK_MASTER_KEY or "
+                        "FLIGHTDECK_MASTER_KEY_FILE): backups cannot be encrypted");
   }
   TargetRecord r;
   r.target = *in;
   r.target.clear_status();
-  if (grpc::Status s = Seal(keys_, in->database_url(), &r.sealed_url); !s.ok()) return s;
+  if (grpc::Status s = secrets::Seal(keys_, in->database_url(), &r.sealed_url); !s.ok()) return s;
   r.target.set_database_url(db::RedactUrl(in->database_url()));
   if (!in->retention().has_keep_last()) r.target.mutable_retention()->mutable_keep_last()->set_value(7);
   if (!in->retention().has_keep_days()) r.target.mutable_retention()->mutable_keep_days()->set_value(30);
@@ -168,7 +168,7 @@ grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v
   if (grpc::Status s = store_.GetTarget(in->name(), &r); !s.ok()) return s;
   if (in->has_database_url()) {
     if (grpc::Status s = CheckDatabaseUrl(in->database_url().value()); !s.ok()) return s;
-    if (grpc::Status s = Seal(keys_, in->database_url().value(), &r.sealed_url); !s.ok()) return s;
+    if (grpc::Status s = secrets::Seal(keys_, in->database_url().value(), &r.sealed_url); !s.ok()) return s;
     r.target.set_database_url(db::RedactUrl(in->database_url().value()));
   }
   if (in->has_schedule()) {
@@ -215,7 +215,7 @@ grpc::Status BackupServiceImpl::CreateBackup(grpc::ServerContext* context, const
   if (grpc::Status s = store_.GetTarget(in->target(), &r); !s.ok()) return s;
   if (keys_.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "no backup master key is configured (FLIGHTDECK_BACKUP_KEY)");
+                        "no master key is configured (FLIGHTDECK_MASTER_KEY)");
   }
   out->set_target(in->target());
   out->set_trigger(v1::Backup::MANUAL);

@@ -2,6 +2,7 @@
 find_package(nlohmann_json 3 REQUIRED)
 add_library(fd_health STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/target.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/target_secrets.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/thresholds.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/rollup.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/result_ring.cc
@@ -10,7 +11,7 @@ add_library(fd_health STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/coordinator.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/evaluator.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/service.cc)
-target_link_libraries(fd_health PUBLIC flightdeck_proto fd_db fd_jobs fd_log fd_metrics fd_grpc
+target_link_libraries(fd_health PUBLIC flightdeck_proto fd_secrets fd_db fd_jobs fd_log fd_metrics fd_grpc
                       fd_trace fd_clock fd_config gRPC::grpc++ PkgConfig::PQXX
                       nlohmann_json::nlohmann_json)
 

@@ -12,6 +12,7 @@
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "common/runtime/runtime.h"
+#include "common/secrets/secrets.h"
 #include "services/health/coordinator.h"
 #include "services/health/evaluator.h"
 #include "services/health/probe/probe.h"
@@ -32,13 +33,29 @@ std::string Owner() {
   return std::string(host) + ":" + std::to_string(getpid());
 }
 
+// The master keys seal credentials in POSTGRES/REDIS target URLs and secret smoke headers.
+secrets::KeyRing LoadKeys() {
+  secrets::KeyRing keys;
+  std::string source;
+  if (grpc::Status s = secrets::LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
+  if (keys.empty()) {
+    log::Warn(std::string("no master key configured (") + secrets::kMasterKeyVar + " or " +
+              secrets::kMasterKeyFileVar + "): targets with a password in their url and smoke checks "
+              "with secret headers will be refused");
+  } else {
+    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
+  }
+  return keys;
+}
+
 class Health final : public runtime::Component {
  public:
   explicit Health(runtime::Context& ctx)
-      : owner_(Owner()),
+      : keys_(LoadKeys()),
+        owner_(Owner()),
         queue_(ctx.db, "health", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env, owner_)),
-        store_(ctx.db, &queue_),
+        store_(ctx.db, &queue_, &keys_),
         recorder_(store_, ctx.clock, RecorderOptions(ctx.env), &ctx.metrics),
         lateness_(ctx.metrics.AddHistogram("flightdeck_health_probe_lateness_seconds",
                                            "How late probes started after their due time.")),
@@ -51,7 +68,7 @@ class Health final : public runtime::Component {
         evaluator_(store_, ctx.clock, EvaluatorOptions(ctx.env), [this] { return coordinator_.Owns(0); },
                    [this] { worker_.Nudge(); }),
         service_(store_, ctx.clock, HealthServiceImpl::Options{}),
-        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }) {
+        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_) {
     if (!IncidentsDisabled()) {
       std::string address = ctx.env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
       delivery_ = std::make_unique<AlertDelivery>(store_, rpc::MakeChannel(address));
@@ -121,6 +138,7 @@ class Health final : public runtime::Component {
     return o;
   }
 
+  secrets::KeyRing keys_;
   std::string owner_;
   jobs::Queue queue_;
   jobs::Worker worker_;

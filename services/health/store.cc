@@ -7,7 +7,9 @@
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
 #include "common/db/detail_json.h"
+#include "common/log/log.h"
 #include "services/health/target.h"
+#include "services/health/target_secrets.h"
 
 namespace flightdeck::health {
 namespace {
@@ -49,11 +51,15 @@ const std::string kTargetColumns =
 const std::string kTargetFrom =
     " FROM health.targets t LEFT JOIN health.target_state s ON s.target = t.name ";
 
-void TargetFromRow(const pqxx::row& row, TargetRecord* out) {
+void TargetFromRow(const pqxx::row& row, const secrets::KeyRing& keys, TargetRecord* out) {
   v1::HealthTarget& t = out->target;
   t.Clear();
   db::FromDetailJson(row[1].as<std::string>(), &t);
   t.set_name(row[0].as<std::string>());
+  if (grpc::Status s = OpenTargetSecrets(keys, &t); !s.ok()) {
+    log::Warn("health target url cannot be opened; its probes will fail",
+              {{"target", t.name()}, {"error", s.error_message()}});
+  }
   out->shard = row[2].as<int>();
   out->revision = row[3].as<long long>();
   out->deleted = row[4].as<bool>();
@@ -130,7 +136,12 @@ std::vector<int> Shards(const pqxx::result& result) {
 
 }  // namespace
 
-HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_(jobs) {
+namespace {
+const secrets::KeyRing kNoKeys;
+}  // namespace
+
+HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs, const secrets::KeyRing* keys)
+    : pool_(pool), jobs_(jobs), keys_(keys != nullptr ? *keys : kNoKeys) {
   pool_.Prepare("health_target_insert",
                 "INSERT INTO health.targets (name, service, environment, role, kind, shard, spec, "
                 "created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, " + db::MicrosParam(8) + ", $9) "
@@ -254,10 +265,12 @@ HealthStore::HealthStore(db::Pool& pool, jobs::Queue* jobs) : pool_(pool), jobs_
 
 grpc::Status HealthStore::CreateTarget(const v1::HealthTarget& target, const std::string& actor,
                                        Clock::TimePoint now, TargetRecord* out) {
+  v1::HealthTarget stored = target;
+  if (grpc::Status s = SealTargetSecrets(keys_, &stored); !s.ok()) return s;
   grpc::Status s = pool_.Transact("create health target", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "health_target_insert", target.name(), target.service(),
                               target.environment(), target.role(), target.kind(),
-                              ShardOf(target.name()), SpecJson(target), ToMicros(now), actor);
+                              ShardOf(target.name()), SpecJson(stored), ToMicros(now), actor);
     if (r.empty()) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "name: a health target named \"" + target.name() + "\" already exists");
@@ -277,7 +290,7 @@ grpc::Status HealthStore::GetTarget(const std::string& name, TargetRecord* out) 
     if (r.empty()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "name: no health target named \"" + name + "\"");
     }
-    TargetFromRow(r[0], out);
+    TargetFromRow(r[0], keys_, out);
     return grpc::Status::OK;
   });
 }
@@ -289,7 +302,7 @@ grpc::Status HealthStore::ListTargets(const std::string& service, const std::str
     out->clear();
     for (const auto& row : db::Exec(tx, "health_target_list", service, environment, after_name, limit)) {
       out->emplace_back();
-      TargetFromRow(row, &out->back());
+      TargetFromRow(row, keys_, &out->back());
     }
     return grpc::Status::OK;
   });
@@ -317,7 +330,7 @@ grpc::Status HealthStore::TargetsInShards(const std::vector<int>& shards, std::v
     out->clear();
     for (const auto& row : db::Exec(tx, "health_targets_in_shards", NumberArray(shards))) {
       out->emplace_back();
-      TargetFromRow(row, &out->back());
+      TargetFromRow(row, keys_, &out->back());
     }
     return grpc::Status::OK;
   });
@@ -329,7 +342,7 @@ grpc::Status HealthStore::ChangesSince(long long revision, std::vector<TargetRec
     out->clear();
     for (const auto& row : db::Exec(tx, "health_targets_changed", revision)) {
       out->emplace_back();
-      TargetFromRow(row, &out->back());
+      TargetFromRow(row, keys_, &out->back());
       if (out->back().revision > *max_revision) *max_revision = out->back().revision;
     }
     return grpc::Status::OK;
@@ -348,7 +361,7 @@ grpc::Status HealthStore::AllTargets(std::vector<TargetRecord>* out) {
     out->clear();
     for (const auto& row : db::Exec(tx, "health_targets_all")) {
       out->emplace_back();
-      TargetFromRow(row, &out->back());
+      TargetFromRow(row, keys_, &out->back());
     }
     return grpc::Status::OK;
   });

@@ -7,6 +7,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/secrets/secrets.h"
 #include "flightdeck/v1/health.pb.h"
 #include "services/health/result_ring.h"
 #include "services/health/thresholds.h"
@@ -66,7 +67,9 @@ struct EventFilter {
 class HealthStore {
  public:
   // `jobs` schedules alert deliveries with the event that records them (may be null: record only).
-  HealthStore(db::Pool& pool, jobs::Queue* jobs);
+  // `keys` seal the credentials in POSTGRES/REDIS target URLs (target_secrets.h); null or empty:
+  // no master key, and targets whose URL has a password are refused.
+  HealthStore(db::Pool& pool, jobs::Queue* jobs, const secrets::KeyRing* keys = nullptr);
 
   // Targets. Create revives a soft-deleted name; ALREADY_EXISTS on a live one.
   grpc::Status CreateTarget(const v1::HealthTarget& target, const std::string& actor,
@@ -126,6 +129,7 @@ class HealthStore {
  private:
   db::Pool& pool_;
   jobs::Queue* jobs_;
+  const secrets::KeyRing& keys_;
 };
 
 }  // namespace flightdeck::health

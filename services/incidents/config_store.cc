@@ -85,6 +85,51 @@ void HideSecrets(v1::EscalationPolicy* p) {
   }
 }
 
+const secrets::KeyRing kNoKeys;
+
+// Every target of a policy with the field path that names it in errors.
+std::vector<std::pair<v1::NotificationTarget*, std::string>> TargetsOf(v1::EscalationPolicy* p) {
+  std::vector<std::pair<v1::NotificationTarget*, std::string>> out;
+  for (int i = 0; i < p->on_open_size(); ++i) out.emplace_back(p->mutable_on_open(i), "on_open[" + std::to_string(i) + "]");
+  for (int l = 0; l < p->levels_size(); ++l) {
+    for (int i = 0; i < p->levels(l).targets_size(); ++i) {
+      out.emplace_back(p->mutable_levels(l)->mutable_targets(i),
+                       "levels[" + std::to_string(l) + "].targets[" + std::to_string(i) + "]");
+    }
+  }
+  return out;
+}
+
+grpc::Status SealField(const secrets::KeyRing& keys, const std::string& field, std::string* value) {
+  if (value->empty() || secrets::IsSealedValue(*value)) return grpc::Status::OK;
+  if (keys.empty()) return secrets::NeedsMasterKey(field);
+  return secrets::SealValue(keys, *value, value);
+}
+
+grpc::Status SealPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p) {
+  for (auto& [t, field] : TargetsOf(p)) {
+    if (grpc::Status s = SealField(keys, field + ".url", t->mutable_url()); !s.ok()) return s;
+    if (grpc::Status s = SealField(keys, field + ".secret", t->mutable_secret()); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
+}
+
+// A value that does not open (its key left the ring) fails the read, naming the field and key.
+grpc::Status OpenPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p) {
+  for (auto& [t, field] : TargetsOf(p)) {
+    for (auto [value, name] : {std::pair{t->mutable_url(), ".url"}, std::pair{t->mutable_secret(), ".secret"}}) {
+      std::string plain;
+      grpc::Status s = secrets::OpenValue(keys, *value, &plain);
+      if (!s.ok()) {
+        return grpc::Status(s.error_code(), "escalation policy \"" + p->name() + "\" " + field + name + ": " +
+                                                s.error_message());
+      }
+      *value = std::move(plain);
+    }
+  }
+  return grpc::Status::OK;
+}
+
 void IntegrationFromRow(const pqxx::row& row, v1::Integration* out) {
   out->Clear();
   out->set_name(row[0].as<std::string>());
@@ -138,7 +183,8 @@ void FillSettingsDefaults(v1::IncidentSettings* s) {
 
 }  // namespace
 
-ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock) : pool_(pool), clock_(clock) {
+ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyRing* keys)
+    : pool_(pool), clock_(clock), keys_(keys != nullptr ? *keys : kNoKeys) {
   const std::string integration_columns =
       "name, routing_key, service, environment, severity_override, default_severity, "
       "escalation_policy, " + Micros("created_at");
@@ -310,6 +356,11 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     }
   }
   for (v1::NotificationTarget* t : targets) t->clear_has_secret();
+  if (keys_.empty()) {
+    // Refused before anything is read: the answer names the first field that needs the key.
+    v1::EscalationPolicy probe = policy;
+    if (grpc::Status s = SealPolicy(keys_, &probe); !s.ok()) return s;
+  }
   Clock::TimePoint now = clock_.Now();
   grpc::Status s = pool_.Transact("put escalation policy", [&](pqxx::transaction_base& tx) {
     // A target re-sent without its secret keeps the stored one (matched by target name): API
@@ -324,6 +375,7 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
         for (const auto& t : level.targets()) stored_secrets.emplace(t.name(), t.secret());
       }
     }
+    // Kept secrets stay as stored (sealed, or legacy plain text sealed below).
     v1::EscalationPolicy to_store = policy;
     auto keep = [&](v1::NotificationTarget* t) {
       auto it = stored_secrets.find(t->name());
@@ -333,8 +385,9 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     for (auto& level : *to_store.mutable_levels()) {
       for (auto& t : *level.mutable_targets()) keep(&t);
     }
-    db::Exec(tx, "incidents_policy_upsert", to_store.name(), db::DetailJson(to_store), ToMicros(now));
     *out = to_store;
+    if (grpc::Status s = SealPolicy(keys_, &to_store); !s.ok()) return s;
+    db::Exec(tx, "incidents_policy_upsert", to_store.name(), db::DetailJson(to_store), ToMicros(now));
     return grpc::Status::OK;
   });
   if (!s.ok()) return s;
@@ -353,6 +406,7 @@ grpc::Status ConfigStore::GetEscalationPolicy(const std::string& name, bool with
     out->Clear();
     db::FromDetailJson(r[0][0].as<std::string>(), out);
     SetTimestamp(out->mutable_updated_at(), r[0][1].as<long long>());
+    if (grpc::Status s = OpenPolicy(keys_, out); !s.ok()) return s;
     if (!with_secrets) HideSecrets(out);
     return grpc::Status::OK;
   });
@@ -365,6 +419,7 @@ grpc::Status ConfigStore::ListEscalationPolicies(v1::ListEscalationPoliciesRespo
       v1::EscalationPolicy* p = out->add_policies();
       db::FromDetailJson(row[0].as<std::string>(), p);
       SetTimestamp(p->mutable_updated_at(), row[1].as<long long>());
+      if (grpc::Status s = OpenPolicy(keys_, p); !s.ok()) return s;
       HideSecrets(p);
     }
     return grpc::Status::OK;
@@ -378,6 +433,18 @@ grpc::Status ConfigStore::DeleteEscalationPolicy(const std::string& name) {
     }
     return grpc::Status::OK;
   });
+}
+
+grpc::Status ConfigStore::SealCopy(const std::string& plain, std::string* stored) const {
+  if (keys_.empty() || plain.empty()) {
+    *stored = plain;
+    return grpc::Status::OK;
+  }
+  return secrets::SealValue(keys_, plain, stored);
+}
+
+grpc::Status ConfigStore::OpenCopy(const std::string& stored, std::string* plain) const {
+  return secrets::OpenValue(keys_, stored, plain);
 }
 
 // ---- silences ----------------------------------------------------------------------------

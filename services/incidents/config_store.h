@@ -6,6 +6,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/secrets/secrets.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "services/incidents/matchers.h"
 #include "services/incidents/model.h"
@@ -21,9 +22,15 @@ class transaction_base;
 // migrations/incidents/0003_intake.sql). Validation errors are INVALID_ARGUMENT naming the field.
 namespace flightdeck::incidents {
 
+//
+// Notification targets' url and secret are credentials (a Slack incoming-webhook URL is one): they
+// are stored sealed with the master key (`keys`) and opened when read. Values stored before
+// sealing existed read as plain text and are sealed when their policy is next written. With no
+// key (null or empty ring), a policy with notification targets is refused (FAILED_PRECONDITION
+// naming the field and FLIGHTDECK_MASTER_KEY).
 class ConfigStore {
  public:
-  ConfigStore(db::Pool& pool, const Clock& clock);
+  ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyRing* keys = nullptr);
 
   grpc::Status CreateIntegration(const v1::Integration& in, v1::Integration* out);  // ALREADY_EXISTS
   grpc::Status GetIntegration(const std::string& name, v1::Integration* out);
@@ -37,6 +44,10 @@ class ConfigStore {
   grpc::Status GetEscalationPolicy(const std::string& name, bool with_secrets, v1::EscalationPolicy* out);
   grpc::Status ListEscalationPolicies(v1::ListEscalationPoliciesResponse* out);
   grpc::Status DeleteEscalationPolicy(const std::string& name);
+  // For copies of a target's url kept elsewhere (incidents.notifications): sealed when a key is
+  // configured, else as given; OpenCopy takes a value without the sealed prefix as plain text.
+  grpc::Status SealCopy(const std::string& plain, std::string* stored) const;
+  grpc::Status OpenCopy(const std::string& stored, std::string* plain) const;
 
   grpc::Status CreateSilence(const v1::Silence& in, const std::string& actor, v1::Silence* out);
   grpc::Status ListSilences(bool include_expired, v1::ListSilencesResponse* out);
@@ -63,6 +74,7 @@ class ConfigStore {
  private:
   db::Pool& pool_;
   const Clock& clock_;
+  const secrets::KeyRing& keys_;
 };
 
 }  // namespace flightdeck::incidents

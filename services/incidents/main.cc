@@ -6,7 +6,9 @@
 
 #include "common/config/config.h"
 #include "common/jobs/jobs.h"
+#include "common/log/log.h"
 #include "common/runtime/runtime.h"
+#include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/correlation.h"
 #include "services/incidents/deadlines.h"
@@ -39,14 +41,29 @@ std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) 
   return incidents::MakeReleasesClient(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
 }
 
+// The master keys seal notification targets' urls and secrets.
+secrets::KeyRing LoadKeys() {
+  secrets::KeyRing keys;
+  std::string source;
+  if (grpc::Status s = secrets::LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
+  if (keys.empty()) {
+    log::Warn(std::string("no master key configured (") + secrets::kMasterKeyVar + " or " +
+              secrets::kMasterKeyFileVar + "): escalation policies with notification targets will be refused");
+  } else {
+    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
+  }
+  return keys;
+}
+
 class Incidents final : public runtime::Component {
  public:
   explicit Incidents(runtime::Context& ctx)
-      : calendar_(LoadCalendar(ctx.env)),
+      : keys_(LoadKeys()),
+        calendar_(LoadCalendar(ctx.env)),
         queue_(ctx.db, "incidents", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
         releases_(MakeReleases(ctx.env)),
-        config_(ctx.db, ctx.clock),
+        config_(ctx.db, ctx.clock, &keys_),
         lifecycle_(ctx.db, queue_, ctx.clock, calendar_, config_, releases_.get()),
         intake_(ctx.db, config_, lifecycle_, ctx.clock),
         service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_) {
@@ -74,6 +91,7 @@ class Incidents final : public runtime::Component {
     return o;
   }
 
+  secrets::KeyRing keys_;
   incidents::BusinessCalendar calendar_;
   jobs::Queue queue_;
   jobs::Worker worker_;

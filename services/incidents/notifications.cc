@@ -51,14 +51,21 @@ grpc::Status Lifecycle::RunNotify(const jobs::Job& job) {
     targets.assign(policy.levels(level).targets().begin(), policy.levels(level).targets().end());
   }
   if (targets.empty()) return grpc::Status::OK;
+  // Each row keeps the url it is delivered to (the policy may change meanwhile), sealed like the
+  // policy's own copy.
+  std::vector<std::string> stored_urls;
+  for (const v1::NotificationTarget& t : targets) {
+    if (grpc::Status sealed = config_.SealCopy(t.url(), &stored_urls.emplace_back()); !sealed.ok()) return sealed;
+  }
   return pool_.Transact("notification fan-out", [&](pqxx::transaction_base& tx) {
     Clock::TimePoint now = clock_.Now();
-    for (const v1::NotificationTarget& t : targets) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const v1::NotificationTarget& t = targets[i];
       pqxx::result r = Sql(tx, "incidents_notification_insert",
                            "INSERT INTO incidents.notifications (incident_id, event_id, policy, target_name, "
                            "url, format, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', " +
                                At(7) + ") ON CONFLICT (event_id, target_name) DO NOTHING RETURNING id",
-                           id, event_id, policy.name(), t.name(), t.url(),
+                           id, event_id, policy.name(), t.name(), stored_urls[i],
                            t.format().empty() ? "json" : t.format(), ToMicros(now));
       if (r.empty()) continue;
       long long nid = r[0][0].as<long long>();
@@ -96,6 +103,10 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
   });
   if (!s.ok()) return s;
   if (state != "pending") return grpc::Status::OK;
+  // Rows written before sealing existed hold the url in plain text: OpenCopy passes them through.
+  if (grpc::Status opened = config_.OpenCopy(url, &url); !opened.ok()) {
+    return grpc::Status(opened.error_code(), "notification " + std::to_string(nid) + " url: " + opened.error_message());
+  }
 
   v1::NotificationTarget target;
   target.set_name(target_name);

@@ -51,10 +51,9 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
 // the control plane's own credentials, nor anything that looks like one.
 bool IsSecretName(std::string_view name) {
   if (name == "FLIGHTDECK_ACTION_ID") return false;
-  if (name == "DATABASE_URL" || name == "REDIS_URL" || name == "FLIGHTDECK_ADMIN_TOKEN" ||
-      name == "FLIGHTDECK_BACKUP_KEY") {
-    return true;
-  }
+  if (name == "DATABASE_URL" || name == "REDIS_URL" || name == "FLIGHTDECK_ADMIN_TOKEN") return true;
+  // The master key, under its current and older names, and the files holding it.
+  if (name.rfind("FLIGHTDECK_", 0) == 0 && ContainsIgnoreCase(name, "_KEY")) return true;
   return ContainsIgnoreCase(name, "PASSWORD") || ContainsIgnoreCase(name, "SECRET") ||
          ContainsIgnoreCase(name, "TOKEN");
 }

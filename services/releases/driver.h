@@ -46,8 +46,8 @@ class ExternalDriver final : public Driver {
 // captured together (first max_output bytes kept, "[truncated]" noted); stdin is /dev/null.
 // Past the timeout the process group gets SIGTERM, then SIGKILL 5 s later. A non-zero exit, a
 // signal, a timeout or a failed exec is a failure. The parent's secrets (DATABASE_URL,
-// REDIS_URL, FLIGHTDECK_ADMIN_TOKEN, FLIGHTDECK_BACKUP_KEY) are removed from the child's
-// environment. Thread-safe: several releases may run commands at once.
+// REDIS_URL, FLIGHTDECK_ADMIN_TOKEN, the master key variables FLIGHTDECK_*_KEY[_FILE], and any
+// name with PASSWORD, SECRET or TOKEN in it) are removed from the child's environment. Thread-safe: several releases may run commands at once.
 class CommandDriver final : public Driver {
  public:
   CommandDriver(std::vector<std::string> argv, std::chrono::milliseconds timeout,

@@ -255,8 +255,11 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
   base["DATABASE_URL"] = database_url_;
   base["REDIS_URL"] = RequireEnv("REDIS_URL");
   base["FLIGHTDECK_BIND_ADDRESS"] = "127.0.0.1";
-  // A fresh 32-byte master key for backups (base64 of 64 hex characters' bytes).
-  if (base.find("FLIGHTDECK_BACKUP_KEY") == base.end()) {
+  // A fresh 32-byte master key for every service (backups, health and incidents seal with it),
+  // unless the test brings its own under either name.
+  const bool own_key = base.count("FLIGHTDECK_MASTER_KEY") + base.count("FLIGHTDECK_MASTER_KEY_FILE") +
+                           base.count("FLIGHTDECK_BACKUP_KEY") + base.count("FLIGHTDECK_BACKUP_KEY_FILE") > 0;
+  if (!own_key) {
     std::string raw;
     std::random_device rd;
     for (int i = 0; i < 32; ++i) raw.push_back(static_cast<char>(rd() & 0xff));
@@ -270,7 +273,8 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
       b64.push_back(i + 1 < raw.size() ? kB64[(n >> 6) & 63] : '=');
       b64.push_back(i + 2 < raw.size() ? kB64[n & 63] : '=');
     }
-    base["FLIGHTDECK_BACKUP_KEY"] = b64;
+    base["FLIGHTDECK_MASTER_KEY"] = b64;
+    base["FLIGHTDECK_MASTER_KEY_FILE"] = "";  // an inherited one would clash (empty is unset)
   }
   if (base.find("LOG_LEVEL") == base.end()) base["LOG_LEVEL"] = "info";
 

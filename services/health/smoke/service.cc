@@ -77,12 +77,12 @@ constexpr char kStandInBase[] = "http://base-url.invalid";
 }  // namespace
 
 SmokeServiceImpl::SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
-                                   std::function<void()> nudge)
+                                   std::function<void()> nudge, const secrets::KeyRing* keys)
     : pool_(pool),
       queue_(queue),
       clock_(clock),
       nudge_(std::move(nudge)),
-      store_(std::make_unique<smoke::SmokeStore>(pool, queue)) {}
+      store_(std::make_unique<smoke::SmokeStore>(pool, queue, keys)) {}
 
 SmokeServiceImpl::~SmokeServiceImpl() = default;
 

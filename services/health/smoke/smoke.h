@@ -7,6 +7,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/secrets/secrets.h"
 #include "flightdeck/v1/health.grpc.pb.h"
 
 namespace flightdeck::db {
@@ -32,9 +33,10 @@ inline constexpr char kSmokeRunJob[] = "smoke_run";
 
 class SmokeServiceImpl final : public v1::SmokeService::Service {
  public:
-  // `nudge` wakes the job worker after a run is enqueued.
+  // `nudge` wakes the job worker after a run is enqueued. `keys` seal secret header values at
+  // rest (smoke/store.h); null: no master key, and suites or runs with such headers are refused.
   SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
-                   std::function<void()> nudge);
+                   std::function<void()> nudge, const secrets::KeyRing* keys = nullptr);
   ~SmokeServiceImpl() override;
 
   grpc::Status CreateSmokeRun(grpc::ServerContext* ctx, const v1::CreateSmokeRunRequest* req,

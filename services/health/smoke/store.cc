@@ -6,6 +6,8 @@
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
 #include "common/db/detail_json.h"
+#include "common/log/log.h"
+#include "services/health/smoke/checks.h"
 #include "services/health/smoke/smoke.h"
 
 namespace flightdeck::health::smoke {
@@ -45,6 +47,44 @@ void RunFromRow(const pqxx::row& row, v1::SmokeRun* out) {
   out->set_failed_count(out->results_size() - passed);
 }
 
+const secrets::KeyRing kNoKeys;
+
+using Checks = google::protobuf::RepeatedPtrField<v1::SmokeCheck>;
+
+// Seals the plain secret header values. With no key: refused when `required` (a request storing
+// them), else left as they are (a row rewritten as a run records results).
+grpc::Status SealHeaders(const secrets::KeyRing& keys, bool required, Checks* checks) {
+  for (int i = 0; i < checks->size(); ++i) {
+    for (auto& [name, value] : *checks->Mutable(i)->mutable_headers()) {
+      if (!IsSecretHeader(name) || secrets::IsSealedValue(value)) continue;
+      if (keys.empty()) {
+        if (!required) continue;
+        return secrets::NeedsMasterKey("checks[" + std::to_string(i) + "].headers[\"" + name + "\"]");
+      }
+      std::string sealed;
+      if (grpc::Status s = secrets::SealValue(keys, value, &sealed); !s.ok()) return s;
+      value = std::move(sealed);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+// A value that does not open (its key left the ring) becomes empty: the check then fails at its
+// receiver instead of sending ciphertext, and the log says why.
+void OpenHeaders(const secrets::KeyRing& keys, const std::string& owner, Checks* checks) {
+  for (v1::SmokeCheck& c : *checks) {
+    for (auto& [name, value] : *c.mutable_headers()) {
+      std::string plain;
+      grpc::Status s = secrets::OpenValue(keys, value, &plain);
+      if (!s.ok()) {
+        log::Warn("smoke header cannot be opened", {{"of", owner}, {"check", c.name()}, {"header", name},
+                                                    {"error", s.error_message()}});
+      }
+      value = s.ok() ? std::move(plain) : "";
+    }
+  }
+}
+
 std::string JobKey(const std::string& run_id, int next) {
   return "smoke:" + run_id + ":" + std::to_string(next);
 }
@@ -55,7 +95,8 @@ std::string RunJobPayload(const std::string& run_id, int next) {
   return nlohmann::json{{"run_id", run_id}, {"next", next}}.dump();
 }
 
-SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue) : pool_(pool), queue_(queue) {
+SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue, const secrets::KeyRing* keys)
+    : pool_(pool), queue_(queue), keys_(keys != nullptr ? *keys : kNoKeys) {
   pool_.Prepare("smoke_suite_upsert",
                 "INSERT INTO health.smoke_suites (name, detail, created_at, updated_at) VALUES ($1, "
                 "$2::jsonb, " + db::MicrosParam(3) + ", " + db::MicrosParam(3) + ") ON CONFLICT (name) DO UPDATE SET detail = "
@@ -79,9 +120,11 @@ grpc::Status SmokeStore::PutSuite(const v1::SmokeSuite& suite, Clock::TimePoint 
   v1::SmokeSuite detail = suite;
   detail.clear_name();
   detail.clear_updated_at();
+  if (grpc::Status s = SealHeaders(keys_, true, detail.mutable_checks()); !s.ok()) return s;
   return pool_.Transact("put smoke suite", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "smoke_suite_upsert", suite.name(), db::DetailJson(detail), ToMicros(now));
     SuiteFromRow(r[0], out);
+    OpenHeaders(keys_, "suite " + out->name(), out->mutable_checks());
     return grpc::Status::OK;
   });
 }
@@ -93,6 +136,7 @@ grpc::Status SmokeStore::GetSuite(const std::string& name, v1::SmokeSuite* out) 
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke suite \"" + name + "\" not found");
     }
     SuiteFromRow(r[0], out);
+    OpenHeaders(keys_, "suite " + name, out->mutable_checks());
     return grpc::Status::OK;
   });
 }
@@ -100,7 +144,11 @@ grpc::Status SmokeStore::GetSuite(const std::string& name, v1::SmokeSuite* out) 
 grpc::Status SmokeStore::ListSuites(std::vector<v1::SmokeSuite>* out) {
   return pool_.Transact("list smoke suites", [&](pqxx::transaction_base& tx) {
     out->clear();
-    for (const pqxx::row& row : db::Exec(tx, "smoke_suite_list")) SuiteFromRow(row, &out->emplace_back());
+    for (const pqxx::row& row : db::Exec(tx, "smoke_suite_list")) {
+      v1::SmokeSuite& suite = out->emplace_back();
+      SuiteFromRow(row, &suite);
+      OpenHeaders(keys_, "suite " + suite.name(), suite.mutable_checks());
+    }
     return grpc::Status::OK;
   });
 }
@@ -119,10 +167,12 @@ grpc::Status SmokeStore::CreateRun(v1::SmokeRun* run, Clock::TimePoint now) {
   detail.clear_id();
   detail.clear_state();
   detail.clear_results();
+  if (grpc::Status s = SealHeaders(keys_, true, detail.mutable_checks()); !s.ok()) return s;
   const v1::SmokeRun input = *run;
   return pool_.Transact("create smoke run", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "smoke_run_insert", input.suite(), db::DetailJson(detail), ToMicros(now));
     RunFromRow(r[0], run);
+    OpenHeaders(keys_, "run " + run->id(), run->mutable_checks());
     return queue_.EnqueueIn(tx, kSmokeRunJob, JobKey(run->id(), 0), RunJobPayload(run->id(), 0), now);
   });
 }
@@ -132,6 +182,7 @@ grpc::Status SmokeStore::GetRun(const std::string& id, v1::SmokeRun* out) {
     pqxx::result r = db::Exec(tx, "smoke_run_get", id);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke run " + id + " not found");
     RunFromRow(r[0], out);
+    OpenHeaders(keys_, "run " + id, out->mutable_checks());
     return grpc::Status::OK;
   });
 }
@@ -161,6 +212,9 @@ grpc::Status SmokeStore::RecordResults(const std::string& id, int recorded,
     detail.clear_finished_at();
     detail.clear_passed_count();
     detail.clear_failed_count();
+    // The checks are still as stored (sealed); legacy plain values get sealed now when a key is
+    // configured.
+    if (grpc::Status s = SealHeaders(keys_, false, detail.mutable_checks()); !s.ok()) return s;
     db::Exec(tx, "smoke_run_record", id, db::DetailJson(detail), count, state, ToMicros(now));
     *applied = true;
     if (state != "RUNNING") return grpc::Status::OK;

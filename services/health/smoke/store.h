@@ -6,6 +6,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/secrets/secrets.h"
 #include "flightdeck/v1/health.pb.h"
 
 namespace flightdeck::db {
@@ -20,9 +21,13 @@ namespace flightdeck::health::smoke {
 // SQL of smoke suites and runs (migrations/health/0003_smoke.sql). A run's work is a chain of
 // "smoke_run" jobs, one per group of checks: each job records its group's results and schedules
 // the next group in the same transaction, so a crash resumes at the first unrecorded group.
+//
+// Secret-looking header values (IsSecretHeader) are stored sealed with the master key and opened
+// when read back; values stored before sealing existed read as plain text and are sealed when
+// their row is next written. With no key, a suite or run carrying one is refused.
 class SmokeStore {
  public:
-  SmokeStore(db::Pool& pool, jobs::Queue& queue);
+  SmokeStore(db::Pool& pool, jobs::Queue& queue, const secrets::KeyRing* keys = nullptr);
 
   grpc::Status PutSuite(const v1::SmokeSuite& suite, Clock::TimePoint now, v1::SmokeSuite* out);
   grpc::Status GetSuite(const std::string& name, v1::SmokeSuite* out);
@@ -42,6 +47,7 @@ class SmokeStore {
  private:
   db::Pool& pool_;
   jobs::Queue& queue_;
+  const secrets::KeyRing& keys_;
 };
 
 // The job payload naming a run and the index of its next check.

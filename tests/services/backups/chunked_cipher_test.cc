@@ -16,7 +16,6 @@ namespace {
 
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
-using ::testing::Not;
 
 constexpr size_t kHeaderTail = 12 + 32 + 16 + 4;  // wrap nonce, wrapped key, tag, chunk size
 
@@ -430,84 +429,7 @@ TEST_F(ChunkedCipherTest, RotatedRingDecryptsOldAndNewFilesAndEncryptsWithTheNew
   EXPECT_THAT(without_old.status.error_message(), HasSubstr("master key k1"));
 }
 
-TEST(KeyRingTest, UnnamedKeyGetsTheHashPrefixAsId) {
-  MasterKey k = MakeKey("", 5);
-  KeyRing ring;
-  ASSERT_TRUE(KeyRing::Parse("  " + Base64(k.key) + "\n", "FLIGHTDECK_BACKUP_KEY", &ring).ok());
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_Digest(k.key.data(), k.key.size(), md, &len, EVP_sha256(), nullptr);
-  char hex[17];
-  for (int i = 0; i < 8; ++i) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  EXPECT_EQ(ring.current().id, std::string(hex));
-  EXPECT_EQ(ring.current().key, k.key);
-  ASSERT_NE(ring.Find(hex), nullptr);
-}
-
-TEST(KeyRingTest, Base64WithoutPaddingIsAccepted) {
-  MasterKey k = MakeKey("", 6);
-  std::string b64 = Base64(k.key);
-  ASSERT_EQ(b64.back(), '=');
-  b64.pop_back();
-  KeyRing ring;
-  ASSERT_TRUE(KeyRing::Parse("k9:" + b64, "FLIGHTDECK_BACKUP_KEY", &ring).ok());
-  EXPECT_EQ(ring.current().key, k.key);
-}
-
-TEST(KeyRingTest, BadEntriesAreNamedWithoutShowingTheKey) {
-  std::string good = Base64(MakeKey("", 1).key);
-  std::string good2 = Base64(MakeKey("", 2).key);
-  struct Case {
-    std::string text;
-    std::string message;
-    std::string secret;  // must not appear in the message
-  };
-  std::vector<Case> cases = {
-      {"k1:" + good + ",k2:c2hvcnRrZXk=", "FLIGHTDECK_BACKUP_KEY: entry 2: not 32 bytes of base64",
-       "c2hvcnRrZXk"},
-      {"k1:" + good + "AAAA", "FLIGHTDECK_BACKUP_KEY: entry 1: not 32 bytes of base64", good},
-      {"k1:" + good.substr(0, 40) + "!!!=", "FLIGHTDECK_BACKUP_KEY: entry 1: not 32 bytes of base64",
-       good.substr(0, 40)},
-      {"k1:" + good + ",k1:" + good2,
-       "FLIGHTDECK_BACKUP_KEY: entry 2: key id \"k1\" is used twice", good2},
-      {good + "," + good, "", good},  // same unnamed key twice: same derived id
-      {"bad id:" + good, "", good},
-      {":" + good, "", good},
-      {"", "FLIGHTDECK_BACKUP_KEY: no key given", ""},
-      {" , ,", "FLIGHTDECK_BACKUP_KEY: no key given", ""},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.text);
-    KeyRing ring;
-    ring.Add(MakeKey("untouched", 3));
-    grpc::Status s = KeyRing::Parse(c.text, "FLIGHTDECK_BACKUP_KEY", &ring);
-    ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    if (!c.message.empty()) {
-      EXPECT_EQ(s.error_message(), c.message);
-    }
-    EXPECT_THAT(s.error_message(), HasSubstr("FLIGHTDECK_BACKUP_KEY: "));
-    if (!c.secret.empty()) {
-      EXPECT_THAT(s.error_message(), Not(HasSubstr(c.secret)));
-    }
-    EXPECT_EQ(ring.current().id, "untouched") << "a failed parse must leave the ring alone";
-  }
-}
-
-TEST(KeyRingTest, KeyFileTakesOneKeyPerLineWithComments) {
-  std::string k1 = Base64(MakeKey("", 1).key);
-  std::string k2 = Base64(MakeKey("", 2).key);
-  std::string text = "# backup master keys, oldest first\n\nk1:" + k1 + "\n   # rotated 2026-11\n" +
-                     "k2:" + k2 + "  # current\n";
-  KeyRing ring;
-  grpc::Status s = KeyRing::Parse(text, "FLIGHTDECK_BACKUP_KEY_FILE", &ring);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(ring.current().id, "k2");
-  ASSERT_NE(ring.Find("k1"), nullptr);
-  EXPECT_EQ(ring.Find("k1")->key, MakeKey("", 1).key);
-
-  s = KeyRing::Parse("# keys\nk1:" + k1 + "\n\nk2:nope\n", "FLIGHTDECK_BACKUP_KEY_FILE", &ring);
-  EXPECT_EQ(s.error_message(), "FLIGHTDECK_BACKUP_KEY_FILE: entry 2 (line 4): not 32 bytes of base64");
-}
+// KeyRing parsing is tested with the rest of common/secrets (tests/common/secrets).
 
 // --- streaming and errors ----------------------------------------------------------------------
 

@@ -11,12 +11,21 @@
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
+#include "common/secrets/secrets.h"
 #include "services/health/service.h"
 #include "services/health/store.h"
 #include "tests/support/env.h"
 #include "tests/support/test_database.h"
 
 namespace flightdeck::health {
+
+// A fixed master key "test" for stores that seal target credentials.
+inline secrets::KeyRing TestKeys() {
+  secrets::KeyRing keys;
+  grpc::Status s = secrets::KeyRing::Parse("test:" + std::string(43, 'A'), "test keys", &keys);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return keys;
+}
 
 class HealthDbTest : public ::testing::Test {
  protected:
@@ -25,7 +34,8 @@ class HealthDbTest : public ::testing::Test {
         pool_(db::PoolOptions{database_.url(), 8}),
         migrated_(db::Migrate(pool_, db::EmbeddedMigrations("health"))),
         queue_(pool_, "health", clock_),
-        store_(pool_, &queue_) {}
+        keys_(TestKeys()),
+        store_(pool_, &queue_, &keys_) {}
 
   void SetUp() override { ASSERT_TRUE(migrated_.ok()) << migrated_.error_message(); }
 
@@ -35,6 +45,7 @@ class HealthDbTest : public ::testing::Test {
   grpc::Status migrated_;
   FakeClock clock_;
   jobs::Queue queue_;
+  secrets::KeyRing keys_;
   HealthStore store_;
 };
 

@@ -6,10 +6,14 @@
 #include <chrono>
 #include <thread>
 
+#include <gmock/gmock.h>
+#include <pqxx/pqxx>
+
 #include "common/clock/clock.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
+#include "common/secrets/secrets.h"
 #include "services/health/smoke/smoke.h"
 #include "tests/services/health/smoke_http_server.h"
 #include "tests/support/test_database.h"
@@ -39,6 +43,12 @@ v1::SmokeCheck Check(const std::string& name, const std::string& url) {
   return c;
 }
 
+secrets::KeyRing TestKeys() {
+  secrets::KeyRing keys;
+  EXPECT_TRUE(secrets::KeyRing::Parse("smoke:" + std::string(43, 'B'), "test keys", &keys).ok());
+  return keys;
+}
+
 class SmokeRunnerTest : public ::testing::Test {
  protected:
   SmokeRunnerTest()
@@ -46,7 +56,8 @@ class SmokeRunnerTest : public ::testing::Test {
         migrated_(Migrate()),
         queue_(pool_, "health", clock_),
         worker_(queue_, {"test-worker", 1, 50ms, 60000ms}),
-        service_(pool_, queue_, clock_, [this] { ++nudges_; }),
+        keys_(TestKeys()),
+        service_(pool_, queue_, clock_, [this] { ++nudges_; }, &keys_),
         server_(Route) {
     service_.RegisterJobs(worker_);
   }
@@ -89,6 +100,7 @@ class SmokeRunnerTest : public ::testing::Test {
   jobs::Queue queue_;
   jobs::Worker worker_;
   int nudges_ = 0;
+  secrets::KeyRing keys_;
   SmokeServiceImpl service_;
   SmokeHttpServer server_;
 };
@@ -145,6 +157,98 @@ TEST_F(SmokeRunnerTest, PassingAndFailingChecksAreRecordedInOrderWithTheFailingB
     }
   }
   EXPECT_TRUE(saw_key);
+
+  // At rest the secret header is sealed, before and after the results were recorded.
+  pqxx::connection c(db_.url());
+  pqxx::work tx(c);
+  const std::string detail =
+      tx.exec_params1("SELECT detail::text FROM health.smoke_runs WHERE id = $1::uuid", started.id())[0].as<std::string>();
+  EXPECT_THAT(detail, ::testing::Not(::testing::HasSubstr("k-secret-1")));
+  EXPECT_THAT(detail, ::testing::HasSubstr("fdsealed:smoke:"));
+}
+
+TEST_F(SmokeRunnerTest, SavedSuiteKeepsSecretHeadersSealedAndItsRunsSendThem) {
+  v1::SmokeSuite suite;
+  suite.set_name("checkout");
+  suite.set_base_url(server_.url());
+  v1::SmokeCheck ok = Check("status page", "/ok");
+  (*ok.mutable_headers())["Authorization"] = "Bearer tok-123";
+  (*ok.mutable_headers())["Accept"] = "application/json";
+  *suite.add_checks() = ok;
+  grpc::ServerContext ctx;
+  v1::SmokeSuite saved;
+  grpc::Status s = service_.PutSmokeSuite(&ctx, &suite, &saved);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(saved.checks(0).headers().at("Authorization"), "***");
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    const std::string detail =
+        tx.exec_params1("SELECT detail::text FROM health.smoke_suites WHERE name = 'checkout'")[0].as<std::string>();
+    EXPECT_THAT(detail, ::testing::Not(::testing::HasSubstr("tok-123")));
+    EXPECT_THAT(detail, ::testing::HasSubstr("application/json")) << "only secret-looking headers are sealed";
+  }
+
+  v1::CreateSmokeRunRequest req;
+  req.set_suite("checkout");
+  v1::SmokeRun started = Start(req);
+  RunAll();
+  EXPECT_EQ(Get(started.id()).state(), v1::SmokeRun::PASSED);
+  bool saw = false;
+  for (const SeenRequest& r : server_.requests()) {
+    for (const auto& [name, value] : r.headers) saw = saw || (name == "authorization" && value == "Bearer tok-123");
+  }
+  EXPECT_TRUE(saw);
+}
+
+TEST_F(SmokeRunnerTest, PlainHeadersStoredBeforeSealingStillSendAndGetSealedWhenRewritten) {
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url());
+  *req.add_checks() = Check("first", "/ok");
+  v1::SmokeCheck second = Check("second", "/ok");
+  (*second.mutable_headers())["X-Api-Key"] = "legacy-key-1";
+  *req.add_checks() = second;
+  v1::SmokeRun started = Start(req);
+  pqxx::connection c(db_.url());
+  {
+    // What a release before sealing wrote: the value in plain text.
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE health.smoke_runs SET detail = jsonb_set(detail, '{checks,1,headers,X-Api-Key}', "
+                   "'\"legacy-key-1\"') WHERE id = $1::uuid", started.id());
+    tx.commit();
+  }
+  RunAll();
+  EXPECT_EQ(Get(started.id()).state(), v1::SmokeRun::PASSED);
+  bool saw = false;
+  for (const SeenRequest& r : server_.requests()) {
+    for (const auto& [name, value] : r.headers) saw = saw || (name == "x-api-key" && value == "legacy-key-1");
+  }
+  EXPECT_TRUE(saw);
+  pqxx::work tx(c);
+  const std::string detail =
+      tx.exec_params1("SELECT detail::text FROM health.smoke_runs WHERE id = $1::uuid", started.id())[0].as<std::string>();
+  EXPECT_THAT(detail, ::testing::Not(::testing::HasSubstr("legacy-key-1")));
+}
+
+TEST_F(SmokeRunnerTest, WithoutAMasterKeySecretHeadersAreRefusedNamingTheField) {
+  SmokeServiceImpl keyless(pool_, queue_, clock_, [] {});
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url());
+  *req.add_checks() = Check("plain", "/ok");
+  v1::SmokeCheck secret = Check("with token", "/ok");
+  (*secret.mutable_headers())["X-Auth-Token"] = "t-1";
+  *req.add_checks() = secret;
+  grpc::ServerContext ctx;
+  v1::SmokeRun run;
+  grpc::Status s = keyless.CreateSmokeRun(&ctx, &req, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), ::testing::StartsWith("checks[1].headers[\"X-Auth-Token\"]: "));
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("FLIGHTDECK_MASTER_KEY"));
+
+  // Checks without secrets run as before.
+  req.mutable_checks()->RemoveLast();
+  s = keyless.CreateSmokeRun(&ctx, &req, &run);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 TEST_F(SmokeRunnerTest, AdjacentConcurrentChecksOverlapAndKeepTheirOrder) {

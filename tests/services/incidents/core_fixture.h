@@ -16,6 +16,7 @@
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
+#include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/correlation.h"
 #include "services/incidents/deadlines.h"
@@ -32,6 +33,14 @@ using namespace std::chrono_literals;
 // Wednesday 2026-11-18 10:00:00 UTC (ISO week 2026-W47).
 inline Clock::TimePoint kStart = Clock::TimePoint(std::chrono::seconds(1794996000));
 
+// The master key the fixture's ConfigStore seals notification targets with.
+inline secrets::KeyRing CoreTestKeys() {
+  secrets::KeyRing keys;
+  grpc::Status s = secrets::KeyRing::Parse("core:" + std::string(43, 'C'), "test keys", &keys);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return keys;
+}
+
 class CoreTest : public ::testing::Test {
  protected:
   explicit CoreTest(ReleasesClient* releases = nullptr)
@@ -39,7 +48,8 @@ class CoreTest : public ::testing::Test {
         pool_({db_.url(), 6, 5000ms, 4, "test"}),
         migrated_(Migrate()),
         calendar_(Utc()),
-        config_(pool_, clock_),
+        keys_(CoreTestKeys()),
+        config_(pool_, clock_, &keys_),
         queue_(pool_, "incidents", clock_),
         worker_(queue_, jobs::Worker::Options{"test-worker", 1, 50ms, 30000ms}),
         lifecycle_(pool_, queue_, clock_, calendar_, config_, releases),
@@ -163,6 +173,7 @@ class CoreTest : public ::testing::Test {
   db::Pool pool_;
   bool migrated_;
   BusinessCalendar calendar_;
+  secrets::KeyRing keys_;
   ConfigStore config_;
   jobs::Queue queue_;
   jobs::Worker worker_;

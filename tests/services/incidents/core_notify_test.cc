@@ -150,6 +150,27 @@ TEST_F(CoreTest, OpeningIsDeliveredSignedAndRetriedUntilTheReceiverAccepts) {
   EXPECT_TRUE(Events(id, "NOTIFY_FAILED").empty());
 }
 
+TEST_F(CoreTest, UrlAndSecretAreSealedAtRestAndDeliveryStillSignsWithTheSecret) {
+  Receiver receiver({});
+  PutPolicy(OnOpen(receiver.url(), "hmac-k3y-9"));
+  std::string id = Alert("ServiceDown", Severity::kSev2, "checkout", "production", "checkout");
+  RunDue();
+  ASSERT_EQ(receiver.requests().size(), 1u);
+  EXPECT_TRUE(VerifySignature("hmac-k3y-9", receiver.requests()[0].body, receiver.requests()[0].signature));
+
+  // Neither the policy nor the notification's own copy of the url holds them in plain text.
+  const std::string port = ":" + receiver.url().substr(receiver.url().rfind(':') + 1);
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  const std::string policy = w.exec1("SELECT policy::text FROM incidents.escalation_policies")[0].as<std::string>();
+  EXPECT_EQ(policy.find("hmac-k3y-9"), std::string::npos) << policy;
+  EXPECT_EQ(policy.find(port), std::string::npos) << policy;
+  const std::string copy = w.exec1("SELECT url FROM incidents.notifications")[0].as<std::string>();
+  EXPECT_EQ(copy.find(port), std::string::npos) << copy;
+  EXPECT_EQ(copy.rfind("fdsealed:core:", 0), 0u) << copy;
+  EXPECT_EQ(Events(id, "NOTIFIED").size(), 1u);
+}
+
 TEST_F(CoreTest, ReceiverThatIsDownNeverBlocksIntakeAndFinallyFails) {
   PutPolicy(OnOpen("http://127.0.0.1:9/hook", ""));
   lifecycle_.SetDeliveryRetry({2, 1000ms, 1000ms});

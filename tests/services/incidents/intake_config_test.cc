@@ -1,6 +1,7 @@
 // Integration: the incidents service's configuration against the real PostgreSQL — integrations,
 // escalation policies (secrets kept and never shown), silences, inhibition rules and settings,
 // with validation errors that name the field.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -10,6 +11,7 @@
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
+#include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
 #include "tests/support/test_database.h"
 
@@ -17,10 +19,24 @@ namespace flightdeck::incidents {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Rings of the master keys "k1" and "k2" ("id:base64", as FLIGHTDECK_MASTER_KEY holds them).
+secrets::KeyRing Ring(const std::string& text) {
+  secrets::KeyRing keys;
+  grpc::Status s = secrets::KeyRing::Parse(text, "test keys", &keys);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return keys;
+}
+const std::string kK1 = "k1:" + std::string(43, 'A');
+const std::string kK2 = "k2:" + std::string(43, 'B');
 
 class ConfigStoreTest : public ::testing::Test {
  protected:
-  ConfigStoreTest() : pool_({db_.url(), 4, 5000ms, 4, "test"}), migrated_(Migrate()), config_(pool_, clock_) {}
+  ConfigStoreTest()
+      : pool_({db_.url(), 4, 5000ms, 4, "test"}), migrated_(Migrate()), keys_(Ring(kK1)), config_(pool_, clock_, &keys_) {}
 
   bool Migrate() {
     grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("incidents"));
@@ -39,8 +55,27 @@ class ConfigStoreTest : public ::testing::Test {
   FakeClock clock_;
   db::Pool pool_;
   bool migrated_;
+  secrets::KeyRing keys_;
   ConfigStore config_;
+
+  std::string StoredPolicy(const std::string& name) {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    return tx.exec_params1("SELECT policy::text FROM incidents.escalation_policies WHERE name = $1", name)[0]
+        .as<std::string>();
+  }
 };
+
+v1::EscalationPolicy SlackPolicy() {
+  v1::EscalationPolicy p;
+  p.set_name("payments.oncall");
+  v1::NotificationTarget* chat = p.add_on_open();
+  chat->set_name("chat");
+  chat->set_url("https://hooks.slack.example.com/services/T0/B0/XyZsecretpath");
+  chat->set_format("slack");
+  chat->set_secret("hmac-s3cret");
+  return p;
+}
 
 TEST_F(ConfigStoreTest, IntegrationGetsARandomRoutingKeyAndIsFoundByIt) {
   ASSERT_TRUE(migrated_);
@@ -136,6 +171,97 @@ TEST_F(ConfigStoreTest, PolicySecretsAreKeptButNeverShown) {
   ASSERT_TRUE(config_.ListEscalationPolicies(&list).ok());
   ASSERT_EQ(list.policies_size(), 1);
   EXPECT_TRUE(list.policies(0).on_open(0).secret().empty());
+}
+
+TEST_F(ConfigStoreTest, PolicyUrlsAndSecretsAreSealedAtRestAndOpenForDelivery) {
+  ASSERT_TRUE(migrated_);
+  v1::EscalationPolicy out;
+  ASSERT_TRUE(config_.PutEscalationPolicy(SlackPolicy(), &out).ok());
+  EXPECT_EQ(out.on_open(0).url(), "https://hooks.slack.example.com/services/T0/B0/XyZsecretpath");
+
+  const std::string stored = StoredPolicy("payments.oncall");
+  EXPECT_THAT(stored, Not(HasSubstr("hmac-s3cret")));
+  EXPECT_THAT(stored, Not(HasSubstr("XyZsecretpath")));
+  EXPECT_THAT(stored, Not(HasSubstr("hooks.slack.example.com")));
+  EXPECT_THAT(stored, HasSubstr("fdsealed:k1:"));
+
+  v1::EscalationPolicy with_secrets;
+  ASSERT_TRUE(config_.GetEscalationPolicy("payments.oncall", true, &with_secrets).ok());
+  EXPECT_EQ(with_secrets.on_open(0).secret(), "hmac-s3cret");
+  EXPECT_EQ(with_secrets.on_open(0).url(), "https://hooks.slack.example.com/services/T0/B0/XyZsecretpath");
+
+  // After rotation (k1 kept to open, k2 sealing) it still opens; with k1 gone it cannot, and
+  // says which field and key.
+  secrets::KeyRing rotated = Ring(kK1 + "," + kK2);
+  ConfigStore after_rotation(pool_, clock_, &rotated);
+  ASSERT_TRUE(after_rotation.GetEscalationPolicy("payments.oncall", true, &with_secrets).ok());
+  EXPECT_EQ(with_secrets.on_open(0).secret(), "hmac-s3cret");
+  secrets::KeyRing only_new = Ring(kK2);
+  ConfigStore without_old(pool_, clock_, &only_new);
+  grpc::Status s = without_old.GetEscalationPolicy("payments.oncall", true, &with_secrets);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("on_open[0].url"));
+  EXPECT_THAT(s.error_message(), HasSubstr("master key k1"));
+}
+
+TEST_F(ConfigStoreTest, PlainPolicyFromBeforeSealingReadsAndIsSealedWhenNextWritten) {
+  ASSERT_TRUE(migrated_);
+  {
+    // What a release before sealing wrote.
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO incidents.escalation_policies (name, policy, updated_at) VALUES ('legacy', "
+            "'{\"name\":\"legacy\",\"on_open\":[{\"name\":\"hook\",\"url\":\"https://hooks.example.com/x1\","
+            "\"format\":\"json\",\"secret\":\"plain-secret\"}]}', now())");
+    tx.commit();
+  }
+  v1::EscalationPolicy p;
+  ASSERT_TRUE(config_.GetEscalationPolicy("legacy", true, &p).ok());
+  EXPECT_EQ(p.on_open(0).secret(), "plain-secret");
+  EXPECT_EQ(p.on_open(0).url(), "https://hooks.example.com/x1");
+
+  // An edit through the API (which never shows the secret) keeps it, now sealed.
+  ASSERT_TRUE(config_.GetEscalationPolicy("legacy", false, &p).ok());
+  p.mutable_on_open(0)->set_format("slack");
+  v1::EscalationPolicy out;
+  ASSERT_TRUE(config_.PutEscalationPolicy(p, &out).ok());
+  const std::string stored = StoredPolicy("legacy");
+  EXPECT_THAT(stored, Not(HasSubstr("plain-secret")));
+  EXPECT_THAT(stored, Not(HasSubstr("hooks.example.com")));
+  ASSERT_TRUE(config_.GetEscalationPolicy("legacy", true, &p).ok());
+  EXPECT_EQ(p.on_open(0).secret(), "plain-secret");
+  EXPECT_EQ(p.on_open(0).format(), "slack");
+}
+
+TEST_F(ConfigStoreTest, WithoutAMasterKeyNotificationTargetsAreRefusedNamingTheField) {
+  ASSERT_TRUE(migrated_);
+  ConfigStore keyless(pool_, clock_, nullptr);
+  v1::EscalationPolicy out;
+  grpc::Status s = keyless.PutEscalationPolicy(SlackPolicy(), &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), StartsWith("on_open[0].url: "));
+  EXPECT_THAT(s.error_message(), HasSubstr("FLIGHTDECK_MASTER_KEY"));
+  EXPECT_THAT(s.error_message(), Not(HasSubstr("XyZsecretpath")));
+  EXPECT_EQ(keyless.GetEscalationPolicy("payments.oncall", false, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  v1::EscalationPolicy level_only;
+  level_only.set_name("levels");
+  v1::NotificationTarget* t = level_only.add_levels()->add_targets();
+  t->set_name("pager");
+  t->set_url("https://pager.example.com/hook");
+  s = keyless.PutEscalationPolicy(level_only, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), StartsWith("levels[0].targets[0].url: "));
+
+  // Everything else keeps working: a policy with no targets, integrations, settings.
+  v1::EscalationPolicy empty;
+  empty.set_name("nobody");
+  EXPECT_TRUE(keyless.PutEscalationPolicy(empty, &out).ok());
+  v1::Integration in;
+  in.set_name("grafana");
+  in.set_service("checkout");
+  v1::Integration created;
+  EXPECT_TRUE(keyless.CreateIntegration(in, &created).ok());
 }
 
 TEST_F(ConfigStoreTest, PolicyValidationNamesTheField) {
