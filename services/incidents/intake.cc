@@ -87,7 +87,8 @@ void AlertFromRow(const pqxx::row& row, v1::Alert* out) {
 }
 
 // One batch inside its transaction: decides, for each firing alert not yet attached to an
-// incident, whether a silence or an inhibition holds it back, and groups it otherwise.
+// incident, whether a silence or an inhibition holds it back, and groups it otherwise; Flush
+// then attaches each group's alerts at once.
 class Batch {
  public:
   Batch(pqxx::transaction_base& tx, ConfigStore& config, Lifecycle& lifecycle, Clock::TimePoint now,
@@ -107,7 +108,7 @@ class Batch {
 
   grpc::Status Decide(const StoredAlert& alert) {
     for (const auto& [id, matchers] : Silences()) {
-      if (MatchesAll(matchers, alert.labels)) return Mark(alert.id, id, "", "", "");
+      if (MatchesAll(matchers, alert.labels)) return Hold(alert.id, id, "", "");
     }
     for (const InhibitRule& rule : Rules()) {
       // A source must carry the target's non-empty `equal` values: the index narrows the
@@ -122,22 +123,38 @@ class Batch {
       for (const pqxx::row& row : sources) {
         std::string source_fp = row[0].as<std::string>();
         if (Inhibits(rule, LabelsFromJson(row[1].as<std::string>()), source_fp, alert.labels, alert.fingerprint)) {
-          return Mark(alert.id, "", source_fp, rule.id, "");
+          return Hold(alert.id, "", source_fp, rule.id);
         }
       }
     }
     return Group(alert);
   }
 
- private:
-  grpc::Status Mark(long long id, const std::string& silence, const std::string& inhibitor,
-                    const std::string& rule, const std::string& incident_id) {
-    std::optional<std::string> incident;
-    if (!incident_id.empty()) incident = incident_id;
-    db::Exec(tx_, "incidents_alert_mark", id, silence, inhibitor, rule, incident);
+  // Attaches the grouped alerts, group by group in group_key order: concurrent batches lock the
+  // groups' incidents in one order and cannot deadlock on them.
+  grpc::Status Flush() {
+    for (auto& [group_key, alerts] : groups_) {
+      std::string incident_id;
+      bool opened = false;
+      if (grpc::Status s = lifecycle_.AttachAlerts(tx_, alerts, actor_, &incident_id, &opened); !s.ok()) return s;
+      Touch(incident_id);
+      std::string ids = "{";
+      for (const AlertForIncident& a : alerts) ids += (ids.size() > 1 ? "," : "") + a.alert_id;
+      db::Exec(tx_, "incidents_alerts_grouped", ids + "}", incident_id);
+    }
+    groups_.clear();
     return grpc::Status::OK;
   }
 
+ private:
+  // A silence or an inhibition holds the alert back: stored and marked, in no incident.
+  grpc::Status Hold(long long id, const std::string& silence, const std::string& inhibitor,
+                    const std::string& rule) {
+    db::Exec(tx_, "incidents_alert_hold", id, silence, inhibitor, rule);
+    return grpc::Status::OK;
+  }
+
+  // Grouping waits for Flush: the alerts of one group attach together.
   grpc::Status Group(const StoredAlert& alert) {
     AlertForIncident in;
     in.alert_id = std::to_string(alert.id);
@@ -155,11 +172,11 @@ class Batch {
     in.environment = LabelOf(alert.labels, "environment");
     in.escalation_policy = PolicyOf(alert.integration);
     if (in.escalation_policy.empty()) in.escalation_policy = settings_.default_escalation_policy;
-    std::string incident_id;
-    bool opened = false;
-    if (grpc::Status s = lifecycle_.AttachAlert(tx_, in, actor_, &incident_id, &opened); !s.ok()) return s;
-    Touch(incident_id);
-    return Mark(alert.id, "", "", "", incident_id);
+    std::vector<AlertForIncident>& group = groups_[in.group_key];
+    auto same = [&](const AlertForIncident& a) { return a.alert_id == in.alert_id; };
+    group.erase(std::remove_if(group.begin(), group.end(), same), group.end());
+    group.push_back(std::move(in));
+    return grpc::Status::OK;
   }
 
   std::string PolicyOf(const std::string& integration) {
@@ -190,6 +207,7 @@ class Batch {
   std::optional<std::vector<std::pair<std::string, Matchers>>> silences_;
   std::optional<std::vector<InhibitRule>> rules_;
   std::map<std::string, std::string> policies_;
+  std::map<std::string, std::vector<AlertForIncident>> groups_;  // by group_key, until Flush
   std::vector<std::string> incident_ids_;
 };
 
@@ -242,9 +260,12 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
   pool_.Prepare("incidents_alert_sources",
                 "SELECT fingerprint, labels::text FROM incidents.alerts WHERE state = 'firing' AND "
                 "fingerprint <> $1 AND labels @> $2::jsonb ORDER BY id");
-  pool_.Prepare("incidents_alert_mark",
+  pool_.Prepare("incidents_alert_hold",
                 "UPDATE incidents.alerts SET silenced_by = $2, inhibited_by = $3, inhibit_rule = $4, "
-                "incident_id = $5 WHERE id = $1");
+                "incident_id = NULL WHERE id = $1");
+  pool_.Prepare("incidents_alerts_grouped",
+                "UPDATE incidents.alerts SET silenced_by = '', inhibited_by = '', inhibit_rule = '', "
+                "incident_id = $2 WHERE id = ANY($1::bigint[])");
   pool_.Prepare("incidents_alert_inhibited_by",
                 "SELECT " + stored_columns + " FROM incidents.alerts WHERE state = 'firing' AND "
                 "inhibited_by = $1 AND incident_id IS NULL ORDER BY id FOR UPDATE");
@@ -334,6 +355,7 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
         if (grpc::Status st = batch.Decide(StoredFromRow(row)); !st.ok()) return st;
       }
     }
+    if (grpc::Status st = batch.Flush(); !st.ok()) return st;
     for (const auto& [fingerprint, incident_id] : resolved) {
       if (incident_id.empty()) continue;
       int firing_left = db::Exec(tx, "incidents_alert_firing_in", incident_id)[0][0].as<int>();

@@ -5,6 +5,7 @@
 #include "common/clock/timestamps.h"
 #include "common/config/config.h"
 #include "common/db/db.h"
+#include "common/trace/trace.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/incident_store.h"
 #include "services/incidents/lifecycle_internal.h"
@@ -160,59 +161,81 @@ grpc::Status Lifecycle::OpenIn(pqxx::transaction_base& tx, const Opening& o, std
 
 grpc::Status Lifecycle::AttachAlert(pqxx::transaction_base& tx, const AlertForIncident& alert,
                                     const std::string& actor, std::string* incident_id, bool* opened) {
+  return AttachAlerts(tx, {alert}, actor, incident_id, opened);
+}
+
+grpc::Status Lifecycle::AttachAlerts(pqxx::transaction_base& tx, const std::vector<AlertForIncident>& group,
+                                     const std::string& actor, std::string* incident_id, bool* opened) {
   *opened = false;
   incident_id->clear();
+  if (group.empty()) return grpc::Status::OK;
+  const AlertForIncident& first = group.front();
   Opening o;
-  o.title = !alert.summary.empty() ? alert.summary : alert.alertname;
-  if (o.title.empty()) o.title = "alert " + alert.fingerprint;
-  o.severity = alert.severity;
-  o.service = alert.service;
-  o.environment = alert.environment;
-  o.group_key = alert.group_key;
-  o.group_labels = alert.group_labels;
+  o.title = !first.summary.empty() ? first.summary : first.alertname;
+  if (o.title.empty()) o.title = "alert " + first.fingerprint;
+  o.severity = first.severity;
+  o.service = first.service;
+  o.environment = first.environment;
+  o.group_key = first.group_key;
+  o.group_labels = first.group_labels;
   o.declared_by = "alert";
-  o.escalation_policy = alert.escalation_policy;
+  o.escalation_policy = first.escalation_policy;
   o.actor = actor;
-  o.message = "opened by alert " + alert.alertname + " (" + SeverityName(alert.severity) + ")" +
-              (alert.summary.empty() ? "" : ": " + alert.summary);
+  o.message = "opened by alert " + first.alertname + " (" + SeverityName(first.severity) + ")" +
+              (first.summary.empty() ? "" : ": " + first.summary);
   // SELECT, then INSERT ... ON CONFLICT DO NOTHING: a concurrent opener makes the insert find
   // nothing to do and the next round attach to its incident; an incident resolved between the
   // two makes the next round open one.
   for (int attempt = 0; attempt < 3; ++attempt) {
     // Only what attaching needs: an alert storm attaches thousands of alerts to one incident,
-    // and each attach must not cost more as the incident grows.
+    // and attaching must not cost more as the incident grows.
     pqxx::result r = Sql(tx, "incidents_open_of_group",
                          "SELECT id, severity FROM incidents.incidents WHERE group_key = $1 AND state IN "
                          "('TRIGGERED', 'ACKNOWLEDGED') FOR UPDATE",
-                         alert.group_key);
+                         first.group_key);
     if (r.empty()) {
       if (grpc::Status s = OpenIn(tx, o, incident_id); !s.ok()) return s;
-      *opened = !incident_id->empty();
-      if (*opened) return grpc::Status::OK;
-      continue;
+      if (incident_id->empty()) continue;
+      *opened = true;
+      return AttachToLocked(tx, *incident_id, static_cast<int>(first.severity),
+                            std::vector<AlertForIncident>(group.begin() + 1, group.end()), actor);
     }
     *incident_id = r[0][0].as<std::string>();
-    const int severity = r[0][1].as<int>();
-    pqxx::result already = Sql(tx, "incidents_alert_attached",
-                               "SELECT 1 FROM incidents.alerts WHERE id = $1::bigint AND incident_id = $2",
-                               alert.alert_id, *incident_id);
-    if (already.empty()) {
-      v1::Incident attached_to;
-      attached_to.set_id(*incident_id);
-      Record(tx, attached_to, actor, "ALERT_ATTACHED",
-             "alert " + alert.alertname + " (" + SeverityName(alert.severity) + ") attached" +
-                 (alert.summary.empty() ? "" : ": " + alert.summary),
-             nlohmann::json{{"alert_id", alert.alert_id}, {"fingerprint", alert.fingerprint}}.dump());
-    }
-    if (static_cast<int>(alert.severity) < severity) {
-      v1::Incident incident;
-      LoadIncident(tx, *incident_id, clock_.Now(), &incident);
-      RaiseSeverityLocked(tx, incident, alert.severity, actor, "alert " + alert.alertname);
-    }
-    return grpc::Status::OK;
+    return AttachToLocked(tx, *incident_id, r[0][1].as<int>(), group, actor);
   }
   return grpc::Status(grpc::StatusCode::ABORTED,
-                      "could not open or find the open incident of group " + alert.group_key);
+                      "could not open or find the open incident of group " + first.group_key);
+}
+
+grpc::Status Lifecycle::AttachToLocked(pqxx::transaction_base& tx, const std::string& incident_id,
+                                       int incident_severity, const std::vector<AlertForIncident>& alerts,
+                                       const std::string& actor) {
+  if (alerts.empty()) return grpc::Status::OK;
+  // One timeline event per alert, written by one statement; an alert already attached (delivered
+  // twice) gets none.
+  nlohmann::json events = nlohmann::json::array();
+  const AlertForIncident* most_severe = nullptr;
+  for (const AlertForIncident& a : alerts) {
+    events.push_back({{"alert_id", a.alert_id},
+                      {"message", "alert " + a.alertname + " (" + SeverityName(a.severity) + ") attached" +
+                                      (a.summary.empty() ? "" : ": " + a.summary)},
+                      {"detail", {{"alert_id", a.alert_id}, {"fingerprint", a.fingerprint}}}});
+    if (most_severe == nullptr || a.severity < most_severe->severity) most_severe = &a;
+  }
+  trace::SpanContext ctx = trace::CurrentContext();
+  Sql(tx, "incidents_alerts_attached",
+      "INSERT INTO incidents.events (incident_id, at, actor, kind, message, trace_id, detail) "
+      "SELECT $1, " + At(2) + ", $3, 'ALERT_ATTACHED', e.message, $4, e.detail "
+      "FROM jsonb_to_recordset($5::jsonb) AS e(alert_id text, message text, detail jsonb) "
+      "WHERE NOT EXISTS (SELECT 1 FROM incidents.alerts a WHERE a.id = e.alert_id::bigint AND "
+      "a.incident_id = $1)",
+      incident_id, ToMicros(clock_.Now()), actor, ctx.IsValid() ? ctx.TraceIdHex() : "", events.dump());
+  if (static_cast<int>(most_severe->severity) < incident_severity) {
+    v1::Incident incident;
+    LoadIncident(tx, incident_id, clock_.Now(), &incident);
+    RaiseSeverityLocked(tx, incident, most_severe->severity, actor, "alert " + most_severe->alertname);
+  }
+  return grpc::Status::OK;
 }
 
 void Lifecycle::RaiseSeverityLocked(pqxx::transaction_base& tx, v1::Incident& incident, Severity to,

@@ -64,6 +64,10 @@ class Lifecycle {
   // on-open notifications and deploy correlation.
   grpc::Status AttachAlert(pqxx::transaction_base& tx, const AlertForIncident& alert,
                            const std::string& actor, std::string* incident_id, bool* opened);
+  // The same for alerts of one group_key at once (the first opens the incident when none is
+  // open): one lock, one statement for their timeline events, at most one severity change.
+  grpc::Status AttachAlerts(pqxx::transaction_base& tx, const std::vector<AlertForIncident>& group,
+                            const std::string& actor, std::string* incident_id, bool* opened);
   // An alert of the incident resolved; `firing_left` is non-zero while any still fires: an incident
   // opened by alerts resolves when none is left.
   grpc::Status OnAlertResolved(pqxx::transaction_base& tx, const std::string& incident_id,
@@ -125,6 +129,10 @@ class Lifecycle {
                      const std::string& why);
   void RaiseSeverityLocked(pqxx::transaction_base& tx, v1::Incident& incident, Severity to,
                            const std::string& actor, const std::string& why);
+  // Attaches alerts to the incident whose row this transaction has locked.
+  grpc::Status AttachToLocked(pqxx::transaction_base& tx, const std::string& incident_id,
+                              int incident_severity, const std::vector<AlertForIncident>& alerts,
+                              const std::string& actor);
   // CLOSED once the review is in and every action is done or tracked.
   void MaybeCloseLocked(pqxx::transaction_base& tx, v1::Incident& incident, const std::string& actor);
   // Notifies levels[level] of the policy (0-based), records ESCALATED and schedules the next.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -301,6 +302,49 @@ TEST_F(IntakeTest, AlertsAreGroupedByTheConfiguredLabels) {
   Ingest({Firing({{"alertname", "HighErrorRate"}, {"service", "checkout"}, {"environment", "staging"}})});
   EXPECT_EQ(Incidents().size(), 3u) << "new group key service=checkout";
   EXPECT_EQ(std::get<2>(Incidents()[2]), "service=checkout");
+}
+
+TEST_F(IntakeTest, AlertsOfOneGroupInOneBatchOpenOneIncidentAndRecordEachAlert) {
+  ASSERT_TRUE(migrated_);
+  auto alert = [](const std::string& instance, const std::string& severity) {
+    return Firing({{"alertname", "DiskFull"}, {"service", "search"}, {"environment", "production"},
+                   {"instance", instance}, {"severity", severity}});
+  };
+  const std::vector<AlertInput> batch = {alert("i1", "warning"), alert("i2", "critical"), alert("i3", "warning"),
+                                         Firing({{"alertname", "DiskFull"}, {"service", "cart"},
+                                                 {"environment", "production"}})};
+  v1::IngestResponse out = Ingest(batch);
+  ASSERT_EQ(out.incident_ids_size(), 2);
+  for (const AlertInput& a : batch) {
+    EXPECT_FALSE(Latest(a.labels).incident_id().empty()) << a.labels.at("service");
+  }
+  const std::string search = Latest(batch[0].labels).incident_id();
+  EXPECT_EQ(Latest(batch[1].labels).incident_id(), search);
+  EXPECT_EQ(Latest(batch[2].labels).incident_id(), search);
+
+  auto kinds = [&] {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    std::map<std::string, int> out;
+    for (const auto& row : w.exec_params("SELECT kind, count(*) FROM incidents.events WHERE incident_id = $1 "
+                                         "GROUP BY kind", search)) {
+      out[row[0].as<std::string>()] = row[1].as<int>();
+    }
+    return out;
+  };
+  // One alert opened it, the two others are on its timeline, the critical one raised it once.
+  std::map<std::string, int> events = kinds();
+  EXPECT_EQ(events["OPENED"], 1);
+  EXPECT_EQ(events["ALERT_ATTACHED"], 2);
+  EXPECT_EQ(events["SEVERITY_CHANGED"], 1);
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  EXPECT_EQ(w.exec_params("SELECT severity FROM incidents.incidents WHERE id = $1", search)[0][0].as<int>(),
+            static_cast<int>(Severity::kSev2));
+  w.commit();
+
+  Ingest(batch);  // delivered again (Alertmanager repeats): nothing new on the timeline
+  EXPECT_EQ(kinds(), events);
 }
 
 TEST_F(IntakeTest, ServiceRejectsAMalformedWebhookNamingTheFieldAndStoresAValidOne) {
