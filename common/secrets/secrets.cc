@@ -11,6 +11,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/config/config.h"
+#include "common/log/log.h"
+
 namespace flightdeck::secrets {
 namespace {
 
@@ -273,6 +276,19 @@ grpc::Status NeedsMasterKey(const std::string& field) {
   return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                       field + ": storing it needs a master key, and none is configured; set " + kMasterKeyVar +
                           " (or " + kMasterKeyFileVar + ")");
+}
+
+KeyRing LoadServiceKeys(const std::string& refused_without_key) {
+  KeyRing keys;
+  std::string source;
+  if (grpc::Status s = LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
+  if (keys.empty()) {
+    log::Warn(std::string("no master key configured (") + kMasterKeyVar + " or " + kMasterKeyFileVar +
+              "): " + refused_without_key + " will be refused");
+  } else {
+    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
+  }
+  return keys;
 }
 
 }  // namespace flightdeck::secrets

@@ -57,6 +57,10 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 // variable the keys came from ("" when none).
 grpc::Status LoadKeyRing(KeyRing* out, std::string* source = nullptr);
 grpc::Status LoadKeyRingFrom(const EnvLookup& lookup, KeyRing* out, std::string* source = nullptr);
+// A service's start-up: LoadKeyRing, throwing config::ConfigError on a bad setting, logging the
+// variable and current key id (never a key), or a warning saying what `refused_without_key`
+// when none is configured.
+KeyRing LoadServiceKeys(const std::string& refused_without_key);
 
 // A value sealed under the current key as "<key id>:<base64 of nonce|ciphertext|tag>" and opened
 // with whichever key sealed it (the format of backups.targets.sealed_url).

@@ -24,19 +24,6 @@ namespace {
 
 using namespace flightdeck;
 
-backups::KeyRing LoadKeys() {
-  backups::KeyRing keys;
-  std::string source;
-  if (grpc::Status s = secrets::LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
-  if (keys.empty()) {
-    log::Warn(std::string("no master key configured (") + secrets::kMasterKeyVar + " or " + secrets::kMasterKeyFileVar +
-              "): backups will be refused");
-  } else {
-    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
-  }
-  return keys;
-}
-
 // pg_dump must be at least as new as the server it dumps: operators point these at the right
 // PostgreSQL version's tools.
 backups::Runner::Tools ToolsFrom(const config::Env& env) {
@@ -60,7 +47,7 @@ std::string PayloadString(const jobs::Job& job, const char* field) {
 class Backups final : public runtime::Component {
  public:
   explicit Backups(runtime::Context& ctx)
-      : keys_(LoadKeys()),
+      : keys_(secrets::LoadServiceKeys("backups")),
         host_(Host()),
         runner_id_(host_ + ":" + std::to_string(getpid())),
         queue_(ctx.db, "backups", ctx.clock),

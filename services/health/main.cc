@@ -33,25 +33,11 @@ std::string Owner() {
   return std::string(host) + ":" + std::to_string(getpid());
 }
 
-// The master keys seal credentials in POSTGRES/REDIS target URLs and secret smoke headers.
-secrets::KeyRing LoadKeys() {
-  secrets::KeyRing keys;
-  std::string source;
-  if (grpc::Status s = secrets::LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
-  if (keys.empty()) {
-    log::Warn(std::string("no master key configured (") + secrets::kMasterKeyVar + " or " +
-              secrets::kMasterKeyFileVar + "): targets with a password in their url and smoke checks "
-              "with secret headers will be refused");
-  } else {
-    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
-  }
-  return keys;
-}
-
 class Health final : public runtime::Component {
  public:
   explicit Health(runtime::Context& ctx)
-      : keys_(LoadKeys()),
+      : keys_(secrets::LoadServiceKeys(
+          "POSTGRES/REDIS targets with a password in their url and smoke checks with secret headers")),
         owner_(Owner()),
         queue_(ctx.db, "health", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env, owner_)),

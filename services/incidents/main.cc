@@ -41,24 +41,10 @@ std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) 
   return incidents::MakeReleasesClient(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
 }
 
-// The master keys seal notification targets' urls and secrets.
-secrets::KeyRing LoadKeys() {
-  secrets::KeyRing keys;
-  std::string source;
-  if (grpc::Status s = secrets::LoadKeyRing(&keys, &source); !s.ok()) throw config::ConfigError(s.error_message());
-  if (keys.empty()) {
-    log::Warn(std::string("no master key configured (") + secrets::kMasterKeyVar + " or " +
-              secrets::kMasterKeyFileVar + "): escalation policies with notification targets will be refused");
-  } else {
-    log::Info("master keys loaded", {{"from", source}, {"current_key_id", keys.current().id}});
-  }
-  return keys;
-}
-
 class Incidents final : public runtime::Component {
  public:
   explicit Incidents(runtime::Context& ctx)
-      : keys_(LoadKeys()),
+      : keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
         calendar_(LoadCalendar(ctx.env)),
         queue_(ctx.db, "incidents", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
