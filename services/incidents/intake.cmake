@@ -6,6 +6,7 @@ endif()
 add_library(fd_incidents_intake STATIC
   ${CMAKE_CURRENT_LIST_DIR}/intake.cc
   ${CMAKE_CURRENT_LIST_DIR}/config_store.cc
+  ${CMAKE_CURRENT_LIST_DIR}/policy_document.cc
   ${CMAKE_CURRENT_LIST_DIR}/service_intake.cc
   ${CMAKE_CURRENT_LIST_DIR}/service_config.cc)
 target_link_libraries(fd_incidents_intake PUBLIC fd_incidents_logic fd_secrets flightdeck_proto fd_db fd_clock

@@ -1,0 +1,79 @@
+#include "services/incidents/policy_document.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flightdeck::incidents {
+namespace {
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// Every target of a policy with the field path that names it in errors.
+std::vector<std::pair<v1::NotificationTarget*, std::string>> TargetsOf(v1::EscalationPolicy* p) {
+  std::vector<std::pair<v1::NotificationTarget*, std::string>> out;
+  for (int i = 0; i < p->on_open_size(); ++i) out.emplace_back(p->mutable_on_open(i), "on_open[" + std::to_string(i) + "]");
+  for (int l = 0; l < p->levels_size(); ++l) {
+    for (int i = 0; i < p->levels(l).targets_size(); ++i) {
+      out.emplace_back(p->mutable_levels(l)->mutable_targets(i),
+                       "levels[" + std::to_string(l) + "].targets[" + std::to_string(i) + "]");
+    }
+  }
+  return out;
+}
+
+grpc::Status SealField(const secrets::KeyRing& keys, const std::string& field, std::string* value) {
+  if (value->empty() || secrets::IsSealedValue(*value)) return grpc::Status::OK;
+  if (keys.empty()) return secrets::NeedsMasterKey(field);
+  return secrets::SealValue(keys, *value, value);
+}
+
+}  // namespace
+
+grpc::Status CheckTarget(v1::NotificationTarget* t, const std::string& field) {
+  if (t->name().empty()) return Invalid(field + ".name: is required");
+  const std::string& url = t->url();
+  bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  if (!http || url.find("://") + 3 >= url.size()) return Invalid(field + ".url: must be an http:// or https:// URL");
+  if (t->format().empty()) t->set_format("json");
+  if (t->format() != "json" && t->format() != "slack") return Invalid(field + ".format: must be json or slack");
+  return grpc::Status::OK;
+}
+
+void HideSecrets(v1::EscalationPolicy* p) {
+  auto hide = [](v1::NotificationTarget* t) {
+    t->set_has_secret(!t->secret().empty());
+    t->clear_secret();
+  };
+  for (auto& t : *p->mutable_on_open()) hide(&t);
+  for (auto& level : *p->mutable_levels()) {
+    for (auto& t : *level.mutable_targets()) hide(&t);
+  }
+}
+
+grpc::Status SealPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p) {
+  for (auto& [t, field] : TargetsOf(p)) {
+    if (grpc::Status s = SealField(keys, field + ".url", t->mutable_url()); !s.ok()) return s;
+    if (grpc::Status s = SealField(keys, field + ".secret", t->mutable_secret()); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status OpenPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p) {
+  for (auto& [t, field] : TargetsOf(p)) {
+    for (auto [value, name] : {std::pair{t->mutable_url(), ".url"}, std::pair{t->mutable_secret(), ".secret"}}) {
+      std::string plain;
+      grpc::Status s = secrets::OpenValue(keys, *value, &plain);
+      if (!s.ok()) {
+        return grpc::Status(s.error_code(), "escalation policy \"" + p->name() + "\" " + field + name + ": " +
+                                                s.error_message());
+      }
+      *value = std::move(plain);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace flightdeck::incidents
