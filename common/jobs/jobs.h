@@ -68,6 +68,9 @@ class Queue {
                          long long* id = nullptr);
   grpc::Status Claim(const std::string& owner, int limit, std::chrono::milliseconds lease,
                      std::vector<Job>* out);
+  // The lease holder keeps a running job: its lease now ends at now + lease. FAILED_PRECONDITION
+  // when the job is no longer leased to `owner` (it expired and another worker took it).
+  grpc::Status Extend(long long id, const std::string& owner, std::chrono::milliseconds lease);
   // Only the current lease holder may complete or fail a job (a stale worker gets
   // FAILED_PRECONDITION and must not act on it).
   grpc::Status Complete(long long id, const std::string& owner);
@@ -87,8 +90,10 @@ class Queue {
 // Polls a Queue and runs handlers by kind on a fixed number of threads until Stop(). Each poller
 // claims one job at a time. A handler's OK completes the job; a non-OK status ("CODE: message"),
 // an exception ("handler threw: ...") or a kind with no handler ("no handler for kind X") fails
-// the attempt (Queue::Fail: retry after backoff, or failed). A handler may run again after a
-// crash or an expired lease, so it must be idempotent; keep it shorter than the lease.
+// the attempt (Queue::Fail: retry after backoff, or failed). Once started, the worker extends
+// the leases of the jobs it holds every third of a lease, so a handler may run longer than the
+// lease; the lease only bounds how long a dead worker's jobs wait before another takes them. A
+// handler may still run again after a crash, so it must be idempotent.
 class Worker {
  public:
   using Handler = std::function<grpc::Status(const Job&)>;
@@ -96,7 +101,7 @@ class Worker {
     std::string owner;  // unique per process, e.g. hostname:pid
     int threads = 2;
     std::chrono::milliseconds poll_interval{500};
-    std::chrono::milliseconds lease{30000};
+    std::chrono::milliseconds lease{30000};  // extended while the handler runs
   };
   Worker(Queue& queue, Options options);
   ~Worker();

@@ -54,15 +54,15 @@ Job JobFromRow(const pqxx::row& row) {
 }
 
 struct Statements {
-  std::string enqueue, find_key, expire, claim, complete, lock_for_fail, retry, give_up, get,
-      lease_state;
+  std::string enqueue, find_key, expire, claim, extend, complete, lock_for_fail, retry, give_up,
+      get, lease_state;
 };
 
 Statements Names(const std::string& schema) {
   const std::string p = "jobs." + schema + ".";
-  return {p + "enqueue",       p + "find_key", p + "expire", p + "claim",
-          p + "complete",      p + "lock_for_fail", p + "retry", p + "give_up",
-          p + "get",           p + "lease_state"};
+  return {p + "enqueue",  p + "find_key",      p + "expire", p + "claim",
+          p + "extend",   p + "complete",      p + "lock_for_fail", p + "retry",
+          p + "give_up",  p + "get",           p + "lease_state"};
 }
 
 // Explains why a Complete/Fail found no running job leased to `owner`.
@@ -123,6 +123,10 @@ Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
                     " AND attempts < max_attempts)"
                     " ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
                     " RETURNING " + kJobColumns);
+  pool_.Prepare(n.extend,
+                "UPDATE " + t +
+                    " SET lease_expires_at = $3::timestamptz, updated_at = $4::timestamptz"
+                    " WHERE id = $1 AND lease_owner = $2 AND state = 'running' RETURNING id");
   pool_.Prepare(n.complete,
                 "UPDATE " + t +
                     " SET state = 'done', lease_expires_at = NULL, updated_at = $3::timestamptz"
@@ -205,6 +209,15 @@ grpc::Status Queue::Claim(const std::string& owner, int limit, std::chrono::mill
   });
   *out = std::move(claimed);
   return grpc::Status::OK;
+}
+
+grpc::Status Queue::Extend(long long id, const std::string& owner, std::chrono::milliseconds lease) {
+  const Statements n = Names(schema_);
+  const Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("extend job lease", [&](pqxx::transaction_base& tx) {
+    if (!db::Exec(tx, n.extend, id, owner, SqlTime(now + lease), SqlTime(now)).empty()) return grpc::Status::OK;
+    return LeaseMismatch(tx, n, id, owner);
+  });
 }
 
 grpc::Status Queue::Complete(long long id, const std::string& owner) {

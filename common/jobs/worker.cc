@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,8 +50,11 @@ struct Worker::Impl {
   std::condition_variable wake;
   std::map<std::string, Handler> handlers;
   std::vector<std::thread> threads;
-  bool stopping = false;
+  std::thread heartbeat;
+  bool stopping = false;            // pollers take no more jobs
+  bool heartbeat_stopping = false;  // set once the pollers' last handlers have returned
   unsigned long long nudges = 0;
+  std::set<long long> held;  // claimed here, outcome not recorded yet: their leases are kept
 
   Impl(Queue& q, Options o) : queue(q), options(std::move(o)) {}
 
@@ -63,6 +67,10 @@ struct Worker::Impl {
                 {{"schema", queue.schema()}, {"owner", options.owner},
                  {"error", claimed.error_message()}});
       return -1;
+    }
+    {
+      std::lock_guard lock(mu);
+      for (const Job& job : jobs) held.insert(job.id);
     }
     for (const Job& job : jobs) Run(job);
     return static_cast<int>(jobs.size());
@@ -97,6 +105,10 @@ struct Worker::Impl {
     }
     grpc::Status recorded = error.empty() ? queue.Complete(job.id, options.owner)
                                           : queue.Fail(job.id, options.owner, error);
+    {
+      std::lock_guard lock(mu);
+      held.erase(job.id);
+    }
     if (!error.empty()) {
       if (span.recording()) span.SetStatus(trace::StatusCode::kError, error);
       log::Warn("job attempt failed", {{"schema", queue.schema()}, {"job_id", job.id},
@@ -108,6 +120,29 @@ struct Worker::Impl {
       log::Warn("recording a job outcome failed",
                 {{"schema", queue.schema()}, {"job_id", job.id}, {"kind", job.kind},
                  {"error", recorded.error_message()}});
+    }
+  }
+
+  // Extends the leases of held jobs every third of a lease until the pollers are done.
+  void KeepLeases() {
+    const auto every = std::max(options.lease / 3, std::chrono::milliseconds(50));
+    std::unique_lock lock(mu);
+    while (!wake.wait_for(lock, every, [&] { return heartbeat_stopping; })) {
+      const std::vector<long long> ids(held.begin(), held.end());
+      lock.unlock();
+      for (long long id : ids) {
+        grpc::Status s = queue.Extend(id, options.owner, options.lease);
+        if (s.ok()) continue;
+        // A lost lease stays lost (another worker runs the job now); a database error is tried
+        // again at the next beat, while the lease still holds.
+        log::Warn("extending a job lease failed", {{"schema", queue.schema()}, {"job_id", id},
+                                                   {"error", s.error_message()}});
+        if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+          std::lock_guard relock(mu);
+          held.erase(id);
+        }
+      }
+      lock.lock();
     }
   }
 
@@ -140,9 +175,11 @@ void Worker::Start() {
   std::lock_guard lock(impl_->mu);
   if (!impl_->threads.empty()) return;
   impl_->stopping = false;
+  impl_->heartbeat_stopping = false;
   for (int i = 0; i < std::max(1, impl_->options.threads); ++i) {
     impl_->threads.emplace_back([impl = impl_.get()] { impl->Poll(); });
   }
+  impl_->heartbeat = std::thread([impl = impl_.get()] { impl->KeepLeases(); });
 }
 
 void Worker::Stop() {
@@ -154,6 +191,13 @@ void Worker::Stop() {
   }
   impl_->wake.notify_all();
   for (std::thread& t : threads) t.join();
+  // Handlers still running kept their leases until they returned.
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->heartbeat_stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
 }
 
 int Worker::RunOnce() { return std::max(0, impl_->RunBatch(kRunOnceLimit)); }

@@ -39,8 +39,8 @@ jobs::Worker::Options WorkerOptions(const config::Env& env) {
   o.owner = std::string(host) + ":" + std::to_string(getpid());
   o.threads = static_cast<int>(env.Int("FLIGHTDECK_RELEASES_WORKERS", 4, 1, 64));
   o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(200));
-  // Longer than the slowest driver command, so a running step is never taken over.
-  o.lease = env.Duration("FLIGHTDECK_JOBS_LEASE", std::chrono::minutes(10));
+  // Extended while a step runs: it bounds how long a dead replica's step waits for another.
+  o.lease = env.Duration("FLIGHTDECK_JOBS_LEASE", std::chrono::minutes(1));
   return o;
 }
 

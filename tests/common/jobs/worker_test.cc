@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/common/jobs/jobs_fixture.h"
 
@@ -152,6 +154,61 @@ TEST_F(JobsTest, TwoWorkersRunEveryJobExactlyOnce) {
   for (long long id : ids) EXPECT_EQ(StateOf(id), "done") << "job " << id;
   EXPECT_GT(by_owner["replica-a"], 0);
   EXPECT_GT(by_owner["replica-b"], 0);
+}
+
+TEST_F(JobsTest, AHandlerRunningLongerThanTheLeaseKeepsItsJob) {
+  long long id = 0;
+  ASSERT_TRUE(queue_.Enqueue("deploy", "", "{}", clock_.Now(), {}, &id).ok());
+  Worker::Options options = WorkerOptions("replica-a");
+  options.lease = 1500ms;  // beats every 500 ms of real time; expiry is on the test's clock
+  Worker a(queue_, options);
+  std::atomic<bool> started{false};
+  std::atomic<bool> release{false};
+  std::atomic<int> runs{0};
+  a.Handle("deploy", [&](const Job&) {
+    runs.fetch_add(1);
+    started = true;
+    while (!release) std::this_thread::sleep_for(10ms);
+    return grpc::Status::OK;
+  });
+  a.Start();
+  ASSERT_TRUE(WaitFor([&] { return started.load(); }, 5s));
+
+  auto lease_end = [&] {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    return w.exec_params("SELECT (extract(epoch FROM lease_expires_at) * 1000000)::bigint FROM "
+                         "releases.jobs WHERE id = $1", id)[0][0].as<long long>();
+  };
+  const long long first_end = lease_end();
+  clock_.Advance(1s);
+  EXPECT_TRUE(WaitFor([&] { return lease_end() > first_end; }, 10s)) << "the lease was not extended";
+  clock_.Advance(1s);  // past the first lease's end: another replica must still find nothing
+  std::vector<Job> taken;
+  ASSERT_TRUE(queue_.Claim("replica-b", 10, 1500ms, &taken).ok());
+  EXPECT_TRUE(taken.empty()) << "replica-b took job " << taken.front().id << " while it ran";
+
+  release = true;
+  EXPECT_TRUE(WaitFor([&] { return StateOf(id) == "done"; }, 5s)) << StateOf(id);
+  a.Stop();
+  EXPECT_EQ(runs.load(), 1);
+  std::string state;
+  EXPECT_EQ(MustGet(id, &state).attempts, 1);
+}
+
+TEST_F(JobsTest, OnlyTheLeaseHolderExtendsALease) {
+  long long id = 0;
+  ASSERT_TRUE(queue_.Enqueue("deploy", "", "{}", clock_.Now(), {}, &id).ok());
+  std::vector<Job> taken;
+  ASSERT_TRUE(queue_.Claim("replica-a", 1, 10s, &taken).ok());
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_TRUE(queue_.Extend(id, "replica-a", 10s).ok());
+  grpc::Status other = queue_.Extend(id, "replica-b", 10s);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(other.error_message().find("replica-a"), std::string::npos) << other.error_message();
+  ASSERT_TRUE(queue_.Complete(id, "replica-a").ok());
+  EXPECT_EQ(queue_.Extend(id, "replica-a", 10s).error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << "a finished job has no lease to extend";
 }
 
 }  // namespace
