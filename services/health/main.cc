@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/config/config.h"
+#include "common/db/change_feed.h"
 #include "common/grpc/channel.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
@@ -53,7 +54,8 @@ class Health final : public runtime::Component {
         coordinator_(store_, scheduler_, recorder_, ctx.clock, CoordinatorOptions(ctx.env, owner_)),
         evaluator_(store_, ctx.clock, EvaluatorOptions(ctx.env), [this] { return coordinator_.Owns(0); },
                    [this] { worker_.Nudge(); }),
-        service_(store_, ctx.clock, HealthServiceImpl::Options{}),
+        feed_(ctx.config.database_url, "health_events"),
+        service_(store_, ctx.clock, HealthServiceImpl::Options{&feed_}),
         smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_) {
     if (!IncidentsDisabled()) {
       std::string address = ctx.env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
@@ -135,6 +137,7 @@ class Health final : public runtime::Component {
   Scheduler scheduler_;
   Coordinator coordinator_;
   HealthEvaluator evaluator_;
+  db::ChangeFeed feed_;
   HealthServiceImpl service_;
   SmokeServiceImpl smoke_;
   std::unique_ptr<AlertDelivery> delivery_;

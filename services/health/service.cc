@@ -216,6 +216,7 @@ grpc::Status HealthServiceImpl::WatchHealth(grpc::ServerContext* ctx, const v1::
     if (grpc::Status s = store_.MaxEventId(&after); !s.ok()) return s;
   }
   while (!ctx->IsCancelled()) {
+    const uint64_t seen = db::Generation(options_.feed);
     std::vector<v1::HealthEvent> events;
     grpc::Status s = store_.EventsAfter(after, req->service(), req->environment(), 500, &events);
     if (!s.ok()) return s;
@@ -223,7 +224,7 @@ grpc::Status HealthServiceImpl::WatchHealth(grpc::ServerContext* ctx, const v1::
       if (!writer->Write(e)) return grpc::Status::OK;  // the client went away
       after = e.id();
     }
-    if (events.size() < 500) std::this_thread::sleep_for(options_.watch_poll);
+    if (events.size() < 500) db::Await(options_.feed, seen, options_.watch_poll);
   }
   return grpc::Status::OK;
 }

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/clock/clock.h"
+#include "common/db/change_feed.h"
 #include "flightdeck/v1/health.grpc.pb.h"
 #include "services/health/store.h"
 
@@ -15,7 +16,9 @@ namespace flightdeck::health {
 class HealthServiceImpl final : public v1::HealthService::Service {
  public:
   struct Options {
-    // WatchHealth polls the events table this often (and ends when the client cancels).
+    // WatchHealth waits on the feed for new events (and ends when the client cancels); without
+    // one it polls the events table this often.
+    const db::ChangeFeed* feed = nullptr;
     std::chrono::milliseconds watch_poll{250};
   };
   HealthServiceImpl(HealthStore& store, const Clock& clock, Options options);

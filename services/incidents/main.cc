@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/config/config.h"
+#include "common/db/change_feed.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
 #include "common/runtime/runtime.h"
@@ -52,7 +53,9 @@ class Incidents final : public runtime::Component {
         config_(ctx.db, ctx.clock, &keys_),
         lifecycle_(ctx.db, queue_, ctx.clock, calendar_, config_, releases_.get()),
         intake_(ctx.db, config_, lifecycle_, ctx.clock),
-        service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_) {
+        service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_),
+        feed_(ctx.config.database_url, "incidents_events") {
+    service_.SetChangeFeed(&feed_);
     if (std::optional<std::string> text = ctx.env.Raw("FLIGHTDECK_INCIDENTS_ACK_DEADLINES")) {
       std::map<incidents::Severity, std::chrono::milliseconds> deadlines;
       std::string error;
@@ -86,6 +89,7 @@ class Incidents final : public runtime::Component {
   incidents::Lifecycle lifecycle_;
   incidents::Intake intake_;
   incidents::IncidentServiceImpl service_;
+  db::ChangeFeed feed_;
 };
 
 }  // namespace

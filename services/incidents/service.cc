@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/clock/clock.h"
+#include "common/db/change_feed.h"
 #include "common/grpc/metadata.h"
 #include "services/incidents/deadlines.h"
 #include "services/incidents/incident_store.h"
@@ -111,16 +112,17 @@ grpc::Status IncidentServiceImpl::WatchIncidents(grpc::ServerContext* ctx,
     grpc::Status s = store_->LastEventId(&after);
     if (!s.ok()) return s;
   }
-  // Events are polled rather than pushed: any replica may have written them.
+  // Any replica may have written them: the feed (LISTEN/NOTIFY) says when to look again.
   std::vector<v1::IncidentEvent> events;
   while (!ctx->IsCancelled()) {
+    const uint64_t seen = db::Generation(feed_);
     grpc::Status s = store_->EventsAfter(req->incident_id(), after, 100, &events);
     if (!s.ok()) return s;
     for (const v1::IncidentEvent& e : events) {
       if (!writer->Write(e)) return grpc::Status::OK;
       after = e.id();
     }
-    if (events.size() < 100) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (events.size() < 100) db::Await(feed_, seen);
   }
   return grpc::Status::OK;
 }

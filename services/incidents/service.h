@@ -8,6 +8,7 @@ namespace flightdeck {
 class Clock;
 }
 namespace flightdeck::db {
+class ChangeFeed;
 class Pool;
 }
 
@@ -29,6 +30,8 @@ class IncidentServiceImpl final : public v1::IncidentService::Service {
   IncidentServiceImpl(db::Pool& pool, const Clock& clock, const BusinessCalendar& calendar,
                       ConfigStore& config, Intake& intake, Lifecycle& lifecycle);
   ~IncidentServiceImpl() override;
+  // WatchIncidents waits on it for new events (without one it polls every 250 ms).
+  void SetChangeFeed(const db::ChangeFeed* feed) { feed_ = feed; }
 
   // service_intake.cc
   grpc::Status PostAlertmanager(grpc::ServerContext* ctx, const v1::AlertmanagerWebhook* req,
@@ -114,6 +117,7 @@ class IncidentServiceImpl final : public v1::IncidentService::Service {
   Lifecycle& lifecycle_;
   // service.cc: the read side of incidents (incident_store.h).
   std::unique_ptr<IncidentStore> store_;
+  const db::ChangeFeed* feed_ = nullptr;
 };
 
 }  // namespace flightdeck::incidents

@@ -8,6 +8,7 @@
 #include "common/alerts/alerts.h"
 #include "common/cache/cache.h"
 #include "common/config/config.h"
+#include "common/db/change_feed.h"
 #include "common/grpc/channel.h"
 #include "common/jobs/jobs.h"
 #include "common/runtime/runtime.h"
@@ -59,7 +60,9 @@ class Releases final : public runtime::Component {
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052")))),
         pipeline_(store_, ctx.clock, policies_, ctx.metrics, releases::MakeDriver,
                   {{"prometheus", &prometheus_}, {"health", &health_}}, backups_.get()),
-        service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl) {
+        service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
+        feed_(ctx.config.database_url, "releases_events") {
+    service_.SetChangeFeed(&feed_);
     cache::Cache& cache = ctx.cache;
     store_.SetOnChange([&cache](const std::string& id) {
       cache.Del(releases::ReleaseServiceImpl::CacheKey(id));
@@ -92,6 +95,7 @@ class Releases final : public runtime::Component {
   std::unique_ptr<releases::PreDeployBackups> backups_;
   releases::Pipeline pipeline_;
   releases::ReleaseServiceImpl service_;
+  db::ChangeFeed feed_;
 };
 
 }  // namespace

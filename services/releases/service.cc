@@ -210,6 +210,7 @@ grpc::Status ReleaseServiceImpl::WatchRelease(grpc::ServerContext* context,
   if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
   long long after = request->after_event_id();
   while (!context->IsCancelled()) {
+    const uint64_t seen = db::Generation(feed_);
     v1::Release release;
     if (grpc::Status s = store_.Get(request->id(), &release); !s.ok()) return s;
     std::vector<v1::ReleaseEvent> events;
@@ -220,7 +221,7 @@ grpc::Status ReleaseServiceImpl::WatchRelease(grpc::ServerContext* context,
       after = e.id();
     }
     if (events.empty() && IsTerminal(release.state())) return grpc::Status::OK;
-    if (events.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (events.empty()) db::Await(feed_, seen);
   }
   return grpc::Status::OK;
 }

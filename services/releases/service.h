@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/clock/clock.h"
+#include "common/db/change_feed.h"
 #include "flightdeck/v1/releases.grpc.pb.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/store.h"
@@ -58,12 +59,15 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
                             grpc::ServerWriter<v1::ReleaseEvent>* writer) override;
 
   static std::string CacheKey(const std::string& id) { return "flightdeck:release:v1:" + id; }
+  // WatchRelease waits on it for new events (without one it polls every 250 ms).
+  void SetChangeFeed(const db::ChangeFeed* feed) { feed_ = feed; }
 
  private:
   ReleaseStore& store_;
   Pipeline& pipeline_;
   cache::Cache& cache_;
   std::chrono::milliseconds cache_ttl_;
+  const db::ChangeFeed* feed_ = nullptr;
 };
 
 // Page tokens are opaque to clients: hex of "<created_at_us>/<id>" of the last row returned.

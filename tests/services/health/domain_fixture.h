@@ -53,7 +53,7 @@ class HealthDbTest : public ::testing::Test {
 class ServedHealth {
  public:
   ServedHealth(HealthStore& store, const Clock& clock)
-      : service_(store, clock, HealthServiceImpl::Options{std::chrono::milliseconds(50)}) {
+      : service_(store, clock, HealthServiceImpl::Options{nullptr, std::chrono::milliseconds(50)}) {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
