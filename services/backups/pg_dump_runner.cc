@@ -19,6 +19,8 @@
 #include <utility>
 
 #include "common/db/db.h"
+#include "common/process/process.h"
+#include "services/backups/pg_connection.h"
 
 extern char** environ;
 
@@ -29,101 +31,6 @@ namespace {
 constexpr size_t kPieceSize = 64 * 1024;
 // How much of a failing tool's stderr a status message carries.
 constexpr size_t kStderrKept = 8192;
-
-// ---------------------------------------------------------------------------------------------
-// Connection strings: the tools get the URL without its password, the password goes to
-// PGPASSWORD, and every spelling of it is scrubbed from text that leaves this file.
-
-struct Connection {
-  std::string conninfo;              // the URL minus the password
-  std::string password;              // empty when it carries none
-  std::vector<std::string> secrets;  // the password as decoded and as written
-};
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-void RememberSecret(Connection* c, const std::string& raw) {
-  c->password = PercentDecode(raw);
-  for (const std::string& s : {c->password, raw}) {
-    if (!s.empty()) c->secrets.push_back(s);
-  }
-}
-
-// postgres://user:password@host/db?password=...: libpq ends the userinfo at the first '@' before
-// any '/', and a password= query parameter overrides it.
-Connection SplitUri(const std::string& url) {
-  Connection c;
-  size_t start = url.find("://") + 3;
-  size_t p = start;
-  while (p < url.size() && url[p] != '@' && url[p] != '/') ++p;
-  std::string rest = url;
-  if (p < url.size() && url[p] == '@') {
-    size_t colon = url.find(':', start);
-    if (colon < p) {
-      RememberSecret(&c, url.substr(colon + 1, p - colon - 1));
-      rest = url.substr(0, colon) + url.substr(p);
-    }
-  }
-  size_t query = rest.find('?');
-  if (query == std::string::npos) {
-    c.conninfo = rest;
-    return c;
-  }
-  std::string kept;
-  size_t pos = query + 1;
-  while (pos <= rest.size()) {
-    size_t end = rest.find('&', pos);
-    if (end == std::string::npos) end = rest.size();
-    std::string param = rest.substr(pos, end - pos);
-    if (param.rfind("password=", 0) == 0) {
-      RememberSecret(&c, param.substr(9));
-    } else if (!param.empty()) {
-      kept += (kept.empty() ? "" : "&") + param;
-    }
-    pos = end + 1;
-  }
-  c.conninfo = rest.substr(0, query) + (kept.empty() ? "" : "?" + kept);
-  return c;
-}
-
-// Only URLs: backup targets are configured with one, and their syntax is what we can strip a
-// password from without reimplementing libpq's keyword/value parser.
-bool ParseConnection(const std::string& url, Connection* out, std::string* error) {
-  if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
-    *error = "must be a postgres:// or postgresql:// URL";
-    return false;
-  }
-  *out = SplitUri(url);
-  return true;
-}
-
-std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
-  for (const std::string& secret : secrets) {
-    if (secret.empty()) continue;
-    for (size_t pos = 0; (pos = text.find(secret, pos)) != std::string::npos; pos += 3) {
-      text.replace(pos, secret.size(), "***");
-    }
-  }
-  return text;
-}
 
 std::string Trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
@@ -168,46 +75,8 @@ class BoundedText {
 // ---------------------------------------------------------------------------------------------
 // Child processes (pg_dump, pg_restore), run directly: no shell to quote for.
 
-class Fd {
- public:
-  Fd() = default;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void Set(int fd) {
-    Reset();
-    fd_ = fd;
-  }
-  void Reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// Keeps descriptors off 0..2 so that the child's dup2 onto stdin/stdout/stderr cannot clobber
-// one of them (a service started with a closed stdin would otherwise get fd 0 from pipe2).
-bool KeepAboveStdio(Fd* fd) {
-  if (fd->get() > 2) return true;
-  int moved = fcntl(fd->get(), F_DUPFD_CLOEXEC, 3);
-  if (moved < 0) return false;
-  fd->Set(moved);
-  return true;
-}
-
-bool MakePipe(Fd* read_end, Fd* write_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return false;
-  read_end->Set(fds[0]);
-  write_end->Set(fds[1]);
-  return KeepAboveStdio(read_end) && KeepAboveStdio(write_end);
-}
-
-std::string ErrnoText(int err) { return std::strerror(err); }
+using process::ErrnoText;
+using process::Fd;
 
 // Only async-signal-safe calls from fork to execve: another thread may have held a lock (malloc,
 // the logger) at fork time, and nobody would ever release it in the child.
@@ -240,14 +109,11 @@ std::string ErrnoText(int err) { return std::strerror(err); }
   _exit(127);
 }
 
+// Follows the tool's name: "pg_dump exited with status 1", "pg_dump was killed by signal 9 ...".
 std::string ExitText(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) {
-    const char* name = sigdescr_np(WTERMSIG(status));
-    return "was killed by signal " + std::to_string(WTERMSIG(status)) +
-           (name != nullptr ? std::string(" (") + name + ")" : "");
-  }
-  return "ended with wait status " + std::to_string(status);
+  if (WIFSIGNALED(status)) return "was " + process::DescribeWaitStatus(status);
+  return "ended with " + process::DescribeWaitStatus(status);
 }
 
 struct Child {
@@ -301,13 +167,14 @@ grpc::Status Spawn(const std::vector<std::string>& args, const std::string& pass
 
   const std::string what = "cannot run " + args[0] + ": ";
   Fd child_in, child_out, err_write, report_read, report_write;
-  bool piped = MakePipe(&child->err, &err_write) && MakePipe(&report_read, &report_write);
+  bool piped = process::MakePipe(&child->err, &err_write) &&
+               process::MakePipe(&report_read, &report_write);
   if (data == DataPipe::kToStdin) {
-    piped = piped && MakePipe(&child_in, &child->in);
+    piped = piped && process::MakePipe(&child_in, &child->in);
   } else {
-    piped = piped && MakePipe(&child->out, &child_out);
-    child_in.Set(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    piped = piped && child_in.open() && KeepAboveStdio(&child_in);
+    piped = piped && process::MakePipe(&child->out, &child_out);
+    child_in.Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    piped = piped && child_in.is_open() && process::MoveAboveStdio(&child_in);
   }
   if (!piped) return grpc::Status(grpc::StatusCode::INTERNAL, what + ErrnoText(errno));
   int out_fd = data == DataPipe::kToStdin ? err_write.get() : child_out.get();
@@ -375,11 +242,11 @@ grpc::Status StreamDump(Child* child, const ByteSink& sink, uint64_t* bytes, Bou
     filled = 0;
     return grpc::Status::OK;
   };
-  while (child->out.open() || child->err.open()) {
+  while (child->out.is_open() || child->err.is_open()) {
     pollfd fds[2];
     nfds_t count = 0;
-    if (child->out.open()) fds[count++] = {child->out.get(), POLLIN, 0};
-    if (child->err.open()) fds[count++] = {child->err.get(), POLLIN, 0};
+    if (child->out.is_open()) fds[count++] = {child->out.get(), POLLIN, 0};
+    if (child->err.is_open()) fds[count++] = {child->err.get(), POLLIN, 0};
     if (poll(fds, count, -1) < 0) {
       if (errno == EINTR) continue;
       return grpc::Status(grpc::StatusCode::INTERNAL, "poll: " + ErrnoText(errno));
@@ -513,7 +380,7 @@ std::unique_ptr<pqxx::connection> MaintenanceConnection(const std::string& serve
 // Runs fn against the server with the URL parsed (for scrubbing) and exceptions mapped.
 template <typename Fn>
 grpc::Status OnServer(const std::string& server_url, const std::string& what, Fn&& fn) {
-  Connection connection;
+  PgConnection connection;
   std::string error;
   if (!ParseConnection(server_url, &connection, &error)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "database_url: " + error);
@@ -534,7 +401,7 @@ grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
                         "DumpDatabase needs a sink and a manifest");
   }
   *manifest = DumpManifest{};
-  Connection connection;
+  PgConnection connection;
   std::string error;
   if (!ParseConnection(database_url, &connection, &error)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "database_url: " + error);
@@ -584,7 +451,7 @@ grpc::Status RestoreDatabase(const std::string& database_url, const ByteSource& 
                              const std::string& pg_restore_path) {
   if (!source)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "RestoreDatabase needs a source");
-  Connection connection;
+  PgConnection connection;
   std::string error;
   if (!ParseConnection(database_url, &connection, &error)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "database_url: " + error);
@@ -605,8 +472,8 @@ grpc::Status RestoreDatabase(const std::string& database_url, const ByteSource& 
   bool source_done = false;
   bool stopped_reading = false;  // pg_restore closed its stdin before the end
   BoundedText stderr_text;
-  while (child.in.open() || child.err.open()) {
-    if (child.in.open() && pending == offset && !source_done) {
+  while (child.in.is_open() || child.err.is_open()) {
+    if (child.in.is_open() && pending == offset && !source_done) {
       long long n = -1;
       try {
         n = source(buffer.data(), buffer.size());
@@ -628,8 +495,8 @@ grpc::Status RestoreDatabase(const std::string& database_url, const ByteSource& 
     }
     pollfd fds[2];
     nfds_t count = 0;
-    if (child.in.open()) fds[count++] = {child.in.get(), POLLOUT, 0};
-    if (child.err.open()) fds[count++] = {child.err.get(), POLLIN, 0};
+    if (child.in.is_open()) fds[count++] = {child.in.get(), POLLOUT, 0};
+    if (child.err.is_open()) fds[count++] = {child.err.get(), POLLIN, 0};
     if (poll(fds, count, -1) < 0) {
       if (errno == EINTR) continue;
       return grpc::Status(grpc::StatusCode::INTERNAL, "poll: " + ErrnoText(errno));

@@ -15,8 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
-#include <system_error>
 #include <utility>
+
+#include "common/process/process.h"
 
 extern char** environ;
 
@@ -30,8 +31,6 @@ constexpr std::chrono::seconds kKillGrace(5);
 // After SIGKILL, a process that left the group (setsid) may still hold the output pipe open;
 // stop waiting for its EOF after this long rather than hang the release.
 constexpr std::chrono::seconds kAfterKillGrace(2);
-
-std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
 std::string FormatDuration(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
@@ -116,43 +115,6 @@ std::string ResolveExecutable(const std::string& name) {
     start = end + 1;
   }
   return name;  // execve fails with ENOENT and the error names what was configured
-}
-
-// Keeps pipe ends off 0..2 so that the child's dup2 onto stdin/stdout/stderr cannot clobber
-// them (a service started with a closed stdin would otherwise get fd 0 from pipe2).
-bool MoveAboveStdio(int& fd) {
-  if (fd > 2) return true;
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (moved < 0) return false;
-  close(fd);
-  fd = moved;
-  return true;
-}
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  int& ref() { return fd_; }
-  void Reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-bool MakePipe(Fd& read_end, Fd& write_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return false;
-  read_end.ref() = fds[0];
-  write_end.ref() = fds[1];
-  return MoveAboveStdio(read_end.ref()) && MoveAboveStdio(write_end.ref());
 }
 
 // Only async-signal-safe calls from here to execve: another thread of the parent may have held
@@ -380,13 +342,7 @@ class CommandRun {
 std::string DescribeFailure(const ChildOutcome& outcome, std::chrono::milliseconds timeout) {
   if (outcome.timed_out) return "timed out after " + FormatDuration(timeout);
   if (outcome.status == -1) return "exit status unknown (child reaped elsewhere)";
-  if (WIFSIGNALED(outcome.status)) {
-    int sig = WTERMSIG(outcome.status);
-    const char* abbrev = sigabbrev_np(sig);
-    return "killed by signal " + std::to_string(sig) +
-           (abbrev != nullptr ? std::string(" (SIG") + abbrev + ")" : std::string());
-  }
-  return "exit status " + std::to_string(WEXITSTATUS(outcome.status));
+  return process::DescribeWaitStatus(outcome.status);
 }
 
 }  // namespace
@@ -425,15 +381,15 @@ DriverResult CommandDriver::Run(const DriverAction& action) {
                    ? static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 20))
                    : 65536;
 
-  Fd out_read, out_write, err_read, err_write;
-  if (!MakePipe(out_read, out_write) || !MakePipe(err_read, err_write)) {
-    result.error = "cannot run " + argv_[0] + ": pipe: " + ErrnoText(errno);
+  process::Fd out_read, out_write, err_read, err_write;
+  if (!process::MakePipe(&out_read, &out_write) || !process::MakePipe(&err_read, &err_write)) {
+    result.error = "cannot run " + argv_[0] + ": pipe: " + process::ErrnoText(errno);
     return result;
   }
 
   pid_t pid = fork();
   if (pid < 0) {
-    result.error = "cannot run " + argv_[0] + ": fork: " + ErrnoText(errno);
+    result.error = "cannot run " + argv_[0] + ": fork: " + process::ErrnoText(errno);
     return result;
   }
   if (pid == 0) {
@@ -456,7 +412,7 @@ DriverResult CommandDriver::Run(const DriverAction& action) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    result.error = "cannot run " + argv_[0] + ": " + ErrnoText(child_errno);
+    result.error = "cannot run " + argv_[0] + ": " + process::ErrnoText(child_errno);
     return result;
   }
 

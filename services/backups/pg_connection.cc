@@ -1,0 +1,91 @@
+#include "services/backups/pg_connection.h"
+
+namespace flightdeck::backups {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void RememberSecret(PgConnection* c, const std::string& raw) {
+  c->password = PercentDecode(raw);
+  for (const std::string& s : {c->password, raw}) {
+    if (!s.empty()) c->secrets.push_back(s);
+  }
+}
+
+// postgres://user:password@host/db?password=...: libpq ends the userinfo at the first '@' before
+// any '/', and a password= query parameter overrides it.
+PgConnection SplitUri(const std::string& url) {
+  PgConnection c;
+  size_t start = url.find("://") + 3;
+  size_t p = start;
+  while (p < url.size() && url[p] != '@' && url[p] != '/') ++p;
+  std::string rest = url;
+  if (p < url.size() && url[p] == '@') {
+    size_t colon = url.find(':', start);
+    if (colon < p) {
+      RememberSecret(&c, url.substr(colon + 1, p - colon - 1));
+      rest = url.substr(0, colon) + url.substr(p);
+    }
+  }
+  size_t query = rest.find('?');
+  if (query == std::string::npos) {
+    c.conninfo = rest;
+    return c;
+  }
+  std::string kept;
+  size_t pos = query + 1;
+  while (pos <= rest.size()) {
+    size_t end = rest.find('&', pos);
+    if (end == std::string::npos) end = rest.size();
+    std::string param = rest.substr(pos, end - pos);
+    if (param.rfind("password=", 0) == 0) {
+      RememberSecret(&c, param.substr(9));
+    } else if (!param.empty()) {
+      kept += (kept.empty() ? "" : "&") + param;
+    }
+    pos = end + 1;
+  }
+  c.conninfo = rest.substr(0, query) + (kept.empty() ? "" : "?" + kept);
+  return c;
+}
+
+}  // namespace
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool ParseConnection(const std::string& url, PgConnection* out, std::string* error) {
+  if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
+    *error = "must be a postgres:// or postgresql:// URL";
+    return false;
+  }
+  *out = SplitUri(url);
+  return true;
+}
+
+std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t pos = 0; (pos = text.find(secret, pos)) != std::string::npos; pos += 3) {
+      text.replace(pos, secret.size(), "***");
+    }
+  }
+  return text;
+}
+
+}  // namespace flightdeck::backups
