@@ -2,33 +2,10 @@
 
 #include <cctype>
 
+#include "common/config/url.h"
+
 namespace flightdeck::cache {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    const int hi = HexValue(in[i + 1]);
-    const int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
 
 // Digits only, within [min, max].
 std::optional<int> ParseBoundedInt(std::string_view text, int min, int max) {
@@ -72,10 +49,10 @@ std::optional<RedisEndpoint> ParseRedisUrl(std::string_view url, std::string* er
     std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const size_t colon = userinfo.find(':');
-    std::optional<std::string> user = PercentDecode(userinfo.substr(0, colon));
+    std::optional<std::string> user = config::PercentDecodeStrict(userinfo.substr(0, colon));
     std::optional<std::string> password = colon == std::string_view::npos
                                               ? std::optional<std::string>("")
-                                              : PercentDecode(userinfo.substr(colon + 1));
+                                              : config::PercentDecodeStrict(userinfo.substr(colon + 1));
     if (!user || !password) return Fail(error, "redis URL has a malformed user or password");
     if (colon == std::string_view::npos) {
       // redis://secret@host: a lone userinfo is the password, as redis-cli -u reads it.

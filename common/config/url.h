@@ -24,4 +24,10 @@ std::optional<UrlParts> ParseUrl(std::string_view url);
 // a password never reaches a log; it errs towards masking too much when '@' appears unencoded.
 std::string MaskUrlPassword(std::string_view url);
 
+// Percent-decoding of a URL component. Lenient: a '%' not followed by two hex digits is kept as
+// it is; with plus_is_space, '+' is a space (query strings).
+std::string PercentDecode(std::string_view text, bool plus_is_space = false);
+// Strict, for configuration values: nullopt when a '%' is not followed by two hex digits.
+std::optional<std::string> PercentDecodeStrict(std::string_view text);
+
 }  // namespace flightdeck::config

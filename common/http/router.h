@@ -88,10 +88,6 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// Percent-decodes a URL component ('+' is a space in query strings). nullopt-free: malformed
-// escapes are kept literally.
-std::string PercentDecode(std::string_view text, bool plus_is_space);
-
 // Splits "a=1&b=x%20y" into decoded pairs, in order.
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
 

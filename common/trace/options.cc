@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "common/config/config.h"
+#include "common/config/url.h"
 #include "common/trace/trace.h"
 
 namespace flightdeck::trace {
@@ -17,31 +18,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    int hi = HexDigit(in[i + 1]);
-    int lo = HexDigit(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
 }
 
 // "k1=v1,k2=v2" with percent-encoded keys and values (the W3C baggage format the OTel spec uses
@@ -63,8 +39,8 @@ KeyValues ParseKeyValueList(const std::string& variable, const std::string& text
     if (eq == std::string_view::npos) {
       throw config::ConfigError(where + " is not key=value (expected k1=v1,k2=v2)");
     }
-    auto key = PercentDecode(Trim(item.substr(0, eq)));
-    auto value = PercentDecode(Trim(item.substr(eq + 1)));
+    auto key = config::PercentDecodeStrict(Trim(item.substr(0, eq)));
+    auto value = config::PercentDecodeStrict(Trim(item.substr(eq + 1)));
     if (!key || !value) throw config::ConfigError(where + " has a malformed %-escape");
     if (key->empty()) throw config::ConfigError(where + " has an empty key");
     out.emplace_back(std::move(*key), std::move(*value));

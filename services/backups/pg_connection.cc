@@ -1,17 +1,12 @@
 #include "services/backups/pg_connection.h"
 
+#include "common/config/url.h"
+
 namespace flightdeck::backups {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 void RememberSecret(PgConnection* c, const std::string& raw) {
-  c->password = PercentDecode(raw);
+  c->password = config::PercentDecode(raw);
   for (const std::string& s : {c->password, raw}) {
     if (!s.empty()) c->secrets.push_back(s);
   }
@@ -55,19 +50,6 @@ PgConnection SplitUri(const std::string& url) {
 }
 
 }  // namespace
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 bool ParseConnection(const std::string& url, PgConnection* out, std::string* error) {
   if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {

@@ -23,9 +23,6 @@ struct PgConnection {
 // anything else.
 bool ParseConnection(const std::string& url, PgConnection* out, std::string* error);
 
-// %XX escapes decoded; a '%' not followed by two hex digits is kept as it is.
-std::string PercentDecode(std::string_view s);
-
 // Every occurrence of every non-empty secret replaced with "***".
 std::string Scrub(std::string text, const std::vector<std::string>& secrets);
 

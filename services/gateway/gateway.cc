@@ -7,6 +7,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include "common/config/url.h"
 #include "common/db/db.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/metadata.h"
@@ -303,7 +304,7 @@ void Gateway::Handle(const Pistache::Http::Request& request, ResponseWriter resp
   }
   ex->body = request.body();
   ex->path_params = match.params;
-  for (auto& [k, v] : ex->path_params) v = http::PercentDecode(v, false);
+  for (auto& [k, v] : ex->path_params) v = config::PercentDecode(v);
   // Pistache splits the query but does not decode it; re-read it raw and decode here.
   ex->query = http::ParseQuery(request.query().as_str());
 

@@ -7,23 +7,11 @@
 #include <cstring>
 #include <vector>
 
+#include "common/config/url.h"
 #include "services/health/probe/resolver.h"
 
 namespace flightdeck::health::internal {
 namespace {
-
-std::string PercentDecode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && isxdigit(s[i + 1]) && isxdigit(s[i + 2])) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 std::string RespCommand(const std::vector<std::string>& args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
@@ -267,10 +255,10 @@ bool ParseRedisUrl(const std::string& url, RedisUrl* out, std::string* error) {
     size_t colon = userinfo.find(':');
     if (colon == std::string::npos) {
       // redis://secret@host: a lone userinfo is the password, as redis-cli reads it.
-      out->password = PercentDecode(userinfo);
+      out->password = config::PercentDecode(userinfo);
     } else {
-      out->user = PercentDecode(userinfo.substr(0, colon));
-      out->password = PercentDecode(userinfo.substr(colon + 1));
+      out->user = config::PercentDecode(userinfo.substr(0, colon));
+      out->password = config::PercentDecode(userinfo.substr(colon + 1));
     }
     out->has_password = true;
   }

@@ -1,4 +1,5 @@
 #include "common/config/config.h"
+#include "common/config/url.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -290,4 +291,21 @@ TEST(LoadCommonTest, RejectsBadValuesNamingTheVariable) {
 }
 
 }  // namespace
+TEST(PercentDecodeTest, LenientKeepsMalformedEscapes) {
+  EXPECT_EQ(PercentDecode("a%20b%2fc%2F"), "a b/c/");
+  EXPECT_EQ(PercentDecode("100%"), "100%");
+  EXPECT_EQ(PercentDecode("%zz%4"), "%zz%4");
+  EXPECT_EQ(PercentDecode(""), "");
+  EXPECT_EQ(PercentDecode("a+b"), "a+b");
+  EXPECT_EQ(PercentDecode("a+b%2B", /*plus_is_space=*/true), "a b+");
+}
+
+TEST(PercentDecodeTest, StrictRefusesMalformedEscapes) {
+  EXPECT_EQ(PercentDecodeStrict("p%40ss%3Aword"), "p@ss:word");
+  EXPECT_EQ(PercentDecodeStrict("100%"), std::nullopt);
+  EXPECT_EQ(PercentDecodeStrict("%4"), std::nullopt);
+  EXPECT_EQ(PercentDecodeStrict("%zz"), std::nullopt);
+  EXPECT_EQ(PercentDecodeStrict("a+b"), "a+b");
+}
+
 }  // namespace flightdeck::config

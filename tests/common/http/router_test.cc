@@ -34,8 +34,8 @@ TEST(Query, DecodesPercentAndPlus) {
   EXPECT_EQ(q[1].second, "two words");
   EXPECT_EQ(q[2].second, "");
   EXPECT_EQ(q[3].first, "flag");
-  EXPECT_EQ(PercentDecode("100%", false), "100%");
-  EXPECT_EQ(PercentDecode("%zz", false), "%zz");
+  EXPECT_EQ(ParseQuery("q=100%&r=%zz"),
+            (std::vector<std::pair<std::string, std::string>>{{"q", "100%"}, {"r", "%zz"}}));
 }
 
 }  // namespace

@@ -64,13 +64,6 @@ TEST(ParseConnectionTest, KeyValueConninfoIsRefusedRatherThanPassedOnWithItsPass
   EXPECT_FALSE(ParseConnection("mysql://u:p@db/x", &c, &error));
 }
 
-TEST(PercentDecodeTest, DecodesEscapesAndKeepsMalformedOnes) {
-  EXPECT_EQ(PercentDecode("a%20b%2fc%2F"), "a b/c/");
-  EXPECT_EQ(PercentDecode("100%"), "100%");
-  EXPECT_EQ(PercentDecode("%zz%4"), "%zz%4");
-  EXPECT_EQ(PercentDecode(""), "");
-}
-
 TEST(ScrubTest, ReplacesEveryOccurrenceAndIgnoresEmptySecrets) {
   EXPECT_EQ(Scrub("pw pw pwpw", {"pw"}), "*** *** ******");
   EXPECT_EQ(Scrub("unchanged", {""}), "unchanged");
