@@ -80,6 +80,28 @@ enum class Result { kHit, kMiss, kOk, kError, kSkipped };
 constexpr std::array<const char*, 3> kOpNames = {"get", "set", "del"};
 constexpr std::array<const char*, 5> kResultNames = {"hit", "miss", "ok", "error", "skipped"};
 
+// Versioned entries are "<version>:<value>", invalidation markers "<version>!". Both scripts
+// run atomically in Redis, so a check and its write cannot interleave with another writer's.
+constexpr char kSetVersionedScript[] = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v = tonumber(string.match(cur, '^(%d+)'))
+  local entry = string.sub(cur, #ARGV[1] + 1, #ARGV[1] + 1) == ':'
+  if v and (v > tonumber(ARGV[1]) or (v == tonumber(ARGV[1]) and entry)) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+return 1
+)lua";
+constexpr char kInvalidateScript[] = R"lua(
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local v = tonumber(string.match(cur, '^(%d+)'))
+  if v and v > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '!', 'PX', ARGV[2])
+return 1
+)lua";
+
 }  // namespace
 
 struct Cache::Impl {
@@ -377,6 +399,50 @@ void Cache::Set(const std::string& key, const std::string& value, std::chrono::m
 
 void Cache::Del(const std::string& key) {
   Impl::Outcome outcome = impl_->Execute("DEL", {"DEL", key});
+  if (outcome.kind == Impl::Outcome::kSkipped) {
+    impl_->Count(Op::kDel, Result::kSkipped);
+  } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
+    impl_->Count(Op::kDel, Result::kError);
+  } else {
+    impl_->Count(Op::kDel, Result::kOk);
+  }
+}
+
+std::optional<std::string> Cache::GetVersioned(const std::string& key) {
+  std::optional<std::string> stored = Get(key);
+  if (!stored) return std::nullopt;
+  const size_t digits = stored->find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string::npos || (*stored)[digits] != ':') return std::nullopt;
+  return stored->substr(digits + 1);
+}
+
+void Cache::SetVersioned(const std::string& key, long long version, const std::string& value,
+                         std::chrono::milliseconds ttl) {
+  if (ttl.count() <= 0 || version < 0) {
+    impl_->Count(Op::kSet, Result::kError);
+    return;
+  }
+  const std::string v = std::to_string(version);
+  const std::string px = std::to_string(ttl.count());
+  Impl::Outcome outcome =
+      impl_->Execute("EVAL", {"EVAL", kSetVersionedScript, "1", key, v, value, px});
+  if (outcome.kind == Impl::Outcome::kSkipped) {
+    impl_->Count(Op::kSet, Result::kSkipped);
+  } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
+    impl_->Count(Op::kSet, Result::kError);
+  } else {
+    impl_->Count(Op::kSet, Result::kOk);
+  }
+}
+
+void Cache::InvalidateVersion(const std::string& key, long long version, std::chrono::milliseconds ttl) {
+  if (ttl.count() <= 0 || version < 0) {
+    Del(key);
+    return;
+  }
+  const std::string v = std::to_string(version);
+  const std::string px = std::to_string(ttl.count());
+  Impl::Outcome outcome = impl_->Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px});
   if (outcome.kind == Impl::Outcome::kSkipped) {
     impl_->Count(Op::kDel, Result::kSkipped);
   } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {

@@ -31,6 +31,17 @@ class Cache {
   std::optional<std::string> Get(const std::string& key);
   void Set(const std::string& key, const std::string& value, std::chrono::milliseconds ttl);
   void Del(const std::string& key);
+
+  // Versioned entries, for read-through caches of rows that carry a revision. A plain Del then
+  // Set lets a slow reader put back what a writer just replaced: the reader loads revision 4,
+  // the writer commits 5 and deletes the key, the reader stores 4 — stale until the TTL. Here
+  // the writer leaves a marker with its revision (InvalidateVersion), and a reader's entry
+  // (SetVersioned) is stored only when nothing newer is there. Versions are >= 0. Fails open
+  // like the rest (a skipped invalidation is the same risk as a skipped Del).
+  std::optional<std::string> GetVersioned(const std::string& key);  // markers and misses: nullopt
+  void SetVersioned(const std::string& key, long long version, const std::string& value,
+                    std::chrono::milliseconds ttl);
+  void InvalidateVersion(const std::string& key, long long version, std::chrono::milliseconds ttl);
   bool Ping();              // true when a PING answered now
   bool breaker_open() const;
 

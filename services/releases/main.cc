@@ -64,8 +64,8 @@ class Releases final : public runtime::Component {
         feed_(ctx.config.database_url, "releases_events") {
     service_.SetChangeFeed(&feed_);
     cache::Cache& cache = ctx.cache;
-    store_.SetOnChange([&cache](const std::string& id) {
-      cache.Del(releases::ReleaseServiceImpl::CacheKey(id));
+    store_.SetOnChange([&cache, ttl = ctx.config.cache_ttl](const std::string& id, long long revision) {
+      cache.InvalidateVersion(releases::ReleaseServiceImpl::CacheKey(id), revision, ttl);
     });
     pipeline_.SetNudge([this] { worker_.Nudge(); });
     pipeline_.SetSmokeRuns(smoke_.get());

@@ -48,12 +48,13 @@ grpc::Status ReleaseServiceImpl::GetRelease(grpc::ServerContext*, const v1::GetR
   if (request->id().empty()) return Invalid("id: is required");
   if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
   const std::string key = CacheKey(request->id());
-  if (std::optional<std::string> cached = cache_.Get(key)) {
+  if (std::optional<std::string> cached = cache_.GetVersioned(key)) {
     if (response->ParseFromString(*cached)) return grpc::Status::OK;
     cache_.Del(key);  // unreadable entry (older format): fall through to the database
   }
   if (grpc::Status s = store_.Get(request->id(), response); !s.ok()) return s;
-  cache_.Set(key, response->SerializeAsString(), cache_ttl_);
+  // Stored only if no writer committed a newer revision meanwhile (cache.h, SetVersioned).
+  cache_.SetVersioned(key, response->revision(), response->SerializeAsString(), cache_ttl_);
   return grpc::Status::OK;
 }
 

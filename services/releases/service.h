@@ -25,7 +25,8 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   grpc::Status CreateRelease(grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
                              v1::Release* response) override;
   // Read-through the Redis cache: a release is cached as its serialized message under
-  // CacheKey(id); the store deletes the key whenever the release changes.
+  // CacheKey(id), versioned by its revision; whenever the release changes, the store's callback
+  // invalidates that version, so a slow reader cannot put an older revision back.
   grpc::Status GetRelease(grpc::ServerContext* context, const v1::GetReleaseRequest* request,
                           v1::Release* response) override;
   grpc::Status ListReleases(grpc::ServerContext* context, const v1::ListReleasesRequest* request,

@@ -91,12 +91,12 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "AND queued AND state = 'PENDING' ORDER BY created_at, id LIMIT 1 FOR UPDATE");
   pool_.Prepare("releases_unqueue",
                 "UPDATE releases.releases SET queued = false, revision = revision + 1, "
-                "updated_at = " + db::MicrosParam(2) + " WHERE id = $1::uuid");
+                "updated_at = " + db::MicrosParam(2) + " WHERE id = $1::uuid RETURNING revision");
   pool_.Prepare("releases_supersede",
                 "UPDATE releases.releases SET state = 'ROLLED_BACK', revision = revision + 1, "
                 "updated_at = " + db::MicrosParam(4) + " WHERE service = $1 AND environment = $2 "
                 "AND state = 'SUCCEEDED' AND id <> $5::uuid AND succeeded_at > (SELECT succeeded_at "
-                "FROM releases.releases WHERE id = $3::uuid) RETURNING id::text");
+                "FROM releases.releases WHERE id = $3::uuid) RETURNING id::text, revision");
   pool_.Prepare("releases_events",
                 "SELECT id, release_id::text, (extract(epoch from at) * 1000000)::bigint, type, "
                 "actor, message, data::text, trace_id FROM releases.events "
@@ -212,9 +212,9 @@ grpc::Status ReleaseStore::List(const ListQuery& query, std::vector<v1::Release>
 grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revision,
                                   Clock::TimePoint now, const std::string& trace_id,
                                   const ChangeFn& change, v1::Release* out) {
-  std::vector<std::string> changed;
+  std::vector<std::pair<std::string, long long>> changed;  // (id, new revision)
   grpc::Status status = pool_.Transact("update release", [&](pqxx::transaction_base& tx) {
-    changed = {id};
+    changed.clear();
     pqxx::result r = db::Exec(tx, "releases_lock", id);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + id + " not found");
     v1::Release release;
@@ -244,6 +244,7 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
                    ToMicros(now), db::DetailJson(release), finished);
       release.set_revision(updated[0][0].as<long long>());
       SetTimestamp(release.mutable_updated_at(), now);
+      changed.emplace_back(id, release.revision());
     }
     for (const NewEvent& e : changes.events) {
       db::Exec(tx, "releases_insert_event", id, ToMicros(now), e.type, e.actor, e.message,
@@ -276,7 +277,7 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
                                            ToMicros(now), id)) {
         const std::string other = row[0].as<std::string>();
         if (other == id) continue;
-        changed.push_back(other);
+        changed.emplace_back(other, row[1].as<long long>());
         db::Exec(tx, "releases_insert_event", other, ToMicros(now), std::string("STATE_CHANGED"),
                  std::string("flightdeck"),
                  "SUCCEEDED -> ROLLED_BACK: environment rolled back by release " + id,
@@ -288,8 +289,7 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
       pqxx::result next = db::Exec(tx, "releases_next_queued", release.service(), release.environment());
       if (!next.empty()) {
         const std::string next_id = next[0][0].as<std::string>();
-        changed.push_back(next_id);
-        db::Exec(tx, "releases_unqueue", next_id, ToMicros(now));
+        changed.emplace_back(next_id, db::Exec(tx, "releases_unqueue", next_id, ToMicros(now))[0][0].as<long long>());
         db::Exec(tx, "releases_insert_event", next_id, ToMicros(now), std::string("DEQUEUED"),
                  std::string("flightdeck"), "its turn after release " + id + " ended " +
                      StateName(release.state()), std::string("{}"), trace_id);
@@ -302,7 +302,7 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     return grpc::Status::OK;
   });
   if (status.ok() && on_change_) {
-    for (const std::string& c : changed) on_change_(c);
+    for (const auto& [changed_id, revision] : changed) on_change_(changed_id, revision);
   }
   return status;
 }

@@ -66,8 +66,10 @@ struct Changes {
 class ReleaseStore {
  public:
   ReleaseStore(db::Pool& pool, jobs::Queue& jobs);
-  // Called with the id of every release changed by a committed Update (cache invalidation).
-  void SetOnChange(std::function<void(const std::string& id)> on_change) {
+  // Called with the id and new revision of every release changed by a committed Update (cache
+  // invalidation); not for an Update that only appended events or observations.
+  using OnChange = std::function<void(const std::string& id, long long revision)>;
+  void SetOnChange(OnChange on_change) {
     on_change_ = std::move(on_change);
   }
 
@@ -119,7 +121,7 @@ class ReleaseStore {
  private:
   db::Pool& pool_;
   jobs::Queue& jobs_;
-  std::function<void(const std::string&)> on_change_;
+  OnChange on_change_;
 };
 
 }  // namespace flightdeck::releases

@@ -144,6 +144,36 @@ TEST_F(CacheWithRedisUrlTest, SetGetDelAndTtlExpiryRoundTrip) {
   EXPECT_EQ(BreakerGauge(registry_), 0);
 }
 
+TEST_F(CacheWithRedisUrlTest, AVersionedEntryIsNeverReplacedByAnOlderOne) {
+  Cache cache(options_, &registry_);
+  ASSERT_TRUE(cache.Ping()) << "no PING answer from REDIS_URL";
+  const std::string key = UniqueKey("versioned");
+  const milliseconds ttl(60000);
+  const std::string v4("rev 4\0binary", 12);
+
+  cache.SetVersioned(key, 4, v4, ttl);
+  EXPECT_EQ(cache.GetVersioned(key), v4);
+  // The race a plain Del/Set loses: a writer commits revision 5 and invalidates; a reader that
+  // loaded revision 4 before the commit tries to store it afterwards.
+  cache.InvalidateVersion(key, 5, ttl);
+  EXPECT_EQ(cache.GetVersioned(key), std::nullopt);
+  cache.SetVersioned(key, 4, v4, ttl);
+  EXPECT_EQ(cache.GetVersioned(key), std::nullopt) << "revision 4 came back after 5 was committed";
+  cache.SetVersioned(key, 5, "rev 5", ttl);
+  EXPECT_EQ(cache.GetVersioned(key), "rev 5");
+  // Late arrivals of older versions change nothing.
+  cache.SetVersioned(key, 3, "rev 3", ttl);
+  cache.InvalidateVersion(key, 4, ttl);
+  EXPECT_EQ(cache.GetVersioned(key), "rev 5");
+  cache.SetVersioned(key, 5, "rev 5 again", ttl);
+  EXPECT_EQ(cache.GetVersioned(key), "rev 5") << "an equal version does not overwrite";
+  cache.InvalidateVersion(key, 6, ttl);
+  cache.SetVersioned(key, 6, "rev 6", ttl);
+  EXPECT_EQ(cache.GetVersioned(key), "rev 6");
+  EXPECT_EQ(Ops(registry_, "set", "error"), 0);
+  EXPECT_EQ(Ops(registry_, "del", "error"), 0);
+}
+
 TEST_F(CacheWithRedisUrlTest, SpansNameTheOperationAndNeverCarryTheValue) {
   Cache cache(options_);
   const std::string key = UniqueKey("span");

@@ -108,7 +108,9 @@ class PipelineTest : public ::testing::Test {
                   [this](const std::string&, const EnvironmentPolicy&) { return driver_.Make(); },
                   {}),
         service_(store_, pipeline_, cache_, 60s) {
-    store_.SetOnChange([this](const std::string& id) { cache_.Del(ReleaseServiceImpl::CacheKey(id)); });
+    store_.SetOnChange([this](const std::string& id, long long revision) {
+      cache_.InvalidateVersion(ReleaseServiceImpl::CacheKey(id), revision, 60s);
+    });
     pipeline_.SetSmokeRuns(&smoke_);
   }
 
