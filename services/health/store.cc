@@ -1,5 +1,8 @@
 #include "services/health/store.h"
 
+#include <mutex>
+#include <set>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -51,12 +54,20 @@ const std::string kTargetColumns =
 const std::string kTargetFrom =
     " FROM health.targets t LEFT JOIN health.target_state s ON s.target = t.name ";
 
+// Once per target and process: the coordinator re-reads its targets on every sync.
+bool FirstComplaintAbout(const std::string& target) {
+  static std::mutex mu;
+  static std::set<std::string> complained;
+  std::lock_guard<std::mutex> lock(mu);
+  return complained.insert(target).second;
+}
+
 void TargetFromRow(const pqxx::row& row, const secrets::KeyRing& keys, TargetRecord* out) {
   v1::HealthTarget& t = out->target;
   t.Clear();
   db::FromDetailJson(row[1].as<std::string>(), &t);
   t.set_name(row[0].as<std::string>());
-  if (grpc::Status s = OpenTargetSecrets(keys, &t); !s.ok()) {
+  if (grpc::Status s = OpenTargetSecrets(keys, &t); !s.ok() && FirstComplaintAbout(t.name())) {
     log::Warn("health target url cannot be opened; its probes will fail",
               {{"target", t.name()}, {"error", s.error_message()}});
   }
