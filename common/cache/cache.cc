@@ -188,6 +188,17 @@ struct Cache::Impl {
     if (counter != nullptr) counter->Inc();
   }
 
+  // Counts a write (SET, DEL, EVAL) by how it ended; its reply's value is not needed.
+  void CountWrite(Op op, const Outcome& outcome) {
+    if (outcome.kind == Outcome::kSkipped) {
+      Count(op, Result::kSkipped);
+    } else if (outcome.kind == Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
+      Count(op, Result::kError);
+    } else {
+      Count(op, Result::kOk);
+    }
+  }
+
   // Connects, authenticates and selects the database, all within connect_timeout.
   redisContext* Connect(std::string* error) {
     const Clock::time_point deadline = Clock::now() + options.connect_timeout;
@@ -387,25 +398,11 @@ void Cache::Set(const std::string& key, const std::string& value, std::chrono::m
     return;
   }
   const std::string px = std::to_string(ttl.count());
-  Impl::Outcome outcome = impl_->Execute("SET", {"SET", key, value, "PX", px});
-  if (outcome.kind == Impl::Outcome::kSkipped) {
-    impl_->Count(Op::kSet, Result::kSkipped);
-  } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
-    impl_->Count(Op::kSet, Result::kError);
-  } else {
-    impl_->Count(Op::kSet, Result::kOk);
-  }
+  impl_->CountWrite(Op::kSet, impl_->Execute("SET", {"SET", key, value, "PX", px}));
 }
 
 void Cache::Del(const std::string& key) {
-  Impl::Outcome outcome = impl_->Execute("DEL", {"DEL", key});
-  if (outcome.kind == Impl::Outcome::kSkipped) {
-    impl_->Count(Op::kDel, Result::kSkipped);
-  } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
-    impl_->Count(Op::kDel, Result::kError);
-  } else {
-    impl_->Count(Op::kDel, Result::kOk);
-  }
+  impl_->CountWrite(Op::kDel, impl_->Execute("DEL", {"DEL", key}));
 }
 
 std::optional<std::string> Cache::GetVersioned(const std::string& key) {
@@ -424,15 +421,8 @@ void Cache::SetVersioned(const std::string& key, long long version, const std::s
   }
   const std::string v = std::to_string(version);
   const std::string px = std::to_string(ttl.count());
-  Impl::Outcome outcome =
-      impl_->Execute("EVAL", {"EVAL", kSetVersionedScript, "1", key, v, value, px});
-  if (outcome.kind == Impl::Outcome::kSkipped) {
-    impl_->Count(Op::kSet, Result::kSkipped);
-  } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
-    impl_->Count(Op::kSet, Result::kError);
-  } else {
-    impl_->Count(Op::kSet, Result::kOk);
-  }
+  impl_->CountWrite(Op::kSet,
+                    impl_->Execute("EVAL", {"EVAL", kSetVersionedScript, "1", key, v, value, px}));
 }
 
 void Cache::InvalidateVersion(const std::string& key, long long version, std::chrono::milliseconds ttl) {
@@ -442,14 +432,7 @@ void Cache::InvalidateVersion(const std::string& key, long long version, std::ch
   }
   const std::string v = std::to_string(version);
   const std::string px = std::to_string(ttl.count());
-  Impl::Outcome outcome = impl_->Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px});
-  if (outcome.kind == Impl::Outcome::kSkipped) {
-    impl_->Count(Op::kDel, Result::kSkipped);
-  } else if (outcome.kind == Impl::Outcome::kFailed || outcome.reply->type == REDIS_REPLY_ERROR) {
-    impl_->Count(Op::kDel, Result::kError);
-  } else {
-    impl_->Count(Op::kDel, Result::kOk);
-  }
+  impl_->CountWrite(Op::kDel, impl_->Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px}));
 }
 
 bool Cache::Ping() {
