@@ -2,6 +2,7 @@
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -163,12 +164,14 @@ TEST_F(JobsTest, AHandlerRunningLongerThanTheLeaseKeepsItsJob) {
   options.lease = 1500ms;  // beats every 500 ms of real time; expiry is on the test's clock
   Worker a(queue_, options);
   std::atomic<bool> started{false};
-  std::atomic<bool> release{false};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
   std::atomic<int> runs{0};
   a.Handle("deploy", [&](const Job&) {
     runs.fetch_add(1);
     started = true;
-    while (!release) std::this_thread::sleep_for(10ms);
+    // Until the test lets it go (bounded, so that a failing test cannot hang).
+    released.wait_for(30s);
     return grpc::Status::OK;
   });
   a.Start();
@@ -188,7 +191,7 @@ TEST_F(JobsTest, AHandlerRunningLongerThanTheLeaseKeepsItsJob) {
   ASSERT_TRUE(queue_.Claim("replica-b", 10, 1500ms, &taken).ok());
   EXPECT_TRUE(taken.empty()) << "replica-b took job " << taken.front().id << " while it ran";
 
-  release = true;
+  release.set_value();
   EXPECT_TRUE(WaitFor([&] { return StateOf(id) == "done"; }, 5s)) << StateOf(id);
   a.Stop();
   EXPECT_EQ(runs.load(), 1);

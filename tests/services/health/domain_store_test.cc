@@ -345,15 +345,26 @@ TEST_F(HealthStoreTest, WatchHealthStreamsNewEvents) {
   live.set_failure_threshold(1);
   ASSERT_TRUE(Create(live).ok());
   Adopt("checkout-live");
+  // An event of another service first, so that the stream can start after a known id: what
+  // follows cannot be missed, however long the stream takes to start.
+  v1::HealthTarget other = Target("search-live");
+  other.set_service("search");
+  other.set_failure_threshold(1);
+  ASSERT_TRUE(Create(other).ok());
+  Adopt("search-live");
+  recorder_.Record("search-live", clock_.Now(), Outcome(false, 3));
+  ASSERT_TRUE(recorder_.Flush().ok());
+  long long before = 0;
+  ASSERT_TRUE(store_.MaxEventId(&before).ok());
+  ASSERT_GT(before, 0);
 
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
   v1::WatchHealthRequest req;
   req.set_service("checkout");
+  req.set_after_id(before);
   auto reader = served_.stub().WatchHealth(&ctx, req);
-  // Give the stream a moment to read the newest id, then make a change.
   std::thread change([&] {
-    std::this_thread::sleep_for(milliseconds(300));
     recorder_.Record("checkout-live", clock_.Now(), Outcome(false, 3));
     (void)recorder_.Flush();
   });
