@@ -1,52 +1,53 @@
 #pragma once
 
-#include <chrono>
-#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include <pistache/http.h>
+#include "common/http/server.h"
+#include "common/metrics/metrics.h"
 
-namespace grpc {
-class Channel;
-}
-namespace flightdeck::metrics {
-class Registry;
-}
 namespace flightdeck::db {
 class Pool;
 }
 
 namespace flightdeck::gateway {
 
-class TokenStore;
-class AuditLog;
-class IdempotencyStore;
-class WorkerPool;
-enum class Upstream;
+class Core;
+class GrpcWebFront;
+class HttpCall;
+class PagerDutyFront;
+class RestFront;
 
 struct GatewayOptions {
-  size_t max_body_bytes = 1 << 20;
-  std::chrono::milliseconds upstream_timeout{10000};
+  // FLIGHTDECK_CORS_ORIGINS: origins browsers may call gRPC-web from, besides the gateway's own.
+  std::vector<std::string> cors_origins;
 };
 
-// The REST surface (DESIGN.md §4): routing, authentication and authorisation, transcoding to
-// the services' gRPC methods, the one error shape, request ids, tracing, RED metrics and the
-// audit log. Called on Pistache's event threads; it never blocks them: cache misses and
-// database work go to the worker pool, and gRPC calls use the callback API.
+// The gateway's HTTP entrance: hands each request to the front that speaks its protocol
+// (gRPC-web for "/package.Service/Method", PagerDuty's /v2/enqueue, REST everywhere else) and
+// serves the process endpoints (/healthz, /readyz, /metrics). Fronts translate; the call core
+// (core/call.h) does the rest.
 class Gateway {
  public:
-  Gateway(GatewayOptions options, TokenStore& tokens, AuditLog& audit,
-          IdempotencyStore& idempotency, db::Pool& db, WorkerPool& workers,
-          metrics::Registry& metrics,
-          std::map<Upstream, std::shared_ptr<grpc::Channel>> upstreams);
+  Gateway(Core& core, db::Pool& db, metrics::Registry& registry, GatewayOptions options = {});
   ~Gateway();
 
-  void Handle(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response);
+  void Handle(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange);
+  // What the HTTP server answers itself (malformed or oversized requests), in the one error
+  // shape.
+  static http::ServerResponse ErrorResponse(int status, const std::string& message);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  void Readiness(const std::shared_ptr<HttpCall>& call);
+
+  Core& core_;
+  db::Pool& db_;
+  metrics::Registry& registry_;
+  metrics::HttpMetrics http_metrics_;
+  std::unique_ptr<RestFront> rest_;
+  std::unique_ptr<PagerDutyFront> pagerduty_;
+  std::unique_ptr<GrpcWebFront> grpcweb_;
 };
 
 }  // namespace flightdeck::gateway

@@ -1,42 +1,30 @@
-// flightdeck-gateway: the REST front door (DESIGN.md §1, §4). Wiring only.
+// flightdeck-gateway: the front door (DESIGN.md §1, §4, §6). Wiring only.
 #include <unistd.h>
 
 #include <iostream>
-
-#include <pistache/endpoint.h>
 
 #include "common/config/config.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
+#include "common/http/server.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "common/runtime/runtime.h"
 #include "common/trace/trace.h"
-#include "services/gateway/audit.h"
-#include "services/gateway/auth.h"
+#include "services/gateway/core/audit.h"
+#include "services/gateway/core/auth.h"
+#include "services/gateway/core/call.h"
+#include "services/gateway/core/gateway_methods.h"
+#include "services/gateway/core/idempotency.h"
+#include "services/gateway/core/overview.h"
+#include "services/gateway/core/worker_pool.h"
 #include "services/gateway/gateway.h"
-#include "services/gateway/idempotency.h"
-#include "services/gateway/routes.h"
-#include "services/gateway/worker_pool.h"
 
 namespace {
 
-using flightdeck::gateway::Gateway;
-
-class HttpHandler : public Pistache::Http::Handler {
- public:
-  HTTP_PROTOTYPE(HttpHandler)
-  explicit HttpHandler(Gateway* gateway) : gateway_(gateway) {}
-  void onRequest(const Pistache::Http::Request& request,
-                 Pistache::Http::ResponseWriter response) override {
-    gateway_->Handle(request, std::move(response));
-  }
-
- private:
-  Gateway* gateway_;
-};
+using flightdeck::api::Service;
 
 struct GatewayConfig {
   flightdeck::config::CommonConfig common;
@@ -48,12 +36,12 @@ struct GatewayConfig {
   std::chrono::milliseconds token_cache_ttl{30000};
   std::chrono::milliseconds startup_timeout{60000};
   std::string admin_token;
-  std::map<flightdeck::gateway::Upstream, std::string> upstreams;
+  std::map<Service, std::string> upstreams;
+  std::vector<std::string> cors_origins;
   flightdeck::trace::ProviderOptions trace;
 };
 
 GatewayConfig Load(const flightdeck::config::Env& env) {
-  using flightdeck::gateway::Upstream;
   GatewayConfig c;
   c.common = flightdeck::config::LoadCommon(env, "flightdeck-gateway");
   c.http_port = env.Port("FLIGHTDECK_HTTP_PORT", 8080);
@@ -69,10 +57,26 @@ GatewayConfig Load(const flightdeck::config::Env& env) {
         "FLIGHTDECK_ADMIN_TOKEN: too short (at least 16 characters; generate one with "
         "`openssl rand -hex 20`)");
   }
-  c.upstreams[Upstream::kReleases] = env.Address("FLIGHTDECK_RELEASES_ADDR", "127.0.0.1:50051");
-  c.upstreams[Upstream::kBackups] = env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052");
-  c.upstreams[Upstream::kHealth] = env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053");
-  c.upstreams[Upstream::kIncidents] = env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
+  c.upstreams[Service::kReleases] = env.Address("FLIGHTDECK_RELEASES_ADDR", "127.0.0.1:50051");
+  c.upstreams[Service::kBackups] = env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052");
+  c.upstreams[Service::kHealth] = env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053");
+  c.upstreams[Service::kIncidents] = env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
+  std::string origins = env.String("FLIGHTDECK_CORS_ORIGINS", "");
+  for (size_t start = 0; start < origins.size();) {
+    size_t comma = origins.find(',', start);
+    if (comma == std::string::npos) comma = origins.size();
+    std::string origin = origins.substr(start, comma - start);
+    start = comma + 1;
+    origin.erase(0, origin.find_first_not_of(' '));
+    origin.erase(origin.find_last_not_of(' ') + 1);
+    if (origin.empty()) continue;
+    if (origin != "*" && origin.rfind("http://", 0) != 0 && origin.rfind("https://", 0) != 0) {
+      throw flightdeck::config::ConfigError("FLIGHTDECK_CORS_ORIGINS: \"" + origin +
+                                            "\" is not an origin (scheme://host[:port]) or *");
+    }
+    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+    c.cors_origins.push_back(origin);
+  }
   c.trace = flightdeck::trace::OptionsFromEnv(env, "flightdeck-gateway");
   return c;
 }
@@ -105,36 +109,41 @@ int main() {
     fd::gateway::AuditLog audit(pool);
     fd::gateway::IdempotencyStore idempotency(pool);
     fd::gateway::WorkerPool workers(cfg.workers, 4096);
-    std::map<fd::gateway::Upstream, std::shared_ptr<grpc::Channel>> channels;
+    std::map<Service, std::shared_ptr<grpc::Channel>> channels;
     for (const auto& [which, address] : cfg.upstreams) channels[which] = fd::rpc::MakeChannel(address);
-    fd::gateway::GatewayOptions options;
-    options.max_body_bytes = cfg.max_body_bytes;
-    options.upstream_timeout = cfg.upstream_timeout;
-    Gateway gateway(options, tokens, audit, idempotency, pool, workers, registry, channels);
+    fd::gateway::CoreOptions core_options;
+    core_options.upstream_timeout = cfg.upstream_timeout;
+    fd::gateway::Core core(core_options, tokens, audit, idempotency, workers, registry, channels);
+    fd::gateway::OverviewBuilder overview(channels, std::min(cfg.upstream_timeout, std::chrono::milliseconds(3000)));
+    fd::gateway::GatewayMethods gateway_methods(tokens, audit, overview);
+    core.SetLocalMethods(&gateway_methods);
+    fd::gateway::GatewayOptions gateway_options;
+    gateway_options.cors_origins = cfg.cors_origins;
+    fd::gateway::Gateway gateway(core, pool, registry, gateway_options);
 
-    Pistache::Address address(cfg.common.bind_address,
-                              Pistache::Port(static_cast<uint16_t>(cfg.http_port)));
-    Pistache::Http::Endpoint endpoint(address);
-    // Pistache answers a request over its own limit with a plain-text 413 before we see it;
-    // its limit is set well above ours so that our JSON 413 is what clients normally get.
-    endpoint.init(Pistache::Http::Endpoint::options()
-                      .threads(cfg.http_threads)
-                      .flags(Pistache::Tcp::Options::ReuseAddr)
-                      .maxRequestSize(cfg.max_body_bytes * 2 + 64 * 1024));
-    endpoint.setHandler(std::make_shared<HttpHandler>(&gateway));
+    fd::http::Server::Options http_options;
+    http_options.address = cfg.common.bind_address;
+    http_options.port = cfg.http_port;
+    http_options.threads = cfg.http_threads;
+    http_options.max_body_bytes = cfg.max_body_bytes;
+    http_options.error_response = &fd::gateway::Gateway::ErrorResponse;
+    fd::http::Server server(http_options, [&gateway](fd::http::ServerRequest request,
+                                                     std::shared_ptr<fd::http::Exchange> exchange) {
+      gateway.Handle(std::move(request), std::move(exchange));
+    });
     try {
-      endpoint.serveThreaded();
+      server.Start();
     } catch (const std::exception& e) {
       fd::log::Error("cannot listen", {{"address", cfg.common.bind_address},
                                        {"port", cfg.http_port}, {"error", e.what()}});
       return 1;
     }
-    fd::log::Info("serving", {{"http_port", static_cast<int>(static_cast<uint16_t>(endpoint.getPort()))},
+    fd::log::Info("serving", {{"http_port", server.port()},
                               {"bind_address", cfg.common.bind_address},
                               {"pid", static_cast<long long>(getpid())}});
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
-    endpoint.shutdown();
+    server.Stop();
   }
   fd::trace::ShutdownProvider();
   fd::log::Shutdown();

@@ -5,9 +5,10 @@
 
 #include "flightdeck/v1/incidents.pb.h"
 #include "flightdeck/v1/releases.pb.h"
-#include "services/gateway/auth.h"
-#include "services/gateway/errors.h"
-#include "services/gateway/transcode.h"
+#include "services/gateway/core/auth.h"
+#include "services/gateway/core/errors.h"
+#include "services/gateway/pagerduty/pagerduty_front.h"
+#include "services/gateway/rest/transcode.h"
 
 namespace flightdeck::gateway {
 namespace {

@@ -9,6 +9,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include "common/api/methods.h"
 #include "flightdeck/v1/gateway.pb.h"
 
 namespace flightdeck::db {
@@ -18,16 +19,8 @@ class Pool;
 namespace flightdeck::gateway {
 
 using Role = v1::Token::Role;
-
-// VIEWER < DEPLOYER < OPERATOR < ADMIN are ordered: each may do what the ones below it may
-// (DESIGN.md §4). INGEST stands outside the ladder: an ingest token may only use routes that
-// need INGEST, and those routes are open to operators and admins too.
-inline bool RoleAllows(Role have, Role need) {
-  if (have == v1::Token::INGEST) return need == v1::Token::INGEST;
-  if (need == v1::Token::INGEST) return static_cast<int>(have) >= static_cast<int>(v1::Token::OPERATOR);
-  return static_cast<int>(have) >= static_cast<int>(need);
-}
-std::string RoleName(Role role);  // "VIEWER"
+using api::RoleAllows;
+using api::RoleName;
 
 struct Principal {
   std::string name;  // token name: the actor in audit entries and timelines

@@ -1,36 +1,10 @@
-#include "services/gateway/errors.h"
+#include "services/gateway/core/errors.h"
 
 #include <google/protobuf/util/json_util.h>
 
 #include "flightdeck/v1/gateway.pb.h"
 
 namespace flightdeck::gateway {
-namespace {
-
-void AppendJsonString(const std::string& text, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          *out += "\\u00";
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-}  // namespace
 
 int HttpStatusFor(grpc::StatusCode code) {
   switch (code) {
@@ -90,23 +64,6 @@ std::string ErrorJson(grpc::StatusCode code, const std::string& message,
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(body, &out, options);
   return out;
-}
-
-std::string PagerDutyErrorJson(const std::string& message) {
-  std::string out = R"({"status":"invalid event","message":"Event object is invalid","errors":[)";
-  size_t start = 0;
-  bool first = true;
-  while (start <= message.size()) {
-    size_t end = message.find('\n', start);
-    if (end == std::string::npos) end = message.size();
-    if (end > start) {
-      if (!first) out.push_back(',');
-      AppendJsonString(message.substr(start, end - start), &out);
-      first = false;
-    }
-    start = end + 1;
-  }
-  return out + "]}";
 }
 
 }  // namespace flightdeck::gateway

@@ -1,4 +1,4 @@
-#include "services/gateway/auth.h"
+#include "services/gateway/core/auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -36,8 +36,6 @@ bool IsTokenName(const std::string& name) {
 }
 
 }  // namespace
-
-std::string RoleName(Role role) { return v1::Token::Role_Name(role); }
 
 std::string Sha256Hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -1,9 +1,27 @@
-#include "services/gateway/idempotency.h"
+#include "services/gateway/core/idempotency.h"
 
 #include "common/db/db.h"
-#include "services/gateway/auth.h"
+#include "services/gateway/core/errors.h"
 
 namespace flightdeck::gateway {
+namespace {
+
+// Failures that say nothing about the request itself: the key is released so a retry runs.
+bool IsServerSideFailure(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DATA_LOSS:
+    case grpc::StatusCode::CANCELLED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 bool IsValidIdempotencyKey(const std::string& key) {
   if (key.empty() || key.size() > 255) return false;
@@ -21,20 +39,20 @@ IdempotencyStore::IdempotencyStore(db::Pool& pool) : pool_(pool) {
                 "INSERT INTO gateway.idempotency (actor, key, method, path, request_hash, status) "
                 "VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING RETURNING key");
   pool_.Prepare("idempotency_get",
-                "SELECT request_hash, status, body FROM gateway.idempotency "
+                "SELECT request_hash, status, body, code, response FROM gateway.idempotency "
                 "WHERE actor = $1 AND key = $2");
   pool_.Prepare("idempotency_finish",
-                "UPDATE gateway.idempotency SET status = $3, body = $4 WHERE actor = $1 AND key = $2");
+                "UPDATE gateway.idempotency SET status = $3, code = $4, body = $5, response = $6 "
+                "WHERE actor = $1 AND key = $2");
   pool_.Prepare("idempotency_release", "DELETE FROM gateway.idempotency WHERE actor = $1 AND key = $2");
 }
 
 grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string& key,
-                                     const std::string& method, const std::string& path,
-                                     const std::string& body, Outcome* out) {
-  const std::string hash = Sha256Hex(method + "\n" + path + "\n" + body);
+                                     const std::string& method, const std::string& target,
+                                     const std::string& request_hash, Outcome* out) {
   return pool_.Transact("claim idempotency key", [&](pqxx::transaction_base& tx) {
     db::Exec(tx, "idempotency_expire", actor, key);
-    if (!db::Exec(tx, "idempotency_claim", actor, key, method, path, hash).empty()) {
+    if (!db::Exec(tx, "idempotency_claim", actor, key, method, target, request_hash).empty()) {
       out->kind = Outcome::kProceed;
       return grpc::Status::OK;
     }
@@ -42,7 +60,7 @@ grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string
     if (r.empty()) {  // released between our insert and our read: let the client retry
       return grpc::Status(grpc::StatusCode::ABORTED, "Idempotency-Key: busy, retry");
     }
-    if (r[0][0].as<std::string>() != hash) {
+    if (r[0][0].as<std::string>() != request_hash) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "Idempotency-Key: already used for a different request in the last 24 hours");
     }
@@ -51,20 +69,30 @@ grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string
                           "Idempotency-Key: the first request with this key is still in progress");
     }
     out->kind = Outcome::kReplay;
-    out->status = r[0][1].as<int>();
-    out->body = r[0][2].as<std::string>();
+    if (r[0][3].is_null()) {
+      out->legacy_json = true;
+      out->legacy_http_status = r[0][1].as<int>();
+      out->response = r[0][2].as<std::string>();
+      return grpc::Status::OK;
+    }
+    auto code = static_cast<grpc::StatusCode>(r[0][3].as<int>());
+    out->status = code == grpc::StatusCode::OK ? grpc::Status::OK
+                                               : grpc::Status(code, r[0][2].as<std::string>());
+    if (!r[0][4].is_null()) out->response = pqxx::binarystring(r[0][4]).str();
     return grpc::Status::OK;
   });
 }
 
-grpc::Status IdempotencyStore::Finish(const std::string& actor, const std::string& key, int status,
-                                      const std::string& body) {
+grpc::Status IdempotencyStore::Finish(const std::string& actor, const std::string& key,
+                                      const grpc::Status& status, const std::string& response) {
   return pool_.Transact("store idempotent answer", [&](pqxx::transaction_base& tx) {
-    if (status >= 500) {
+    if (IsServerSideFailure(status.error_code())) {
       db::Exec(tx, "idempotency_release", actor, key);
-    } else {
-      db::Exec(tx, "idempotency_finish", actor, key, status, body);
+      return grpc::Status::OK;
     }
+    pqxx::binarystring bytes(response);
+    db::Exec(tx, "idempotency_finish", actor, key, HttpStatusFor(status.error_code()),
+             static_cast<int>(status.error_code()), status.error_message(), bytes);
     return grpc::Status::OK;
   });
 }

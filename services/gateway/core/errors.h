@@ -18,10 +18,5 @@ std::string CodeName(grpc::StatusCode code);
 std::string ErrorJson(grpc::StatusCode code, const std::string& message,
                       const std::vector<std::string>& details = {});
 
-// PagerDuty Events API v2's answer to an invalid event (HTTP 400), so that PagerDuty clients
-// pointed at Flightdeck report it as they would PagerDuty's:
-// {"status":"invalid event","message":"Event object is invalid","errors":[...]}, one error per
-// line of `message` (the incidents service joins field errors with "\n").
-std::string PagerDutyErrorJson(const std::string& message);
 
 }  // namespace flightdeck::gateway

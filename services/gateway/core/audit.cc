@@ -1,4 +1,4 @@
-#include "services/gateway/audit.h"
+#include "services/gateway/core/audit.h"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "services/gateway/json_writer.h"
+#include "services/gateway/rest/json_writer.h"
 
 #include <charconv>
 #include <cmath>

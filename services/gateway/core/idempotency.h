@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string>
+
+#include <grpcpp/support/status.h>
+
+namespace flightdeck::db {
+class Pool;
+}
+
+namespace flightdeck::gateway {
+
+// Idempotency-Key records (gateway.idempotency), kept 24 hours per actor and key. A record
+// holds the first answer in a protocol-neutral form: a retry gets it back through any front.
+class IdempotencyStore {
+ public:
+  explicit IdempotencyStore(db::Pool& pool);
+
+  struct Outcome {
+    enum Kind { kProceed, kReplay } kind = kProceed;
+    // kReplay: the first answer: its status, and the serialized response message when OK.
+    grpc::Status status;
+    std::string response;
+    // Records written before the neutral form: the JSON body and its HTTP status.
+    bool legacy_json = false;
+    int legacy_http_status = 0;
+  };
+  // Claims the key for this request (kProceed), or returns the first answer (kReplay).
+  // `request_hash` identifies the request (method and message): a key reused for a different
+  // request is INVALID_ARGUMENT; a key whose first request is still running is ABORTED (409).
+  grpc::Status Begin(const std::string& actor, const std::string& key, const std::string& method,
+                     const std::string& target, const std::string& request_hash, Outcome* out);
+  // Stores the answer. Server-side failures (UNAVAILABLE, INTERNAL, DEADLINE_EXCEEDED, ...)
+  // release the key instead, so that a retry runs again.
+  grpc::Status Finish(const std::string& actor, const std::string& key, const grpc::Status& status,
+                      const std::string& response);
+
+ private:
+  db::Pool& pool_;
+};
+
+// A sane Idempotency-Key: 1-255 printable ASCII characters.
+bool IsValidIdempotencyKey(const std::string& key);
+
+}  // namespace flightdeck::gateway

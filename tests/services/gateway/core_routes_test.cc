@@ -1,0 +1,322 @@
+// Integration: the gateway's call core through its REST front, in front of fake releases,
+// health and incidents services, with the real token store, audit log and idempotency records
+// on a fresh PostgreSQL database: who-am-I, the overview, streamed timelines (and a client
+// that goes away), idempotent replays, and how input is read (durations, enums in any case,
+// every bad field at once).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "flightdeck/v1/health.grpc.pb.h"
+#include "flightdeck/v1/incidents.grpc.pb.h"
+#include "flightdeck/v1/releases.grpc.pb.h"
+#include "tests/services/gateway/test_gateway.h"
+
+namespace flightdeck::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::HttpResponse;
+
+class FakeReleases final : public v1::ReleaseService::Service {
+ public:
+  grpc::Status CreateRelease(grpc::ServerContext*, const v1::CreateReleaseRequest* request,
+                             v1::Release* response) override {
+    ++creates;
+    last_create = *request;
+    response->set_id("rel-" + std::to_string(creates.load()));
+    response->set_service(request->service());
+    return grpc::Status::OK;
+  }
+  grpc::Status ListServiceEnvironments(grpc::ServerContext*, const v1::ListServiceEnvironmentsRequest*,
+                                       v1::ListServiceEnvironmentsResponse* response) override {
+    v1::ServiceEnvironment* e = response->add_environments();
+    e->set_service("checkout");
+    e->set_environment("production");
+    e->mutable_current()->set_version("v2.4.0");
+    e->mutable_in_flight()->set_version("v2.5.0");
+    e->mutable_in_flight()->set_state(v1::Release::CANARY);
+    e->set_queued(1);
+    return grpc::Status::OK;
+  }
+  // Two events, then a third once the test says so, then the end; or, when the client goes
+  // away first, notices the cancellation.
+  grpc::Status WatchRelease(grpc::ServerContext* context, const v1::WatchReleaseRequest* request,
+                            grpc::ServerWriter<v1::ReleaseEvent>* writer) override {
+    watch_id = request->id();
+    for (int i = 1; i <= 2; ++i) {
+      v1::ReleaseEvent e;
+      e.set_id(i);
+      e.set_type(i == 1 ? "CREATED" : "STATE_CHANGED");
+      writer->Write(e);
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    while (!release_third && !context->IsCancelled()) cv.wait_for(lock, 20ms);
+    if (context->IsCancelled()) {
+      watch_cancelled = true;
+      return grpc::Status::CANCELLED;
+    }
+    v1::ReleaseEvent e;
+    e.set_id(3);
+    e.set_type("STATE_CHANGED");
+    e.set_message("SUCCEEDED");
+    writer->Write(e);
+    return grpc::Status::OK;
+  }
+
+  std::atomic<int> creates{0};
+  v1::CreateReleaseRequest last_create;
+  std::string watch_id;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release_third = false;
+  std::atomic<bool> watch_cancelled{false};
+};
+
+class FakeIncidents final : public v1::IncidentService::Service {
+ public:
+  grpc::Status ListIncidents(grpc::ServerContext*, const v1::ListIncidentsRequest* request,
+                             v1::ListIncidentsResponse* response) override {
+    last_state = request->state();
+    v1::Incident* i = response->add_incidents();
+    i->set_id("inc-1");
+    i->set_service("checkout");
+    i->set_environment("production");
+    i->set_title("checkout 5xx");
+    i->add_alerts()->set_id("a-1");  // an overview carries summaries: this must be dropped
+    v1::Incident* other = response->add_incidents();
+    other->set_id("inc-2");
+    other->set_title("office wifi");
+    return grpc::Status::OK;
+  }
+  std::string last_state;
+};
+
+// Health that is down: the overview must say so instead of showing nothing.
+class DownHealth final : public v1::HealthService::Service {
+ public:
+  grpc::Status ListTargets(grpc::ServerContext*, const v1::ListTargetsRequest*,
+                           v1::ListTargetsResponse*) override {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "database unavailable");
+  }
+};
+
+// Reads an HTTP response from a raw socket as it arrives, so that a test can see the lines of
+// a stream before the stream ends.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  ~RawClient() { Close(); }
+  void Send(const std::string& s) { ASSERT_EQ(send(fd_, s.data(), s.size(), 0), ssize_t(s.size())); }
+  bool WaitFor(const std::string& needle, std::chrono::milliseconds timeout = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      received_.append(buffer, size_t(n));
+    }
+    return received_.find(needle) != std::string::npos;
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  int fd_ = -1;
+  std::string received_;
+};
+
+class CoreRoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    gateway_ = std::make_unique<testing::TestGateway>(std::map<api::Service, grpc::Service*>{
+        {api::Service::kReleases, &releases_},
+        {api::Service::kIncidents, &incidents_},
+        {api::Service::kHealth, &health_}});
+    deployer_ = gateway_->CreateToken("ci-pipeline", "DEPLOYER");
+    viewer_ = gateway_->CreateToken("dashboard", "viewer");  // roles in any case
+  }
+  HttpResponse Call(const std::string& method, const std::string& path, const std::string& token,
+                    const std::string& body = "", std::map<std::string, std::string> headers = {}) {
+    return gateway_->Call(method, path, token, body, std::move(headers));
+  }
+
+  FakeReleases releases_;
+  FakeIncidents incidents_;
+  DownHealth health_;
+  std::unique_ptr<testing::TestGateway> gateway_;
+  std::string deployer_;
+  std::string viewer_;
+};
+
+TEST_F(CoreRoutesTest, WhoAmIAnswersForAnyValidTokenAndRefusesOthers) {
+  ASSERT_FALSE(viewer_.empty()) << "a lower-case role must be accepted";
+  HttpResponse me = Call("GET", "/v1/whoami", deployer_);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(json::parse(me.body), json::parse(R"({"name":"ci-pipeline","role":"DEPLOYER"})"));
+
+  std::string ingest = gateway_->CreateToken("alertmanager", "Ingest");
+  EXPECT_EQ(json::parse(Call("GET", "/v1/whoami", ingest).body)["role"], "INGEST");
+
+  HttpResponse bad = Call("GET", "/v1/whoami", "fd_0000000000000000000000000000000000000000");
+  EXPECT_EQ(bad.status, 401) << bad.body;
+  EXPECT_EQ(json::parse(bad.body)["error"]["code"], "UNAUTHENTICATED");
+  EXPECT_EQ(Call("GET", "/v1/whoami", "").status, 401);
+}
+
+TEST_F(CoreRoutesTest, EnumErrorsListTheValidValuesAndEveryBadFieldIsReportedAtOnce) {
+  HttpResponse r = Call("POST", "/v1/tokens", testing::kAdminSecret,
+                        R"({"name":"x","role":"superuser","colour":"red"})");
+  ASSERT_EQ(r.status, 400) << r.body;
+  std::string message = json::parse(r.body)["error"]["message"];
+  EXPECT_NE(message.find("role: \"superuser\" is not one of VIEWER, DEPLOYER, OPERATOR, ADMIN, INGEST"),
+            std::string::npos) << message;
+  EXPECT_NE(message.find("colour: unknown field"), std::string::npos) << message;
+  EXPECT_EQ(message.find("type.googleapis.com"), std::string::npos) << message;
+}
+
+TEST_F(CoreRoutesTest, DurationsAreAcceptedInEveryCommonForm) {
+  HttpResponse r = Call("POST", "/v1/releases", deployer_, R"({
+      "service":"checkout","environment":"staging","version":"v1","commit_sha":"9fceb02d",
+      "canary":{"steps":[{"weight":5,"duration":"10m"},{"weight":50,"duration":"1h30m"},
+                         {"weight":75,"duration":"600s"}],
+                "analysis":{"interval":"500ms"}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const v1::CanaryPlan& canary = releases_.last_create.canary();
+  ASSERT_EQ(canary.steps_size(), 3);
+  EXPECT_EQ(canary.steps(0).duration().seconds(), 600);
+  EXPECT_EQ(canary.steps(1).duration().seconds(), 5400);
+  EXPECT_EQ(canary.steps(2).duration().seconds(), 600);
+  EXPECT_EQ(canary.analysis().interval().nanos(), 500000000);
+
+  HttpResponse bad = Call("POST", "/v1/releases", deployer_,
+                          R"({"service":"checkout","canary":{"steps":[{"duration":"ten minutes"}]}})");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("canary.steps[0].duration: \\\"ten minutes\\\" is not a duration"), std::string::npos)
+      << bad.body;
+}
+
+TEST_F(CoreRoutesTest, AnIdempotentRetryGetsTheFirstAnswerWithoutASecondCreate) {
+  const std::string body = R"({"service":"checkout","environment":"staging","version":"v1","commit_sha":"9fceb02d"})";
+  HttpResponse first = Call("POST", "/v1/releases", deployer_, body, {{"Idempotency-Key", "build-42"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  HttpResponse again = Call("POST", "/v1/releases", deployer_, body, {{"Idempotency-Key", "build-42"}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.headers["idempotent-replayed"], "true");
+  EXPECT_EQ(json::parse(again.body), json::parse(first.body));
+  EXPECT_EQ(releases_.creates.load(), 1);
+  HttpResponse other = Call("POST", "/v1/releases", deployer_,
+                            R"({"service":"payments","environment":"staging","version":"v1","commit_sha":"9fceb02d"})",
+                            {{"Idempotency-Key", "build-42"}});
+  EXPECT_EQ(other.status, 400) << other.body;
+}
+
+TEST_F(CoreRoutesTest, AuditRecordsTheQueryAndWhatACreateMade) {
+  ASSERT_EQ(Call("POST", "/v1/releases?dry=1", deployer_,
+                 R"({"service":"checkout","environment":"staging","version":"v1","commit_sha":"9fceb02d"})")
+                .status,
+            400) << "an unknown query parameter is refused";
+  ASSERT_EQ(Call("POST", "/v1/releases", deployer_,
+                 R"({"service":"checkout","environment":"staging","version":"v1","commit_sha":"9fceb02d"})")
+                .status,
+            200);
+  json audit = gateway_->AuditOf("ci-pipeline");
+  ASSERT_EQ(audit.size(), 2u) << audit.dump();
+  EXPECT_EQ(audit[0]["target"], "/v1/releases/rel-1");
+  EXPECT_EQ(audit[1]["target"], "/v1/releases?dry=1");
+  EXPECT_EQ(audit[1]["status"], 400);
+}
+
+TEST_F(CoreRoutesTest, OverviewJoinsTheServicesAndNamesTheOnesThatDidNotAnswer) {
+  HttpResponse r = Call("GET", "/v1/overview", viewer_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json o = json::parse(r.body);
+  ASSERT_EQ(o["entries"].size(), 1u) << r.body;
+  const json& e = o["entries"][0];
+  EXPECT_EQ(e["service"], "checkout");
+  EXPECT_EQ(e["environment"], "production");
+  EXPECT_EQ(e["current"]["version"], "v2.4.0");
+  EXPECT_EQ(e["in_flight"]["state"], "CANARY");
+  EXPECT_EQ(e["queued"], 1);
+  ASSERT_EQ(e["open_incidents"].size(), 1u);
+  EXPECT_EQ(e["open_incidents"][0]["id"], "inc-1");
+  EXPECT_TRUE(e["open_incidents"][0]["alerts"].empty()) << "summaries only";
+  ASSERT_EQ(o["other_incidents"].size(), 1u);
+  EXPECT_EQ(o["unavailable"], json::array({"health"}));
+  EXPECT_EQ(incidents_.last_state, "open");
+  EXPECT_EQ(Call("GET", "/v1/overview", "").status, 401);
+}
+
+TEST_F(CoreRoutesTest, WatchStreamsTheTimelineAsNdjsonUntilTheReleaseEnds) {
+  RawClient c(gateway_->port());
+  c.Send("GET /v1/releases/rel-7/events?watch=true HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + viewer_ +
+         "\r\n\r\n");
+  // The first two events arrive while the release is still going.
+  ASSERT_TRUE(c.WaitFor("\"STATE_CHANGED\"")) << c.received();
+  EXPECT_NE(c.received().find("Content-Type: application/x-ndjson"), std::string::npos) << c.received();
+  EXPECT_NE(c.received().find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(c.received().find("\"CREATED\""), std::string::npos);
+  EXPECT_EQ(c.received().find("SUCCEEDED"), std::string::npos);
+  EXPECT_EQ(releases_.watch_id, "rel-7");
+  {
+    std::lock_guard<std::mutex> lock(releases_.mu);
+    releases_.release_third = true;
+  }
+  ASSERT_TRUE(c.WaitFor("0\r\n\r\n")) << c.received();
+  EXPECT_NE(c.received().find("SUCCEEDED"), std::string::npos);
+}
+
+TEST_F(CoreRoutesTest, AClientThatGoesAwayCancelsItsStream) {
+  {
+    RawClient c(gateway_->port());
+    c.Send("GET /v1/releases/rel-8/events?watch=true HTTP/1.1\r\nAuthorization: Bearer " + viewer_ + "\r\n\r\n");
+    ASSERT_TRUE(c.WaitFor("\"STATE_CHANGED\"")) << c.received();
+  }
+  for (int i = 0; i < 250 && !releases_.watch_cancelled; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(releases_.watch_cancelled.load());
+  std::string metrics;
+  for (int i = 0; i < 250; ++i) {
+    metrics = gateway_->registry().Expose();
+    if (metrics.find("flightdeck_gateway_open_streams{method=\"flightdeck.v1.ReleaseService.WatchRelease\"} 0") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(metrics.find("flightdeck_gateway_open_streams{method=\"flightdeck.v1.ReleaseService.WatchRelease\"} 0"),
+            std::string::npos) << metrics;
+}
+
+TEST_F(CoreRoutesTest, WatchNeedsARoleAndIsOnlyWhereATwinExists) {
+  EXPECT_EQ(Call("GET", "/v1/releases/rel-7/events?watch=true", "").status, 401);
+  HttpResponse r = Call("GET", "/v1/releases?watch=true", viewer_);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("watch: not supported"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flightdeck::gateway
