@@ -4,9 +4,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-# shellcheck source=../../scripts/lib/datastores.sh
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/datastores.sh
 source "$root/scripts/lib/datastores.sh"
-# shellcheck source=../../scripts/lib/admin_token.sh
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/admin_token.sh
 source "$root/scripts/lib/admin_token.sh"
 
 dir=$(mktemp -d)
