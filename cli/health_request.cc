@@ -51,7 +51,10 @@ bool SetThreshold(const ParsedArgs& args, const char* flag, const char* field, J
 }  // namespace
 
 std::string EnvironmentFlag(const ParsedArgs& args) {
-  return args.Get("environment").value_or("");
+  if (std::optional<std::string> environment = args.Get("environment"); environment && !environment->empty()) {
+    return *environment;
+  }
+  return args.Get("env").value_or("");
 }
 
 std::optional<Json> CreateHealthTargetBody(const std::string& name, const ParsedArgs& args, std::string* error) {
@@ -61,7 +64,7 @@ std::optional<Json> CreateHealthTargetBody(const std::string& name, const Parsed
   if (service.empty()) return Fail(error, "--service is required");
   body["service"] = service;
   const std::string environment = EnvironmentFlag(args);
-  if (environment.empty()) return Fail(error, "--environment is required");
+  if (environment.empty()) return Fail(error, "--environment (or --env) is required");
   body["environment"] = environment;
 
   const std::string role = Lower(args.Get("role").value_or(""));

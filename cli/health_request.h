@@ -24,7 +24,7 @@ std::optional<Json> CreateHealthTargetBody(const std::string& name, const Parsed
 std::optional<Json> SmokeRunBodyFromFile(const std::string& file_text,
                                          const std::string& base_url_override, std::string* error);
 
-// The value of --environment ("" when not given).
+// The value of --environment, or of its other spelling --env ("" when neither is given).
 std::string EnvironmentFlag(const ParsedArgs& args);
 
 }  // namespace flightdeck::cli
