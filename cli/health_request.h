@@ -9,7 +9,8 @@
 namespace flightdeck::cli {
 
 // Command-line values of `fdctl health ...` turned into request bodies. Parsers return nullopt
-// with a message naming the flag, so that nothing half-checked is sent; options left out are
+// with a message naming each bad flag (all of them, joined by "; "), so that nothing
+// half-checked is sent; options left out are
 // left out of the body, so the service's defaults (period 10s, timeout 1s, thresholds 1 and 3)
 // apply.
 

@@ -74,6 +74,15 @@ TEST_F(HealthCommandsTest, AddRefusesBadSettingsBeforeSendingAnything) {
                                "startup", "--kind", "TCP", "--address", "db:5432"});
   EXPECT_EQ(role.code, kExitUsage);
   EXPECT_NE(role.err.find("--role must be liveness, readiness or canary"), std::string::npos) << role.err;
+  // Every mistake at once, not one per run.
+  Outcome many = Run(gateway, {"health", "add", "x", "--service", "pay", "--env", "staging", "--role", "startup",
+                               "--kind", "tcp", "--period", "often", "--failure-threshold", "0"});
+  EXPECT_EQ(many.code, kExitUsage);
+  EXPECT_NE(many.err.find("--role must be liveness, readiness or canary; --address HOST:PORT is required for a TCP "
+                          "target; --period 'often' must be a duration like 10s, 500ms or 1m; --failure-threshold "
+                          "'0' must be a whole number from 1 to 1000"),
+            std::string::npos)
+      << many.err;
   EXPECT_TRUE(gateway.requests().empty());
 }
 
