@@ -203,7 +203,8 @@ std::optional<std::string> AskConfirmation(Context& ctx, const HttpClient& clien
   std::string typed;
   if (!std::getline(ctx.in(), typed)) typed.clear();
   while (!typed.empty() && (typed.back() == '\r' || typed.back() == ' ')) typed.pop_back();
-  if (typed != id) {
+  // The id as given (perhaps a prefix) or the full id it stands for.
+  if (typed != id && typed != FieldText(*backup, "id")) {
     ctx.err() << "\nerror: that is not the backup id; nothing was restored\n";
     return std::nullopt;
   }
@@ -231,8 +232,9 @@ int RestoreBackup(Context& ctx) {
                                          DumpJson(RestoreBackupBody(database, confirm, overwrite)));
   if (!ctx.args().Has("wait")) {
     return ctx.Respond(result, [&ctx, &id](const Json& backup) {
-      ctx.out() << "restore of " << id << ": " << FormatRestore(backup)
-                << "\nFollow it: fdctl backup get " << id << "\n";
+      const std::string full_id = FieldText(backup, "id").empty() ? id : FieldText(backup, "id");
+      ctx.out() << "restore of " << full_id << ": " << FormatRestore(backup)
+                << "\nFollow it: fdctl backup get " << full_id << "\n";
     });
   }
   std::optional<Json> started = Start(ctx, result);

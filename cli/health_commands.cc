@@ -175,12 +175,14 @@ int Smoke(Context& ctx) {
 
 const FlagSpec kServiceFilter{"service", "S", "only this service's"};
 const FlagSpec kEnvironmentFilter{"environment", "E", "only this environment's"};
+// --env is what release and deploy commands call it: both spellings work everywhere.
+const FlagSpec kEnvFilter{"env", "E", "same as --environment"};
 
 }  // namespace
 
 void AddHealthCommands(CommandTable& table) {
   table.Add(Command{{"health", "targets"}, "", "List health targets with their status and last result",
-                    {kServiceFilter, kEnvironmentFilter}, 0, 0, ListTargets});
+                    {kServiceFilter, kEnvironmentFilter, kEnvFilter}, 0, 0, ListTargets});
   table.Add(Command{{"health", "target"}, "NAME",
                     "Show a health target: settings, state, uptime and latency, recent results", {}, 1, 1,
                     GetTarget});
@@ -188,7 +190,9 @@ void AddHealthCommands(CommandTable& table) {
                     "NAME",
                     "Register a target to probe (Kubernetes probe semantics)",
                     {{"service", "S", "the service it belongs to", true},
-                     {"environment", "E", "production, staging, ...", true},
+                     // Required, as --environment or --env (checked when the body is built).
+                     {"environment", "E", "production, staging, ... (required; or --env)"},
+                     kEnvFilter,
                      {"role", "R", "liveness, readiness or canary", true},
                      {"kind", "K", "HTTP, GRPC, TCP, POSTGRES or REDIS", true},
                      {"probe-url", "U", "HTTP: the URL to probe; POSTGRES/REDIS: the connection URL"},
@@ -208,10 +212,10 @@ void AddHealthCommands(CommandTable& table) {
   table.Add(Command{{"health", "rm"}, "NAME", "Stop probing a target", {}, 1, 1, RemoveTarget});
   table.Add(Command{{"health", "service"}, "SERVICE",
                     "Show a service's health per environment and why",
-                    {kEnvironmentFilter}, 1, 1, ServiceHealth});
+                    {kEnvironmentFilter, kEnvFilter}, 1, 1, ServiceHealth});
   table.Add(Command{{"health", "events"}, "",
                     "List state changes and ServiceDown alerts, newest first",
-                    {kServiceFilter, kEnvironmentFilter, {"kind", "K", "TARGET, SERVICE or ALERT"}}, 0, 0, Events});
+                    {kServiceFilter, kEnvironmentFilter, kEnvFilter, {"kind", "K", "TARGET, SERVICE or ALERT (any case)"}}, 0, 0, Events});
   table.Add(Command{{"health", "smoke"}, "",
                     "Run a smoke suite and wait for it: exit 0 if every check passed, 1 if not",
                     {{"file", "F", "a suite as JSON: {\"base_url\":..., \"checks\":[{\"name\",\"url\",...}]}"},

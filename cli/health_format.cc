@@ -35,6 +35,30 @@ std::string ResultText(const Json* result) {
   return "FAIL " + OneLine(Or(FieldText(*result, "error"), "failed"), 60);
 }
 
+// The statuses an HTTP probe passes on: the list given, or the service's default 200-399 when
+// none was (an empty list in the answer means the default).
+std::string ExpectStatusText(const Json& target) {
+  const Json* list = FindField(target, "expect_status");
+  if (list == nullptr || !list->is_array() || list->empty()) return "200-399 (default)";
+  std::string out;
+  for (const Json& code : *list) out += (out.empty() ? "" : ", ") + (code.is_string() ? code.get<std::string>() : code.dump());
+  return out;
+}
+
+// "ServiceDown firing" or "ServiceDown resolved", from the alert an ALERT event carries.
+std::string AlertChange(const Json& event) {
+  const Json alert = Json::parse(FieldText(event, "alert"), nullptr, /*allow_exceptions=*/false);
+  std::string name = "alert";
+  std::string status = "firing";
+  if (alert.is_object()) {
+    if (const Json* labels = FindField(alert, "labels"); labels != nullptr && labels->is_object()) {
+      name = Or(FieldText(*labels, "alertname"), name);
+    }
+    status = Or(FieldText(alert, "status"), status);
+  }
+  return name + " " + status;
+}
+
 }  // namespace
 
 std::string FormatHealthTargetTable(const Json& targets) {
@@ -59,8 +83,11 @@ std::string FormatHealthTargetDetails(const Json& t) {
   line("url", RedactUrl(FieldText(t, "url")));
   line("address", FieldText(t, "address"));
   line("method", FieldText(t, "method"));
-  line("expect status", FieldText(t, "expect_status"));
+  if (FieldText(t, "kind") == "HTTP" || FindField(t, "expect_status") != nullptr) {
+    line("expect status", ExpectStatusText(t));
+  }
   line("body contains", FieldText(t, "body_contains"));
+  line("max latency", HumanDuration(FieldText(t, "max_latency")));
   line("grpc service", FieldText(t, "grpc_service"));
   std::string timing = "period " + Or(HumanDuration(FieldText(t, "period")), "10s") + ", timeout " +
                        Or(HumanDuration(FieldText(t, "timeout")), "1s") + ", initial delay " +
@@ -127,8 +154,13 @@ std::string FormatHealthEventTable(const Json& events) {
   for (const Json& e : events) {
     std::string change = Or(FieldText(e, "from"), "UNKNOWN") + " -> " + Or(FieldText(e, "to"), "UNKNOWN");
     std::string reason = FieldText(e, "reason");
-    if (FieldText(e, "kind") == "ALERT" && !FieldText(e, "delivery").empty()) {
-      reason += (reason.empty() ? "" : " ") + std::string("[") + FieldText(e, "delivery") + "]";
+    if (FieldText(e, "kind") == "ALERT") {
+      // An alert is no change of state: say what happened to the alert instead.
+      change = AlertChange(e);
+      if (reason.rfind(change + ": ", 0) == 0) reason = reason.substr(change.size() + 2);
+      if (!FieldText(e, "delivery").empty()) {
+        reason += (reason.empty() ? "" : " ") + std::string("[") + FieldText(e, "delivery") + "]";
+      }
     }
     rows.push_back({ShortTime(FieldText(e, "at")), FieldText(e, "kind"), FieldText(e, "service"),
                     FieldText(e, "environment"), Or(FieldText(e, "target"), "-"), change, OneLine(reason, 80)});

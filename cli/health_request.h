@@ -9,7 +9,8 @@
 namespace flightdeck::cli {
 
 // Command-line values of `fdctl health ...` turned into request bodies. Parsers return nullopt
-// with a message naming the flag, so that nothing half-checked is sent; options left out are
+// with a message naming each bad flag (all of them, joined by "; "), so that nothing
+// half-checked is sent; options left out are
 // left out of the body, so the service's defaults (period 10s, timeout 1s, thresholds 1 and 3)
 // apply.
 
@@ -24,7 +25,7 @@ std::optional<Json> CreateHealthTargetBody(const std::string& name, const Parsed
 std::optional<Json> SmokeRunBodyFromFile(const std::string& file_text,
                                          const std::string& base_url_override, std::string* error);
 
-// The value of --environment ("" when not given).
+// The value of --environment, or of its other spelling --env ("" when neither is given).
 std::string EnvironmentFlag(const ParsedArgs& args);
 
 }  // namespace flightdeck::cli

@@ -1,5 +1,6 @@
 #include "services/backups/service.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "common/grpc/metadata.h"
 #include "common/trace/trace.h"
 #include "services/backups/cron.h"
+#include "services/backups/request_checks.h"
 #include "common/secrets/secrets.h"
 
 namespace flightdeck::backups {
@@ -16,6 +18,13 @@ namespace {
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// Ids compare ignoring case: a UUID's hex digits may come either way.
+bool SameId(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
 }
 
 bool IsName(const std::string& s, bool allow_underscore) {
@@ -27,28 +36,38 @@ bool IsName(const std::string& s, bool allow_underscore) {
   return std::isalnum(static_cast<unsigned char>(s.front())) != 0;
 }
 
-bool IsUuid(const std::string& id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? id[i] != '-' : !std::isxdigit(static_cast<unsigned char>(id[i]))) return false;
-  }
-  return true;
-}
-
-grpc::Status CheckDatabaseUrl(const std::string& url) {
+// "" when `url` is a database URL a backup can use, else why not (after "database_url: ").
+std::string DatabaseUrlProblem(const std::string& url) {
+  if (url.empty()) return "is required (postgres://user:password@host:port/dbname)";
   if (url.rfind("postgres://", 0) != 0 && url.rfind("postgresql://", 0) != 0) {
-    return Invalid("database_url: must be a postgres:// or postgresql:// URL");
+    return "must be a postgres:// or postgresql:// URL";
   }
   std::string rest = url.substr(url.find("://") + 3);
   std::string authority = rest.substr(0, rest.find('/'));
   std::string host = authority.substr(authority.rfind('@') == std::string::npos ? 0 : authority.rfind('@') + 1);
-  if (host.empty() || host.front() == ':') return Invalid("database_url: has no host");
+  if (host.empty() || host.front() == ':') return "has no host";
   if (rest.find('/') == std::string::npos || rest.substr(rest.find('/') + 1).empty()) {
-    return Invalid("database_url: names no database (postgres://user:password@host:port/dbname)");
+    return "names no database (postgres://user:password@host:port/dbname)";
   }
-  return grpc::Status::OK;
+  return "";
 }
+
+void CheckSchedule(const std::string& schedule, FieldErrors* errors) {
+  if (schedule.empty()) return;
+  CronSchedule cron;
+  errors->Add(CronSchedule::Parse(schedule, &cron));
+}
+
+void CheckRetention(const v1::BackupRetention& retention, FieldErrors* errors) {
+  if (retention.has_keep_last() && retention.keep_last().value() < 0) {
+    errors->Add("retention.keep_last", "must not be negative");
+  }
+  if (retention.has_keep_days() && retention.keep_days().value() < 0) {
+    errors->Add("retention.keep_days", "must not be negative");
+  }
+}
+
+const std::initializer_list<const char*> kBackupStates = {"PENDING", "RUNNING", "SUCCEEDED", "FAILED", "DELETED"};
 
 std::optional<Clock::TimePoint> NextRun(const std::string& schedule, Clock::TimePoint now) {
   CronSchedule cron;
@@ -64,29 +83,25 @@ BackupServiceImpl::BackupServiceImpl(BackupStore& store, const KeyRing& keys, co
 
 grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v1::BackupTarget* in,
                                                    v1::BackupTarget* out) {
+  FieldErrors errors;
   if (!IsName(in->name(), false)) {
-    return Invalid("name: must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit");
+    errors.Add("name", "must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit");
   }
-  if (grpc::Status s = CheckDatabaseUrl(in->database_url()); !s.ok()) return s;
-  if (!in->schedule().empty()) {
-    CronSchedule cron;
-    if (grpc::Status s = CronSchedule::Parse(in->schedule(), &cron); !s.ok()) return s;
+  if (std::string problem = DatabaseUrlProblem(in->database_url()); !problem.empty()) {
+    errors.Add("database_url", problem);
   }
+  CheckSchedule(in->schedule(), &errors);
   if (in->storage().kind() != v1::BackupStorage::LOCAL) {
-    return Invalid("storage.kind: must be LOCAL (S3-compatible storage is not available yet)");
+    errors.Add("storage.kind", "must be LOCAL (S3-compatible storage is not available yet)");
   }
   if (in->storage().path().empty() || in->storage().path().front() != '/') {
-    return Invalid("storage.path: must be an absolute directory path");
+    errors.Add("storage.path", "must be an absolute directory path");
   }
-  if (in->retention().has_keep_last() && in->retention().keep_last().value() < 0) {
-    return Invalid("retention.keep_last: must not be negative");
-  }
-  if (in->retention().has_keep_days() && in->retention().keep_days().value() < 0) {
-    return Invalid("retention.keep_days: must not be negative");
-  }
+  CheckRetention(in->retention(), &errors);
   if (in->has_rpo_target() && in->rpo_target().seconds() <= 0) {
-    return Invalid("rpo_target: must be positive (e.g. \"86400s\")");
+    errors.Add("rpo_target", "must be positive (e.g. \"86400s\")");
   }
+  if (!errors.empty()) return errors.ToStatus();
   if (keys_.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "no master key is configured (FLIGHTDECK_MASTER_KEY or "
@@ -164,33 +179,35 @@ grpc::Status BackupServiceImpl::ListBackupTargets(grpc::ServerContext*, const v1
 
 grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v1::UpdateBackupTargetRequest* in,
                                                    v1::BackupTarget* out) {
+  FieldErrors errors;
+  if (in->name().empty()) errors.Add("name", "is required");
+  if (in->has_database_url()) {
+    if (std::string problem = DatabaseUrlProblem(in->database_url().value()); !problem.empty()) {
+      errors.Add("database_url", problem);
+    }
+  }
+  if (in->has_schedule()) CheckSchedule(in->schedule().value(), &errors);
+  CheckRetention(in->retention(), &errors);
+  if (in->has_rpo_target() && in->rpo_target().seconds() <= 0) errors.Add("rpo_target", "must be positive");
+  if (!errors.empty()) return errors.ToStatus();
+
   TargetRecord r;
   if (grpc::Status s = store_.GetTarget(in->name(), &r); !s.ok()) return s;
   if (in->has_database_url()) {
-    if (grpc::Status s = CheckDatabaseUrl(in->database_url().value()); !s.ok()) return s;
     if (grpc::Status s = secrets::Seal(keys_, in->database_url().value(), &r.sealed_url); !s.ok()) return s;
     r.target.set_database_url(db::RedactUrl(in->database_url().value()));
   }
   if (in->has_schedule()) {
-    if (!in->schedule().value().empty()) {
-      CronSchedule cron;
-      if (grpc::Status s = CronSchedule::Parse(in->schedule().value(), &cron); !s.ok()) return s;
-    }
     r.target.set_schedule(in->schedule().value());
     r.next_run_at = NextRun(in->schedule().value(), clock_.Now());
   }
   if (in->retention().has_keep_last()) {
-    if (in->retention().keep_last().value() < 0) return Invalid("retention.keep_last: must not be negative");
     *r.target.mutable_retention()->mutable_keep_last() = in->retention().keep_last();
   }
   if (in->retention().has_keep_days()) {
-    if (in->retention().keep_days().value() < 0) return Invalid("retention.keep_days: must not be negative");
     *r.target.mutable_retention()->mutable_keep_days() = in->retention().keep_days();
   }
-  if (in->has_rpo_target()) {
-    if (in->rpo_target().seconds() <= 0) return Invalid("rpo_target: must be positive");
-    *r.target.mutable_rpo_target() = in->rpo_target();
-  }
+  if (in->has_rpo_target()) *r.target.mutable_rpo_target() = in->rpo_target();
   if (in->has_verify_after_backup()) *r.target.mutable_verify_after_backup() = in->verify_after_backup();
   if (grpc::Status s = store_.UpdateTarget(r, clock_.Now()); !s.ok()) return s;
   nudge_();
@@ -228,34 +245,48 @@ grpc::Status BackupServiceImpl::CreateBackup(grpc::ServerContext* context, const
   return grpc::Status::OK;
 }
 
+grpc::Status BackupServiceImpl::ResolveBackupId(const std::string& given, std::string* id) {
+  return ResolveIdPrefix("id", "backup", given,
+                         [this](const UuidRange& range, int limit, std::vector<std::string>* ids) {
+                           return store_.BackupIdsInRange(range, limit, ids);
+                         },
+                         id);
+}
+
 grpc::Status BackupServiceImpl::GetBackup(grpc::ServerContext*, const v1::GetBackupRequest* in, v1::Backup* out) {
-  if (!IsUuid(in->id())) return Invalid("id: \"" + in->id() + "\" is not a backup id");
-  return store_.GetBackup(in->id(), out);
+  std::string id;
+  if (grpc::Status s = ResolveBackupId(in->id(), &id); !s.ok()) return s;
+  return store_.GetBackup(id, out);
 }
 
 grpc::Status BackupServiceImpl::ListBackups(grpc::ServerContext*, const v1::ListBackupsRequest* in,
                                             v1::ListBackupsResponse* out) {
+  FieldErrors errors;
+  std::string state;
   if (!in->state().empty()) {
-    v1::Backup::State state;
-    if (!v1::Backup::State_Parse(in->state(), &state) || state == v1::Backup::STATE_UNSPECIFIED) {
-      return Invalid("state: must be PENDING, RUNNING, SUCCEEDED, FAILED or DELETED");
+    if (std::optional<std::string> canonical = CanonicalEnum(in->state(), kBackupStates)) {
+      state = *canonical;
+    } else {
+      errors.Add("state", UnknownEnumValue(in->state(), kBackupStates));
     }
   }
-  if (in->page_size() < 0 || in->page_size() > 500) return Invalid("page_size: must be between 1 and 500");
+  if (in->page_size() < 0 || in->page_size() > 500) errors.Add("page_size", "must be between 1 and 500");
   std::optional<std::pair<long long, std::string>> after;
   if (!in->page_token().empty()) {
     const std::string& t = in->page_token();
     size_t slash = t.find('/');
     if (slash == std::string::npos || slash == 0 || slash > 18 ||
         t.substr(0, slash).find_first_not_of("0123456789") != std::string::npos || !IsUuid(t.substr(slash + 1))) {
-      return Invalid("page_token: not a token returned by a previous list call");
+      errors.Add("page_token", "not a token returned by a previous list call");
+    } else {
+      after = std::make_pair(std::stoll(t.substr(0, slash)), t.substr(slash + 1));
     }
-    after = std::make_pair(std::stoll(t.substr(0, slash)), t.substr(slash + 1));
   }
+  if (!errors.empty()) return errors.ToStatus();
   std::vector<v1::Backup> backups;
   bool more = false;
   int limit = in->page_size() == 0 ? 50 : in->page_size();
-  if (grpc::Status s = store_.ListBackups(in->target(), in->state(), limit, after, &backups, &more); !s.ok()) {
+  if (grpc::Status s = store_.ListBackups(in->target(), state, limit, after, &backups, &more); !s.ok()) {
     return s;
   }
   for (v1::Backup& b : backups) *out->add_backups() = std::move(b);
@@ -269,8 +300,9 @@ grpc::Status BackupServiceImpl::ListBackups(grpc::ServerContext*, const v1::List
 
 grpc::Status BackupServiceImpl::VerifyBackup(grpc::ServerContext*, const v1::VerifyBackupRequest* in,
                                              v1::Backup* out) {
-  if (!IsUuid(in->id())) return Invalid("id: \"" + in->id() + "\" is not a backup id");
-  if (grpc::Status s = store_.GetBackup(in->id(), out); !s.ok()) return s;
+  std::string id;
+  if (grpc::Status s = ResolveBackupId(in->id(), &id); !s.ok()) return s;
+  if (grpc::Status s = store_.GetBackup(id, out); !s.ok()) return s;
   if (out->state() != v1::Backup::SUCCEEDED) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "backup is " + v1::Backup::State_Name(out->state()) + ": only a SUCCEEDED backup can be verified");
@@ -286,12 +318,26 @@ grpc::Status BackupServiceImpl::VerifyBackup(grpc::ServerContext*, const v1::Ver
 
 grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, const v1::RestoreBackupRequest* in,
                                               v1::Backup* out) {
-  if (!IsUuid(in->id())) return Invalid("id: \"" + in->id() + "\" is not a backup id");
-  if (in->confirm() != in->id()) return Invalid("confirm: must equal the backup id (" + in->id() + ")");
-  if (!IsName(in->target_database(), true)) {
-    return Invalid("target_database: must be 1-63 characters of a-z, 0-9, '_' and '-'");
+  // confirm repeats the id as the caller gave it (the full id or the same prefix), or the full
+  // id the prefix stands for: either way the caller named this backup twice.
+  FieldErrors errors;
+  if (in->id().empty()) errors.Add("id", "is required");
+  const bool confirm_repeats_id = !in->confirm().empty() && SameId(in->confirm(), in->id());
+  if (in->confirm().empty()) {
+    errors.Add("confirm", "is required: repeat the backup id" + (in->id().empty() ? "" : " (" + in->id() + ")"));
+  } else if (!confirm_repeats_id && !IsUuid(in->confirm())) {
+    errors.Add("confirm", "must equal the backup id (" + in->id() + ")");
   }
-  if (grpc::Status s = store_.GetBackup(in->id(), out); !s.ok()) return s;
+  if (!IsName(in->target_database(), true)) {
+    errors.Add("target_database", "must be 1-63 characters of a-z, 0-9, '_' and '-'");
+  }
+  if (!errors.empty()) return errors.ToStatus();
+  std::string id;
+  if (grpc::Status s = ResolveBackupId(in->id(), &id); !s.ok()) return s;
+  if (!confirm_repeats_id && !SameId(in->confirm(), id)) {
+    return Invalid("confirm: must equal the backup id (" + in->id() + " or " + id + ")");
+  }
+  if (grpc::Status s = store_.GetBackup(id, out); !s.ok()) return s;
   if (out->state() != v1::Backup::SUCCEEDED) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "backup is " + v1::Backup::State_Name(out->state()) + ": only a SUCCEEDED backup can be restored");

@@ -35,6 +35,8 @@ class BackupServiceImpl final : public v1::BackupService::Service {
  private:
   // Fills target->status from its recent backups (RPO, last success/failure, verification).
   grpc::Status FillStatus(const TargetRecord& record, v1::BackupTarget* target);
+  // A full backup id, or a unique prefix of at least 4 hex characters, as the full id.
+  grpc::Status ResolveBackupId(const std::string& given, std::string* id);
 
   BackupStore& store_;
   const KeyRing& keys_;

@@ -77,6 +77,8 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                 "ON CONFLICT DO NOTHING RETURNING id::text");
   pool_.Prepare("backups_get",
                 std::string("SELECT ") + kBackupColumns + " FROM backups.backups WHERE id = $1::uuid");
+  pool_.Prepare("backups_ids_in_range",
+                "SELECT id::text FROM backups.backups WHERE id BETWEEN $1::uuid AND $2::uuid ORDER BY id LIMIT $3");
   pool_.Prepare("backups_list",
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE ($1 = '' OR target = $1) AND ($2 = '' OR state = $2)"
@@ -198,6 +200,16 @@ grpc::Status BackupStore::GetBackup(const std::string& id, v1::Backup* out) {
     pqxx::result r = db::Exec(tx, "backups_get", id);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup " + id + " not found");
     BackupFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::BackupIdsInRange(const UuidRange& range, int limit, std::vector<std::string>* ids) {
+  return pool_.Transact("find backup ids by prefix", [&](pqxx::transaction_base& tx) {
+    ids->clear();
+    for (const auto& row : db::Exec(tx, "backups_ids_in_range", range.low, range.high, limit)) {
+      ids->push_back(row[0].as<std::string>());
+    }
     return grpc::Status::OK;
   });
 }

@@ -10,6 +10,7 @@
 #include "common/clock/clock.h"
 #include "common/jobs/jobs.h"
 #include "flightdeck/v1/backups.pb.h"
+#include "services/backups/request_checks.h"
 
 namespace flightdeck::db {
 class Pool;
@@ -60,6 +61,8 @@ class BackupStore {
   grpc::Status CreateBackup(v1::Backup* backup, std::optional<Clock::TimePoint> scheduled_for,
                             Clock::TimePoint now, std::vector<JobRequest> also = {});
   grpc::Status GetBackup(const std::string& id, v1::Backup* out);
+  // Up to `limit` backup ids within `range`, in order: how an id prefix is resolved.
+  grpc::Status BackupIdsInRange(const UuidRange& range, int limit, std::vector<std::string>* ids);
   // Newest first; before_created_us/before_id page from a previous call.
   grpc::Status ListBackups(const std::string& target, const std::string& state, int limit,
                            std::optional<std::pair<long long, std::string>> after,

@@ -31,6 +31,15 @@ v1::HealthEvent Event(const char* kind, const Key& key, Clock::TimePoint at, v1:
 
 }  // namespace
 
+v1::HealthEvent AlertEvent(const std::pair<std::string, std::string>& service_env, Clock::TimePoint at,
+                           const RollUpResult& verdict, bool firing, bool deliver) {
+  v1::HealthEvent alert = Event("ALERT", service_env, at, verdict.status, verdict.status,
+                                std::string("ServiceDown ") + (firing ? "firing" : "resolved") + ": " + verdict.reason);
+  alert.set_alert(ServiceDownAlert(service_env.first, service_env.second, verdict.reason, firing));
+  alert.set_delivery(deliver ? "pending" : "recorded");
+  return alert;
+}
+
 std::string ServiceDownAlert(const std::string& service, const std::string& environment,
                              const std::string& reason, bool firing) {
   // ordered_json: the documented key order is part of "the exact alert".
@@ -89,22 +98,15 @@ grpc::Status HealthEvaluator::EvaluateOnce() {
       row.since = now;
     }
     bool reason_changed = row.reason != verdict.reason;
-    v1::HealthStatus from = row.status;
     row.status = verdict.status;
     row.reason = verdict.reason;
 
     bool down = verdict.liveness_failing && now - verdict.liveness_failing_since >= options_.down_after;
     if (down && !row.alert_firing) {
-      v1::HealthEvent alert = Event("ALERT", key, now, from, verdict.status, verdict.reason);
-      alert.set_alert(ServiceDownAlert(key.first, key.second, verdict.reason, true));
-      alert.set_delivery(options_.deliver ? "pending" : "recorded");
-      events.push_back(std::move(alert));
+      events.push_back(AlertEvent(key, now, verdict, true, options_.deliver));
       row.alert_firing = true;
     } else if (!verdict.liveness_failing && row.alert_firing) {
-      v1::HealthEvent alert = Event("ALERT", key, now, from, verdict.status, verdict.reason);
-      alert.set_alert(ServiceDownAlert(key.first, key.second, verdict.reason, false));
-      alert.set_delivery(options_.deliver ? "pending" : "recorded");
-      events.push_back(std::move(alert));
+      events.push_back(AlertEvent(key, now, verdict, false, options_.deliver));
       row.alert_firing = false;
     }
     if (events.empty() && known && !reason_changed) continue;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <grpcpp/support/status.h>
 
@@ -29,6 +30,12 @@ namespace flightdeck::health {
 //  "annotations":{"summary":"<service> is down in <env>: <reason>"},"status":"firing|resolved"}
 std::string ServiceDownAlert(const std::string& service, const std::string& environment,
                              const std::string& reason, bool firing);
+
+// The ALERT event of a ServiceDown alert firing or resolved. It is no change of state (SERVICE
+// events are): from and to both hold the status the alert was raised in, and the reason reads
+// "ServiceDown firing: <why>" or "ServiceDown resolved: <why>". `deliver` false: "recorded".
+v1::HealthEvent AlertEvent(const std::pair<std::string, std::string>& service_env, Clock::TimePoint at,
+                           const RollUpResult& verdict, bool firing, bool deliver);
 
 class HealthEvaluator {
  public:

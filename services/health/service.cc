@@ -7,12 +7,15 @@
 
 #include "common/clock/timestamps.h"
 #include "common/grpc/metadata.h"
+#include "services/health/request_checks.h"
 #include "services/health/rollup.h"
 #include "services/health/target.h"
 #include "services/health/thresholds.h"
 
 namespace flightdeck::health {
 namespace {
+
+const std::initializer_list<const char*> kEventKinds = {"TARGET", "SERVICE", "ALERT"};
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
@@ -126,10 +129,12 @@ grpc::Status HealthServiceImpl::WindowStats(const std::string& name, std::chrono
 
 grpc::Status HealthServiceImpl::GetTargetStats(grpc::ServerContext*, const v1::GetTargetStatsRequest* req,
                                                v1::TargetWindowStats* resp) {
-  if (req->name().empty()) return Invalid("name: required");
+  FieldErrors errors;
+  if (req->name().empty()) errors.Add("name", "required");
   if (req->window_seconds() < 1 || req->window_seconds() > 86400) {
-    return Invalid("window_seconds: " + std::to_string(req->window_seconds()) + " is not within 1..86400");
+    errors.Add("window_seconds", std::to_string(req->window_seconds()) + " is not within 1..86400");
   }
+  if (!errors.empty()) return errors.ToStatus();
   TargetRecord record;
   if (grpc::Status s = store_.GetTarget(req->name(), &record); !s.ok()) return s;
   Clock::TimePoint end = req->has_end() ? TimeOf(req->end()) : clock_.Now();
@@ -186,21 +191,28 @@ grpc::Status HealthServiceImpl::GetServiceHealth(grpc::ServerContext*, const v1:
 
 grpc::Status HealthServiceImpl::ListHealthEvents(grpc::ServerContext*, const v1::ListHealthEventsRequest* req,
                                                  v1::ListHealthEventsResponse* resp) {
+  FieldErrors errors;
   int page_size = 0;
-  if (grpc::Status s = PageSize(req->page_size(), &page_size); !s.ok()) return s;
-  if (!req->kind().empty() && req->kind() != "TARGET" && req->kind() != "SERVICE" && req->kind() != "ALERT") {
-    return Invalid("kind: unknown kind \"" + req->kind() + "\" (one of TARGET, SERVICE, ALERT)");
+  errors.Add(PageSize(req->page_size(), &page_size));
+  std::string kind;
+  if (!req->kind().empty()) {
+    if (std::optional<std::string> canonical = CanonicalEnum(req->kind(), kEventKinds)) {
+      kind = *canonical;
+    } else {
+      errors.Add("kind", UnknownEnumValue(req->kind(), kEventKinds));
+    }
   }
   long long before = std::numeric_limits<long long>::max();
   if (!req->page_token().empty()) {
     try {
       before = std::stoll(req->page_token());
     } catch (const std::exception&) {
-      return Invalid("page_token: not a token from this list");
+      errors.Add("page_token", "not a token from this list");
     }
   }
+  if (!errors.empty()) return errors.ToStatus();
   std::vector<v1::HealthEvent> events;
-  EventFilter filter{req->service(), req->environment(), req->kind()};
+  EventFilter filter{req->service(), req->environment(), kind};
   if (grpc::Status s = store_.ListEvents(filter, before, page_size + 1, &events); !s.ok()) return s;
   bool more = static_cast<int>(events.size()) > page_size;
   if (more) events.resize(page_size);

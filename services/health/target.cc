@@ -7,20 +7,12 @@
 #include "common/clock/timestamps.h"
 #include "common/config/url.h"
 #include "common/db/db.h"
+#include "services/health/request_checks.h"
 
 namespace flightdeck::health {
 namespace {
 
 using std::chrono::milliseconds;
-
-grpc::Status Invalid(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string Upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -52,75 +44,78 @@ bool IsHostPort(const std::string& address) {
   return IsPort(address.substr(colon + 1));
 }
 
-grpc::Status CheckUrl(const v1::HealthTarget& t) {
-  if (t.url().empty()) {
-    return Invalid("url: required for kind " + t.kind());
-  }
+// "" when the target's url suits its kind, else why not (after "url: ").
+std::string UrlProblem(const v1::HealthTarget& t) {
+  if (t.url().empty()) return "required for kind " + t.kind();
   const std::string shown = db::RedactUrl(t.url());
   std::optional<config::UrlParts> parts = config::ParseUrl(t.url());
   if (!parts || parts->host.empty() || (parts->port_text && !IsPort(*parts->port_text)) ||
       t.url().find_first_of(" \t\r\n") != std::string::npos) {
-    return Invalid("url: cannot parse \"" + shown + "\"");
+    return "cannot parse \"" + shown + "\"";
   }
   const std::string& scheme = parts->scheme;
   if (t.kind() == "HTTP" && scheme != "http" && scheme != "https") {
-    return Invalid("url: \"" + shown + "\" must be http:// or https:// for kind HTTP");
+    return "\"" + shown + "\" must be http:// or https:// for kind HTTP";
   }
   if (t.kind() == "POSTGRES" && scheme != "postgres" && scheme != "postgresql") {
-    return Invalid("url: \"" + shown + "\" must be postgres:// or postgresql:// for kind POSTGRES");
+    return "\"" + shown + "\" must be postgres:// or postgresql:// for kind POSTGRES";
   }
-  if (t.kind() == "REDIS" && scheme != "redis") {
-    return Invalid("url: \"" + shown + "\" must be redis:// for kind REDIS");
-  }
-  return grpc::Status::OK;
+  if (t.kind() == "REDIS" && scheme != "redis") return "\"" + shown + "\" must be redis:// for kind REDIS";
+  return "";
 }
 
 }  // namespace
 
 grpc::Status ValidateTarget(v1::HealthTarget* t) {
   static const std::regex kName("[a-z0-9][a-z0-9._-]{0,62}");
-  if (t->name().empty()) return Invalid("name: required");
-  if (!std::regex_match(t->name(), kName)) {
-    return Invalid("name: \"" + t->name() +
-                   "\" must be 1-63 characters of a-z, 0-9, '.', '_', '-' starting with a letter "
-                   "or digit");
+  FieldErrors errors;
+  if (t->name().empty()) {
+    errors.Add("name", "required");
+  } else if (!std::regex_match(t->name(), kName)) {
+    errors.Add("name", "\"" + t->name() +
+                           "\" must be 1-63 characters of a-z, 0-9, '.', '_', '-' starting with a letter "
+                           "or digit");
   }
-  if (t->service().empty()) return Invalid("service: required");
-  if (t->environment().empty()) return Invalid("environment: required");
+  if (t->service().empty()) errors.Add("service", "required");
+  if (t->environment().empty()) errors.Add("environment", "required");
 
-  t->set_role(Lower(t->role()));
-  if (t->role() != "liveness" && t->role() != "readiness" && t->role() != "canary") {
-    return Invalid("role: unknown role \"" + t->role() + "\" (one of liveness, readiness, canary)");
+  if (std::optional<std::string> role = CanonicalEnum(t->role(), kTargetRoles)) {
+    t->set_role(*role);
+  } else {
+    errors.Add("role", EnumProblem(t->role(), kTargetRoles));
   }
-  std::string kind = Upper(t->kind());
-  if (kind != "HTTP" && kind != "GRPC" && kind != "TCP" && kind != "POSTGRES" && kind != "REDIS") {
-    return Invalid("kind: unknown kind \"" + t->kind() + "\" (one of HTTP, GRPC, TCP, POSTGRES, REDIS)");
+  std::optional<std::string> kind = CanonicalEnum(t->kind(), kProbeKinds);
+  if (kind) {
+    t->set_kind(*kind);
+  } else {
+    errors.Add("kind", EnumProblem(t->kind(), kProbeKinds));
   }
-  t->set_kind(kind);
 
+  // What the kind needs can only be checked once the kind is known.
   if (kind == "GRPC" || kind == "TCP") {
-    if (t->address().empty()) return Invalid("address: required for kind " + kind + " (host:port)");
-    if (!IsHostPort(t->address())) {
-      return Invalid("address: \"" + t->address() + "\" is not host:port");
+    if (t->address().empty()) {
+      errors.Add("address", "required for kind " + *kind + " (host:port)");
+    } else if (!IsHostPort(t->address())) {
+      errors.Add("address", "\"" + t->address() + "\" is not host:port");
     }
-  } else if (grpc::Status s = CheckUrl(*t); !s.ok()) {
-    return s;
+  } else if (kind) {
+    if (std::string problem = UrlProblem(*t); !problem.empty()) errors.Add("url", problem);
   }
 
   if (kind == "HTTP") {
-    std::string method = Upper(t->method());
-    if (method.empty()) method = "GET";
+    std::string method = t->method().empty() ? "GET" : Upper(t->method());
     if (method != "GET" && method != "HEAD") {
-      return Invalid("method: \"" + t->method() + "\" is not GET or HEAD");
+      errors.Add("method", UnknownEnumValue(t->method(), {"GET", "HEAD"}));
+    } else {
+      t->set_method(method);
     }
-    t->set_method(method);
     for (int code : t->expect_status()) {
       if (code < 100 || code > 599) {
-        return Invalid("expect_status: " + std::to_string(code) + " is not an HTTP status (100..599)");
+        errors.Add("expect_status", std::to_string(code) + " is not an HTTP status (100..599)");
       }
     }
     if (t->has_max_latency() && MillisOf(t->max_latency()).count() < 0) {
-      return Invalid("max_latency: must not be negative");
+      errors.Add("max_latency", "must not be negative");
     }
   }
 
@@ -133,20 +128,20 @@ grpc::Status ValidateTarget(v1::HealthTarget* t) {
   milliseconds initial_delay = MillisOf(t->initial_delay());
   milliseconds period = MillisOf(t->period());
   milliseconds timeout = MillisOf(t->timeout());
-  if (initial_delay.count() < 0) return Invalid("initial_delay: must not be negative");
+  if (initial_delay.count() < 0) errors.Add("initial_delay", "must not be negative");
   if (period < std::chrono::seconds(1)) {
-    return Invalid("period: " + Show(period) + " is below the minimum 1s");
+    errors.Add("period", Show(period) + " is below the minimum 1s");
+  } else if (timeout > period) {
+    errors.Add("period", Show(period) + " is below timeout " + Show(timeout));
   }
-  if (timeout.count() <= 0) return Invalid("timeout: must be above 0");
-  if (timeout > period) {
-    return Invalid("period: " + Show(period) + " is below timeout " + Show(timeout));
-  }
+  if (timeout.count() <= 0) errors.Add("timeout", "must be above 0");
   if (t->success_threshold() < 1) {
-    return Invalid("success_threshold: " + std::to_string(t->success_threshold()) + " must be at least 1");
+    errors.Add("success_threshold", std::to_string(t->success_threshold()) + " must be at least 1");
   }
   if (t->failure_threshold() < 1) {
-    return Invalid("failure_threshold: " + std::to_string(t->failure_threshold()) + " must be at least 1");
+    errors.Add("failure_threshold", std::to_string(t->failure_threshold()) + " must be at least 1");
   }
+  if (!errors.empty()) return errors.ToStatus();
 
   // Output-only fields are the service's to set.
   t->clear_status();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include <grpcpp/support/status.h>
@@ -14,9 +15,14 @@ namespace flightdeck::health {
 
 inline constexpr int kShardCount = 64;
 
+// Accepted in any case; answered in these spellings.
+inline const std::initializer_list<const char*> kTargetRoles = {"liveness", "readiness", "canary"};
+inline const std::initializer_list<const char*> kProbeKinds = {"HTTP", "GRPC", "TCP", "POSTGRES", "REDIS"};
+
 // Checks a target as a client sent it and normalises it in place: defaults filled in
 // (initial_delay 0s, period 10s, timeout 1s, thresholds 1 and 3, method GET), role lower case,
-// kind upper case, output-only fields cleared. INVALID_ARGUMENT names the field.
+// kind upper case (both accepted in any case), output-only fields cleared. One INVALID_ARGUMENT
+// lists every problem ("field: problem; field: problem").
 grpc::Status ValidateTarget(v1::HealthTarget* target);
 
 // The shard (0..kShardCount-1) a target belongs to: FNV-1a 64 of its name, so that every

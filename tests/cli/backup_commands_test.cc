@@ -250,6 +250,26 @@ TEST_F(BackupCommandsTest, RestoreAsksForTheBackupIdAndSendsItAsConfirmation) {
       << right.out;
 }
 
+TEST_F(BackupCommandsTest, RestoreByAnIdPrefixTakesThePrefixOrTheFullIdAsConfirmation) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.method == "GET") return CannedResponse{200, BackupJson("SUCCEEDED")};
+    return CannedResponse{200, BackupJson("SUCCEEDED", R"(,"last_restore":{
+      "target_database":"orders_copy","state":"RUNNING","started_at":"2026-11-22T04:00:00Z"})")};
+  });
+  interactive_ = true;
+  // "bk-" stands for the backup whose full id is bk-7 (the fake's answer).
+  Outcome full = Run(gateway, {"backup", "restore", "bk-", "--to", "orders_copy"}, "bk-7\n");
+  ASSERT_EQ(full.code, kExitOk) << full.err;
+  EXPECT_EQ(gateway.requests().back().target, "/v1/backups/bk-/restore");
+  EXPECT_EQ(json::parse(gateway.requests().back().body)["confirm"], "bk-7");
+  EXPECT_NE(full.out.find("restore of bk-7: RUNNING into orders_copy"), std::string::npos) << full.out;
+  EXPECT_NE(full.out.find("Follow it: fdctl backup get bk-7\n"), std::string::npos) << full.out;
+
+  Outcome same = Run(gateway, {"backup", "restore", "bk-", "--to", "orders_copy"}, "bk-\n");
+  ASSERT_EQ(same.code, kExitOk) << same.err;
+  EXPECT_EQ(json::parse(gateway.requests().back().body)["confirm"], "bk-");
+}
+
 TEST_F(BackupCommandsTest, RestoreYesWaitPollsUntilTheRestoreEnds) {
   std::atomic<int> gets{0};
   FakeGateway gateway([&gets](const RecordedRequest& r) {

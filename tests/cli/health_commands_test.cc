@@ -74,6 +74,15 @@ TEST_F(HealthCommandsTest, AddRefusesBadSettingsBeforeSendingAnything) {
                                "startup", "--kind", "TCP", "--address", "db:5432"});
   EXPECT_EQ(role.code, kExitUsage);
   EXPECT_NE(role.err.find("--role must be liveness, readiness or canary"), std::string::npos) << role.err;
+  // Every mistake at once, not one per run.
+  Outcome many = Run(gateway, {"health", "add", "x", "--service", "pay", "--env", "staging", "--role", "startup",
+                               "--kind", "tcp", "--period", "often", "--failure-threshold", "0"});
+  EXPECT_EQ(many.code, kExitUsage);
+  EXPECT_NE(many.err.find("--role must be liveness, readiness or canary; --address HOST:PORT is required for a TCP "
+                          "target; --period 'often' must be a duration like 10s, 500ms or 1m; --failure-threshold "
+                          "'0' must be a whole number from 1 to 1000"),
+            std::string::npos)
+      << many.err;
   EXPECT_TRUE(gateway.requests().empty());
 }
 
@@ -90,9 +99,13 @@ TEST_F(HealthCommandsTest, TargetsServiceEventsAndRemove) {
         "targets":[{"name":"checkout-live","role":"liveness","status":"UNHEALTHY"}]}]})"};
     }
     if (r.target == "/v1/health/events?service=checkout") {
+      // An alert raised while the service stays UNHEALTHY: no change of state to show.
       return CannedResponse{200, R"({"events":[{"id":"7","at":"2026-11-22T10:01:30Z","kind":"ALERT",
-        "service":"checkout","environment":"production","from":"HEALTHY","to":"UNHEALTHY",
-        "reason":"ServiceDown firing","alert":"{}","delivery":"recorded"}]})"};
+        "service":"checkout","environment":"production","from":"UNHEALTHY","to":"UNHEALTHY",
+        "reason":"ServiceDown firing: liveness checkout-live failing",
+        "alert":"{\"labels\":{\"alertname\":\"ServiceDown\"},\"status\":\"firing\"}","delivery":"recorded"},
+        {"id":"6","at":"2026-11-22T10:00:30Z","kind":"SERVICE","service":"checkout","environment":"production",
+        "from":"HEALTHY","to":"UNHEALTHY","reason":"liveness checkout-live failing"}]})"};
     }
     return CannedResponse{404, R"({"error":{"code":"NOT_FOUND","message":"no such thing"}})"};
   });
@@ -112,9 +125,15 @@ TEST_F(HealthCommandsTest, TargetsServiceEventsAndRemove) {
 
   Outcome events = Run(gateway, {"health", "events", "--service", "checkout"});
   ASSERT_EQ(events.code, kExitOk) << events.err;
-  EXPECT_NE(events.out.find("ALERT  checkout  production   -       HEALTHY -> UNHEALTHY  ServiceDown firing [recorded]"),
+  EXPECT_NE(events.out.find("ALERT    checkout  production   -       ServiceDown firing    liveness checkout-live "
+                            "failing [recorded]"),
             std::string::npos)
       << events.out;
+  EXPECT_NE(events.out.find("SERVICE  checkout  production   -       HEALTHY -> UNHEALTHY  liveness checkout-live "
+                            "failing"),
+            std::string::npos)
+      << events.out;
+  EXPECT_EQ(events.out.find("UNHEALTHY -> UNHEALTHY"), std::string::npos) << events.out;
 
   Outcome rm = Run(gateway, {"health", "rm", "checkout-live"});
   ASSERT_EQ(rm.code, kExitOk) << rm.err;
@@ -194,6 +213,57 @@ TEST_F(HealthCommandsTest, SmokeRefusedByTheServerPrintsItsFieldError) {
   Outcome o = Run(gateway, {"health", "smoke", "--file", file});
   EXPECT_EQ(o.code, kExitError);
   EXPECT_EQ(o.err, "error: INVALID_ARGUMENT: checks[1].url: \"/db\" is relative and the run has no base_url\n");
+}
+
+TEST_F(HealthCommandsTest, TargetShowsTheEffectiveDefaultsNotEmptyValues) {
+  // What the service answers for an HTTP target created without a status list.
+  json target = json::parse(kTargetJson);
+  target["expect_status"] = json::array();
+  FakeGateway gateway([&target](const RecordedRequest&) { return CannedResponse{200, target.dump()}; });
+  Outcome o = Run(gateway, {"health", "target", "checkout-live"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_NE(o.out.find("expect status: 200-399 (default)\n"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("[]"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("timing: period 10s, timeout 1s, initial delay 0s, success threshold 1, failure "
+                       "threshold 3\n"),
+            std::string::npos)
+      << o.out;
+
+  target.erase("expect_status");  // a gateway that leaves empty lists out
+  Outcome absent = Run(gateway, {"health", "target", "checkout-live"});
+  EXPECT_NE(absent.out.find("expect status: 200-399 (default)\n"), std::string::npos) << absent.out;
+
+  target["expect_status"] = json::array({200, 204});
+  Outcome listed = Run(gateway, {"health", "target", "checkout-live"});
+  EXPECT_NE(listed.out.find("expect status: 200, 204\n"), std::string::npos) << listed.out;
+}
+
+TEST_F(HealthCommandsTest, EnvAndEnvironmentBothNameTheEnvironment) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.rfind("/v1/health/targets?", 0) == 0) return CannedResponse{200, R"({"targets":[]})"};
+    if (r.target.rfind("/v1/health/events", 0) == 0) return CannedResponse{200, R"({"events":[]})"};
+    if (r.target.rfind("/v1/health/services/", 0) == 0) {
+      return CannedResponse{200, R"({"service":"checkout","environments":[]})"};
+    }
+    return CannedResponse{200, kTargetJson};
+  });
+  for (const char* flag : {"--env", "--environment"}) {
+    SCOPED_TRACE(flag);
+    ASSERT_EQ(Run(gateway, {"health", "targets", flag, "staging"}).code, kExitOk);
+    EXPECT_EQ(gateway.requests().back().target, "/v1/health/targets?environment=staging");
+    ASSERT_EQ(Run(gateway, {"health", "events", flag, "staging"}).code, kExitOk);
+    EXPECT_EQ(gateway.requests().back().target, "/v1/health/events?environment=staging");
+    ASSERT_EQ(Run(gateway, {"health", "service", "checkout", flag, "staging"}).code, kExitOk);
+    EXPECT_EQ(gateway.requests().back().target, "/v1/health/services/checkout?environment=staging");
+    Outcome add = Run(gateway, {"health", "add", "pay-db", "--service", "pay", flag, "staging", "--role", "readiness",
+                                "--kind", "tcp", "--address", "db:5432"});
+    ASSERT_EQ(add.code, kExitOk) << add.err;
+    EXPECT_EQ(json::parse(gateway.requests().back().body)["environment"], "staging");
+  }
+  Outcome none = Run(gateway, {"health", "add", "pay-db", "--service", "pay", "--role", "readiness", "--kind", "tcp",
+                               "--address", "db:5432"});
+  EXPECT_EQ(none.code, kExitUsage);
+  EXPECT_NE(none.err.find("--environment (or --env) is required"), std::string::npos) << none.err;
 }
 
 }  // namespace

@@ -133,9 +133,14 @@ TEST_F(BackupsE2eTest, BackUpVerifyRestoreAndDetectCorruption) {
                                   {{"target_database", "shop_restored"}, {"confirm", "yes"}});
   EXPECT_EQ(unconfirmed.status, 400);
   EXPECT_NE(unconfirmed.body.find("confirm"), std::string::npos);
+  // Like git: a unique prefix names the backup; confirm repeats it as given.
+  const std::string prefix = id.substr(0, 8);
+  HttpResponse by_prefix = Call("GET", "/v1/backups/" + prefix);
+  ASSERT_EQ(by_prefix.status, 200) << by_prefix.body;
+  EXPECT_EQ(json::parse(by_prefix.body)["id"], id);
   const std::string restored_db = "fd_restored_" + std::to_string(getpid());
-  HttpResponse restore = Call("POST", "/v1/backups/" + id + "/restore",
-                              {{"target_database", restored_db}, {"confirm", id}});
+  HttpResponse restore = Call("POST", "/v1/backups/" + prefix + "/restore",
+                              {{"target_database", restored_db}, {"confirm", prefix}});
   ASSERT_EQ(restore.status, 200) << restore.body;
   json restored = WaitBackup(id, [](const json& b) {
     std::string s = b["last_restore"].value("state", "");
@@ -287,6 +292,20 @@ TEST_F(BackupsE2eTest, BadInputIsRefusedNamingTheField) {
   EXPECT_EQ(no_storage.status, 400);
   EXPECT_NE(no_storage.body.find("storage"), std::string::npos);
   EXPECT_EQ(Call("POST", "/v1/backups", {{"target", "nope"}}).status, 404);
+
+  // Every problem of a request in one answer.
+  HttpResponse many = Call("POST", "/v1/backup-targets",
+                           {{"name", "Bad Name"}, {"database_url", "mysql://h/db"}, {"schedule", "61 * * * *"}});
+  EXPECT_EQ(many.status, 400);
+  for (const char* field : {"name: ", "; database_url: ", "; schedule: ", "; storage.kind: ", "; storage.path: "}) {
+    EXPECT_NE(many.body.find(field), std::string::npos) << field << " in " << many.body;
+  }
+  // The state filter in any case; a wrong one lists the valid states.
+  EXPECT_EQ(Call("GET", "/v1/backups?state=succeeded").status, 200);
+  HttpResponse bad_state = Call("GET", "/v1/backups?state=done");
+  EXPECT_EQ(bad_state.status, 400);
+  EXPECT_NE(bad_state.body.find("one of PENDING, RUNNING, SUCCEEDED, FAILED, DELETED"), std::string::npos)
+      << bad_state.body;
 }
 
 }  // namespace

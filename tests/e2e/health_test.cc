@@ -112,6 +112,15 @@ TEST_F(HealthE2eTest, AFailingLivenessTargetTakesTheServiceDownAndRecordsService
   HttpResponse bad = Call("POST", "/v1/health/targets", Target("shop-bad", "liveness", "not a url"));
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("url"), std::string::npos) << bad.body;
+  // Every problem of a request in one answer; an enum error lists the valid values.
+  json many = Target("Shop Bad", "startup", "not a url");
+  many.erase("service");
+  HttpResponse all = Call("POST", "/v1/health/targets", many);
+  EXPECT_EQ(all.status, 400) << all.body;
+  for (const char* part : {"name: ", "; service: required", "; role: unknown value \\\"startup\\\" (one of liveness, "
+                           "readiness, canary)", "; url: "}) {
+    EXPECT_NE(all.body.find(part), std::string::npos) << part << " in " << all.body;
+  }
 
   WaitFor("/v1/health/services/shop?environment=production",
           [](const json& a) { return EnvironmentStatus(a) == "HEALTHY"; }, "shop turning HEALTHY");
@@ -133,6 +142,15 @@ TEST_F(HealthE2eTest, AFailingLivenessTargetTakesTheServiceDownAndRecordsService
   std::vector<json> firing = ServiceDownAlerts(events, "firing");
   ASSERT_EQ(firing.size(), 1u) << events.dump(2);
   EXPECT_FALSE(firing[0].value("delivery", "").empty()) << firing[0].dump(2);
+  // The alert is no change of state, and says so instead of "UNHEALTHY -> UNHEALTHY".
+  EXPECT_EQ(firing[0].value("reason", ""), "ServiceDown firing: liveness shop-live failing") << firing[0].dump(2);
+  json changes = WaitFor("/v1/health/events?service=shop&environment=production&kind=service",
+                         [](const json& p) { return p.contains("events") && !p["events"].empty(); },
+                         "SERVICE events (the kind filter in any case)");
+  for (const json& e : changes["events"]) {
+    EXPECT_EQ(e.value("kind", ""), "SERVICE") << e.dump();
+    EXPECT_NE(e.value("from", ""), e.value("to", "")) << e.dump();
+  }
 
   // Delivered to the incidents service, where it opens an incident for shop/production.
   json incidents = WaitFor("/v1/incidents?service=shop", [](const json& p) {
@@ -196,6 +214,10 @@ TEST_F(HealthE2eTest, ASmokeSuiteWithOneFailingCheckFailsAndShowsWhy) {
   EXPECT_EQ(run.value("passed_count", 0), 2);
   EXPECT_EQ(run.value("failed_count", 0), 1);
   EXPECT_TRUE(run.contains("finished_at"));
+  // Like git: a unique prefix of the id finds the run.
+  HttpResponse by_prefix = Call("GET", "/v1/health/smoke-runs/" + id.substr(0, 8));
+  ASSERT_EQ(by_prefix.status, 200) << by_prefix.body;
+  EXPECT_EQ(json::parse(by_prefix.body).value("id", ""), id);
 
   HttpResponse invalid = Call("POST", "/v1/health/smoke-runs",
                               {{"checks", {{{"name", "a"}, {"url", "http://x/"}}, {{"name", "b"}}}}});

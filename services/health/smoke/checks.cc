@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <optional>
 
 namespace flightdeck::health::smoke {
 namespace {
@@ -14,11 +15,6 @@ grpc::Status Invalid(const std::string& message) {
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string Upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
   return s;
 }
 
@@ -55,54 +51,61 @@ bool IsTokenChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string("!#$%&'*+-.^_`|~").find(c) != std::string::npos;
 }
 
-grpc::Status NormalizeCheck(const std::string& base_url, const std::string& field, v1::SmokeCheck* c) {
-  if (c->name().empty()) return Invalid(field + "name: is required");
-  if (c->name().size() > 200) return Invalid(field + "name: must be at most 200 characters");
-  if (c->url().empty()) return Invalid(field + "url: is required");
-  if (HasScheme(c->url())) {
-    if (std::string problem = AbsoluteUrlProblem(c->url()); !problem.empty()) {
-      return Invalid(field + "url: " + problem);
-    }
+// Adds every problem of one check to `errors`; `field` is "checks[2]." and prefixes each.
+void NormalizeCheck(const std::string& base_url, const std::string& field, v1::SmokeCheck* c,
+                    FieldErrors* errors) {
+  if (c->name().empty()) errors->Add(field + "name", "is required");
+  if (c->name().size() > 200) errors->Add(field + "name", "must be at most 200 characters");
+  if (c->url().empty()) {
+    errors->Add(field + "url", "is required");
+  } else if (HasScheme(c->url())) {
+    if (std::string problem = AbsoluteUrlProblem(c->url()); !problem.empty()) errors->Add(field + "url", problem);
   } else if (base_url.empty()) {
-    return Invalid(field + "url: \"" + c->url() + "\" is relative and the run has no base_url");
-  } else if (std::string problem = AbsoluteUrlProblem(JoinUrl(base_url, c->url())); !problem.empty()) {
-    return Invalid(field + "url: " + problem);
+    errors->Add(field + "url", "\"" + c->url() + "\" is relative and the run has no base_url");
+  } else if (AbsoluteUrlProblem(base_url).empty()) {  // a bad base_url is reported on its own
+    if (std::string problem = AbsoluteUrlProblem(JoinUrl(base_url, c->url())); !problem.empty()) {
+      errors->Add(field + "url", problem);
+    }
   }
 
-  c->set_method(c->method().empty() ? "GET" : Upper(c->method()));
-  static const char* const kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
-  if (std::none_of(std::begin(kMethods), std::end(kMethods), [&](const char* m) { return c->method() == m; })) {
-    return Invalid(field + "method: must be GET, HEAD, POST, PUT, PATCH or DELETE, not \"" + c->method() + "\"");
+  static const std::initializer_list<const char*> kMethods = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+  if (c->method().empty()) c->set_method("GET");
+  if (std::optional<std::string> method = CanonicalEnum(c->method(), kMethods)) {
+    c->set_method(*method);
+  } else {
+    errors->Add(field + "method", UnknownEnumValue(c->method(), kMethods));
   }
   if (c->expect_status() == 0) c->set_expect_status(200);
   if (c->expect_status() < 100 || c->expect_status() > 599) {
-    return Invalid(field + "expect_status: must be an HTTP status between 100 and 599");
+    errors->Add(field + "expect_status", "must be an HTTP status between 100 and 599");
   }
-  if (c->max_latency_ms() < 0) return Invalid(field + "max_latency_ms: must not be negative");
+  if (c->max_latency_ms() < 0) errors->Add(field + "max_latency_ms", "must not be negative");
   if (c->timeout_ms() == 0) c->set_timeout_ms(kDefaultTimeoutMs);
   if (c->timeout_ms() < 0 || c->timeout_ms() > kMaxTimeoutMs) {
-    return Invalid(field + "timeout_ms: must be between 1 and " + std::to_string(kMaxTimeoutMs));
+    errors->Add(field + "timeout_ms", "must be between 1 and " + std::to_string(kMaxTimeoutMs));
   }
   if (c->method() == "HEAD" && (!c->body_contains().empty() || !c->json_path_equals().empty())) {
-    return Invalid(field + (c->body_contains().empty() ? "json_path_equals" : "body_contains") +
-                   ": a HEAD answer has no body to check");
+    errors->Add(field + (c->body_contains().empty() ? "json_path_equals" : "body_contains"),
+                "a HEAD answer has no body to check");
   }
-  for (const auto& [path, expected] : c->json_path_equals()) {
+  // Map order is unspecified: report the paths and headers sorted, so a message is stable.
+  const std::map<std::string, std::string> paths(c->json_path_equals().begin(), c->json_path_equals().end());
+  for (const auto& [path, expected] : paths) {
     std::vector<PathStep> steps;
     if (grpc::Status s = ParseJsonPath(path, &steps); !s.ok()) {
-      return Invalid(field + "json_path_equals[\"" + path + "\"]: " + s.error_message());
+      errors->Add(field + "json_path_equals[\"" + path + "\"]", s.error_message());
     }
   }
-  for (const auto& [name, value] : c->headers()) {
-    const std::string header_field = field + "headers[\"" + name + "\"]: ";
+  const std::map<std::string, std::string> headers(c->headers().begin(), c->headers().end());
+  for (const auto& [name, value] : headers) {
+    const std::string header_field = field + "headers[\"" + name + "\"]";
     if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
-      return Invalid(header_field + "not a valid header name");
+      errors->Add(header_field, "not a valid header name");
     }
     if (value.find_first_of("\r\n") != std::string::npos) {
-      return Invalid(header_field + "the value must not contain line breaks");
+      errors->Add(header_field, "the value must not contain line breaks");
     }
   }
-  return grpc::Status::OK;
 }
 
 }  // namespace
@@ -190,17 +193,22 @@ grpc::Status ValidateBaseUrl(const std::string& base_url) {
 
 grpc::Status NormalizeChecks(const std::string& base_url,
                              google::protobuf::RepeatedPtrField<v1::SmokeCheck>* checks) {
-  if (grpc::Status s = ValidateBaseUrl(base_url); !s.ok()) return s;
-  if (checks->empty()) return Invalid("checks: at least one check is required");
+  FieldErrors errors;
+  errors.Add(ValidateBaseUrl(base_url));
+  NormalizeChecks(base_url, checks, &errors);
+  return errors.ToStatus();
+}
+
+void NormalizeChecks(const std::string& base_url, google::protobuf::RepeatedPtrField<v1::SmokeCheck>* checks,
+                     FieldErrors* errors) {
+  if (checks->empty()) errors->Add("checks", "at least one check is required");
   if (checks->size() > kMaxChecks) {
-    return Invalid("checks: at most " + std::to_string(kMaxChecks) + " checks, not " +
-                   std::to_string(checks->size()));
+    errors->Add("checks", "at most " + std::to_string(kMaxChecks) + " checks, not " + std::to_string(checks->size()));
+    return;
   }
   for (int i = 0; i < checks->size(); ++i) {
-    const std::string field = "checks[" + std::to_string(i) + "].";
-    if (grpc::Status s = NormalizeCheck(base_url, field, checks->Mutable(i)); !s.ok()) return s;
+    NormalizeCheck(base_url, "checks[" + std::to_string(i) + "].", checks->Mutable(i), errors);
   }
-  return grpc::Status::OK;
 }
 
 std::string JoinUrl(const std::string& base_url, const std::string& url) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flightdeck/v1/health.pb.h"
+#include "services/health/request_checks.h"
 
 // The pure half of smoke suites: what a valid check is, JSON paths, URL joining, grouping of
 // concurrent checks, and the verdict on one HTTP answer. No I/O here, so unit tests cover it.
@@ -35,9 +36,14 @@ std::string CheckJsonPath(const nlohmann::json& doc, const std::string& path,
                           const std::string& expected);
 
 // Validates a run's or a suite's checks and fills the defaults (method GET, expect_status 200,
-// timeout 10000 ms), method upper-cased. Messages name the field: "checks[2].url: ...".
+// timeout 10000 ms), method in any case answered upper case. One INVALID_ARGUMENT lists every
+// problem of base_url and the checks, each naming its field: "checks[2].url: ...; checks[3]...".
 grpc::Status NormalizeChecks(const std::string& base_url,
                              google::protobuf::RepeatedPtrField<v1::SmokeCheck>* checks);
+// The same, adding the checks' problems to those a caller already collected (base_url is not
+// checked here).
+void NormalizeChecks(const std::string& base_url, google::protobuf::RepeatedPtrField<v1::SmokeCheck>* checks,
+                     FieldErrors* errors);
 // "" or an absolute http(s) URL.
 grpc::Status ValidateBaseUrl(const std::string& base_url);
 

@@ -12,13 +12,10 @@
 #include "services/health/smoke/http_runner.h"
 #include "services/health/smoke/smoke.h"
 #include "services/health/smoke/store.h"
+#include "services/health/request_checks.h"
 
 namespace flightdeck::health {
 namespace {
-
-grpc::Status Invalid(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
 
 bool IsSuiteName(const std::string& s) {
   if (s.empty() || s.size() > 63) return false;
@@ -29,22 +26,19 @@ bool IsSuiteName(const std::string& s) {
   return std::isalnum(static_cast<unsigned char>(s.front())) != 0;
 }
 
-grpc::Status CheckSuiteName(const std::string& field, const std::string& name) {
-  if (name.empty()) return Invalid(field + ": is required");
+// "" when `name` is a valid suite name, else why not (after the field name).
+std::string SuiteNameProblem(const std::string& name) {
+  if (name.empty()) return "is required";
   if (!IsSuiteName(name)) {
-    return Invalid(field + ": must be 1-63 characters of a-z, 0-9, '-', '_' and '.', starting with a "
-                   "letter or digit");
+    return "must be 1-63 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit";
   }
-  return grpc::Status::OK;
+  return "";
 }
 
-bool IsUuid(const std::string& id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? id[i] != '-' : !std::isxdigit(static_cast<unsigned char>(id[i]))) return false;
-  }
-  return true;
+grpc::Status CheckSuiteName(const std::string& field, const std::string& name) {
+  FieldErrors errors;
+  if (std::string problem = SuiteNameProblem(name); !problem.empty()) errors.Add(field, problem);
+  return errors.ToStatus();
 }
 
 // Protobuf strings must be UTF-8; a failing body may be anything (and its cut may split a
@@ -89,21 +83,25 @@ SmokeServiceImpl::~SmokeServiceImpl() = default;
 grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1::CreateSmokeRunRequest* req,
                                               v1::SmokeRun* resp) {
   v1::SmokeRun run;
+  FieldErrors errors;
+  errors.Add(smoke::ValidateBaseUrl(req->base_url()));
   if (!req->suite().empty()) {
-    if (req->checks_size() > 0) return Invalid("suite: give either a saved suite's name or checks, not both");
-    if (grpc::Status s = CheckSuiteName("suite", req->suite()); !s.ok()) return s;
+    if (req->checks_size() > 0) errors.Add("suite", "give either a saved suite's name or checks, not both");
+    if (std::string problem = SuiteNameProblem(req->suite()); !problem.empty()) errors.Add("suite", problem);
+    if (!errors.empty()) return errors.ToStatus();
     v1::SmokeSuite suite;
     if (grpc::Status s = store_->GetSuite(req->suite(), &suite); !s.ok()) return s;
     run.set_suite(suite.name());
     run.set_base_url(req->base_url().empty() ? suite.base_url() : req->base_url());
     *run.mutable_checks() = suite.checks();
   } else if (req->checks_size() == 0) {
-    return Invalid("checks: give the checks to run, or a saved suite's name in suite");
+    errors.Add("checks", "give the checks to run, or a saved suite's name in suite");
   } else {
     run.set_base_url(req->base_url());
     *run.mutable_checks() = req->checks();
   }
-  if (grpc::Status s = smoke::NormalizeChecks(run.base_url(), run.mutable_checks()); !s.ok()) return s;
+  if (run.checks_size() > 0) smoke::NormalizeChecks(run.base_url(), run.mutable_checks(), &errors);
+  if (!errors.empty()) return errors.ToStatus();
   run.set_release_id(req->release_id());
   run.set_created_by(ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous") : "anonymous");
   if (grpc::Status s = store_->CreateRun(&run, clock_.Now()); !s.ok()) return s;
@@ -117,21 +115,30 @@ grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1
 
 grpc::Status SmokeServiceImpl::GetSmokeRun(grpc::ServerContext*, const v1::GetSmokeRunRequest* req,
                                            v1::SmokeRun* resp) {
-  if (req->id().empty()) return Invalid("id: is required");
-  if (!IsUuid(req->id())) return Invalid("id: \"" + req->id() + "\" is not a smoke run id");
-  if (grpc::Status s = store_->GetRun(req->id(), resp); !s.ok()) return s;
+  std::string id;
+  if (grpc::Status s = ResolveIdPrefix("id", "smoke run", req->id(),
+                                       [this](const UuidRange& range, int limit, std::vector<std::string>* ids) {
+                                         return store_->RunIdsInRange(range, limit, ids);
+                                       },
+                                       &id);
+      !s.ok()) {
+    return s;
+  }
+  if (grpc::Status s = store_->GetRun(id, resp); !s.ok()) return s;
   smoke::RedactHeaders(resp->mutable_checks());
   return grpc::Status::OK;
 }
 
 grpc::Status SmokeServiceImpl::PutSmokeSuite(grpc::ServerContext*, const v1::SmokeSuite* req,
                                              v1::SmokeSuite* resp) {
-  if (grpc::Status s = CheckSuiteName("name", req->name()); !s.ok()) return s;
-  if (grpc::Status s = smoke::ValidateBaseUrl(req->base_url()); !s.ok()) return s;
+  FieldErrors errors;
+  if (std::string problem = SuiteNameProblem(req->name()); !problem.empty()) errors.Add("name", problem);
+  errors.Add(smoke::ValidateBaseUrl(req->base_url()));
   v1::SmokeSuite suite = *req;
   suite.clear_updated_at();
   const std::string base = suite.base_url().empty() ? kStandInBase : suite.base_url();
-  if (grpc::Status s = smoke::NormalizeChecks(base, suite.mutable_checks()); !s.ok()) return s;
+  smoke::NormalizeChecks(base, suite.mutable_checks(), &errors);
+  if (!errors.empty()) return errors.ToStatus();
   if (grpc::Status s = store_->PutSuite(suite, clock_.Now(), resp); !s.ok()) return s;
   smoke::RedactHeaders(resp->mutable_checks());
   return grpc::Status::OK;

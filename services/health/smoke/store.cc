@@ -108,6 +108,8 @@ SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue, const secrets::KeyRin
                 "INSERT INTO health.smoke_runs (state, suite, detail, created_at) VALUES ('RUNNING', $1, "
                 "$2::jsonb, " + db::MicrosParam(3) + ") RETURNING " + kRunColumns);
   pool_.Prepare("smoke_run_get", "SELECT " + kRunColumns + " FROM health.smoke_runs WHERE id = $1::uuid");
+  pool_.Prepare("smoke_run_ids_in_range",
+                "SELECT id::text FROM health.smoke_runs WHERE id BETWEEN $1::uuid AND $2::uuid ORDER BY id LIMIT $3");
   pool_.Prepare("smoke_run_lock",
                 "SELECT " + kRunColumns + ", results_count FROM health.smoke_runs WHERE id = $1::uuid FOR UPDATE");
   pool_.Prepare("smoke_run_record",
@@ -183,6 +185,16 @@ grpc::Status SmokeStore::GetRun(const std::string& id, v1::SmokeRun* out) {
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke run " + id + " not found");
     RunFromRow(r[0], out);
     OpenHeaders(keys_, "run " + id, out->mutable_checks());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::RunIdsInRange(const UuidRange& range, int limit, std::vector<std::string>* ids) {
+  return pool_.Transact("find smoke run ids by prefix", [&](pqxx::transaction_base& tx) {
+    ids->clear();
+    for (const auto& row : db::Exec(tx, "smoke_run_ids_in_range", range.low, range.high, limit)) {
+      ids->push_back(row[0].as<std::string>());
+    }
     return grpc::Status::OK;
   });
 }

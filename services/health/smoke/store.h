@@ -8,6 +8,7 @@
 #include "common/clock/clock.h"
 #include "common/secrets/secrets.h"
 #include "flightdeck/v1/health.pb.h"
+#include "services/health/request_checks.h"
 
 namespace flightdeck::db {
 class Pool;
@@ -37,6 +38,8 @@ class SmokeStore {
   // Stores `run` RUNNING (its id and created_at filled in) with the job of its first group.
   grpc::Status CreateRun(v1::SmokeRun* run, Clock::TimePoint now);
   grpc::Status GetRun(const std::string& id, v1::SmokeRun* out);
+  // Up to `limit` run ids within `range`, in order: how an id prefix is resolved.
+  grpc::Status RunIdsInRange(const UuidRange& range, int limit, std::vector<std::string>* ids);
   // Records `results` after the `recorded` results the run had when they were computed; ends
   // the run (PASSED/FAILED) after its last check, else schedules the next group. *applied is
   // false, and nothing changes, when the run moved on meanwhile (the job ran twice).

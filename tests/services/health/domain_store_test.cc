@@ -271,6 +271,10 @@ TEST_F(HealthStoreTest, ServiceDownAlertAfterDownAfterAndResolveOnRecovery) {
             "\"production\",\"severity\":\"critical\"},\"annotations\":{\"summary\":\"checkout is "
             "down in production: liveness checkout-live failing\"},\"status\":\"firing\"}");
   EXPECT_EQ(alerts[0].delivery(), "recorded");
+  // The alert is no change of state: it says what it is, not "UNHEALTHY -> UNHEALTHY".
+  EXPECT_EQ(alerts[0].reason(), "ServiceDown firing: liveness checkout-live failing");
+  EXPECT_EQ(alerts[0].to(), v1::UNHEALTHY);
+  EXPECT_EQ(alerts[0].from(), alerts[0].to());
 
   grpc::ClientContext ctx;
   v1::GetServiceHealthRequest req;
@@ -288,7 +292,14 @@ TEST_F(HealthStoreTest, ServiceDownAlertAfterDownAfterAndResolveOnRecovery) {
   alerts = Events("ALERT");
   ASSERT_EQ(alerts.size(), 2u);
   EXPECT_NE(alerts[0].alert().find("\"status\":\"resolved\""), std::string::npos) << alerts[0].alert();
+  EXPECT_EQ(alerts[0].reason(), "ServiceDown resolved: all liveness and readiness passing");
   EXPECT_EQ(Events("SERVICE")[0].to(), v1::HEALTHY);
+  // Every recorded state change is a real one.
+  for (const std::string kind : {"TARGET", "SERVICE"}) {
+    for (const v1::HealthEvent& e : Events(kind)) {
+      EXPECT_NE(e.from(), e.to()) << kind << " event " << e.id() << ": " << e.reason();
+    }
+  }
 }
 
 // Stands in for flightdeck-incidents: records what PostAlerts received.

@@ -6,6 +6,7 @@
 
 #include "common/clock/timestamps.h"
 #include "services/health/evaluator.h"
+#include "services/health/request_checks.h"
 #include "services/health/result_ring.h"
 #include "services/health/rollup.h"
 #include "services/health/target.h"
@@ -72,7 +73,7 @@ TEST(ValidateTarget, NamesTheFieldOfEachMistake) {
   EXPECT_EQ(ErrorOf(t).rfind("role:", 0), 0u);
   t = HttpTarget();
   t.set_kind("FTP");
-  EXPECT_EQ(ErrorOf(t), "kind: unknown kind \"FTP\" (one of HTTP, GRPC, TCP, POSTGRES, REDIS)");
+  EXPECT_EQ(ErrorOf(t), "kind: unknown value \"FTP\" (one of HTTP, GRPC, TCP, POSTGRES, REDIS)");
   t = HttpTarget();
   t.set_url("not a url");
   EXPECT_EQ(ErrorOf(t).rfind("url:", 0), 0u);
@@ -95,6 +96,83 @@ TEST(ValidateTarget, NamesTheFieldOfEachMistake) {
   t = HttpTarget();
   t.add_expect_status(600);
   EXPECT_EQ(ErrorOf(t).rfind("expect_status:", 0), 0u);
+}
+
+TEST(ValidateTarget, ReportsEveryProblemAtOnce) {
+  v1::HealthTarget t;
+  t.set_name("Bad Name");
+  t.set_role("startup");
+  t.set_kind("http");
+  t.set_url("ftp://host/x");
+  t.set_method("POST");
+  t.add_expect_status(42);
+  t.set_failure_threshold(-1);
+  EXPECT_EQ(ErrorOf(t),
+            "name: \"Bad Name\" must be 1-63 characters of a-z, 0-9, '.', '_', '-' starting with a letter or "
+            "digit; service: required; environment: required; role: unknown value \"startup\" (one of liveness, "
+            "readiness, canary); url: \"ftp://host/x\" must be http:// or https:// for kind HTTP; method: unknown "
+            "value \"POST\" (one of GET, HEAD); expect_status: 42 is not an HTTP status (100..599); "
+            "failure_threshold: -1 must be at least 1");
+  v1::HealthTarget empty;
+  EXPECT_EQ(ErrorOf(empty),
+            "name: required; service: required; environment: required; role: required (one of liveness, "
+            "readiness, canary); kind: required (one of HTTP, GRPC, TCP, POSTGRES, REDIS)");
+}
+
+TEST(ValidateTarget, EnumsInAnyCaseAnswerOneSpelling) {
+  for (const char* kind : {"tcp", "Tcp", "TCP"}) {
+    v1::HealthTarget t = HttpTarget();
+    t.set_kind(kind);
+    t.clear_url();
+    t.set_address("db:5432");
+    t.set_role("READINESS");
+    ASSERT_TRUE(ValidateTarget(&t).ok()) << kind;
+    EXPECT_EQ(t.kind(), "TCP");
+    EXPECT_EQ(t.role(), "readiness");
+  }
+  v1::HealthTarget head = HttpTarget();
+  head.set_method("head");
+  ASSERT_TRUE(ValidateTarget(&head).ok());
+  EXPECT_EQ(head.method(), "HEAD");
+}
+
+TEST(ResolveIdPrefix, AFullIdCostsNoQueryAndAUniquePrefixResolves) {
+  int queries = 0;
+  const std::vector<std::string> stored = {"abcd1111-0000-4000-8000-000000000001",
+                                           "abcd2222-0000-4000-8000-000000000002",
+                                           "abcd2222-9999-4000-8000-000000000003"};
+  IdRangeLookup lookup = [&](const UuidRange& range, int limit, std::vector<std::string>* ids) {
+    ++queries;
+    ids->clear();
+    for (const std::string& id : stored) {
+      if (id >= range.low && id <= range.high && static_cast<int>(ids->size()) < limit) ids->push_back(id);
+    }
+    return grpc::Status::OK;
+  };
+  std::string full;
+  ASSERT_TRUE(ResolveIdPrefix("id", "backup", "ABCD1111-0000-4000-8000-000000000001", lookup, &full).ok());
+  EXPECT_EQ(full, stored[0]);
+  EXPECT_EQ(queries, 0);
+  ASSERT_TRUE(ResolveIdPrefix("id", "backup", "abcd1", lookup, &full).ok());
+  EXPECT_EQ(full, stored[0]);
+  ASSERT_TRUE(ResolveIdPrefix("id", "backup", "ABCD2222-9", lookup, &full).ok());
+  EXPECT_EQ(full, stored[2]);
+
+  grpc::Status ambiguous = ResolveIdPrefix("id", "backup", "abcd2222", lookup, &full);
+  EXPECT_EQ(ambiguous.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ambiguous.error_message(),
+            "id: \"abcd2222\" is ambiguous: it starts the backup ids abcd2222-0000-4000-8000-000000000002, "
+            "abcd2222-9999-4000-8000-000000000003; give more characters");
+  grpc::Status none = ResolveIdPrefix("id", "backup", "ffff", lookup, &full);
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(none.error_message(), "no backup id starts with ffff");
+
+  queries = 0;
+  for (const char* bad : {"abc", "abcdefgh", "abcd1111x", "abcd11110", ""}) {
+    EXPECT_EQ(ResolveIdPrefix("id", "backup", bad, lookup, &full).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << bad;
+  }
+  EXPECT_EQ(queries, 0);
 }
 
 TEST(ValidateTarget, PeriodBelowTimeoutQuotesBoth) {

@@ -58,7 +58,17 @@ TEST(SmokeJsonPathTest, ComparesStringsAsStringsAndOthersAsCompactJson) {
   EXPECT_EQ(CheckJsonPath(doc, "$.status[0]", "u"), "json path $.status[0]: not found");
 }
 
-TEST(SmokeValidationTest, NamesTheFieldOfTheFirstBadCheck) {
+TEST(SmokeValidationTest, ListsEveryProblemOfEveryCheckAtOnce) {
+  v1::SmokeCheck method = Check("", "http://x/");
+  method.set_method("trace");
+  method.set_timeout_ms(-5);
+  EXPECT_EQ(Validate("ftp://base", {Check("a", "/relative"), method, Check("c", "")}),
+            "base_url: scheme must be http or https; checks[1].name: is required; checks[1].method: unknown "
+            "value \"trace\" (one of GET, HEAD, POST, PUT, PATCH, DELETE); checks[1].timeout_ms: must be "
+            "between 1 and 60000; checks[2].url: is required");
+}
+
+TEST(SmokeValidationTest, NamesTheFieldOfEachBadCheck) {
   EXPECT_EQ(Validate("", {}), "checks: at least one check is required");
   EXPECT_EQ(Validate("", {Check("a", "http://x/ok"), Check("b", "http://x/ok"), Check("c", "")}),
             "checks[2].url: is required");
@@ -71,7 +81,8 @@ TEST(SmokeValidationTest, NamesTheFieldOfTheFirstBadCheck) {
 
   v1::SmokeCheck method = Check("m", "http://x/");
   method.set_method("TRACE");
-  EXPECT_EQ(Validate("", {method}), "checks[0].method: must be GET, HEAD, POST, PUT, PATCH or DELETE, not \"TRACE\"");
+  EXPECT_EQ(Validate("", {method}),
+            "checks[0].method: unknown value \"TRACE\" (one of GET, HEAD, POST, PUT, PATCH, DELETE)");
   v1::SmokeCheck status = Check("s", "http://x/");
   status.set_expect_status(700);
   EXPECT_EQ(Validate("", {status}), "checks[0].expect_status: must be an HTTP status between 100 and 599");

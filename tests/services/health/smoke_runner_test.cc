@@ -388,5 +388,53 @@ TEST_F(SmokeRunnerTest, BadRequestsAreRefusedNamingTheField) {
   EXPECT_EQ(service_.GetSmokeRun(&ctx, &get, &run).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(SmokeRunnerTest, ARunIsFoundByAUniquePrefixOfItsId) {
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    for (const char* id : {"abcd1111-0000-4000-8000-000000000001", "abcd2222-0000-4000-8000-000000000002",
+                           "abcd2222-9999-4000-8000-000000000003"}) {
+      tx.exec_params("INSERT INTO health.smoke_runs (id, state, suite, detail, created_at) "
+                     "VALUES ($1::uuid, 'PASSED', 'nightly', '{\"suite\":\"nightly\"}', now())",
+                     std::string(id));
+    }
+    tx.commit();
+  }
+  EXPECT_EQ(Get("abcd1").id(), "abcd1111-0000-4000-8000-000000000001");
+  EXPECT_EQ(Get("ABCD2222-9").id(), "abcd2222-9999-4000-8000-000000000003");
+  EXPECT_EQ(Get("abcd2222-0000-4000-8000-000000000002").suite(), "nightly");
+
+  grpc::ServerContext ctx;
+  v1::GetSmokeRunRequest get;
+  v1::SmokeRun run;
+  get.set_id("abcd2222");
+  grpc::Status ambiguous = service_.GetSmokeRun(&ctx, &get, &run);
+  EXPECT_EQ(ambiguous.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ambiguous.error_message(),
+            "id: \"abcd2222\" is ambiguous: it starts the smoke run ids abcd2222-0000-4000-8000-000000000002, "
+            "abcd2222-9999-4000-8000-000000000003; give more characters");
+  get.set_id("abc");
+  EXPECT_EQ(service_.GetSmokeRun(&ctx, &get, &run).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  get.set_id("beef");
+  EXPECT_EQ(service_.GetSmokeRun(&ctx, &get, &run).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SmokeRunnerTest, ASuiteWithSeveralMistakesIsRefusedListingThemAll) {
+  grpc::ServerContext ctx;
+  v1::SmokeSuite suite;
+  suite.set_name("Bad Name");
+  suite.set_base_url("ftp://x");
+  v1::SmokeCheck check = Check("", "/health");
+  check.set_method("trace");
+  *suite.add_checks() = check;
+  v1::SmokeSuite out;
+  grpc::Status s = service_.PutSmokeSuite(&ctx, &suite, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "name: must be 1-63 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit; "
+            "base_url: scheme must be http or https; checks[0].name: is required; checks[0].method: unknown "
+            "value \"trace\" (one of GET, HEAD, POST, PUT, PATCH, DELETE)");
+}
+
 }  // namespace
 }  // namespace flightdeck::health
