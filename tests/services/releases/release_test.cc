@@ -4,7 +4,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <nlohmann/json.hpp>
 
-#include "services/gateway/transcode.h"
+#include "services/gateway/rest/transcode.h"
 #include "services/releases/service.h"
 #include "services/releases/validation.h"
 
