@@ -11,6 +11,7 @@
 #include "services/gateway/http_call.h"
 #include "services/gateway/pagerduty/pagerduty_front.h"
 #include "services/gateway/rest/rest_front.h"
+#include "services/gateway/ui/ui_front.h"
 
 namespace flightdeck::gateway {
 namespace {
@@ -30,7 +31,8 @@ grpc::StatusCode CodeForHttp(int status) {
 Gateway::Gateway(Core& core, db::Pool& db, metrics::Registry& registry, GatewayOptions options)
     : core_(core), db_(db), registry_(registry), http_metrics_(registry),
       rest_(std::make_unique<RestFront>(core)), pagerduty_(std::make_unique<PagerDutyFront>(core)),
-      grpcweb_(std::make_unique<GrpcWebFront>(core, std::move(options.cors_origins))) {}
+      grpcweb_(std::make_unique<GrpcWebFront>(core, std::move(options.cors_origins))),
+      ui_(std::make_unique<UiFront>(options.ui_directory)) {}
 
 Gateway::~Gateway() = default;
 
@@ -45,6 +47,7 @@ void Gateway::Handle(http::ServerRequest request, std::shared_ptr<http::Exchange
   const std::string& method = call->request().method;
   if (path == PagerDutyFront::kPath) return pagerduty_->Handle(call);
   if (GrpcWebFront::Serves(path)) return grpcweb_->Handle(call);
+  if (UiFront::Serves(path)) return ui_->Handle(call);
   if (method == "GET" && path == "/healthz") {
     call->StartSpan(path);
     return call->Send(200, "{\"status\":\"ok\"}");

@@ -18,14 +18,18 @@ class GrpcWebFront;
 class HttpCall;
 class PagerDutyFront;
 class RestFront;
+class UiFront;
 
 struct GatewayOptions {
   // FLIGHTDECK_CORS_ORIGINS: origins browsers may call gRPC-web from, besides the gateway's own.
   std::vector<std::string> cors_origins;
+  // FLIGHTDECK_UI_DIR: the dashboard's built files, served at /ui.
+  std::string ui_directory;
 };
 
 // The gateway's HTTP entrance: hands each request to the front that speaks its protocol
-// (gRPC-web for "/package.Service/Method", PagerDuty's /v2/enqueue, REST everywhere else) and
+// (gRPC-web for "/package.Service/Method", the dashboard under /ui, PagerDuty's /v2/enqueue,
+// REST everywhere else) and
 // serves the process endpoints (/healthz, /readyz, /metrics). Fronts translate; the call core
 // (core/call.h) does the rest.
 class Gateway {
@@ -48,6 +52,7 @@ class Gateway {
   std::unique_ptr<RestFront> rest_;
   std::unique_ptr<PagerDutyFront> pagerduty_;
   std::unique_ptr<GrpcWebFront> grpcweb_;
+  std::unique_ptr<UiFront> ui_;
 };
 
 }  // namespace flightdeck::gateway

@@ -38,6 +38,7 @@ struct GatewayConfig {
   std::string admin_token;
   std::map<Service, std::string> upstreams;
   std::vector<std::string> cors_origins;
+  std::string ui_directory;
   flightdeck::trace::ProviderOptions trace;
 };
 
@@ -77,6 +78,7 @@ GatewayConfig Load(const flightdeck::config::Env& env) {
     while (!origin.empty() && origin.back() == '/') origin.pop_back();
     c.cors_origins.push_back(origin);
   }
+  c.ui_directory = env.String("FLIGHTDECK_UI_DIR", FD_DEFAULT_UI_DIR);
   c.trace = flightdeck::trace::OptionsFromEnv(env, "flightdeck-gateway");
   return c;
 }
@@ -119,6 +121,7 @@ int main() {
     core.SetLocalMethods(&gateway_methods);
     fd::gateway::GatewayOptions gateway_options;
     gateway_options.cors_origins = cfg.cors_origins;
+    gateway_options.ui_directory = cfg.ui_directory;
     fd::gateway::Gateway gateway(core, pool, registry, gateway_options);
 
     fd::http::Server::Options http_options;
