@@ -129,6 +129,8 @@ const std::vector<ProxyRoute>& ProxyRoutes() {
        "flightdeck.v1.IncidentService.SubmitReview", kBody},
       {"POST", "/v1/incidents/{id}/actions", v1::Token::OPERATOR, Upstream::kIncidents,
        "flightdeck.v1.IncidentService.AddAction", kBody},
+      {"POST", "/v1/incidents/{id}/close", v1::Token::OPERATOR, Upstream::kIncidents,
+       "flightdeck.v1.IncidentService.CloseIncident", kBody},
       {"GET", "/v1/actions", v1::Token::VIEWER, Upstream::kIncidents,
        "flightdeck.v1.IncidentService.ListActions", kNoBody},
       {"POST", "/v1/actions/{id}/complete", v1::Token::OPERATOR, Upstream::kIncidents,
