@@ -83,7 +83,14 @@ int Review(Context& ctx) {
   std::string error;
   const std::optional<Json> body = ReviewBody(ctx.args(), &error);
   if (!body) return ctx.UsageError(error);
-  return PostIncident(ctx, IncidentPath(ctx.operands().front()) + "/review", *body);
+  const HttpClient* client = ctx.client();
+  if (client == nullptr) return kExitError;
+  return ctx.Respond(client->Post(IncidentPath(ctx.operands().front()) + "/review", DumpJson(*body)),
+                     [&ctx](const Json& incident) {
+                       ctx.out() << FormatIncidentDetails(incident)
+                                 << "\nClose it once every action is done or tracked: fdctl incident close "
+                                 << FieldText(incident, "id") << "\n";
+                     });
 }
 
 int AddAction(Context& ctx) {
@@ -213,12 +220,23 @@ void AddIncidentCommands(CommandTable& table) {
                     {{"message", "M", "the update", true}}, 1, 1, Update});
   table.Add(Command{{"incident", "review"},
                     "ID",
-                    "Submit the post-incident review",
+                    "Submit the post-incident review of a RESOLVED incident, with its corrective "
+                    "actions if you have them (more can be added later with `incident action add`). "
+                    "It does not close the incident: `fdctl incident close ID` does, once every "
+                    "action is done or tracked",
                     {{"summary", "TEXT", "what happened", true},
                      {"impact", "TEXT", "who was affected and how", true},
                      {"root-cause", "TEXT", "why it happened", true},
-                     {"timeline-notes", "TEXT", "notes on the timeline"}},
+                     {"timeline-notes", "TEXT", "notes on the timeline"},
+                     {"action", "TITLE|OWNER[|DUE]",
+                      "a corrective action, e.g. 'rotate the key|ana|2026-12-01'; repeat for more",
+                      false, true}},
                     1, 1, Review});
+  table.Add(Command{{"incident", "close"},
+                    "ID",
+                    "Close a RESOLVED incident once its review is in and every action is done or "
+                    "tracked (otherwise says what is missing)",
+                    {kMessage}, 1, 1, StateAction("close")});
   table.Add(Command{{"incident", "action", "add"},
                     "ID",
                     "Add a corrective action to an incident",
