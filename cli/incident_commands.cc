@@ -200,7 +200,8 @@ void AddIncidentCommands(CommandTable& table) {
                     0, 0, ListIncidents});
   table.Add(Command{{"incident", "get"},
                     "ID",
-                    "Show an incident: timeline, alerts, related releases, review and actions",
+                    "Show an incident: timeline, alerts, related releases, review and actions. "
+                    "ID is INC-12, 12, or a unique prefix, as everywhere an id is taken",
                     {}, 1, 1, GetIncident});
   table.Add(Command{{"incident", "declare"},
                     "",

@@ -203,9 +203,9 @@ grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<Al
     auto name = alert.labels.find("alertname");
     const bool named = name != alert.labels.end() && !name->second.empty();
     if (!named) errors.Add(field + ".labels.alertname", "required");
-    if (a.status() == "firing") {
+    if (Lower(a.status()) == "firing") {
       alert.firing = true;
-    } else if (a.status() == "resolved") {
+    } else if (Lower(a.status()) == "resolved") {
       alert.firing = false;
     } else {
       errors.Add(field + ".status", "must be \"firing\" or \"resolved\"");
@@ -318,9 +318,9 @@ grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput
     alert.annotations = Labels(a.annotations().begin(), a.annotations().end());
     auto name = alert.labels.find("alertname");
     if (name == alert.labels.end() || name->second.empty()) errors.Add(field + ".labels.alertname", "required");
-    if (a.status().empty() || a.status() == "firing") {
+    if (a.status().empty() || Lower(a.status()) == "firing") {
       alert.firing = true;
-    } else if (a.status() == "resolved") {
+    } else if (Lower(a.status()) == "resolved") {
       alert.firing = false;
     } else {
       errors.Add(field + ".status", "must be \"firing\" or \"resolved\"");

@@ -11,7 +11,8 @@
 // The three intake formats normalised to AlertInput, with validation that names the field.
 namespace flightdeck::incidents {
 
-// Alertmanager webhook v4. Every alert needs labels with alertname and status firing|resolved.
+// Alertmanager webhook v4. Every alert needs labels with alertname and status firing|resolved
+// (any case).
 // A given fingerprint is the alert's identity, kept as sent (16 hex digits lower-cased, as
 // Alertmanager prints them; anything else opaque), at most 255 printable ASCII characters
 // without spaces; an absent one is computed from the labels. startsAt/endsAt are RFC 3339

@@ -379,7 +379,7 @@ grpc::Status Lifecycle::Escalate(const std::string& id, const std::string& actor
   v1::EscalationPolicy policy;
   v1::Incident current;
   if (grpc::Status s = PolicyOf(id, &policy, &current); !s.ok()) return s;
-  return Transition("escalate incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+  return Transition("escalate incident", current.id(), [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (!IsOpen(i)) return WrongState(i, "only a TRIGGERED or ACKNOWLEDGED incident can be escalated");
     int next = i.escalation_level();
     if (next >= policy.levels_size()) {
@@ -393,7 +393,10 @@ grpc::Status Lifecycle::Escalate(const std::string& id, const std::string& actor
 
 grpc::Status Lifecycle::PostStatusUpdate(const std::string& id, const std::string& actor,
                                          const std::string& message) {
-  if (message.empty()) return Invalid("message: required");
+  FieldErrors errors;
+  if (id.empty()) errors.Add("id", "required");
+  if (message.empty()) errors.Add("message", "required");
+  if (!errors.empty()) return errors.ToStatus();
   return Transition("post status update", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() == v1::Incident::CLOSED) return WrongState(i, "a CLOSED incident takes no updates");
     Clock::TimePoint now = clock_.Now();

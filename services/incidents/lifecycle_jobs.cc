@@ -89,7 +89,7 @@ grpc::Status Lifecycle::PolicyOf(const std::string& incident_id, v1::EscalationP
                                  v1::Incident* incident) {
   policy->Clear();
   grpc::Status s = pool_.Transact("incident policy", [&](pqxx::transaction_base& tx) {
-    return LoadIncident(tx, incident_id, clock_.Now(), incident) ? grpc::Status::OK : NotFound(incident_id);
+    return LoadIncidentByTypedId(tx, incident_id, "id", clock_.Now(), incident);
   });
   if (!s.ok() || incident->escalation_policy().empty()) return s;
   s = config_.GetEscalationPolicy(incident->escalation_policy(), true, policy);

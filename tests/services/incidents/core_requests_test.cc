@@ -48,8 +48,12 @@ TEST_F(RequestsTest, AnIncidentIsNamedByItsIdNumberOrAUniquePrefix) {
   ASSERT_TRUE(Act(&Svc::AcknowledgeIncident, "inc-12", &acked).ok());
   EXPECT_EQ(acked.id(), "INC-12");
   EXPECT_EQ(acked.state(), v1::Incident::ACKNOWLEDGED);
+  // Escalating reads the incident's policy first: it takes the number too.
+  grpc::Status s = Act(&Svc::EscalateIncident, "inc-12");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_EQ(s.error_message().rfind("incident INC-12 is ACKNOWLEDGED: no further level", 0), 0u) << s.error_message();
   req.set_id("INC-");
-  grpc::Status s = service_.GetIncident(&ctx, &req, &out);
+  s = service_.GetIncident(&ctx, &req, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message().rfind("id: \"INC-\" is ambiguous: it begins incident ids INC-1, INC-2, ", 0), 0u)
       << s.error_message();
@@ -88,6 +92,39 @@ TEST_F(RequestsTest, AnActionIsNamedByItsIdOrNumber) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(listed.actions_size(), 1);
   EXPECT_EQ(listed.actions(0).id(), action.id());
+}
+
+TEST_F(RequestsTest, AlertsAreListedByTheirIncidentsNumberAndStateInAnyCase) {
+  grpc::ServerContext ctx;
+  v1::PostAlertsRequest post;
+  auto* alert = post.add_alerts();
+  (*alert->mutable_labels())["alertname"] = "ServiceDown";
+  (*alert->mutable_labels())["service"] = "checkout";
+  v1::IngestResponse ingested;
+  grpc::Status s = service_.PostAlerts(&ctx, &post, &ingested);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(ingested.incident_ids_size(), 1);
+  const std::string incident = ingested.incident_ids(0);
+
+  v1::ListAlertsRequest list;
+  list.set_incident_id(incident.substr(4));  // "INC-1" -> "1"
+  list.set_state("Firing");
+  v1::ListAlertsResponse alerts;
+  s = service_.ListAlerts(&ctx, &list, &alerts);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(alerts.alerts_size(), 1);
+  EXPECT_EQ(alerts.alerts(0).incident_id(), incident);
+  EXPECT_EQ(alerts.alerts(0).state(), v1::Alert::FIRING);
+
+  list.set_state("burning");
+  list.set_page_size(-1);
+  s = service_.ListAlerts(&ctx, &list, &alerts);
+  EXPECT_EQ(s.error_message(),
+            "state: \"burning\" is not one of FIRING, RESOLVED; page_size: must be between 1 and 500");
+  list.set_state("");
+  list.set_page_size(0);
+  list.set_incident_id("INC-999");
+  EXPECT_EQ(service_.ListAlerts(&ctx, &list, &alerts).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(RequestsTest, StateAndSeverityFiltersTakeAnyCaseAndBadOnesListTheValidValues) {

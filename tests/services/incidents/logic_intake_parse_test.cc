@@ -122,6 +122,17 @@ TEST(ParseAlertmanagerTest, AFingerprintPastItsBoundsIsRefusedNamingTheAlert) {
   EXPECT_TRUE(ParseAlertmanager(bad, &alerts).ok());
 }
 
+TEST(ParseAlertmanagerTest, StatusIsTakenInAnyCase) {
+  auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
+  hook.mutable_alerts(0)->set_status("Resolved");
+  hook.mutable_alerts(1)->set_status("FIRING");
+  std::vector<AlertInput> alerts;
+  grpc::Status s = ParseAlertmanager(hook, &alerts);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(alerts[0].firing);
+  EXPECT_TRUE(alerts[1].firing);
+}
+
 TEST(ParseAlertmanagerTest, EveryBadFieldIsReportedAtOnce) {
   auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
   hook.mutable_alerts(0)->mutable_labels()->erase("alertname");
