@@ -497,14 +497,15 @@ grpc::Status Lifecycle::Close(const std::string& id, const std::string& actor, c
       return WrongState(i, "only a RESOLVED incident can be closed: resolve it, submit its review, then close it");
     }
     std::vector<std::string> missing;
-    if (!HasReview(tx, i.id())) missing.push_back("no review submitted yet (fdctl incident review " + i.id() + ")");
+    // Worded for REST and fdctl users alike: no command names in it.
+    if (!HasReview(tx, i.id())) missing.push_back("no review submitted yet");
     std::vector<std::string> open = ActionsHoldingOpen(tx, i.id());
     if (!open.empty()) {
       std::string list;
       for (const std::string& a : open) list += (list.empty() ? "" : ", ") + a;
       missing.push_back(std::to_string(open.size()) + (open.size() == 1 ? " action is" : " actions are") +
                         " still open: " + list +
-                        " (complete each, or give it a tracking_url: fdctl incident action complete ID)");
+                        " (complete each, or mark it tracked elsewhere with a tracking_url)");
     }
     if (!missing.empty()) {
       std::string why;

@@ -65,8 +65,7 @@ TEST_F(CloseTest, TheRunbookOrderReviewThenActionsThenCloseWorks) {
   EXPECT_EQ(s.error_message(),
             "incident " + id + " is RESOLVED: cannot close it: 2 actions are still open: " + first.id() +
                 " \"validate config before push\", " + second.id() +
-                " \"alert on config drift\" (complete each, or give it a tracking_url: fdctl incident "
-                "action complete ID)");
+                " \"alert on config drift\" (complete each, or mark it tracked elsewhere with a tracking_url)");
 
   // Completing the last action does not close it either.
   ASSERT_TRUE(Complete(first.id()).ok());
@@ -134,9 +133,8 @@ TEST_F(CloseTest, CloseSaysWhatIsMissingAndWhenItIsTooEarly) {
   ASSERT_TRUE(AddAction(id, Action("fix the runbook", "dana"), &open).ok());
   s = Act(&Svc::CloseIncident, id);
   EXPECT_EQ(s.error_message(),
-            "incident " + id + " is RESOLVED: cannot close it: no review submitted yet (fdctl incident review " +
-                id + "); 1 action is still open: " + open.id() +
-                " \"fix the runbook\" (complete each, or give it a tracking_url: fdctl incident action complete ID)");
+            "incident " + id + " is RESOLVED: cannot close it: no review submitted yet; 1 action is still open: " +
+                open.id() + " \"fix the runbook\" (complete each, or mark it tracked elsewhere with a tracking_url)");
 
   ASSERT_TRUE(Review(id).ok());
   s = Act(&Svc::CloseIncident, id);
