@@ -168,6 +168,14 @@ int ListSilences(Context& ctx) {
   });
 }
 
+int ExpireSilence(Context& ctx) {
+  const HttpClient* client = ctx.client();
+  if (client == nullptr) return kExitError;
+  return ctx.Respond(
+      client->Post("/v1/silences/" + UrlEscape(ctx.operands().front()) + "/expire", "{}"),
+      [&ctx](const Json& silence) { ctx.out() << FormatSilenceTable(Json::array({silence})); });
+}
+
 int CreateIntegration(Context& ctx) {
   Json body = Json::object();
   body["name"] = ctx.operands().front();
@@ -269,6 +277,10 @@ void AddIncidentCommands(CommandTable& table) {
                      {"comment", "TEXT", "why"}},
                     0, 0, AddSilence});
   table.Add(Command{{"incident", "silences"}, "", "List silences", {}, 0, 0, ListSilences});
+  table.Add(Command{{"incident", "silence", "expire"},
+                    "SILENCE_ID",
+                    "End a silence now (its id, or a unique prefix of at least 4 characters)",
+                    {}, 1, 1, ExpireSilence});
   table.Add(Command{{"incident", "integration", "create"},
                     "NAME",
                     "Create a PagerDuty-style integration and print its routing key",

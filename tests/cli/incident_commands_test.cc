@@ -250,6 +250,19 @@ TEST_F(IncidentCommandsTest, SilenceAddSendsMatchersAndATimeRange) {
   EXPECT_NE(o.out.find("sil-1  service=checkout"), std::string::npos) << o.out;
 }
 
+TEST_F(IncidentCommandsTest, SilenceExpireSendsThePrefixAsTyped) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"({"id":"3f2a9c1e-0000-4000-8000-000000000001",
+      "matchers":[{"name":"service","value":"checkout","op":"="}],"active":false})"};
+  });
+  Outcome o = Run(gateway, {"incident", "silence", "expire", "3f2a9c1e"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(gateway.requests()[0].method, "POST");
+  EXPECT_EQ(gateway.requests()[0].target, "/v1/silences/3f2a9c1e/expire");
+  EXPECT_NE(o.out.find("3f2a9c1e-0000-4000-8000-000000000001  service=checkout"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("  no  "), std::string::npos) << o.out;
+}
+
 TEST_F(IncidentCommandsTest, IntegrationCreatePrintsTheRoutingKey) {
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse{200, R"({"name":"nagios","service":"db",
