@@ -232,7 +232,8 @@ grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<Al
 grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView& integration,
                             AlertInput* out, std::vector<std::string>* errors) {
   errors->clear();
-  const std::string& action = in.event_action();
+  // PagerDuty spells its enums in lower case; other cases are taken and stored that way.
+  const std::string action = Lower(in.event_action());
   const bool trigger = action == "trigger";
   if (IsBlank(action)) {
     errors->push_back("'event_action' is missing or blank");
@@ -245,6 +246,7 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
     errors->push_back("'dedup_key' is missing or blank");
   }
   const v1::PagerDutyPayload& p = in.payload();
+  const std::string severity = Lower(p.severity());
   Clock::TimePoint timestamp;
   bool has_timestamp = false;
   if (trigger) {
@@ -254,10 +256,10 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
       errors->push_back("'payload.summary' must be at most 1024 characters");
     }
     if (IsBlank(p.source())) errors->push_back("'payload.source' is missing or blank");
-    if (IsBlank(p.severity())) {
+    if (IsBlank(severity)) {
       errors->push_back("'payload.severity' is missing or blank");
-    } else if (p.severity() != "critical" && p.severity() != "error" &&
-               p.severity() != "warning" && p.severity() != "info") {
+    } else if (severity != "critical" && severity != "error" && severity != "warning" &&
+               severity != "info") {
       errors->push_back("'payload.severity' is invalid");
     }
     if (!p.timestamp().empty()) {
@@ -281,7 +283,7 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
   alert.default_severity = integration.default_severity;
   if (trigger) {
     alert.labels["alertname"] = p.class_().empty() ? "PagerDutyEvent" : p.class_();
-    alert.labels["severity"] = p.severity();
+    alert.labels["severity"] = severity;
     alert.labels["source"] = p.source();
     if (!p.component().empty()) alert.labels["component"] = p.component();
     if (!p.group().empty()) alert.labels["group"] = p.group();

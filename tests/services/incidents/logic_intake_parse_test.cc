@@ -133,6 +133,19 @@ TEST(ParseAlertmanagerTest, StatusIsTakenInAnyCase) {
   EXPECT_TRUE(alerts[1].firing);
 }
 
+TEST(ParsePagerDutyTest, ActionAndSeverityAreTakenInAnyCase) {
+  AlertInput alert;
+  std::vector<std::string> errors;
+  grpc::Status s = ParsePagerDuty(FromJson<v1::PagerDutyEvent>(R"({
+      "routing_key": "0123456789abcdef0123456789abcdef", "event_action": "Trigger",
+      "dedup_key": "disk-db1",
+      "payload": {"summary": "Disk 95% on db1", "source": "db1", "severity": "CRITICAL"}})"),
+                                  IntegrationView{}, &alert, &errors);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(alert.firing);
+  EXPECT_EQ(alert.labels.at("severity"), "critical");
+}
+
 TEST(ParseAlertmanagerTest, EveryBadFieldIsReportedAtOnce) {
   auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
   hook.mutable_alerts(0)->mutable_labels()->erase("alertname");
