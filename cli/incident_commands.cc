@@ -120,6 +120,10 @@ int CompleteAction(Context& ctx) {
 int ListActions(Context& ctx) {
   Query query;
   if (ctx.args().Has("overdue")) query.emplace_back("overdue", "true");
+  // Passed as typed: the server takes any case and id prefixes, and names a bad value.
+  if (auto incident = ctx.args().Get("incident")) query.emplace_back("incident_id", *incident);
+  if (auto owner = ctx.args().Get("owner")) query.emplace_back("owner", *owner);
+  if (auto state = ctx.args().Get("state")) query.emplace_back("state", *state);
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
   return ctx.Respond(client->Get("/v1/actions", query), [&ctx](const Json& page) {
@@ -261,7 +265,10 @@ void AddIncidentCommands(CommandTable& table) {
   table.Add(Command{{"incident", "actions"},
                     "",
                     "List corrective actions",
-                    {{"overdue", "", "only open actions past their due date"}},
+                    {{"overdue", "", "only open actions past their due date"},
+                     {"incident", "ID", "only this incident's (INC-12, 12 or a unique prefix)"},
+                     {"owner", "O", "only this owner's"},
+                     {"state", "STATE", "OPEN or DONE"}},
                     0, 0, ListActions});
   table.Add(Command{{"incident", "report"},
                     "",

@@ -263,6 +263,14 @@ TEST_F(IncidentCommandsTest, SilenceExpireSendsThePrefixAsTyped) {
   EXPECT_NE(o.out.find("  no  "), std::string::npos) << o.out;
 }
 
+TEST_F(IncidentCommandsTest, ActionsAreFilteredByIncidentOwnerAndState) {
+  FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, R"({"actions":[]})"}; });
+  Outcome o = Run(gateway, {"incident", "actions", "--incident", "12", "--owner", "ana", "--state", "open"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(gateway.requests()[0].target, "/v1/actions?incident_id=12&owner=ana&state=open");
+  EXPECT_EQ(o.out, "No actions.\n");
+}
+
 TEST_F(IncidentCommandsTest, IntegrationCreatePrintsTheRoutingKey) {
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse{200, R"({"name":"nagios","service":"db",
