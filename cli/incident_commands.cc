@@ -83,7 +83,14 @@ int Review(Context& ctx) {
   std::string error;
   const std::optional<Json> body = ReviewBody(ctx.args(), &error);
   if (!body) return ctx.UsageError(error);
-  return PostIncident(ctx, IncidentPath(ctx.operands().front()) + "/review", *body);
+  const HttpClient* client = ctx.client();
+  if (client == nullptr) return kExitError;
+  return ctx.Respond(client->Post(IncidentPath(ctx.operands().front()) + "/review", DumpJson(*body)),
+                     [&ctx](const Json& incident) {
+                       ctx.out() << FormatIncidentDetails(incident)
+                                 << "\nClose it once every action is done or tracked: fdctl incident close "
+                                 << FieldText(incident, "id") << "\n";
+                     });
 }
 
 int AddAction(Context& ctx) {
@@ -113,6 +120,10 @@ int CompleteAction(Context& ctx) {
 int ListActions(Context& ctx) {
   Query query;
   if (ctx.args().Has("overdue")) query.emplace_back("overdue", "true");
+  // Passed as typed: the server takes any case and id prefixes, and names a bad value.
+  if (auto incident = ctx.args().Get("incident")) query.emplace_back("incident_id", *incident);
+  if (auto owner = ctx.args().Get("owner")) query.emplace_back("owner", *owner);
+  if (auto state = ctx.args().Get("state")) query.emplace_back("state", *state);
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
   return ctx.Respond(client->Get("/v1/actions", query), [&ctx](const Json& page) {
@@ -161,6 +172,14 @@ int ListSilences(Context& ctx) {
   });
 }
 
+int ExpireSilence(Context& ctx) {
+  const HttpClient* client = ctx.client();
+  if (client == nullptr) return kExitError;
+  return ctx.Respond(
+      client->Post("/v1/silences/" + UrlEscape(ctx.operands().front()) + "/expire", "{}"),
+      [&ctx](const Json& silence) { ctx.out() << FormatSilenceTable(Json::array({silence})); });
+}
+
 int CreateIntegration(Context& ctx) {
   Json body = Json::object();
   body["name"] = ctx.operands().front();
@@ -193,7 +212,8 @@ void AddIncidentCommands(CommandTable& table) {
                     0, 0, ListIncidents});
   table.Add(Command{{"incident", "get"},
                     "ID",
-                    "Show an incident: timeline, alerts, related releases, review and actions",
+                    "Show an incident: timeline, alerts, related releases, review and actions. "
+                    "ID is INC-12, 12, or a unique prefix, as everywhere an id is taken",
                     {}, 1, 1, GetIncident});
   table.Add(Command{{"incident", "declare"},
                     "",
@@ -213,12 +233,23 @@ void AddIncidentCommands(CommandTable& table) {
                     {{"message", "M", "the update", true}}, 1, 1, Update});
   table.Add(Command{{"incident", "review"},
                     "ID",
-                    "Submit the post-incident review",
+                    "Submit the post-incident review of a RESOLVED incident, with its corrective "
+                    "actions if you have them (more can be added later with `incident action add`). "
+                    "It does not close the incident: `fdctl incident close ID` does, once every "
+                    "action is done or tracked",
                     {{"summary", "TEXT", "what happened", true},
                      {"impact", "TEXT", "who was affected and how", true},
                      {"root-cause", "TEXT", "why it happened", true},
-                     {"timeline-notes", "TEXT", "notes on the timeline"}},
+                     {"timeline-notes", "TEXT", "notes on the timeline"},
+                     {"action", "TITLE|OWNER[|DUE]",
+                      "a corrective action, e.g. 'rotate the key|ana|2026-12-01'; repeat for more",
+                      false, true}},
                     1, 1, Review});
+  table.Add(Command{{"incident", "close"},
+                    "ID",
+                    "Close a RESOLVED incident once its review is in and every action is done or "
+                    "tracked (otherwise says what is missing)",
+                    {kMessage}, 1, 1, StateAction("close")});
   table.Add(Command{{"incident", "action", "add"},
                     "ID",
                     "Add a corrective action to an incident",
@@ -234,7 +265,10 @@ void AddIncidentCommands(CommandTable& table) {
   table.Add(Command{{"incident", "actions"},
                     "",
                     "List corrective actions",
-                    {{"overdue", "", "only open actions past their due date"}},
+                    {{"overdue", "", "only open actions past their due date"},
+                     {"incident", "ID", "only this incident's (INC-12, 12 or a unique prefix)"},
+                     {"owner", "O", "only this owner's"},
+                     {"state", "STATE", "OPEN or DONE"}},
                     0, 0, ListActions});
   table.Add(Command{{"incident", "report"},
                     "",
@@ -250,6 +284,10 @@ void AddIncidentCommands(CommandTable& table) {
                      {"comment", "TEXT", "why"}},
                     0, 0, AddSilence});
   table.Add(Command{{"incident", "silences"}, "", "List silences", {}, 0, 0, ListSilences});
+  table.Add(Command{{"incident", "silence", "expire"},
+                    "SILENCE_ID",
+                    "End a silence now (its id, or a unique prefix of at least 4 characters)",
+                    {}, 1, 1, ExpireSilence});
   table.Add(Command{{"incident", "integration", "create"},
                     "NAME",
                     "Create a PagerDuty-style integration and print its routing key",

@@ -40,11 +40,18 @@ double AsDouble(const Json& object, std::string_view name) {
   return field != nullptr && field->is_number() ? field->get<double>() : 0.0;
 }
 
-std::string DurationStatsText(const Json& report, std::string_view name) {
+// "5 incidents", "1 incident".
+std::string Incidents(long long n) { return std::to_string(n) + (n == 1 ? " incident" : " incidents"); }
+
+// "MTTA over 5 acknowledged incidents: mean 4m32s, p90 10m": the count says what the times are of.
+std::string DurationStatsLine(const Json& report, std::string_view name, const std::string& label,
+                              const std::string& which) {
   const Json* stats = FindField(report, name);
-  if (stats == nullptr || !stats->is_object() || Number(*stats, "count") == "0") return "- (none)";
-  return "mean " + HumanSeconds(AsDouble(*stats, "mean_seconds")) + ", p90 " +
-         HumanSeconds(AsDouble(*stats, "p90_seconds")) + " (" + Number(*stats, "count") + ")";
+  const long long count = stats != nullptr && stats->is_object() ? std::llround(AsDouble(*stats, "count")) : 0;
+  if (count == 0) return label + ": - (no " + which + " incidents)";
+  return label + " over " + std::to_string(count) + " " + which + (count == 1 ? " incident" : " incidents") +
+         ": mean " + HumanSeconds(AsDouble(*stats, "mean_seconds")) + ", p90 " +
+         HumanSeconds(AsDouble(*stats, "p90_seconds"));
 }
 
 std::string JoinStrings(const Json& list) {
@@ -201,20 +208,23 @@ std::string FormatWeeklyReport(const Json& report) {
     }
     by_severity += (by_severity.empty() ? "" : ", ") + std::string(sev) + " " + n;
   }
-  out += "Incidents: " + Number(report, "incidents") + " (" + by_severity + ")\n";
-  out += "MTTA: " + DurationStatsText(report, "mtta") + "\n";
-  out += "MTTR: " + DurationStatsText(report, "mttr") + "\n";
-  char share[32];
-  std::snprintf(share, sizeof share, "%.0f%%", AsDouble(report, "deploy_correlated_share") * 100);
-  out += std::string("Correlated with a deploy: ") + share + "\n";
+  const long long opened = std::llround(AsDouble(report, "incidents"));
+  out += "Incidents opened: " + std::to_string(opened) + " (" + by_severity + ")\n";
+  out += DurationStatsLine(report, "mtta", "MTTA", "acknowledged") + "\n";
+  out += DurationStatsLine(report, "mttr", "MTTR", "resolved") + "\n";
+  const double share = AsDouble(report, "deploy_correlated_share");
+  char percent[32];
+  std::snprintf(percent, sizeof percent, "%.0f%%", share * 100);
+  out += std::string("Correlated with a deploy: ") + percent + " of " + Incidents(opened) + " (" +
+         std::to_string(std::llround(share * opened)) + ")\n";
   const Json& breached = ArrayField(report, "ack_breached");
-  out += "Ack deadline breached: " + std::to_string(breached.size()) +
+  out += "Ack deadline breached: " + Incidents(breached.size()) +
          (breached.empty() ? "" : " (" + JoinStrings(breached) + ")") + "\n";
   const Json& reviews = ArrayField(report, "overdue_reviews");
-  out += "Overdue reviews: " + std::to_string(reviews.size()) +
+  out += "Overdue reviews: " + Incidents(reviews.size()) +
          (reviews.empty() ? "" : " (" + JoinStrings(reviews) + ")") + "\n";
   const Json& actions = ArrayField(report, "overdue_actions");
-  out += "Overdue actions: " + std::to_string(actions.size()) + "\n";
+  out += "Overdue actions: " + std::to_string(actions.size()) + (actions.size() == 1 ? " action" : " actions") + "\n";
   if (!actions.empty()) out += FormatActionTable(actions);
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <ctime>
+#include <vector>
 
 namespace flightdeck::cli {
 namespace {
@@ -118,12 +119,45 @@ std::optional<Json> DeclareIncidentBody(const ParsedArgs& args, std::string* err
   return body;
 }
 
+std::optional<Json> ParseReviewAction(std::string_view text, std::string* error) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t bar = text.find('|', start);
+    parts.emplace_back(text.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start));
+    if (bar == std::string_view::npos) break;
+    start = bar + 1;
+  }
+  const std::string quoted = "--action '" + std::string(text) + "'";
+  if (parts.size() < 2 || parts.size() > 3) {
+    return Fail(error, quoted + " is not TITLE|OWNER or TITLE|OWNER|DUE (e.g. 'rotate the key|ana|2026-12-01')");
+  }
+  if (parts[0].empty()) return Fail(error, quoted + " has no title before the first |");
+  if (parts[1].empty()) return Fail(error, quoted + " has no owner after the first |");
+  Json action = Json::object();
+  action["title"] = parts[0];
+  action["owner"] = parts[1];
+  if (parts.size() == 3 && !parts[2].empty()) {
+    const std::optional<std::string> due = ParseDueDate(parts[2]);
+    if (!due) return Fail(error, quoted + ": due '" + parts[2] + "' is not a date like 2026-12-01");
+    action["due"] = *due;
+  }
+  return action;
+}
+
 std::optional<Json> ReviewBody(const ParsedArgs& args, std::string* error) {
   Json body = Json::object();
   body["summary"] = args.Get("summary").value_or("");
   body["impact"] = args.Get("impact").value_or("");
   body["root_cause"] = args.Get("root-cause").value_or("");
   if (auto notes = args.Get("timeline-notes")) body["timeline_notes"] = *notes;
+  Json actions = Json::array();
+  for (const std::string& text : args.GetAll("action")) {
+    std::optional<Json> action = ParseReviewAction(text, error);
+    if (!action) return std::nullopt;
+    actions.push_back(std::move(*action));
+  }
+  if (!actions.empty()) body["actions"] = std::move(actions);
   return body;
 }
 

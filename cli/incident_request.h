@@ -30,7 +30,11 @@ std::string Rfc3339(long long unix_seconds);
 
 // incident declare: --title --severity --service [--environment].
 std::optional<Json> DeclareIncidentBody(const ParsedArgs& args, std::string* error);
-// incident review: --summary --impact --root-cause [--timeline-notes].
+// One --action of incident review: "TITLE|OWNER" or "TITLE|OWNER|DUE" (DUE as for --due) ->
+// an AddActionRequest body.
+std::optional<Json> ParseReviewAction(std::string_view text, std::string* error);
+// incident review: --summary --impact --root-cause [--timeline-notes] [--action ...]; the
+// actions go in the review's request, added with it in one transaction.
 std::optional<Json> ReviewBody(const ParsedArgs& args, std::string* error);
 // incident action add: --title --owner --due.
 std::optional<Json> ActionBody(const ParsedArgs& args, std::string* error);

@@ -11,8 +11,10 @@
 #include "common/db/db.h"
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
+#include "services/incidents/ids.h"
 #include "services/incidents/policy_document.h"
 #include "services/incidents/severity.h"
+#include "services/incidents/validation.h"
 
 namespace flightdeck::incidents {
 namespace {
@@ -53,10 +55,11 @@ std::string RandomRoutingKey() {
   return out;
 }
 
-grpc::Status CheckSeverityField(const std::string& value, const std::string& field) {
+void CheckSeverityField(const std::string& value, const std::string& field, FieldErrors* errors) {
   Severity s;
-  if (!value.empty() && !ParseSeverity(value, &s)) return Invalid(field + ": must be SEV1, SEV2, SEV3 or SEV4");
-  return grpc::Status::OK;
+  if (!value.empty() && !ParseSeverity(value, &s)) {
+    errors->Add(field, EnumProblem(value, {"SEV1", "SEV2", "SEV3", "SEV4"}));
+  }
 }
 
 std::string CanonicalSeverity(const std::string& value) {
@@ -172,6 +175,10 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                     "), starts_at = LEAST(starts_at, " + db::MicrosParam(2) + ") WHERE id::text = $1 RETURNING " +
                     silence_columns);
 
+  pool_.Prepare("incidents_silence_resolve_id",
+                "SELECT id::text FROM incidents.silences WHERE id::text = $1 OR ($2 <> '' AND "
+                "id::text LIKE $2 || '%') ORDER BY id LIMIT $3");
+
   pool_.Prepare("incidents_inhibit_insert",
                 "INSERT INTO incidents.inhibition_rules (rule, created_at) VALUES ($1::jsonb, " +
                     db::MicrosParam(2) + ") RETURNING id");
@@ -191,19 +198,23 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
 // ---- integrations ------------------------------------------------------------------------
 
 grpc::Status ConfigStore::CreateIntegration(const v1::Integration& in, v1::Integration* out) {
+  FieldErrors errors;
   if (!IsConfigName(in.name())) {
-    return Invalid("name: must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
+    errors.Add("name", "must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
   }
   std::string key = in.routing_key();
+  if (!key.empty() &&
+      (key.size() != 32 || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos)) {
+    errors.Add("routing_key", "must be 32 characters of a-z and 0-9 (or empty to generate one)");
+  }
+  if (in.service().empty()) errors.Add("service", "required");
+  CheckSeverityField(in.severity_override(), "severity_override", &errors);
+  CheckSeverityField(in.default_severity(), "default_severity", &errors);
+  if (!errors.empty()) return errors.ToStatus();
   if (key.empty()) {
     key = RandomRoutingKey();
     if (key.empty()) return grpc::Status(grpc::StatusCode::INTERNAL, "routing_key: no randomness available");
-  } else if (key.size() != 32 || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
-    return Invalid("routing_key: must be 32 characters of a-z and 0-9 (or empty to generate one)");
   }
-  if (in.service().empty()) return Invalid("service: is required");
-  if (grpc::Status s = CheckSeverityField(in.severity_override(), "severity_override"); !s.ok()) return s;
-  if (grpc::Status s = CheckSeverityField(in.default_severity(), "default_severity"); !s.ok()) return s;
   return pool_.Transact("create integration", [&](pqxx::transaction_base& tx) {
     if (!in.escalation_policy().empty() && db::Exec(tx, "incidents_policy_get", in.escalation_policy()).empty()) {
       return Invalid("escalation_policy: no escalation policy named \"" + in.escalation_policy() + "\"");
@@ -271,26 +282,28 @@ grpc::Status ConfigStore::DeleteIntegration(const std::string& name) {
 grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1::EscalationPolicy* out) {
   v1::EscalationPolicy policy = in;
   policy.clear_updated_at();
+  FieldErrors errors;
   if (!IsConfigName(policy.name())) {
-    return Invalid("name: must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
+    errors.Add("name", "must match [a-z0-9][a-z0-9._-]* (at most 63 characters)");
   }
   std::vector<v1::NotificationTarget*> targets;
   for (int i = 0; i < policy.on_open_size(); ++i) {
     v1::NotificationTarget* t = policy.mutable_on_open(i);
-    if (grpc::Status s = CheckTarget(t, "on_open[" + std::to_string(i) + "]"); !s.ok()) return s;
+    errors.Add(CheckTarget(t, "on_open[" + std::to_string(i) + "]"));
     targets.push_back(t);
   }
   for (int l = 0; l < policy.levels_size(); ++l) {
     v1::EscalationLevel* level = policy.mutable_levels(l);
     std::string field = "levels[" + std::to_string(l) + "]";
-    if (level->delay().seconds() < 0 || level->delay().nanos() < 0) return Invalid(field + ".delay: must not be negative");
-    if (level->targets().empty()) return Invalid(field + ".targets: at least one target is required");
+    if (level->delay().seconds() < 0 || level->delay().nanos() < 0) errors.Add(field + ".delay", "must not be negative");
+    if (level->targets().empty()) errors.Add(field + ".targets", "at least one target is required");
     for (int i = 0; i < level->targets_size(); ++i) {
       v1::NotificationTarget* t = level->mutable_targets(i);
-      if (grpc::Status s = CheckTarget(t, field + ".targets[" + std::to_string(i) + "]"); !s.ok()) return s;
+      errors.Add(CheckTarget(t, field + ".targets[" + std::to_string(i) + "]"));
       targets.push_back(t);
     }
   }
+  if (!errors.empty()) return errors.ToStatus();
   for (v1::NotificationTarget* t : targets) t->clear_has_secret();
   if (keys_.empty()) {
     // Refused before anything is read: the answer names the first field that needs the key.
@@ -386,20 +399,29 @@ grpc::Status ConfigStore::OpenCopy(const std::string& stored, std::string* plain
 // ---- silences ----------------------------------------------------------------------------
 
 grpc::Status ConfigStore::CreateSilence(const v1::Silence& in, const std::string& actor, v1::Silence* out) {
-  if (in.matchers().empty()) return Invalid("matchers: at least one matcher is required");
+  FieldErrors errors;
+  if (in.matchers().empty()) errors.Add("matchers", "at least one matcher is required");
   Matchers matchers;
-  if (grpc::Status s = ParseMatchers(in.matchers(), "matchers", &matchers); !s.ok()) return s;
+  grpc::Status parsed = ParseMatchers(in.matchers(), "matchers", &matchers);
+  errors.Add(parsed);
   // As Alertmanager: a silence whose every matcher matches the empty value would silence
   // (nearly) everything.
   bool narrows = std::any_of(matchers.begin(), matchers.end(),
                              [](const Matcher& m) { return !m.Matches(Labels{}); });
-  if (!narrows) return Invalid("matchers: at least one matcher must not match the empty value");
+  if (parsed.ok() && !in.matchers().empty() && !narrows) {
+    errors.Add("matchers", "at least one matcher must not match the empty value");
+  }
   Clock::TimePoint now = clock_.Now();
   Clock::TimePoint starts = in.has_starts_at() ? TimeOf(in.starts_at()) : now;
-  if (!in.has_ends_at()) return Invalid("ends_at: is required");
-  Clock::TimePoint ends = TimeOf(in.ends_at());
-  if (ends <= starts) return Invalid("ends_at: must be after starts_at");
-  if (ends <= now) return Invalid("ends_at: must be in the future");
+  Clock::TimePoint ends = in.has_ends_at() ? TimeOf(in.ends_at()) : now;
+  if (!in.has_ends_at()) {
+    errors.Add("ends_at", "required");
+  } else if (ends <= starts) {
+    errors.Add("ends_at", "must be after starts_at");
+  } else if (ends <= now) {
+    errors.Add("ends_at", "must be in the future");
+  }
+  if (!errors.empty()) return errors.ToStatus();
   std::string creator = in.created_by().empty() ? actor : in.created_by();
   return pool_.Transact("create silence", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "incidents_silence_insert", MatchersJson(in.matchers()), ToMicros(starts),
@@ -423,8 +445,25 @@ grpc::Status ConfigStore::ListSilences(bool include_expired, v1::ListSilencesRes
 grpc::Status ConfigStore::ExpireSilence(const std::string& id, v1::Silence* out) {
   Clock::TimePoint now = clock_.Now();
   return pool_.Transact("expire silence", [&](pqxx::transaction_base& tx) {
+    if (id.empty()) return Invalid("id: required");
     pqxx::result r = db::Exec(tx, "incidents_silence_expire", id, ToMicros(now));
-    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "id: no silence \"" + id + "\"");
+    if (r.empty()) {
+      // Not a full id: a unique prefix of one (ids.h).
+      const IdLookup lookup = LookupOf(IdKind::kSilence, id);
+      std::vector<std::string> found;
+      for (const pqxx::row& row : db::Exec(tx, "incidents_silence_resolve_id", lookup.exact, lookup.prefix,
+                                           kIdCandidates)) {
+        found.push_back(row[0].as<std::string>());
+      }
+      std::string full;
+      grpc::Status s = PickId(IdKind::kSilence, "id", id, lookup, found, &full);
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+        return grpc::Status(grpc::StatusCode::NOT_FOUND, "id: no silence \"" + id + "\"");
+      }
+      if (!s.ok()) return s;
+      r = db::Exec(tx, "incidents_silence_expire", full, ToMicros(now));
+      if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "id: no silence \"" + id + "\"");
+    }
     SilenceFromRow(r[0], now, out);
     return grpc::Status::OK;
   });
@@ -524,27 +563,35 @@ grpc::Status ConfigStore::GetSettings(v1::IncidentSettings* out) {
 grpc::Status ConfigStore::PutSettings(const v1::IncidentSettings& in, v1::IncidentSettings* out) {
   v1::IncidentSettings settings = in;
   settings.clear_updated_at();
+  FieldErrors errors;
   std::set<std::string> seen;
   for (int i = 0; i < settings.group_by_size(); ++i) {
     const std::string& name = settings.group_by(i);
     std::string field = "group_by[" + std::to_string(i) + "]";
-    if (!IsLabelName(name)) return Invalid(field + ": must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
-    if (!seen.insert(name).second) return Invalid(field + ": \"" + name + "\" is listed twice");
+    if (!IsLabelName(name)) {
+      errors.Add(field, "must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+    } else if (!seen.insert(name).second) {
+      errors.Add(field, "\"" + name + "\" is listed twice");
+    }
   }
   if (!settings.critical_severity().empty()) {
     Severity s;
     if (!ParseSeverity(settings.critical_severity(), &s) || (s != Severity::kSev1 && s != Severity::kSev2)) {
-      return Invalid("critical_severity: must be SEV1 or SEV2");
+      errors.Add("critical_severity", EnumProblem(settings.critical_severity(), {"SEV1", "SEV2"}));
+    } else {
+      settings.set_critical_severity(SeverityName(s));
     }
-    settings.set_critical_severity(SeverityName(s));
   }
   for (int i = 0; i < settings.auto_rollback_severities_size(); ++i) {
     Severity s;
     if (!ParseSeverity(settings.auto_rollback_severities(i), &s)) {
-      return Invalid("auto_rollback_severities[" + std::to_string(i) + "]: must be SEV1, SEV2, SEV3 or SEV4");
+      errors.Add("auto_rollback_severities[" + std::to_string(i) + "]",
+                 EnumProblem(settings.auto_rollback_severities(i), {"SEV1", "SEV2", "SEV3", "SEV4"}));
+    } else {
+      settings.set_auto_rollback_severities(i, SeverityName(s));
     }
-    settings.set_auto_rollback_severities(i, SeverityName(s));
   }
+  if (!errors.empty()) return errors.ToStatus();
   FillSettingsDefaults(&settings);
   Clock::TimePoint now = clock_.Now();
   grpc::Status s = pool_.Transact("put incident settings", [&](pqxx::transaction_base& tx) {

@@ -4,7 +4,10 @@
 
 #include "common/clock/timestamps.h"
 #include "common/trace/trace.h"
+#include "services/incidents/ids.h"
 #include "services/incidents/intake.h"
+#include "services/incidents/severity.h"
+#include "services/incidents/validation.h"
 
 namespace flightdeck::incidents {
 namespace {
@@ -135,6 +138,69 @@ bool LoadIncident(pqxx::transaction_base& tx, const std::string& id, Clock::Time
   return true;
 }
 
+namespace {
+
+grpc::Status ResolveId(pqxx::transaction_base& tx, IdKind kind, const char* statement,
+                       const char* table, const std::string& typed, const std::string& field,
+                       std::string* id) {
+  const IdLookup lookup = LookupOf(kind, typed);
+  std::vector<std::string> found;
+  for (const pqxx::row& row :
+       Sql(tx, statement,
+           std::string("SELECT id FROM ") + table + " WHERE id = $1 OR ($2 <> '' AND id LIKE $2 || '%') "
+           "ORDER BY length(id), id LIMIT $3",
+           lookup.exact, lookup.prefix, kIdCandidates)) {
+    found.push_back(row[0].as<std::string>());
+  }
+  return PickId(kind, field, typed, lookup, found, id);
+}
+
+}  // namespace
+
+grpc::Status ResolveIncidentId(pqxx::transaction_base& tx, const std::string& typed,
+                               const std::string& field, std::string* id) {
+  return ResolveId(tx, IdKind::kIncident, "incidents_resolve_id", "incidents.incidents", typed, field, id);
+}
+
+grpc::Status ResolveActionId(pqxx::transaction_base& tx, const std::string& typed,
+                             const std::string& field, std::string* id) {
+  return ResolveId(tx, IdKind::kAction, "incidents_action_resolve_id", "incidents.actions", typed, field, id);
+}
+
+grpc::Status LoadIncidentByTypedId(pqxx::transaction_base& tx, const std::string& typed,
+                                   const std::string& field, Clock::TimePoint now, v1::Incident* out,
+                                   bool for_update) {
+  if (typed.empty()) return Invalid(field + ": required");
+  if (LoadIncident(tx, typed, now, out, for_update)) return grpc::Status::OK;
+  std::string id;
+  if (grpc::Status s = ResolveIncidentId(tx, typed, field, &id); !s.ok()) return s;
+  if (!LoadIncident(tx, id, now, out, for_update)) return NotFound(typed);
+  return grpc::Status::OK;
+}
+
+bool HasReview(pqxx::transaction_base& tx, const std::string& incident_id) {
+  return !Sql(tx, "incidents_has_review", "SELECT 1 FROM incidents.reviews WHERE incident_id = $1",
+              incident_id).empty();
+}
+
+std::vector<std::string> ActionsHoldingOpen(pqxx::transaction_base& tx, const std::string& incident_id) {
+  std::vector<std::string> out;
+  for (const pqxx::row& row : Sql(tx, "incidents_actions_holding_open",
+                                  "SELECT id, title FROM incidents.actions WHERE incident_id = $1 AND "
+                                  "state = 'OPEN' AND tracking_url = '' ORDER BY created_at, id",
+                                  incident_id)) {
+    out.push_back(row[0].as<std::string>() + " \"" + row[1].as<std::string>() + "\"");
+  }
+  return out;
+}
+
+void MarkClosed(pqxx::transaction_base& tx, const std::string& incident_id, Clock::TimePoint now) {
+  Sql(tx, "incidents_close",
+      "UPDATE incidents.incidents SET state = 'CLOSED', closed_at = " + At(2) + ", updated_at = " +
+          At(2) + " WHERE id = $1",
+      incident_id, ToMicros(now));
+}
+
 long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id,
                       Clock::TimePoint at, const std::string& actor, const std::string& kind,
                       const std::string& message, const std::string& detail_json) {
@@ -166,10 +232,12 @@ void ActionFromRow(const pqxx::row& row, Clock::TimePoint now, v1::ActionItem* o
 IncidentStore::IncidentStore(db::Pool& pool, const Clock& clock, Intake* intake)
     : pool_(pool), clock_(clock), intake_(intake) {}
 
-grpc::Status IncidentStore::Get(const std::string& id, v1::Incident* out) {
+grpc::Status IncidentStore::Get(const std::string& typed_id, v1::Incident* out) {
   Clock::TimePoint now = clock_.Now();
+  std::string id;
   grpc::Status s = pool_.Transact("get incident", [&](pqxx::transaction_base& tx) {
-    if (!LoadIncident(tx, id, now, out)) return NotFound(id);
+    if (grpc::Status found = LoadIncidentByTypedId(tx, typed_id, "id", now, out); !found.ok()) return found;
+    id = out->id();
     for (const pqxx::row& row : Sql(tx, "incidents_timeline",
                                     "SELECT " + EventColumns() + " FROM incidents.events "
                                     "WHERE incident_id = $1 ORDER BY id", id)) {
@@ -227,24 +295,27 @@ grpc::Status IncidentStore::Get(const std::string& id, v1::Incident* out) {
 
 grpc::Status IncidentStore::List(const v1::ListIncidentsRequest& request,
                                  v1::ListIncidentsResponse* out) {
-  grpc::Status status;
-  int limit = PageSize(request.page_size(), &status);
-  if (!status.ok()) return status;
-  std::string state = request.state();
-  if (!state.empty() && state != "open" && state != "OPEN") {
-    v1::Incident::State parsed;
-    if (!v1::Incident::State_Parse(state, &parsed) || parsed == v1::Incident::STATE_UNSPECIFIED) {
-      return Invalid("state: must be TRIGGERED, ACKNOWLEDGED, RESOLVED, CLOSED or open, got \"" + state + "\"");
+  FieldErrors errors;
+  grpc::Status page_status;
+  int limit = PageSize(request.page_size(), &page_status);
+  errors.Add(page_status);
+  // OPEN: not yet resolved (TRIGGERED or ACKNOWLEDGED).
+  std::string state;
+  if (!request.state().empty()) {
+    state = CanonicalEnum(request.state(), {"TRIGGERED", "ACKNOWLEDGED", "RESOLVED", "CLOSED", "OPEN"});
+    if (state.empty()) {
+      errors.Add("state", EnumProblem(request.state(), {"TRIGGERED", "ACKNOWLEDGED", "RESOLVED", "CLOSED",
+                                                        "OPEN"}) + " (OPEN: not resolved yet)");
     }
   }
-  if (state == "OPEN") state = "open";
   int severity = 0;
   if (!request.severity().empty()) {
-    v1::Incident::Severity sev;
-    if (!v1::Incident::Severity_Parse(request.severity(), &sev) || sev == v1::Incident::SEVERITY_UNSPECIFIED) {
-      return Invalid("severity: must be SEV1..SEV4, got \"" + request.severity() + "\"");
+    Severity sev;
+    if (ParseSeverity(request.severity(), &sev)) {
+      severity = static_cast<int>(sev);
+    } else {
+      errors.Add("severity", EnumProblem(request.severity(), {"SEV1", "SEV2", "SEV3", "SEV4"}));
     }
-    severity = sev;
   }
   // page_token: "<opened_at microseconds>/<id>" of the last incident of the previous page.
   std::optional<long long> after_us;
@@ -256,16 +327,17 @@ grpc::Status IncidentStore::List(const v1::ListIncidentsRequest& request,
       after_us = std::stoll(request.page_token().substr(0, slash));
       after_id = request.page_token().substr(slash + 1);
     } catch (const std::exception&) {
-      return Invalid("page_token: not a token returned by ListIncidents");
+      errors.Add("page_token", "not a token returned by ListIncidents");
     }
   }
+  if (!errors.empty()) return errors.ToStatus();
   Clock::TimePoint now = clock_.Now();
   return pool_.Transact("list incidents", [&](pqxx::transaction_base& tx) {
     out->Clear();
     pqxx::result rows = Sql(
         tx, "incidents_list",
         "SELECT " + IncidentColumns() + " FROM incidents.incidents i WHERE "
-        "($1 = '' OR ($1 = 'open' AND i.state IN ('TRIGGERED', 'ACKNOWLEDGED')) OR i.state = $1) "
+        "($1 = '' OR ($1 = 'OPEN' AND i.state IN ('TRIGGERED', 'ACKNOWLEDGED')) OR i.state = $1) "
         "AND ($2 = 0 OR i.severity = $2) AND ($3 = '' OR i.service = $3) "
         "AND ($4 = '' OR i.environment = $4) "
         "AND (NOT $5 OR (i.state = 'RESOLVED' AND i.review_due < " + At(6) + " AND NOT EXISTS "
@@ -287,32 +359,45 @@ grpc::Status IncidentStore::List(const v1::ListIncidentsRequest& request,
 
 grpc::Status IncidentStore::ListActions(const v1::ListActionsRequest& request,
                                         v1::ListActionsResponse* out) {
-  grpc::Status status;
-  int limit = PageSize(request.page_size(), &status);
-  if (!status.ok()) return status;
-  if (!request.state().empty() && request.state() != "OPEN" && request.state() != "DONE") {
-    return Invalid("state: must be OPEN or DONE, got \"" + request.state() + "\"");
+  FieldErrors errors;
+  grpc::Status page_status;
+  int limit = PageSize(request.page_size(), &page_status);
+  errors.Add(page_status);
+  std::string state;
+  if (!request.state().empty()) {
+    state = CanonicalEnum(request.state(), {"OPEN", "DONE"});
+    if (state.empty()) errors.Add("state", EnumProblem(request.state(), {"OPEN", "DONE"}));
   }
   long long offset = 0;
   if (!request.page_token().empty()) {
     try {
       offset = std::stoll(request.page_token());
     } catch (const std::exception&) {
-      return Invalid("page_token: not a token returned by ListActions");
+      offset = -1;
     }
-    if (offset < 0) return Invalid("page_token: not a token returned by ListActions");
+    if (offset < 0) errors.Add("page_token", "not a token returned by ListActions");
   }
+  if (!errors.empty()) return errors.ToStatus();
   Clock::TimePoint now = clock_.Now();
   return pool_.Transact("list actions", [&](pqxx::transaction_base& tx) {
+    auto list = [&](const std::string& incident_id) {
+      return Sql(
+          tx, "incidents_actions_list",
+          std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE "
+          "(NOT $1 OR (state = 'OPEN' AND due < " + At(2) + ")) AND ($3 = '' OR owner = $3) "
+          "AND ($4 = '' OR incident_id = $4) AND ($5 = '' OR state = $5) "
+          "ORDER BY due NULLS LAST, created_at, id OFFSET $6 LIMIT $7",
+          request.overdue(), ToMicros(now), request.owner(), incident_id, state, offset, limit + 1);
+    };
+    pqxx::result rows = list(request.incident_id());
+    // The filter may be a number or prefix (ids.h): looked up only when the id as given found
+    // nothing, so a full id costs no extra query when it has actions.
+    if (rows.empty() && !request.incident_id().empty()) {
+      std::string id;
+      if (grpc::Status s = ResolveIncidentId(tx, request.incident_id(), "incident_id", &id); !s.ok()) return s;
+      if (id != request.incident_id()) rows = list(id);
+    }
     out->Clear();
-    pqxx::result rows = Sql(
-        tx, "incidents_actions_list",
-        std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE "
-        "(NOT $1 OR (state = 'OPEN' AND due < " + At(2) + ")) AND ($3 = '' OR owner = $3) "
-        "AND ($4 = '' OR incident_id = $4) AND ($5 = '' OR state = $5) "
-        "ORDER BY due NULLS LAST, created_at, id OFFSET $6 LIMIT $7",
-        request.overdue(), ToMicros(now), request.owner(), request.incident_id(), request.state(),
-        offset, limit + 1);
     for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
       ActionFromRow(rows[i], now, out->add_actions());
     }

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <grpcpp/support/status.h>
 #include <pqxx/pqxx>
@@ -38,6 +39,25 @@ grpc::Status WrongState(const v1::Incident& incident, const std::string& why);
 // review_overdue is judged at `now`.
 bool LoadIncident(pqxx::transaction_base& tx, const std::string& id, Clock::TimePoint now,
                   v1::Incident* out, bool for_update = false);
+
+// LoadIncident by what a person typed (ids.h): a full id reads as LoadIncident does, and only
+// a miss looks the number or prefix up. NOT_FOUND, or INVALID_ARGUMENT naming `field` when a
+// prefix is ambiguous.
+grpc::Status LoadIncidentByTypedId(pqxx::transaction_base& tx, const std::string& typed,
+                                   const std::string& field, Clock::TimePoint now, v1::Incident* out,
+                                   bool for_update = false);
+// The incident or action id `typed` names (ids.h), for filters and for callers that have
+// already missed the exact id.
+grpc::Status ResolveIncidentId(pqxx::transaction_base& tx, const std::string& typed,
+                               const std::string& field, std::string* id);
+grpc::Status ResolveActionId(pqxx::transaction_base& tx, const std::string& typed,
+                             const std::string& field, std::string* id);
+
+// What closing waits for: the review, and the actions neither done nor tracked elsewhere
+// ("ACT-4 \"rotate the key\"", oldest first).
+bool HasReview(pqxx::transaction_base& tx, const std::string& incident_id);
+std::vector<std::string> ActionsHoldingOpen(pqxx::transaction_base& tx, const std::string& incident_id);
+void MarkClosed(pqxx::transaction_base& tx, const std::string& incident_id, Clock::TimePoint now);
 
 // Appends a timeline entry with the thread's trace id; returns the event id.
 long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id,

@@ -1,6 +1,7 @@
 #include "services/incidents/intake.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -14,10 +15,12 @@
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
 #include "services/incidents/config_store.h"
+#include "services/incidents/incident_store.h"
 #include "services/incidents/intake_parse.h"
 #include "services/incidents/lifecycle.h"
 #include "services/incidents/matchers.h"
 #include "services/incidents/severity.h"
+#include "services/incidents/validation.h"
 
 namespace flightdeck::incidents {
 namespace {
@@ -415,14 +418,16 @@ grpc::Status Intake::PagerDuty(const v1::PagerDutyEvent& event, const std::strin
 }
 
 grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAlertsResponse* out) {
+  FieldErrors errors;
   std::string state;
-  if (request.state() == "FIRING" || request.state() == "firing") state = "firing";
-  else if (request.state() == "RESOLVED" || request.state() == "resolved") state = "resolved";
-  else if (!request.state().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "state: must be FIRING or RESOLVED");
+  if (!request.state().empty()) {
+    // Stored lower case (Alertmanager's spelling); answered as the Alert.State enum.
+    state = CanonicalEnum(request.state(), {"FIRING", "RESOLVED"});
+    if (state.empty()) errors.Add("state", EnumProblem(request.state(), {"FIRING", "RESOLVED"}));
+    for (char& c : state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   if (request.page_size() < 0 || request.page_size() > 500) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_size: must be between 1 and 500");
+    errors.Add("page_size", "must be between 1 and 500");
   }
   int limit = request.page_size() == 0 ? 50 : request.page_size();
   std::optional<long long> before;
@@ -430,20 +435,33 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
     const std::string& t = request.page_token();
     if (t.size() < 2 || t[0] != 'a' || t.size() > 19 ||
         t.find_first_not_of("0123456789", 1) != std::string::npos) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_token: not a token returned by a previous list call");
+      errors.Add("page_token", "not a token returned by a previous list call");
+    } else {
+      before = std::stoll(t.substr(1));
     }
-    before = std::stoll(t.substr(1));
   }
+  if (!errors.empty()) return errors.ToStatus();
+  grpc::Status refused;  // what the caller typed, not the database, is wrong
   grpc::Status s = pool_.Transact("list alerts", [&](pqxx::transaction_base& tx) {
     out->Clear();
     pqxx::result r = db::Exec(tx, "incidents_alert_list", request.incident_id(), state, request.fingerprint(),
                               before, limit + 1);
+    // The incident filter may be a number or prefix (ids.h): looked up only when the id as
+    // given found nothing, so a full id costs no extra query when it has alerts.
+    if (r.empty() && !request.incident_id().empty()) {
+      std::string id;
+      refused = ResolveIncidentId(tx, request.incident_id(), "incident_id", &id);
+      if (!refused.ok()) return grpc::Status::OK;
+      if (id != request.incident_id()) {
+        r = db::Exec(tx, "incidents_alert_list", id, state, request.fingerprint(), before, limit + 1);
+      }
+    }
     for (int i = 0; i < static_cast<int>(r.size()) && i < limit; ++i) AlertFromRow(r[i], out->add_alerts());
     if (static_cast<int>(r.size()) > limit) out->set_next_page_token("a" + out->alerts(limit - 1).id());
     return grpc::Status::OK;
   });
   if (!s.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "listing alerts: " + s.error_message());
-  return grpc::Status::OK;
+  return refused;
 }
 
 grpc::Status Intake::AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out) {

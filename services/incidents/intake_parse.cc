@@ -9,6 +9,7 @@
 #include "common/clock/timestamps.h"
 #include "services/incidents/fingerprint.h"
 #include "services/incidents/severity.h"
+#include "services/incidents/validation.h"
 
 namespace flightdeck::incidents {
 namespace {
@@ -130,6 +131,21 @@ bool IsAlertmanagerFingerprint(const std::string& s) {
   return true;
 }
 
+// A fingerprint given by the sender is its alert's identity, kept as sent (Alertmanager's 16
+// hex digits in lower case): it must fit the column's index and read in logs and URLs.
+void CheckGivenFingerprint(const std::string& fingerprint, const std::string& field, FieldErrors* errors) {
+  if (fingerprint.size() > kMaxDedupKey) {
+    errors->Add(field, "must be at most 255 characters (got " + std::to_string(fingerprint.size()) + ")");
+    return;
+  }
+  for (unsigned char c : fingerprint) {
+    if (c < 0x21 || c > 0x7E) {
+      errors->Add(field, "must be printable ASCII without spaces (an opaque id such as a hash)");
+      return;
+    }
+  }
+}
+
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -175,6 +191,7 @@ grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<Al
   if (!in.version().empty() && in.version() != "4") {
     return Invalid("version must be \"4\" (got \"" + in.version() + "\")");
   }
+  FieldErrors errors;
   std::vector<AlertInput> result;
   result.reserve(in.alerts_size());
   for (int i = 0; i < in.alerts_size(); ++i) {
@@ -184,27 +201,30 @@ grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<Al
     alert.labels = Labels(a.labels().begin(), a.labels().end());
     alert.annotations = Labels(a.annotations().begin(), a.annotations().end());
     auto name = alert.labels.find("alertname");
-    if (name == alert.labels.end() || name->second.empty()) {
-      return Invalid(field + ".labels.alertname is required");
-    }
-    if (a.status() == "firing") {
+    const bool named = name != alert.labels.end() && !name->second.empty();
+    if (!named) errors.Add(field + ".labels.alertname", "required");
+    if (Lower(a.status()) == "firing") {
       alert.firing = true;
-    } else if (a.status() == "resolved") {
+    } else if (Lower(a.status()) == "resolved") {
       alert.firing = false;
     } else {
-      return Invalid(field + ".status must be \"firing\" or \"resolved\"");
+      errors.Add(field + ".status", "must be \"firing\" or \"resolved\"");
     }
-    grpc::Status s = ParseOptionalTime(a.starts_at(), field + ".startsAt", &alert.starts_at);
-    if (!s.ok()) return s;
-    s = ParseOptionalTime(a.ends_at(), field + ".endsAt", &alert.ends_at);
-    if (!s.ok()) return s;
-    alert.fingerprint = IsAlertmanagerFingerprint(a.fingerprint()) ? Lower(a.fingerprint())
-                                                                   : FingerprintHex(alert.labels);
+    errors.Add(ParseOptionalTime(a.starts_at(), field + ".startsAt", &alert.starts_at));
+    errors.Add(ParseOptionalTime(a.ends_at(), field + ".endsAt", &alert.ends_at));
+    CheckGivenFingerprint(a.fingerprint(), field + ".fingerprint", &errors);
+    if (!errors.empty()) continue;
+    if (a.fingerprint().empty()) {
+      alert.fingerprint = FingerprintHex(alert.labels);
+    } else {
+      alert.fingerprint = IsAlertmanagerFingerprint(a.fingerprint()) ? Lower(a.fingerprint()) : a.fingerprint();
+    }
     alert.generator_url = a.generator_url();
     alert.source = "alertmanager";
     alert.summary = SummaryOf(alert.labels, alert.annotations);
     result.push_back(std::move(alert));
   }
+  if (!errors.empty()) return errors.ToStatus();
   *out = std::move(result);
   return grpc::Status::OK;
 }
@@ -212,7 +232,8 @@ grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<Al
 grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView& integration,
                             AlertInput* out, std::vector<std::string>* errors) {
   errors->clear();
-  const std::string& action = in.event_action();
+  // PagerDuty spells its enums in lower case; other cases are taken and stored that way.
+  const std::string action = Lower(in.event_action());
   const bool trigger = action == "trigger";
   if (IsBlank(action)) {
     errors->push_back("'event_action' is missing or blank");
@@ -225,6 +246,7 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
     errors->push_back("'dedup_key' is missing or blank");
   }
   const v1::PagerDutyPayload& p = in.payload();
+  const std::string severity = Lower(p.severity());
   Clock::TimePoint timestamp;
   bool has_timestamp = false;
   if (trigger) {
@@ -234,10 +256,10 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
       errors->push_back("'payload.summary' must be at most 1024 characters");
     }
     if (IsBlank(p.source())) errors->push_back("'payload.source' is missing or blank");
-    if (IsBlank(p.severity())) {
+    if (IsBlank(severity)) {
       errors->push_back("'payload.severity' is missing or blank");
-    } else if (p.severity() != "critical" && p.severity() != "error" &&
-               p.severity() != "warning" && p.severity() != "info") {
+    } else if (severity != "critical" && severity != "error" && severity != "warning" &&
+               severity != "info") {
       errors->push_back("'payload.severity' is invalid");
     }
     if (!p.timestamp().empty()) {
@@ -261,7 +283,7 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
   alert.default_severity = integration.default_severity;
   if (trigger) {
     alert.labels["alertname"] = p.class_().empty() ? "PagerDutyEvent" : p.class_();
-    alert.labels["severity"] = p.severity();
+    alert.labels["severity"] = severity;
     alert.labels["source"] = p.source();
     if (!p.component().empty()) alert.labels["component"] = p.component();
     if (!p.group().empty()) alert.labels["group"] = p.group();
@@ -287,6 +309,7 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
 
 grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput>* out) {
   if (in.alerts().empty()) return Invalid("alerts must contain at least one alert");
+  FieldErrors errors;
   std::vector<AlertInput> result;
   result.reserve(in.alerts_size());
   for (int i = 0; i < in.alerts_size(); ++i) {
@@ -296,19 +319,16 @@ grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput
     alert.labels = Labels(a.labels().begin(), a.labels().end());
     alert.annotations = Labels(a.annotations().begin(), a.annotations().end());
     auto name = alert.labels.find("alertname");
-    if (name == alert.labels.end() || name->second.empty()) {
-      return Invalid(field + ".labels.alertname is required");
-    }
-    if (a.status().empty() || a.status() == "firing") {
+    if (name == alert.labels.end() || name->second.empty()) errors.Add(field + ".labels.alertname", "required");
+    if (a.status().empty() || Lower(a.status()) == "firing") {
       alert.firing = true;
-    } else if (a.status() == "resolved") {
+    } else if (Lower(a.status()) == "resolved") {
       alert.firing = false;
     } else {
-      return Invalid(field + ".status must be \"firing\" or \"resolved\"");
+      errors.Add(field + ".status", "must be \"firing\" or \"resolved\"");
     }
-    if (a.fingerprint().size() > kMaxDedupKey) {
-      return Invalid(field + ".fingerprint must be at most 255 characters");
-    }
+    CheckGivenFingerprint(a.fingerprint(), field + ".fingerprint", &errors);
+    if (!errors.empty()) continue;
     if (a.fingerprint().empty()) {
       alert.fingerprint = FingerprintHex(alert.labels);
     } else {
@@ -322,6 +342,7 @@ grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput
     alert.summary = SummaryOf(alert.labels, alert.annotations);
     result.push_back(std::move(alert));
   }
+  if (!errors.empty()) return errors.ToStatus();
   *out = std::move(result);
   return grpc::Status::OK;
 }

@@ -11,10 +11,13 @@
 // The three intake formats normalised to AlertInput, with validation that names the field.
 namespace flightdeck::incidents {
 
-// Alertmanager webhook v4. Every alert needs labels with alertname and status firing|resolved;
-// the fingerprint is Alertmanager's when given (16 hex digits), else computed. startsAt/endsAt
-// are RFC 3339 (Go's "0001-01-01T00:00:00Z" zero time means absent). INVALID_ARGUMENT naming
-// "alerts[3].status" etc.
+// Alertmanager webhook v4. Every alert needs labels with alertname and status firing|resolved
+// (any case).
+// A given fingerprint is the alert's identity, kept as sent (16 hex digits lower-cased, as
+// Alertmanager prints them; anything else opaque), at most 255 printable ASCII characters
+// without spaces; an absent one is computed from the labels. startsAt/endsAt are RFC 3339
+// (Go's "0001-01-01T00:00:00Z" zero time means absent). One INVALID_ARGUMENT naming every bad
+// field ("alerts[3].status: ...; alerts[4].fingerprint: ...").
 grpc::Status ParseAlertmanager(const v1::AlertmanagerWebhook& in, std::vector<AlertInput>* out);
 
 // PagerDuty Events API v2 after the integration is known (the caller checks routing_key).
@@ -36,7 +39,8 @@ struct IntegrationView {
 grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView& integration,
                             AlertInput* out, std::vector<std::string>* errors);
 
-// Native alerts: labels.alertname required; status firing (default) | resolved.
+// Native alerts: labels.alertname required; status firing (default) | resolved; fingerprint
+// as for Alertmanager.
 grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput>* out);
 
 // RFC 3339 with optional fraction (1-9 digits) and Z or ±hh:mm; false when malformed.

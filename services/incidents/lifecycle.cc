@@ -10,6 +10,7 @@
 #include "services/incidents/incident_store.h"
 #include "services/incidents/lifecycle_internal.h"
 #include "services/incidents/severity.h"
+#include "services/incidents/validation.h"
 
 namespace flightdeck::incidents {
 
@@ -307,50 +308,37 @@ void Lifecycle::ResolveLocked(pqxx::transaction_base& tx, v1::Incident& incident
            nlohmann::json{{"incident_id", incident.id()}}.dump(), review_due);
 }
 
-void Lifecycle::MaybeCloseLocked(pqxx::transaction_base& tx, v1::Incident& incident,
-                                 const std::string& actor) {
-  if (incident.state() != v1::Incident::RESOLVED) return;
-  pqxx::result r = Sql(tx, "incidents_can_close",
-                       "SELECT EXISTS (SELECT 1 FROM incidents.reviews WHERE incident_id = $1), "
-                       "(SELECT count(*) FROM incidents.actions WHERE incident_id = $1 AND state = 'OPEN' "
-                       "AND tracking_url = '')",
-                       incident.id());
-  if (!r[0][0].as<bool>() || r[0][1].as<long long>() > 0) return;
-  Sql(tx, "incidents_close",
-      "UPDATE incidents.incidents SET state = 'CLOSED', closed_at = " + At(2) + ", updated_at = " +
-          At(2) + " WHERE id = $1",
-      incident.id(), ToMicros(clock_.Now()));
-  LoadIncident(tx, incident.id(), clock_.Now(), &incident);
-  Record(tx, incident, actor, "CLOSED", "closed: the review is in and every action is done or tracked");
-}
-
 grpc::Status Lifecycle::Transition(
     const std::string& what, const std::string& id,
     const std::function<grpc::Status(pqxx::transaction_base&, v1::Incident&)>& fn) {
   if (id.empty()) return Invalid("id: required");
   return pool_.Transact(what, [&](pqxx::transaction_base& tx) {
     v1::Incident incident;
-    if (!LoadIncident(tx, id, clock_.Now(), &incident, true)) return NotFound(id);
-    return fn(tx, incident);
+    grpc::Status found = LoadIncidentByTypedId(tx, id, "id", clock_.Now(), &incident, true);
+    return found.ok() ? fn(tx, incident) : found;
   });
 }
 
 grpc::Status Lifecycle::Declare(const v1::DeclareIncidentRequest& request, const std::string& actor,
                                 std::string* incident_id) {
-  if (request.title().empty()) return Invalid("title: required");
-  if (request.severity().empty()) return Invalid("severity: required (SEV1..SEV4)");
-  Severity severity;
-  if (!ParseSeverity(request.severity(), &severity)) {
-    return Invalid("severity: must be SEV1..SEV4, got \"" + request.severity() + "\"");
+  FieldErrors errors;
+  if (request.title().empty()) errors.Add("title", "required");
+  Severity severity = Severity::kSev3;
+  if (request.severity().empty()) {
+    errors.Add("severity", "required (SEV1, SEV2, SEV3 or SEV4)");
+  } else if (!ParseSeverity(request.severity(), &severity)) {
+    errors.Add("severity", EnumProblem(request.severity(), {"SEV1", "SEV2", "SEV3", "SEV4"}));
   }
   if (!request.escalation_policy().empty()) {
     v1::EscalationPolicy policy;
     grpc::Status s = config_.GetEscalationPolicy(request.escalation_policy(), false, &policy);
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
-      return Invalid("escalation_policy: no policy named \"" + request.escalation_policy() + "\"");
+      errors.Add("escalation_policy", "no policy named \"" + request.escalation_policy() + "\"");
+    } else if (!s.ok()) {
+      return s;
     }
-    if (!s.ok()) return s;
   }
+  if (!errors.empty()) return errors.ToStatus();
   return pool_.Transact("declare incident", [&](pqxx::transaction_base& tx) {
     Opening o;
     o.title = request.title();
@@ -391,7 +379,7 @@ grpc::Status Lifecycle::Escalate(const std::string& id, const std::string& actor
   v1::EscalationPolicy policy;
   v1::Incident current;
   if (grpc::Status s = PolicyOf(id, &policy, &current); !s.ok()) return s;
-  return Transition("escalate incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+  return Transition("escalate incident", current.id(), [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (!IsOpen(i)) return WrongState(i, "only a TRIGGERED or ACKNOWLEDGED incident can be escalated");
     int next = i.escalation_level();
     if (next >= policy.levels_size()) {
@@ -405,7 +393,10 @@ grpc::Status Lifecycle::Escalate(const std::string& id, const std::string& actor
 
 grpc::Status Lifecycle::PostStatusUpdate(const std::string& id, const std::string& actor,
                                          const std::string& message) {
-  if (message.empty()) return Invalid("message: required");
+  FieldErrors errors;
+  if (id.empty()) errors.Add("id", "required");
+  if (message.empty()) errors.Add("message", "required");
+  if (!errors.empty()) return errors.ToStatus();
   return Transition("post status update", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() == v1::Incident::CLOSED) return WrongState(i, "a CLOSED incident takes no updates");
     Clock::TimePoint now = clock_.Now();
@@ -428,8 +419,42 @@ grpc::Status Lifecycle::PostStatusUpdate(const std::string& id, const std::strin
   });
 }
 
+namespace {
+
+// AddAction's fields, alone or inside a review (`field` is "" or "actions[2].").
+void CheckAction(const v1::AddActionRequest& action, const std::string& field, FieldErrors* errors) {
+  if (action.title().empty()) errors->Add(field + "title", "required");
+  if (action.owner().empty()) errors->Add(field + "owner", "required");
+}
+
+}  // namespace
+
+void Lifecycle::AddActionLocked(pqxx::transaction_base& tx, const v1::Incident& incident,
+                                const v1::AddActionRequest& request, const std::string& actor,
+                                v1::ActionItem* out) {
+  std::optional<long long> due_us;
+  if (request.has_due()) due_us = MicrosOf(request.due());
+  Clock::TimePoint now = clock_.Now();
+  pqxx::result r = Sql(tx, "incidents_action_insert",
+                       "INSERT INTO incidents.actions (incident_id, title, owner, due, state, "
+                       "tracking_url, created_at) VALUES ($1, $2, $3, " + At(4) + ", 'OPEN', $5, " +
+                           At(6) + ") RETURNING " + kActionColumns,
+                       incident.id(), request.title(), request.owner(), due_us, request.tracking_url(),
+                       ToMicros(now));
+  ActionFromRow(r[0], now, out);
+  Record(tx, incident, actor, "ACTION_ADDED",
+         "action " + out->id() + " added for " + request.owner() + ": " + request.title(),
+         nlohmann::json{{"action_id", out->id()}}.dump());
+}
+
 grpc::Status Lifecycle::SubmitReview(const v1::SubmitReviewRequest& request, const std::string& actor) {
-  if (request.summary().empty()) return Invalid("summary: required");
+  FieldErrors errors;
+  if (request.id().empty()) errors.Add("id", "required");
+  if (request.summary().empty()) errors.Add("summary", "required");
+  for (int i = 0; i < request.actions_size(); ++i) {
+    CheckAction(request.actions(i), "actions[" + std::to_string(i) + "].", &errors);
+  }
+  if (!errors.empty()) return errors.ToStatus();
   return Transition("submit review", request.id(), [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() != v1::Incident::RESOLVED) {
       return WrongState(i, "a review is submitted for a RESOLVED incident");
@@ -443,31 +468,54 @@ grpc::Status Lifecycle::SubmitReview(const v1::SubmitReviewRequest& request, con
         i.id(), request.summary(), request.impact(), request.root_cause(), request.timeline_notes(),
         actor, ToMicros(clock_.Now()));
     Record(tx, i, actor, "REVIEW_SUBMITTED", "review submitted by " + actor + ": " + request.summary());
-    MaybeCloseLocked(tx, i, actor);
+    // Its actions in the same transaction: a review is never half in. Closing is CloseIncident's.
+    for (const v1::AddActionRequest& action : request.actions()) {
+      v1::ActionItem added;
+      AddActionLocked(tx, i, action, actor, &added);
+    }
     return grpc::Status::OK;
   });
 }
 
 grpc::Status Lifecycle::AddAction(const v1::AddActionRequest& request, const std::string& actor,
                                   v1::ActionItem* out) {
-  if (request.title().empty()) return Invalid("title: required");
-  if (request.owner().empty()) return Invalid("owner: required");
-  std::optional<long long> due_us;
-  if (request.has_due()) due_us = MicrosOf(request.due());
+  FieldErrors errors;
+  if (request.id().empty()) errors.Add("id", "required");
+  CheckAction(request, "", &errors);
+  if (!errors.empty()) return errors.ToStatus();
   return Transition("add action", request.id(), [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() == v1::Incident::CLOSED) return WrongState(i, "a CLOSED incident takes no new actions");
-    Clock::TimePoint now = clock_.Now();
-    pqxx::result r = Sql(tx, "incidents_action_insert",
-                         "INSERT INTO incidents.actions (incident_id, title, owner, due, state, "
-                         "tracking_url, created_at) VALUES ($1, $2, $3, " + At(4) + ", 'OPEN', $5, " +
-                             At(6) + ") RETURNING " + kActionColumns,
-                         i.id(), request.title(), request.owner(), due_us, request.tracking_url(),
-                         ToMicros(now));
-    ActionFromRow(r[0], now, out);
-    Record(tx, i, actor, "ACTION_ADDED",
-           "action " + out->id() + " added for " + request.owner() + ": " + request.title(),
-           nlohmann::json{{"action_id", out->id()}}.dump());
-    MaybeCloseLocked(tx, i, actor);
+    AddActionLocked(tx, i, request, actor, out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Lifecycle::Close(const std::string& id, const std::string& actor, const std::string& note) {
+  return Transition("close incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
+    if (i.state() == v1::Incident::CLOSED) return WrongState(i, "it is closed already");
+    if (i.state() != v1::Incident::RESOLVED) {
+      return WrongState(i, "only a RESOLVED incident can be closed: resolve it, submit its review, then close it");
+    }
+    std::vector<std::string> missing;
+    // Worded for REST and fdctl users alike: no command names in it.
+    if (!HasReview(tx, i.id())) missing.push_back("no review submitted yet");
+    std::vector<std::string> open = ActionsHoldingOpen(tx, i.id());
+    if (!open.empty()) {
+      std::string list;
+      for (const std::string& a : open) list += (list.empty() ? "" : ", ") + a;
+      missing.push_back(std::to_string(open.size()) + (open.size() == 1 ? " action is" : " actions are") +
+                        " still open: " + list +
+                        " (complete each, or mark it tracked elsewhere with a tracking_url)");
+    }
+    if (!missing.empty()) {
+      std::string why;
+      for (const std::string& m : missing) why += (why.empty() ? "" : "; ") + m;
+      return WrongState(i, "cannot close it: " + why);
+    }
+    MarkClosed(tx, i.id(), clock_.Now());
+    LoadIncident(tx, i.id(), clock_.Now(), &i);
+    Record(tx, i, actor, "CLOSED",
+           WithNote("closed by " + actor + ": the review is in and every action is done or tracked", note));
     return grpc::Status::OK;
   });
 }
@@ -477,13 +525,21 @@ grpc::Status Lifecycle::CompleteAction(const v1::CompleteActionRequest& request,
   if (request.id().empty()) return Invalid("id: required");
   return pool_.Transact("complete action", [&](pqxx::transaction_base& tx) {
     Clock::TimePoint now = clock_.Now();
-    pqxx::result r = Sql(tx, "incidents_action_lock",
-                         std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE id = $1 FOR UPDATE",
-                         request.id());
-    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "action " + request.id() + " not found");
+    auto lock = [&](const std::string& id) {
+      return Sql(tx, "incidents_action_lock",
+                 std::string("SELECT ") + kActionColumns + " FROM incidents.actions WHERE id = $1 FOR UPDATE", id);
+    };
+    pqxx::result r = lock(request.id());
+    if (r.empty()) {
+      std::string id;
+      if (grpc::Status s = ResolveActionId(tx, request.id(), "id", &id); !s.ok()) return s;
+      r = lock(id);
+      if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "action " + request.id() + " not found");
+    }
     ActionFromRow(r[0], now, out);
+    const std::string action_id = out->id();
     if (out->state() == v1::ActionItem::DONE) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "action " + request.id() + " is DONE already");
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "action " + action_id + " is DONE already");
     }
     v1::Incident incident;
     LoadIncident(tx, out->incident_id(), now, &incident, true);
@@ -492,19 +548,18 @@ grpc::Status Lifecycle::CompleteAction(const v1::CompleteActionRequest& request,
       r = Sql(tx, "incidents_action_track",
               "UPDATE incidents.actions SET tracking_url = $2 WHERE id = $1 RETURNING " +
                   std::string(kActionColumns),
-              request.id(), request.tracking_url());
-      message = "action " + request.id() + " tracked at " + request.tracking_url() + " by " + actor;
+              action_id, request.tracking_url());
+      message = "action " + action_id + " tracked at " + request.tracking_url() + " by " + actor;
     } else {
       r = Sql(tx, "incidents_action_done",
               "UPDATE incidents.actions SET state = 'DONE', completed_at = " + At(2) +
                   ", completed_by = $3 WHERE id = $1 RETURNING " + std::string(kActionColumns),
-              request.id(), ToMicros(now), actor);
-      message = "action " + request.id() + " done (" + actor + ")";
+              action_id, ToMicros(now), actor);
+      message = "action " + action_id + " done (" + actor + ")";
     }
     ActionFromRow(r[0], now, out);
     Record(tx, incident, actor, "ACTION_COMPLETED", message,
            nlohmann::json{{"action_id", out->id()}}.dump());
-    MaybeCloseLocked(tx, incident, actor);
     return grpc::Status::OK;
   });
 }

@@ -88,11 +88,17 @@ class Lifecycle {
   grpc::Status Escalate(const std::string& id, const std::string& actor, const std::string& note);
   grpc::Status PostStatusUpdate(const std::string& id, const std::string& actor,
                                 const std::string& message);
+  // The review and the actions it carries, in one transaction, for a RESOLVED incident. It
+  // never closes the incident: Close does.
   grpc::Status SubmitReview(const v1::SubmitReviewRequest& request, const std::string& actor);
+  // Actions are taken until the incident is CLOSED (also while RESOLVED, after the review).
   grpc::Status AddAction(const v1::AddActionRequest& request, const std::string& actor,
                          v1::ActionItem* out);
   grpc::Status CompleteAction(const v1::CompleteActionRequest& request, const std::string& actor,
                               v1::ActionItem* out);
+  // RESOLVED -> CLOSED once the review is in and every action is done or tracked; otherwise
+  // FAILED_PRECONDITION saying what is missing (the review, which actions are open).
+  grpc::Status Close(const std::string& id, const std::string& actor, const std::string& note);
 
   // --- settings (main.cc, tests) ---
   // Overrides the acknowledgement deadline of the given severities, measured from the opening
@@ -133,8 +139,10 @@ class Lifecycle {
   grpc::Status AttachToLocked(pqxx::transaction_base& tx, const std::string& incident_id,
                               int incident_severity, const std::vector<AlertForIncident>& alerts,
                               const std::string& actor);
-  // CLOSED once the review is in and every action is done or tracked.
-  void MaybeCloseLocked(pqxx::transaction_base& tx, v1::Incident& incident, const std::string& actor);
+  // Inserts one corrective action of the incident this transaction has locked.
+  void AddActionLocked(pqxx::transaction_base& tx, const v1::Incident& incident,
+                       const v1::AddActionRequest& request, const std::string& actor,
+                       v1::ActionItem* out);
   // Notifies levels[level] of the policy (0-based), records ESCALATED and schedules the next.
   void EscalateLocked(pqxx::transaction_base& tx, v1::Incident& incident,
                       const v1::EscalationPolicy& policy, int level, const std::string& actor,

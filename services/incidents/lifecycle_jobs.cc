@@ -89,7 +89,7 @@ grpc::Status Lifecycle::PolicyOf(const std::string& incident_id, v1::EscalationP
                                  v1::Incident* incident) {
   policy->Clear();
   grpc::Status s = pool_.Transact("incident policy", [&](pqxx::transaction_base& tx) {
-    return LoadIncident(tx, incident_id, clock_.Now(), incident) ? grpc::Status::OK : NotFound(incident_id);
+    return LoadIncidentByTypedId(tx, incident_id, "id", clock_.Now(), incident);
   });
   if (!s.ok() || incident->escalation_policy().empty()) return s;
   s = config_.GetEscalationPolicy(incident->escalation_policy(), true, policy);
@@ -230,9 +230,7 @@ grpc::Status Lifecycle::RunReviewDue(const jobs::Job& job) {
     if (i.state() != v1::Incident::RESOLVED || !i.has_review_due() || TimeOf(i.review_due()) > now) {
       return grpc::Status::OK;
     }
-    pqxx::result review = Sql(tx, "incidents_has_review",
-                              "SELECT 1 FROM incidents.reviews WHERE incident_id = $1", id);
-    if (!review.empty()) return grpc::Status::OK;
+    if (HasReview(tx, id)) return grpc::Status::OK;
     Record(tx, i, "flightdeck", "REVIEW_OVERDUE",
            "post-incident review overdue: due 48h after resolution");
     return grpc::Status::OK;

@@ -4,12 +4,10 @@
 
 #include <re2/re2.h>
 
+#include "services/incidents/validation.h"
+
 namespace flightdeck::incidents {
 namespace {
-
-grpc::Status Invalid(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
 
 const std::string& LabelOrEmpty(const Labels& labels, const std::string& name) {
   static const std::string kEmpty;
@@ -28,7 +26,8 @@ v1::Matcher MakeMatcher(const std::string& name, const std::string& op, const st
 }  // namespace
 
 grpc::Status Matcher::Parse(const v1::Matcher& m, const std::string& field, Matcher* out) {
-  if (m.name().empty()) return Invalid(field + ".name is required");
+  FieldErrors errors;
+  if (m.name().empty()) errors.Add(field + ".name", "required");
   Matcher result;
   result.name_ = m.name();
   result.value_ = m.value();
@@ -42,16 +41,20 @@ grpc::Status Matcher::Parse(const v1::Matcher& m, const std::string& field, Matc
   } else if (op == "!~") {
     result.op_ = Op::kNre;
   } else {
-    return Invalid(field + ".op must be one of =, !=, =~, !~ (got \"" + op + "\")");
+    errors.Add(field + ".op", EnumProblem(op, {"=", "!=", "=~", "!~"}));
   }
   if (result.op_ == Op::kRe || result.op_ == Op::kNre) {
     // Alertmanager anchors matcher regexps at both ends.
     RE2::Options options;
     options.set_log_errors(false);
     auto re = std::make_shared<const RE2>("^(?:" + m.value() + ")$", options);
-    if (!re->ok()) return Invalid(field + ".value is not a valid regular expression: " + re->error());
-    result.re_ = std::move(re);
+    if (!re->ok()) {
+      errors.Add(field + ".value", "not a valid regular expression: " + re->error());
+    } else {
+      result.re_ = std::move(re);
+    }
   }
+  if (!errors.empty()) return errors.ToStatus();
   *out = std::move(result);
   return grpc::Status::OK;
 }
@@ -73,14 +76,16 @@ bool Matcher::Matches(const Labels& labels) const {
 
 grpc::Status ParseMatchers(const google::protobuf::RepeatedPtrField<v1::Matcher>& in,
                            const std::string& field, Matchers* out) {
+  FieldErrors errors;
   Matchers result;
   result.reserve(in.size());
   for (int i = 0; i < in.size(); ++i) {
     Matcher m;
     grpc::Status s = Matcher::Parse(in.Get(i), field + "[" + std::to_string(i) + "]", &m);
-    if (!s.ok()) return s;
-    result.push_back(std::move(m));
+    errors.Add(s);
+    if (s.ok()) result.push_back(std::move(m));
   }
+  if (!errors.empty()) return errors.ToStatus();
   *out = std::move(result);
   return grpc::Status::OK;
 }
@@ -93,20 +98,21 @@ bool MatchesAll(const Matchers& matchers, const Labels& labels) {
 grpc::Status ParseInhibitRule(const v1::InhibitionRule& rule, InhibitRule* out) {
   // Alertmanager allows empty matcher lists, but a rule whose source or target matches every
   // alert silences whole services by accident; we ask for both.
-  if (rule.source_matchers().empty()) return Invalid("source_matchers must not be empty");
-  if (rule.target_matchers().empty()) return Invalid("target_matchers must not be empty");
+  FieldErrors errors;
+  if (rule.source_matchers().empty()) errors.Add("source_matchers", "must not be empty");
+  if (rule.target_matchers().empty()) errors.Add("target_matchers", "must not be empty");
   InhibitRule result;
   result.id = rule.id();
-  grpc::Status s = ParseMatchers(rule.source_matchers(), "source_matchers", &result.source);
-  if (!s.ok()) return s;
-  s = ParseMatchers(rule.target_matchers(), "target_matchers", &result.target);
-  if (!s.ok()) return s;
+  errors.Add(ParseMatchers(rule.source_matchers(), "source_matchers", &result.source));
+  errors.Add(ParseMatchers(rule.target_matchers(), "target_matchers", &result.target));
   for (int i = 0; i < rule.equal_size(); ++i) {
     if (rule.equal(i).empty()) {
-      return Invalid("equal[" + std::to_string(i) + "] must be a label name");
+      errors.Add("equal[" + std::to_string(i) + "]", "must be a label name");
+      continue;
     }
     result.equal.push_back(rule.equal(i));
   }
+  if (!errors.empty()) return errors.ToStatus();
   *out = std::move(result);
   return grpc::Status::OK;
 }

@@ -4,12 +4,10 @@
 #include <utility>
 #include <vector>
 
+#include "services/incidents/validation.h"
+
 namespace flightdeck::incidents {
 namespace {
-
-grpc::Status Invalid(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
 
 // Every target of a policy with the field path that names it in errors.
 std::vector<std::pair<v1::NotificationTarget*, std::string>> TargetsOf(v1::EscalationPolicy* p) {
@@ -33,13 +31,21 @@ grpc::Status SealField(const secrets::KeyRing& keys, const std::string& field, s
 }  // namespace
 
 grpc::Status CheckTarget(v1::NotificationTarget* t, const std::string& field) {
-  if (t->name().empty()) return Invalid(field + ".name: is required");
+  FieldErrors errors;
+  if (t->name().empty()) errors.Add(field + ".name", "required");
   const std::string& url = t->url();
   bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-  if (!http || url.find("://") + 3 >= url.size()) return Invalid(field + ".url: must be an http:// or https:// URL");
+  if (!http || url.find("://") + 3 >= url.size()) errors.Add(field + ".url", "must be an http:// or https:// URL");
   if (t->format().empty()) t->set_format("json");
-  if (t->format() != "json" && t->format() != "slack") return Invalid(field + ".format: must be json or slack");
-  return grpc::Status::OK;
+  // Answered in one form, lower case as Alertmanager's receivers spell it.
+  std::string format = CanonicalEnum(t->format(), {"JSON", "SLACK"});
+  if (format.empty()) {
+    errors.Add(field + ".format", EnumProblem(t->format(), {"json", "slack"}));
+  } else {
+    for (char& c : format) c = static_cast<char>(c - 'A' + 'a');
+    t->set_format(format);
+  }
+  return errors.ToStatus();
 }
 
 void HideSecrets(v1::EscalationPolicy* p) {

@@ -40,7 +40,6 @@ grpc::Status IncidentServiceImpl::DeclareIncident(grpc::ServerContext* ctx,
 
 grpc::Status IncidentServiceImpl::GetIncident(grpc::ServerContext*, const v1::GetIncidentRequest* req,
                                               v1::Incident* resp) {
-  if (req->id().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "id: required");
   return store_->Get(req->id(), resp);
 }
 
@@ -99,13 +98,22 @@ grpc::Status IncidentServiceImpl::CompleteAction(grpc::ServerContext* ctx,
   return lifecycle_.CompleteAction(*req, Actor(ctx), resp);
 }
 
+grpc::Status IncidentServiceImpl::CloseIncident(grpc::ServerContext* ctx,
+                                                const v1::IncidentActionRequest* req,
+                                                v1::Incident* resp) {
+  grpc::Status s = lifecycle_.Close(req->id(), Actor(ctx), req->message());
+  return s.ok() ? store_->Get(req->id(), resp) : s;
+}
+
 grpc::Status IncidentServiceImpl::WatchIncidents(grpc::ServerContext* ctx,
                                                  const v1::WatchIncidentsRequest* req,
                                                  grpc::ServerWriter<v1::IncidentEvent>* writer) {
+  std::string incident_id;
   if (!req->incident_id().empty()) {
     v1::Incident probe;
     grpc::Status s = store_->Get(req->incident_id(), &probe);
     if (!s.ok()) return s;
+    incident_id = probe.id();  // a number or prefix (ids.h) resolved once
   }
   long long after = req->after_event_id();
   if (after <= 0) {
@@ -116,7 +124,7 @@ grpc::Status IncidentServiceImpl::WatchIncidents(grpc::ServerContext* ctx,
   std::vector<v1::IncidentEvent> events;
   while (!ctx->IsCancelled()) {
     const uint64_t seen = db::Generation(feed_);
-    grpc::Status s = store_->EventsAfter(req->incident_id(), after, 100, &events);
+    grpc::Status s = store_->EventsAfter(incident_id, after, 100, &events);
     if (!s.ok()) return s;
     for (const v1::IncidentEvent& e : events) {
       if (!writer->Write(e)) return grpc::Status::OK;

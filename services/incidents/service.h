@@ -66,6 +66,8 @@ class IncidentServiceImpl final : public v1::IncidentService::Service {
                            v1::ListActionsResponse* resp) override;
   grpc::Status CompleteAction(grpc::ServerContext* ctx, const v1::CompleteActionRequest* req,
                               v1::ActionItem* resp) override;
+  grpc::Status CloseIncident(grpc::ServerContext* ctx, const v1::IncidentActionRequest* req,
+                             v1::Incident* resp) override;
   grpc::Status WatchIncidents(grpc::ServerContext* ctx, const v1::WatchIncidentsRequest* req,
                               grpc::ServerWriter<v1::IncidentEvent>* writer) override;
   grpc::Status GetWeeklyReport(grpc::ServerContext* ctx, const v1::WeeklyReportRequest* req,

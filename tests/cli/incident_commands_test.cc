@@ -128,6 +128,14 @@ TEST_F(IncidentCommandsTest, LifecycleCommandsPostToTheirRoutes) {
       {{"incident", "action", "add", "inc-7", "--title", "t", "--owner", "o", "--due", "2026-12-01"},
        "/v1/incidents/inc-7/actions",
        {{"title", "t"}, {"owner", "o"}, {"due", "2026-12-01T00:00:00Z"}}},
+      {{"incident", "review", "inc-7", "--summary", "s", "--impact", "i", "--root-cause", "r",
+        "--action", "rotate the key|ana|2026-12-01", "--action", "add an alert|bo"},
+       "/v1/incidents/inc-7/review",
+       {{"summary", "s"}, {"impact", "i"}, {"root_cause", "r"},
+        {"actions", {{{"title", "rotate the key"}, {"owner", "ana"}, {"due", "2026-12-01T00:00:00Z"}},
+                     {{"title", "add an alert"}, {"owner", "bo"}}}}}},
+      {{"incident", "close", "inc-7", "--message", "all done"}, "/v1/incidents/inc-7/close",
+       {{"message", "all done"}}},
       {{"incident", "action", "complete", "act-2", "--tracking-url", "https://jira/X-1"},
        "/v1/actions/act-2/complete",
        {{"tracking_url", "https://jira/X-1"}}},
@@ -143,6 +151,39 @@ TEST_F(IncidentCommandsTest, LifecycleCommandsPostToTheirRoutes) {
     EXPECT_EQ(json::parse(r.body), c.body) << c.target;
     EXPECT_EQ(r.headers.count("idempotency-key"), 1u) << "a retried write has one effect";
   }
+}
+
+TEST_F(IncidentCommandsTest, BadReviewActionsAreUsageErrorsNamingTheAction) {
+  FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, kIncident}; });
+  for (const char* bad : {"rotate the key", "|ana", "rotate|", "a|b|c|d", "rotate|ana|soon"}) {
+    Outcome o = Run(gateway, {"incident", "review", "inc-7", "--summary", "s", "--impact", "i",
+                              "--root-cause", "r", "--action", bad});
+    EXPECT_EQ(o.code, kExitUsage) << bad;
+    EXPECT_NE(o.err.find(std::string("--action '") + bad + "'"), std::string::npos) << o.err;
+  }
+  EXPECT_TRUE(gateway.requests().empty());
+}
+
+TEST_F(IncidentCommandsTest, ReviewSaysHowToCloseAndCloseRefusalShowsWhatIsMissing) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.find("/close") != std::string::npos) {
+      return CannedResponse{409, R"({"error":{"code":"FAILED_PRECONDITION",
+        "message":"incident inc-7 is RESOLVED: cannot close it: 1 action is still open: act-1 \"lint config\""}})"};
+    }
+    return CannedResponse{200, kIncident};
+  });
+  Outcome o = Run(gateway, {"incident", "review", "inc-7", "--summary", "s", "--impact", "i",
+                            "--root-cause", "r"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_NE(o.out.find("Close it once every action is done or tracked: fdctl incident close inc-7\n"),
+            std::string::npos)
+      << o.out;
+  o = Run(gateway, {"incident", "close", "inc-7"});
+  EXPECT_EQ(o.code, kExitError);
+  EXPECT_NE(o.err.find("1 action is still open: act-1 \"lint config\""), std::string::npos) << o.err;
+  o = Run(gateway, {"incident", "review", "--help"});
+  EXPECT_NE(o.out.find("--action"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("fdctl incident close ID"), std::string::npos) << o.out;
 }
 
 TEST_F(IncidentCommandsTest, ServerRefusalIsAnError) {
@@ -169,10 +210,26 @@ TEST_F(IncidentCommandsTest, ReportPrintsCountsMttaMttrAndOverdue) {
   ASSERT_EQ(o.code, kExitOk) << o.err;
   EXPECT_EQ(gateway.requests()[0].target, "/v1/reports/weekly?week=2026-W47");
   for (const char* expected :
-       {"Incidents: 5 (SEV1 1, SEV2 3, SEV3 1, SEV4 0)\n", "MTTA: mean 4m32s, p90 10m (5)\n",
-        "MTTR: mean 1h30m, p90 2h30m (4)\n", "Correlated with a deploy: 40%\n",
-        "Ack deadline breached: 2 (inc-1, inc-3)\n", "Overdue reviews: 0\n", "Overdue actions: 1\n",
+       {"Incidents opened: 5 (SEV1 1, SEV2 3, SEV3 1, SEV4 0)\n",
+        "MTTA over 5 acknowledged incidents: mean 4m32s, p90 10m\n",
+        "MTTR over 4 resolved incidents: mean 1h30m, p90 2h30m\n",
+        "Correlated with a deploy: 40% of 5 incidents (2)\n",
+        "Ack deadline breached: 2 incidents (inc-1, inc-3)\n", "Overdue reviews: 0 incidents\n",
+        "Overdue actions: 1 action\n",
         "act-9  inc-1     add alert  cy     2026-11-20  OPEN (OVERDUE)"}) {
+    EXPECT_NE(o.out.find(expected), std::string::npos) << expected << "\n" << o.out;
+  }
+}
+
+TEST_F(IncidentCommandsTest, ReportOfAQuietWeekSaysThereIsNothingToAverage) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"({"week":"2026-W48","incidents":1,"by_severity":{"SEV3":1},
+      "mtta":{"count":1,"mean_seconds":60,"p90_seconds":60},"mttr":{}})"};
+  });
+  Outcome o = Run(gateway, {"incident", "report"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  for (const char* expected : {"Incidents opened: 1 (", "MTTA over 1 acknowledged incident: mean 1m, p90 1m\n",
+                               "MTTR: - (no resolved incidents)\n"}) {
     EXPECT_NE(o.out.find(expected), std::string::npos) << expected << "\n" << o.out;
   }
 }
@@ -191,6 +248,27 @@ TEST_F(IncidentCommandsTest, SilenceAddSendsMatchersAndATimeRange) {
                                                {"name":"alertname","value":"High.*","op":"=~"}])"));
   EXPECT_EQ(body["comment"], "maintenance");
   EXPECT_NE(o.out.find("sil-1  service=checkout"), std::string::npos) << o.out;
+}
+
+TEST_F(IncidentCommandsTest, SilenceExpireSendsThePrefixAsTyped) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"({"id":"3f2a9c1e-0000-4000-8000-000000000001",
+      "matchers":[{"name":"service","value":"checkout","op":"="}],"active":false})"};
+  });
+  Outcome o = Run(gateway, {"incident", "silence", "expire", "3f2a9c1e"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(gateway.requests()[0].method, "POST");
+  EXPECT_EQ(gateway.requests()[0].target, "/v1/silences/3f2a9c1e/expire");
+  EXPECT_NE(o.out.find("3f2a9c1e-0000-4000-8000-000000000001  service=checkout"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("  no  "), std::string::npos) << o.out;
+}
+
+TEST_F(IncidentCommandsTest, ActionsAreFilteredByIncidentOwnerAndState) {
+  FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, R"({"actions":[]})"}; });
+  Outcome o = Run(gateway, {"incident", "actions", "--incident", "12", "--owner", "ana", "--state", "open"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(gateway.requests()[0].target, "/v1/actions?incident_id=12&owner=ana&state=open");
+  EXPECT_EQ(o.out, "No actions.\n");
 }
 
 TEST_F(IncidentCommandsTest, IntegrationCreatePrintsTheRoutingKey) {

@@ -215,5 +215,34 @@ TEST_F(AlertmanagerTest, DeliveriesBecomeIncidentsWithDedupInhibitionAndResoluti
       << AlertsNamed("HighResponseTime").dump();
 }
 
+// A sender speaking Alertmanager's webhook format with its own fingerprints (not Alertmanager's
+// 16 hex digits): each is kept as the alert's identity; one past the bounds is refused.
+TEST_F(AlertmanagerTest, AnOpaqueFingerprintIsKeptAndAnOversizedOneRefused) {
+  auto webhook = [](const std::string& fingerprint) {
+    return json{{"version", "4"},
+                {"status", "firing"},
+                {"alerts", json::array({{{"status", "firing"},
+                                          {"labels", {{"alertname", "DiskFull"}, {"service", "db"}}},
+                                          {"fingerprint", fingerprint}}})}}
+        .dump();
+  };
+  HttpResponse r = Gateway("POST", "/v1/alerts/alertmanager", stack_->admin_token(), webhook("zabbix:disk/db1"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json stored = Read("/v1/alerts?fingerprint=zabbix:disk/db1", "alerts");
+  ASSERT_EQ(stored.size(), 1u) << "the given fingerprint was replaced: " << AlertsNamed("DiskFull").dump();
+  // Same labels, another identity: a second alert, not a repeat of the first.
+  ASSERT_EQ(Gateway("POST", "/v1/alerts/alertmanager", stack_->admin_token(), webhook("zabbix:disk/db2")).status, 200);
+  EXPECT_EQ(AlertsNamed("DiskFull").size(), 2u) << AlertsNamed("DiskFull").dump();
+
+  r = Gateway("POST", "/v1/alerts/alertmanager", stack_->admin_token(), webhook(std::string(300, 'f')));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("alerts[0].fingerprint: must be at most 255 characters"), std::string::npos) << r.body;
+  r = Gateway("POST", "/v1/alerts/alertmanager", stack_->admin_token(), webhook("two words"));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("alerts[0].fingerprint: must be printable ASCII without spaces"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(AlertsNamed("DiskFull").size(), 2u);
+}
+
 }  // namespace
 }  // namespace flightdeck::test

@@ -336,5 +336,59 @@ TEST_F(IncidentsTest, WatchIncidentsStreamsAnIncidentsTimelineAsItHappens) {
   EXPECT_EQ(unknown_reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(IncidentsTest, ReviewThenActionsThenCloseAsTheRunbookSays) {
+  HttpResponse r = Call("POST", "/v1/incidents",
+                        json{{"title", "ledger slow"}, {"severity", "sev3"}, {"service", "ledger"}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = json::parse(r.body)["id"];
+  ASSERT_EQ(id.rfind("INC-", 0), 0u) << id;
+  const std::string number = id.substr(4);
+  // By number and in lower case, as people type them.
+  EXPECT_EQ(Get("/v1/incidents/" + number)["id"], id);
+  r = Call("POST", "/v1/incidents/inc-" + number + "/resolve", "{}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["state"], "RESOLVED");
+
+  // The review with one action; another action after it.
+  r = Call("POST", "/v1/incidents/" + id + "/review",
+           json{{"summary", "slow queries"},
+                {"root_cause", "missing index"},
+                {"actions", json::array({{{"title", "add the index"}, {"owner", "ana"}}})}}
+               .dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json reviewed = json::parse(r.body);
+  EXPECT_EQ(reviewed["state"], "RESOLVED");
+  ASSERT_EQ(reviewed["actions"].size(), 1u) << r.body;
+  const std::string first = reviewed["actions"][0]["id"];
+  r = Call("POST", "/v1/incidents/" + id + "/actions",
+           json{{"title", "alert on slow queries"}, {"owner", "bo"}}.dump());
+  ASSERT_EQ(r.status, 200) << "actions after the review: " << r.body;
+  const std::string second = json::parse(r.body)["id"];
+
+  // Closing is refused with what is missing, then allowed.
+  r = Call("POST", "/v1/incidents/" + id + "/close", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("2 actions are still open"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(first), std::string::npos) << r.body;
+  ASSERT_EQ(Call("POST", "/v1/actions/" + first + "/complete", "{}").status, 200);
+  ASSERT_EQ(Call("POST", "/v1/actions/" + second + "/complete",
+                 json{{"tracking_url", "https://tickets.example/DB-9"}}.dump()).status, 200);
+  EXPECT_EQ(Get("/v1/incidents/" + id)["state"], "RESOLVED") << "completing actions closes nothing";
+  r = Call("POST", "/v1/incidents/" + id + "/close", json{{"message", "all done"}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["state"], "CLOSED");
+
+  // Filters in any case; a bad one names the field and the valid values.
+  json closed = Get("/v1/incidents?state=closed&service=ledger")["incidents"];
+  ASSERT_EQ(closed.size(), 1u) << closed.dump();
+  EXPECT_EQ(closed[0]["id"], id);
+  EXPECT_EQ(Get("/v1/incidents?state=open&service=ledger").value("incidents", json::array()).size(), 0u);
+  r = Call("GET", "/v1/incidents?state=sleeping");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("state: \\\"sleeping\\\" is not one of TRIGGERED, ACKNOWLEDGED, RESOLVED, CLOSED, OPEN"),
+            std::string::npos)
+      << r.body;
+}
+
 }  // namespace
 }  // namespace flightdeck::test

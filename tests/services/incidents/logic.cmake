@@ -8,6 +8,7 @@ fd_add_test(incidents_logic_test LABEL unit TIMEOUT 120
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/logic_deadlines_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/logic_fingerprint_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/logic_ids_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/logic_intake_parse_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/logic_matchers_test.cc
   LIBS fd_incidents_logic)

@@ -92,12 +92,72 @@ TEST(ParseAlertmanagerTest, ValidationNamesTheAlert) {
   EXPECT_EQ(ParseAlertmanager(bad, &alerts).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST(ParseAlertmanagerTest, FingerprintOnlyTrustedWhenWellFormed) {
+TEST(ParseAlertmanagerTest, AGivenFingerprintIsKeptAsTheAlertsIdentity) {
   auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
-  hook.mutable_alerts(0)->set_fingerprint("not-a-fingerprint");
+  hook.mutable_alerts(0)->set_fingerprint("checkout/ServiceDown:eu-1");
   std::vector<AlertInput> alerts;
   ASSERT_TRUE(ParseAlertmanager(hook, &alerts).ok());
-  EXPECT_EQ(alerts[0].fingerprint, "02409daa2f974bfe");  // computed; equals Alertmanager's
+  // Not replaced by the computed one: two senders' alerts with the same labels stay apart.
+  EXPECT_EQ(alerts[0].fingerprint, "checkout/ServiceDown:eu-1");
+  EXPECT_NE(alerts[0].fingerprint, FingerprintHex(alerts[0].labels));
+}
+
+TEST(ParseAlertmanagerTest, AFingerprintPastItsBoundsIsRefusedNamingTheAlert) {
+  auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
+  std::vector<AlertInput> alerts;
+  auto bad = hook;
+  bad.mutable_alerts(1)->set_fingerprint(std::string(256, 'a'));
+  grpc::Status s = ParseAlertmanager(bad, &alerts);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("alerts[1].fingerprint: must be at most 255 characters"), std::string::npos)
+      << s.error_message();
+  bad = hook;
+  bad.mutable_alerts(0)->set_fingerprint("has a space");
+  s = ParseAlertmanager(bad, &alerts);
+  EXPECT_NE(s.error_message().find("alerts[0].fingerprint: must be printable ASCII without spaces"),
+            std::string::npos)
+      << s.error_message();
+  // 255 printable characters are the bound, not past it.
+  bad.mutable_alerts(0)->set_fingerprint(std::string(255, '~'));
+  EXPECT_TRUE(ParseAlertmanager(bad, &alerts).ok());
+}
+
+TEST(ParseAlertmanagerTest, StatusIsTakenInAnyCase) {
+  auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
+  hook.mutable_alerts(0)->set_status("Resolved");
+  hook.mutable_alerts(1)->set_status("FIRING");
+  std::vector<AlertInput> alerts;
+  grpc::Status s = ParseAlertmanager(hook, &alerts);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(alerts[0].firing);
+  EXPECT_TRUE(alerts[1].firing);
+}
+
+TEST(ParsePagerDutyTest, ActionAndSeverityAreTakenInAnyCase) {
+  AlertInput alert;
+  std::vector<std::string> errors;
+  grpc::Status s = ParsePagerDuty(FromJson<v1::PagerDutyEvent>(R"({
+      "routing_key": "0123456789abcdef0123456789abcdef", "event_action": "Trigger",
+      "dedup_key": "disk-db1",
+      "payload": {"summary": "Disk 95% on db1", "source": "db1", "severity": "CRITICAL"}})"),
+                                  IntegrationView{}, &alert, &errors);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(alert.firing);
+  EXPECT_EQ(alert.labels.at("severity"), "critical");
+}
+
+TEST(ParseAlertmanagerTest, EveryBadFieldIsReportedAtOnce) {
+  auto hook = FromJson<v1::AlertmanagerWebhook>(kAlertmanagerBody);
+  hook.mutable_alerts(0)->mutable_labels()->erase("alertname");
+  hook.mutable_alerts(0)->set_status("pending");
+  hook.mutable_alerts(1)->set_fingerprint("tab\there");
+  std::vector<AlertInput> alerts;
+  grpc::Status s = ParseAlertmanager(hook, &alerts);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "alerts[0].labels.alertname: required; alerts[0].status: must be \"firing\" or "
+            "\"resolved\"; alerts[1].fingerprint: must be printable ASCII without spaces (an opaque id "
+            "such as a hash)");
 }
 
 v1::PagerDutyEvent Pd(const std::string& json) { return FromJson<v1::PagerDutyEvent>(json); }
