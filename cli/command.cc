@@ -133,7 +133,9 @@ std::string Command::Help() const {
     help += "\nFlags:\n";
     for (const FlagSpec& flag : flags) {
       std::string left;
-      for (const std::string& name : FlagNames(flag.name)) left += (left.empty() ? "--" : ", --") + name;
+      for (const std::string& name : FlagNames(flag.name)) {
+        left += (left.empty() ? "--" : ", --") + name;
+      }
       if (flag.takes_value()) left += " " + flag.value_name;
       left.resize(std::max<size_t>(left.size() + 2, 24), ' ');
       help += "  " + left + flag.help + "\n";
@@ -250,7 +252,8 @@ std::string ShortUsage(const CommandTable& table) {
   for (const std::string& word : table.NextWords({})) words += (words.empty() ? "" : ", ") + word;
   return "Usage: fdctl [--url URL] [--token TOKEN] [--json] [--no-color] <command> [arguments]\n"
          "Commands: " +
-         words + "\nRun `fdctl --help` for every command, `fdctl <command> --help` for its flags.\n";
+         words +
+         "\nRun `fdctl --help` for every command, `fdctl <command> --help` for its flags.\n";
 }
 
 std::string UnknownCommand(const CommandTable& table, const std::vector<std::string>& prefix,

@@ -245,7 +245,8 @@ std::string FormatReleaseTable(const Json& releases) {
     for (const Json& r : releases) {
       rows.push_back({Cell(FieldText(r, "id")), Cell(FieldText(r, "service")),
                       Cell(FieldText(r, "environment")), Cell(FieldText(r, "version")),
-                      Cell(ShortCommit(FieldText(r, "commit_sha"))), Paint(Cell(FieldText(r, "state"))),
+                      Cell(ShortCommit(FieldText(r, "commit_sha"))),
+                      Paint(Cell(FieldText(r, "state"))),
                       Cell(ShortTime(FieldText(r, "created_at")))});
     }
   }

@@ -149,7 +149,9 @@ std::vector<std::string> IncidentRow(const Json& incident) {
 std::string IncidentsSection(const Json& entries, const Json& others) {
   Rows rows;
   for (const Json& entry : entries) {
-    for (const Json& incident : Array(entry, "open_incidents")) rows.push_back(IncidentRow(incident));
+    for (const Json& incident : Array(entry, "open_incidents")) {
+      rows.push_back(IncidentRow(incident));
+    }
   }
   for (const Json& incident : others) rows.push_back(IncidentRow(incident));
   if (rows.empty()) return "";
@@ -161,9 +163,9 @@ std::string BackupsSection(const Json& backups) {
   if (backups.empty()) return "";
   Rows rows;
   for (const Json& target : backups) {
+    static const Json kNoStatus = Json::object();
     const Json* status = Message(target, "status");
-    const Json& none = Json::object();
-    const Json& s = status != nullptr ? *status : none;
+    const Json& s = status != nullptr ? *status : kNoStatus;
     const std::string last = FieldText(s, "last_success_at");
     const std::string rpo = FormatRpo(target);
     rows.push_back({CellOrDash(FieldText(target, "name")),
