@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +29,27 @@ class CompletionTest : public FdctlTest {
                                 "COMP_POINT=${#COMP_LINE}; _fdctl; printf \"%s\\n\" "
                                 "\"${COMPREPLY[@]}\" | sort' '" +
                                 script + "' '" + line + "' 2>&1";
+    return Capture(command);
+  }
+
+  // The same for zsh, with compsys's two builtins stood in for by functions that print what
+  // they are given; like compsys, only candidates that start with the word under the cursor.
+  std::string ZshCompletes(const std::string& line) {
+    const std::string script = dir_ + "/_fdctl";
+    std::ofstream(script) << ZshCompletion(BuiltinCommands());
+    const std::string driver = dir_ + "/driver.zsh";
+    std::ofstream(driver)
+        << "compdef() { :; }\n"
+           "source \"$1\"\n"
+           "_describe() { print -l -- ${${(P)4}%%:*}; }\n"
+           "compadd() { shift; print -l -- \"$@\"; }\n"
+           "words=(${=2}); [[ $2 == *' ' ]] && words+=('')\n"
+           "CURRENT=${#words}\n"
+           "_fdctl | grep -e \"^${words[CURRENT]}\" | sort\n";
+    return Capture("zsh -f '" + driver + "' '" + script + "' '" + line + "' 2>&1");
+  }
+
+  static std::string Capture(const std::string& command) {
     FILE* pipe = popen(command.c_str(), "r");
     if (pipe == nullptr) return "popen failed";
     std::string out;
@@ -81,6 +103,19 @@ TEST_F(CompletionTest, BashCompletesCommandsSubcommandsFlagsAndOperandValues) {
   // A flag's value is not a command word.
   EXPECT_EQ(BashCompletes("fdctl release list --service "), "\n");
   EXPECT_EQ(BashCompletes("fdctl --url rel"), "\n");
+}
+
+TEST_F(CompletionTest, ZshCompletesCommandsSubcommandsFlagsAndOperandValues) {
+  if (std::system("command -v zsh > /dev/null 2>&1") != 0) GTEST_SKIP() << "no zsh";
+  const std::string script = dir_ + "/check.zsh";
+  std::ofstream(script) << ZshCompletion(BuiltinCommands());
+  EXPECT_EQ(Capture("zsh -n '" + script + "' 2>&1 && echo ok"), "ok\n");
+  EXPECT_EQ(ZshCompletes("fdctl tok"), "token\n");
+  EXPECT_EQ(ZshCompletes("fdctl token "), "create\nlist\nrevoke\n");
+  EXPECT_EQ(ZshCompletes("fdctl completion "), "bash\nzsh\n");
+  EXPECT_EQ(ZshCompletes("fdctl --url http://x:8080 release get r-42 --js"), "--json\n");
+  EXPECT_EQ(ZshCompletes("fdctl incident list --env"), "--env\n--environment\n");
+  EXPECT_EQ(ZshCompletes("fdctl release list --service "), "");
 }
 
 }  // namespace
