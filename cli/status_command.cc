@@ -19,8 +19,7 @@ int Status(Context& ctx) {
 void AddStatusCommand(CommandTable& table) {
   table.Add(Command{{"status"},
                     "",
-                    "Show every service and environment: current release, release in flight, "
-                    "health, open incidents; then the backups",
+                    "What runs where, and is it well: releases, health, incidents, backups",
                     {},
                     0,
                     0,
