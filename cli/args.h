@@ -20,12 +20,21 @@ struct FlagSpec {
   bool takes_value() const { return !value_name.empty(); }
 };
 
+// One flag under two names in every command, so that no command has to declare both:
+// `--environment` is `--env`. Parsed values, look-ups and command specs all go through the
+// canonical (first) name.
+std::string CanonicalFlagName(const std::string& name);
+// Every name of the flag `name` denotes, `name` first ("env" -> {"env", "environment"}).
+std::vector<std::string> FlagNames(const std::string& name);
+
 struct ParsedArgs {
   std::vector<std::string> positionals;      // command words then operands, in order
-  std::map<std::string, std::string> flags;  // a switch maps to "true"; the last one given wins
+  std::map<std::string, std::string> flags;  // canonical name -> value; a switch maps to "true";
+                                             // the last one given wins
   std::vector<std::pair<std::string, std::string>> given;  // every flag, in command-line order
 
-  bool Has(const std::string& name) const { return flags.count(name) != 0; }
+  // Each takes any of a flag's names.
+  bool Has(const std::string& name) const;
   std::optional<std::string> Get(const std::string& name) const;
   // Every value of a repeatable flag, in the order given.
   std::vector<std::string> GetAll(const std::string& name) const;
@@ -34,7 +43,8 @@ struct ParsedArgs {
 
 // Flags may come anywhere on the line, before or after the command words, so parsing needs
 // every flag any command knows (to tell `--service api` from a switch followed by an
-// operand). `--` ends the flags; `-h` means `--help`. nullopt with a message on bad input.
+// operand). `--` ends the flags; `-h` means `--help`. nullopt with a message on bad input
+// (an unknown flag close to a known one says "did you mean").
 std::optional<ParsedArgs> ParseArgs(const std::vector<std::string>& argv,
                                     const std::vector<FlagSpec>& known, std::string* error);
 

@@ -7,6 +7,8 @@
 #include <ostream>
 #include <thread>
 
+#include "cli/suggest.h"
+
 namespace flightdeck::cli {
 
 Context::Context(const ParsedArgs& args, EnvLookup env, Io io, RunOptions options)
@@ -114,17 +116,34 @@ std::string Command::UsageLine() const {
   return line;
 }
 
+std::vector<std::string> Command::OperandChoices() const {
+  if (operands.find('|') == std::string::npos) return {};
+  std::vector<std::string> choices;
+  size_t start = 0;
+  for (size_t bar; (bar = operands.find('|', start)) != std::string::npos; start = bar + 1) {
+    choices.push_back(operands.substr(start, bar - start));
+  }
+  choices.push_back(operands.substr(start));
+  return choices;
+}
+
 std::string Command::Help() const {
   std::string help = "Usage: " + UsageLine() + "\n\n" + summary + "\n";
   if (!flags.empty()) {
     help += "\nFlags:\n";
     for (const FlagSpec& flag : flags) {
-      std::string left = "--" + flag.name + (flag.takes_value() ? " " + flag.value_name : "");
+      std::string left;
+      for (const std::string& name : FlagNames(flag.name)) {
+        left += (left.empty() ? "--" : ", --") + name;
+      }
+      if (flag.takes_value()) left += " " + flag.value_name;
       left.resize(std::max<size_t>(left.size() + 2, 24), ' ');
       help += "  " + left + flag.help + "\n";
     }
   }
-  help += "\nGlobal flags: --url URL, --token TOKEN, --json (print the server's JSON), --help\n";
+  help +=
+      "\nGlobal flags: --url URL, --token TOKEN, --json (print the server's JSON), --no-color, "
+      "-h/--help\n";
   return help;
 }
 
@@ -155,12 +174,23 @@ std::vector<FlagSpec> CommandTable::AllFlags() const {
   std::vector<FlagSpec> all = GlobalFlags();
   for (const Command& command : commands_) {
     for (const FlagSpec& flag : command.flags) {
-      const bool known = std::any_of(all.begin(), all.end(),
-                                     [&flag](const FlagSpec& f) { return f.name == flag.name; });
+      const std::string name = CanonicalFlagName(flag.name);
+      const bool known = std::any_of(all.begin(), all.end(), [&name](const FlagSpec& f) {
+        return CanonicalFlagName(f.name) == name;
+      });
       if (!known) all.push_back(flag);
     }
   }
   return all;
+}
+
+std::vector<std::string> CommandTable::NextWords(const std::vector<std::string>& prefix) const {
+  std::vector<std::string> words;
+  for (const Command* command : Under(prefix)) {
+    const std::string& word = command->words[prefix.size()];
+    if (std::find(words.begin(), words.end(), word) == words.end()) words.push_back(word);
+  }
+  return words;
 }
 
 const std::vector<FlagSpec>& GlobalFlags() {
@@ -168,6 +198,7 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"url", "URL", "gateway URL (overrides FLIGHTDECK_URL and the config file)"},
       {"token", "TOKEN", "API token (overrides FLIGHTDECK_TOKEN and the config file)"},
       {"json", "", "print the server's JSON answer instead of a table"},
+      {"no-color", "", "no colour even on a terminal (so does NO_COLOR=1)"},
       {"help", "", "show help"},
   };
   return kFlags;
@@ -176,6 +207,8 @@ const std::vector<FlagSpec>& GlobalFlags() {
 CommandTable BuiltinCommands() {
   CommandTable table;
   AddLoginCommand(table);
+  AddWhoamiCommand(table);
+  AddStatusCommand(table);
   AddReleaseCommands(table);
   AddReleaseEventsCommand(table);
   AddReleaseActionCommands(table);
@@ -184,12 +217,15 @@ CommandTable BuiltinCommands() {
   AddBackupCommands(table);
   AddHealthCommands(table);
   AddIncidentCommands(table);
+  AddTokenCommands(table);
+  AddCompletionCommand(table);
+  AddVersionCommand(table);
   return table;
 }
 
 std::string Usage(const CommandTable& table) {
   std::string usage =
-      "Usage: fdctl [--url URL] [--token TOKEN] [--json] <command> [arguments]\n\n"
+      "Usage: fdctl [--url URL] [--token TOKEN] [--json] [--no-color] <command> [arguments]\n\n"
       "Commands:\n";
   size_t width = 0;
   for (const Command& command : table.commands()) width = std::max(width, command.Name().size());
@@ -202,11 +238,52 @@ std::string Usage(const CommandTable& table) {
       "\nSettings come from the config file ($FDCTL_CONFIG or ~/.config/flightdeck/fdctl.json,\n"
       "written by `fdctl login`), then FLIGHTDECK_URL and FLIGHTDECK_TOKEN, then --url and "
       "--token.\n"
-      "Run `fdctl <command> --help` for a command's flags.\n";
+      "Colour is used when standard output is a terminal, unless NO_COLOR is set or --no-color "
+      "is given.\n"
+      "Run `fdctl <command> --help` for a command's flags, `fdctl --version` for the version.\n";
   return usage;
 }
 
 namespace {
+
+// For a mistyped command: the usage line and the top-level words, not the whole list.
+std::string ShortUsage(const CommandTable& table) {
+  std::string words;
+  for (const std::string& word : table.NextWords({})) words += (words.empty() ? "" : ", ") + word;
+  return "Usage: fdctl [--url URL] [--token TOKEN] [--json] [--no-color] <command> [arguments]\n"
+         "Commands: " +
+         words +
+         "\nRun `fdctl --help` for every command, `fdctl <command> --help` for its flags.\n";
+}
+
+std::string UnknownCommand(const CommandTable& table, const std::vector<std::string>& prefix,
+                           const std::string& word) {
+  std::string message = "unknown command '" + word + "'";
+  const std::string guess = ClosestMatch(word, table.NextWords(prefix));
+  if (guess.empty()) return message;
+  std::string command = "fdctl";
+  for (const std::string& w : prefix) command += " " + w;
+  return message + " (did you mean `" + command + " " + guess + "`?)";
+}
+
+// Colour is for a person reading a terminal: not for pipes, files, --json, or anyone who opted
+// out (https://no-color.org).
+bool ShouldColor(const ParsedArgs& args, const EnvLookup& env, const RunOptions& options) {
+  if (args.Has("no-color") || args.Has("json") || env("NO_COLOR")) return false;
+  if (env("TERM").value_or("") == "dumb") return false;
+  return options.stdout_is_terminal ? options.stdout_is_terminal() : isatty(STDOUT_FILENO) == 1;
+}
+
+// `fdctl --version` (with nothing but flags after it) is `fdctl version`: release create's
+// `--version V` makes --version a value flag for the parser.
+std::vector<std::string> WithVersionCommand(std::vector<std::string> argv) {
+  if (argv.empty() || argv.front() != "--version") return argv;
+  const bool only_flags = std::all_of(argv.begin() + 1, argv.end(), [](const std::string& arg) {
+    return arg.size() > 1 && arg[0] == '-';
+  });
+  if (only_flags) argv.front() = "version";
+  return argv;
+}
 
 int UsageError(std::ostream& err, const std::string& message, const std::string& usage) {
   err << "error: " << message << "\n\n" << usage;
@@ -229,8 +306,8 @@ int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io,
         const RunOptions& options) {
   const CommandTable table = BuiltinCommands();
   std::string error;
-  std::optional<ParsedArgs> parsed = ParseArgs(argv, table.AllFlags(), &error);
-  if (!parsed) return UsageError(io.err, error, Usage(table));
+  std::optional<ParsedArgs> parsed = ParseArgs(WithVersionCommand(argv), table.AllFlags(), &error);
+  if (!parsed) return UsageError(io.err, error, ShortUsage(table));
 
   std::vector<std::string> positionals = parsed->positionals;
   bool help = parsed->Has("help");
@@ -258,11 +335,12 @@ int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io,
         io.out << GroupHelp(group);
         return kExitOk;
       }
-      const std::string what = n == positionals.size() ? "a subcommand is required"
-                                                       : "unknown command '" + positionals[n] + "'";
+      const std::string what = n == positionals.size()
+                                   ? "a subcommand is required"
+                                   : UnknownCommand(table, prefix, positionals[n]);
       return UsageError(io.err, what, GroupHelp(group));
     }
-    return UsageError(io.err, "unknown command '" + positionals.front() + "'", Usage(table));
+    return UsageError(io.err, UnknownCommand(table, {}, positionals.front()), ShortUsage(table));
   }
   if (help) {
     io.out << command->Help();
@@ -270,7 +348,7 @@ int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io,
   }
 
   for (const auto& [name, value] : parsed->flags) {
-    const auto is = [&name](const FlagSpec& f) { return f.name == name; };
+    const auto is = [&name = name](const FlagSpec& f) { return CanonicalFlagName(f.name) == name; };
     if (std::none_of(GlobalFlags().begin(), GlobalFlags().end(), is) &&
         std::none_of(command->flags.begin(), command->flags.end(), is)) {
       return UsageError(io.err, "fdctl " + command->Name() + " has no flag --" + name,
@@ -295,6 +373,7 @@ int Run(const std::vector<std::string>& argv, const EnvLookup& env, Io io,
   Context context(*parsed, env, io, options);
   context.set_operands(std::move(operands));
   context.set_command(command);
+  const ColorScope color(ShouldColor(*parsed, env, options));
   return command->run(context);
 }
 

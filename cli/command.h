@@ -34,6 +34,8 @@ struct RunOptions {
   // Whether a person can answer a question on stdin (backup restore's confirmation);
   // empty: whether standard input is a terminal.
   std::function<bool()> interactive;
+  // Whether standard output is a terminal (colour is only for people); empty: isatty(1).
+  std::function<bool()> stdout_is_terminal;
 };
 
 // What a command handler gets: its parsed line, the environment and the streams, and the
@@ -79,7 +81,9 @@ class Context {
 
 struct Command {
   std::vector<std::string> words;  // {"release", "create"}
-  std::string operands;            // "ID" in the usage line; empty when it takes none
+  // "ID" in the usage line; empty when it takes none. Literal values separated by '|'
+  // ("bash|zsh") when the operand takes only those: shell completion offers them.
+  std::string operands;
   std::string summary;
   std::vector<FlagSpec> flags;  // beyond the global ones
   size_t min_operands = 0;
@@ -89,6 +93,7 @@ struct Command {
   std::string Name() const;       // "release create"
   std::string UsageLine() const;  // "fdctl release create --service S ... [--image I]"
   std::string Help() const;       // usage line, summary, flags
+  std::vector<std::string> OperandChoices() const;  // "bash|zsh" -> {"bash", "zsh"}; else {}
 };
 
 // Every command fdctl knows. New areas (deploy, backup, health, incident) add an
@@ -102,8 +107,10 @@ class CommandTable {
   const Command* Find(const std::vector<std::string>& positionals) const;
   // Commands whose words start with `prefix` (for `fdctl release` alone).
   std::vector<const Command*> Under(const std::vector<std::string>& prefix) const;
-  // Global flags plus every command's, for ParseArgs.
+  // Global flags plus every command's (one entry per flag, aliases aside), for ParseArgs.
   std::vector<FlagSpec> AllFlags() const;
+  // The words that may follow `prefix` ({} -> "login", "release", ...), in table order.
+  std::vector<std::string> NextWords(const std::vector<std::string>& prefix) const;
   const std::vector<Command>& commands() const { return commands_; }
 
  private:
@@ -120,7 +127,16 @@ void AddBackupTargetCommands(CommandTable& table);  // backup target create, lis
 void AddBackupCommands(CommandTable& table);        // backup run, list, get, verify, restore
 void AddHealthCommands(CommandTable& table);        // health targets, add, rm, service, smoke ...
 void AddIncidentCommands(CommandTable& table);      // incident list, get, ack, resolve, report ...
+void AddWhoamiCommand(CommandTable& table);
+void AddTokenCommands(CommandTable& table);       // token create, list, revoke
+void AddStatusCommand(CommandTable& table);       // status: GET /v1/overview as a table
+void AddVersionCommand(CommandTable& table);      // version (also `fdctl --version`)
+void AddCompletionCommand(CommandTable& table);   // completion bash|zsh
 CommandTable BuiltinCommands();
+
+// "fdctl 0.1.0 (commit 0123456789ab)": PROJECT_VERSION and the git commit of the build, when
+// the build knew it.
+std::string VersionLine();
 
 std::string Usage(const CommandTable& table);
 

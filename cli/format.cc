@@ -27,7 +27,76 @@ std::string FieldViolations(const Json& details) {
   return out;
 }
 
+thread_local bool color_enabled = false;
+
+constexpr const char* kReset = "\033[0m";
+
+const char* ToneCode(Tone tone) {
+  switch (tone) {
+    case Tone::kGood:
+      return "\033[32m";
+    case Tone::kBad:
+      return "\033[31m";
+    case Tone::kWarn:
+      return "\033[33m";
+  }
+  return "";
+}
+
+struct WordTone {
+  std::string_view word;
+  Tone tone;
+};
+
+// Release states, incident states and severities, health statuses, smoke and verification
+// results. Words that mean "nothing to see" (PENDING, SEV4, UNKNOWN, CLOSED) stay plain.
+constexpr std::array<WordTone, 24> kWordTones = {{
+    {"SUCCEEDED", Tone::kGood},     {"HEALTHY", Tone::kGood},
+    {"PASSED", Tone::kGood},        {"PASS", Tone::kGood},
+    {"RESOLVED", Tone::kGood},      {"FAILED", Tone::kBad},
+    {"FAIL", Tone::kBad},           {"ROLLED_BACK", Tone::kBad},
+    {"ROLLING_BACK", Tone::kBad},   {"ABORTED", Tone::kBad},
+    {"UNHEALTHY", Tone::kBad},      {"SEV1", Tone::kBad},
+    {"SEV2", Tone::kBad},           {"TRIGGERED", Tone::kBad},
+    {"CANARY", Tone::kWarn},        {"PROMOTING", Tone::kWarn},
+    {"VERIFYING", Tone::kWarn},     {"AWAITING_APPROVAL", Tone::kWarn},
+    {"DEGRADED", Tone::kWarn},      {"SEV3", Tone::kWarn},
+    {"ACKNOWLEDGED", Tone::kWarn},  {"RUNNING", Tone::kWarn},
+    {"INCONCLUSIVE", Tone::kWarn},  {"QUEUED", Tone::kWarn},
+}};
+
 }  // namespace
+
+ColorScope::ColorScope(bool enabled) : previous_(color_enabled) { color_enabled = enabled; }
+ColorScope::~ColorScope() { color_enabled = previous_; }
+bool ColorEnabled() { return color_enabled; }
+
+std::string Tint(std::string_view text, Tone tone) {
+  if (!color_enabled || text.empty()) return std::string(text);
+  return ToneCode(tone) + std::string(text) + kReset;
+}
+
+std::string Paint(std::string_view word) {
+  for (const WordTone& entry : kWordTones) {
+    if (entry.word == word) return Tint(word, entry.tone);
+  }
+  return std::string(word);
+}
+
+size_t VisibleWidth(std::string_view text) {
+  size_t width = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    if (ch == 0x1b && i + 1 < text.size() && text[i + 1] == '[') {
+      // CSI: ESC [ parameters, then one final byte in @..~.
+      i += 2;
+      while (i < text.size() && (text[i] < '@' || text[i] > '~')) ++i;
+      continue;
+    }
+    if ((ch & 0xC0) != 0x80) ++width;  // not a UTF-8 continuation byte
+  }
+  return width;
+}
 
 std::string CamelCase(std::string_view snake) {
   std::string out;
@@ -70,7 +139,7 @@ std::string FormatTable(const std::vector<std::string>& headers,
   std::vector<size_t> widths(headers.size(), 0);
   auto measure = [&widths](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
+      widths[i] = std::max(widths[i], VisibleWidth(row[i]));
     }
   };
   measure(headers);
@@ -81,7 +150,7 @@ std::string FormatTable(const std::vector<std::string>& headers,
     for (size_t i = 0; i < widths.size(); ++i) {
       const std::string cell = i < row.size() ? row[i] : "";
       out += cell;
-      if (i + 1 < widths.size()) out += std::string(widths[i] - cell.size() + 2, ' ');
+      if (i + 1 < widths.size()) out += std::string(widths[i] - VisibleWidth(cell) + 2, ' ');
     }
     out.erase(out.find_last_not_of(' ') + 1);
     return out + "\n";
@@ -97,6 +166,8 @@ std::string FieldText(const Json& object, std::string_view proto_name) {
   if (field->is_string()) return field->get<std::string>();
   return DumpJson(*field);
 }
+
+std::string CellOrDash(std::string text) { return text.empty() ? std::string("-") : text; }
 
 std::string ShortCommit(std::string_view sha) { return std::string(sha.substr(0, 12)); }
 

@@ -11,7 +11,7 @@ namespace {
 
 std::string Or(const std::string& text, const std::string& fallback) { return text.empty() ? fallback : text; }
 
-std::string Status(const Json& object) { return Or(FieldText(object, "status"), "UNKNOWN"); }
+std::string Status(const Json& object) { return Paint(Or(FieldText(object, "status"), "UNKNOWN")); }
 
 std::string Millis(const Json& object, std::string_view field) {
   const Json* value = FindField(object, field);

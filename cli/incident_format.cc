@@ -80,8 +80,8 @@ std::string HumanSeconds(double seconds) {
 std::string FormatIncidentTable(const Json& incidents) {
   std::vector<std::vector<std::string>> rows;
   for (const Json& i : incidents) {
-    rows.push_back({Cell(FieldText(i, "id")), Cell(FieldText(i, "severity")),
-                    Cell(FieldText(i, "state")), Cell(FieldText(i, "service")),
+    rows.push_back({Cell(FieldText(i, "id")), Paint(Cell(FieldText(i, "severity"))),
+                    Paint(Cell(FieldText(i, "state"))), Cell(FieldText(i, "service")),
                     Cell(FieldText(i, "environment")), Cell(OneLine(FieldText(i, "title"), 60)),
                     Cell(ShortTime(FieldText(i, "opened_at")))});
   }
@@ -92,8 +92,8 @@ std::string FormatIncidentDetails(const Json& incident) {
   std::string out;
   Line(&out, "ID", FieldText(incident, "id"));
   Line(&out, "Title", FieldText(incident, "title"));
-  Line(&out, "Severity", FieldText(incident, "severity"));
-  Line(&out, "State", FieldText(incident, "state"));
+  Line(&out, "Severity", Paint(FieldText(incident, "severity")));
+  Line(&out, "State", Paint(FieldText(incident, "state")));
   Line(&out, "Service", FieldText(incident, "service"));
   Line(&out, "Environment", FieldText(incident, "environment"));
   Line(&out, "Commander", FieldText(incident, "commander"));

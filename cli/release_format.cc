@@ -132,7 +132,10 @@ const std::vector<Line>& DetailLines() {
       Simple("commit_sha"),
       Simple("image"),
       Simple("previous_image"),
-      Simple("state"),
+      {"state", {"state"}, [](const Json& r) -> std::optional<std::string> {
+         std::optional<std::string> state = Plain("state")(r);
+         return state ? std::optional<std::string>(Paint(*state)) : std::nullopt;
+       }},
       {"step",
        {"current_step", "current_weight", "step_started_at"},
        [](const Json& r) -> std::optional<std::string> {
@@ -229,7 +232,7 @@ std::vector<std::string> ReleaseRow(const std::string& role, const Json* release
           Cell(FieldText(*release, "id")),
           Cell(FieldText(*release, "version")),
           Cell(ShortCommit(FieldText(*release, "commit_sha"))),
-          Cell(state),
+          Paint(Cell(state)),
           Cell(weight),
           Cell(ShortTime(FieldText(*release, "updated_at")))};
 }
@@ -242,7 +245,8 @@ std::string FormatReleaseTable(const Json& releases) {
     for (const Json& r : releases) {
       rows.push_back({Cell(FieldText(r, "id")), Cell(FieldText(r, "service")),
                       Cell(FieldText(r, "environment")), Cell(FieldText(r, "version")),
-                      Cell(ShortCommit(FieldText(r, "commit_sha"))), Cell(FieldText(r, "state")),
+                      Cell(ShortCommit(FieldText(r, "commit_sha"))),
+                      Paint(Cell(FieldText(r, "state"))),
                       Cell(ShortTime(FieldText(r, "created_at")))});
     }
   }

@@ -71,5 +71,22 @@ TEST(ParseArgsTest, ErrorsNameTheFlag) {
             std::string::npos);
 }
 
+TEST(ParseArgsTest, EnvironmentIsEnvUnderItsOtherName) {
+  ParsedArgs a = MustParse({"--environment", "production"});
+  EXPECT_EQ(a.Get("env"), "production");
+  EXPECT_EQ(a.Get("environment"), "production");
+  EXPECT_TRUE(a.Has("environment"));
+  ParsedArgs b = MustParse({"--env=staging", "--environment", "production"});
+  EXPECT_EQ(b.GetAll("environment"), (std::vector<std::string>{"staging", "production"}));
+  EXPECT_EQ(FlagNames("env"), (std::vector<std::string>{"env", "environment"}));
+  EXPECT_EQ(FlagNames("environment"), (std::vector<std::string>{"environment", "env"}));
+}
+
+TEST(ParseArgsTest, AnUnknownFlagNearAKnownOneSaysDidYouMean) {
+  EXPECT_NE(ParseError({"--servce", "api"}).find("unknown flag --servce (did you mean --service?)"),
+            std::string::npos);
+  EXPECT_EQ(ParseError({"--frobnicate"}), "unknown flag --frobnicate");
+}
+
 }  // namespace
 }  // namespace flightdeck::cli

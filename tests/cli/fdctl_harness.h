@@ -47,6 +47,7 @@ class FdctlTest : public ::testing::Test {
       if (on_sleep_) on_sleep_();
     };
     options.interactive = [this] { return interactive_; };
+    options.stdout_is_terminal = [this] { return terminal_; };
     Outcome o;
     o.code = cli::Run(
         argv,
@@ -68,6 +69,7 @@ class FdctlTest : public ::testing::Test {
   std::vector<std::chrono::milliseconds> sleeps_;
   std::function<void()> on_sleep_;
   bool interactive_ = false;  // whether stdin is a person at a terminal
+  bool terminal_ = false;     // whether stdout is a terminal (colour)
 };
 
 }  // namespace flightdeck::cli::testing

@@ -43,5 +43,39 @@ TEST(FormatErrorTest, BodiesThatAreNotTheErrorShapeStillNameTheStatus) {
   EXPECT_EQ(FormatError(500, R"({"message":"oops"})"), "error: HTTP 500: {\"message\":\"oops\"}\n");
 }
 
+TEST(ColorTest, PaintColoursKnownWordsOnlyInsideAnEnabledScope) {
+  EXPECT_EQ(Paint("FAILED"), "FAILED") << "off unless a run turned it on";
+  {
+    const ColorScope color(true);
+    EXPECT_EQ(Paint("SUCCEEDED"), "\033[32mSUCCEEDED\033[0m");
+    EXPECT_EQ(Paint("FAILED"), "\033[31mFAILED\033[0m");
+    EXPECT_EQ(Paint("ROLLED_BACK"), "\033[31mROLLED_BACK\033[0m");
+    EXPECT_EQ(Paint("CANARY"), "\033[33mCANARY\033[0m");
+    EXPECT_EQ(Paint("SEV1"), "\033[31mSEV1\033[0m");
+    EXPECT_EQ(Paint("SEV2"), "\033[31mSEV2\033[0m");
+    EXPECT_EQ(Paint("HEALTHY"), "\033[32mHEALTHY\033[0m");
+    EXPECT_EQ(Paint("UNHEALTHY"), "\033[31mUNHEALTHY\033[0m");
+    EXPECT_EQ(Paint("PENDING"), "PENDING");
+    EXPECT_EQ(Paint("canary rollout"), "canary rollout") << "whole words only";
+    EXPECT_EQ(Tint("MISSED", Tone::kBad), "\033[31mMISSED\033[0m");
+    {
+      const ColorScope nested(false);
+      EXPECT_EQ(Paint("FAILED"), "FAILED");
+    }
+    EXPECT_EQ(Paint("FAILED"), "\033[31mFAILED\033[0m") << "a scope restores the setting";
+  }
+  EXPECT_EQ(Paint("FAILED"), "FAILED");
+}
+
+TEST(FormatTableTest, ColouredAndNonAsciiCellsLineUp) {
+  const ColorScope color(true);
+  EXPECT_EQ(VisibleWidth(Paint("FAILED")), 6u);
+  EXPECT_EQ(VisibleWidth("caf\xc3\xa9"), 4u);
+  EXPECT_EQ(FormatTable({"STATE", "ID"}, {{Paint("FAILED"), "1"}, {"caf\xc3\xa9", "2"}}),
+            "STATE   ID\n"
+            "\033[31mFAILED\033[0m  1\n"
+            "caf\xc3\xa9    2\n");
+}
+
 }  // namespace
 }  // namespace flightdeck::cli

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
@@ -113,6 +114,56 @@ TEST_F(FdctlTest, ServerErrorsAreShownWithTheirCode) {
 
   CommandResult usage = Fdctl({"release", "frobnicate"});
   EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+TEST_F(FdctlTest, TokenLifecycleAndLoginSavesOnlyAnAcceptedToken) {
+  ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
+  CommandResult created = Fdctl({"token", "create", "e2e-deployer", "--role", "deployer"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_NE(created.output.find("cannot be shown again"), std::string::npos) << created.output;
+  const size_t at = created.output.find("\n    ");
+  ASSERT_NE(at, std::string::npos) << created.output;
+  const std::string secret =
+      created.output.substr(at + 5, created.output.find('\n', at + 5) - (at + 5));
+  ASSERT_GE(secret.size(), 16u) << created.output;
+
+  CommandResult listed = Fdctl({"token", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex("\ne2e-deployer +DEPLOYER +")))
+      << listed.output;
+  EXPECT_EQ(listed.output.find(secret), std::string::npos) << "the secret is shown once";
+
+  // A refused token changes nothing: the admin login still works.
+  CommandResult refused = Fdctl({"login", "--url", stack_->gateway_url(), "--token", "fd_not_a_real_token_1234"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("refused the token"), std::string::npos) << refused.output;
+  EXPECT_EQ(Fdctl({"token", "list"}).exit_code, 0) << "the admin config was kept";
+
+  // The new token logs in and has the deployer's rights, not the admin's.
+  CommandResult deployer = Fdctl({"login", "--url", stack_->gateway_url(), "--token", secret});
+  ASSERT_EQ(deployer.exit_code, 0) << deployer.output;
+  EXPECT_EQ(deployer.output.find(secret), std::string::npos) << "never prints the token";
+  EXPECT_EQ(Fdctl({"release", "list"}).exit_code, 0);
+  CommandResult denied = Fdctl({"token", "list"});
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.output.find("PERMISSION_DENIED"), std::string::npos) << denied.output;
+
+  ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
+  CommandResult revoked = Fdctl({"token", "revoke", "e2e-deployer"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.output;
+  CommandResult after = Fdctl({"login", "--url", stack_->gateway_url(), "--token", secret});
+  EXPECT_EQ(after.exit_code, 1) << "a revoked token is refused: " << after.output;
+}
+
+TEST_F(FdctlTest, VersionAndTheEnvironmentAliasWorkInTheBinary) {
+  CommandResult version = Fdctl({"--version"});
+  EXPECT_EQ(version.exit_code, 0) << version.output;
+  EXPECT_EQ(version.output.rfind("fdctl 0.1.0", 0), 0u) << version.output;
+  ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
+  CommandResult created = Fdctl({"release", "create", "--service", "alias", "--environment", "staging",
+                                 "--version", "v1", "--commit", "abcdef1", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_EQ(json::parse(created.output)["environment"], "staging");
 }
 
 }  // namespace

@@ -1,0 +1,237 @@
+// fdctl completion bash|zsh: completion scripts written from BuiltinCommands(), the table the
+// parser uses. Both shells get the same model: the command words typed so far (flags and flag
+// values skipped) select a node; a node offers its next words (or operand values) and flags.
+#include "cli/completion.h"
+
+#include <algorithm>
+#include <ostream>
+
+namespace flightdeck::cli {
+namespace {
+
+struct Node {
+  std::string path;  // the command words, space-separated; "" for fdctl itself
+  // What may come next, with a description for zsh: subcommands, then operand values.
+  std::vector<std::pair<std::string, std::string>> next;
+  std::vector<std::string> flags;  // "--service", ... (every name of each flag)
+  bool is_command = false;         // operands and flags may follow its words
+};
+
+std::string Join(const std::vector<std::string>& words, const std::string& separator) {
+  std::string out;
+  for (const std::string& word : words) out += (out.empty() ? "" : separator) + word;
+  return out;
+}
+
+void AddFlagNames(const std::vector<FlagSpec>& specs, std::vector<std::string>* flags) {
+  for (const FlagSpec& spec : specs) {
+    for (const std::string& name : FlagNames(spec.name)) {
+      const std::string flag = "--" + name;
+      if (std::find(flags->begin(), flags->end(), flag) == flags->end()) flags->push_back(flag);
+    }
+  }
+}
+
+std::vector<Node> Nodes(const CommandTable& table) {
+  std::vector<std::vector<std::string>> prefixes = {{}};
+  for (const Command& command : table.commands()) {
+    for (size_t n = 1; n <= command.words.size(); ++n) {
+      std::vector<std::string> prefix(command.words.begin(), command.words.begin() + n);
+      if (std::find(prefixes.begin(), prefixes.end(), prefix) == prefixes.end()) {
+        prefixes.push_back(prefix);
+      }
+    }
+  }
+  std::vector<Node> nodes;
+  for (const std::vector<std::string>& prefix : prefixes) {
+    Node node;
+    node.path = Join(prefix, " ");
+    for (const std::string& word : table.NextWords(prefix)) {
+      std::vector<std::string> words = prefix;
+      words.push_back(word);
+      const Command* command = table.Find(words);
+      std::string description =
+          command != nullptr && command->words == words
+              ? command->summary
+              : "subcommands: " + Join(table.NextWords(words), ", ");
+      node.next.emplace_back(word, description);
+    }
+    const Command* command = prefix.empty() ? nullptr : table.Find(prefix);
+    if (command != nullptr && command->words == prefix) {
+      node.is_command = true;
+      for (const std::string& choice : command->OperandChoices()) {
+        node.next.emplace_back(choice, command->summary);
+      }
+      AddFlagNames(command->flags, &node.flags);
+    }
+    AddFlagNames(GlobalFlags(), &node.flags);
+    nodes.push_back(std::move(node));
+  }
+  // A command's words followed by operands match "words *": deeper commands first, so that
+  // the longest command wins.
+  std::stable_sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) {
+    return std::count(a.path.begin(), a.path.end(), ' ') + !a.path.empty() >
+           std::count(b.path.begin(), b.path.end(), ' ') + !b.path.empty();
+  });
+  return nodes;
+}
+
+// The flags whose next word is their value, which is not a command word.
+std::string ValueFlagPattern(const CommandTable& table) {
+  std::vector<std::string> names;
+  for (const FlagSpec& spec : table.AllFlags()) {
+    if (!spec.takes_value()) continue;
+    for (const std::string& name : FlagNames(spec.name)) names.push_back("--" + name);
+  }
+  return Join(names, "|");
+}
+
+std::string SingleQuoted(const std::string& text) {
+  std::string out = "'";
+  for (char ch : text) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+// The case arms: exact paths first (a node's next words), then "a command's words and more"
+// (its flags once operands are typed). `arm` writes one arm's assignments.
+template <typename Arm>
+std::string CaseArms(const std::vector<Node>& nodes, const std::string& indent, Arm arm) {
+  std::string out;
+  for (const Node& node : nodes) {
+    out += indent + SingleQuoted(node.path) + ") " + arm(node, true) + " ;;\n";
+  }
+  for (const Node& node : nodes) {
+    if (!node.is_command) continue;
+    out += indent + SingleQuoted(node.path + " ") + "*) " + arm(node, false) + " ;;\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string BashCompletion(const CommandTable& table) {
+  const std::vector<Node> nodes = Nodes(table);
+  const std::string arms = CaseArms(nodes, "    ", [](const Node& node, bool exact) {
+    std::vector<std::string> words;
+    if (exact) {
+      for (const auto& [word, description] : node.next) words.push_back(word);
+    }
+    return "words=" + SingleQuoted(Join(words, " ")) + "; flags=" +
+           SingleQuoted(Join(node.flags, " "));
+  });
+  return "# bash completion for fdctl, generated by `fdctl completion bash` from its command\n"
+         "# table. Load it from ~/.bashrc:  source <(fdctl completion bash)\n"
+         "_fdctl() {\n"
+         "  local line=\"${COMP_LINE:0:COMP_POINT}\" cur=\"\" path=\"\" word words=\"\" "
+         "flags=\"\"\n"
+         "  local -i i skip=0\n"
+         "  local -a args\n"
+         "  COMPREPLY=()\n"
+         "  # Split the line ourselves: bash's own words break at '=' and ':' (--step 5:600s).\n"
+         "  read -ra args <<< \"$line\"\n"
+         "  if [[ \"$line\" != *[[:space:]] && ${#args[@]} -gt 0 ]]; then\n"
+         "    cur=\"${args[${#args[@]}-1]}\"\n"
+         "    unset \"args[${#args[@]}-1]\"\n"
+         "  fi\n"
+         "  for ((i = 1; i < ${#args[@]}; i++)); do\n"
+         "    word=\"${args[i]}\"\n"
+         "    if ((skip)); then skip=0; continue; fi\n"
+         "    case \"$word\" in\n"
+         "      --*=*) ;;\n"
+         "      " + ValueFlagPattern(table) + ") skip=1 ;;\n"
+         "      -*) ;;\n"
+         "      *) path=\"${path:+$path }$word\" ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  # The value of a flag: nothing to offer.\n"
+         "  ((skip)) && return 0\n"
+         "  [[ \"$cur\" == *[=:]* ]] && return 0\n"
+         "  case \"$path\" in\n" +
+         arms +
+         "  esac\n"
+         "  if [[ \"$cur\" == -* ]]; then\n"
+         "    COMPREPLY=($(compgen -W \"$flags\" -- \"$cur\"))\n"
+         "  else\n"
+         "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+         "  fi\n"
+         "}\n"
+         "complete -F _fdctl fdctl\n";
+}
+
+std::string ZshCompletion(const CommandTable& table) {
+  const std::vector<Node> nodes = Nodes(table);
+  const std::string arms = CaseArms(nodes, "    ", [](const Node& node, bool exact) {
+    std::string candidates;
+    if (exact) {
+      for (const auto& [word, description] : node.next) {
+        candidates += (candidates.empty() ? "" : " ") + SingleQuoted(word + ":" + description);
+      }
+    }
+    std::string flags;
+    for (const std::string& flag : node.flags) flags += (flags.empty() ? "" : " ") + flag;
+    return "candidates=(" + candidates + "); flags=(" + flags + ")";
+  });
+  return "#compdef fdctl\n"
+         "# zsh completion for fdctl, generated by `fdctl completion zsh` from its command table.\n"
+         "# Load it from ~/.zshrc after compinit:  source <(fdctl completion zsh)\n"
+         "# or save it as _fdctl in a directory of $fpath.\n"
+         "_fdctl() {\n"
+         "  local path_words=\"\" word\n"
+         "  local -i i skip=0\n"
+         "  local -a candidates flags\n"
+         "  for ((i = 2; i < CURRENT; i++)); do\n"
+         "    word=\"${words[i]}\"\n"
+         "    if ((skip)); then skip=0; continue; fi\n"
+         "    case \"$word\" in\n"
+         "      --*=*) ;;\n"
+         "      " + ValueFlagPattern(table) + ") skip=1 ;;\n"
+         "      -*) ;;\n"
+         "      *) path_words=\"${path_words:+$path_words }$word\" ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  # The value of a flag: nothing to offer.\n"
+         "  ((skip)) && return 1\n"
+         "  case \"$path_words\" in\n" +
+         arms +
+         "  esac\n"
+         "  if [[ \"${words[CURRENT]}\" == -* ]]; then\n"
+         "    compadd -- \"${flags[@]}\"\n"
+         "  else\n"
+         "    _describe -t commands 'fdctl' candidates\n"
+         "  fi\n"
+         "}\n"
+         "if [ \"$funcstack[1]\" = \"_fdctl\" ]; then\n"
+         "  _fdctl \"$@\"\n"
+         "else\n"
+         "  compdef _fdctl fdctl\n"
+         "fi\n";
+}
+
+namespace {
+
+int Completion(Context& ctx) {
+  const std::string& shell = ctx.operands().at(0);
+  const CommandTable table = BuiltinCommands();
+  if (shell == "bash") {
+    ctx.out() << BashCompletion(table);
+  } else if (shell == "zsh") {
+    ctx.out() << ZshCompletion(table);
+  } else {
+    return ctx.UsageError("no completion for shell '" + shell + "': bash or zsh");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddCompletionCommand(CommandTable& table) {
+  table.Add(Command{{"completion"},
+                    "bash|zsh",
+                    "Print a completion script for bash or zsh (source <(fdctl completion bash))",
+                    {},
+                    1,
+                    1,
+                    Completion});
+}
+
+}  // namespace flightdeck::cli
