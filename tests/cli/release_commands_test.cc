@@ -227,15 +227,23 @@ TEST_F(ReleaseCommandsTest, EventsJoinsEveryPage) {
   EXPECT_EQ(joined["events"][2]["id"], "3");
 }
 
-// The fake release moves on each time fdctl sleeps between polls: CANARY with 2 events, then
-// 4, then ROLLED_BACK with 6.
+// Polling, for a gateway that cannot stream (it refuses `watch` as the gateway before
+// streaming did). The fake release moves on each time fdctl sleeps between polls: CANARY with
+// 2 events, then 4, then ROLLED_BACK with 6.
 class WatchTest : public ReleaseCommandsTest {
  protected:
   void SetUp() override {
     ReleaseCommandsTest::SetUp();
     on_sleep_ = [this] { ++phase_; };
   }
+  static bool IsWatch(const RecordedRequest& r) {
+    return r.target.find("watch=true") != std::string::npos;
+  }
   CannedResponse Answer(const RecordedRequest& r) {
+    if (IsWatch(r)) {
+      return CannedResponse{400, R"({"error":{"code":"INVALID_ARGUMENT","message":
+        "query parameter watch: not supported here"}})"};
+    }
     const int phase = phase_.load();
     if (r.target == "/v1/releases/r-42") {
       return CannedResponse{200, ReleaseJson(phase >= 2 ? final_state_ : "CANARY")};
@@ -260,6 +268,19 @@ TEST_F(WatchTest, PrintsEachEventOnceUntilTheReleaseEndsAndFailsWhenItRolledBack
                                                              std::chrono::milliseconds(2000)}));
 }
 
+TEST_F(WatchTest, StopsWhenTheReleaseWaitsForTheCallersVerification) {
+  final_state_ = "VERIFYING";
+  FakeGateway gateway([this](const RecordedRequest& r) { return Answer(r); });
+  Outcome o = Run(gateway, {"release", "events", "r-42", "--watch"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  std::string want;
+  for (int id = 1; id <= 6; ++id) want += EventLine(id);
+  want += "release r-42 is VERIFYING: waiting for your verification: fdctl release verify r-42 "
+          "--passed|--failed [--details TEXT]\n";
+  EXPECT_EQ(o.out, want);
+  EXPECT_EQ(sleeps_.size(), 2u);
+}
+
 TEST_F(WatchTest, SucceededExitsZeroAndJsonPrintsOneEventPerLine) {
   final_state_ = "SUCCEEDED";
   FakeGateway gateway([this](const RecordedRequest& r) { return Answer(r); });
@@ -277,6 +298,7 @@ TEST_F(WatchTest, RidesOutAGatewayBlipButNotAMissingRelease) {
   // The second and third polls find the gateway restarting.
   std::atomic<int> requests{0};
   FakeGateway gateway([this, &requests](const RecordedRequest& r) {
+    if (IsWatch(r)) return Answer(r);
     const int n = ++requests;
     if (n == 3 || n == 4) {
       return CannedResponse{503, R"({"error":{"code":"UNAVAILABLE","message":"restarting"}})"};
@@ -303,7 +325,7 @@ TEST_F(WatchTest, RidesOutAGatewayBlipButNotAMissingRelease) {
   EXPECT_TRUE(sleeps_.empty()) << "a 404 is not retried";
 }
 
-TEST_F(WatchTest, GivesUpAfterFiveFailedPollsInARow) {
+TEST_F(WatchTest, GivesUpAfterFiveFailedAttemptsInARow) {
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse{502, "<html>bad gateway</html>"};
   });
@@ -311,6 +333,7 @@ TEST_F(WatchTest, GivesUpAfterFiveFailedPollsInARow) {
   EXPECT_EQ(o.code, kExitError);
   EXPECT_EQ(sleeps_.size(), 4u);
   EXPECT_EQ(gateway.requests().size(), 5u);
+  EXPECT_EQ(gateway.requests().at(0).target, "/v1/releases/r-42/events?watch=true");
   EXPECT_NE(o.err.find("error: HTTP 502: <html>bad gateway</html>\n"), std::string::npos) << o.err;
 }
 
