@@ -127,17 +127,28 @@ TEST_F(ReleaseCommandsTest, BadCreateValuesAreUsageErrorsAndNothingIsSent) {
   EXPECT_TRUE(gateway.requests().empty());
 }
 
-TEST_F(ReleaseCommandsTest, ConflictFromTheGatewayIsAnErrorNamingTheReleaseInFlight) {
+TEST_F(ReleaseCommandsTest, ConflictNamesTheReleaseInFlightAndSaysToUseQueue) {
+  // The releases service's words, for REST callers.
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse{409, R"({"error":{"code":"ALREADY_EXISTS","message":
-      "release r-41 of api is in flight in production (CANARY); pass queue to wait"}})"};
+      "release r-41 (1.4.1) of api is in flight in production (CANARY): wait for it to finish, or create with \"queue\": true to run after it"}})"};
   });
   Outcome o = Run(gateway, {"release", "create", "--service", "api", "--env", "production",
                             "--version", "1", "--commit", "abc1234"});
   EXPECT_EQ(o.code, kExitError);
   EXPECT_EQ(o.err,
-            "error: ALREADY_EXISTS: release r-41 of api is in flight in production (CANARY); "
-            "pass queue to wait\n");
+            "error: ALREADY_EXISTS: release r-41 (1.4.1) of api is in flight in production "
+            "(CANARY): wait for it to finish, or create with --queue to run after it\n");
+
+  FakeGateway other_words([](const RecordedRequest&) {
+    return CannedResponse{409, R"j({"error":{"code":"ALREADY_EXISTS","message":
+      "release r-41 of api is in flight in production (CANARY)"}})j"};
+  });
+  o = Run(other_words, {"release", "create", "--service", "api", "--env", "production",
+                        "--version", "1", "--commit", "abc1234"});
+  EXPECT_EQ(o.err,
+            "error: ALREADY_EXISTS: release r-41 of api is in flight in production (CANARY) "
+            "(add --queue to wait behind it)\n");
 }
 
 TEST_F(ReleaseCommandsTest, ListFiltersByStateInAnyCase) {
@@ -456,6 +467,125 @@ TEST_F(ReleaseCommandsTest, DeployRollbackToAnUnknownCommitIsAnError) {
   EXPECT_EQ(o.err, "error: NOT_FOUND: commit 9fceb02d never succeeded in production\n");
   EXPECT_EQ(json::parse(gateway.requests().at(0).body),
             json::parse(R"({"to_commit_sha":"9fceb02d","reason":"bad deploy"})"));
+}
+
+TEST_F(ReleaseCommandsTest, DeployStatusWhereNothingWasReleasedSaysHowToStart) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.rfind("/v1/releases?", 0) == 0) return CannedResponse{200, R"({"releases":[]})"};
+    return CannedResponse{200, R"({"service":"api","environment":"staging","queued":0})"};
+  });
+  Outcome o = Run(gateway, {"deploy", "status", "api", "--env", "staging"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "Nothing was released of api in staging yet. Start with:\n"
+            "  fdctl release create --service api --env staging --version V --commit SHA\n");
+  EXPECT_EQ(gateway.requests().at(1).target,
+            "/v1/releases?service=api&environment=staging&page_size=1");
+}
+
+TEST_F(ReleaseCommandsTest, DeployStatusWhereNothingSucceededNamesTheNewestRelease) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.rfind("/v1/releases?", 0) == 0) {
+      return CannedResponse{200, "{\"releases\":[" + ReleaseJson("ROLLED_BACK") + "]}"};
+    }
+    return CannedResponse{
+        200, R"({"service":"api","environment":"production","current":null,"queued":0})"};
+  });
+  Outcome o = Run(gateway, {"deploy", "status", "api", "--env", "production"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "No release of api has succeeded in production yet; the newest is r-42 "
+            "(ROLLED_BACK): fdctl release get r-42\n");
+}
+
+TEST_F(ReleaseCommandsTest, ListShowsTheKind) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"({"releases":[
+      {"id":"r-43","service":"api","environment":"production","kind":"ROLLBACK","version":"1.4.1",
+       "commit_sha":"fedcba9876543210","state":"SUCCEEDED","created_at":"2026-03-01T13:00:00Z"},
+      {"id":"r-42","service":"api","environment":"production","kind":"DEPLOY","version":"1.4.2",
+       "commit_sha":"0123456789abcdef","state":"ROLLED_BACK","created_at":"2026-03-01T12:00:00Z"}]})"};
+  });
+  Outcome o = Run(gateway, {"release", "list", "--service", "api"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "ID    SERVICE  ENV         KIND      VERSION  COMMIT        STATE        CREATED\n"
+            "r-43  api      production  ROLLBACK  1.4.1    fedcba987654  SUCCEEDED    "
+            "2026-03-01T13:00:00Z\n"
+            "r-42  api      production  DEPLOY    1.4.2    0123456789ab  ROLLED_BACK  "
+            "2026-03-01T12:00:00Z\n");
+}
+
+TEST_F(ReleaseCommandsTest, TimelineLinesAreWholeWhenNotPrintedToATerminal) {
+  const std::string reason(600, 'x');
+  FakeGateway gateway([&reason](const RecordedRequest&) {
+    return CannedResponse{200, R"({"events":[{"id":"1","at":"2026-03-01T12:00:00Z",
+      "type":"DRIVER","actor":"flightdeck","message":"canary 5% failed: )" + reason + R"("}]})"};
+  });
+  Outcome o = Run(gateway, {"release", "events", "r-42"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out, "2026-03-01T12:00:00Z  DRIVER         flightdeck  canary 5% failed: " + reason +
+                       "\n");
+}
+
+// The releases service resolves prefixes of release ids and commits; fdctl sends them as given.
+TEST_F(ReleaseCommandsTest, ShortPrefixesOfReleaseIdsAndCommitsGoThroughUnchanged) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.find("/events") != std::string::npos) return CannedResponse{200, "{}"};
+    return CannedResponse{200, ReleaseJson("CANARY")};
+  });
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"release", "get", "3f2a"}, "/v1/releases/3f2a"},
+      {{"release", "events", "3f"}, "/v1/releases/3f/events?page_size=200"},
+      {{"release", "promote", "3f2a9"}, "/v1/releases/3f2a9/promote"},
+      {{"release", "verify", "3f2a9", "--passed"}, "/v1/releases/3f2a9/verification"},
+      {{"deploy", "rollback", "api", "--env", "production", "--to", "a1b2c3d", "--reason", "bad"},
+       "/v1/services/api/environments/production/rollback"},
+  };
+  for (const auto& [argv, target] : cases) {
+    const size_t before = gateway.requests().size();
+    Outcome o = Run(gateway, argv);
+    EXPECT_EQ(o.code, kExitOk) << ::testing::PrintToString(argv) << o.err;
+    ASSERT_GT(gateway.requests().size(), before);
+    EXPECT_EQ(gateway.requests().at(before).target, target);
+  }
+  EXPECT_EQ(json::parse(gateway.requests().back().body)["to_commit_sha"], "a1b2c3d");
+}
+
+TEST_F(ReleaseCommandsTest, AnAmbiguousCommitPrefixListsTheCandidatesOnePerLine) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{400, R"j({"error":{"code":"INVALID_ARGUMENT","message":
+      "to_commit_sha: a1b2c3d4 is ambiguous in production: a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (1.4.1), a1b2c3d4ffff0718293a4b5c6d7e8f9012345678 (1.3.0)"}})j"};
+  });
+  Outcome o = Run(gateway, {"deploy", "rollback", "api", "--env", "production", "--to", "a1b2c3d4",
+                            "--reason", "bad deploy"});
+  EXPECT_EQ(o.code, kExitError);
+  EXPECT_EQ(o.err,
+            "error: INVALID_ARGUMENT: to_commit_sha: a1b2c3d4 is ambiguous in production:\n"
+            "  a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (1.4.1)\n"
+            "  a1b2c3d4ffff0718293a4b5c6d7e8f9012345678 (1.3.0)\n"
+            "give more characters of the commit with --to, e.g. one of those above\n");
+}
+
+TEST_F(ReleaseCommandsTest, AnAmbiguousReleaseIdPrefixListsTheCandidates) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{400, R"({"error":{"code":"INVALID_ARGUMENT","message":
+      "id: 3f2a is ambiguous: matches 3f2a0c1e-0000-4000-8000-000000000001 and 3f2a9b7d-0000-4000-8000-000000000002"}})"};
+  });
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"release", "get", "3f2a"},
+        std::vector<std::string>{"release", "abort", "3f2a", "--reason", "x"},
+        std::vector<std::string>{"release", "events", "3f2a"}}) {
+    Outcome o = Run(gateway, argv);
+    EXPECT_EQ(o.code, kExitError);
+    EXPECT_EQ(o.err,
+              "error: INVALID_ARGUMENT: id: 3f2a is ambiguous: matches:\n"
+              "  3f2a0c1e-0000-4000-8000-000000000001\n"
+              "  3f2a9b7d-0000-4000-8000-000000000002\n"
+              "give more characters of the release id than '3f2a' (fdctl release list shows "
+              "them)\n")
+        << ::testing::PrintToString(argv);
+  }
 }
 
 }  // namespace
