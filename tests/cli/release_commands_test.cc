@@ -1,8 +1,13 @@
 // fdctl's release pipeline and deploy commands as a pipeline or an operator runs them,
 // against a fake gateway on a loopback port.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pty.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -56,6 +61,50 @@ class ReleaseCommandsTest : public FdctlTest {
   Outcome Run(FakeGateway& gateway, std::vector<std::string> argv) {
     argv.insert(argv.end(), {"--url", gateway.url(), "--token", kToken});
     return Fdctl(argv);
+  }
+
+  // fdctl as run in a terminal `columns` wide: its standard output is a pseudo-terminal.
+  Outcome RunOnATerminal(FakeGateway& gateway, std::vector<std::string> argv,
+                         unsigned short columns) {
+    argv.insert(argv.end(), {"--url", gateway.url(), "--token", kToken});
+    int terminal = -1;
+    int fdctl_side = -1;
+    winsize size{};
+    size.ws_col = columns;
+    size.ws_row = 24;
+    termios raw{};
+    cfmakeraw(&raw);  // no "\r\n" for "\n"
+    Outcome o;
+    if (openpty(&terminal, &fdctl_side, nullptr, &raw, &size) != 0) {
+      ADD_FAILURE() << "no pseudo-terminal";
+      return o;
+    }
+    std::cout.flush();
+    const int saved_stdout = dup(STDOUT_FILENO);
+    dup2(fdctl_side, STDOUT_FILENO);
+    std::istringstream in;
+    std::ostringstream err;
+    const auto env = env_;
+    o.code = cli::Run(
+        argv,
+        [env](const std::string& name) -> std::optional<std::string> {
+          auto it = env.find(name);
+          if (it == env.end() || it->second.empty()) return std::nullopt;
+          return it->second;
+        },
+        {in, std::cout, err});
+    std::cout.flush();
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
+    close(fdctl_side);
+    fcntl(terminal, F_SETFL, O_NONBLOCK);
+    char buffer[4096];
+    for (ssize_t n; (n = read(terminal, buffer, sizeof buffer)) > 0;) {
+      o.out.append(buffer, static_cast<size_t>(n));
+    }
+    close(terminal);
+    o.err = err.str();
+    return o;
   }
 };
 
@@ -526,6 +575,27 @@ TEST_F(ReleaseCommandsTest, TimelineLinesAreWholeWhenNotPrintedToATerminal) {
   ASSERT_EQ(o.code, kExitOk) << o.err;
   EXPECT_EQ(o.out, "2026-03-01T12:00:00Z  DRIVER         flightdeck  canary 5% failed: " + reason +
                        "\n");
+}
+
+TEST_F(ReleaseCommandsTest, TimelineLinesWrapToTheTerminalsWidth) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"j({"events":[{"id":"1","at":"2026-03-01T12:00:00Z",
+      "type":"STATE_CHANGED","actor":"flightdeck","message":"VERIFYING -> ROLLING_BACK: smoke suite checkout-smoke FAILED: GET /v1/cart answered 503 (want 200)"}]})j"};
+  });
+  Outcome o = RunOnATerminal(gateway, {"release", "events", "r-42"}, 80);
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "2026-03-01T12:00:00Z  STATE_CHANGED  flightdeck  VERIFYING -> ROLLING_BACK:\n"
+            "                                                 smoke suite checkout-smoke\n"
+            "                                                 FAILED: GET /v1/cart answered\n"
+            "                                                 503 (want 200)\n");
+  // COLUMNS says better than the terminal (a resized window, a multiplexer).
+  env_["COLUMNS"] = "120";
+  o = RunOnATerminal(gateway, {"release", "events", "r-42"}, 80);
+  EXPECT_EQ(o.out,
+            "2026-03-01T12:00:00Z  STATE_CHANGED  flightdeck  VERIFYING -> ROLLING_BACK: smoke "
+            "suite checkout-smoke FAILED: GET\n"
+            "                                                 /v1/cart answered 503 (want 200)\n");
 }
 
 // The releases service resolves prefixes of release ids and commits; fdctl sends them as given.
