@@ -77,7 +77,8 @@ bool StartTransfer(Transfer& t, const char* method, const std::string& url,
     t.headers.reset(curl_slist_append(t.headers.release(), header.c_str()));
   }
   if (!token.empty()) {
-    t.headers.reset(curl_slist_append(t.headers.release(), ("Authorization: Bearer " + token).c_str()));
+    t.headers.reset(
+        curl_slist_append(t.headers.release(), ("Authorization: Bearer " + token).c_str()));
   }
   CURL* c = t.curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -177,8 +178,7 @@ HttpResult HttpClient::Send(const char* method, const std::string& url, const st
   std::vector<std::string> headers = {"Accept: application/json"};
   headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
   Transfer t;
-  if (!StartTransfer(t, method, url, token_, headers, options_.connect_timeout,
-                     options_.timeout)) {
+  if (!StartTransfer(t, method, url, token_, headers, options_.connect_timeout, options_.timeout)) {
     result.transport_error = "cannot initialise libcurl";
     return result;
   }
@@ -227,8 +227,8 @@ StreamResult HttpClient::GetLines(const std::string& path, const Query& query,
     return result;
   }
   if (splitter.too_long) {
-    result.transport_error = "a line of the stream is longer than " +
-                             std::to_string(kMaxLineBytes) + " bytes";
+    result.transport_error =
+        "a line of the stream is longer than " + std::to_string(kMaxLineBytes) + " bytes";
     return result;
   }
   if (code != CURLE_OK) {

@@ -248,11 +248,11 @@ class TimelineWatch {
       *error = FormatError(stream.status, *error_line);
       const Json line = Json::parse(*error_line);
       return IsTransientCode(FieldText(*FindField(line, "error"), "code")) ? Pass::kRetry
-                                                                            : Pass::kFailed;
+                                                                           : Pass::kFailed;
     }
     if (!stream.reached && stream.streamed) {
-      *error = "error: the event stream of release " + id_ + " broke off: " +
-               stream.transport_error + "\n";
+      *error = "error: the event stream of release " + id_ +
+               " broke off: " + stream.transport_error + "\n";
       return Pass::kRetry;
     }
     if (!stream.streamed) {

@@ -1,8 +1,8 @@
 #include "cli/release_format.h"
 
 #include <algorithm>
-#include <functional>
 #include <cctype>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -252,9 +252,7 @@ size_t BytesOfColumns(std::string_view text, size_t columns) {
   return i;
 }
 
-void TrimRight(std::string& text) {
-  text.erase(text.find_last_not_of(' ') + 1);
-}
+void TrimRight(std::string& text) { text.erase(text.find_last_not_of(' ') + 1); }
 
 // A continuation indent that leaves this many columns for the text; below it, text wraps
 // under a short indent instead of in a narrow column.
@@ -265,7 +263,6 @@ std::string HangingIndent(size_t prefix_columns, size_t width) {
   if (width != 0 && width < prefix_columns + kMinTextColumns) return kShortIndent;
   return std::string(prefix_columns, ' ');
 }
-
 
 }  // namespace
 
@@ -329,9 +326,8 @@ std::string FormatReleaseTable(const Json& releases) {
     for (const Json& r : releases) {
       rows.push_back({Cell(FieldText(r, "id")), Cell(FieldText(r, "service")),
                       Cell(FieldText(r, "environment")), Cell(FieldText(r, "kind")),
-                      Cell(FieldText(r, "version")),
-                      Cell(ShortCommit(FieldText(r, "commit_sha"))), Cell(FieldText(r, "state")),
-                      Cell(ShortTime(FieldText(r, "created_at")))});
+                      Cell(FieldText(r, "version")), Cell(ShortCommit(FieldText(r, "commit_sha"))),
+                      Cell(FieldText(r, "state")), Cell(ShortTime(FieldText(r, "created_at")))});
     }
   }
   return FormatTable({"ID", "SERVICE", "ENV", "KIND", "VERSION", "COMMIT", "STATE", "CREATED"},
@@ -386,8 +382,8 @@ std::string EventLine(const Json& event, const std::string& margin, size_t width
 
 std::string FormatEventLine(const Json& event, size_t width) { return EventLine(event, "", width); }
 
-std::string FormatEventsSection(const Json& events, const std::string& release_id,
-                                long long total, size_t width) {
+std::string FormatEventsSection(const Json& events, const std::string& release_id, long long total,
+                                size_t width) {
   const size_t shown = events.is_array() ? events.size() : 0;
   if (shown == 0) return "events: none\n";
   std::string out;

@@ -36,7 +36,6 @@ std::string FormatEventsSection(const Json& events, const std::string& release_i
 std::string WrapText(const std::string& first_prefix, const std::string& text,
                      const std::string& indent, size_t width);
 
-
 // GET /v1/services/{s}/environments/{e}: which release runs, which one is on its way.
 std::string FormatServiceEnvironment(const Json& service_environment);
 

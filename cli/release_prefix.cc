@@ -47,7 +47,8 @@ std::optional<std::string> FormatAmbiguousPrefix(long http_status, const std::st
     text.erase(text.find_last_not_of(" ,;:(") + 1);
     for (const char* joiner : {" and", " or"}) {
       const std::string tail(joiner);
-      if (text.size() > tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0) {
+      if (text.size() > tail.size() &&
+          text.compare(text.size() - tail.size(), tail.size(), tail) == 0) {
         text.erase(text.size() - tail.size());
         text.erase(text.find_last_not_of(" ,;") + 1);
       }
@@ -68,7 +69,8 @@ std::optional<std::string> FormatAmbiguousPrefix(long http_status, const std::st
 }
 
 std::string ChooseLongerReleaseId(const std::string& prefix) {
-  return "give more characters of the release id than '" + prefix + "' (fdctl release list shows them)";
+  return "give more characters of the release id than '" + prefix +
+         "' (fdctl release list shows them)";
 }
 
 int RespondToPrefix(Context& ctx, const HttpResult& result, const std::string& prefix,

@@ -135,10 +135,11 @@ void FakeGateway::Serve() {
         streams_.emplace_back([this, fd, response] { Stream(fd, response); });
         continue;  // the stream's thread closes fd
       }
-      const std::string text =
-          "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) +
-          "\r\nContent-Type: " + response.content_type + "\r\nContent-Length: " +
-          std::to_string(response.body.size()) + "\r\nConnection: close\r\n\r\n" + response.body;
+      const std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                               Reason(response.status) +
+                               "\r\nContent-Type: " + response.content_type +
+                               "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                               "\r\nConnection: close\r\n\r\n" + response.body;
       SendAll(fd, text);
     }
     close(fd);
@@ -146,10 +147,10 @@ void FakeGateway::Serve() {
 }
 
 void FakeGateway::Stream(int fd, CannedResponse response) {
-  bool open = SendAll(fd, "HTTP/1.1 " + std::to_string(response.status) + " " +
-                              Reason(response.status) + "\r\nContent-Type: " +
-                              response.content_type +
-                              "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+  bool open =
+      SendAll(fd, "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) +
+                      "\r\nContent-Type: " + response.content_type +
+                      "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
   for (size_t i = 0; open && i < response.chunks.size(); ++i) {
     if (response.before_chunk) response.before_chunk(i);
     const std::string& chunk = response.chunks[i];

@@ -3,11 +3,10 @@
 // owes, and what an upstream failure in the middle of the stream does.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <streambuf>
 
@@ -67,8 +66,8 @@ class SharedOutput : public std::streambuf {
 std::string Event(int id, const std::string& type, const std::string& message,
                   const std::string& data = "{}") {
   return R"({"id":")" + std::to_string(id) + R"(","release_id":"r-42","at":"2026-03-01T12:00:0)" +
-         std::to_string(id % 10) + R"(Z","type":")" + type + R"(","actor":"flightdeck","message":")" +
-         message + R"(","data":)" + data + "}";
+         std::to_string(id % 10) + R"(Z","type":")" + type +
+         R"(","actor":"flightdeck","message":")" + message + R"(","data":)" + data + "}";
 }
 
 std::string StateChange(int id, const std::string& from, const std::string& to) {
@@ -178,10 +177,9 @@ TEST_F(ReleaseWatchTest, StopsWhenTheReleaseWaitsForTheCallersVerification) {
   std::atomic<bool> later_event_sent{false};
   FakeGateway gateway([&](const RecordedRequest& r) {
     if (r.target == kWatchTarget) {
-      CannedResponse response =
-          Stream({StateChange(1, "PROMOTING", "VERIFYING") + "\n",
-                  Event(2, "VERIFICATION", "passed: smoke ok") + "\n"},
-                 {});
+      CannedResponse response = Stream({StateChange(1, "PROMOTING", "VERIFYING") + "\n",
+                                        Event(2, "VERIFICATION", "passed: smoke ok") + "\n"},
+                                       {});
       // The gateway keeps the stream open: the release waits, and nothing new comes.
       response.before_chunk = [&](size_t i) {
         if (i != 1) return;
@@ -215,13 +213,13 @@ TEST_F(ReleaseWatchTest, AVerificationThatIsNotTheCallersIsFollowedToTheEnd) {
   FakeGateway gateway([&](const RecordedRequest& r) {
     if (r.target == kWatchTarget) {
       return Stream({StateChange(1, "PROMOTING", "VERIFYING") + "\n" +
-                     Event(2, "SMOKE", "smoke run 7 started") + "\n",
+                         Event(2, "SMOKE", "smoke run 7 started") + "\n",
                      StateChange(3, "VERIFYING", "SUCCEEDED") + "\n"},
                     {"", Printed(2, "SMOKE", "smoke run 7 started")});
     }
     const int reads = release_reads++;
-    return CannedResponse{200, Release(reads == 0 ? "VERIFYING" : "SUCCEEDED",
-                                       R"(,"smoke_suite":"checkout-smoke")")};
+    return CannedResponse{
+        200, Release(reads == 0 ? "VERIFYING" : "SUCCEEDED", R"(,"smoke_suite":"checkout-smoke")")};
   });
   Outcome o = Watch(gateway, {"release", "events", "r-42", "--watch"});
   EXPECT_EQ(o.code, kExitOk) << o.err;
