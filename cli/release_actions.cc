@@ -3,7 +3,9 @@
 #include <ostream>
 
 #include "cli/command.h"
+#include "cli/release_events.h"
 #include "cli/release_format.h"
+#include "cli/release_prefix.h"
 #include "cli/release_request.h"
 
 namespace flightdeck::cli {
@@ -12,9 +14,12 @@ namespace {
 int PostAction(Context& ctx, const std::string& action, const Json& body) {
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
-  const std::string path = "/v1/releases/" + UrlEscape(ctx.operands().front()) + "/" + action;
-  return ctx.Respond(client->Post(path, DumpJson(body)),
-                     [&ctx](const Json& release) { ctx.out() << FormatReleaseDetails(release); });
+  const std::string& id = ctx.operands().front();
+  const std::string path = "/v1/releases/" + UrlEscape(id) + "/" + action;
+  return RespondToPrefix(ctx, client->Post(path, DumpJson(body)), id, ChooseLongerReleaseId(id),
+                         [&ctx](const Json& release) {
+                           ctx.out() << FormatReleaseDetails(release, OutputWidth(ctx));
+                         });
 }
 
 // approve/promote/abort/rollback: the reason goes into the timeline. abort and rollback

@@ -1,10 +1,12 @@
 // fdctl release create|get|list: the releases resource of the REST gateway.
 #include <cctype>
 #include <ostream>
+#include <regex>
 
 #include "cli/command.h"
 #include "cli/release_events.h"
 #include "cli/release_format.h"
+#include "cli/release_prefix.h"
 #include "cli/release_request.h"
 
 namespace flightdeck::cli {
@@ -15,14 +17,38 @@ constexpr int kRecentEvents = 10;
 constexpr int kTimelinePageSize = 200;
 constexpr int kTimelineMaxPages = 50;
 
+// The releases service tells a second release in flight how to wait in REST terms (send
+// "queue": true); an fdctl user says it with --queue. The REST message stays for REST users.
+HttpResult WithQueueFlagAdvice(HttpResult result) {
+  if (!result.reached || result.status != 409) return result;
+  Json body = Json::parse(result.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return result;
+  Json& error = body["error"];
+  if (FieldText(error, "code") != "ALREADY_EXISTS") return result;
+  static const std::regex kQueueField(R"re("queue"\s*:\s*true)re");
+  std::string message = FieldText(error, "message");
+  if (std::regex_search(message, kQueueField)) {
+    message = std::regex_replace(message, kQueueField, "--queue");
+  } else if (message.find("in flight") != std::string::npos) {
+    message += " (add --queue to wait behind it)";
+  } else {
+    return result;
+  }
+  error["message"] = message;
+  result.body = DumpJson(body);
+  return result;
+}
+
 int CreateRelease(Context& ctx) {
   std::string error;
   const std::optional<Json> body = CreateReleaseBody(ctx.args(), &error);
   if (!body) return ctx.UsageError(error);
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
-  return ctx.Respond(client->Post("/v1/releases", DumpJson(*body)),
-                     [&ctx](const Json& release) { ctx.out() << FormatReleaseDetails(release); });
+  return ctx.Respond(WithQueueFlagAdvice(client->Post("/v1/releases", DumpJson(*body))),
+                     [&ctx](const Json& release) {
+                       ctx.out() << FormatReleaseDetails(release, OutputWidth(ctx));
+                     });
 }
 
 // The newest few events under the release; a timeline that cannot be read is a warning,
@@ -43,18 +69,19 @@ void PrintRecentEvents(Context& ctx, const HttpClient& client, const std::string
   for (size_t i = skip; i < all.size(); ++i) recent.push_back(all[i]);
   ctx.out() << "\n"
             << FormatEventsSection(recent, id,
-                                   timeline.complete ? static_cast<long long>(all.size()) : -1);
+                                   timeline.complete ? static_cast<long long>(all.size()) : -1,
+                                   OutputWidth(ctx));
 }
 
 int GetRelease(Context& ctx) {
   const HttpClient* client = ctx.client();
   if (client == nullptr) return kExitError;
   const std::string& id = ctx.operands().front();
-  return ctx.Respond(client->Get("/v1/releases/" + UrlEscape(id)),
-                     [&ctx, client, &id](const Json& release) {
-                       ctx.out() << FormatReleaseDetails(release);
-                       PrintRecentEvents(ctx, *client, id);
-                     });
+  return RespondToPrefix(ctx, client->Get("/v1/releases/" + UrlEscape(id)), id,
+                         ChooseLongerReleaseId(id), [&ctx, client, &id](const Json& release) {
+                           ctx.out() << FormatReleaseDetails(release, OutputWidth(ctx));
+                           PrintRecentEvents(ctx, *client, id);
+                         });
 }
 
 bool IsPositiveNumber(const std::string& text) {

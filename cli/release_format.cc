@@ -1,6 +1,7 @@
 #include "cli/release_format.h"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -237,29 +238,114 @@ std::vector<std::string> ReleaseRow(const std::string& role, const Json* release
           Cell(ShortTime(FieldText(*release, "updated_at")))};
 }
 
+// Terminal columns a UTF-8 text takes, counting each code point as one (what the timeline
+// holds: ASCII names and numbers, messages in any language).
+size_t Columns(std::string_view text) {
+  size_t columns = 0;
+  for (unsigned char ch : text) columns += (ch & 0xC0) != 0x80 ? 1 : 0;
+  return columns;
+}
+
+// The first `columns` code points of `text`, in bytes.
+size_t BytesOfColumns(std::string_view text, size_t columns) {
+  size_t i = 0;
+  for (size_t seen = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && seen++ == columns) break;
+  }
+  return i;
+}
+
+void TrimRight(std::string& text) { text.erase(text.find_last_not_of(' ') + 1); }
+
+// A continuation indent that leaves this many columns for the text; below it, text wraps
+// under a short indent instead of in a narrow column.
+constexpr size_t kMinTextColumns = 30;
+const std::string kShortIndent = "    ";
+
+std::string HangingIndent(size_t prefix_columns, size_t width) {
+  if (width != 0 && width < prefix_columns + kMinTextColumns) return kShortIndent;
+  return std::string(prefix_columns, ' ');
+}
+
 }  // namespace
+
+std::string WrapText(const std::string& first_prefix, const std::string& text,
+                     const std::string& indent, size_t width) {
+  std::string line = first_prefix + text;
+  if (width == 0 || Columns(line) <= width) {
+    TrimRight(line);
+    return line + "\n";
+  }
+  // A continuation line has room for at least a few columns, however narrow the terminal.
+  const size_t indent_columns = Columns(indent);
+  width = std::max(width, indent_columns + 8);
+  std::string out;
+  line = first_prefix;
+  size_t used = Columns(first_prefix);
+  bool has_text = false;
+  auto next_line = [&] {
+    TrimRight(line);
+    out += line + "\n";
+    line = indent;
+    used = indent_columns;
+    has_text = false;
+  };
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(start, end - start);
+    start = end + 1;
+    if (word.empty()) continue;
+    for (;;) {
+      const size_t gap = has_text ? 1 : 0;
+      const size_t columns = Columns(word);
+      if (used + gap + columns <= width) break;
+      const size_t room = width > used + gap ? width - used - gap : 0;
+      if (columns <= width - indent_columns || room < 8) {
+        next_line();  // the word fits on a line of its own, or too little is left here
+        if (columns <= width - indent_columns) break;
+        continue;
+      }
+      // A word longer than any line (a URL, compact JSON): as much as fits, then the rest.
+      const size_t cut = BytesOfColumns(word, room);
+      line += (has_text ? " " : "") + word.substr(0, cut);
+      word.erase(0, cut);
+      next_line();
+    }
+    if (has_text) line += ' ';
+    line += word;
+    used += (has_text ? 1 : 0) + Columns(word);
+    has_text = true;
+  }
+  TrimRight(line);
+  if (!line.empty() || out.empty()) out += line + "\n";
+  return out;
+}
 
 std::string FormatReleaseTable(const Json& releases) {
   std::vector<std::vector<std::string>> rows;
   if (releases.is_array()) {
     for (const Json& r : releases) {
       rows.push_back({Cell(FieldText(r, "id")), Cell(FieldText(r, "service")),
-                      Cell(FieldText(r, "environment")), Cell(FieldText(r, "version")),
-                      Cell(ShortCommit(FieldText(r, "commit_sha"))),
-                      Paint(Cell(FieldText(r, "state"))),
-                      Cell(ShortTime(FieldText(r, "created_at")))});
+                      Cell(FieldText(r, "environment")), Cell(FieldText(r, "kind")),
+                      Cell(FieldText(r, "version")), Cell(ShortCommit(FieldText(r, "commit_sha"))),
+                      Paint(Cell(FieldText(r, "state"))), Cell(ShortTime(FieldText(r, "created_at")))});
     }
   }
-  return FormatTable({"ID", "SERVICE", "ENV", "VERSION", "COMMIT", "STATE", "CREATED"}, rows);
+  return FormatTable({"ID", "SERVICE", "ENV", "KIND", "VERSION", "COMMIT", "STATE", "CREATED"},
+                     rows);
 }
 
-std::string FormatReleaseDetails(const Json& release) {
+std::string FormatReleaseDetails(const Json& release, size_t width) {
   std::string out;
   std::vector<std::string> consumed;
+  const auto add = [&out, width](const std::string& label, const std::string& text) {
+    out += WrapText(label + ": ", OneLine(text, std::string::npos),
+                    HangingIndent(label.size() + 2, width), width);
+  };
   for (const Line& line : DetailLines()) {
-    if (std::optional<std::string> text = line.render(release)) {
-      out += line.label + ": " + *text + "\n";
-    }
+    if (std::optional<std::string> text = line.render(release)) add(line.label, *text);
     for (const std::string& name : line.consumes) {
       consumed.push_back(name);
       consumed.push_back(CamelCase(name));
@@ -268,33 +354,39 @@ std::string FormatReleaseDetails(const Json& release) {
   if (release.is_object()) {
     for (auto it = release.begin(); it != release.end(); ++it) {
       if (std::find(consumed.begin(), consumed.end(), it.key()) != consumed.end()) continue;
-      out += it.key() + ": " + (it->is_string() ? it->get<std::string>() : DumpJson(*it)) + "\n";
+      add(it.key(), it->is_string() ? it->get<std::string>() : DumpJson(*it));
     }
   }
   return out;
 }
 
-std::string FormatEventLine(const Json& event) {
+namespace {
+
+std::string EventLine(const Json& event, const std::string& margin, size_t width) {
   std::string type = Cell(FieldText(event, "type"));
   // STATE_CHANGED, the longest type the releases service writes, sets the column.
   if (type.size() < 13) type.resize(13, ' ');
-  std::string message = OneLine(FieldText(event, "message"), 400);
+  std::string message = OneLine(FieldText(event, "message"), std::string::npos);
   if (message.empty()) {
     const Json* data = FindField(event, "data");
-    if (data != nullptr && !data->is_null() && !data->empty())
-      message = OneLine(DumpJson(*data), 400);
+    if (data != nullptr && !data->is_null() && !data->empty()) message = DumpJson(*data);
   }
   // Padded to "flightdeck", the actor of everything the pipeline decides by itself.
   std::string actor = Cell(FieldText(event, "actor"));
   if (actor.size() < 10) actor.resize(10, ' ');
-  std::string line =
-      Cell(ShortTime(FieldText(event, "at"))) + "  " + type + "  " + actor + "  " + message;
-  line.erase(line.find_last_not_of(' ') + 1);
-  return line + "\n";
+  const std::string prefix =
+      margin + Cell(ShortTime(FieldText(event, "at"))) + "  " + type + "  " + actor + "  ";
+  std::string indent = HangingIndent(Columns(prefix), width);
+  if (indent == kShortIndent) indent = margin + kShortIndent;
+  return WrapText(prefix, message, indent, width);
 }
 
-std::string FormatEventsSection(const Json& events, const std::string& release_id,
-                                long long total) {
+}  // namespace
+
+std::string FormatEventLine(const Json& event, size_t width) { return EventLine(event, "", width); }
+
+std::string FormatEventsSection(const Json& events, const std::string& release_id, long long total,
+                                size_t width) {
   const size_t shown = events.is_array() ? events.size() : 0;
   if (shown == 0) return "events: none\n";
   std::string out;
@@ -305,7 +397,7 @@ std::string FormatEventsSection(const Json& events, const std::string& release_i
           (total >= 0 ? " of " + std::to_string(total) : std::string()) +
           "; all: fdctl release events " + release_id + "):\n";
   }
-  for (const Json& event : events) out += "  " + FormatEventLine(event);
+  for (const Json& event : events) out += EventLine(event, "  ", width);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <stdexcept>
 
 namespace flightdeck::cli::testing {
@@ -59,6 +60,16 @@ bool ReadRequest(int fd, RecordedRequest* request) {
   return true;
 }
 
+bool SendAll(int fd, const std::string& text) {
+  size_t sent = 0;
+  while (sent < text.size()) {
+    const ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 const char* Reason(int status) {
   switch (status) {
     case 200:
@@ -100,6 +111,7 @@ FakeGateway::FakeGateway(Handler handler) : handler_(std::move(handler)) {
 FakeGateway::~FakeGateway() {
   shutdown(listen_fd_, SHUT_RDWR);
   thread_.join();
+  for (std::thread& stream : streams_) stream.join();
   close(listen_fd_);
 }
 
@@ -119,19 +131,36 @@ void FakeGateway::Serve() {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(request);
       }
-      const std::string text =
-          "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) +
-          "\r\nContent-Type: application/json\r\nContent-Length: " +
-          std::to_string(response.body.size()) + "\r\nConnection: close\r\n\r\n" + response.body;
-      size_t sent = 0;
-      while (sent < text.size()) {
-        const ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) break;
-        sent += static_cast<size_t>(n);
+      if (!response.chunks.empty()) {
+        streams_.emplace_back([this, fd, response] { Stream(fd, response); });
+        continue;  // the stream's thread closes fd
       }
+      const std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                               Reason(response.status) +
+                               "\r\nContent-Type: " + response.content_type +
+                               "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                               "\r\nConnection: close\r\n\r\n" + response.body;
+      SendAll(fd, text);
     }
     close(fd);
   }
+}
+
+void FakeGateway::Stream(int fd, CannedResponse response) {
+  bool open =
+      SendAll(fd, "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) +
+                      "\r\nContent-Type: " + response.content_type +
+                      "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+  for (size_t i = 0; open && i < response.chunks.size(); ++i) {
+    if (response.before_chunk) response.before_chunk(i);
+    const std::string& chunk = response.chunks[i];
+    if (chunk.empty()) continue;  // an empty chunk would end the body
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+    open = SendAll(fd, size + chunk + "\r\n");
+  }
+  if (open) SendAll(fd, "0\r\n\r\n");
+  close(fd);
 }
 
 }  // namespace flightdeck::cli::testing

@@ -99,8 +99,8 @@ TEST_F(FdctlTest, ReleaseListPassesFiltersAndPrintsATableWithTheNextPage) {
   EXPECT_EQ(gateway.requests().at(0).target,
             "/v1/releases?service=api&environment=staging&page_size=1&page_token=a%20b%26c");
   EXPECT_EQ(o.out,
-            "ID    SERVICE  ENV      VERSION  COMMIT        STATE    CREATED\n"
-            "r-42  api      staging  1.4.2    0123456789ab  PENDING  2026-03-01T12:00:00Z\n"
+            "ID    SERVICE  ENV      KIND  VERSION  COMMIT        STATE    CREATED\n"
+            "r-42  api      staging  -     1.4.2    0123456789ab  PENDING  2026-03-01T12:00:00Z\n"
             "\nMore: fdctl release list --page-token cGFnZTI=\n");
 }
 

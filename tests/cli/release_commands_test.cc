@@ -1,8 +1,13 @@
 // fdctl's release pipeline and deploy commands as a pipeline or an operator runs them,
 // against a fake gateway on a loopback port.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pty.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -56,6 +61,50 @@ class ReleaseCommandsTest : public FdctlTest {
   Outcome Run(FakeGateway& gateway, std::vector<std::string> argv) {
     argv.insert(argv.end(), {"--url", gateway.url(), "--token", kToken});
     return Fdctl(argv);
+  }
+
+  // fdctl as run in a terminal `columns` wide: its standard output is a pseudo-terminal.
+  Outcome RunOnATerminal(FakeGateway& gateway, std::vector<std::string> argv,
+                         unsigned short columns) {
+    argv.insert(argv.end(), {"--url", gateway.url(), "--token", kToken});
+    int terminal = -1;
+    int fdctl_side = -1;
+    winsize size{};
+    size.ws_col = columns;
+    size.ws_row = 24;
+    termios raw{};
+    cfmakeraw(&raw);  // no "\r\n" for "\n"
+    Outcome o;
+    if (openpty(&terminal, &fdctl_side, nullptr, &raw, &size) != 0) {
+      ADD_FAILURE() << "no pseudo-terminal";
+      return o;
+    }
+    std::cout.flush();
+    const int saved_stdout = dup(STDOUT_FILENO);
+    dup2(fdctl_side, STDOUT_FILENO);
+    std::istringstream in;
+    std::ostringstream err;
+    const auto env = env_;
+    o.code = cli::Run(
+        argv,
+        [env](const std::string& name) -> std::optional<std::string> {
+          auto it = env.find(name);
+          if (it == env.end() || it->second.empty()) return std::nullopt;
+          return it->second;
+        },
+        {in, std::cout, err});
+    std::cout.flush();
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
+    close(fdctl_side);
+    fcntl(terminal, F_SETFL, O_NONBLOCK);
+    char buffer[4096];
+    for (ssize_t n; (n = read(terminal, buffer, sizeof buffer)) > 0;) {
+      o.out.append(buffer, static_cast<size_t>(n));
+    }
+    close(terminal);
+    o.err = err.str();
+    return o;
   }
 };
 
@@ -127,17 +176,28 @@ TEST_F(ReleaseCommandsTest, BadCreateValuesAreUsageErrorsAndNothingIsSent) {
   EXPECT_TRUE(gateway.requests().empty());
 }
 
-TEST_F(ReleaseCommandsTest, ConflictFromTheGatewayIsAnErrorNamingTheReleaseInFlight) {
+TEST_F(ReleaseCommandsTest, ConflictNamesTheReleaseInFlightAndSaysToUseQueue) {
+  // The releases service's words, for REST callers.
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse{409, R"({"error":{"code":"ALREADY_EXISTS","message":
-      "release r-41 of api is in flight in production (CANARY); pass queue to wait"}})"};
+      "release r-41 (1.4.1) of api is in flight in production (CANARY): wait for it to finish, or create with \"queue\": true to run after it"}})"};
   });
   Outcome o = Run(gateway, {"release", "create", "--service", "api", "--env", "production",
                             "--version", "1", "--commit", "abc1234"});
   EXPECT_EQ(o.code, kExitError);
   EXPECT_EQ(o.err,
-            "error: ALREADY_EXISTS: release r-41 of api is in flight in production (CANARY); "
-            "pass queue to wait\n");
+            "error: ALREADY_EXISTS: release r-41 (1.4.1) of api is in flight in production "
+            "(CANARY): wait for it to finish, or create with --queue to run after it\n");
+
+  FakeGateway other_words([](const RecordedRequest&) {
+    return CannedResponse{409, R"j({"error":{"code":"ALREADY_EXISTS","message":
+      "release r-41 of api is in flight in production (CANARY)"}})j"};
+  });
+  o = Run(other_words, {"release", "create", "--service", "api", "--env", "production",
+                        "--version", "1", "--commit", "abc1234"});
+  EXPECT_EQ(o.err,
+            "error: ALREADY_EXISTS: release r-41 of api is in flight in production (CANARY) "
+            "(add --queue to wait behind it)\n");
 }
 
 TEST_F(ReleaseCommandsTest, ListFiltersByStateInAnyCase) {
@@ -227,15 +287,23 @@ TEST_F(ReleaseCommandsTest, EventsJoinsEveryPage) {
   EXPECT_EQ(joined["events"][2]["id"], "3");
 }
 
-// The fake release moves on each time fdctl sleeps between polls: CANARY with 2 events, then
-// 4, then ROLLED_BACK with 6.
+// Polling, for a gateway that cannot stream (it refuses `watch` as the gateway before
+// streaming did). The fake release moves on each time fdctl sleeps between polls: CANARY with
+// 2 events, then 4, then ROLLED_BACK with 6.
 class WatchTest : public ReleaseCommandsTest {
  protected:
   void SetUp() override {
     ReleaseCommandsTest::SetUp();
     on_sleep_ = [this] { ++phase_; };
   }
+  static bool IsWatch(const RecordedRequest& r) {
+    return r.target.find("watch=true") != std::string::npos;
+  }
   CannedResponse Answer(const RecordedRequest& r) {
+    if (IsWatch(r)) {
+      return CannedResponse{400, R"({"error":{"code":"INVALID_ARGUMENT","message":
+        "query parameter watch: not supported here"}})"};
+    }
     const int phase = phase_.load();
     if (r.target == "/v1/releases/r-42") {
       return CannedResponse{200, ReleaseJson(phase >= 2 ? final_state_ : "CANARY")};
@@ -260,6 +328,19 @@ TEST_F(WatchTest, PrintsEachEventOnceUntilTheReleaseEndsAndFailsWhenItRolledBack
                                                              std::chrono::milliseconds(2000)}));
 }
 
+TEST_F(WatchTest, StopsWhenTheReleaseWaitsForTheCallersVerification) {
+  final_state_ = "VERIFYING";
+  FakeGateway gateway([this](const RecordedRequest& r) { return Answer(r); });
+  Outcome o = Run(gateway, {"release", "events", "r-42", "--watch"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  std::string want;
+  for (int id = 1; id <= 6; ++id) want += EventLine(id);
+  want += "release r-42 is VERIFYING: waiting for your verification: fdctl release verify r-42 "
+          "--passed|--failed [--details TEXT]\n";
+  EXPECT_EQ(o.out, want);
+  EXPECT_EQ(sleeps_.size(), 2u);
+}
+
 TEST_F(WatchTest, SucceededExitsZeroAndJsonPrintsOneEventPerLine) {
   final_state_ = "SUCCEEDED";
   FakeGateway gateway([this](const RecordedRequest& r) { return Answer(r); });
@@ -277,6 +358,7 @@ TEST_F(WatchTest, RidesOutAGatewayBlipButNotAMissingRelease) {
   // The second and third polls find the gateway restarting.
   std::atomic<int> requests{0};
   FakeGateway gateway([this, &requests](const RecordedRequest& r) {
+    if (IsWatch(r)) return Answer(r);
     const int n = ++requests;
     if (n == 3 || n == 4) {
       return CannedResponse{503, R"({"error":{"code":"UNAVAILABLE","message":"restarting"}})"};
@@ -303,7 +385,7 @@ TEST_F(WatchTest, RidesOutAGatewayBlipButNotAMissingRelease) {
   EXPECT_TRUE(sleeps_.empty()) << "a 404 is not retried";
 }
 
-TEST_F(WatchTest, GivesUpAfterFiveFailedPollsInARow) {
+TEST_F(WatchTest, GivesUpAfterFiveFailedAttemptsInARow) {
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse{502, "<html>bad gateway</html>"};
   });
@@ -311,6 +393,7 @@ TEST_F(WatchTest, GivesUpAfterFiveFailedPollsInARow) {
   EXPECT_EQ(o.code, kExitError);
   EXPECT_EQ(sleeps_.size(), 4u);
   EXPECT_EQ(gateway.requests().size(), 5u);
+  EXPECT_EQ(gateway.requests().at(0).target, "/v1/releases/r-42/events?watch=true");
   EXPECT_NE(o.err.find("error: HTTP 502: <html>bad gateway</html>\n"), std::string::npos) << o.err;
 }
 
@@ -433,6 +516,146 @@ TEST_F(ReleaseCommandsTest, DeployRollbackToAnUnknownCommitIsAnError) {
   EXPECT_EQ(o.err, "error: NOT_FOUND: commit 9fceb02d never succeeded in production\n");
   EXPECT_EQ(json::parse(gateway.requests().at(0).body),
             json::parse(R"({"to_commit_sha":"9fceb02d","reason":"bad deploy"})"));
+}
+
+TEST_F(ReleaseCommandsTest, DeployStatusWhereNothingWasReleasedSaysHowToStart) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.rfind("/v1/releases?", 0) == 0) return CannedResponse{200, R"({"releases":[]})"};
+    return CannedResponse{200, R"({"service":"api","environment":"staging","queued":0})"};
+  });
+  Outcome o = Run(gateway, {"deploy", "status", "api", "--env", "staging"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "Nothing was released of api in staging yet. Start with:\n"
+            "  fdctl release create --service api --env staging --version V --commit SHA\n");
+  EXPECT_EQ(gateway.requests().at(1).target,
+            "/v1/releases?service=api&environment=staging&page_size=1");
+}
+
+TEST_F(ReleaseCommandsTest, DeployStatusWhereNothingSucceededNamesTheNewestRelease) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.rfind("/v1/releases?", 0) == 0) {
+      return CannedResponse{200, "{\"releases\":[" + ReleaseJson("ROLLED_BACK") + "]}"};
+    }
+    return CannedResponse{
+        200, R"({"service":"api","environment":"production","current":null,"queued":0})"};
+  });
+  Outcome o = Run(gateway, {"deploy", "status", "api", "--env", "production"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "No release of api has succeeded in production yet; the newest is r-42 "
+            "(ROLLED_BACK): fdctl release get r-42\n");
+}
+
+TEST_F(ReleaseCommandsTest, ListShowsTheKind) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"({"releases":[
+      {"id":"r-43","service":"api","environment":"production","kind":"ROLLBACK","version":"1.4.1",
+       "commit_sha":"fedcba9876543210","state":"SUCCEEDED","created_at":"2026-03-01T13:00:00Z"},
+      {"id":"r-42","service":"api","environment":"production","kind":"DEPLOY","version":"1.4.2",
+       "commit_sha":"0123456789abcdef","state":"ROLLED_BACK","created_at":"2026-03-01T12:00:00Z"}]})"};
+  });
+  Outcome o = Run(gateway, {"release", "list", "--service", "api"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "ID    SERVICE  ENV         KIND      VERSION  COMMIT        STATE        CREATED\n"
+            "r-43  api      production  ROLLBACK  1.4.1    fedcba987654  SUCCEEDED    "
+            "2026-03-01T13:00:00Z\n"
+            "r-42  api      production  DEPLOY    1.4.2    0123456789ab  ROLLED_BACK  "
+            "2026-03-01T12:00:00Z\n");
+}
+
+TEST_F(ReleaseCommandsTest, TimelineLinesAreWholeWhenNotPrintedToATerminal) {
+  const std::string reason(600, 'x');
+  FakeGateway gateway([&reason](const RecordedRequest&) {
+    return CannedResponse{200, R"({"events":[{"id":"1","at":"2026-03-01T12:00:00Z",
+      "type":"DRIVER","actor":"flightdeck","message":"canary 5% failed: )" + reason + R"("}]})"};
+  });
+  Outcome o = Run(gateway, {"release", "events", "r-42"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out, "2026-03-01T12:00:00Z  DRIVER         flightdeck  canary 5% failed: " + reason +
+                       "\n");
+}
+
+TEST_F(ReleaseCommandsTest, TimelineLinesWrapToTheTerminalsWidth) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{200, R"j({"events":[{"id":"1","at":"2026-03-01T12:00:00Z",
+      "type":"STATE_CHANGED","actor":"flightdeck","message":"VERIFYING -> ROLLING_BACK: smoke suite checkout-smoke FAILED: GET /v1/cart answered 503 (want 200)"}]})j"};
+  });
+  Outcome o = RunOnATerminal(gateway, {"release", "events", "r-42"}, 80);
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "2026-03-01T12:00:00Z  STATE_CHANGED  flightdeck  VERIFYING -> ROLLING_BACK:\n"
+            "                                                 smoke suite checkout-smoke\n"
+            "                                                 FAILED: GET /v1/cart answered\n"
+            "                                                 503 (want 200)\n");
+  // COLUMNS says better than the terminal (a resized window, a multiplexer).
+  env_["COLUMNS"] = "120";
+  o = RunOnATerminal(gateway, {"release", "events", "r-42"}, 80);
+  EXPECT_EQ(o.out,
+            "2026-03-01T12:00:00Z  STATE_CHANGED  flightdeck  VERIFYING -> ROLLING_BACK: smoke "
+            "suite checkout-smoke FAILED: GET\n"
+            "                                                 /v1/cart answered 503 (want 200)\n");
+}
+
+// The releases service resolves prefixes of release ids and commits; fdctl sends them as given.
+TEST_F(ReleaseCommandsTest, ShortPrefixesOfReleaseIdsAndCommitsGoThroughUnchanged) {
+  FakeGateway gateway([](const RecordedRequest& r) {
+    if (r.target.find("/events") != std::string::npos) return CannedResponse{200, "{}"};
+    return CannedResponse{200, ReleaseJson("CANARY")};
+  });
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"release", "get", "3f2a"}, "/v1/releases/3f2a"},
+      {{"release", "events", "3f"}, "/v1/releases/3f/events?page_size=200"},
+      {{"release", "promote", "3f2a9"}, "/v1/releases/3f2a9/promote"},
+      {{"release", "verify", "3f2a9", "--passed"}, "/v1/releases/3f2a9/verification"},
+      {{"deploy", "rollback", "api", "--env", "production", "--to", "a1b2c3d", "--reason", "bad"},
+       "/v1/services/api/environments/production/rollback"},
+  };
+  for (const auto& [argv, target] : cases) {
+    const size_t before = gateway.requests().size();
+    Outcome o = Run(gateway, argv);
+    EXPECT_EQ(o.code, kExitOk) << ::testing::PrintToString(argv) << o.err;
+    ASSERT_GT(gateway.requests().size(), before);
+    EXPECT_EQ(gateway.requests().at(before).target, target);
+  }
+  EXPECT_EQ(json::parse(gateway.requests().back().body)["to_commit_sha"], "a1b2c3d");
+}
+
+TEST_F(ReleaseCommandsTest, AnAmbiguousCommitPrefixListsTheCandidatesOnePerLine) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{400, R"j({"error":{"code":"INVALID_ARGUMENT","message":
+      "to_commit_sha: a1b2c3d4 is ambiguous in production: a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (1.4.1), a1b2c3d4ffff0718293a4b5c6d7e8f9012345678 (1.3.0)"}})j"};
+  });
+  Outcome o = Run(gateway, {"deploy", "rollback", "api", "--env", "production", "--to", "a1b2c3d4",
+                            "--reason", "bad deploy"});
+  EXPECT_EQ(o.code, kExitError);
+  EXPECT_EQ(o.err,
+            "error: INVALID_ARGUMENT: to_commit_sha: a1b2c3d4 is ambiguous in production:\n"
+            "  a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 (1.4.1)\n"
+            "  a1b2c3d4ffff0718293a4b5c6d7e8f9012345678 (1.3.0)\n"
+            "give more characters of the commit with --to, e.g. one of those above\n");
+}
+
+TEST_F(ReleaseCommandsTest, AnAmbiguousReleaseIdPrefixListsTheCandidates) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse{400, R"({"error":{"code":"INVALID_ARGUMENT","message":
+      "id: 3f2a is ambiguous: matches 3f2a0c1e-0000-4000-8000-000000000001 and 3f2a9b7d-0000-4000-8000-000000000002"}})"};
+  });
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"release", "get", "3f2a"},
+        std::vector<std::string>{"release", "abort", "3f2a", "--reason", "x"},
+        std::vector<std::string>{"release", "events", "3f2a"}}) {
+    Outcome o = Run(gateway, argv);
+    EXPECT_EQ(o.code, kExitError);
+    EXPECT_EQ(o.err,
+              "error: INVALID_ARGUMENT: id: 3f2a is ambiguous: matches:\n"
+              "  3f2a0c1e-0000-4000-8000-000000000001\n"
+              "  3f2a9b7d-0000-4000-8000-000000000002\n"
+              "give more characters of the release id than '3f2a' (fdctl release list shows "
+              "them)\n")
+        << ::testing::PrintToString(argv);
+  }
 }
 
 }  // namespace

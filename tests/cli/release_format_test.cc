@@ -9,19 +9,21 @@ TEST(FormatReleaseTableTest, ShortCommitShortTimeAndBothJsonNamings) {
   const Json releases = Json::parse(R"([
     {"id":"r-1","service":"api","environment":"production","version":"1.4.2",
      "commit_sha":"0123456789abcdef0123","state":"PENDING","created_at":"2026-03-01T12:00:00.123456Z"},
-    {"id":"r-22","service":"billing","environment":"staging","version":"10.0.0",
+    {"id":"r-22","service":"billing","environment":"staging","version":"10.0.0","kind":"DEPLOY",
      "commitSha":"fedcba9876543210","state":"CANARY","createdAt":"2026-03-02T08:30:00Z"}
   ])");
   EXPECT_EQ(FormatReleaseTable(releases),
-            "ID    SERVICE  ENV         VERSION  COMMIT        STATE    CREATED\n"
-            "r-1   api      production  1.4.2    0123456789ab  PENDING  2026-03-01T12:00:00Z\n"
-            "r-22  billing  staging     10.0.0   fedcba987654  CANARY   2026-03-02T08:30:00Z\n");
+            "ID    SERVICE  ENV         KIND    VERSION  COMMIT        STATE    CREATED\n"
+            "r-1   api      production  -       1.4.2    0123456789ab  PENDING  "
+            "2026-03-01T12:00:00Z\n"
+            "r-22  billing  staging     DEPLOY  10.0.0   fedcba987654  CANARY   "
+            "2026-03-02T08:30:00Z\n");
 }
 
 TEST(FormatReleaseTableTest, MissingFieldsShowADash) {
   EXPECT_EQ(FormatReleaseTable(Json::parse(R"([{"id":"r-1"}])")),
-            "ID   SERVICE  ENV  VERSION  COMMIT  STATE  CREATED\n"
-            "r-1  -        -    -        -       -      -\n");
+            "ID   SERVICE  ENV  KIND  VERSION  COMMIT  STATE  CREATED\n"
+            "r-1  -        -    -     -        -       -      -\n");
 }
 
 TEST(FormatReleaseDetailsTest, KnownFieldsInOrderThenTheRest) {
@@ -168,6 +170,54 @@ TEST(FormatEventLineTest, DataStandsInForAMissingMessageAndOutputStaysOnOneLine)
   event["message"] = "kubectl said:\nline 2\n";
   EXPECT_EQ(FormatEventLine(event),
             "2026-03-01T12:05:00Z  DRIVER         -           kubectl said: line 2\n");
+}
+
+// A reason as the health service writes it when a smoke suite fails.
+const char* kLongReason =
+    "smoke suite checkout-smoke FAILED: GET /v1/cart answered 503 after 2.1s (want 200), "
+    "POST /v1/orders answered 500 (want 201)";
+
+TEST(FormatEventLineTest, ALongMessageIsWholeAndWrapsUnderItsColumnOnATerminal) {
+  Json event = Json::parse(kEvent);
+  event["type"] = "STATE_CHANGED";
+  event["message"] = std::string("VERIFYING -> ROLLING_BACK: ") + kLongReason;
+  EXPECT_EQ(FormatEventLine(event),
+            "2026-03-01T12:05:00Z  STATE_CHANGED  flightdeck  VERIFYING -> ROLLING_BACK: " +
+                std::string(kLongReason) + "\n");
+  EXPECT_EQ(FormatEventLine(event, 100),
+            "2026-03-01T12:05:00Z  STATE_CHANGED  flightdeck  VERIFYING -> ROLLING_BACK: smoke suite\n"
+            "                                                 checkout-smoke FAILED: GET /v1/cart answered 503\n"
+            "                                                 after 2.1s (want 200), POST /v1/orders answered 500\n"
+            "                                                 (want 201)\n");
+  // Too narrow for a column beside the prefix: the text wraps under a short indent.
+  EXPECT_EQ(FormatEventLine(event, 60),
+            "2026-03-01T12:05:00Z  STATE_CHANGED  flightdeck  VERIFYING\n"
+            "    -> ROLLING_BACK: smoke suite checkout-smoke FAILED: GET\n"
+            "    /v1/cart answered 503 after 2.1s (want 200), POST\n"
+            "    /v1/orders answered 500 (want 201)\n");
+}
+
+TEST(WrapTextTest, WordsLongerThanALineAreSplitAndUtf8IsCountedByCharacter) {
+  EXPECT_EQ(WrapText("data: ", "{\"a\":\"0123456789012345678901234567890123456789\"}", "  ", 20),
+            "data: {\"a\":\"01234567\n"
+            "  890123456789012345\n"
+            "  67890123456789\"}\n");
+  // Nine characters of two bytes each fit in ten columns.
+  EXPECT_EQ(WrapText("", "ééééééééé", "", 10), "ééééééééé\n");
+  EXPECT_EQ(WrapText("> ", "short", "  ", 0), "> short\n");
+}
+
+TEST(FormatReleaseDetailsTest, ALongReasonWrapsUnderItsValue) {
+  Json release = Json::parse(kCanaryRelease);
+  release["state"] = "ROLLED_BACK";
+  release["outcome_reason"] = kLongReason;
+  EXPECT_NE(FormatReleaseDetails(release, 80)
+                .find("outcome_reason: smoke suite checkout-smoke FAILED: GET /v1/cart answered 503\n"
+                      "                after 2.1s (want 200), POST /v1/orders answered 500 (want 201)\n"),
+            std::string::npos)
+      << FormatReleaseDetails(release, 80);
+  EXPECT_NE(FormatReleaseDetails(release).find("outcome_reason: " + std::string(kLongReason) + "\n"),
+            std::string::npos);
 }
 
 TEST(FormatEventsSectionTest, AllShortTimelineOrTheLastFewWithAHint) {
