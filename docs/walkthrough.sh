@@ -35,10 +35,9 @@ done
 # >>> step: tokens
 # The admin token creates the tokens people and machines use: one for the CI pipeline, one for
 # Alertmanager (INGEST: it may post alerts and nothing else). Each secret is shown only once.
-ci_token=$(curl -sS --fail-with-body -H "Authorization: Bearer $FLIGHTDECK_TOKEN" \
-  "$FLIGHTDECK_URL/v1/tokens" -d '{"name":"ci-'"$run"'","role":"DEPLOYER"}' | jq -r .secret)
-ingest_token=$(curl -sS --fail-with-body -H "Authorization: Bearer $FLIGHTDECK_TOKEN" \
-  "$FLIGHTDECK_URL/v1/tokens" -d '{"name":"alertmanager-'"$run"'","role":"INGEST"}' | jq -r .secret)
+ci_token=$(fdctl --json token create "ci-$run" --role DEPLOYER | jq -r .secret)
+ingest_token=$(fdctl --json token create "alertmanager-$run" --role INGEST | jq -r .secret)
+fdctl whoami
 # <<< step
 
 # >>> step: staging
@@ -98,6 +97,12 @@ fi
 backup=$(timeout 300 fdctl --json backup run walkthrough --wait | jq -r .id)
 timeout 300 fdctl backup verify "$backup" --wait
 fdctl backup target get walkthrough
+# <<< step
+
+# >>> step: status
+# What runs where, and is it OK: every service and environment with its release, health and
+# open incidents, and every backup target with its RPO.
+fdctl status
 # <<< step
 
 echo
