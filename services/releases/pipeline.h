@@ -52,6 +52,8 @@ class Pipeline {
   // why).
   void SetSmokeRuns(SmokeRuns* smoke) { smoke_ = smoke; }
 
+  Clock::TimePoint Now() const { return clock_.Now(); }
+
   // --- actions (release_actions.cc) ---
   grpc::Status Create(v1::CreateReleaseRequest request, const Actor& actor, v1::Release* out);
   grpc::Status Approve(const std::string& id, const std::string& comment, const Actor& actor,
@@ -75,6 +77,11 @@ class Pipeline {
   grpc::Status Advance(const std::string& release_id);
 
  private:
+  // The newest release that succeeded in the environment with the commit `sha` names: the
+  // full SHA, or a unique prefix of at least 7 characters. NOT_FOUND when none matches;
+  // INVALID_ARGUMENT "ambiguous" listing the candidate commits when two different ones do.
+  grpc::Status FindRollbackTarget(const std::string& service, const std::string& environment,
+                                  const std::string& sha, v1::Release* target);
   grpc::Status StartDeploy(const v1::Release& r);
   // The environment's pre-deploy backup: requests it, waits for it (re-checking every few
   // seconds) or fails the release when it fails. *ready when it succeeded.
