@@ -262,9 +262,9 @@ grpc::Status Lifecycle::RunCorrelate(const jobs::Job& job) {
   const std::string scope = incident.service() + "/" + incident.environment();
   const std::string severity = SeverityName(static_cast<Severity>(incident.severity()));
   const std::string who = "incident " + id + " (" + severity + ", " + scope + ")";
-  // A retry after the incident was resolved acts on nothing: the reason for it is gone.
-  if (!IsOpen(incident)) {
-    if (job.attempts <= 1) return grpc::Status::OK;
+  // A retry after the incident was resolved acts on nothing: the reason for it is gone. (A
+  // first run after a quick resolution still links; the link transaction then acts on nothing.)
+  if (!IsOpen(incident) && job.attempts > 1) {
     return pool_.Transact("correlation stopped", [&](pqxx::transaction_base& tx) {
       InsertEvent(tx, id, clock_.Now(), "flightdeck", "CORRELATION_STOPPED",
                   "deploy correlation stopped: the incident is " +
@@ -305,8 +305,13 @@ grpc::Status Lifecycle::RunCorrelate(const jobs::Job& job) {
                                 opened - std::chrono::minutes(60), &releases);
   if (!s.ok()) return failed("listing releases of " + scope, "", s);
   v1::ServiceEnvironment now_running;
-  s = releases_->Environment(incident.service(), incident.environment(), &now_running);
-  if (!s.ok()) return failed("reading what runs in " + scope, "", s);
+  if (incident.environment().empty()) {
+    // No environment named: the service's releases everywhere are linked, none is acted on.
+    auto_rollback = false;
+  } else {
+    s = releases_->Environment(incident.service(), incident.environment(), &now_running);
+    if (!s.ok()) return failed("reading what runs in " + scope, "", s);
+  }
   CorrelationDecision decision = Correlate(releases, now_running, opened, auto_rollback);
   const bool acting = decision.action != CorrelationAction::kNone;
   bool rollback_pending = false;

@@ -18,7 +18,11 @@ class Releases final : public v1::ReleaseService::Service {
                             v1::ListReleasesResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& r : releases) {
-      if (r.service() == req->service() && r.environment() == req->environment()) *resp->add_releases() = r;
+      // As the releases service: an empty environment lists every environment's.
+      if (r.service() == req->service() &&
+          (req->environment().empty() || r.environment() == req->environment())) {
+        *resp->add_releases() = r;
+      }
     }
     return grpc::Status::OK;
   }
@@ -217,6 +221,16 @@ TEST_F(CorrelationTest, ARunningRollbackReleaseIsLeftAloneAndBothTimelinesSayWhy
   Advance(10min);
   EXPECT_EQ(Events(id, "ROLLBACK_SKIPPED").size(), 1u);
   EXPECT_TRUE(releases().rollbacks.empty());
+}
+
+TEST_F(CorrelationTest, AnIncidentWithoutEnvironmentLinksButActsOnNothing) {
+  AddRelease("r-canary", v1::Release::CANARY, kStart - 10min);
+  std::string id = Alert("HighErrorRate", Severity::kSev1, "checkout", "");
+  RunDue();
+  EXPECT_TRUE(releases().rollbacks.empty());
+  EXPECT_EQ(Events(id, "RELEASE_LINKED").size(), 1u);
+  EXPECT_TRUE(Events(id, "CORRELATION_FAILED").empty());
+  EXPECT_TRUE(Get(id).deploy_correlated());
 }
 
 TEST_F(CorrelationTest, NoReleasesMeansNotCorrelated) {
