@@ -160,7 +160,7 @@ void ValidateAnalysis(v1::CanaryPlan& plan, FieldErrors& errors) {
   }
   const std::string source = CanonicalChoice(a.source(), kAnalysisSources);
   if (source.empty()) {
-    errors.Add("canary.analysis.source", "\"" + a.source() + "\" " + ChoicesRule(kAnalysisSources));
+    errors.Add("canary.analysis.source", UnknownChoice(a.source(), kAnalysisSources));
     return;
   }
   a.set_source(source);
@@ -279,8 +279,8 @@ grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPo
       const std::string kind =
           value.is_string() ? CanonicalChoice(value.get<std::string>(), kDriverKinds) : "";
       if (kind.empty()) {
-        return Invalid(field, (value.is_string() ? "\"" + value.get<std::string>() + "\" " : "") +
-                                  ChoicesRule(kDriverKinds));
+        return Invalid(field, UnknownChoice(value.is_string() ? value.get<std::string>() : value.dump(),
+                                            kDriverKinds));
       }
       policy->driver = kind;
     } else if (key == "command") {

@@ -270,22 +270,24 @@ grpc::Status Pipeline::FindRollbackTarget(const std::string& service, const std:
     }
     if (r.commit_sha().size() > longest->commit_sha().size()) longest = &r;
   }
-  std::vector<std::string> commits;
-  for (const v1::Release& r : found) {
-    const bool same_commit = longest->commit_sha().compare(0, r.commit_sha().size(), r.commit_sha()) == 0;
-    if (same_commit) continue;
-    commits.push_back(r.commit_sha());
-  }
-  if (commits.empty()) {
+  const bool one_commit = std::all_of(found.begin(), found.end(), [&](const v1::Release& r) {
+    return longest->commit_sha().compare(0, r.commit_sha().size(), r.commit_sha()) == 0;
+  });
+  if (one_commit) {
     *target = found.front();
     return grpc::Status::OK;
   }
   // Ambiguous: the same request can never succeed, so it is the argument that is wrong.
   std::string candidates;
   std::vector<std::string> listed;
+  constexpr size_t kMaxListed = 10;
   for (const v1::Release& r : found) {
     if (std::find(listed.begin(), listed.end(), r.commit_sha()) != listed.end()) continue;
     listed.push_back(r.commit_sha());
+    if (listed.size() > kMaxListed) {
+      candidates += ", ...";
+      break;
+    }
     candidates += (candidates.empty() ? "" : ", ") + r.commit_sha() + " (" + r.version() + ")";
   }
   return Invalid("to_commit_sha: " + sha + " is ambiguous in " + service + "/" + environment +

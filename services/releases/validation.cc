@@ -99,10 +99,10 @@ std::string CanonicalChoice(std::string_view given, const std::vector<std::strin
   return "";
 }
 
-std::string ChoicesRule(const std::vector<std::string>& valid) {
+std::string UnknownChoice(const std::string& given, const std::vector<std::string>& valid) {
   std::string list;
   for (const std::string& v : valid) list += (list.empty() ? "" : ", ") + v;
-  return "must be one of " + list + " (any case)";
+  return "unknown value \"" + given + "\" (one of " + list + ")";
 }
 
 grpc::Status ValidateCreate(v1::CreateReleaseRequest& request) {
@@ -139,7 +139,7 @@ grpc::Status ValidateCreate(v1::CreateReleaseRequest& request) {
   if (!request.driver().kind().empty()) {
     const std::string kind = CanonicalChoice(request.driver().kind(), kDriverKinds);
     if (kind.empty()) {
-      errors.Add("driver.kind", "\"" + request.driver().kind() + "\" " + ChoicesRule(kDriverKinds));
+      errors.Add("driver.kind", UnknownChoice(request.driver().kind(), kDriverKinds));
     } else {
       request.mutable_driver()->set_kind(kind);
     }

@@ -41,8 +41,9 @@ class FieldErrors {
 // The canonical (lower-case) value of an enum-like string field given in any case, or empty
 // when it is none of `valid`. "Command" -> "command".
 std::string CanonicalChoice(std::string_view given, const std::vector<std::string>& valid);
-// "must be one of external, command (any case)"
-std::string ChoicesRule(const std::vector<std::string>& valid);
+// What an enum field's error says after its name, worded as the health and backups services
+// word it: "unknown value \"helm\" (one of external, command)".
+std::string UnknownChoice(const std::string& given, const std::vector<std::string>& valid);
 extern const std::vector<std::string> kDriverKinds;       // external, command
 extern const std::vector<std::string> kAnalysisSources;   // pushed, prometheus, health
 

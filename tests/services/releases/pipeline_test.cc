@@ -626,10 +626,10 @@ TEST_F(PipelineTest, EnumsAreTakenInAnyCaseAndAnsweredLowerCase) {
   req.mutable_canary()->mutable_analysis()->set_source("datadog");
   s = pipeline_.Create(req, {"ci", ""}, &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(s.error_message().find("driver.kind: \"kubectl\" must be one of external, command"),
+  EXPECT_NE(s.error_message().find("driver.kind: unknown value \"kubectl\" (one of external, command)"),
             std::string::npos) << s.error_message();
-  EXPECT_NE(s.error_message().find("canary.analysis.source: \"datadog\" must be one of pushed, "
-                                   "prometheus, health"),
+  EXPECT_NE(s.error_message().find("canary.analysis.source: unknown value \"datadog\" (one of "
+                                   "pushed, prometheus, health)"),
             std::string::npos) << s.error_message();
 }
 

@@ -205,8 +205,8 @@ TEST(PolicyTest, EnumsAreTakenInAnyCase) {
   EXPECT_EQ(set.For("staging").driver, "command");
   EXPECT_EQ(set.For("staging").default_canary.analysis().source(), "health");
   EXPECT_EQ(FileError(R"({"staging": {"canary": {"analysis": {"source": "datadog"}}}})"),
-            "staging.canary.analysis.source: \"datadog\" must be one of pushed, prometheus, health "
-            "(any case)");
+            "staging.canary.analysis.source: unknown value \"datadog\" (one of pushed, prometheus, "
+            "health)");
 }
 
 TEST(PolicyTest, BadFieldsNameTheEnvironmentAndField) {
@@ -215,7 +215,7 @@ TEST(PolicyTest, BadFieldsNameTheEnvironmentAndField) {
   EXPECT_EQ(FileError(R"({"production": {"require_approval": "yes"}})"),
             "production.require_approval: must be true or false");
   EXPECT_EQ(FileError(R"({"staging": {"driver": "helm"}})"),
-            "staging.driver: \"helm\" must be one of external, command (any case)");
+            "staging.driver: unknown value \"helm\" (one of external, command)");
   EXPECT_EQ(FileError(R"({"staging": {"driver": "command"}})"),
             "staging.command: is required when the driver is command");
   EXPECT_EQ(FileError(R"({"staging": {"command": ["/bin/deploy", ""]}})"),
@@ -356,7 +356,7 @@ TEST(PolicyTest, EachInvalidPlanFieldIsNamedAsTheClientSentIt) {
   EXPECT_EQ(ResolveError(R"({"analysis": {"inconclusive_limit": -1}})"),
             "canary.analysis.inconclusive_limit: must be at least 1");
   EXPECT_EQ(ResolveError(R"({"analysis": {"source": "datadog"}})"),
-            "canary.analysis.source: \"datadog\" must be one of pushed, prometheus, health (any case)");
+            "canary.analysis.source: unknown value \"datadog\" (one of pushed, prometheus, health)");
   // Every problem at once.
   EXPECT_EQ(ResolveError(R"({"analysis": {"source": "prometheus"}})"),
             "canary.analysis.prometheus.url: is required when source is prometheus; "
