@@ -100,8 +100,15 @@ class Pipeline {
   // Applies a change decided on revision r.revision(); ABORTED if the release moved on.
   grpc::Status Apply(const v1::Release& r, const ReleaseStore::ChangeFn& change,
                      v1::Release* out = nullptr);
+  // other_events: see Changes::other_events.
   grpc::Status Admit(v1::Release* release, bool queue, const Actor& actor,
-                     std::vector<NewEvent> events);
+                     std::vector<NewEvent> events,
+                     std::vector<std::pair<std::string, NewEvent>> other_events = {});
+  // RollBackTo; `rolled_back`, when given, is the release RollBack undoes: its timeline gets a
+  // ROLLBACK_REQUESTED event naming who, why and the new release, in the same transaction.
+  grpc::Status Restore(const std::string& service, const std::string& environment,
+                       const std::string& commit_sha, const std::string& reason, const Actor& actor,
+                       const v1::Release* rolled_back, v1::Release* out);
   // The ALERT event when the previous finished deploy also failed (incidents will receive it).
   std::optional<NewEvent> SecondFailureAlert(const v1::Release& failing);
   void Nudge() const {

@@ -37,11 +37,13 @@ std::string WithReason(const std::string& what, const std::string& reason) {
 }  // namespace
 
 grpc::Status Pipeline::Admit(v1::Release* release, bool queue, const Actor& actor,
-                             std::vector<NewEvent> events) {
+                             std::vector<NewEvent> events,
+                             std::vector<std::pair<std::string, NewEvent>> other_events) {
   Changes changes;
   changes.now = clock_.Now();
   changes.trace_id = actor.trace_id;
   changes.events = std::move(events);
+  changes.other_events = std::move(other_events);
   SetTimestamp(release->mutable_created_at(), changes.now);
   *release->mutable_updated_at() = release->created_at();
   release->set_created_by(actor.name);
@@ -230,21 +232,7 @@ grpc::Status Pipeline::RollBack(const std::string& id, const std::string& reason
                         "no earlier good release of " + r.service() + " in " + r.environment() +
                             " to roll back to");
   }
-  if (grpc::Status s = RollBackTo(r.service(), r.environment(), previous->commit_sha(), reason, actor, out);
-      !s.ok()) {
-    return s;
-  }
-  // The release rolled back says who asked and why (an incident names itself in the reason).
-  v1::ReleaseEvent said;
-  grpc::Status noted = store_.AppendEvent(
-      r.id(), clock_.Now(), actor.trace_id,
-      {"ROLLBACK_REQUESTED", actor.name,
-       "rollback requested: " + reason + " (release " + out->id() + " restores " +
-           previous->version() + ")",
-       nlohmann::json{{"rollback_release_id", out->id()}, {"reason", reason}}.dump()},
-      &said);
-  if (!noted.ok()) log::Warn("cannot record the rollback request on release " + r.id() + ": " + noted.error_message());
-  return grpc::Status::OK;
+  return Restore(r.service(), r.environment(), previous->commit_sha(), reason, actor, &r, out);
 }
 
 grpc::Status Pipeline::FindRollbackTarget(const std::string& service, const std::string& environment,
@@ -297,6 +285,12 @@ grpc::Status Pipeline::FindRollbackTarget(const std::string& service, const std:
 grpc::Status Pipeline::RollBackTo(const std::string& service, const std::string& environment,
                                   const std::string& commit_sha, const std::string& reason,
                                   const Actor& actor, v1::Release* out) {
+  return Restore(service, environment, commit_sha, reason, actor, nullptr, out);
+}
+
+grpc::Status Pipeline::Restore(const std::string& service, const std::string& environment,
+                               const std::string& commit_sha, const std::string& reason,
+                               const Actor& actor, const v1::Release* rolled_back, v1::Release* out) {
   FieldErrors errors;
   if (!IsDnsLabel(service)) errors.Add("service", "\"" + service + "\" is not a valid service name");
   if (!IsDnsLabel(environment)) {
@@ -332,7 +326,16 @@ grpc::Status Pipeline::RollBackTo(const std::string& service, const std::string&
        "rollback of " + service + " in " + environment + " to " + target.version() + " (" +
            target.commit_sha() + ", release " + target.id() + "): " + reason,
        nlohmann::json{{"rollback_target_id", target.id()}, {"reason", reason}}.dump()}};
-  if (grpc::Status s = Admit(&release, false, actor, events); !s.ok()) return s;
+  std::vector<std::pair<std::string, NewEvent>> other_events;
+  if (rolled_back != nullptr) {
+    // The release rolled back says who asked and why (an incident names itself in the reason).
+    other_events.push_back(
+        {rolled_back->id(),
+         {"ROLLBACK_REQUESTED", actor.name,
+          "rollback requested: " + reason + " (release {new_id} restores " + target.version() + ")",
+          nlohmann::json{{"rollback_release_id", "{new_id}"}, {"reason", reason}}.dump()}});
+  }
+  if (grpc::Status s = Admit(&release, false, actor, events, std::move(other_events)); !s.ok()) return s;
   *out = release;
   return grpc::Status::OK;
 }

@@ -196,6 +196,17 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
       db::Exec(tx, "releases_insert_event", release->id(), ToMicros(changes.now), e.type, e.actor,
                e.message, e.data_json, changes.trace_id);
     }
+    auto with_new_id = [&](std::string text) {
+      static constexpr char kNewId[] = "{new_id}";
+      for (size_t at = text.find(kNewId); at != std::string::npos; at = text.find(kNewId, at)) {
+        text.replace(at, sizeof(kNewId) - 1, release->id());
+      }
+      return text;
+    };
+    for (const auto& [other, e] : changes.other_events) {
+      db::Exec(tx, "releases_insert_event", other, ToMicros(changes.now), e.type, e.actor,
+               with_new_id(e.message), with_new_id(e.data_json), changes.trace_id);
+    }
     if (!release->queued()) {
       if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(release->id()),
                                            changes.advance_at.value_or(changes.now));

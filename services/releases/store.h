@@ -57,6 +57,9 @@ struct Changes {
   std::vector<NewEvent> events;
   std::optional<Clock::TimePoint> advance_at;  // schedule the pipeline for this release
   std::optional<ObservationRow> observation;
+  // Admit only: events for other releases' timelines, written in the same transaction; in their
+  // message and data, "{new_id}" becomes the id of the release admitted.
+  std::vector<std::pair<std::string, NewEvent>> other_events;
   // This release restores an older one: once it succeeds, every release that succeeded after
   // the restored one (and is still SUCCEEDED) becomes ROLLED_BACK.
   bool supersede_newer = false;
