@@ -294,7 +294,13 @@ grpc::Status Lifecycle::RunCorrelate(const jobs::Job& job) {
       return grpc::Status::OK;
     });
     if (!recorded.ok()) return recorded;
-    if (!release_id.empty() && !retry) (void)releases_->Annotate(release_id, who + ": " + message);
+    if (!release_id.empty() && !retry) {
+      grpc::Status noted = releases_->Annotate(release_id, who + ": " + message);
+      if (!noted.ok()) {
+        log::Warn("incident " + id + ": cannot note the failed attempt on release " + release_id +
+                  ": " + noted.error_message());
+      }
+    }
     return retry ? grpc::Status(error.error_code(), what + ": " + error.error_message())
                  : grpc::Status::OK;
   };
