@@ -35,6 +35,8 @@ const std::vector<Method>& Methods() {
       {"flightdeck.v1.ReleaseService.RollbackServiceEnvironment", v1::Token::DEPLOYER, Service::kReleases, "POST", "/v1/services/{service}/environments/{environment}/rollback"},
       {"flightdeck.v1.ReleaseService.ListServiceEnvironments", v1::Token::VIEWER, Service::kReleases, "GET", "/v1/services"},
       {"flightdeck.v1.ReleaseService.WatchRelease", v1::Token::VIEWER, Service::kReleases},
+      // A note on a release's timeline from another service (deploy correlation): no REST route.
+      {"flightdeck.v1.ReleaseService.AnnotateRelease", v1::Token::OPERATOR, Service::kReleases},
       // Backups
       {"flightdeck.v1.BackupService.CreateBackupTarget", v1::Token::OPERATOR, Service::kBackups, "POST", "/v1/backup-targets"},
       {"flightdeck.v1.BackupService.ListBackupTargets", v1::Token::VIEWER, Service::kBackups, "GET", "/v1/backup-targets"},

@@ -79,25 +79,38 @@ class GrpcReleasesClient final : public ReleasesClient {
     return grpc::Status::OK;
   }
 
-  // The releases service rolls back what runs (a SUCCEEDED release: to the one before it);
-  // a release still in flight is aborted instead, which takes its traffic back.
-  grpc::Status Rollback(const std::string& release_id, const std::string& reason,
-                        v1::Release* out) override {
-    v1::Release current;
-    {
-      grpc::ClientContext context;
-      Prepare(&context);
-      v1::GetReleaseRequest get;
-      get.set_id(release_id);
-      if (grpc::Status s = stub_->GetRelease(&context, get, &current); !s.ok()) return s;
-    }
+  grpc::Status Environment(const std::string& service, const std::string& environment,
+                           v1::ServiceEnvironment* out) override {
     grpc::ClientContext context;
     Prepare(&context);
-    v1::ReleaseActionRequest request;
+    v1::GetServiceEnvironmentRequest request;
+    request.set_service(service);
+    request.set_environment(environment);
+    return stub_->GetServiceEnvironment(&context, request, out);
+  }
+
+  grpc::Status Abort(const std::string& release_id, const std::string& reason,
+                     v1::Release* out) override {
+    grpc::ClientContext context;
+    Prepare(&context);
+    return stub_->AbortRelease(&context, Action(release_id, reason), out);
+  }
+
+  grpc::Status RollBack(const std::string& release_id, const std::string& reason,
+                        v1::Release* out) override {
+    grpc::ClientContext context;
+    Prepare(&context);
+    return stub_->RollbackRelease(&context, Action(release_id, reason), out);
+  }
+
+  grpc::Status Annotate(const std::string& release_id, const std::string& message) override {
+    grpc::ClientContext context;
+    Prepare(&context);
+    v1::AnnotateReleaseRequest request;
     request.set_id(release_id);
-    request.set_reason(reason);
-    if (InFlight(current)) return stub_->AbortRelease(&context, request, out);
-    return stub_->RollbackRelease(&context, request, out);
+    request.set_message(message);
+    v1::ReleaseEvent event;
+    return stub_->AnnotateRelease(&context, request, &event);
   }
 
  private:
@@ -105,6 +118,13 @@ class GrpcReleasesClient final : public ReleasesClient {
     context->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     context->AddMetadata(rpc::kActorKey, "incidents");
     context->AddMetadata(rpc::kRoleKey, "OPERATOR");
+  }
+
+  static v1::ReleaseActionRequest Action(const std::string& id, const std::string& reason) {
+    v1::ReleaseActionRequest request;
+    request.set_id(id);
+    request.set_reason(reason);
+    return request;
   }
 
   std::unique_ptr<v1::ReleaseService::Stub> stub_;
@@ -116,29 +136,67 @@ std::unique_ptr<ReleasesClient> MakeReleasesClient(std::shared_ptr<grpc::Channel
   return std::make_unique<GrpcReleasesClient>(std::move(channel));
 }
 
-CorrelationDecision Correlate(const std::vector<v1::Release>& releases, Clock::TimePoint opened,
+bool IsRetryable(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+CorrelationDecision Correlate(const std::vector<v1::Release>& releases,
+                              const v1::ServiceEnvironment& now_running, Clock::TimePoint opened,
                               bool auto_rollback) {
+  // What runs now decides the action; the listing only says what to link.
+  const v1::Release* in_flight =
+      now_running.has_in_flight() && !now_running.in_flight().id().empty() ? &now_running.in_flight()
+                                                                            : nullptr;
+  const v1::Release* current =
+      now_running.has_current() && !now_running.current().id().empty() ? &now_running.current()
+                                                                        : nullptr;
+  const v1::Release* target = nullptr;
+  CorrelationAction action = CorrelationAction::kNone;
+  if (in_flight != nullptr && in_flight->kind() != v1::Release::ROLLBACK &&
+      in_flight->state() != v1::Release::ROLLING_BACK && InFlight(*in_flight)) {
+    target = in_flight;
+    action = CorrelationAction::kAbort;
+  } else if (current != nullptr && current->kind() != v1::Release::ROLLBACK &&
+             Within(current->finished_at(), opened, kRollbackWindow)) {
+    target = current;
+    action = CorrelationAction::kRollBack;
+  }
+
   std::vector<const v1::Release*> sorted;
-  for (const auto& r : releases) sorted.push_back(&r);
+  bool target_listed = false;
+  for (const auto& r : releases) {
+    sorted.push_back(&r);
+    target_listed = target_listed || (target != nullptr && r.id() == target->id());
+  }
+  // A canary started hours ago may not be in the listing of the last hour; it is linked anyway.
+  if (target != nullptr && !target_listed) sorted.push_back(target);
   std::stable_sort(sorted.begin(), sorted.end(), [](const v1::Release* a, const v1::Release* b) {
     return MicrosOf(a->created_at()) > MicrosOf(b->created_at());
   });
 
   CorrelationDecision decision;
-  const v1::Release* chosen = nullptr;
+  std::vector<const v1::Release*> no_longer_running;
   for (const v1::Release* r : sorted) {
-    // A release still in flight is linked however long ago it started: a slow canary is the
-    // likeliest cause of all.
-    const bool in_flight = InFlight(*r);
+    const bool in_flight_now = InFlight(*r);
     const bool recent = Within(r->created_at(), opened, kRelatedWindow) ||
                         Within(r->finished_at(), opened, kRelatedWindow);
-    if (!in_flight && !recent) continue;
-    // ROLLING_BACK is already being undone; a ROLLBACK release restores a known good version.
-    const bool can_roll_back =
-        r->kind() != v1::Release::ROLLBACK &&
-        (in_flight ? r->state() != v1::Release::ROLLING_BACK
-                   : r->state() == v1::Release::SUCCEEDED &&
-                         Within(r->finished_at(), opened, kRollbackWindow));
+    const bool is_target = target != nullptr && r->id() == target->id();
+    if (!in_flight_now && !recent && !is_target) continue;
+    // A deploy that finished recently but is not what runs: the suspect of a naive reading.
+    if (!is_target && !in_flight_now && r->kind() == v1::Release::DEPLOY &&
+        (current == nullptr || r->id() != current->id()) &&
+        Within(r->finished_at(), opened, kRollbackWindow) &&
+        (r->state() == v1::Release::SUCCEEDED || r->state() == v1::Release::ROLLED_BACK)) {
+      no_longer_running.push_back(r);
+    }
     v1::RelatedRelease related;
     related.set_release_id(r->id());
     related.set_version(r->version());
@@ -146,7 +204,7 @@ CorrelationDecision Correlate(const std::vector<v1::Release>& releases, Clock::T
     related.set_state(v1::Release::State_Name(r->state()));
     if (r->has_created_at()) *related.mutable_created_at() = r->created_at();
     if (r->has_finished_at()) *related.mutable_finished_at() = r->finished_at();
-    if (in_flight) {
+    if (in_flight_now) {
       related.set_note("in flight when the incident opened");
     } else if (r->has_finished_at()) {
       related.set_note("finished " + std::to_string(MinutesBefore(r->finished_at(), opened)) +
@@ -155,27 +213,62 @@ CorrelationDecision Correlate(const std::vector<v1::Release>& releases, Clock::T
       related.set_note("created " + std::to_string(MinutesBefore(r->created_at(), opened)) +
                        " min before the incident opened");
     }
-    if (chosen == nullptr && can_roll_back) {
-      chosen = r;
-      related.set_rollback_requested(auto_rollback);
-    }
+    if (is_target) related.set_rollback_requested(auto_rollback);
     decision.related.push_back(std::move(related));
   }
 
-  if (decision.related.empty()) {
-    decision.why = "no release in the last 60 minutes";
-  } else if (chosen == nullptr) {
-    decision.why = std::to_string(decision.related.size()) +
-                   " related release(s), none in flight or finished within 30 minutes";
-  } else if (!auto_rollback) {
-    decision.why = Describe(*chosen) + " (" + v1::Release::State_Name(chosen->state()) +
-                   ") is a likely cause; automatic rollback is off for this severity";
-  } else {
-    decision.rollback_release_id = chosen->id();
-    decision.why = Describe(*chosen) + " (" + v1::Release::State_Name(chosen->state()) +
-                   (InFlight(*chosen) ? ") was in flight" : ") finished within 30 minutes") +
-                   " when the incident opened: rolling it back";
+  if (target != nullptr) {
+    const std::string what =
+        Describe(*target) + " (" + v1::Release::State_Name(target->state()) +
+        (action == CorrelationAction::kAbort
+             ? ") is in flight"
+             : ", current) finished " + std::to_string(MinutesBefore(target->finished_at(), opened)) +
+                   " min before the incident opened");
+    if (!auto_rollback) {
+      decision.why = what + ": a likely cause; automatic rollback is off for this severity";
+      return decision;
+    }
+    decision.action = action;
+    decision.target_release_id = target->id();
+    decision.why = what + (action == CorrelationAction::kAbort ? ": aborting it" : ": rolling it back");
+    return decision;
   }
+
+  // Nothing to act on: say why, naming what runs.
+  std::string running;
+  if (current != nullptr) {
+    running = current->id() + (current->kind() == v1::Release::ROLLBACK
+                                   ? " (a rollback to " + current->version() + ")"
+                                   : " (" + current->version() + ")") +
+              " is current";
+  } else {
+    running = "no release is current in " + now_running.environment();
+  }
+  std::vector<std::string> reasons;
+  for (const v1::Release* r : no_longer_running) {
+    reasons.push_back("release " + r->id() + " no longer runs: " + running);
+    if (auto_rollback) decision.skipped_release_ids.push_back(r->id());
+  }
+  if (in_flight != nullptr) {
+    reasons.push_back(in_flight->kind() == v1::Release::ROLLBACK
+                          ? "release " + in_flight->id() + " in flight is a rollback to " +
+                                in_flight->version() + ": left alone"
+                          : "release " + in_flight->id() + " in flight is already " +
+                                v1::Release::State_Name(in_flight->state()));
+  }
+  if (current != nullptr && current->kind() == v1::Release::ROLLBACK &&
+      Within(current->finished_at(), opened, kRollbackWindow)) {
+    reasons.push_back("the current release " + current->id() + " is a rollback to " +
+                      current->version() + ": left alone");
+  }
+  if (reasons.empty()) {
+    reasons.push_back(decision.related.empty()
+                          ? "no release in the last 60 minutes"
+                          : std::to_string(decision.related.size()) +
+                                " related release(s), none in flight or current and finished "
+                                "within 30 minutes");
+  }
+  for (const std::string& r : reasons) decision.why += (decision.why.empty() ? "" : "; ") + r;
   return decision;
 }
 

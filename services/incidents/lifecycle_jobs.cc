@@ -237,6 +237,9 @@ grpc::Status Lifecycle::RunReviewDue(const jobs::Job& job) {
   });
 }
 
+// Deploy correlation (correlation.h decides). The job retries only what may succeed later (the
+// releases service unreachable or busy) and stops once the incident is resolved; every outcome
+// is on the incident's timeline, and, when it concerns a release, on the release's too.
 grpc::Status Lifecycle::RunCorrelate(const jobs::Job& job) {
   if (releases_ == nullptr) return grpc::Status::OK;
   std::string id = PayloadString(job, "incident_id");
@@ -254,18 +257,72 @@ grpc::Status Lifecycle::RunCorrelate(const jobs::Job& job) {
   if (s.error_code() == grpc::StatusCode::NOT_FOUND) return grpc::Status::OK;
   if (!s.ok()) return s;
   if (incident.service().empty()) return grpc::Status::OK;
+  const std::string scope = incident.service() + "/" + incident.environment();
+  const std::string severity = SeverityName(static_cast<Severity>(incident.severity()));
+  const std::string who = "incident " + id + " (" + severity + ", " + scope + ")";
+  // A retry after the incident was resolved acts on nothing: the reason for it is gone. (A
+  // first run after a quick resolution still links; the link transaction then acts on nothing.)
+  if (!IsOpen(incident) && job.attempts > 1) {
+    return pool_.Transact("correlation stopped", [&](pqxx::transaction_base& tx) {
+      InsertEvent(tx, id, clock_.Now(), "flightdeck", "CORRELATION_STOPPED",
+                  "deploy correlation stopped: the incident is " +
+                      v1::Incident::State_Name(incident.state()),
+                  "{}");
+      return grpc::Status::OK;
+    });
+  }
+
+  // Records a failed call: a retryable one fails the job (retried with backoff until its
+  // attempts are used up), any other completes it.
+  auto failed = [&](const std::string& what, const std::string& release_id,
+                    const grpc::Status& error) -> grpc::Status {
+    const bool retry = IsRetryable(error) && job.attempts < job.max_attempts;
+    const std::string message =
+        what + " failed: " + error.error_message() +
+        (retry ? " (attempt " + std::to_string(job.attempts) + " of " +
+                     std::to_string(job.max_attempts) + "; retrying)"
+               : IsRetryable(error) ? " (giving up after " + std::to_string(job.attempts) + " attempts)"
+                                    : " (not retried: it cannot succeed by trying again)");
+    grpc::Status recorded = pool_.Transact("correlation failed", [&](pqxx::transaction_base& tx) {
+      InsertEvent(tx, id, clock_.Now(), "flightdeck",
+                  release_id.empty() ? "CORRELATION_FAILED" : "ROLLBACK_FAILED", message,
+                  nlohmann::json{{"release_id", release_id},
+                                 {"code", static_cast<int>(error.error_code())},
+                                 {"retry", retry}}.dump());
+      return grpc::Status::OK;
+    });
+    if (!recorded.ok()) return recorded;
+    if (!release_id.empty() && !retry) {
+      grpc::Status noted = releases_->Annotate(release_id, who + ": " + message);
+      if (!noted.ok()) {
+        log::Warn("incident " + id + ": cannot note the failed attempt on release " + release_id +
+                  ": " + noted.error_message());
+      }
+    }
+    return retry ? grpc::Status(error.error_code(), what + ": " + error.error_message())
+                 : grpc::Status::OK;
+  };
+
   Clock::TimePoint opened = TimeOf(incident.opened_at());
   std::vector<v1::Release> releases;
   s = releases_->RecentReleases(incident.service(), incident.environment(),
                                 opened - std::chrono::minutes(60), &releases);
-  if (!s.ok()) {
-    return grpc::Status(s.error_code(), "listing releases of " + incident.service() + "/" +
-                                            incident.environment() + ": " + s.error_message());
+  if (!s.ok()) return failed("listing releases of " + scope, "", s);
+  v1::ServiceEnvironment now_running;
+  if (incident.environment().empty()) {
+    // No environment named: the service's releases everywhere are linked, none is acted on.
+    auto_rollback = false;
+  } else {
+    s = releases_->Environment(incident.service(), incident.environment(), &now_running);
+    if (!s.ok()) return failed("reading what runs in " + scope, "", s);
   }
-  CorrelationDecision decision = Correlate(releases, opened, auto_rollback);
+  CorrelationDecision decision = Correlate(releases, now_running, opened, auto_rollback);
+  const bool acting = decision.action != CorrelationAction::kNone;
   bool rollback_pending = false;
+  bool newly_skipped = false;
   s = pool_.Transact("correlation link", [&](pqxx::transaction_base& tx) {
     rollback_pending = false;
+    newly_skipped = false;
     v1::Incident i;
     if (!LoadIncident(tx, id, clock_.Now(), &i, true)) return grpc::Status::OK;
     for (const v1::RelatedRelease& r : decision.related) {
@@ -290,45 +347,63 @@ grpc::Status Lifecycle::RunCorrelate(const jobs::Job& job) {
     if (!decision.related.empty()) {
       Sql(tx, "incidents_correlated", "UPDATE incidents.incidents SET deploy_correlated = true WHERE id = $1", id);
     }
-    if (!decision.rollback_release_id.empty()) {
+    if (!IsOpen(i)) return grpc::Status::OK;  // resolved meanwhile: link, but act on nothing
+    if (acting) {
       pqxx::result done = Sql(tx, "incidents_rollback_requested",
                               "SELECT rollback_requested FROM incidents.related_releases WHERE "
                               "incident_id = $1 AND release_id = $2",
-                              id, decision.rollback_release_id);
+                              id, decision.target_release_id);
       rollback_pending = done.empty() || !done[0][0].as<bool>();
-    }
-    return grpc::Status::OK;
-  });
-  if (!s.ok() || !rollback_pending) return s;
-
-  std::string reason = "incident " + id + " (" + SeverityName(static_cast<Severity>(incident.severity())) +
-                       ", " + incident.service() + "/" + incident.environment() +
-                       "): automatic rollback of a correlated deploy";
-  v1::Release rolled;
-  grpc::Status rollback = releases_->Rollback(decision.rollback_release_id, reason, &rolled);
-  s = pool_.Transact("correlation rollback", [&](pqxx::transaction_base& tx) {
-    if (rollback.ok()) {
-      Sql(tx, "incidents_rollback_mark",
-          "UPDATE incidents.related_releases SET rollback_requested = true WHERE incident_id = $1 AND "
-          "release_id = $2",
-          id, decision.rollback_release_id);
-      InsertEvent(tx, id, clock_.Now(), "flightdeck", "ROLLBACK_REQUESTED",
-                  "rollback of release " + decision.rollback_release_id + " requested" +
-                      (decision.why.empty() ? "" : ": " + decision.why),
-                  nlohmann::json{{"release_id", decision.rollback_release_id}}.dump());
-    } else {
-      InsertEvent(tx, id, clock_.Now(), "flightdeck", "ROLLBACK_FAILED",
-                  "rollback of release " + decision.rollback_release_id + " failed: " +
-                      rollback.error_message(),
-                  nlohmann::json{{"release_id", decision.rollback_release_id},
-                                 {"code", static_cast<int>(rollback.error_code())}}.dump());
+    } else if (auto_rollback && !decision.related.empty()) {
+      // Once per incident: a job run again after a crash does not say it twice.
+      pqxx::result said = Sql(tx, "incidents_rollback_skipped_said",
+                              "SELECT 1 FROM incidents.events WHERE incident_id = $1 AND kind = "
+                              "'ROLLBACK_SKIPPED' LIMIT 1",
+                              id);
+      if (said.empty()) {
+        newly_skipped = true;
+        InsertEvent(tx, id, clock_.Now(), "flightdeck", "ROLLBACK_SKIPPED",
+                    "no automatic rollback: " + decision.why,
+                    nlohmann::json{{"release_ids", decision.skipped_release_ids}}.dump());
+      }
     }
     return grpc::Status::OK;
   });
   if (!s.ok()) return s;
-  return rollback.ok() ? grpc::Status::OK
-                       : grpc::Status(rollback.error_code(), "rollback of " + decision.rollback_release_id +
-                                                                 ": " + rollback.error_message());
+  if (newly_skipped) {
+    for (const std::string& release_id : decision.skipped_release_ids) {
+      grpc::Status noted = releases_->Annotate(release_id, who + ": no automatic rollback: " + decision.why);
+      if (!noted.ok()) {
+        log::Warn("incident " + id + ": cannot note the skipped rollback on release " + release_id +
+                  ": " + noted.error_message());
+      }
+    }
+  }
+  if (!rollback_pending) return grpc::Status::OK;
+
+  const bool abort = decision.action == CorrelationAction::kAbort;
+  const std::string reason = who + ": automatic " + (abort ? "abort" : "rollback") +
+                             " of a correlated deploy";
+  v1::Release rolled;
+  grpc::Status rollback = abort ? releases_->Abort(decision.target_release_id, reason, &rolled)
+                                : releases_->RollBack(decision.target_release_id, reason, &rolled);
+  const std::string what = std::string(abort ? "abort" : "rollback") + " of release " +
+                           decision.target_release_id;
+  if (!rollback.ok()) return failed(what, decision.target_release_id, rollback);
+  return pool_.Transact("correlation rollback", [&](pqxx::transaction_base& tx) {
+    Sql(tx, "incidents_rollback_mark",
+        "UPDATE incidents.related_releases SET rollback_requested = true WHERE incident_id = $1 AND "
+        "release_id = $2",
+        id, decision.target_release_id);
+    InsertEvent(tx, id, clock_.Now(), "flightdeck", "ROLLBACK_REQUESTED",
+                what + " requested: " + decision.why +
+                    (rolled.kind() == v1::Release::ROLLBACK ? " (rollback release " + rolled.id() + ")" : ""),
+                nlohmann::json{{"release_id", decision.target_release_id},
+                               {"action", abort ? "abort" : "rollback"},
+                               {"rollback_release_id", rolled.kind() == v1::Release::ROLLBACK ? rolled.id() : ""}}
+                    .dump());
+    return grpc::Status::OK;
+  });
 }
 
 }  // namespace flightdeck::incidents

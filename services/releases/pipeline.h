@@ -52,6 +52,8 @@ class Pipeline {
   // why).
   void SetSmokeRuns(SmokeRuns* smoke) { smoke_ = smoke; }
 
+  Clock::TimePoint Now() const { return clock_.Now(); }
+
   // --- actions (release_actions.cc) ---
   grpc::Status Create(v1::CreateReleaseRequest request, const Actor& actor, v1::Release* out);
   grpc::Status Approve(const std::string& id, const std::string& comment, const Actor& actor,
@@ -75,6 +77,11 @@ class Pipeline {
   grpc::Status Advance(const std::string& release_id);
 
  private:
+  // The newest release that succeeded in the environment with the commit `sha` names: the
+  // full SHA, or a unique prefix of at least 7 characters. NOT_FOUND when none matches;
+  // INVALID_ARGUMENT "ambiguous" listing the candidate commits when two different ones do.
+  grpc::Status FindRollbackTarget(const std::string& service, const std::string& environment,
+                                  const std::string& sha, v1::Release* target);
   grpc::Status StartDeploy(const v1::Release& r);
   // The environment's pre-deploy backup: requests it, waits for it (re-checking every few
   // seconds) or fails the release when it fails. *ready when it succeeded.
@@ -93,8 +100,15 @@ class Pipeline {
   // Applies a change decided on revision r.revision(); ABORTED if the release moved on.
   grpc::Status Apply(const v1::Release& r, const ReleaseStore::ChangeFn& change,
                      v1::Release* out = nullptr);
+  // other_events: see Changes::other_events.
   grpc::Status Admit(v1::Release* release, bool queue, const Actor& actor,
-                     std::vector<NewEvent> events);
+                     std::vector<NewEvent> events,
+                     std::vector<std::pair<std::string, NewEvent>> other_events = {});
+  // RollBackTo; `rolled_back`, when given, is the release RollBack undoes: its timeline gets a
+  // ROLLBACK_REQUESTED event naming who, why and the new release, in the same transaction.
+  grpc::Status Restore(const std::string& service, const std::string& environment,
+                       const std::string& commit_sha, const std::string& reason, const Actor& actor,
+                       const v1::Release* rolled_back, v1::Release* out);
   // The ALERT event when the previous finished deploy also failed (incidents will receive it).
   std::optional<NewEvent> SecondFailureAlert(const v1::Release& failing);
   void Nudge() const {

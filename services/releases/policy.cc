@@ -98,82 +98,87 @@ bool IsHttpUrl(const std::string& url) {
   return false;
 }
 
-grpc::Status ValidateSteps(const v1::CanaryPlan& plan) {
+// Every problem of the steps, each naming its field.
+void ValidateSteps(const v1::CanaryPlan& plan, FieldErrors& errors) {
   if (plan.steps_size() > kMaxSteps) {
-    return Invalid("canary.steps", "at most " + std::to_string(kMaxSteps) + " steps");
+    errors.Add("canary.steps", "at most " + std::to_string(kMaxSteps) + " steps");
+    return;
   }
   for (int i = 0; i < plan.steps_size(); ++i) {
     const v1::CanaryStep& step = plan.steps(i);
     const std::string field = "canary.steps[" + std::to_string(i) + "]";
     if (step.weight() < 1 || step.weight() > 100) {
-      return Invalid(field + ".weight", "must be between 1 and 100");
+      errors.Add(field + ".weight", "must be between 1 and 100");
+    } else if (i > 0 && step.weight() < plan.steps(i - 1).weight()) {
+      errors.Add(field + ".weight", "must not be lower than the previous step's weight (" +
+                                        std::to_string(plan.steps(i - 1).weight()) + ")");
     }
-    if (i > 0 && step.weight() < plan.steps(i - 1).weight()) {
-      return Invalid(field + ".weight", "must not be lower than the previous step's weight (" +
-                                            std::to_string(plan.steps(i - 1).weight()) + ")");
-    }
-    if (!step.has_duration()) return Invalid(field + ".duration", "is required");
-    if (!AtLeastSeconds(step.duration(), kMinStepSeconds) ||
-        !AtMostSeconds(step.duration(), kMaxStepSeconds)) {
-      return Invalid(field + ".duration", "must be between 1s and 24h");
+    if (!step.has_duration()) {
+      errors.Add(field + ".duration", "is required");
+    } else if (!AtLeastSeconds(step.duration(), kMinStepSeconds) ||
+               !AtMostSeconds(step.duration(), kMaxStepSeconds)) {
+      errors.Add(field + ".duration", "must be between 1s and 24h");
     }
   }
-  return grpc::Status::OK;
 }
 
-grpc::Status ValidateAnalysis(const v1::CanaryPlan& plan) {
-  const v1::AnalysisConfig& a = plan.analysis();
+// Every problem of the analysis; the source is made canonical (lower case) in place.
+void ValidateAnalysis(v1::CanaryPlan& plan, FieldErrors& errors) {
+  v1::AnalysisConfig& a = *plan.mutable_analysis();
   if (!AtLeastSeconds(a.interval(), kMinIntervalSeconds) ||
       !AtMostSeconds(a.interval(), kMaxIntervalSeconds)) {
-    return Invalid("canary.analysis.interval", "must be between 1s and 1h");
-  }
-  // A step shorter than the interval would end before its first verdict and promote unjudged.
-  for (int i = 0; i < plan.steps_size(); ++i) {
-    if (Longer(a.interval(), plan.steps(i).duration())) {
-      const std::string step = "canary.steps[" + std::to_string(i) + "].duration";
-      return Invalid("canary.analysis.interval",
-                     TimeUtil::ToString(a.interval()) + " is longer than " + step + " (" +
-                         TimeUtil::ToString(plan.steps(i).duration()) + ")");
+    errors.Add("canary.analysis.interval", "must be between 1s and 1h");
+  } else {
+    // A step shorter than the interval would end before its first verdict and promote unjudged.
+    for (int i = 0; i < plan.steps_size(); ++i) {
+      const Duration& d = plan.steps(i).duration();
+      // A step whose own duration is out of bounds is reported once, as that.
+      if (!AtLeastSeconds(d, kMinStepSeconds) || !AtMostSeconds(d, kMaxStepSeconds)) continue;
+      if (Longer(a.interval(), d)) {
+        const std::string step = "canary.steps[" + std::to_string(i) + "].duration";
+        errors.Add("canary.analysis.interval",
+                   TimeUtil::ToString(a.interval()) + " is longer than " + step + " (" +
+                       TimeUtil::ToString(plan.steps(i).duration()) + ")");
+        break;
+      }
     }
   }
   const double rate = a.max_error_rate().value();
   if (!(rate >= 0 && rate <= 1)) {
-    return Invalid("canary.analysis.max_error_rate", "must be between 0 and 1");
+    errors.Add("canary.analysis.max_error_rate", "must be between 0 and 1");
   }
   if (a.has_max_p99_latency_ms()) {
     const double ms = a.max_p99_latency_ms().value();
     if (!std::isfinite(ms) || ms <= 0) {
-      return Invalid("canary.analysis.max_p99_latency_ms", "must be greater than 0");
+      errors.Add("canary.analysis.max_p99_latency_ms", "must be greater than 0");
     }
   }
-  if (a.min_requests().value() < 1) {
-    return Invalid("canary.analysis.min_requests", "must be at least 1");
-  }
-  if (a.failure_limit().value() < 1) {
-    return Invalid("canary.analysis.failure_limit", "must be at least 1");
-  }
+  if (a.min_requests().value() < 1) errors.Add("canary.analysis.min_requests", "must be at least 1");
+  if (a.failure_limit().value() < 1) errors.Add("canary.analysis.failure_limit", "must be at least 1");
   if (a.inconclusive_limit().value() < 1) {
-    return Invalid("canary.analysis.inconclusive_limit", "must be at least 1");
+    errors.Add("canary.analysis.inconclusive_limit", "must be at least 1");
   }
-  if (a.source() == "prometheus") {
+  const std::string source = CanonicalChoice(a.source(), kAnalysisSources);
+  if (source.empty()) {
+    errors.Add("canary.analysis.source", UnknownChoice(a.source(), kAnalysisSources));
+    return;
+  }
+  a.set_source(source);
+  if (source == "prometheus") {
     if (a.prometheus().url().empty()) {
-      return Invalid("canary.analysis.prometheus.url", "is required when source is prometheus");
-    }
-    if (!IsHttpUrl(a.prometheus().url())) {
-      return Invalid("canary.analysis.prometheus.url", "must be an http:// or https:// URL");
+      errors.Add("canary.analysis.prometheus.url", "is required when source is prometheus");
+    } else if (!IsHttpUrl(a.prometheus().url())) {
+      errors.Add("canary.analysis.prometheus.url", "must be an http:// or https:// URL");
     }
     if (a.prometheus().error_rate_query().empty()) {
-      return Invalid("canary.analysis.prometheus.error_rate_query",
-                     "is required when source is prometheus");
+      errors.Add("canary.analysis.prometheus.error_rate_query",
+                 "is required when source is prometheus");
     }
-  } else if (a.source() == "health") {
+  } else if (source == "health") {
     if (a.health().target().empty()) {
-      return Invalid("canary.analysis.health.target", "is required when source is health");
+      errors.Add("canary.analysis.health.target", "is required when source is health");
     }
-  } else if (a.source() != "pushed") {
-    return Invalid("canary.analysis.source", "must be pushed, prometheus or health");
   }
-  return grpc::Status::OK;
 }
 
 // --- environments file ---
@@ -235,7 +240,14 @@ grpc::Status ParseCanary(const std::string& env, const Json& value, EnvironmentP
   if (!parsed.ok()) return Invalid(env + ".canary", std::string(parsed.message()));
   v1::CanaryPlan resolved;
   grpc::Status s = ResolvePlan(given, policy->default_canary, &resolved);
-  if (!s.ok()) return Prefixed(env + ".", s);
+  if (!s.ok()) {
+    // Each problem of the plan names its field within this environment's entry.
+    std::string message = s.error_message();
+    for (size_t at = message.find("; "); at != std::string::npos; at = message.find("; ", at + 2)) {
+      message.insert(at + 2, env + ".");
+    }
+    return Prefixed(env + ".", grpc::Status(s.error_code(), message));
+  }
   policy->default_canary = resolved;
   return grpc::Status::OK;
 }
@@ -264,11 +276,13 @@ grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPo
     } else if (key == "canary") {
       s = ParseCanary(env, value, policy);
     } else if (key == "driver") {
-      if (!value.is_string() ||
-          (value.get<std::string>() != "external" && value.get<std::string>() != "command")) {
-        return Invalid(field, "must be external or command");
+      const std::string kind =
+          value.is_string() ? CanonicalChoice(value.get<std::string>(), kDriverKinds) : "";
+      if (kind.empty()) {
+        return Invalid(field, UnknownChoice(value.is_string() ? value.get<std::string>() : value.dump(),
+                                            kDriverKinds));
       }
-      policy->driver = value.get<std::string>();
+      policy->driver = kind;
     } else if (key == "command") {
       if (!value.is_array() || value.empty()) {
         return Invalid(field, "must be a non-empty list: the executable and its arguments");
@@ -428,8 +442,10 @@ grpc::Status ResolvePlan(const v1::CanaryPlan& requested, const v1::CanaryPlan& 
   Overlay(defaults.analysis(), plan.mutable_analysis());
   Overlay(requested.analysis(), plan.mutable_analysis());
 
-  if (grpc::Status s = ValidateSteps(plan); !s.ok()) return s;
-  if (grpc::Status s = ValidateAnalysis(plan); !s.ok()) return s;
+  FieldErrors errors;
+  ValidateSteps(plan, errors);
+  ValidateAnalysis(plan, errors);
+  if (!errors.empty()) return errors.ToStatus();
   *out = std::move(plan);
   return grpc::Status::OK;
 }

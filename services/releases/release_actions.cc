@@ -1,5 +1,7 @@
 // What humans and pipelines ask of releases: create, approve, promote, abort, roll back,
 // observations and verification. The engine that acts on them is pipeline.cc.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/log/log.h"
@@ -21,6 +23,13 @@ grpc::Status CheckId(const std::string& id) {
   return grpc::Status::OK;
 }
 
+grpc::Status CheckIdAndReason(const std::string& id, const std::string& reason, const std::string& action) {
+  FieldErrors errors;
+  errors.Add(CheckId(id));
+  if (reason.empty()) errors.Add("reason", "is required to " + action);
+  return errors.ToStatus();
+}
+
 std::string WithReason(const std::string& what, const std::string& reason) {
   return reason.empty() ? what : what + ": " + reason;
 }
@@ -28,11 +37,13 @@ std::string WithReason(const std::string& what, const std::string& reason) {
 }  // namespace
 
 grpc::Status Pipeline::Admit(v1::Release* release, bool queue, const Actor& actor,
-                             std::vector<NewEvent> events) {
+                             std::vector<NewEvent> events,
+                             std::vector<std::pair<std::string, NewEvent>> other_events) {
   Changes changes;
   changes.now = clock_.Now();
   changes.trace_id = actor.trace_id;
   changes.events = std::move(events);
+  changes.other_events = std::move(other_events);
   SetTimestamp(release->mutable_created_at(), changes.now);
   *release->mutable_updated_at() = release->created_at();
   release->set_created_by(actor.name);
@@ -45,19 +56,21 @@ grpc::Status Pipeline::Admit(v1::Release* release, bool queue, const Actor& acto
 
 grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& actor,
                               v1::Release* out) {
-  if (grpc::Status s = ValidateCreate(request); !s.ok()) return s;
+  // Every problem of the request at once: the fields, then the canary plan they ask for.
+  FieldErrors errors;
+  errors.Add(ValidateCreate(request));
   const EnvironmentPolicy& policy = policies_.For(request.environment());
-  std::string driver = request.driver().kind().empty() ? policy.driver : request.driver().kind();
-  if (driver != "external" && driver != "command") {
-    return Invalid("driver.kind: must be \"external\" or \"command\"");
-  }
+  const std::string driver = request.driver().kind().empty() ? policy.driver : request.driver().kind();
+  v1::CanaryPlan plan;
+  grpc::Status planned = ResolvePlan(request.canary(), policy.default_canary, &plan);
+  if (!planned.ok() && planned.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return planned;
+  errors.Add(planned);
+  if (!errors.empty()) return errors.ToStatus();
   if (driver == "command" && policy.command.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "driver.kind: environment " + request.environment() +
                             " has no command configured for the command driver");
   }
-  v1::CanaryPlan plan;
-  if (grpc::Status s = ResolvePlan(request.canary(), policy.default_canary, &plan); !s.ok()) return s;
 
   // Promotion policy: the commit must have succeeded upstream first.
   if (!policy.requires_success_in.empty()) {
@@ -125,6 +138,14 @@ grpc::Status Pipeline::Approve(const std::string& id, const std::string& comment
     }
     x.set_approved_by(actor.name);
     c.events.push_back({"APPROVED", actor.name, WithReason("approved", comment), "{}"});
+    // The answer shows the state after the approval: PENDING, approved, which the pipeline
+    // starts deploying at once (the pre-deploy backup and the first driver action run there,
+    // outside this transaction, as for any release that needs no approval).
+    x.set_state(v1::Release::PENDING);
+    c.events.push_back({"STATE_CHANGED", actor.name,
+                        "AWAITING_APPROVAL -> PENDING: approved by " + actor.name +
+                            "; the deploy starts now",
+                        nlohmann::json{{"from", "AWAITING_APPROVAL"}, {"to", "PENDING"}}.dump()});
     c.advance_at = c.now;
     return grpc::Status::OK;
   }, out);
@@ -141,6 +162,12 @@ grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason,
     c.events.push_back({"PROMOTE_REQUESTED", actor.name,
                         WithReason("promotion requested: skipping the remaining canary steps", reason),
                         "{}"});
+    // PROMOTING in the answer: the pipeline runs the driver's promote next.
+    x.set_state(v1::Release::PROMOTING);
+    x.set_paused(false);
+    c.events.push_back({"STATE_CHANGED", actor.name,
+                        "CANARY -> PROMOTING: promotion requested: remaining canary steps skipped",
+                        nlohmann::json{{"from", "CANARY"}, {"to", "PROMOTING"}}.dump()});
     c.advance_at = c.now;
     return grpc::Status::OK;
   }, out);
@@ -150,8 +177,7 @@ grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason,
 
 grpc::Status Pipeline::Abort(const std::string& id, const std::string& reason, const Actor& actor,
                              v1::Release* out) {
-  if (grpc::Status s = CheckId(id); !s.ok()) return s;
-  if (reason.empty()) return Invalid("reason: is required to abort a release");
+  if (grpc::Status s = CheckIdAndReason(id, reason, "abort a release"); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanAbort(x); !g.ok()) return g;
     const State from = x.state();
@@ -176,8 +202,7 @@ grpc::Status Pipeline::Abort(const std::string& id, const std::string& reason, c
 
 grpc::Status Pipeline::RollBack(const std::string& id, const std::string& reason, const Actor& actor,
                                 v1::Release* out) {
-  if (grpc::Status s = CheckId(id); !s.ok()) return s;
-  if (reason.empty()) return Invalid("reason: is required to roll back a release");
+  if (grpc::Status s = CheckIdAndReason(id, reason, "roll back a release"); !s.ok()) return s;
   v1::Release r;
   if (grpc::Status s = store_.Get(id, &r); !s.ok()) return s;
   if (grpc::Status s = CheckCanRollBack(r); !s.ok()) return s;
@@ -207,24 +232,82 @@ grpc::Status Pipeline::RollBack(const std::string& id, const std::string& reason
                         "no earlier good release of " + r.service() + " in " + r.environment() +
                             " to roll back to");
   }
-  return RollBackTo(r.service(), r.environment(), previous->commit_sha(), reason, actor, out);
+  return Restore(r.service(), r.environment(), previous->commit_sha(), reason, actor, &r, out);
+}
+
+grpc::Status Pipeline::FindRollbackTarget(const std::string& service, const std::string& environment,
+                                          const std::string& sha, v1::Release* target) {
+  constexpr int kMaxCandidates = 50;
+  std::vector<v1::Release> found;
+  if (grpc::Status s = store_.FindSucceededByPrefix(service, environment, sha, kMaxCandidates, &found);
+      !s.ok()) {
+    return s;
+  }
+  if (found.empty()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "to_commit_sha: no commit starting with " + sha + " ever succeeded for " +
+                            service + " in " + environment);
+  }
+  // Newest success first. An exact match wins; otherwise every match must be one commit: the
+  // same SHA, or short forms of the longest one (a release created with 7 characters).
+  const v1::Release* longest = &found.front();
+  for (const v1::Release& r : found) {
+    if (r.commit_sha() == sha) {
+      *target = r;
+      return grpc::Status::OK;
+    }
+    if (r.commit_sha().size() > longest->commit_sha().size()) longest = &r;
+  }
+  const bool one_commit = std::all_of(found.begin(), found.end(), [&](const v1::Release& r) {
+    return longest->commit_sha().compare(0, r.commit_sha().size(), r.commit_sha()) == 0;
+  });
+  if (one_commit) {
+    *target = found.front();
+    return grpc::Status::OK;
+  }
+  // Ambiguous: the same request can never succeed, so it is the argument that is wrong.
+  std::string candidates;
+  std::vector<std::string> listed;
+  constexpr size_t kMaxListed = 10;
+  for (const v1::Release& r : found) {
+    if (std::find(listed.begin(), listed.end(), r.commit_sha()) != listed.end()) continue;
+    listed.push_back(r.commit_sha());
+    if (listed.size() > kMaxListed) {
+      candidates += ", ...";
+      break;
+    }
+    candidates += (candidates.empty() ? "" : ", ") + r.commit_sha() + " (" + r.version() + ")";
+  }
+  return Invalid("to_commit_sha: " + sha + " is ambiguous in " + service + "/" + environment +
+                 ": it matches " + candidates + "; give more characters");
 }
 
 grpc::Status Pipeline::RollBackTo(const std::string& service, const std::string& environment,
                                   const std::string& commit_sha, const std::string& reason,
                                   const Actor& actor, v1::Release* out) {
-  if (!IsDnsLabel(service)) return Invalid("service: \"" + service + "\" is not a valid service name");
+  return Restore(service, environment, commit_sha, reason, actor, nullptr, out);
+}
+
+grpc::Status Pipeline::Restore(const std::string& service, const std::string& environment,
+                               const std::string& commit_sha, const std::string& reason,
+                               const Actor& actor, const v1::Release* rolled_back, v1::Release* out) {
+  FieldErrors errors;
+  if (!IsDnsLabel(service)) errors.Add("service", "\"" + service + "\" is not a valid service name");
   if (!IsDnsLabel(environment)) {
-    return Invalid("environment: \"" + environment + "\" is not a valid environment name");
+    errors.Add("environment", "\"" + environment + "\" is not a valid environment name");
   }
-  if (!IsCommitSha(commit_sha)) {
-    return Invalid("to_commit_sha: must be 7-40 hexadecimal characters (a git commit SHA)");
+  if (commit_sha.empty()) {
+    errors.Add("to_commit_sha", "is required");
+  } else if (!IsCommitSha(commit_sha)) {
+    errors.Add("to_commit_sha", "\"" + commit_sha + "\" must be 7-40 hexadecimal characters (a git "
+               "commit SHA or a unique prefix of one)");
   }
-  if (reason.empty()) return Invalid("reason: is required to roll back");
+  if (reason.empty()) errors.Add("reason", "is required to roll back");
+  if (!errors.empty()) return errors.ToStatus();
   std::string sha = commit_sha;
   for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   v1::Release target;
-  if (grpc::Status s = store_.FindSucceeded(service, environment, sha, &target); !s.ok()) return s;
+  if (grpc::Status s = FindRollbackTarget(service, environment, sha, &target); !s.ok()) return s;
 
   const EnvironmentPolicy& policy = policies_.For(environment);
   v1::Release release;
@@ -243,7 +326,16 @@ grpc::Status Pipeline::RollBackTo(const std::string& service, const std::string&
        "rollback of " + service + " in " + environment + " to " + target.version() + " (" +
            target.commit_sha() + ", release " + target.id() + "): " + reason,
        nlohmann::json{{"rollback_target_id", target.id()}, {"reason", reason}}.dump()}};
-  if (grpc::Status s = Admit(&release, false, actor, events); !s.ok()) return s;
+  std::vector<std::pair<std::string, NewEvent>> other_events;
+  if (rolled_back != nullptr) {
+    // The release rolled back says who asked and why (an incident names itself in the reason).
+    other_events.push_back(
+        {rolled_back->id(),
+         {"ROLLBACK_REQUESTED", actor.name,
+          "rollback requested: " + reason + " (release {new_id} restores " + target.version() + ")",
+          nlohmann::json{{"rollback_release_id", "{new_id}"}, {"reason", reason}}.dump()}});
+  }
+  if (grpc::Status s = Admit(&release, false, actor, events, std::move(other_events)); !s.ok()) return s;
   *out = release;
   return grpc::Status::OK;
 }
@@ -251,11 +343,16 @@ grpc::Status Pipeline::RollBackTo(const std::string& service, const std::string&
 grpc::Status Pipeline::Observe(const v1::PostObservationsRequest& request, const Actor& actor,
                                v1::Release* out) {
   if (grpc::Status s = CheckId(request.id()); !s.ok()) return s;
-  if (request.requests() < 0) return Invalid("requests: must not be negative");
-  if (request.errors() < 0) return Invalid("errors: must not be negative");
-  if (request.errors() > request.requests()) return Invalid("errors: must not exceed requests");
-  if (request.p99_latency_ms() < 0) return Invalid("p99_latency_ms: must not be negative");
-  if (request.window().seconds() < 0) return Invalid("window: must not be negative");
+  FieldErrors errors;
+  if (request.requests() < 0) errors.Add("requests", "must not be negative");
+  if (request.errors() < 0) {
+    errors.Add("errors", "must not be negative");
+  } else if (request.errors() > request.requests()) {
+    errors.Add("errors", "must not exceed requests");
+  }
+  if (request.p99_latency_ms() < 0) errors.Add("p99_latency_ms", "must not be negative");
+  if (request.window().seconds() < 0) errors.Add("window", "must not be negative");
+  if (!errors.empty()) return errors.ToStatus();
   return store_.Update(request.id(), -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanObserve(x); !g.ok()) return g;
     ObservationRow row;

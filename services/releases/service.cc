@@ -9,6 +9,8 @@
 
 #include <thread>
 
+#include <google/protobuf/util/json_util.h>
+
 namespace flightdeck::releases {
 namespace {
 
@@ -19,7 +21,44 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
+constexpr int kMaxListedCandidates = 10;
+constexpr size_t kMaxNoteLength = 2000;
+
 }  // namespace
+
+grpc::Status ReleaseServiceImpl::ResolveId(const std::string& given, std::string* id,
+                                           v1::Release* found) {
+  // A full id costs nothing more: no query here.
+  if (IsUuid(given)) {
+    id->clear();
+    for (char c : given) id->push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    return grpc::Status::OK;
+  }
+  if (given.empty()) return Invalid("id: is required");
+  std::string lowest, highest;
+  if (!IdPrefixBounds(given, &lowest, &highest)) {
+    return Invalid("id: \"" + given + "\" is not a release id (a UUID, or a unique prefix of at least " +
+                   std::to_string(kMinIdPrefix) + " hex characters of one)");
+  }
+  std::vector<v1::Release> candidates;
+  if (grpc::Status s = store_.IdsBetween(lowest, highest, kMaxListedCandidates + 1, &candidates); !s.ok()) {
+    return s;
+  }
+  if (candidates.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no release id starts with " + given);
+  if (candidates.size() > 1) {
+    std::string listed;
+    for (size_t i = 0; i < candidates.size() && i < static_cast<size_t>(kMaxListedCandidates); ++i) {
+      const v1::Release& r = candidates[i];
+      listed += (listed.empty() ? "" : ", ") + r.id() + " (" + r.service() + "/" + r.environment() +
+                " " + r.version() + ")";
+    }
+    if (candidates.size() > static_cast<size_t>(kMaxListedCandidates)) listed += ", ...";
+    return Invalid("id: \"" + given + "\" is ambiguous: it starts " + listed + "; give more characters");
+  }
+  *id = candidates.front().id();
+  if (found != nullptr) *found = std::move(candidates.front());
+  return grpc::Status::OK;
+}
 
 ReleaseServiceImpl::ReleaseServiceImpl(ReleaseStore& store, Pipeline& pipeline,
                                        cache::Cache& cache, std::chrono::milliseconds cache_ttl)
@@ -45,14 +84,19 @@ grpc::Status ReleaseServiceImpl::CreateRelease(grpc::ServerContext* context,
 
 grpc::Status ReleaseServiceImpl::GetRelease(grpc::ServerContext*, const v1::GetReleaseRequest* request,
                                             v1::Release* response) {
-  if (request->id().empty()) return Invalid("id: is required");
-  if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
-  const std::string key = CacheKey(request->id());
+  std::string id;
+  v1::Release found;
+  if (grpc::Status s = ResolveId(request->id(), &id, &found); !s.ok()) return s;
+  if (!found.id().empty()) {  // a prefix: the lookup read the release already
+    *response = std::move(found);
+    return grpc::Status::OK;
+  }
+  const std::string key = CacheKey(id);
   if (std::optional<std::string> cached = cache_.GetVersioned(key)) {
     if (response->ParseFromString(*cached)) return grpc::Status::OK;
     cache_.Del(key);  // unreadable entry (older format): fall through to the database
   }
-  if (grpc::Status s = store_.Get(request->id(), response); !s.ok()) return s;
+  if (grpc::Status s = store_.Get(id, response); !s.ok()) return s;
   // Stored only if no writer committed a newer revision meanwhile (cache.h, SetVersioned).
   cache_.SetVersioned(key, response->revision(), response->SerializeAsString(), cache_ttl_);
   return grpc::Status::OK;
@@ -109,24 +153,30 @@ grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,
 grpc::Status ReleaseServiceImpl::ListReleaseEvents(grpc::ServerContext*,
                                                    const v1::ListReleaseEventsRequest* request,
                                                    v1::ListReleaseEventsResponse* response) {
-  if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
+  FieldErrors errors;
   if (request->page_size() < 0 || request->page_size() > 1000) {
-    return Invalid("page_size: must be between 1 and 1000 (0 for the default of 200)");
+    errors.Add("page_size", "must be between 1 and 1000 (0 for the default of 200)");
   }
   long long after = 0;
   if (!request->page_token().empty()) {
     const std::string& t = request->page_token();
     if (t.size() > 18 || t.find_first_not_of("0123456789") != std::string::npos) {
-      return Invalid("page_token: not a token returned by a previous list call");
+      errors.Add("page_token", "not a token returned by a previous list call");
+    } else {
+      after = std::stoll(t);
     }
-    after = std::stoll(t);
   }
+  std::string id;
+  grpc::Status resolved = ResolveId(request->id(), &id);
+  if (!resolved.ok() && resolved.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return resolved;
+  errors.Add(resolved);
+  if (!errors.empty()) return errors.ToStatus();
   v1::Release release;
-  if (grpc::Status s = store_.Get(request->id(), &release); !s.ok()) return s;
+  if (grpc::Status s = store_.Get(id, &release); !s.ok()) return s;
   std::vector<v1::ReleaseEvent> events;
   bool more = false;
   int limit = request->page_size() == 0 ? 200 : request->page_size();
-  if (grpc::Status s = store_.ListEvents(request->id(), after, limit, &events, &more); !s.ok()) return s;
+  if (grpc::Status s = store_.ListEvents(id, after, limit, &events, &more); !s.ok()) return s;
   for (v1::ReleaseEvent& e : events) *response->add_events() = std::move(e);
   if (more && response->events_size() > 0) {
     response->set_next_page_token(std::to_string(response->events(response->events_size() - 1).id()));
@@ -137,48 +187,62 @@ grpc::Status ReleaseServiceImpl::ListReleaseEvents(grpc::ServerContext*,
 grpc::Status ReleaseServiceImpl::ApproveRelease(grpc::ServerContext* context,
                                                 const v1::ReleaseActionRequest* request,
                                                 v1::Release* response) {
-  return pipeline_.Approve(request->id(), request->reason(), ActorOf(*context), response);
+  std::string id;
+  if (grpc::Status s = ResolveId(request->id(), &id); !s.ok()) return s;
+  return pipeline_.Approve(id, request->reason(), ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::PromoteRelease(grpc::ServerContext* context,
                                                 const v1::ReleaseActionRequest* request,
                                                 v1::Release* response) {
-  return pipeline_.Promote(request->id(), request->reason(), ActorOf(*context), response);
+  std::string id;
+  if (grpc::Status s = ResolveId(request->id(), &id); !s.ok()) return s;
+  return pipeline_.Promote(id, request->reason(), ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::AbortRelease(grpc::ServerContext* context,
                                               const v1::ReleaseActionRequest* request,
                                               v1::Release* response) {
-  return pipeline_.Abort(request->id(), request->reason(), ActorOf(*context), response);
+  std::string id;
+  if (grpc::Status s = ResolveId(request->id(), &id); !s.ok()) return s;
+  return pipeline_.Abort(id, request->reason(), ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::RollbackRelease(grpc::ServerContext* context,
                                                  const v1::ReleaseActionRequest* request,
                                                  v1::Release* response) {
-  return pipeline_.RollBack(request->id(), request->reason(), ActorOf(*context), response);
+  std::string id;
+  if (grpc::Status s = ResolveId(request->id(), &id); !s.ok()) return s;
+  return pipeline_.RollBack(id, request->reason(), ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::PostObservations(grpc::ServerContext* context,
                                                   const v1::PostObservationsRequest* request,
                                                   v1::Release* response) {
-  return pipeline_.Observe(*request, ActorOf(*context), response);
+  v1::PostObservationsRequest resolved = *request;
+  if (grpc::Status s = ResolveId(request->id(), resolved.mutable_id()); !s.ok()) return s;
+  return pipeline_.Observe(resolved, ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::PostVerification(grpc::ServerContext* context,
                                                   const v1::PostVerificationRequest* request,
                                                   v1::Release* response) {
-  return pipeline_.Verify(*request, ActorOf(*context), response);
+  v1::PostVerificationRequest resolved = *request;
+  if (grpc::Status s = ResolveId(request->id(), resolved.mutable_id()); !s.ok()) return s;
+  return pipeline_.Verify(resolved, ActorOf(*context), response);
 }
 
 grpc::Status ReleaseServiceImpl::GetServiceEnvironment(grpc::ServerContext*,
                                                        const v1::GetServiceEnvironmentRequest* request,
                                                        v1::ServiceEnvironment* response) {
+  FieldErrors errors;
   if (!IsDnsLabel(request->service())) {
-    return Invalid("service: \"" + request->service() + "\" is not a valid service name");
+    errors.Add("service", "\"" + request->service() + "\" is not a valid service name");
   }
   if (!IsDnsLabel(request->environment())) {
-    return Invalid("environment: \"" + request->environment() + "\" is not a valid environment name");
+    errors.Add("environment", "\"" + request->environment() + "\" is not a valid environment name");
   }
+  if (!errors.empty()) return errors.ToStatus();
   response->set_service(request->service());
   response->set_environment(request->environment());
   grpc::Status s = store_.CurrentGood(request->service(), request->environment(), response->mutable_current());
@@ -198,6 +262,41 @@ grpc::Status ReleaseServiceImpl::GetServiceEnvironment(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status ReleaseServiceImpl::ListServiceEnvironments(
+    grpc::ServerContext*, const v1::ListServiceEnvironmentsRequest* request,
+    v1::ListServiceEnvironmentsResponse* response) {
+  if (!request->service().empty() && !IsDnsLabel(request->service())) {
+    return Invalid("service: \"" + request->service() + "\" is not a valid service name");
+  }
+  std::vector<v1::ServiceEnvironment> environments;
+  if (grpc::Status s = store_.ListEnvironments(request->service(), &environments); !s.ok()) return s;
+  for (v1::ServiceEnvironment& e : environments) *response->add_environments() = std::move(e);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReleaseServiceImpl::AnnotateRelease(grpc::ServerContext* context,
+                                                 const v1::AnnotateReleaseRequest* request,
+                                                 v1::ReleaseEvent* response) {
+  FieldErrors errors;
+  std::string id;
+  grpc::Status resolved = ResolveId(request->id(), &id);
+  if (!resolved.ok() && resolved.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return resolved;
+  errors.Add(resolved);
+  if (request->message().empty()) {
+    errors.Add("message", "is required");
+  } else if (request->message().size() > kMaxNoteLength) {
+    errors.Add("message", "must be at most " + std::to_string(kMaxNoteLength) + " characters");
+  }
+  if (!errors.empty()) return errors.ToStatus();
+  std::string data = "{}";
+  if (request->has_data()) {
+    (void)google::protobuf::util::MessageToJsonString(request->data(), &data);
+  }
+  const Actor actor = ActorOf(*context);
+  return store_.AppendEvent(id, pipeline_.Now(), actor.trace_id,
+                            {"NOTE", actor.name, request->message(), data}, response);
+}
+
 grpc::Status ReleaseServiceImpl::RollbackServiceEnvironment(
     grpc::ServerContext* context, const v1::RollbackServiceEnvironmentRequest* request,
     v1::Release* response) {
@@ -208,15 +307,16 @@ grpc::Status ReleaseServiceImpl::RollbackServiceEnvironment(
 grpc::Status ReleaseServiceImpl::WatchRelease(grpc::ServerContext* context,
                                               const v1::WatchReleaseRequest* request,
                                               grpc::ServerWriter<v1::ReleaseEvent>* writer) {
-  if (!IsUuid(request->id())) return Invalid("id: \"" + request->id() + "\" is not a release id");
+  std::string id;
+  if (grpc::Status s = ResolveId(request->id(), &id); !s.ok()) return s;
   long long after = request->after_event_id();
   while (!context->IsCancelled()) {
     const uint64_t seen = db::Generation(feed_);
     v1::Release release;
-    if (grpc::Status s = store_.Get(request->id(), &release); !s.ok()) return s;
+    if (grpc::Status s = store_.Get(id, &release); !s.ok()) return s;
     std::vector<v1::ReleaseEvent> events;
     bool more = false;
-    if (grpc::Status s = store_.ListEvents(request->id(), after, 500, &events, &more); !s.ok()) return s;
+    if (grpc::Status s = store_.ListEvents(id, after, 500, &events, &more); !s.ok()) return s;
     for (const v1::ReleaseEvent& e : events) {
       if (!writer->Write(e)) return grpc::Status::OK;  // the client went away
       after = e.id();

@@ -51,6 +51,14 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   grpc::Status GetServiceEnvironment(grpc::ServerContext* context,
                                      const v1::GetServiceEnvironmentRequest* request,
                                      v1::ServiceEnvironment* response) override;
+  // Every (service, environment) that has seen a release, sorted, as GetServiceEnvironment
+  // answers each: three SQL statements for them all.
+  grpc::Status ListServiceEnvironments(grpc::ServerContext* context,
+                                       const v1::ListServiceEnvironmentsRequest* request,
+                                       v1::ListServiceEnvironmentsResponse* response) override;
+  // A NOTE on the release's timeline from another service (incidents' deploy correlation).
+  grpc::Status AnnotateRelease(grpc::ServerContext* context, const v1::AnnotateReleaseRequest* request,
+                               v1::ReleaseEvent* response) override;
   grpc::Status RollbackServiceEnvironment(grpc::ServerContext* context,
                                           const v1::RollbackServiceEnvironmentRequest* request,
                                           v1::Release* response) override;
@@ -64,6 +72,12 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   void SetChangeFeed(const db::ChangeFeed* feed) { feed_ = feed; }
 
  private:
+  // A release id as given (full, or a unique prefix of at least 4 hex characters, as git takes
+  // a commit) to the full id. A full id is taken as it is, without a query; a prefix is looked
+  // up (`found`, when given, gets the release then). NOT_FOUND when nothing matches;
+  // INVALID_ARGUMENT "ambiguous" listing the candidates when several do.
+  grpc::Status ResolveId(const std::string& given, std::string* id, v1::Release* found = nullptr);
+
   ReleaseStore& store_;
   Pipeline& pipeline_;
   cache::Cache& cache_;

@@ -51,8 +51,9 @@ bool CanTransition(State from, State to) {
     case R::PENDING:
       return to == R::AWAITING_APPROVAL || to == R::CANARY || to == R::PROMOTING ||
              to == R::ABORTED || to == R::ROLLING_BACK;
+    // PENDING: approved, the pipeline starts the deploy next.
     case R::AWAITING_APPROVAL:
-      return to == R::CANARY || to == R::PROMOTING || to == R::ABORTED ||
+      return to == R::PENDING || to == R::CANARY || to == R::PROMOTING || to == R::ABORTED ||
              to == R::ROLLING_BACK;
     case R::CANARY:
       return to == R::CANARY || to == R::PROMOTING || to == R::ROLLING_BACK;

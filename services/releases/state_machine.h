@@ -18,7 +18,7 @@ bool IsInFlight(State state);
 
 // The pipeline's legal transitions:
 //   PENDING -> AWAITING_APPROVAL | CANARY | PROMOTING | ABORTED | ROLLING_BACK
-//   AWAITING_APPROVAL -> CANARY | PROMOTING | ABORTED | ROLLING_BACK
+//   AWAITING_APPROVAL -> PENDING (approved) | CANARY | PROMOTING | ABORTED | ROLLING_BACK
 //   (ROLLING_BACK from these two when the first canary shift fails part-way)
 //   CANARY -> CANARY (next step) | PROMOTING | ROLLING_BACK
 //   PROMOTING -> VERIFYING | SUCCEEDED (rollback releases) | ROLLING_BACK

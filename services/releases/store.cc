@@ -1,5 +1,7 @@
 #include "services/releases/store.h"
 
+#include <map>
+
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
@@ -121,6 +123,32 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
                 "AND environment = $2 AND kind = 'DEPLOY' AND finished_at IS NOT NULL "
                 "ORDER BY finished_at DESC LIMIT $3");
+  pool_.Prepare("releases_ids_between",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE id BETWEEN "
+                "$1::uuid AND $2::uuid ORDER BY id LIMIT $3");
+  // Commits are stored lower case and hex only: no LIKE metacharacter can occur.
+  pool_.Prepare("releases_find_succeeded_prefix",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
+                "AND environment = $2 AND succeeded_at IS NOT NULL "
+                "AND (commit_sha LIKE $3 || '%' OR $3 LIKE commit_sha || '%') "
+                "ORDER BY succeeded_at DESC LIMIT $4");
+  // The same choices as releases_current_good, releases_in_flight and releases_queued_count,
+  // for every (service, environment) at once.
+  pool_.Prepare("releases_environments",
+                "SELECT service, environment, count(*) FILTER (WHERE queued AND state = 'PENDING') "
+                "FROM releases.releases WHERE ($1 = '' OR service = $1) "
+                "GROUP BY service, environment ORDER BY service, environment");
+  pool_.Prepare("releases_environments_current",
+                std::string("SELECT DISTINCT ON (service, environment) ") + kColumns +
+                    " FROM releases.releases WHERE ($1 = '' OR service = $1) AND state = 'SUCCEEDED' "
+                    "ORDER BY service, environment, succeeded_at DESC");
+  pool_.Prepare("releases_environments_in_flight",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE "
+                "($1 = '' OR service = $1) AND NOT queued AND state IN " + kInFlightStates);
+  pool_.Prepare("releases_event_inserted",
+                "INSERT INTO releases.events (release_id, at, type, actor, message, data, trace_id) "
+                "SELECT id, " + db::MicrosParam(2) + ", $3, $4, $5, $6::jsonb, $7 FROM "
+                "releases.releases WHERE id = $1::uuid RETURNING id");
   pool_.Prepare("driver_action_find",
                 "SELECT status, coalesce(exit_code, 0), output, error FROM releases.driver_actions "
                 "WHERE action_id = $1");
@@ -167,6 +195,17 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
     for (const NewEvent& e : changes.events) {
       db::Exec(tx, "releases_insert_event", release->id(), ToMicros(changes.now), e.type, e.actor,
                e.message, e.data_json, changes.trace_id);
+    }
+    auto with_new_id = [&](std::string text) {
+      static constexpr char kNewId[] = "{new_id}";
+      for (size_t at = text.find(kNewId); at != std::string::npos; at = text.find(kNewId, at)) {
+        text.replace(at, sizeof(kNewId) - 1, release->id());
+      }
+      return text;
+    };
+    for (const auto& [other, e] : changes.other_events) {
+      db::Exec(tx, "releases_insert_event", other, ToMicros(changes.now), e.type, e.actor,
+               with_new_id(e.message), with_new_id(e.data_json), changes.trace_id);
     }
     if (!release->queued()) {
       if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(release->id()),
@@ -396,6 +435,76 @@ grpc::Status ReleaseStore::RecentFinishedDeploys(const std::string& service,
     for (const pqxx::row& row : db::Exec(tx, "releases_recent_finished", service, environment, limit)) {
       FromRow(row, &out->emplace_back());
     }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::IdsBetween(const std::string& lowest, const std::string& highest,
+                                      int limit, std::vector<v1::Release>* out) {
+  return pool_.Transact("find releases by id prefix", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : db::Exec(tx, "releases_ids_between", lowest, highest, limit)) {
+      FromRow(row, &out->emplace_back());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::FindSucceededByPrefix(const std::string& service,
+                                                 const std::string& environment,
+                                                 const std::string& sha_prefix, int limit,
+                                                 std::vector<v1::Release>* out) {
+  return pool_.Transact("find succeeded commits", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row :
+         db::Exec(tx, "releases_find_succeeded_prefix", service, environment, sha_prefix, limit)) {
+      FromRow(row, &out->emplace_back());
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::ListEnvironments(const std::string& service,
+                                            std::vector<v1::ServiceEnvironment>* out) {
+  return pool_.Transact("list service environments", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    std::map<std::pair<std::string, std::string>, size_t> index;
+    for (const pqxx::row& row : db::Exec(tx, "releases_environments", service)) {
+      v1::ServiceEnvironment& e = out->emplace_back();
+      e.set_service(row[0].as<std::string>());
+      e.set_environment(row[1].as<std::string>());
+      e.set_queued(row[2].as<int>());
+      index[{e.service(), e.environment()}] = out->size() - 1;
+    }
+    auto place = [&](const pqxx::row& row, bool current) {
+      v1::Release r;
+      FromRow(row, &r);
+      auto it = index.find({r.service(), r.environment()});
+      if (it == index.end()) return;  // a release admitted after the first statement
+      v1::ServiceEnvironment& e = (*out)[it->second];
+      *(current ? e.mutable_current() : e.mutable_in_flight()) = std::move(r);
+    };
+    for (const pqxx::row& row : db::Exec(tx, "releases_environments_current", service)) place(row, true);
+    for (const pqxx::row& row : db::Exec(tx, "releases_environments_in_flight", service)) place(row, false);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::AppendEvent(const std::string& id, Clock::TimePoint now,
+                                       const std::string& trace_id, const NewEvent& event,
+                                       v1::ReleaseEvent* out) {
+  return pool_.Transact("append release event", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "releases_event_inserted", id, ToMicros(now), event.type,
+                              event.actor, event.message, event.data_json, trace_id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + id + " not found");
+    out->set_id(r[0][0].as<long long>());
+    out->set_release_id(id);
+    SetTimestamp(out->mutable_at(), now);
+    out->set_type(event.type);
+    out->set_actor(event.actor);
+    out->set_message(event.message);
+    (void)google::protobuf::util::JsonStringToMessage(event.data_json, out->mutable_data());
+    out->set_trace_id(trace_id);
     return grpc::Status::OK;
   });
 }

@@ -57,6 +57,9 @@ struct Changes {
   std::vector<NewEvent> events;
   std::optional<Clock::TimePoint> advance_at;  // schedule the pipeline for this release
   std::optional<ObservationRow> observation;
+  // Admit only: events for other releases' timelines, written in the same transaction; in their
+  // message and data, "{new_id}" becomes the id of the release admitted.
+  std::vector<std::pair<std::string, NewEvent>> other_events;
   // This release restores an older one: once it succeeds, every release that succeeded after
   // the restored one (and is still SUCCEEDED) becomes ROLLED_BACK.
   bool supersede_newer = false;
@@ -109,6 +112,24 @@ class ReleaseStore {
   // The newest finished DEPLOY releases of the environment, newest first.
   grpc::Status RecentFinishedDeploys(const std::string& service, const std::string& environment,
                                      int limit, std::vector<v1::Release>* out);
+
+  // Ids of releases whose id lies in [lowest, highest] (full UUIDs bounding a prefix), in id
+  // order, at most `limit`: the PK index answers it.
+  grpc::Status IdsBetween(const std::string& lowest, const std::string& highest, int limit,
+                          std::vector<v1::Release>* out);
+  // Releases that once SUCCEEDED in the environment whose commit starts with `sha_prefix` (or
+  // is a prefix of it: a commit created by its short form), newest success first, at most
+  // `limit`.
+  grpc::Status FindSucceededByPrefix(const std::string& service, const std::string& environment,
+                                     const std::string& sha_prefix, int limit,
+                                     std::vector<v1::Release>* out);
+  // Every service and environment that has seen a release (only `service`'s when not empty),
+  // sorted, each with current, in_flight and queued as CurrentGood and InFlight answer them:
+  // three statements for all of them.
+  grpc::Status ListEnvironments(const std::string& service, std::vector<v1::ServiceEnvironment>* out);
+  // Appends an event without changing the release (NOT_FOUND when there is no such release).
+  grpc::Status AppendEvent(const std::string& id, Clock::TimePoint now, const std::string& trace_id,
+                           const NewEvent& event, v1::ReleaseEvent* out);
 
   // Driver actions, keyed by their idempotency key.
   grpc::Status FindDriverAction(const std::string& action_id, std::string* status,

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <grpcpp/support/status.h>
 
@@ -15,8 +16,39 @@ bool IsDnsLabel(std::string_view name);
 bool IsCommitSha(std::string_view sha);  // 7-40 hex characters
 bool IsUuid(std::string_view id);
 
-// Checks a create request; the message names the first bad field ("commit_sha: ...").
-// Normalises the commit SHA to lower case.
+// A unique prefix of a release id, as git takes one of a commit: at least 4 hex characters
+// (dashes where the UUID has them, any case). Sets the lowest and highest full ids that start
+// with it (lower case), so that an index range finds the candidates; false when `given` cannot
+// start a release id.
+inline constexpr size_t kMinIdPrefix = 4;
+bool IdPrefixBounds(std::string_view given, std::string* lowest, std::string* highest);
+
+// Every problem of a request, so that a client fixes them all at once: "service: is required;
+// commit_sha: \"xyz\" must be 7-40 hexadecimal characters".
+class FieldErrors {
+ public:
+  void Add(const std::string& field, const std::string& why) { problems_.push_back(field + ": " + why); }
+  // An INVALID_ARGUMENT's message is kept as one problem; other statuses are not field errors.
+  void Add(const grpc::Status& status);
+  bool empty() const { return problems_.empty(); }
+  // OK, or one INVALID_ARGUMENT listing every problem joined with "; ".
+  grpc::Status ToStatus() const;
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+// The canonical (lower-case) value of an enum-like string field given in any case, or empty
+// when it is none of `valid`. "Command" -> "command".
+std::string CanonicalChoice(std::string_view given, const std::vector<std::string>& valid);
+// What an enum field's error says after its name, worded as the health and backups services
+// word it: "unknown value \"helm\" (one of external, command)".
+std::string UnknownChoice(const std::string& given, const std::vector<std::string>& valid);
+extern const std::vector<std::string> kDriverKinds;       // external, command
+extern const std::vector<std::string> kAnalysisSources;   // pushed, prometheus, health
+
+// Checks a create request, every field (errors listed together, each naming its field).
+// Normalises the commit SHA and driver.kind to lower case.
 grpc::Status ValidateCreate(v1::CreateReleaseRequest& request);
 
 }  // namespace flightdeck::releases

@@ -45,102 +45,156 @@ std::vector<std::string> RelatedIds(const CorrelationDecision& d) {
   return ids;
 }
 
-TEST(CorrelateTest, InFlightReleaseIsRolledBack) {
-  auto d = Correlate({MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(10))}, kOpened, true);
-  EXPECT_EQ(d.rollback_release_id, "canary");
+// What GetServiceEnvironment answers: the current release and the one in flight.
+v1::ServiceEnvironment Running(const v1::Release* current, const v1::Release* in_flight = nullptr) {
+  v1::ServiceEnvironment env;
+  env.set_service("api");
+  env.set_environment("production");
+  if (current) *env.mutable_current() = *current;
+  if (in_flight) *env.mutable_in_flight() = *in_flight;
+  return env;
+}
+
+v1::Release Rollback(v1::Release r, const std::string& restores) {
+  r.set_kind(v1::Release::ROLLBACK);
+  r.set_version("v-" + restores);
+  return r;
+}
+
+TEST(CorrelateTest, InFlightDeployIsAborted) {
+  const auto canary = MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(10));
+  auto d = Correlate({canary}, Running(nullptr, &canary), kOpened, true);
+  EXPECT_EQ(d.action, CorrelationAction::kAbort);
+  EXPECT_EQ(d.target_release_id, "canary");
   ASSERT_EQ(d.related.size(), 1u);
   EXPECT_TRUE(d.related[0].rollback_requested());
   EXPECT_EQ(d.related[0].state(), "CANARY");
   EXPECT_EQ(d.related[0].commit_sha(), "sha-canary");
   EXPECT_NE(d.why.find("canary"), std::string::npos);
+  EXPECT_TRUE(d.skipped_release_ids.empty());
 }
 
-TEST(CorrelateTest, SixtyAndThirtyMinuteWindows) {
-  const std::vector<v1::Release> releases = {
-      // finished 29 min before: linked and a rollback candidate
-      MakeRelease("r29", v1::Release::SUCCEEDED, kOpened - minutes(50), kOpened - minutes(29)),
-      // finished 45 min before: linked only
-      MakeRelease("r45", v1::Release::SUCCEEDED, kOpened - minutes(70), kOpened - minutes(45)),
-      // created 61 min and finished 61 min before: neither
-      MakeRelease("r61", v1::Release::SUCCEEDED, kOpened - minutes(90), kOpened - minutes(61)),
-  };
-  auto d = Correlate(releases, kOpened, true);
+TEST(CorrelateTest, CurrentDeployFinishedWithinThirtyMinutesIsRolledBack) {
+  const auto r29 = MakeRelease("r29", v1::Release::SUCCEEDED, kOpened - minutes(50), kOpened - minutes(29));
+  const auto r45 = MakeRelease("r45", v1::Release::SUCCEEDED, kOpened - minutes(70), kOpened - minutes(45));
+  const auto r61 = MakeRelease("r61", v1::Release::SUCCEEDED, kOpened - minutes(90), kOpened - minutes(61));
+  auto d = Correlate({r29, r45, r61}, Running(&r29), kOpened, true);
   EXPECT_EQ(RelatedIds(d), (std::vector<std::string>{"r29", "r45"}));
-  EXPECT_EQ(d.rollback_release_id, "r29");
+  EXPECT_EQ(d.action, CorrelationAction::kRollBack);
+  EXPECT_EQ(d.target_release_id, "r29");
+  EXPECT_NE(d.why.find("current"), std::string::npos) << d.why;
 
-  auto only_old = Correlate({releases[1], releases[2]}, kOpened, true);
-  EXPECT_EQ(RelatedIds(only_old), std::vector<std::string>{"r45"});
-  EXPECT_EQ(only_old.rollback_release_id, "");
-  EXPECT_FALSE(only_old.related[0].rollback_requested());
+  // Current but finished 45 minutes ago: linked only.
+  auto old = Correlate({r45, r61}, Running(&r45), kOpened, true);
+  EXPECT_EQ(RelatedIds(old), std::vector<std::string>{"r45"});
+  EXPECT_EQ(old.action, CorrelationAction::kNone);
+  EXPECT_EQ(old.target_release_id, "");
+  EXPECT_FALSE(old.related[0].rollback_requested());
 }
 
 TEST(CorrelateTest, WindowEdgesAreInclusive) {
-  auto d = Correlate({MakeRelease("edge", v1::Release::SUCCEEDED, kOpened - minutes(60),
-                                  kOpened - minutes(30))},
-                     kOpened, true);
-  EXPECT_EQ(d.rollback_release_id, "edge");
-  d = Correlate({MakeRelease("past", v1::Release::SUCCEEDED, kOpened - minutes(60),
-                             kOpened - minutes(30) - std::chrono::seconds(1))},
-                kOpened, true);
+  const auto edge = MakeRelease("edge", v1::Release::SUCCEEDED, kOpened - minutes(60), kOpened - minutes(30));
+  EXPECT_EQ(Correlate({edge}, Running(&edge), kOpened, true).target_release_id, "edge");
+  const auto past = MakeRelease("past", v1::Release::SUCCEEDED, kOpened - minutes(60),
+                                kOpened - minutes(30) - std::chrono::seconds(1));
+  auto d = Correlate({past}, Running(&past), kOpened, true);
   EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"past"});
-  EXPECT_EQ(d.rollback_release_id, "");
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
 }
 
-TEST(CorrelateTest, TerminalFailuresAreLinkedButNeverRolledBack) {
-  for (auto state : {v1::Release::ROLLED_BACK, v1::Release::ABORTED, v1::Release::FAILED}) {
-    auto d = Correlate({MakeRelease("x", state, kOpened - minutes(10), kOpened - minutes(5))},
-                       kOpened, true);
-    EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"x"}) << v1::Release::State_Name(state);
-    EXPECT_EQ(d.rollback_release_id, "") << v1::Release::State_Name(state);
-  }
-  // Already rolling back, or a ROLLBACK release restoring a good version: leave them alone.
-  auto rolling = MakeRelease("rb", v1::Release::ROLLING_BACK, kOpened - minutes(5));
-  auto restore = MakeRelease("restore", v1::Release::VERIFYING, kOpened - minutes(3));
-  restore.set_kind(v1::Release::ROLLBACK);
-  auto d = Correlate({rolling, restore}, kOpened, true);
-  EXPECT_EQ(RelatedIds(d).size(), 2u);
-  EXPECT_EQ(d.rollback_release_id, "");
+// The reported scenario: production runs a ROLLBACK release (restoring v1 after v2 went bad);
+// an incident must not roll back v1 or v2, neither of which runs, nor the rollback itself.
+TEST(CorrelateTest, ARunningRollbackReleaseMeansNothingOlderIsRolledBack) {
+  const auto first = MakeRelease("v1", v1::Release::SUCCEEDED, kOpened - minutes(40), kOpened - minutes(25));
+  const auto second = MakeRelease("v2", v1::Release::ROLLED_BACK, kOpened - minutes(20), kOpened - minutes(15));
+  const auto restore = Rollback(MakeRelease("rb3", v1::Release::SUCCEEDED, kOpened - minutes(6),
+                                            kOpened - minutes(5)),
+                                "v1");
+  auto d = Correlate({first, second, restore}, Running(&restore), kOpened, true);
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
+  EXPECT_EQ(d.target_release_id, "");
+  EXPECT_EQ(RelatedIds(d), (std::vector<std::string>{"rb3", "v2", "v1"}));
+  for (const auto& r : d.related) EXPECT_FALSE(r.rollback_requested()) << r.release_id();
+  EXPECT_EQ(d.skipped_release_ids, (std::vector<std::string>{"v2", "v1"}));
+  EXPECT_NE(d.why.find("release v2 no longer runs: rb3 (a rollback to v-v1) is current"), std::string::npos)
+      << d.why;
+  EXPECT_NE(d.why.find("release v1 no longer runs"), std::string::npos) << d.why;
+  EXPECT_NE(d.why.find("rb3 is a rollback"), std::string::npos) << d.why;
 }
 
-TEST(CorrelateTest, NewestCandidateIsChosenWhateverTheInputOrder) {
-  const auto older = MakeRelease("older", v1::Release::SUCCEEDED, kOpened - minutes(40),
-                                 kOpened - minutes(20));
-  const auto newer = MakeRelease("newer", v1::Release::PROMOTING, kOpened - minutes(8));
+TEST(CorrelateTest, AReplacedDeployIsNotTheOneRolledBack) {
+  const auto older = MakeRelease("older", v1::Release::SUCCEEDED, kOpened - minutes(40), kOpened - minutes(20));
+  const auto newer = MakeRelease("newer", v1::Release::SUCCEEDED, kOpened - minutes(12), kOpened - minutes(8));
   for (const auto& input : {std::vector<v1::Release>{older, newer}, std::vector<v1::Release>{newer, older}}) {
-    auto d = Correlate(input, kOpened, true);
-    EXPECT_EQ(d.rollback_release_id, "newer");
+    auto d = Correlate(input, Running(&newer), kOpened, true);
+    EXPECT_EQ(d.action, CorrelationAction::kRollBack);
+    EXPECT_EQ(d.target_release_id, "newer");
     EXPECT_EQ(RelatedIds(d), (std::vector<std::string>{"newer", "older"}));
     EXPECT_TRUE(d.related[0].rollback_requested());
     EXPECT_FALSE(d.related[1].rollback_requested());
+    EXPECT_TRUE(d.skipped_release_ids.empty()) << "something is acted on: nothing to explain";
+  }
+}
+
+TEST(CorrelateTest, RollbacksAndReleasesAlreadyRollingBackAreLeftAlone) {
+  const auto good = MakeRelease("good", v1::Release::SUCCEEDED, kOpened - hours(5), kOpened - hours(4));
+  auto rolling = MakeRelease("rb", v1::Release::ROLLING_BACK, kOpened - minutes(5));
+  auto d = Correlate({rolling}, Running(&good, &rolling), kOpened, true);
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
+  EXPECT_NE(d.why.find("already ROLLING_BACK"), std::string::npos) << d.why;
+
+  auto restoring = Rollback(MakeRelease("restore", v1::Release::PROMOTING, kOpened - minutes(3)), "good");
+  d = Correlate({restoring}, Running(&good, &restoring), kOpened, true);
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
+  EXPECT_NE(d.why.find("in flight is a rollback"), std::string::npos) << d.why;
+
+  for (auto state : {v1::Release::ROLLED_BACK, v1::Release::ABORTED, v1::Release::FAILED}) {
+    auto x = MakeRelease("x", state, kOpened - minutes(10), kOpened - minutes(5));
+    d = Correlate({x}, Running(&good), kOpened, true);
+    EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"x"}) << v1::Release::State_Name(state);
+    EXPECT_EQ(d.action, CorrelationAction::kNone) << v1::Release::State_Name(state);
   }
 }
 
 TEST(CorrelateTest, LongRunningCanaryAndQueuedRelease) {
-  // A canary started three hours ago is still the likeliest cause.
-  auto d = Correlate({MakeRelease("slow", v1::Release::CANARY, kOpened - hours(3))}, kOpened, true);
-  EXPECT_EQ(d.rollback_release_id, "slow");
+  // A canary started three hours ago is still the likeliest cause, listed or not.
+  const auto slow = MakeRelease("slow", v1::Release::CANARY, kOpened - hours(3));
+  auto d = Correlate({}, Running(nullptr, &slow), kOpened, true);
+  EXPECT_EQ(d.action, CorrelationAction::kAbort);
+  EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"slow"});
   // A queued release has not reached the environment.
   auto queued = MakeRelease("queued", v1::Release::PENDING, kOpened - minutes(2));
   queued.set_queued(true);
-  d = Correlate({queued}, kOpened, true);
+  d = Correlate({queued}, Running(nullptr), kOpened, true);
   EXPECT_EQ(RelatedIds(d), std::vector<std::string>{"queued"});
-  EXPECT_EQ(d.rollback_release_id, "");
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
 }
 
 TEST(CorrelateTest, AutoRollbackOffStillLinks) {
-  auto d = Correlate({MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(10))}, kOpened,
-                     false);
-  EXPECT_EQ(d.rollback_release_id, "");
+  const auto canary = MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(10));
+  auto d = Correlate({canary}, Running(nullptr, &canary), kOpened, false);
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
+  EXPECT_EQ(d.target_release_id, "");
   ASSERT_EQ(d.related.size(), 1u);
   EXPECT_FALSE(d.related[0].rollback_requested());
   EXPECT_NE(d.why.find("off"), std::string::npos) << d.why;
 }
 
 TEST(CorrelateTest, NothingRecent) {
-  auto d = Correlate({}, kOpened, true);
+  auto d = Correlate({}, Running(nullptr), kOpened, true);
   EXPECT_TRUE(d.related.empty());
-  EXPECT_EQ(d.rollback_release_id, "");
+  EXPECT_EQ(d.action, CorrelationAction::kNone);
   EXPECT_FALSE(d.why.empty());
+}
+
+TEST(CorrelateTest, OnlyTransientErrorsAreRetried) {
+  for (auto code : {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DEADLINE_EXCEEDED}) {
+    EXPECT_TRUE(IsRetryable(grpc::Status(code, "x"))) << code;
+  }
+  for (auto code : {grpc::StatusCode::FAILED_PRECONDITION, grpc::StatusCode::NOT_FOUND,
+                    grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::PERMISSION_DENIED}) {
+    EXPECT_FALSE(IsRetryable(grpc::Status(code, "x"))) << code;
+  }
 }
 
 // ---- the gRPC client against a real in-process ReleaseService on loopback ----
@@ -195,7 +249,27 @@ class ReleasesServer final : public v1::ReleaseService::Service {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + request->id() + " not found");
   }
 
-  // An in-flight release is rolled back by aborting it (its traffic is taken back).
+  grpc::Status GetServiceEnvironment(grpc::ServerContext* context,
+                                     const v1::GetServiceEnvironmentRequest* request,
+                                     v1::ServiceEnvironment* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Record(*context);
+    *response = environment;
+    response->set_service(request->service());
+    response->set_environment(request->environment());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AnnotateRelease(grpc::ServerContext* context, const v1::AnnotateReleaseRequest* request,
+                               v1::ReleaseEvent* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Record(*context);
+    notes.push_back(*request);
+    response->set_release_id(request->id());
+    response->set_type("NOTE");
+    return grpc::Status::OK;
+  }
+
   grpc::Status AbortRelease(grpc::ServerContext* context, const v1::ReleaseActionRequest* request,
                             v1::Release* response) override {
     {
@@ -222,6 +296,8 @@ class ReleasesServer final : public v1::ReleaseService::Service {
   v1::ListReleasesRequest last_list;
   std::vector<v1::ReleaseActionRequest> rollbacks;  // both kinds
   std::vector<std::string> aborts;                  // ids rolled back by aborting
+  v1::ServiceEnvironment environment;
+  std::vector<v1::AnnotateReleaseRequest> notes;
   std::string actor, role;
   std::chrono::system_clock::duration deadline_left{};
 };
@@ -274,10 +350,10 @@ TEST_F(ReleasesClientTest, PagesUntilOlderThanSince) {
   EXPECT_LE(service_.deadline_left, std::chrono::milliseconds(10500));
 
   // What it returns feeds Correlate: r0..r12 were created in the last hour; r0 (created at the
-  // opening) finished within 30 minutes and is the newest.
-  auto d = Correlate(out, kOpened, true);
+  // opening) finished within 30 minutes and is what runs.
+  auto d = Correlate(out, Running(&out.front()), kOpened, true);
   EXPECT_EQ(d.related.size(), 13u);
-  EXPECT_EQ(d.rollback_release_id, "r0");
+  EXPECT_EQ(d.target_release_id, "r0");
 }
 
 TEST_F(ReleasesClientTest, FewReleasesTakeOnePage) {
@@ -289,25 +365,40 @@ TEST_F(ReleasesClientTest, FewReleasesTakeOnePage) {
   EXPECT_EQ(out[0].state(), v1::Release::CANARY);
 }
 
-TEST_F(ReleasesClientTest, RollbackCarriesReasonAndErrors) {
+TEST_F(ReleasesClientTest, AbortAndRollBackCarryTheReasonAndErrors) {
   service_.releases.push_back(MakeRelease("canary", v1::Release::CANARY, kOpened - minutes(3)));
   v1::Release out;
-  grpc::Status s = client_->Rollback("canary", "incident inc-1 (SEV1) opened", &out);
+  grpc::Status s = client_->Abort("canary", "incident inc-1 (SEV1) opened", &out);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(out.state(), v1::Release::ROLLING_BACK);
   ASSERT_EQ(service_.rollbacks.size(), 1u);
   EXPECT_EQ(service_.rollbacks[0].reason(), "incident inc-1 (SEV1) opened");
-  EXPECT_EQ(service_.aborts, std::vector<std::string>{"canary"}) << "in flight: aborted";
+  EXPECT_EQ(service_.aborts, std::vector<std::string>{"canary"});
   EXPECT_EQ(service_.actor, "incidents");
   EXPECT_EQ(service_.role, "OPERATOR");
 
   service_.releases.push_back(MakeRelease("done", v1::Release::SUCCEEDED, kOpened - minutes(9)));
-  ASSERT_TRUE(client_->Rollback("done", "incident inc-2 (SEV2) opened", &out).ok());
+  ASSERT_TRUE(client_->RollBack("done", "incident inc-2 (SEV2) opened", &out).ok());
   EXPECT_EQ(service_.rollbacks.size(), 2u);
-  EXPECT_EQ(service_.aborts.size(), 1u) << "a finished release is rolled back, not aborted";
+  EXPECT_EQ(service_.aborts.size(), 1u) << "a rollback is not an abort";
 
-  s = client_->Rollback("nope", "x", &out);
+  s = client_->RollBack("nope", "x", &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ReleasesClientTest, EnvironmentAndAnnotateReachTheService) {
+  const auto current = MakeRelease("cur", v1::Release::SUCCEEDED, kOpened - minutes(9), kOpened - minutes(2));
+  *service_.environment.mutable_current() = current;
+  v1::ServiceEnvironment env;
+  ASSERT_TRUE(client_->Environment("api", "production", &env).ok());
+  EXPECT_EQ(env.current().id(), "cur");
+  EXPECT_FALSE(env.has_in_flight());
+  EXPECT_EQ(service_.actor, "incidents");
+
+  ASSERT_TRUE(client_->Annotate("cur", "incident inc-3 (SEV2): no automatic rollback").ok());
+  ASSERT_EQ(service_.notes.size(), 1u);
+  EXPECT_EQ(service_.notes[0].id(), "cur");
+  EXPECT_EQ(service_.notes[0].message(), "incident inc-3 (SEV2): no automatic rollback");
 }
 
 TEST(ReleasesClientUnreachableTest, ReportsUnavailable) {

@@ -1,6 +1,7 @@
 // Integration: the release pipeline against the real PostgreSQL and Redis, with a fake clock
 // and a driver that counts what it is asked to do.
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/server_context.h>
 #include <gtest/gtest.h>
 
@@ -301,6 +302,8 @@ TEST_F(PipelineTest, InconclusiveAnalysesPauseForAHuman) {
   EXPECT_EQ(Get(r.id()).state(), v1::Release::CANARY) << "neither promotes nor rolls back alone";
   v1::Release promoted;
   ASSERT_TRUE(pipeline_.Promote(r.id(), "looked at dashboards", {"alice", ""}, &promoted).ok());
+  EXPECT_EQ(promoted.state(), v1::Release::PROMOTING) << "the answer is the state after the promotion";
+  EXPECT_FALSE(promoted.paused());
   RunDue();
   EXPECT_EQ(Get(r.id()).state(), v1::Release::VERIFYING);
 }
@@ -323,6 +326,9 @@ TEST_F(PipelineTest, ProductionNeedsStagingFirstAndAnApprovalByAnotherPerson) {
   EXPECT_EQ(pipeline_.Approve(prod.id(), "", {"ci", ""}, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   ASSERT_TRUE(pipeline_.Approve(prod.id(), "lgtm", {"alice", ""}, &out).ok());
+  EXPECT_EQ(out.state(), v1::Release::PENDING) << "the answer is the state after the approval";
+  EXPECT_EQ(out.approved_by(), "alice");
+  EXPECT_EQ(Get(prod.id()).state(), v1::Release::PENDING) << "and so is the stored release";
   RunDue();
   EXPECT_EQ(Get(prod.id()).state(), v1::Release::CANARY);
   EXPECT_EQ(Get(prod.id()).approved_by(), "alice");
@@ -507,6 +513,230 @@ TEST_F(PipelineTest, ObservationsPushedWhileTheDriverRunsDoNotStallTheCanary) {
   std::vector<std::string> actions;
   for (const auto& c : driver_.calls()) actions.push_back(c.action + ":" + std::to_string(c.weight));
   EXPECT_EQ(actions, (std::vector<std::string>{"canary:10", "canary:50", "promote:100"}));
+}
+
+// --- issue 10: prefixes, enums, every field at once, the view of every environment ---
+
+TEST_F(PipelineTest, RollbackTakesAUniqueCommitPrefixInAnyCase) {
+  v1::Release one = Succeed("staging", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
+  Succeed("staging", "2222222aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+  v1::Release rollback;
+  grpc::Status s = pipeline_.RollBackTo("checkout", "staging", "A1B2C3D4", "bad data", {"alice", ""}, &rollback);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rollback.commit_sha(), one.commit_sha());
+  EXPECT_EQ(rollback.rollback_target_id(), one.id());
+  RunDue();
+  EXPECT_EQ(Get(rollback.id()).state(), v1::Release::SUCCEEDED);
+
+  s = pipeline_.RollBackTo("checkout", "staging", "a1b2c3f", "x", {"alice", ""}, &rollback);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  s = pipeline_.RollBackTo("checkout", "staging", "a1b2c3", "x", {"alice", ""}, &rollback);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "fewer than 7 characters";
+}
+
+TEST_F(PipelineTest, AnAmbiguousCommitPrefixListsTheCandidates) {
+  Succeed("staging", "abcdef1111");
+  Succeed("staging", "abcdef1222");
+  v1::Release rollback;
+  grpc::Status s = pipeline_.RollBackTo("checkout", "staging", "abcdef1", "x", {"alice", ""}, &rollback);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("ambiguous"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("abcdef1111"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("abcdef1222"), std::string::npos) << s.error_message();
+  // One more character decides.
+  s = pipeline_.RollBackTo("checkout", "staging", "abcdef111", "x", {"alice", ""}, &rollback);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rollback.commit_sha(), "abcdef1111");
+  RunDue();
+  // A release created with a short form, rolled back to by a longer SHA of it: the same commit.
+  s = pipeline_.RollBackTo("checkout", "staging", "ABCDEF1222FFFF", "x", {"alice", ""}, &rollback);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rollback.commit_sha(), "abcdef1222");
+}
+
+TEST_F(PipelineTest, ReleaseIdsTakeAUniquePrefixLikeGit) {
+  v1::Release r = Create("staging", "abcdef1");
+  grpc::ServerContext context;
+  v1::GetReleaseRequest get;
+  v1::Release got;
+  for (const std::string& given : {r.id().substr(0, 8), r.id().substr(0, 13), r.id()}) {
+    std::string upper = given;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    get.set_id(upper);
+    grpc::Status s = service_.GetRelease(&context, &get, &got);
+    ASSERT_TRUE(s.ok()) << given << ": " << s.error_message();
+    EXPECT_EQ(got.id(), r.id());
+  }
+  // The actions take it too.
+  v1::ReleaseActionRequest abort;
+  abort.set_id(r.id().substr(0, 6));
+  abort.set_reason("wrong build");
+  ASSERT_TRUE(service_.AbortRelease(&context, &abort, &got).ok());
+  EXPECT_EQ(got.id(), r.id());
+  v1::ListReleaseEventsRequest events;
+  events.set_id(r.id().substr(0, 5));
+  v1::ListReleaseEventsResponse listed;
+  ASSERT_TRUE(service_.ListReleaseEvents(&context, &events, &listed).ok());
+  EXPECT_GT(listed.events_size(), 0);
+
+  get.set_id(r.id().substr(0, 3));
+  EXPECT_EQ(service_.GetRelease(&context, &get, &got).error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << "at least 4 characters";
+  get.set_id(r.id()[0] == 'f' ? "0000" : "ffff");
+  if (r.id().compare(0, 4, get.id()) != 0) {
+    EXPECT_EQ(service_.GetRelease(&context, &get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+
+  // Two releases whose ids share a prefix: the answer lists both.
+  for (const char* id : {"abcd0000-0000-4000-8000-000000000001", "abcd0000-0000-4000-8000-000000000002"}) {
+    ASSERT_TRUE(pool_.Transact("test release", [&](pqxx::transaction_base& tx) {
+      tx.exec_params("INSERT INTO releases.releases (id, service, environment, version, commit_sha, "
+                     "state, created_by, created_at, updated_at) VALUES ($1::uuid, 'search', 'qa', "
+                     "'v1', 'abcdef1', 'SUCCEEDED', 'ci', now(), now())",
+                     std::string(id));
+      return grpc::Status::OK;
+    }).ok());
+  }
+  get.set_id("abcd0000");
+  grpc::Status s = service_.GetRelease(&context, &get, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("ambiguous"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("abcd0000-0000-4000-8000-000000000001"), std::string::npos);
+  EXPECT_NE(s.error_message().find("abcd0000-0000-4000-8000-000000000002"), std::string::npos);
+  get.set_id("abcd0000-0000-4000-8000-000000000002");
+  ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());
+}
+
+TEST_F(PipelineTest, EnumsAreTakenInAnyCaseAndAnsweredLowerCase) {
+  v1::CreateReleaseRequest req;
+  req.set_service("checkout");
+  req.set_environment("staging");
+  req.set_version("v1");
+  req.set_commit_sha("abcdef1");
+  req.mutable_driver()->set_kind("External");
+  req.mutable_canary()->mutable_analysis()->set_source("PUSHED");
+  v1::Release r;
+  grpc::Status s = pipeline_.Create(req, {"ci", ""}, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(r.driver().kind(), "external");
+  EXPECT_EQ(r.canary().analysis().source(), "pushed");
+
+  req.set_environment("qa");
+  req.mutable_driver()->set_kind("kubectl");
+  req.mutable_canary()->mutable_analysis()->set_source("datadog");
+  s = pipeline_.Create(req, {"ci", ""}, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("driver.kind: unknown value \"kubectl\" (one of external, command)"),
+            std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("canary.analysis.source: unknown value \"datadog\" (one of "
+                                   "pushed, prometheus, health)"),
+            std::string::npos) << s.error_message();
+}
+
+TEST_F(PipelineTest, CreateReportsEveryBadFieldAtOnce) {
+  v1::CreateReleaseRequest req;
+  req.set_service("Check_Out");
+  req.set_environment("staging");
+  req.set_commit_sha("xyz");
+  req.mutable_canary()->add_steps()->set_weight(0);
+  v1::Release r;
+  grpc::Status s = pipeline_.Create(req, {"ci", ""}, &r);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  for (const char* field : {"service: \"Check_Out\"", "version: is required", "commit_sha: \"xyz\"",
+                            "canary.steps[0].weight", "canary.steps[0].duration: is required"}) {
+    EXPECT_NE(s.error_message().find(field), std::string::npos) << field << " in " << s.error_message();
+  }
+  v1::Release out;
+  s = pipeline_.RollBackTo("Bad_Name", "staging", "zz", "", {"alice", ""}, &out);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  for (const char* field : {"service:", "to_commit_sha:", "reason:"}) {
+    EXPECT_NE(s.error_message().find(field), std::string::npos) << field << " in " << s.error_message();
+  }
+}
+
+TEST_F(PipelineTest, RollingBackNamesTheReasonOnTheRolledBackRelease) {
+  Succeed("staging", "1111111");
+  v1::Release two = Succeed("staging", "2222222");
+  v1::Release out;
+  ASSERT_TRUE(pipeline_.RollBack(two.id(), "incident inc-7 (SEV2, checkout/staging)", {"incidents", ""}, &out).ok());
+  bool named = false;
+  for (const auto& e : Events(two.id())) {
+    named = named || (e.type() == "ROLLBACK_REQUESTED" && e.actor() == "incidents" &&
+                      e.message().find("incident inc-7 (SEV2") != std::string::npos &&
+                      e.message().find(out.id()) != std::string::npos);
+  }
+  EXPECT_TRUE(named) << Timeline(two.id());
+}
+
+TEST_F(PipelineTest, AnnotateAddsANoteWithoutChangingTheRelease) {
+  v1::Release r = Succeed("staging", "1111111");
+  grpc::ServerContext context;
+  v1::AnnotateReleaseRequest note;
+  note.set_id(r.id().substr(0, 8));
+  note.set_message("incident inc-9 (SEV2): no automatic rollback: release x no longer runs");
+  v1::ReleaseEvent event;
+  grpc::Status s = service_.AnnotateRelease(&context, &note, &event);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(event.type(), "NOTE");
+  EXPECT_EQ(event.release_id(), r.id());
+  EXPECT_EQ(Events(r.id()).back().message(), note.message());
+  EXPECT_EQ(Get(r.id()).revision(), r.revision()) << "the release itself is unchanged";
+  note.set_message("");
+  EXPECT_EQ(service_.AnnotateRelease(&context, &note, &event).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  note.set_id("00000000-0000-4000-8000-000000000000");
+  note.set_message("x");
+  EXPECT_EQ(service_.AnnotateRelease(&context, &note, &event).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(PipelineTest, ListServiceEnvironmentsAnswersEachAsGetServiceEnvironmentDoes) {
+  Succeed("staging", "1111111");
+  v1::Release in_flight = Create("staging", "2222222");
+  v1::CreateReleaseRequest queued;
+  queued.set_service("checkout");
+  queued.set_environment("staging");
+  queued.set_version("v3");
+  queued.set_commit_sha("3333333");
+  queued.set_queue(true);
+  v1::Release q;
+  ASSERT_TRUE(pipeline_.Create(queued, {"ci", ""}, &q).ok());
+  Create("qa", "4444444");  // in flight, nothing current
+  v1::CreateReleaseRequest other = queued;
+  other.set_service("search");
+  other.set_environment("staging");
+  other.set_queue(false);
+  ASSERT_TRUE(pipeline_.Create(other, {"ci", ""}, &q).ok());
+  RunDue();
+
+  grpc::ServerContext context;
+  v1::ListServiceEnvironmentsRequest all;
+  v1::ListServiceEnvironmentsResponse listed;
+  ASSERT_TRUE(service_.ListServiceEnvironments(&context, &all, &listed).ok());
+  std::vector<std::string> pairs;
+  for (const auto& e : listed.environments()) {
+    pairs.push_back(e.service() + "/" + e.environment());
+    v1::GetServiceEnvironmentRequest one;
+    one.set_service(e.service());
+    one.set_environment(e.environment());
+    v1::ServiceEnvironment expected;
+    ASSERT_TRUE(service_.GetServiceEnvironment(&context, &one, &expected).ok());
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(e, expected))
+        << e.DebugString() << "\n---\n" << expected.DebugString();
+  }
+  EXPECT_EQ(pairs, (std::vector<std::string>{"checkout/qa", "checkout/staging", "search/staging"}));
+  const v1::ServiceEnvironment& staging = listed.environments(1);
+  EXPECT_EQ(staging.in_flight().id(), in_flight.id());
+  EXPECT_EQ(staging.queued(), 1);
+  EXPECT_EQ(staging.current().commit_sha(), "1111111");
+
+  v1::ListServiceEnvironmentsRequest search;
+  search.set_service("search");
+  listed.Clear();
+  ASSERT_TRUE(service_.ListServiceEnvironments(&context, &search, &listed).ok());
+  ASSERT_EQ(listed.environments_size(), 1);
+  EXPECT_EQ(listed.environments(0).service(), "search");
+  search.set_service("Bad_Name");
+  EXPECT_EQ(service_.ListServiceEnvironments(&context, &search, &listed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

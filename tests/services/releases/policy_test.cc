@@ -195,13 +195,27 @@ TEST(PolicyTest, BadJsonIsRefusedWithTheParsersReason) {
   EXPECT_EQ(FileError("").rfind("environments: invalid JSON: ", 0), 0u) << "empty file";
 }
 
+TEST(PolicyTest, EnumsAreTakenInAnyCase) {
+  PolicySet set;
+  grpc::Status s = PolicySet::FromJson(
+      R"({"staging": {"driver": "Command", "command": ["/bin/deploy"],
+                      "canary": {"analysis": {"source": "Health", "health": {"target": "web"}}}}})",
+      &set);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(set.For("staging").driver, "command");
+  EXPECT_EQ(set.For("staging").default_canary.analysis().source(), "health");
+  EXPECT_EQ(FileError(R"({"staging": {"canary": {"analysis": {"source": "datadog"}}}})"),
+            "staging.canary.analysis.source: unknown value \"datadog\" (one of pushed, prometheus, "
+            "health)");
+}
+
 TEST(PolicyTest, BadFieldsNameTheEnvironmentAndField) {
   EXPECT_EQ(FileError(R"({"production": {"requires_approval": true}})"),
             "production.requires_approval: unknown field");
   EXPECT_EQ(FileError(R"({"production": {"require_approval": "yes"}})"),
             "production.require_approval: must be true or false");
   EXPECT_EQ(FileError(R"({"staging": {"driver": "helm"}})"),
-            "staging.driver: must be external or command");
+            "staging.driver: unknown value \"helm\" (one of external, command)");
   EXPECT_EQ(FileError(R"({"staging": {"driver": "command"}})"),
             "staging.command: is required when the driver is command");
   EXPECT_EQ(FileError(R"({"staging": {"command": ["/bin/deploy", ""]}})"),
@@ -342,12 +356,18 @@ TEST(PolicyTest, EachInvalidPlanFieldIsNamedAsTheClientSentIt) {
   EXPECT_EQ(ResolveError(R"({"analysis": {"inconclusive_limit": -1}})"),
             "canary.analysis.inconclusive_limit: must be at least 1");
   EXPECT_EQ(ResolveError(R"({"analysis": {"source": "datadog"}})"),
-            "canary.analysis.source: must be pushed, prometheus or health");
+            "canary.analysis.source: unknown value \"datadog\" (one of pushed, prometheus, health)");
+  // Every problem at once.
   EXPECT_EQ(ResolveError(R"({"analysis": {"source": "prometheus"}})"),
-            "canary.analysis.prometheus.url: is required when source is prometheus");
+            "canary.analysis.prometheus.url: is required when source is prometheus; "
+            "canary.analysis.prometheus.error_rate_query: is required when source is prometheus");
+  EXPECT_EQ(ResolveError(R"({"steps": [{"weight": 0}], "analysis": {"min_requests": 0}})"),
+            "canary.steps[0].weight: must be between 1 and 100; canary.steps[0].duration: is required; "
+            "canary.analysis.min_requests: must be at least 1");
   EXPECT_EQ(ResolveError(R"({"analysis": {"source": "prometheus",
                                           "prometheus": {"url": "prometheus:9090"}}})"),
-            "canary.analysis.prometheus.url: must be an http:// or https:// URL");
+            "canary.analysis.prometheus.url: must be an http:// or https:// URL; "
+            "canary.analysis.prometheus.error_rate_query: is required when source is prometheus");
   EXPECT_EQ(ResolveError(R"({"analysis": {"source": "prometheus",
                                           "prometheus": {"url": "http://prometheus:9090"}}})"),
             "canary.analysis.prometheus.error_rate_query: is required when source is prometheus");

@@ -23,6 +23,7 @@ const std::set<std::pair<State, State>> kLegal = {
     {R::PENDING, R::ABORTED},
     {R::PENDING, R::FAILED},
     {R::PENDING, R::ROLLING_BACK},
+    {R::AWAITING_APPROVAL, R::PENDING},  // approved: the pipeline starts the deploy next
     {R::AWAITING_APPROVAL, R::CANARY},
     {R::AWAITING_APPROVAL, R::PROMOTING},
     {R::AWAITING_APPROVAL, R::ABORTED},
