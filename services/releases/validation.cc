@@ -76,17 +76,6 @@ bool IdPrefixBounds(std::string_view given, std::string* lowest, std::string* hi
   return true;
 }
 
-void FieldErrors::Add(const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) problems_.push_back(status.error_message());
-}
-
-grpc::Status FieldErrors::ToStatus() const {
-  if (problems_.empty()) return grpc::Status::OK;
-  std::string message;
-  for (const std::string& p : problems_) message += (message.empty() ? "" : "; ") + p;
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
-
 const std::vector<std::string> kDriverKinds = {"external", "command"};
 const std::vector<std::string> kAnalysisSources = {"pushed", "prometheus", "health"};
 

@@ -6,6 +6,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include "common/grpc/request_checks.h"
+
 #include "flightdeck/v1/releases.pb.h"
 
 namespace flightdeck::releases {
@@ -25,18 +27,7 @@ bool IdPrefixBounds(std::string_view given, std::string* lowest, std::string* hi
 
 // Every problem of a request, so that a client fixes them all at once: "service: is required;
 // commit_sha: \"xyz\" must be 7-40 hexadecimal characters".
-class FieldErrors {
- public:
-  void Add(const std::string& field, const std::string& why) { problems_.push_back(field + ": " + why); }
-  // An INVALID_ARGUMENT's message is kept as one problem; other statuses are not field errors.
-  void Add(const grpc::Status& status);
-  bool empty() const { return problems_.empty(); }
-  // OK, or one INVALID_ARGUMENT listing every problem joined with "; ".
-  grpc::Status ToStatus() const;
-
- private:
-  std::vector<std::string> problems_;
-};
+using rpc::FieldErrors;
 
 // The canonical (lower-case) value of an enum-like string field given in any case, or empty
 // when it is none of `valid`. "Command" -> "command".
