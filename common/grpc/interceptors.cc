@@ -8,6 +8,7 @@
 
 #include <grpcpp/server_context.h>
 
+#include "common/grpc/status_name.h"
 #include "common/metrics/metrics.h"
 #include "common/trace/trace.h"
 
@@ -20,28 +21,6 @@ using grpc::experimental::InterceptorBatchMethods;
 constexpr char kTraceparent[] = "traceparent";
 constexpr char kTracestate[] = "tracestate";
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
-  }
-}
 
 // "/flightdeck.v1.ReleaseService/GetRelease" -> span name without the leading slash, plus the
 // rpc.service and rpc.method attributes of the OpenTelemetry RPC conventions.
@@ -69,7 +48,7 @@ void RecordStatus(trace::Span& span, const grpc::Status& status) {
   span.SetAttribute("rpc.grpc.status_code", static_cast<long long>(status.error_code()));
   if (status.ok()) return;
   span.SetStatus(trace::StatusCode::kError, status.error_message().empty()
-                                                ? std::string(CodeName(status.error_code()))
+                                                ? std::string(rpc::StatusCodeName(status.error_code()))
                                                 : status.error_message());
 }
 
@@ -133,7 +112,7 @@ class ServerInterceptor : public grpc::experimental::Interceptor {
     if (metrics_ != nullptr && !recorded_) {
       recorded_ = true;
       const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started_;
-      metrics_->Record(name_.full, CodeName(status.error_code()), elapsed.count());
+      metrics_->Record(name_.full, rpc::StatusCodeName(status.error_code()), elapsed.count());
     }
     if (!span_) return;
     RecordStatus(*span_, status);

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/grpc/status_name.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
 #include "common/trace/trace.h"
@@ -17,28 +18,6 @@ namespace {
 // handler does not sit on leases of jobs another thread could run.
 constexpr int kRunOnceLimit = 100;
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
-  }
-}
 
 }  // namespace
 
@@ -95,7 +74,7 @@ struct Worker::Impl {
     } else {
       try {
         grpc::Status result = handler(job);
-        if (!result.ok()) error = std::string(CodeName(result.error_code())) + ": " +
+        if (!result.ok()) error = std::string(rpc::StatusCodeName(result.error_code())) + ": " +
                                   result.error_message();
       } catch (const std::exception& e) {
         error = std::string("handler threw: ") + e.what();
