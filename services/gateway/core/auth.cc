@@ -13,7 +13,6 @@ constexpr char kBootstrapAdmin[] = "bootstrap-admin";
 // Unknown tokens are remembered briefly so that a client retrying a bad token cannot turn
 // every request into a database query.
 constexpr std::chrono::seconds kNegativeTtl(5);
-constexpr size_t kMaxCacheEntries = 10000;
 
 std::string Hex(const unsigned char* data, size_t n) {
   static const char kHex[] = "0123456789abcdef";
@@ -64,10 +63,12 @@ std::optional<std::string> BearerToken(const std::string& authorization) {
 }
 
 TokenStore::TokenStore(db::Pool& pool, std::string admin_secret,
-                       std::chrono::milliseconds cache_ttl)
+                       std::chrono::milliseconds cache_ttl, size_t max_cached)
     : pool_(pool),
       admin_hash_(admin_secret.empty() ? std::string() : Sha256Hex(admin_secret)),
-      cache_ttl_(cache_ttl) {
+      cache_ttl_(cache_ttl),
+      valid_(max_cached),
+      invalid_(max_cached / 10 + 1) {
   pool_.Prepare("tokens_lookup",
                 "SELECT name, role FROM gateway.tokens WHERE secret_sha256 = $1 AND revoked_at IS NULL");
   pool_.Prepare("tokens_insert",
@@ -89,13 +90,16 @@ std::optional<std::optional<Principal>> TokenStore::LookupCached(const std::stri
     return std::optional<Principal>(Principal{kBootstrapAdmin, v1::Token::ADMIN});
   }
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = cache_.find(hash);
-  if (it == cache_.end()) return std::nullopt;
-  if (it->second.expires < std::chrono::steady_clock::now()) {
-    cache_.erase(it);
-    return std::nullopt;
+  for (LruMap<std::string, Entry>* cache : {&valid_, &invalid_}) {
+    Entry* entry = cache->Find(hash);
+    if (entry == nullptr) continue;
+    if (entry->expires < std::chrono::steady_clock::now()) {
+      cache->Erase(hash);
+      return std::nullopt;
+    }
+    return entry->principal;
   }
-  return it->second.principal;
+  return std::nullopt;
 }
 
 grpc::Status TokenStore::Lookup(const std::string& secret, Principal* out) {
@@ -119,9 +123,8 @@ grpc::Status TokenStore::Lookup(const std::string& secret, Principal* out) {
   if (!s.ok()) return s;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
     auto ttl = found ? cache_ttl_ : std::chrono::milliseconds(kNegativeTtl);
-    cache_[hash] = Entry{found, std::chrono::steady_clock::now() + ttl};
+    (found ? valid_ : invalid_).Put(hash, Entry{found, std::chrono::steady_clock::now() + ttl});
   }
   if (!found) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid or revoked token");
   *out = *found;
@@ -192,7 +195,7 @@ grpc::Status TokenStore::Revoke(const std::string& name) {
   });
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
-    cache_.erase(hash);
+    valid_.Erase(hash);
   }
   return s;
 }

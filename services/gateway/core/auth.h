@@ -10,6 +10,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/api/methods.h"
+#include "services/gateway/core/lru.h"
 #include "flightdeck/v1/gateway.pb.h"
 
 namespace flightdeck::db {
@@ -33,14 +34,17 @@ std::string NewTokenSecret();
 // The bearer token from an Authorization header value; nullopt when absent or not "Bearer".
 std::optional<std::string> BearerToken(const std::string& authorization);
 
-// API tokens, stored as SHA-256 hashes in gateway.tokens. Lookups are cached in memory for
+// API tokens, stored as SHA-256 hashes in gateway.tokens. Lookups are cached in memory (bounded)
+// for
 // `cache_ttl` (a revoked token keeps working on other gateway replicas for at most that long;
 // on this replica revocation is immediate). Thread-safe.
 class TokenStore {
  public:
   // admin_secret: FLIGHTDECK_ADMIN_TOKEN, empty when unset; it authenticates as
   // "bootstrap-admin" with the admin role and is never stored.
-  TokenStore(db::Pool& pool, std::string admin_secret, std::chrono::milliseconds cache_ttl);
+  TokenStore(db::Pool& pool, std::string admin_secret, std::chrono::milliseconds cache_ttl,
+             size_t max_cached = kMaxCachedTokens);
+  static constexpr size_t kMaxCachedTokens = 10000;
 
   // Answers from memory when it can (no I/O): nullopt means "ask the database" via Lookup().
   std::optional<std::optional<Principal>> LookupCached(const std::string& secret);
@@ -61,7 +65,10 @@ class TokenStore {
   std::string admin_hash_;
   std::chrono::milliseconds cache_ttl_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> cache_;  // by secret hash
+  // By secret hash. Known tokens and unknown ones are remembered apart, each least recently
+  // used first out, so that a flood of random bearer tokens only evicts other unknown ones.
+  LruMap<std::string, Entry> valid_;
+  LruMap<std::string, Entry> invalid_;
 };
 
 }  // namespace flightdeck::gateway

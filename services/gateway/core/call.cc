@@ -78,6 +78,20 @@ std::string AuditTarget(const std::string& target, const Message* response) {
   return path + "/" + id + target.substr(path.size());
 }
 
+// What an idempotency record keeps of an answer: all of it but a `secret` (a new token's), which
+// is shown once and never stored; a replay answers without it.
+std::string StorableAnswer(const Message& response) {
+  const auto* secret = response.GetDescriptor()->FindFieldByName("secret");
+  if (secret == nullptr || secret->type() != google::protobuf::FieldDescriptor::TYPE_STRING ||
+      secret->is_repeated()) {
+    return response.SerializeAsString();
+  }
+  std::unique_ptr<Message> copy(response.New());
+  copy->CopyFrom(response);
+  copy->GetReflection()->ClearField(copy.get(), secret);
+  return copy->SerializeAsString();
+}
+
 struct Upstream {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<grpc::GenericStub> stub;
@@ -363,7 +377,7 @@ void Call::Complete(const grpc::Status& status, std::unique_ptr<Message> respons
   std::shared_ptr<Message> shared_response(std::move(response));
   auto record = [self, entry, status, shared_response] {
     if (self->idempotency_claimed_) {
-      std::string bytes = shared_response ? shared_response->SerializeAsString() : std::string();
+      std::string bytes = shared_response ? StorableAnswer(*shared_response) : std::string();
       if (grpc::Status s = self->core_->idempotency.Finish(self->principal_.name,
                                                            self->request_.idempotency_key, status, bytes);
           !s.ok()) {

@@ -235,6 +235,23 @@ TEST_F(CoreRoutesTest, AnIdempotentRetryGetsTheFirstAnswerWithoutASecondCreate) 
   EXPECT_EQ(other.status, 400) << other.body;
 }
 
+TEST_F(CoreRoutesTest, AReplayedTokenCreationNeverShowsTheSecretAgain) {
+  const std::string body = R"({"name":"deploy-bot","role":"DEPLOYER"})";
+  HttpResponse first = Call("POST", "/v1/tokens", testing::kAdminSecret, body, {{"Idempotency-Key", "t-1"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string secret = json::parse(first.body)["secret"];
+  ASSERT_FALSE(secret.empty());
+  HttpResponse again = Call("POST", "/v1/tokens", testing::kAdminSecret, body, {{"Idempotency-Key", "t-1"}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.headers["idempotent-replayed"], "true");
+  EXPECT_EQ(json::parse(again.body)["name"], "deploy-bot");
+  EXPECT_EQ(json::parse(again.body)["secret"], "");
+  EXPECT_EQ(again.body.find(secret), std::string::npos);
+  // The secret works, and only one token was made.
+  EXPECT_EQ(Call("GET", "/v1/whoami", secret).status, 200);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/tokens", testing::kAdminSecret).body)["tokens"].size(), 3u);
+}
+
 TEST_F(CoreRoutesTest, AuditRecordsTheQueryAndWhatACreateMade) {
   ASSERT_EQ(Call("POST", "/v1/releases?dry=1", deployer_,
                  R"({"service":"checkout","environment":"staging","version":"v1","commit_sha":"9fceb02d"})")
