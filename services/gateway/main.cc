@@ -1,4 +1,5 @@
 // flightdeck-gateway: the front door (DESIGN.md §1, §4, §6). Wiring only.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -83,10 +84,21 @@ GatewayConfig Load(const flightdeck::config::Env& env) {
   return c;
 }
 
+// Each open connection is a file descriptor: the default soft limit (1,024) would cap the
+// gateway's connections far below what its memory allows, so it takes the hard limit.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main() {
   namespace fd = flightdeck;
+  RaiseFileLimit();
   fd::rpc::BlockTerminationSignals();
   fd::config::Env env;
   GatewayConfig cfg;
