@@ -2,6 +2,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -164,6 +167,49 @@ TEST_F(FdctlTest, VersionAndTheEnvironmentAliasWorkInTheBinary) {
                                  "--version", "v1", "--commit", "abcdef1", "--json"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
   EXPECT_EQ(json::parse(created.output)["environment"], "staging");
+}
+
+
+// `release events --watch` through the real gateway: one streaming request (NDJSON over
+// WatchRelease), events printed as the canary runs, and a clean stop where the release waits
+// for the caller's verification.
+TEST_F(FdctlTest, WatchFollowsTheReleaseThroughOneStream) {
+  ASSERT_EQ(Fdctl({"login", "--url", stack_->gateway_url(), "--token", stack_->admin_token()}).exit_code, 0);
+  CommandResult created = Fdctl({"release", "create", "--service", "watched", "--env", "staging", "--version",
+                                 "v1.0.0", "--commit", "0badc0de", "--step", "50:2s", "--interval", "1s", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  const std::string id = json::parse(created.output)["id"];
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + stack_->admin_token()},
+                                                   {"Content-Type", "application/json"}};
+  auto events_requests = [&] {
+    HttpResponse metrics = HttpRequest("GET", stack_->gateway_url() + "/metrics", "", {});
+    std::smatch m;
+    std::regex counter(R"re(flightdeck_http_requests_total\{[^}]*route="/v1/releases/\{id\}/events"[^}]*\} (\d+))re");
+    long total = 0;
+    std::string text = metrics.body;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), counter); it != std::sregex_iterator(); ++it) {
+      total += std::stol((*it)[1]);
+    }
+    return total;
+  };
+  const long before = events_requests();
+
+  // The pipeline's numbers, pushed while fdctl watches.
+  std::atomic<bool> stop{false};
+  std::thread pusher([&] {
+    for (int i = 0; i < 200 && !stop; ++i) {
+      HttpRequest("POST", stack_->gateway_url() + "/v1/releases/" + id + "/observations",
+                  R"({"requests":200,"errors":1,"p99_latency_ms":120,"window":"1s"})", auth);
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  });
+  CommandResult watched = RunCommand({"/usr/bin/timeout", "90", FD_BIN_FDCTL, "release", "events", id.substr(0, 8), "--watch"}, env_);
+  stop = true;
+  pusher.join();
+  ASSERT_EQ(watched.exit_code, 0) << watched.output;
+  EXPECT_NE(watched.output.find("ANALYSIS"), std::string::npos) << watched.output;
+  EXPECT_NE(watched.output.find("waiting for your verification"), std::string::npos) << watched.output;
+  EXPECT_LE(events_requests() - before, 2) << "fdctl polled instead of streaming";
 }
 
 }  // namespace
