@@ -1,5 +1,7 @@
 #include "common/http/server.h"
 
+#include "common/http/request_parser.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,48 +24,6 @@ namespace flightdeck::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c >= 0x7f || std::strchr("()<>@,;:\\\"/[]?={}", c) != nullptr) return false;
-  }
-  return true;
-}
-
-// "chunked" appears as the last coding of a comma-separated list (case-insensitive).
-bool EndsWithChunked(std::string_view value) {
-  std::string v = Lower(value);
-  size_t comma = v.rfind(',');
-  std::string_view last = Trim(std::string_view(v).substr(comma == std::string::npos ? 0 : comma + 1));
-  return last == "chunked";
-}
-
-bool HeaderHasToken(std::string_view value, std::string_view token) {
-  std::string v = Lower(value);
-  size_t start = 0;
-  while (start <= v.size()) {
-    size_t comma = v.find(',', start);
-    if (comma == std::string::npos) comma = v.size();
-    if (Trim(std::string_view(v).substr(start, comma - start)) == token) return true;
-    start = comma + 1;
-  }
-  return false;
-}
 
 std::string PeerName(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = {0};
@@ -437,162 +397,23 @@ void Connection::ProcessInput() {
 
 bool Connection::ParseRequest() {
   const Server::Options& options = loop_->options();
-  size_t header_end = in_.find("\r\n\r\n");
-  if (header_end == std::string::npos) {
-    if (in_.size() > options.max_header_bytes) Fail(431, "request headers larger than " +
-                                                        std::to_string(options.max_header_bytes) + " bytes");
+  ParseOutcome parsed = http::ParseRequest(in_, ParseLimits{options.max_header_bytes, options.max_body_bytes});
+  if (parsed.kind == ParseOutcome::kError) {
+    Fail(parsed.status, parsed.message);
     return false;
   }
-  if (header_end + 4 > options.max_header_bytes) {
-    Fail(431, "request headers larger than " + std::to_string(options.max_header_bytes) + " bytes");
+  if (parsed.kind == ParseOutcome::kIncomplete) {
+    if (parsed.expects_continue && !continue_sent_) {
+      continue_sent_ = true;
+      Queue("HTTP/1.1 100 Continue\r\n\r\n");
+    }
     return false;
   }
-
-  ServerRequest request;
-  std::string_view head(in_.data(), header_end);
-  size_t line_end = head.find("\r\n");
-  std::string_view line = head.substr(0, line_end);
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) {
-    Fail(400, "malformed request line");
-    return false;
-  }
-  std::string_view method = line.substr(0, sp1);
-  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (!IsToken(method) || target.empty() || target.find(' ') != std::string_view::npos) {
-    Fail(400, "malformed request line");
-    return false;
-  }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-    Fail(400, "unsupported protocol version");
-    return false;
-  }
-  request.method = std::string(method);
-  request.target = std::string(target);
-  size_t q = target.find('?');
-  request.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) request.query = std::string(target.substr(q + 1));
-  http10_ = version == "HTTP/1.0";
-
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
-  std::string content_length;
-  bool chunked = false;
-  bool has_transfer_encoding = false;
-  while (!rest.empty()) {
-    size_t e = rest.find("\r\n");
-    std::string_view h = rest.substr(0, e);
-    rest = e == std::string_view::npos ? std::string_view() : rest.substr(e + 2);
-    if (h.empty()) continue;
-    if (h.front() == ' ' || h.front() == '\t') {  // obsolete line folding (RFC 9112 §5.2)
-      Fail(400, "folded header lines are not accepted");
-      return false;
-    }
-    size_t colon = h.find(':');
-    if (colon == std::string_view::npos || !IsToken(h.substr(0, colon))) {
-      Fail(400, "malformed header line");
-      return false;
-    }
-    std::string name = Lower(h.substr(0, colon));
-    std::string value(Trim(h.substr(colon + 1)));
-    if (name == "content-length") {
-      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
-          (!content_length.empty() && content_length != value)) {
-        Fail(400, "invalid Content-Length");
-        return false;
-      }
-      content_length = value;
-    } else if (name == "transfer-encoding") {
-      has_transfer_encoding = true;
-      chunked = EndsWithChunked(value);
-    }
-    request.headers.emplace_back(std::move(name), std::move(value));
-  }
-  // Both framings at once is how requests are smuggled past proxies: refuse it.
-  if (has_transfer_encoding && (!chunked || !content_length.empty())) {
-    Fail(400, "unsupported Transfer-Encoding");
-    return false;
-  }
-
-  std::string_view connection = request.Header("connection");
-  keep_alive_ = http10_ ? HeaderHasToken(connection, "keep-alive") : !HeaderHasToken(connection, "close");
-
-  size_t body_start = header_end + 4;
-  size_t consumed = 0;
-  if (chunked) {
-    // Decode as far as the bytes go; start over on the next read when incomplete.
-    std::string body;
-    size_t pos = body_start;
-    while (true) {
-      size_t le = in_.find("\r\n", pos);
-      if (le == std::string::npos) {
-        if (in_.size() - pos > 1024) return Fail(400, "malformed chunk size"), false;
-        return false;
-      }
-      std::string_view size_text(in_.data() + pos, le - pos);
-      size_t semi = size_text.find(';');
-      size_text = Trim(size_text.substr(0, semi));
-      size_t size = 0;
-      auto [ptr, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-      if (ec != std::errc() || ptr != size_text.data() + size_text.size() || size_text.empty()) {
-        Fail(400, "malformed chunk size");
-        return false;
-      }
-      if (body.size() + size > options.max_body_bytes) {
-        Fail(413, "body: request body exceeds the limit of " + std::to_string(options.max_body_bytes) + " bytes");
-        return false;
-      }
-      pos = le + 2;
-      if (size == 0) {
-        // Trailer lines (ignored) end with an empty line.
-        while (true) {
-          size_t te = in_.find("\r\n", pos);
-          if (te == std::string::npos) return false;
-          bool empty = te == pos;
-          pos = te + 2;
-          if (empty) break;
-        }
-        break;
-      }
-      if (in_.size() < pos + size + 2) {
-        if (!continue_sent_ && HeaderHasToken(request.Header("expect"), "100-continue")) {
-          continue_sent_ = true;
-          Queue("HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        return false;
-      }
-      body.append(in_, pos, size);
-      if (in_.compare(pos + size, 2, "\r\n") != 0) {
-        Fail(400, "malformed chunk");
-        return false;
-      }
-      pos += size + 2;
-    }
-    request.body = std::move(body);
-    consumed = pos;
-  } else {
-    size_t length = 0;
-    if (!content_length.empty()) {
-      auto [ptr, ec] = std::from_chars(content_length.data(), content_length.data() + content_length.size(), length);
-      if (ec != std::errc() || length > options.max_body_bytes) {
-        Fail(413, "body: request body of " + content_length + " bytes exceeds the limit of " +
-                      std::to_string(options.max_body_bytes));
-        return false;
-      }
-    }
-    if (in_.size() < body_start + length) {
-      if (!continue_sent_ && HeaderHasToken(request.Header("expect"), "100-continue")) {
-        continue_sent_ = true;
-        Queue("HTTP/1.1 100 Continue\r\n\r\n");
-      }
-      return false;
-    }
-    request.body.assign(in_, body_start, length);
-    consumed = body_start + length;
-  }
-  in_.erase(0, consumed);
+  in_.erase(0, parsed.consumed);
   continue_sent_ = false;
+  keep_alive_ = parsed.keep_alive;
+  http10_ = parsed.http10;
+  ServerRequest request = std::move(parsed.request);
   request.peer = peer_;
 
   state_ = State::kAnswering;
