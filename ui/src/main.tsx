@@ -1,0 +1,3 @@
+import { render } from "preact";
+import "./style.css";
+render(<p>Flightdeck</p>, document.getElementById("app")!);
