@@ -25,10 +25,18 @@ export function useStream<T>(
         try {
           setState("connecting");
           const onHeader = () => setState("live");
-          for await (const m of open({ signal: abort.signal, onHeader })) {
-            setState("live");
-            pause = 1000;
-            handler.current(m);
+          // The gateway sends a stream's headers with its first message and answers refusals
+          // at once (trailers-only): a stream quiet for 2 s without an error is open.
+          const quiet = setTimeout(onHeader, 2000);
+          abort.signal.addEventListener("abort", () => clearTimeout(quiet));
+          try {
+            for await (const m of open({ signal: abort.signal, onHeader })) {
+              setState("live");
+              pause = 1000;
+              handler.current(m);
+            }
+          } finally {
+            clearTimeout(quiet);
           }
           if (!reopenWhenEnded) {
             setState("ended");

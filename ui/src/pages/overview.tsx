@@ -104,7 +104,7 @@ function Row(props: { e: OverviewEntry; now: number }) {
   return (
     <tr data-service={e.service} data-environment={e.environment}>
       <th scope="row"><span class="svc">{e.service}</span> <span class="env">{e.environment}</span></th>
-      <td>
+      <td data-label="Runs now">
         {cur ? (
           <Link to={`/releases/${cur.id}`}>
             <strong>{cur.version}</strong> <code>{shortSha(cur.commitSha)}</code>
@@ -112,7 +112,7 @@ function Row(props: { e: OverviewEntry; now: number }) {
           </Link>
         ) : <span class="muted">—</span>}
       </td>
-      <td data-testid="in-flight">
+      <td data-testid="in-flight" data-label="In flight">
         {fl ? (
           <div class="flight">
             <Link to={`/releases/${fl.id}`}><strong>{fl.version}</strong> <code>{shortSha(fl.commitSha)}</code></Link>{" "}
@@ -126,7 +126,7 @@ function Row(props: { e: OverviewEntry; now: number }) {
           </div>
         ) : <span class="muted">—</span>}
       </td>
-      <td>
+      <td data-label="Health">
         {e.health ? (
           <span title={e.health.reason}>
             <Badge tone={healthTone(e.health.status)}>{healthName(e.health.status)}</Badge>
@@ -134,7 +134,7 @@ function Row(props: { e: OverviewEntry; now: number }) {
           </span>
         ) : <span class="muted">not probed</span>}
       </td>
-      <td>
+      <td data-label="Incidents">
         {e.openIncidents.length === 0 ? <span class="muted">none</span>
           : e.openIncidents.map((i) => <IncidentChip key={i.id} i={i} now={now} />)}
       </td>
