@@ -1,17 +1,27 @@
 // The dashboard in a real browser: Debian's headless Chromium driven by playwright-core (no
 // browser download: the system executable, CHROMIUM or /usr/bin/chromium). A missing browser
 // is a failure, never a skip.
-// Usage: node browser.cjs <gateway url> <admin token> <screenshot dir>
+// Usage: node browser.cjs <gateway url> <admin token> <screenshot dir> <control url>
+// (the control URL restarts the gateway: tests/ui/node_stack_test.cc)
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { check, createToken, fail, pushObservations, randomSha, rest, suffix, waitFor } from "./common";
 
-const [baseUrl, adminToken, outDir] = process.argv.slice(2);
-if (!baseUrl || !adminToken || !outDir) fail("usage: browser.cjs <gateway url> <admin token> <screenshot dir>");
+const [baseUrl, adminToken, outDir, controlUrl] = process.argv.slice(2);
+if (!baseUrl || !adminToken || !outDir || !controlUrl) {
+  fail("usage: browser.cjs <gateway url> <admin token> <screenshot dir> <control url>");
+}
 const executable = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 const consoleErrors: string[] = [];
+// While the test has the gateway down on purpose, the browser reports the refused connections.
+let gatewayDown = false;
+const networkError = /Failed to load resource|net::ERR_/;
+function consoleError(where: string, text: string): void {
+  if (gatewayDown && networkError.test(text)) return;
+  consoleErrors.push(`${where}: ${text}`);
+}
 let shot = 0;
 let lastPage: Page | undefined;  // screenshotted as "failure" when a check fails
 
@@ -65,7 +75,7 @@ async function main(): Promise<void> {
     const page = await context.newPage();
     lastPage = page;
     page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`console: ${m.text()}`);
+      if (m.type() === "error") consoleError("console", m.text());
     });
     page.on("pageerror", (e) => consoleErrors.push(`page error: ${e.message}`));
     page.setDefaultTimeout(15_000);
@@ -97,6 +107,17 @@ async function main(): Promise<void> {
                      (t) => Number(t.split(" ")[0]) >= first + 2 && t.includes("PASS"));
       check(await page.locator("[data-testid=canary-chart] rect.bar.pass").count() >= 3, "the chart shows fewer than 3 passing bars");
       await screenshot(page, "release-canary");
+      // The gateway restarts (kill -9): the page's stream reconnects by itself and verdicts keep
+      // arriving (only the stream brings verdicts), without a reload.
+      const before = Number((await text(page, "[data-testid=verdict-count]")).split(" ")[0]);
+      gatewayDown = true;
+      const restarted = await fetch(`${controlUrl}/restart/gateway`, { method: "POST" });
+      check(restarted.ok, `gateway restart: ${restarted.status} ${await restarted.text()}`);
+      const after = await waitText(page, "verdicts again after the gateway restarted", "[data-testid=verdict-count]",
+                                   (t) => Number(t.split(" ")[0]) >= before + 3, 40_000);
+      console.log(`gateway restarted: the release page went on from ${before} to ${after}`);
+      await waitText(page, "the stream live again", "[role=status][data-stream]", (t) => t === "live");
+      gatewayDown = false;
       // Promote through the reason dialog; the timeline shows it without a reload.
       await page.getByRole("button", { name: "Promote" }).click();
       await confirmDialog(page, "numbers look good", "Promote");
@@ -166,7 +187,7 @@ async function main(): Promise<void> {
     const adminPage = await context.newPage();
     lastPage = adminPage;
     adminPage.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`console (admin): ${m.text()}`);
+      if (m.type() === "error") consoleError("console (admin)", m.text());
     });
     await adminPage.goto(`${baseUrl}/ui/`);
     await adminPage.getByLabel("API token").fill(adminToken);
@@ -180,7 +201,7 @@ async function main(): Promise<void> {
     const viewerPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     lastPage = viewerPage;
     viewerPage.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`console (viewer): ${m.text()}`);
+      if (m.type() === "error") consoleError("console (viewer)", m.text());
     });
     await viewerPage.goto(`${baseUrl}/ui/releases/${production.id}`);
     await viewerPage.getByLabel("API token").fill(viewer);
