@@ -8,7 +8,8 @@
 // The program gets: <gateway url> <admin token> <output dir> <control url>. The control URL
 // (127.0.0.1, a free port) takes `POST /restart/gateway`: kill -9 the gateway, start it again
 // on the same port and answer once it is ready, so that a program can check what a client does
-// when the gateway goes away and comes back.
+// when the gateway goes away and comes back. FD_DATABASE_URL is the stack's database (a
+// database to back up).
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -69,7 +70,7 @@ TEST(UiNode, ProgramPassesAgainstTheStack) {
   std::filesystem::create_directories(FD_OUTPUT_DIR);
   CommandResult result = RunCommand({"/usr/bin/env", "node", FD_NODE_SCRIPT, stack.gateway_url(),
                                      stack.admin_token(), FD_OUTPUT_DIR, control_url},
-                                    {{"NODE_PATH", FD_NODE_PATH}});
+                                    {{"NODE_PATH", FD_NODE_PATH}, {"FD_DATABASE_URL", stack.database_url()}});
   control.shutdown();
   EXPECT_EQ(result.exit_code, 0) << result.output << "\n--- stack logs ---\n" << stack.Logs();
   std::cout << result.output;

@@ -1,7 +1,7 @@
 // The dashboard: sign in with a token, then the pages, all over gRPC-web to the gateway that
 // serves this file.
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import "./style.css";
 import { makeClients, makeTransport, may, roleName } from "./api";
 import { forgetToken, SessionContext, storedToken, storeToken, type Session } from "./session";
@@ -91,6 +91,15 @@ const nav: { to: string; label: string; admin?: boolean }[] = [
 
 function Shell() {
   const path = usePath();
+  // After a page change, keyboard and screen-reader users start at the new page's content.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById("main")?.focus({ preventScroll: false });
+  }, [path]);
   return (
     <SessionContext.Consumer>
       {(s) => s && (

@@ -3,7 +3,8 @@
 // is a failure, never a skip.
 // Usage: node browser.cjs <gateway url> <admin token> <screenshot dir> <control url>
 // (the control URL restarts the gateway: tests/ui/node_stack_test.cc)
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { check, createToken, fail, pushObservations, randomSha, rest, suffix, waitFor } from "./common";
@@ -56,6 +57,8 @@ async function confirmDialog(page: Page, reason: string, button: string): Promis
 
 async function main(): Promise<void> {
   if (!existsSync(executable)) fail(`no browser at ${executable}: scripts/deps installs Debian's chromium`);
+  // This run's screenshots only.
+  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const s = suffix();
   const ci = await createToken(baseUrl, adminToken, `ci-${s}`, "DEPLOYER");
@@ -63,6 +66,24 @@ async function main(): Promise<void> {
   const ingest = await createToken(baseUrl, adminToken, `alerts-${s}`, "INGEST");
   const service = `shop-${s}`;
   const commit = randomSha();
+  // Something for the Health and Backups pages: a probe of the gateway's own /healthz, and the
+  // stack's database as a backup target.
+  await rest(baseUrl, adminToken, "POST", "/v1/health/targets", {
+    name: `gateway-${s}`, service, environment: "production", role: "liveness", kind: "HTTP",
+    url: `${baseUrl}/healthz`, period: "1s", failure_threshold: 3 });
+  const databaseUrl = process.env.FD_DATABASE_URL ?? fail("FD_DATABASE_URL is not set");
+  const backupDir = mkdtempSync(join(tmpdir(), "fd-ui-backups-"));
+  await rest(baseUrl, adminToken, "POST", "/v1/backup-targets", {
+    name: `db-${s}`, database_url: databaseUrl, storage: { kind: "LOCAL", path: backupDir }, rpo_target: "3600s" });
+  try {
+    await drive(s, { ci, alice, ingest, service, commit });
+  } finally {
+    rmSync(backupDir, { recursive: true, force: true });
+  }
+}
+
+async function drive(s: string, t: { ci: string; alice: string; ingest: string; service: string; commit: string }): Promise<void> {
+  const { ci, alice, ingest, service, commit } = t;
 
   const browser = await chromium.launch({
     executablePath: executable,
@@ -168,9 +189,22 @@ async function main(): Promise<void> {
     await waitText(page, "the acknowledgement in the timeline", "[data-testid=incident-timeline]", (t) => t.includes("ACKNOWLEDGED"));
     await screenshot(page, "incident-acknowledged");
 
+    // Back up now from the Backups page; the row shows the backup once it is done.
+    await page.getByRole("link", { name: "Backups", exact: true }).click();
+    const backupRow = page.locator("tr", { has: page.getByRole("rowheader", { name: `db-${s}` }) });
+    check((await backupRow.textContent())?.includes("never"), "the new backup target has a last backup");
+    await backupRow.getByRole("button", { name: "Back up now" }).click();
+    await page.getByRole("status").filter({ hasText: `backup of db-${s}` }).waitFor();
+    await waitFor("the backup on the Backups page", 60_000, async () =>
+      (await backupRow.textContent())?.includes("ago") ? true : undefined);
+    await screenshot(page, "backups");
+    // The probe of the gateway is on the Health page.
+    await page.getByRole("link", { name: "Health", exact: true }).click();
+    await waitText(page, "the probe target healthy", `tr:has-text("gateway-${s}")`, (x) => x.includes("HEALTHY"));
+    await screenshot(page, "health");
+
     // Every other page, once.
-    for (const [name, heading] of [["Incidents", "Incidents"], ["Health", "Health"], ["Backups", "Backups"],
-                                   ["Releases", "Releases"]] as const) {
+    for (const [name, heading] of [["Incidents", "Incidents"], ["Releases", "Releases"]] as const) {
       await page.getByRole("link", { name, exact: true }).click();
       await page.getByRole("heading", { level: 1, name: heading }).waitFor();
       await page.waitForLoadState("networkidle").catch(() => {});

@@ -29,7 +29,7 @@ export function HealthPage() {
                 <td><Badge tone={healthTone(t.status)}>{healthName(t.status)}</Badge>
                   <span class="muted"> {ago(t.statusSince, now)}</span></td>
                 <td>{t.lastResult ? <>{t.lastResult.ok ? "ok" : <span class="error">{t.lastResult.error || "failed"}</span>}
-                  {" "}{t.lastResult.latencyMs.toFixed(0)} ms</> : <span class="muted">—</span>}</td>
+                  {" "}{t.lastResult.latencyMs.toFixed(t.lastResult.latencyMs < 10 ? 1 : 0)} ms</> : <span class="muted">—</span>}</td>
                 <td>{n < 50 ? <TargetSpark name={t.name} /> : null}</td>
               </tr>
             ))}
