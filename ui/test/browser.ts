@@ -188,6 +188,23 @@ async function drive(s: string, t: { ci: string; alice: string; ingest: string; 
     await waitText(page, "ACKNOWLEDGED", "[data-testid=incident-state]", (t) => t === "ACKNOWLEDGED");
     await waitText(page, "the acknowledgement in the timeline", "[data-testid=incident-timeline]", (t) => t.includes("ACKNOWLEDGED"));
     await screenshot(page, "incident-acknowledged");
+    // Resolve it, then its follow-up: an action item (added, then done) and the review.
+    await page.getByRole("button", { name: "Resolve" }).click();
+    await confirmDialog(page, "bad config reverted", "Resolve");
+    await waitText(page, "RESOLVED", "[data-testid=incident-state]", (x) => x === "RESOLVED");
+    await page.getByLabel("New action").fill("alert on config drift");
+    await page.getByLabel("Owner").fill(`alice-${s}`);
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    const item = page.locator(".action-items li", { hasText: "alert on config drift" });
+    await item.waitFor();
+    await item.getByRole("button", { name: /Mark .* done/ }).click();
+    await waitFor("the action item done", 15_000, async () =>
+      (await item.textContent())?.includes("done") ? true : undefined);
+    await page.getByLabel("Summary").fill("a bad config raised the error rate");
+    await page.getByLabel("Root cause").fill("config pushed without a canary");
+    await page.getByRole("button", { name: "Submit review" }).click();
+    await waitText(page, "the review", "section[aria-labelledby=review-title]", (x) => x.includes("config pushed without a canary"));
+    await screenshot(page, "incident-reviewed");
 
     // Back up now from the Backups page; the row shows the backup once it is done.
     await page.getByRole("link", { name: "Backups", exact: true }).click();

@@ -8,6 +8,7 @@ import { useNow, usePoll, useStream } from "../live";
 import { Link } from "../router";
 import { Badge, ErrorLine, LiveIndicator, ReasonDialog, type ReasonRequest } from "../widgets";
 import { ago, clock, date, span } from "../format";
+import { FollowUp } from "./followup";
 import { incidentState, incidentTone, severity, severityTone } from "../states";
 
 function AckCountdown(props: { i: Incident; now: number }) {
@@ -116,6 +117,7 @@ export function IncidentPage(props: { id: string }) {
               <ul class="updates">{i.updates.map((u, n) => <li key={n}><time>{clock(u.at)}</time> {u.author}: {u.message}</li>)}</ul>
             </section>
           )}
+          <FollowUp i={i} changed={incident.reload} />
           <section aria-labelledby="itl-title">
             <h2 id="itl-title">Timeline</h2>
             <ol class="timeline" data-testid="incident-timeline" aria-live="polite">
