@@ -124,8 +124,7 @@ export function IncidentPage(props: { id: string }) {
               {i.timeline.map((e) => (
                 <li key={String(e.id)}>
                   <time dateTime={date(e.at)?.toISOString()}>{clock(e.at)}</time>
-                  <span class="kind">{e.kind}</span> <span class="actor">{e.actor}</span>
-                  <span class="msg">{e.message}</span>
+                  <span class="kind">{e.kind}</span> <span class="msg"><span class="actor">{e.actor}</span> {e.message}</span>
                 </li>
               ))}
             </ol>

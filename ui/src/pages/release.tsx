@@ -93,8 +93,7 @@ export function ReleasePage(props: { id: string }) {
           {events.map((e) => (
             <li key={String(e.id)}>
               <time dateTime={date(e.at)?.toISOString()}>{clock(e.at)}</time>
-              <span class="kind">{e.type}</span> <span class="actor">{e.actor}</span>
-              <span class="msg">{e.message}</span>
+              <span class="kind">{e.type}</span> <span class="msg"><span class="actor">{e.actor}</span> {e.message}</span>
             </li>
           ))}
         </ol>
