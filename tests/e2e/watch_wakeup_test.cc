@@ -9,6 +9,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -77,8 +78,11 @@ class WatchWakeUpE2eTest : public ::testing::Test {
     for (int round = 0; round < kRounds; ++round) {
       const auto written = std::chrono::steady_clock::now();
       const long long id = write();
+      // The service may write events of its own meanwhile: they come first, in order.
       Event event;
-      ASSERT_TRUE(reader->Read(&event)) << what << ": the stream ended (round " << round << ")";
+      do {
+        ASSERT_TRUE(reader->Read(&event)) << what << ": the stream ended (round " << round << ")";
+      } while (event.id() < id);
       const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - written);
       EXPECT_EQ(event.id(), id) << what;
@@ -103,6 +107,16 @@ TEST_F(WatchWakeUpE2eTest, WatchReleaseWakesOnTheReleasesTrigger) {
                                {"commit_sha", "abc1234"}, {"image", "registry.example/checkout:abc1234"}});
   ASSERT_EQ(created.status, 200) << created.body;
   const std::string id = json::parse(created.body).value("id", "");
+  // Once it waits for its approval, the pipeline writes nothing more to its timeline.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::string state;
+  while (state != "AWAITING_APPROVAL" && std::chrono::steady_clock::now() < deadline) {
+    HttpResponse got = HttpRequest("GET", stack_->gateway_url() + "/v1/releases/" + id, "",
+                                   {{"Authorization", "Bearer " + stack_->admin_token()}});
+    state = json::parse(got.body, nullptr, false).value("state", "");
+    if (state != "AWAITING_APPROVAL") std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(state, "AWAITING_APPROVAL");
   auto stub = v1::ReleaseService::NewStub(
       grpc::CreateChannel(stack_->grpc_address("releases"), grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
