@@ -156,6 +156,20 @@ class Heartbeat {
   std::thread thread_;
 };
 
+// What retention is told of a backup's verification: only PASSED counts as good.
+Verification VerificationOf(const v1::Backup& b) {
+  switch (b.verification().result()) {
+    case v1::BackupVerification::PASSED:
+      return Verification::kPassed;
+    case v1::BackupVerification::FAILED:
+      return Verification::kFailed;
+    case v1::BackupVerification::RUNNING:
+      return Verification::kRunning;
+    default:
+      return Verification::kNotVerified;
+  }
+}
+
 }  // namespace
 
 Runner::Runner(BackupStore& store, const KeyRing& keys, const Clock& clock, metrics::Registry& metrics,
@@ -455,7 +469,7 @@ grpc::Status Runner::ApplyRetention(const std::string& target_name) {
     r.finished_at = b.has_finished_at() ? TimeOf(b.finished_at()) : TimeOf(b.created_at());
     r.succeeded = b.state() == v1::Backup::SUCCEEDED;
     r.failed = b.state() == v1::Backup::FAILED;
-    r.verified = b.verification().result() == v1::BackupVerification::PASSED;
+    r.verification = VerificationOf(b);
     records.push_back(r);
     by_id[b.id()] = &b;
   }

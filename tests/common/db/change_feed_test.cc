@@ -1,12 +1,15 @@
 // Integration: change feeds against the test PostgreSQL — a NOTIFY from another connection wakes
-// a waiter, and the events-table triggers of the migrations notify at commit.
+// a waiter, and each events-table trigger of the migrations (releases, health, incidents)
+// notifies its channel at commit, within a bound far below the 5 s a Watch falls back to.
 #include "common/db/change_feed.h"
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <ostream>
 #include <stdexcept>
+#include <string>
 
 #include "common/db/db.h"
 #include "common/db/migrate.h"
@@ -68,6 +71,121 @@ TEST(ChangeFeedTest, InsertingHealthEventsNotifiesItsChannel) {
   tx.commit();
   EXPECT_TRUE(ChangedAfter(feed, seen));
 }
+
+// One events table of a service, the channel its trigger notifies, and SQL that inserts an event
+// (after creating whatever row the event belongs to).
+struct EventsTrigger {
+  std::string migrations;  // the service's migration set, which creates the table and trigger
+  std::string channel;
+  std::string insert_event;
+};
+
+std::ostream& operator<<(std::ostream& out, const EventsTrigger& t) { return out << t.channel; }
+
+const EventsTrigger kReleases{
+    "releases", "releases_events",
+    "WITH r AS (INSERT INTO releases.releases (service, environment, version, commit_sha, state, "
+    "  created_by, created_at, updated_at) VALUES ('checkout', 'staging', 'v1', 'abc1234', "
+    "  'AWAITING_APPROVAL', 'ci', now(), now()) RETURNING id) "
+    "INSERT INTO releases.events (release_id, at, type, message) SELECT id, now(), 'NOTE', 'hi' FROM r"};
+const EventsTrigger kHealth{
+    "health", "health_events",
+    "INSERT INTO health.events (at, kind, service, environment, from_status, to_status) "
+    "VALUES (now(), 'SERVICE', 'checkout', 'production', 'HEALTHY', 'UNHEALTHY')"};
+const EventsTrigger kIncidents{
+    "incidents", "incidents_events",
+    "WITH i AS (INSERT INTO incidents.incidents (title, severity, state, declared_by, opened_at, "
+    "  updated_at) VALUES ('checkout down', 2, 'TRIGGERED', 'oncall', now(), now()) RETURNING id) "
+    "INSERT INTO incidents.events (incident_id, at, kind, message) SELECT id, now(), 'NOTE', 'hi' FROM i"};
+
+// A plain libpqxx listener, independent of ChangeFeed: what the trigger sends, nothing else.
+class Listener {
+ public:
+  Listener(const std::string& url, const std::string& channel)
+      : connection_(url), receiver_(connection_, channel, this) {}
+
+  // Waits at most `timeout` for the next notification; returns whether one came.
+  bool Notified(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_ == 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      connection_.await_notification(static_cast<long>(left.count() / 1000000),
+                                     static_cast<long>(left.count() % 1000000));
+    }
+    --received_;
+    return true;
+  }
+
+ private:
+  class Receiver final : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection_base& c, const std::string& channel, Listener* owner)
+        : pqxx::notification_receiver(c, channel), owner_(owner) {}
+    void operator()(const std::string&, int) override { ++owner_->received_; }
+
+   private:
+    Listener* owner_;
+  };
+
+  pqxx::connection connection_;
+  Receiver receiver_;  // LISTENs as it is constructed
+  int received_ = 0;
+};
+
+class EventsTriggerTest : public ::testing::TestWithParam<EventsTrigger> {
+ protected:
+  void SetUp() override {
+    Pool pool({db_.url(), 2, 5000ms, 2, "test"});
+    grpc::Status migrated = Migrate(pool, EmbeddedMigrations(GetParam().migrations));
+    ASSERT_TRUE(migrated.ok()) << migrated.error_message();
+  }
+
+  void InsertEvent(bool commit) {
+    pqxx::connection writer(db_.url());
+    pqxx::work tx(writer);
+    tx.exec(GetParam().insert_event);
+    if (commit) tx.commit();  // else destroyed uncommitted: rolled back
+  }
+
+  test::TestDatabase db_;
+};
+
+// A notification is local and immediate once the insert commits; a bound of 2 s only keeps a
+// loaded machine from failing the test, it is far below the 5 s a Watch falls back to.
+constexpr auto kPrompt = 2000ms;
+
+TEST_P(EventsTriggerTest, ACommittedInsertNotifiesTheChannelAtOnce) {
+  Listener listener(db_.url(), GetParam().channel);
+  InsertEvent(true);
+  EXPECT_TRUE(listener.Notified(kPrompt)) << "no notification on " << GetParam().channel;
+}
+
+TEST_P(EventsTriggerTest, ARolledBackInsertNotifiesNothing) {
+  Listener listener(db_.url(), GetParam().channel);
+  InsertEvent(false);
+  EXPECT_FALSE(listener.Notified(300ms)) << "a rolled-back insert notified " << GetParam().channel;
+  InsertEvent(true);
+  EXPECT_TRUE(listener.Notified(kPrompt));
+}
+
+TEST_P(EventsTriggerTest, AChangeFeedOnTheChannelWakesWellBeforeTheFallback) {
+  ChangeFeed feed(db_.url(), GetParam().channel);
+  const uint64_t seen = Listening(feed);
+  const auto started = std::chrono::steady_clock::now();
+  InsertEvent(true);
+  feed.WaitForChange(seen, kPrompt);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_NE(feed.generation(), seen) << "the feed did not wake within " << kPrompt.count() << " ms";
+  EXPECT_LT(waited, kPrompt);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryWatchedTable, EventsTriggerTest,
+                         ::testing::Values(kReleases, kHealth, kIncidents),
+                         [](const ::testing::TestParamInfo<EventsTrigger>& info) {
+                           return info.param.migrations;
+                         });
 
 TEST(ChangeFeedTest, AChannelMustBeAPlainIdentifier) {
   EXPECT_THROW(ChangeFeed("postgresql://127.0.0.1:1/x", "events; DROP TABLE x"), std::invalid_argument);

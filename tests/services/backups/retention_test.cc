@@ -16,23 +16,32 @@ using std::chrono::hours;
 
 const Clock::time_point kNow = Clock::from_time_t(1'700'000'000);
 
-BackupRecord Good(const std::string& id, double days_ago, bool verified) {
+BackupRecord Stored(const std::string& id, double days_ago, Verification verification) {
   BackupRecord b;
   b.id = id;
   b.finished_at = kNow - std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double, std::ratio<86400>>(days_ago));
   b.succeeded = true;
-  b.verified = verified;
+  b.verification = verification;
   return b;
 }
 
-BackupRecord Verified(const std::string& id, double days_ago) { return Good(id, days_ago, true); }
+BackupRecord Verified(const std::string& id, double days_ago) {
+  return Stored(id, days_ago, Verification::kPassed);
+}
 BackupRecord Unverified(const std::string& id, double days_ago) {
-  return Good(id, days_ago, false);
+  return Stored(id, days_ago, Verification::kNotVerified);
+}
+// Stored, but its verification found it does not restore (a flipped byte, a wrong key...).
+BackupRecord Corrupt(const std::string& id, double days_ago) {
+  return Stored(id, days_ago, Verification::kFailed);
+}
+BackupRecord BeingVerified(const std::string& id, double days_ago) {
+  return Stored(id, days_ago, Verification::kRunning);
 }
 
 BackupRecord Failed(const std::string& id, double days_ago) {
-  BackupRecord b = Good(id, days_ago, false);
+  BackupRecord b = Unverified(id, days_ago);
   b.succeeded = false;
   b.failed = true;
   return b;
@@ -95,9 +104,85 @@ TEST(RetentionTest, UnverifiedBackupsDoNotCountTowardsKeepLast) {
 TEST(RetentionTest, TheNewestGoodBackupSurvivesAPolicyOfZero) {
   EXPECT_TRUE(DeletedIds({Unverified("only", 400)}, Policy(0, 0)).empty());
   EXPECT_TRUE(DeletedIds({Verified("only", 400)}, Policy(0, 0)).empty());
+  // The unverified newest one is not judged yet; the newest verified one is what a restore
+  // can trust, so keep_last 0 keeps it too.
   EXPECT_EQ(DeletedIds({Verified("old", 400), Unverified("newest", 300), Verified("older", 500)},
                        Policy(0, 0)),
-            (std::vector<std::string>{"older", "old"}));
+            (std::vector<std::string>{"older"}));
+}
+
+TEST(RetentionTest, KeepLastZeroNeverDeletesEveryVerifiedBackup) {
+  std::vector<BackupRecord> backups;
+  for (int i = 0; i < 5; ++i) backups.push_back(Verified("v" + std::to_string(i), 40 + i));
+  std::vector<Deletion> deletions = SelectForDeletion(backups, Policy(0, 30), kNow);
+  ASSERT_EQ(deletions.size(), 4u);
+  for (const Deletion& d : deletions) {
+    EXPECT_NE(d.id, "v0") << "the newest verified backup survives";
+    EXPECT_EQ(d.reason, "older than 30 days and not among the newest 1 verified backup");
+  }
+}
+
+TEST(RetentionTest, ANewestBackupThatFailedVerificationDoesNotProtectItselfOrDisplaceAVerifiedOne) {
+  // The newest backup is corrupt: the verified one before it is the one a restore needs.
+  std::vector<BackupRecord> backups = {Corrupt("corrupt", 31), Verified("last-verified", 40),
+                                       Verified("older-verified", 50)};
+  std::vector<Deletion> deletions = SelectForDeletion(backups, Policy(0, 30), kNow);
+  ASSERT_EQ(deletions.size(), 2u);
+  EXPECT_EQ(deletions[0].id, "older-verified");
+  EXPECT_EQ(deletions[1].id, "corrupt");
+  EXPECT_EQ(deletions[1].reason, "older than 30 days and its verification failed");
+
+  // Nor does it count towards keep_last: the two newest *verified* backups stay.
+  EXPECT_EQ(DeletedIds(backups, Policy(2, 30)), (std::vector<std::string>{"corrupt"}));
+  // Young, it is kept like any young backup (its report stays readable).
+  EXPECT_EQ(DeletedIds({Corrupt("corrupt", 1), Verified("v", 40), Verified("w", 41)}, Policy(0, 30)),
+            (std::vector<std::string>{"w"}));
+}
+
+TEST(RetentionTest, BackupsThatFailedVerificationAreNeverKeptForBeingTheNewest) {
+  std::vector<BackupRecord> backups = {Corrupt("c1", 31), Corrupt("c2", 32)};
+  EXPECT_EQ(DeletedIds(backups, Policy(7, 30)), (std::vector<std::string>{"c2", "c1"}));
+  // A never-verified backup older than the corrupt one is still the best left.
+  backups.push_back(Unverified("u", 33));
+  EXPECT_EQ(DeletedIds(backups, Policy(7, 30)), (std::vector<std::string>{"c2", "c1"}));
+}
+
+TEST(RetentionTest, OnlyUnverifiedBackupsKeepTheNewestOneAndCountForNothingElse) {
+  std::vector<BackupRecord> backups = {Unverified("u40", 40), Unverified("u50", 50),
+                                       Unverified("u60", 60)};
+  std::vector<Deletion> deletions = SelectForDeletion(backups, Policy(7, 30), kNow);
+  ASSERT_EQ(deletions.size(), 2u);
+  EXPECT_EQ(deletions[0].id, "u60");
+  EXPECT_EQ(deletions[0].reason, "older than 30 days and never verified");
+  EXPECT_EQ(deletions[1].id, "u50");
+}
+
+TEST(RetentionTest, AnUnverifiedBackupOlderThanTheNewestVerifiedOneIsNotKeptForIt) {
+  std::vector<BackupRecord> backups = {Verified("v", 35), Unverified("u", 40)};
+  EXPECT_EQ(DeletedIds(backups, Policy(7, 30)), (std::vector<std::string>{"u"}));
+}
+
+TEST(RetentionTest, ABackupBeingVerifiedIsLeftUntilItIsJudged) {
+  // keep_days 0: a fresh backup whose verification is queued must not be deleted first.
+  std::vector<BackupRecord> backups = {BeingVerified("fresh", 0.001), Verified("v", 1)};
+  EXPECT_TRUE(DeletedIds(backups, Policy(1, 0)).empty());
+  EXPECT_TRUE(DeletedIds({BeingVerified("old", 400)}, Policy(0, 0)).empty());
+}
+
+TEST(RetentionTest, MixedAgesAndVerdicts) {
+  // Newest first: corrupt, unverified, verified, being verified, verified, corrupt, verified,
+  // unverified, verified; keep the newest 2 verified, and anything younger than 30 days.
+  std::vector<BackupRecord> backups = {
+      Corrupt("c1", 1),    Unverified("u2", 10), Verified("v3", 20),  BeingVerified("r4", 35),
+      Verified("v5", 40),  Corrupt("c6", 45),    Verified("v7", 50),  Unverified("u8", 55),
+      Verified("v9", 60)};
+  EXPECT_EQ(DeletedIds(backups, Policy(2, 30)),
+            (std::vector<std::string>{"v9", "u8", "v7", "c6"}));
+  // With keep_days 0, age protects nothing: v3 and v5 stay as the newest 2 verified, r4 until
+  // it is judged, and u2 as the newest never-verified backup newer than every verified one (c1,
+  // newer still, failed its verification and counts for nothing).
+  EXPECT_EQ(DeletedIds(backups, Policy(2, 0)),
+            (std::vector<std::string>{"v9", "u8", "v7", "c6", "c1"}));
 }
 
 TEST(RetentionTest, NegativePolicyNumbersActLikeZero) {

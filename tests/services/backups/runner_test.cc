@@ -202,5 +202,73 @@ TEST_F(RunnerTest, ARunInterruptedByACrashIsFailedOnRestartAndItsPartialFileRemo
   EXPECT_EQ(after.state(), v1::Backup::FAILED);
 }
 
+// A corrupted newest backup, its verification FAILED, and keep_last 0: retention must keep the
+// older backup that verified, and let the corrupt one go, not the other way round.
+TEST_F(RunnerTest, RetentionKeepsTheNewestVerifiedBackupWhenTheNewestOneFailedVerification) {
+  v1::BackupTarget target;
+  target.set_name("shop");
+  target.set_database_url(source_.url());
+  target.mutable_retention()->mutable_keep_last()->set_value(0);
+  target.mutable_retention()->mutable_keep_days()->set_value(0);
+  target.mutable_storage()->set_kind(v1::BackupStorage::LOCAL);
+  target.mutable_storage()->set_path(dir_);
+  v1::BackupTarget created;
+  grpc::ServerContext context;
+  ASSERT_TRUE(service_.CreateBackupTarget(&context, &target, &created).ok());
+
+  auto back_up_now = [&] {
+    v1::CreateBackupRequest req;
+    req.set_target("shop");
+    v1::Backup b;
+    grpc::Status s = service_.CreateBackup(&context, &req, &b);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    RunDue();
+    v1::Backup after;
+    EXPECT_TRUE(store_.GetBackup(b.id(), &after).ok());
+    EXPECT_EQ(after.state(), v1::Backup::SUCCEEDED) << after.failure_reason();
+    return after;
+  };
+  auto verify = [&](const std::string& id) {
+    grpc::Status s = replica_a_.Verify(id);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    clock_.Advance(1s);  // keep_days 0: everything finished before now is "older"
+    RunDue();           // the retention the verification queued
+    v1::Backup after;
+    EXPECT_TRUE(store_.GetBackup(id, &after).ok());
+    return after;
+  };
+
+  const v1::Backup good = back_up_now();
+  clock_.Advance(60s);
+  ASSERT_EQ(verify(good.id()).verification().result(), v1::BackupVerification::PASSED);
+
+  clock_.Advance(60s);
+  const v1::Backup corrupt = back_up_now();
+  const std::string corrupt_file = dir_ + "/" + Runner::FileName(corrupt.id());
+  {
+    // One flipped byte in the middle of the stored file.
+    FILE* f = fopen(corrupt_file.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    fseek(f, 0, SEEK_END);
+    const long size = ftell(f);
+    fseek(f, size / 2, SEEK_SET);
+    const int c = fgetc(f);
+    fseek(f, size / 2, SEEK_SET);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+  }
+  const v1::Backup judged = verify(corrupt.id());
+  EXPECT_EQ(judged.verification().result(), v1::BackupVerification::FAILED);
+
+  v1::Backup kept;
+  ASSERT_TRUE(store_.GetBackup(good.id(), &kept).ok());
+  EXPECT_EQ(kept.state(), v1::Backup::SUCCEEDED) << "deleted: " << kept.deletion_reason();
+  struct stat st {};
+  EXPECT_EQ(stat((dir_ + "/" + Runner::FileName(good.id())).c_str(), &st), 0) << "its file is still there";
+  EXPECT_EQ(judged.state(), v1::Backup::DELETED);
+  EXPECT_NE(judged.deletion_reason().find("verification failed"), std::string::npos) << judged.deletion_reason();
+  EXPECT_NE(stat(corrupt_file.c_str(), &st), 0) << "the corrupt file is gone";
+}
+
 }  // namespace
 }  // namespace flightdeck::backups

@@ -1,0 +1,183 @@
+// End to end: a Watch stream of each service (WatchRelease, WatchHealth, WatchIncidents) wakes on
+// the events table's LISTEN/NOTIFY trigger, not on its 5 s fallback. Events are inserted into the
+// service's events table from another connection, the way another replica writes them, each one
+// right after the stream delivered the one before (so the stream is waiting): every one must
+// arrive well under the fallback. With a broken trigger or a feed on the wrong channel, each
+// would take about 5 s.
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "flightdeck/v1/health.grpc.pb.h"
+#include "flightdeck/v1/incidents.grpc.pb.h"
+#include "flightdeck/v1/releases.grpc.pb.h"
+#include "tests/e2e/http_client.h"
+#include "tests/e2e/stack.h"
+
+namespace flightdeck::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Far below the 5 s fallback, far above a notification's few milliseconds on a loaded machine.
+constexpr auto kWakeUpBound = 1500ms;
+constexpr int kRounds = 4;
+
+class WatchWakeUpE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char dir[] = "/tmp/fd-watch-e2e-XXXXXX";
+    dir_ = new std::string(mkdtemp(dir));
+    // Releases into "held" wait for an approval: a release that stays open, so its stream does.
+    std::ofstream(*dir_ + "/environments.json") << json{{"held", {{"require_approval", true}}}}.dump();
+    stack_ = new Stack({{"FLIGHTDECK_ENVIRONMENTS_FILE", *dir_ + "/environments.json"}});
+    ready_ = stack_->WaitReady();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+    (void)!system(("rm -rf " + *dir_).c_str());
+    delete dir_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(ready_) << "the stack did not start\n" << stack_->Logs();
+    db_ = std::make_unique<pqxx::connection>(stack_->database_url());
+  }
+
+  static HttpResponse Call(const std::string& method, const std::string& path, const json& body) {
+    return HttpRequest(method, stack_->gateway_url() + path, body.dump(),
+                       {{"Authorization", "Bearer " + stack_->admin_token()},
+                        {"Content-Type", "application/json"}});
+  }
+
+  // Runs one statement that returns a bigint (an id), committed.
+  long long Insert(const std::string& sql, const std::string& param) {
+    pqxx::work tx(*db_);
+    pqxx::result r = tx.exec_params(sql, param);
+    tx.commit();
+    return r[0][0].as<long long>();
+  }
+  long long MaxId(const std::string& table) {
+    pqxx::work tx(*db_);
+    return tx.exec("SELECT coalesce(max(id), 0) FROM " + table)[0][0].as<long long>();
+  }
+
+  // Writes kRounds events with `write` (which answers the new event's id), each once the stream
+  // delivered the previous one, and checks that each arrived within kWakeUpBound.
+  template <typename Event, typename Reader>
+  void ExpectPromptWakeUps(Reader& reader, const std::function<long long()>& write, const char* what) {
+    for (int round = 0; round < kRounds; ++round) {
+      const auto written = std::chrono::steady_clock::now();
+      const long long id = write();
+      // The service may write events of its own meanwhile: they come first, in order.
+      Event event;
+      do {
+        ASSERT_TRUE(reader->Read(&event)) << what << ": the stream ended (round " << round << ")";
+      } while (event.id() < id);
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - written);
+      EXPECT_EQ(event.id(), id) << what;
+      EXPECT_LT(waited, kWakeUpBound) << what << ": round " << round << " took " << waited.count()
+                                      << " ms (the fallback is 5000 ms)";
+    }
+  }
+
+  static std::string* dir_;
+  static Stack* stack_;
+  static bool ready_;
+  std::unique_ptr<pqxx::connection> db_;
+};
+
+std::string* WatchWakeUpE2eTest::dir_ = nullptr;
+Stack* WatchWakeUpE2eTest::stack_ = nullptr;
+bool WatchWakeUpE2eTest::ready_ = false;
+
+TEST_F(WatchWakeUpE2eTest, WatchReleaseWakesOnTheReleasesTrigger) {
+  HttpResponse created = Call("POST", "/v1/releases",
+                              {{"service", "checkout"}, {"environment", "held"}, {"version", "v1"},
+                               {"commit_sha", "abc1234"}, {"image", "registry.example/checkout:abc1234"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string id = json::parse(created.body).value("id", "");
+  // Once it waits for its approval, the pipeline writes nothing more to its timeline.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::string state;
+  while (state != "AWAITING_APPROVAL" && std::chrono::steady_clock::now() < deadline) {
+    HttpResponse got = HttpRequest("GET", stack_->gateway_url() + "/v1/releases/" + id, "",
+                                   {{"Authorization", "Bearer " + stack_->admin_token()}});
+    state = json::parse(got.body, nullptr, false).value("state", "");
+    if (state != "AWAITING_APPROVAL") std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(state, "AWAITING_APPROVAL");
+  auto stub = v1::ReleaseService::NewStub(
+      grpc::CreateChannel(stack_->grpc_address("releases"), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::WatchReleaseRequest request;
+  request.set_id(id);
+  request.set_after_event_id(MaxId("releases.events"));
+  auto reader = stub->WatchRelease(&context, request);
+  ExpectPromptWakeUps<v1::ReleaseEvent>(reader, [&] {
+    return Insert("INSERT INTO releases.events (release_id, at, type, actor, message) "
+                  "VALUES ($1, now(), 'NOTE', 'test', 'written by another replica') RETURNING id", id);
+  }, "WatchRelease");
+  context.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(WatchWakeUpE2eTest, WatchHealthWakesOnTheHealthTrigger) {
+  auto stub = v1::HealthService::NewStub(
+      grpc::CreateChannel(stack_->grpc_address("health"), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::WatchHealthRequest request;
+  request.set_service("wakeup");
+  const long long anchor = Insert(
+      "INSERT INTO health.events (at, kind, service, environment, from_status, to_status) "
+      "VALUES (now(), 'SERVICE', $1, 'production', 'HEALTHY', 'UNHEALTHY') RETURNING id", "wakeup");
+  request.set_after_id(anchor);
+  auto reader = stub->WatchHealth(&context, request);
+  bool healthy = false;
+  ExpectPromptWakeUps<v1::HealthEvent>(reader, [&] {
+    healthy = !healthy;
+    return Insert(healthy ? "INSERT INTO health.events (at, kind, service, environment, from_status, to_status) "
+                            "VALUES (now(), 'SERVICE', $1, 'production', 'UNHEALTHY', 'HEALTHY') RETURNING id"
+                          : "INSERT INTO health.events (at, kind, service, environment, from_status, to_status) "
+                            "VALUES (now(), 'SERVICE', $1, 'production', 'HEALTHY', 'UNHEALTHY') RETURNING id",
+                  "wakeup");
+  }, "WatchHealth");
+  context.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheIncidentsTrigger) {
+  HttpResponse declared = Call("POST", "/v1/incidents",
+                               {{"title", "search is slow"}, {"severity", "SEV3"}, {"service", "search"}});
+  ASSERT_EQ(declared.status, 200) << declared.body;
+  const std::string id = json::parse(declared.body).value("id", "");
+  auto stub = v1::IncidentService::NewStub(
+      grpc::CreateChannel(stack_->grpc_address("incidents"), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  v1::WatchIncidentsRequest request;
+  request.set_incident_id(id);
+  request.set_after_event_id(MaxId("incidents.events"));
+  auto reader = stub->WatchIncidents(&context, request);
+  ExpectPromptWakeUps<v1::IncidentEvent>(reader, [&] {
+    return Insert("INSERT INTO incidents.events (incident_id, at, actor, kind, message) "
+                  "VALUES ($1, now(), 'test', 'STATUS_UPDATE', 'written by another replica') RETURNING id", id);
+  }, "WatchIncidents");
+  context.TryCancel();
+  reader->Finish();
+}
+
+}  // namespace
+}  // namespace flightdeck::test
