@@ -187,6 +187,9 @@ class Call::StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffe
     StartRead(&read_);
     StartCall();
   }
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (ok) call_->responder_->StreamOpened();
+  }
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended: OnDone follows with its status
     auto message = NewMessage(call_->descriptor_->output_type());

@@ -37,6 +37,9 @@ class Responder {
   // `replayed`: the first answer to an earlier request with the same Idempotency-Key.
   virtual void Reply(const google::protobuf::Message& response, bool replayed) = 0;
   virtual void StreamMessage(const google::protobuf::Message& message) = 0;
+  // A stream's upstream has answered (its headers arrived), before any message: a front may
+  // start its answer now, so that a quiet stream shows as open.
+  virtual void StreamOpened() {}
   virtual void Finish(const grpc::Status& status) = 0;
   // Only for answers stored before idempotent answers became protocol-neutral: the JSON body
   // and HTTP status as REST sent them. Fronts that cannot send them fail the call.

@@ -41,8 +41,11 @@ class RestResponder final : public Responder {
     if (replayed) headers.emplace_back("Idempotent-Replayed", "true");
     call_->Send(200, ToJson(response), std::move(headers));
   }
-  void StreamMessage(const Message& message) override {
+  void StreamOpened() override {
     if (!call_->streaming()) call_->BeginStream(200, {}, "application/x-ndjson");
+  }
+  void StreamMessage(const Message& message) override {
+    StreamOpened();
     call_->Write(ToJson(message) + "\n");
   }
   void Finish(const grpc::Status& status) override {

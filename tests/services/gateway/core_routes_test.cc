@@ -56,6 +56,12 @@ class FakeReleases final : public v1::ReleaseService::Service {
   grpc::Status WatchRelease(grpc::ServerContext* context, const v1::WatchReleaseRequest* request,
                             grpc::ServerWriter<v1::ReleaseEvent>* writer) override {
     watch_id = request->id();
+    if (request->id() == "missing") return grpc::Status(grpc::StatusCode::NOT_FOUND, "release missing: not found");
+    if (request->id() == "quiet") {  // open, but nothing to say yet
+      writer->SendInitialMetadata();
+      while (!context->IsCancelled()) std::this_thread::sleep_for(10ms);
+      return grpc::Status::CANCELLED;
+    }
     for (int i = 1; i <= 2; ++i) {
       v1::ReleaseEvent e;
       e.set_id(i);
@@ -326,6 +332,18 @@ TEST_F(CoreRoutesTest, AClientThatGoesAwayCancelsItsStream) {
   }
   EXPECT_NE(metrics.find("flightdeck_gateway_open_streams{method=\"flightdeck.v1.ReleaseService.WatchRelease\"} 0"),
             std::string::npos) << metrics;
+}
+
+TEST_F(CoreRoutesTest, AQuietStreamAnswersAtOnceAndAnUnknownOneIsAPlainError) {
+  RawClient quiet(gateway_->port());
+  quiet.Send("GET /v1/releases/quiet/events?watch=true HTTP/1.1\r\nAuthorization: Bearer " + viewer_ + "\r\n\r\n");
+  EXPECT_TRUE(quiet.WaitFor("Transfer-Encoding: chunked\r\n", 3000ms)) << quiet.received();
+  EXPECT_NE(quiet.received().find("HTTP/1.1 200"), std::string::npos);
+  quiet.Close();
+
+  HttpResponse missing = Call("GET", "/v1/releases/missing/events?watch=true", viewer_);
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_EQ(json::parse(missing.body)["error"]["code"], "NOT_FOUND");
 }
 
 TEST_F(CoreRoutesTest, WatchNeedsARoleAndIsOnlyWhereATwinExists) {
