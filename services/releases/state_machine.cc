@@ -37,6 +37,7 @@ bool IsInFlight(State state) {
     case R::CANARY:
     case R::PROMOTING:
     case R::VERIFYING:
+    case R::BAKING:
     case R::ROLLING_BACK:
       return true;
     default:
@@ -60,6 +61,8 @@ bool CanTransition(State from, State to) {
     case R::PROMOTING:
       return to == R::VERIFYING || to == R::SUCCEEDED || to == R::ROLLING_BACK;
     case R::VERIFYING:
+      return to == R::BAKING || to == R::SUCCEEDED || to == R::ROLLING_BACK;
+    case R::BAKING:
       return to == R::SUCCEEDED || to == R::ROLLING_BACK;
     case R::ROLLING_BACK:
       return to == R::ROLLED_BACK || to == R::ABORTED;
@@ -80,6 +83,7 @@ grpc::Status CheckCanApprove(const v1::Release& release) {
 }
 
 grpc::Status CheckCanPromote(const v1::Release& release) {
+  if (release.state() == R::BAKING) return grpc::Status::OK;
   return RequireState(release, R::CANARY, "promote needs");
 }
 
@@ -96,6 +100,7 @@ grpc::Status CheckCanRollBack(const v1::Release& release) {
 }
 
 grpc::Status CheckCanObserve(const v1::Release& release) {
+  if (release.state() == R::BAKING) return grpc::Status::OK;
   return RequireState(release, R::CANARY, "observations need");
 }
 

@@ -53,6 +53,7 @@ Comparison CompareLatency(const VersionSamples& samples, const ComparisonSetting
     return c;
   }
   c.test = MannWhitneyU(samples.canary, samples.baseline);
+  c.tested = true;
   c.canary_median = Median(samples.canary);
   c.baseline_median = Median(samples.baseline);
   if (c.baseline_median > 0) {

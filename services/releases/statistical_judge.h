@@ -31,6 +31,7 @@ struct Comparison {
   // 0 and the canary's is not.
   double effect = 0;
   bool significant = false;  // test.p_greater < 1 - confidence
+  bool tested = false;       // enough valid samples: the test ran and the numbers above are set
 };
 
 // Kayenta-style: FAIL when the canary's latency is larger than the baseline's with the given

@@ -89,6 +89,7 @@ grpc::Status FieldErrors::ToStatus() const {
 
 const std::vector<std::string> kDriverKinds = {"external", "command"};
 const std::vector<std::string> kAnalysisSources = {"pushed", "prometheus", "health"};
+const std::vector<std::string> kAnalysisJudges = {"threshold", "mann_whitney"};
 
 std::string CanonicalChoice(std::string_view given, const std::vector<std::string>& valid) {
   std::string lower;
