@@ -83,8 +83,8 @@ grpc::Status CheckCanApprove(const v1::Release& release) {
 }
 
 grpc::Status CheckCanPromote(const v1::Release& release) {
-  if (release.state() == R::BAKING) return grpc::Status::OK;
-  return RequireState(release, R::CANARY, "promote needs");
+  if (release.state() == R::CANARY || release.state() == R::BAKING) return grpc::Status::OK;
+  return Refuse(release.state(), "promote needs CANARY or BAKING");
 }
 
 grpc::Status CheckCanAbort(const v1::Release& release) {
@@ -100,8 +100,8 @@ grpc::Status CheckCanRollBack(const v1::Release& release) {
 }
 
 grpc::Status CheckCanObserve(const v1::Release& release) {
-  if (release.state() == R::BAKING) return grpc::Status::OK;
-  return RequireState(release, R::CANARY, "observations need");
+  if (release.state() == R::CANARY || release.state() == R::BAKING) return grpc::Status::OK;
+  return Refuse(release.state(), "observations need CANARY or BAKING");
 }
 
 grpc::Status CheckCanVerify(const v1::Release& release) {
