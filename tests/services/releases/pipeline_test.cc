@@ -917,5 +917,30 @@ TEST_F(JudgeAndBakeTest, BakeIsOptionalPerEnvironment) {
   EXPECT_EQ(Get(staging.id()).state(), v1::Release::ROLLED_BACK) << Timeline(staging.id());
 }
 
+TEST_F(JudgeAndBakeTest, BakeSurvivesARestartOfTheProcess) {
+  v1::Release r = VerifiedInProduction("abcdef1");
+  ASSERT_EQ(r.state(), v1::Release::BAKING);
+  Push(r.id(), 1000, 90);
+  // The process that started the bake is gone; a new one finds the bake's next analysis as a
+  // job row and carries on from the stored release.
+  metrics::Registry fresh_registry;
+  Pipeline restarted(store_, clock_, policies_, fresh_registry,
+                     [this](const std::string&, const EnvironmentPolicy&) { return driver_.Make(); }, {});
+  clock_.Advance(60s);
+  for (int round = 0; round < 10; ++round) {
+    std::vector<jobs::Job> due;
+    ASSERT_TRUE(queue_.Claim("restarted", 20, 60s, &due).ok());
+    if (due.empty()) break;
+    for (const jobs::Job& job : due) {
+      if (job.kind != alerts::kSendAlertJob) {
+        EXPECT_TRUE(restarted.Advance(nlohmann::json::parse(job.payload).value("release_id", "")).ok());
+      }
+      ASSERT_TRUE(queue_.Complete(job.id, "restarted").ok());
+    }
+  }
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::ROLLED_BACK) << Timeline(r.id());
+  EXPECT_NE(Get(r.id()).outcome_reason().find("9.00%"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace flightdeck::releases
