@@ -527,14 +527,15 @@ grpc::Status Pipeline::BakeTick(const v1::Release& r) {
     // The bake succeeds only on a verdict judged at its end, and never on an INCONCLUSIVE one.
     if (now >= bake_end && judgement.verdict == Verdict::kPass) {
       x.set_state(v1::Release::SUCCEEDED);
-      x.set_outcome_reason("baked for " + std::to_string(MillisOf(x.bake().duration()).count() / 1000) +
-                           "s: " + judgement.reason);
+      const long long baked_seconds = MillisOf(x.bake().duration()).count() / 1000;
+      x.set_outcome_reason("baked for " + std::to_string(baked_seconds) + "s: " + judgement.reason);
       x.mutable_next_action()->set_action("none");
       c.events.push_back(StateEvent(v1::Release::BAKING, v1::Release::SUCCEEDED, x.outcome_reason()));
       return grpc::Status::OK;
     }
     // Past the end without a PASS: judge again after one more interval.
-    const auto next = now >= bake_end ? now + settings.interval : std::min(now + settings.interval, bake_end);
+    const auto next =
+        now >= bake_end ? now + settings.interval : std::min(now + settings.interval, bake_end);
     SetTimestamp(x.mutable_next_analysis_at(), next);
     c.advance_at = next;
     return grpc::Status::OK;

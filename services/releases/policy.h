@@ -51,8 +51,10 @@ struct EnvironmentPolicy {
 //                   "bake":{"duration":"15m","max_error_rate":0.05,"source":"pushed"}}}
 // Unset fields of a named environment come from "default", except that "production" keeps its
 // built-in gates (requires_success_in, require_approval, allow_self_approval, bake) unless its
-// entry sets them. A bake's unset fields: max_error_rate 0.05, source "pushed"; "0s" disables it. Environment names are DNS labels; unknown fields, a "command" driver without a
-// command, and requirements that lead back to the environment itself are errors.
+// entry sets them. A bake needs its duration ("0s" turns it off); its max_error_rate defaults
+// to 0.05 and its source to "pushed". Environment names are DNS labels; unknown fields, a
+// "command" driver without a command, and requirements that lead back to the environment
+// itself are errors.
 class PolicySet {
  public:
   // Built in: every environment: one 5% step for 10 minutes, analysis every 60 s (max error
