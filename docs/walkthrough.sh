@@ -65,6 +65,10 @@ wait_for "passing analysis of $production" 120 with_canary_traffic "$production"
 fdctl release promote "$production" --reason "canary looks good"
 wait_for "verification of $production" 60 release_is "$production" VERIFYING
 fdctl --token "$ci_token" release verify "$production" --passed --details "smoke tests green"
+# Production then bakes for 15 minutes, rolling back if the fleet's error rate passes 5%;
+# accept the bake here instead of waiting it out.
+wait_for "bake of $production" 60 release_is "$production" BAKING
+fdctl release promote "$production" --reason "bake accepted for the walk-through"
 wait_for "success of $production" 60 release_is "$production" SUCCEEDED
 fdctl release list --service hello
 # <<< step

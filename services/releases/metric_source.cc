@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <tuple>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -219,6 +220,35 @@ std::chrono::milliseconds WindowLength(const Window& window, const v1::AnalysisC
   return std::chrono::seconds(60);
 }
 
+// Every finite point of a range query's matrix, or why there are none.
+std::string ParseMatrixSamples(const HttpReply& reply, std::vector<double>* out) {
+  nlohmann::json doc = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return "prometheus answered HTTP " + std::to_string(reply.status) + " with a body that is not JSON";
+  }
+  if (doc.value("status", "") != "success") {
+    return "prometheus error: " + doc.value("error", "HTTP " + std::to_string(reply.status));
+  }
+  const nlohmann::json& data = doc["data"];
+  if (!data.is_object() || data.value("resultType", "") != "matrix" || !data.contains("result") ||
+      !data["result"].is_array()) {
+    return "query_range did not return a matrix";
+  }
+  for (const auto& series : data["result"]) {
+    if (!series.is_object() || !series.contains("values") || !series["values"].is_array()) {
+      return "prometheus answered a malformed matrix";
+    }
+    for (const auto& point : series["values"]) {
+      double v;
+      if (!point.is_array() || point.size() != 2 || !ParseSampleValue(point[1], v)) {
+        return "prometheus answered a malformed matrix point";
+      }
+      if (std::isfinite(v)) out->push_back(v);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string SubstituteQuery(const std::string& query, const v1::Release& release,
@@ -335,6 +365,59 @@ SourceResult PrometheusSource::Fetch(const v1::Release& release, const v1::Analy
   result.observation = observation;
   result.detail = detail;
   return result;
+}
+
+void PrometheusSource::FetchSamples(const v1::Release& release, const v1::AnalysisConfig& analysis,
+                                    const Window& window, VersionSamples* out, std::string* detail) {
+  *out = VersionSamples{};
+  const v1::PrometheusQuery& config = analysis.prometheus();
+  if (config.url().empty() || config.latency_samples_query().empty()) {
+    *detail = "prometheus source: no url or latency_samples_query configured";
+    return;
+  }
+  if (release.baseline_version().empty()) {
+    *detail = "no baseline version: nothing ran in " + release.environment() + " before this release";
+    return;
+  }
+  std::string base = config.url();
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::chrono::milliseconds length = WindowLength(window, analysis);
+  std::chrono::milliseconds step = std::chrono::seconds(15);
+  if (config.has_latency_samples_step() && MillisOf(config.latency_samples_step()).count() > 0) {
+    step = MillisOf(config.latency_samples_step());
+  }
+  const std::string start = UnixSecondsWithFraction(window.to - length);
+  const std::string end = UnixSecondsWithFraction(window.to);
+  detail->clear();
+  for (const auto& [label, version, samples] :
+       {std::tuple<const char*, std::string, std::vector<double>*>{"canary", release.version(), &out->canary},
+        {"baseline", release.baseline_version(), &out->baseline}}) {
+    v1::Release as_version = release;
+    as_version.set_version(version);
+    const std::string promql = SubstituteQuery(config.latency_samples_query(), as_version, length);
+    if (!detail->empty()) *detail += "; ";
+    *detail += std::string(label) + ": " + promql;
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> esc(curl_easy_init(), &curl_easy_cleanup);
+    char* encoded = esc ? curl_easy_escape(esc.get(), promql.c_str(), static_cast<int>(promql.size()))
+                        : nullptr;
+    if (encoded == nullptr) {
+      *detail += " -> cannot encode the query";
+      *out = VersionSamples{};
+      return;
+    }
+    const std::string url = base + "/api/v1/query_range?query=" + encoded + "&start=" + start +
+                            "&end=" + end + "&step=" + PromDuration(step);
+    curl_free(encoded);
+    HttpReply reply = HttpGet(url, timeout_);
+    std::string problem = reply.reached ? ParseMatrixSamples(reply, samples)
+                                        : "cannot reach prometheus at " + RedactUserInfo(base) + ": " + reply.error;
+    if (!problem.empty()) {
+      *detail += " -> " + problem;
+      *out = VersionSamples{};
+      return;
+    }
+    *detail += " -> " + std::to_string(samples->size()) + " samples";
+  }
 }
 
 HealthSource::HealthSource(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds timeout)

@@ -12,6 +12,7 @@
 #include "flightdeck/v1/health.grpc.pb.h"
 #include "flightdeck/v1/releases.pb.h"
 #include "services/releases/canary_analysis.h"
+#include "services/releases/statistical_judge.h"
 
 namespace flightdeck::releases {
 
@@ -33,6 +34,15 @@ class MetricSource {
   virtual ~MetricSource() = default;
   virtual SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
                              const Window& window) = 0;
+  // Latency samples of the canary's version and the baseline's over the window, for the
+  // mann_whitney judge. A source that has none leaves *out empty (INCONCLUSIVE) and says why
+  // in *detail.
+  virtual void FetchSamples(const v1::Release& release, const v1::AnalysisConfig& analysis,
+                            const Window& window, VersionSamples* out, std::string* detail) {
+    (void)release, (void)analysis, (void)window;
+    *out = VersionSamples{};
+    *detail = "this source gives no latency samples per version";
+  }
 };
 
 // Prometheus HTTP API (GET <url>/api/v1/query?query=...&time=<window.to>): runs the configured
@@ -47,6 +57,13 @@ class PrometheusSource final : public MetricSource {
   explicit PrometheusSource(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
                      const Window& window) override;
+  // Runs latency_samples_query as a range query over the window (GET
+  // <url>/api/v1/query_range, step latency_samples_step or 15s) twice: with ${version} the
+  // release's version, then the baseline's (release.baseline_version). Every finite point of
+  // every series is one sample. No baseline version (the first release of the environment),
+  // an HTTP or query error: no samples, with the reason.
+  void FetchSamples(const v1::Release& release, const v1::AnalysisConfig& analysis,
+                    const Window& window, VersionSamples* out, std::string* detail) override;
 
  private:
   std::chrono::milliseconds timeout_;

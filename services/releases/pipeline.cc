@@ -118,6 +118,9 @@ grpc::Status Pipeline::Advance(const std::string& release_id) {
         s = SmokeTick(r);
       }
       break;
+    case v1::Release::BAKING:
+      s = BakeTick(r);
+      break;
     case v1::Release::ROLLING_BACK:
       s = FinishRollback(r);
       break;
@@ -277,40 +280,18 @@ grpc::Status Pipeline::CanaryTick(const v1::Release& r) {
   const AnalysisSettings settings = SettingsOf(analysis);
   const Thresholds thresholds = ThresholdsOf(analysis);
   const Window window{TimeOf(r.last_analysis_at()), now};
-  SourceResult fetched;
-  if (settings.source == "pushed") {
-    if (grpc::Status s = store_.SumObservations(r.id(), window.from, window.to, &fetched.observation);
-        !s.ok()) {
-      return s;
-    }
-    fetched.detail = fetched.observation ? "pushed observations" : "no observations pushed since the last analysis";
-  } else if (auto it = sources_.find(settings.source); it != sources_.end()) {
-    fetched = it->second->Fetch(r, analysis, window);
-  } else {
-    fetched.detail = "unknown analysis source " + settings.source;
+  Judgement judgement;
+  nlohmann::json data;
+  if (grpc::Status s = JudgeWindow(r, analysis, settings.judge, thresholds, window, &judgement, &data);
+      !s.ok()) {
+    return s;
   }
-  const Judgement judgement = Judge(fetched.observation, thresholds, fetched.detail);
-  verdicts_.With({VerdictName(judgement.verdict)}).Inc();
   Streaks streaks{r.fail_streak(), r.inconclusive_streak()};
   const Decision decision = releases::Apply(streaks, judgement.verdict, thresholds);
-
-  nlohmann::json data = {{"verdict", VerdictName(judgement.verdict)},
-                         {"reason", judgement.reason},
-                         {"step", r.current_step() + 1},
-                         {"weight", r.current_weight()},
-                         {"source", settings.source},
-                         {"detail", fetched.detail},
-                         {"max_error_rate", thresholds.max_error_rate},
-                         {"min_requests", thresholds.min_requests},
-                         {"fail_streak", streaks.fail},
-                         {"inconclusive_streak", streaks.inconclusive}};
-  if (fetched.observation) {
-    data["requests"] = fetched.observation->requests;
-    data["errors"] = fetched.observation->errors;
-    data["error_rate"] = judgement.error_rate;
-    if (fetched.observation->p99_latency_ms) data["p99_latency_ms"] = *fetched.observation->p99_latency_ms;
-  }
-  if (thresholds.max_p99_latency_ms) data["max_p99_latency_ms"] = *thresholds.max_p99_latency_ms;
+  data["step"] = r.current_step() + 1;
+  data["weight"] = r.current_weight();
+  data["fail_streak"] = streaks.fail;
+  data["inconclusive_streak"] = streaks.inconclusive;
   NewEvent verdict_event{"ANALYSIS", kSystemActor,
                          std::string(VerdictName(judgement.verdict)) + ": " + judgement.reason,
                          data.dump()};
@@ -402,6 +383,160 @@ grpc::Status Pipeline::CanaryTick(const v1::Release& r) {
                             std::to_string(x.canary().steps_size()) + ": " + std::to_string(weight) +
                             "% of traffic",
                         "{}"});
+    c.advance_at = next;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Pipeline::JudgeWindow(const v1::Release& r, const v1::AnalysisConfig& analysis,
+                                   const std::string& judge, const Thresholds& thresholds,
+                                   const Window& window, Judgement* judgement,
+                                   nlohmann::json* data) {
+  const std::string& source = analysis.source().empty() ? std::string("pushed") : analysis.source();
+  SourceResult fetched;
+  MetricSource* metric_source = nullptr;
+  if (source == "pushed") {
+    if (grpc::Status s = store_.SumObservations(r.id(), window.from, window.to, &fetched.observation);
+        !s.ok()) {
+      return s;
+    }
+    fetched.detail = fetched.observation ? "pushed observations" : "no observations pushed since the last analysis";
+  } else if (auto it = sources_.find(source); it != sources_.end()) {
+    metric_source = it->second;
+    fetched = metric_source->Fetch(r, analysis, window);
+  } else {
+    fetched.detail = "unknown analysis source " + source;
+  }
+
+  std::optional<Comparison> comparison;
+  std::string samples_detail;
+  if (judge == "mann_whitney") {
+    VersionSamples samples;
+    if (source == "pushed") {
+      if (grpc::Status s = store_.ObservationSamples(r.id(), window.from, window.to, &samples); !s.ok()) {
+        return s;
+      }
+      samples_detail = "pushed latency samples";
+    } else if (metric_source != nullptr) {
+      metric_source->FetchSamples(r, analysis, window, &samples, &samples_detail);
+    } else {
+      samples_detail = "unknown analysis source " + source;
+    }
+    comparison = CompareLatency(samples, SettingsOf(analysis).comparison);
+    // The error-rate limit still holds when request counts came with the samples.
+    std::optional<Judgement> threshold_judgement;
+    if (fetched.observation && fetched.observation->requests > 0) {
+      threshold_judgement = Judge(fetched.observation, thresholds, fetched.detail);
+    }
+    *judgement = CombineVerdicts(*comparison, threshold_judgement);
+  } else {
+    *judgement = Judge(fetched.observation, thresholds, fetched.detail);
+  }
+  verdicts_.With({VerdictName(judgement->verdict)}).Inc();
+
+  *data = {{"verdict", VerdictName(judgement->verdict)},
+           {"reason", judgement->reason},
+           {"judge", judge},
+           {"source", source},
+           {"detail", fetched.detail},
+           {"max_error_rate", thresholds.max_error_rate},
+           {"min_requests", thresholds.min_requests}};
+  if (fetched.observation) {
+    (*data)["requests"] = fetched.observation->requests;
+    (*data)["errors"] = fetched.observation->errors;
+    (*data)["error_rate"] = judgement->error_rate;
+    if (fetched.observation->p99_latency_ms) (*data)["p99_latency_ms"] = *fetched.observation->p99_latency_ms;
+  }
+  if (thresholds.max_p99_latency_ms) (*data)["max_p99_latency_ms"] = *thresholds.max_p99_latency_ms;
+  if (comparison) {
+    const ComparisonSettings cs = SettingsOf(analysis).comparison;
+    nlohmann::json test = {{"canary_samples", comparison->test.n_canary},
+                           {"baseline_samples", comparison->test.n_baseline},
+                           {"min_samples", cs.min_samples},
+                           {"confidence", cs.confidence},
+                           {"allowed_effect_size", cs.effect_size},
+                           {"detail", samples_detail},
+                           {"verdict", VerdictName(comparison->judgement.verdict)}};
+    if (comparison->tested) {
+      test["u"] = comparison->test.u_canary;
+      test["u_baseline"] = comparison->test.u_baseline;
+      test["exact"] = comparison->test.exact;
+      if (!comparison->test.exact) test["z"] = comparison->test.z;
+      test["p_value"] = comparison->test.p_greater;
+      test["p_two_sided"] = comparison->test.p_two_sided;
+      test["canary_median_ms"] = comparison->canary_median;
+      test["baseline_median_ms"] = comparison->baseline_median;
+      // JSON has no infinity: a baseline median of 0 leaves the effect out.
+      if (std::isfinite(comparison->effect)) test["effect_size"] = comparison->effect;
+      test["significant"] = comparison->significant;
+    }
+    (*data)["mann_whitney"] = test;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status Pipeline::BakeTick(const v1::Release& r) {
+  const Clock::TimePoint now = clock_.Now();
+  if (r.paused() || now < TimeOf(r.next_analysis_at())) return grpc::Status::OK;
+  // The whole fleet runs the release now: nothing to compare with, so the bake judges the
+  // fleet's numbers against its own error-rate limit, from its own source.
+  v1::AnalysisConfig analysis = r.canary().analysis();
+  analysis.set_source(r.bake().source().empty() ? "pushed" : r.bake().source());
+  const AnalysisSettings settings = SettingsOf(analysis);
+  Thresholds thresholds = ThresholdsOf(analysis);
+  if (r.bake().has_max_error_rate()) thresholds.max_error_rate = r.bake().max_error_rate().value();
+  const Window window{TimeOf(r.last_analysis_at()), now};
+  Judgement judgement;
+  nlohmann::json data;
+  if (grpc::Status s = JudgeWindow(r, analysis, "threshold", thresholds, window, &judgement, &data);
+      !s.ok()) {
+    return s;
+  }
+  Streaks streaks{r.fail_streak(), r.inconclusive_streak()};
+  const Decision decision = releases::Apply(streaks, judgement.verdict, thresholds);
+  data["bake"] = true;
+  data["fail_streak"] = streaks.fail;
+  data["inconclusive_streak"] = streaks.inconclusive;
+  const NewEvent verdict_event{"ANALYSIS", kSystemActor,
+                               std::string(VerdictName(judgement.verdict)) + " (bake): " + judgement.reason,
+                               data.dump()};
+  const auto bake_end = TimeOf(r.bake_until());
+  return Apply(r, [&](v1::Release& x, Changes& c) {
+    x.set_fail_streak(streaks.fail);
+    x.set_inconclusive_streak(streaks.inconclusive);
+    SetTimestamp(x.mutable_last_analysis_at(), now);
+    c.events.push_back(verdict_event);
+    if (decision == Decision::kRollBack) {
+      x.set_state(v1::Release::ROLLING_BACK);
+      x.set_outcome_reason("bake analysis failed " + std::to_string(streaks.fail) +
+                           " time(s) in a row (limit " + std::to_string(thresholds.failure_limit) +
+                           "): " + judgement.reason);
+      c.events.push_back(StateEvent(v1::Release::BAKING, v1::Release::ROLLING_BACK, x.outcome_reason()));
+      c.advance_at = c.now;
+      return grpc::Status::OK;
+    }
+    if (decision == Decision::kPause) {
+      x.set_paused(true);
+      c.events.push_back({"PAUSED", kSystemActor,
+                          std::to_string(streaks.inconclusive) +
+                              " inconclusive analyses in a row: the bake waits until someone "
+                              "promotes (accepts) or aborts the release",
+                          "{}"});
+      return grpc::Status::OK;
+    }
+    // The bake succeeds only on a verdict judged at its end, and never on an INCONCLUSIVE one.
+    if (now >= bake_end && judgement.verdict == Verdict::kPass) {
+      x.set_state(v1::Release::SUCCEEDED);
+      const long long baked_seconds = MillisOf(x.bake().duration()).count() / 1000;
+      x.set_outcome_reason("baked for " + std::to_string(baked_seconds) + "s: " + judgement.reason);
+      x.mutable_next_action()->set_action("none");
+      c.events.push_back(StateEvent(v1::Release::BAKING, v1::Release::SUCCEEDED, x.outcome_reason()));
+      return grpc::Status::OK;
+    }
+    // Past the end without a PASS: judge again after one more interval.
+    const auto next =
+        now >= bake_end ? now + settings.interval : std::min(now + settings.interval, bake_end);
+    SetTimestamp(x.mutable_next_analysis_at(), next);
     c.advance_at = next;
     return grpc::Status::OK;
   });

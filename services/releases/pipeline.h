@@ -6,6 +6,7 @@
 #include <string>
 
 #include <grpcpp/support/status.h>
+#include <nlohmann/json.hpp>
 
 #include "common/clock/clock.h"
 #include "flightdeck/v1/releases.pb.h"
@@ -32,7 +33,7 @@ struct Actor {
 };
 
 // The release pipeline (issue 3): admission, approval, canary steps judged by the analysis,
-// promotion, verification and rollback. Every wait is a durable job (ReleaseStore::Update
+// promotion, verification, the bake and rollback. Every wait is a durable job (ReleaseStore::Update
 // schedules them in the same transaction as the state change), so a crash loses nothing: the
 // next Advance() of a release re-derives what to do from its stored state and the time, and
 // driver actions carry idempotency keys so that none runs twice once it has completed.
@@ -87,6 +88,14 @@ class Pipeline {
   // seconds) or fails the release when it fails. *ready when it succeeded.
   grpc::Status AwaitPreDeployBackup(const v1::Release& r, const std::string& target, bool* ready);
   grpc::Status CanaryTick(const v1::Release& r);
+  // BAKING: judges the fleet's numbers each interval; a failure rolls back, a PASS at the end
+  // of the bake succeeds.
+  grpc::Status BakeTick(const v1::Release& r);
+  // Fetches the window from the analysis' source and judges it ("threshold" or
+  // "mann_whitney"); *data is the ANALYSIS event's data, with the test's numbers.
+  grpc::Status JudgeWindow(const v1::Release& r, const v1::AnalysisConfig& analysis,
+                           const std::string& judge, const Thresholds& thresholds,
+                           const Window& window, Judgement* judgement, nlohmann::json* data);
   // VERIFYING with a smoke suite: start its run, then follow it to the verdict.
   grpc::Status SmokeTick(const v1::Release& r);
   grpc::Status RunPromotion(const v1::Release& r);

@@ -63,6 +63,11 @@ v1::AnalysisConfig BuiltInAnalysis() {
   a.mutable_failure_limit()->set_value(t.failure_limit);
   a.mutable_inconclusive_limit()->set_value(t.inconclusive_limit);
   a.set_source("pushed");
+  a.set_judge("threshold");
+  const ComparisonSettings comparison;
+  a.mutable_mann_whitney()->mutable_confidence()->set_value(comparison.confidence);
+  a.mutable_mann_whitney()->mutable_effect_size()->set_value(comparison.effect_size);
+  a.mutable_mann_whitney()->mutable_min_samples()->set_value(comparison.min_samples);
   return a;
 }
 
@@ -88,6 +93,11 @@ void Overlay(const v1::AnalysisConfig& given, v1::AnalysisConfig* plan) {
   if (!given.source().empty()) plan->set_source(given.source());
   if (given.has_prometheus()) *plan->mutable_prometheus() = given.prometheus();
   if (given.has_health()) *plan->mutable_health() = given.health();
+  if (!given.judge().empty()) plan->set_judge(given.judge());
+  const v1::MannWhitneyConfig& mw = given.mann_whitney();
+  if (mw.has_confidence()) *plan->mutable_mann_whitney()->mutable_confidence() = mw.confidence();
+  if (mw.has_effect_size()) *plan->mutable_mann_whitney()->mutable_effect_size() = mw.effect_size();
+  if (mw.has_min_samples()) *plan->mutable_mann_whitney()->mutable_min_samples() = mw.min_samples();
 }
 
 bool IsHttpUrl(const std::string& url) {
@@ -158,12 +168,37 @@ void ValidateAnalysis(v1::CanaryPlan& plan, FieldErrors& errors) {
   if (a.inconclusive_limit().value() < 1) {
     errors.Add("canary.analysis.inconclusive_limit", "must be at least 1");
   }
+  const std::string judge = CanonicalChoice(a.judge(), kAnalysisJudges);
+  if (judge.empty()) {
+    errors.Add("canary.analysis.judge", UnknownChoice(a.judge(), kAnalysisJudges));
+  } else {
+    a.set_judge(judge);
+  }
+  const v1::MannWhitneyConfig& mw = a.mann_whitney();
+  if (!(mw.confidence().value() > 0 && mw.confidence().value() < 1)) {
+    errors.Add("canary.analysis.mann_whitney.confidence", "must be between 0 and 1 (exclusive)");
+  }
+  if (!(std::isfinite(mw.effect_size().value()) && mw.effect_size().value() >= 0)) {
+    errors.Add("canary.analysis.mann_whitney.effect_size", "must be 0 or more");
+  }
+  if (mw.min_samples().value() < 1) {
+    errors.Add("canary.analysis.mann_whitney.min_samples", "must be at least 1");
+  }
   const std::string source = CanonicalChoice(a.source(), kAnalysisSources);
   if (source.empty()) {
     errors.Add("canary.analysis.source", UnknownChoice(a.source(), kAnalysisSources));
     return;
   }
   a.set_source(source);
+  if (judge == "mann_whitney") {
+    if (source == "health") {
+      errors.Add("canary.analysis.judge",
+                 "mann_whitney needs latency samples per version: source pushed or prometheus");
+    } else if (source == "prometheus" && a.prometheus().latency_samples_query().empty()) {
+      errors.Add("canary.analysis.prometheus.latency_samples_query",
+                 "is required when the judge is mann_whitney");
+    }
+  }
   if (source == "prometheus") {
     if (a.prometheus().url().empty()) {
       errors.Add("canary.analysis.prometheus.url", "is required when source is prometheus");
@@ -252,6 +287,46 @@ grpc::Status ParseCanary(const std::string& env, const Json& value, EnvironmentP
   return grpc::Status::OK;
 }
 
+grpc::Status ParseBake(const std::string& field, const Json& value, v1::BakeConfig* bake) {
+  if (!value.is_object()) {
+    return Invalid(field, "must be an object such as {\"duration\": \"15m\", \"max_error_rate\": 0.05}");
+  }
+  v1::BakeConfig parsed;
+  parsed.mutable_max_error_rate()->set_value(0.05);
+  parsed.set_source("pushed");
+  bool has_duration = false;
+  for (const auto& [key, item] : value.items()) {
+    const std::string sub = field + "." + key;
+    if (key == "duration") {
+      std::chrono::milliseconds duration{0};
+      if (grpc::Status s = ParseDurationField(sub, item, &duration); !s.ok()) return s;
+      if (duration.count() < 0 || duration > std::chrono::hours(24)) {
+        return Invalid(sub, "must be between 0s (no bake) and 24h");
+      }
+      *parsed.mutable_duration() = TimeUtil::MillisecondsToDuration(duration.count());
+      has_duration = true;
+    } else if (key == "max_error_rate") {
+      if (!item.is_number() || !(item.get<double>() >= 0 && item.get<double>() <= 1)) {
+        return Invalid(sub, "must be a number between 0 and 1");
+      }
+      parsed.mutable_max_error_rate()->set_value(item.get<double>());
+    } else if (key == "source") {
+      const std::string source =
+          item.is_string() ? CanonicalChoice(item.get<std::string>(), kAnalysisSources) : "";
+      if (source.empty()) {
+        return Invalid(sub, UnknownChoice(item.is_string() ? item.get<std::string>() : item.dump(),
+                                          kAnalysisSources));
+      }
+      parsed.set_source(source);
+    } else {
+      return Invalid(sub, "unknown field");
+    }
+  }
+  if (!has_duration) return Invalid(field + ".duration", "is required (\"0s\" for no bake)");
+  *bake = parsed;
+  return grpc::Status::OK;
+}
+
 // Applies one environment's entry of the file on top of what it inherits.
 grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPolicy* policy) {
   if (!entry.is_object()) return Invalid(env, "must be an object");
@@ -307,6 +382,8 @@ grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPo
         return Invalid(field, "must be the name of a backup target");
       }
       policy->backup_before_deploy = value.get<std::string>();
+    } else if (key == "bake") {
+      s = ParseBake(field, value, &policy->bake);
     } else {
       return Invalid(field, "unknown field");
     }
@@ -321,6 +398,7 @@ void CopyGates(const EnvironmentPolicy& from, EnvironmentPolicy* to) {
   to->requires_success_in = from.requires_success_in;
   to->require_approval = from.require_approval;
   to->allow_self_approval = from.allow_self_approval;
+  to->bake = from.bake;
 }
 
 }  // namespace
@@ -335,6 +413,10 @@ PolicySet PolicySet::Defaults() {
   production.requires_success_in = {"staging"};
   production.require_approval = true;
   production.allow_self_approval = false;
+  // The runbook: "automatic rollback if the error rate exceeds 5% in the first 15 minutes".
+  *production.bake.mutable_duration() = Seconds(15 * 60);
+  production.bake.mutable_max_error_rate()->set_value(0.05);
+  production.bake.set_source("pushed");
   set.environments_[production.name] = production;
   return set;
 }
@@ -459,6 +541,11 @@ AnalysisSettings SettingsOf(const v1::AnalysisConfig& analysis) {
     if (ms.count() > 0) settings.interval = ms;
   }
   if (!analysis.source().empty()) settings.source = analysis.source();
+  if (!analysis.judge().empty()) settings.judge = analysis.judge();
+  const v1::MannWhitneyConfig& mw = analysis.mann_whitney();
+  if (mw.has_confidence()) settings.comparison.confidence = mw.confidence().value();
+  if (mw.has_effect_size()) settings.comparison.effect_size = mw.effect_size().value();
+  if (mw.has_min_samples()) settings.comparison.min_samples = mw.min_samples().value();
   return settings;
 }
 

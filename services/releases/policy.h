@@ -9,6 +9,7 @@
 
 #include "flightdeck/v1/releases.pb.h"
 #include "services/releases/canary_analysis.h"
+#include "services/releases/statistical_judge.h"
 
 namespace flightdeck::releases {
 
@@ -30,6 +31,10 @@ struct EnvironmentPolicy {
   // A backup target (backups service) that gets a fresh backup before every deploy into this
   // environment; the release waits for it and fails if it fails. Empty: no backup.
   std::string backup_before_deploy;
+  // After promotion and verification, the release stays BAKING this long while the analysis
+  // judges the whole fleet against bake.max_error_rate (from bake.source, with the release's
+  // analysis settings otherwise); a failure rolls back. Duration 0: no bake.
+  v1::BakeConfig bake;
 };
 
 // The policies of all environments, from a JSON file (FLIGHTDECK_ENVIRONMENTS_FILE) or the
@@ -42,17 +47,20 @@ struct EnvironmentPolicy {
 //    "production": {"requires_success_in":["staging"], "require_approval":true,
 //                   "allow_self_approval":false, "driver":"command",
 //                   "command":["/usr/local/bin/deploy.sh"], "command_timeout":"300s",
-//                   "verification_timeout":"1800s", "backup_before_deploy":"orders-db"}}
+//                   "verification_timeout":"1800s", "backup_before_deploy":"orders-db",
+//                   "bake":{"duration":"15m","max_error_rate":0.05,"source":"pushed"}}}
 // Unset fields of a named environment come from "default", except that "production" keeps its
-// built-in gates (requires_success_in, require_approval, allow_self_approval) unless its entry
-// sets them. Environment names are DNS labels; unknown fields, a "command" driver without a
-// command, and requirements that lead back to the environment itself are errors.
+// built-in gates (requires_success_in, require_approval, allow_self_approval, bake) unless its
+// entry sets them. A bake needs its duration ("0s" turns it off); its max_error_rate defaults
+// to 0.05 and its source to "pushed". Environment names are DNS labels; unknown fields, a
+// "command" driver without a command, and requirements that lead back to the environment
+// itself are errors.
 class PolicySet {
  public:
   // Built in: every environment: one 5% step for 10 minutes, analysis every 60 s (max error
   // rate 0.05, min 100 requests, failure limit 1, inconclusive limit 3, source "pushed"),
   // external driver, no approval. "production": requires success in "staging", approval
-  // required, no self-approval.
+  // required, no self-approval, and the runbook's bake: 15 minutes at most 5% errors (pushed).
   static PolicySet Defaults();
   // INVALID_ARGUMENT naming the environment and field on a bad file.
   static grpc::Status FromJson(const std::string& json_text, PolicySet* out);
@@ -80,6 +88,8 @@ grpc::Status ResolvePlan(const v1::CanaryPlan& requested, const v1::CanaryPlan& 
 struct AnalysisSettings {
   std::chrono::milliseconds interval{60000};
   std::string source = "pushed";
+  std::string judge = "threshold";  // or "mann_whitney"
+  ComparisonSettings comparison;    // the mann_whitney judge's
 };
 AnalysisSettings SettingsOf(const v1::AnalysisConfig& analysis);
 Thresholds ThresholdsOf(const v1::AnalysisConfig& analysis);

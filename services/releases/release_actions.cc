@@ -1,6 +1,8 @@
 // What humans and pipelines ask of releases: create, approve, promote, abort, roll back,
 // observations and verification. The engine that acts on them is pipeline.cc.
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -65,6 +67,17 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
   grpc::Status planned = ResolvePlan(request.canary(), policy.default_canary, &plan);
   if (!planned.ok() && planned.error_code() != grpc::StatusCode::INVALID_ARGUMENT) return planned;
   errors.Add(planned);
+  if (planned.ok() && MillisOf(policy.bake.duration()).count() > 0) {
+    // The bake reads its source with the release's own analysis settings.
+    const v1::AnalysisConfig& a = plan.analysis();
+    const std::string why = "the bake of " + request.environment() + " reads " + policy.bake.source();
+    if (policy.bake.source() == "prometheus" &&
+        (a.prometheus().url().empty() || a.prometheus().error_rate_query().empty())) {
+      errors.Add("canary.analysis.prometheus", why + ": url and error_rate_query are required");
+    } else if (policy.bake.source() == "health" && a.health().target().empty()) {
+      errors.Add("canary.analysis.health.target", why + ": a target is required");
+    }
+  }
   if (!errors.empty()) return errors.ToStatus();
   if (driver == "command" && policy.command.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -110,7 +123,10 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
   v1::Release current;
   if (store_.CurrentGood(request.service(), request.environment(), &current).ok()) {
     release.set_previous_image(current.image());
+    release.set_baseline_version(current.version());
   }
+  // Fixed now, like the plan: a policy reloaded mid-release does not change what it was promised.
+  *release.mutable_bake() = policy.bake;
   std::vector<NewEvent> events = {
       {"CREATED", actor.name,
        "release " + release.version() + " (" + release.commit_sha() + ") of " + release.service() +
@@ -158,6 +174,16 @@ grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason,
   if (grpc::Status s = CheckId(id); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanPromote(x); !g.ok()) return g;
+    if (x.state() == v1::Release::BAKING) {
+      // A human vouches for the fleet: the rest of the bake is waived.
+      x.set_state(v1::Release::SUCCEEDED);
+      x.set_paused(false);
+      x.set_outcome_reason(WithReason("bake ended early by " + actor.name, reason));
+      x.mutable_next_action()->set_action("none");
+      c.events.push_back({"STATE_CHANGED", actor.name, "BAKING -> SUCCEEDED: " + x.outcome_reason(),
+                          nlohmann::json{{"from", "BAKING"}, {"to", "SUCCEEDED"}}.dump()});
+      return grpc::Status::OK;
+    }
     x.set_promote_requested(true);
     c.events.push_back({"PROMOTE_REQUESTED", actor.name,
                         WithReason("promotion requested: skipping the remaining canary steps", reason),
@@ -352,6 +378,22 @@ grpc::Status Pipeline::Observe(const v1::PostObservationsRequest& request, const
   }
   if (request.p99_latency_ms() < 0) errors.Add("p99_latency_ms", "must not be negative");
   if (request.window().seconds() < 0) errors.Add("window", "must not be negative");
+  constexpr int kMaxSamplesPerPost = 10000;
+  for (const auto& [field, samples] :
+       {std::pair<const char*, const google::protobuf::RepeatedField<double>*>{
+            "canary_latency_ms", &request.canary_latency_ms()},
+        {"baseline_latency_ms", &request.baseline_latency_ms()}}) {
+    if (samples->size() > kMaxSamplesPerPost) {
+      errors.Add(field, "at most " + std::to_string(kMaxSamplesPerPost) + " samples per post");
+    }
+    for (int i = 0; i < samples->size(); ++i) {
+      if (!std::isfinite(samples->Get(i)) || samples->Get(i) < 0) {
+        errors.Add(std::string(field) + "[" + std::to_string(i) + "]",
+                   "must be a finite number of milliseconds, 0 or more");
+        break;
+      }
+    }
+  }
   if (!errors.empty()) return errors.ToStatus();
   return store_.Update(request.id(), -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanObserve(x); !g.ok()) return g;
@@ -360,9 +402,16 @@ grpc::Status Pipeline::Observe(const v1::PostObservationsRequest& request, const
     row.observation.errors = request.errors();
     if (request.p99_latency_ms() > 0) row.observation.p99_latency_ms = request.p99_latency_ms();
     row.window_ms = MillisOf(request.window()).count();
+    row.samples.canary.assign(request.canary_latency_ms().begin(), request.canary_latency_ms().end());
+    row.samples.baseline.assign(request.baseline_latency_ms().begin(),
+                                request.baseline_latency_ms().end());
     c.observation = row;
     nlohmann::json data = {{"requests", request.requests()}, {"errors", request.errors()},
                            {"window_ms", row.window_ms}};
+    if (!row.samples.canary.empty() || !row.samples.baseline.empty()) {
+      data["canary_samples"] = row.samples.canary.size();
+      data["baseline_samples"] = row.samples.baseline.size();
+    }
     if (row.observation.p99_latency_ms) data["p99_latency_ms"] = *row.observation.p99_latency_ms;
     c.events.push_back({"OBSERVATIONS", actor.name,
                         std::to_string(request.errors()) + " errors in " +
@@ -381,7 +430,20 @@ grpc::Status Pipeline::Verify(const v1::PostVerificationRequest& request, const 
                         WithReason(request.passed() ? "verification passed" : "verification failed",
                                    request.details()),
                         nlohmann::json{{"passed", request.passed()}, {"details", request.details()}}.dump()});
-    if (request.passed()) {
+    const auto bake = MillisOf(x.bake().duration());
+    if (request.passed() && bake.count() > 0) {
+      // Verified: the fleet's numbers are judged for the bake before the release succeeds.
+      const auto interval = SettingsOf(x.canary().analysis()).interval;
+      x.set_state(v1::Release::BAKING);
+      x.set_outcome_reason(WithReason("verified", request.details()));
+      x.set_fail_streak(0);
+      x.set_inconclusive_streak(0);
+      SetTimestamp(x.mutable_bake_until(), c.now + bake);
+      SetTimestamp(x.mutable_last_analysis_at(), c.now);
+      const auto next = std::min(c.now + interval, c.now + bake);
+      SetTimestamp(x.mutable_next_analysis_at(), next);
+      c.advance_at = next;
+    } else if (request.passed()) {
       x.set_state(v1::Release::SUCCEEDED);
       x.set_outcome_reason(WithReason("verified", request.details()));
       x.mutable_next_action()->set_action("none");
@@ -390,8 +452,15 @@ grpc::Status Pipeline::Verify(const v1::PostVerificationRequest& request, const 
       x.set_outcome_reason(WithReason("verification failed", request.details()));
       c.advance_at = c.now;
     }
+    std::string why = x.outcome_reason();
+    if (x.state() == v1::Release::BAKING) {
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%.2f%%", x.bake().max_error_rate().value() * 100);
+      why += "; baking for " + std::to_string(bake.count() / 1000) + "s: a fleet error rate above " +
+             limit + " (" + x.bake().source() + ") rolls back";
+    }
     c.events.push_back({"STATE_CHANGED", actor.name,
-                        "VERIFYING -> " + StateName(x.state()) + ": " + x.outcome_reason(),
+                        "VERIFYING -> " + StateName(x.state()) + ": " + why,
                         nlohmann::json{{"from", "VERIFYING"}, {"to", StateName(x.state())}}.dump()});
     return grpc::Status::OK;
   }, out);

@@ -121,8 +121,8 @@ grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,
     v1::Release::State state;
     if (!v1::Release::State_Parse(request->state(), &state) || state == v1::Release::STATE_UNSPECIFIED) {
       return Invalid("state: \"" + request->state() + "\" is not a release state (PENDING, "
-                     "AWAITING_APPROVAL, CANARY, PROMOTING, VERIFYING, SUCCEEDED, ROLLING_BACK, "
-                     "ROLLED_BACK, ABORTED, FAILED)");
+                     "AWAITING_APPROVAL, CANARY, PROMOTING, VERIFYING, BAKING, SUCCEEDED, "
+                     "ROLLING_BACK, ROLLED_BACK, ABORTED, FAILED)");
     }
   }
   query.service = request->service();

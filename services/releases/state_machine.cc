@@ -37,6 +37,7 @@ bool IsInFlight(State state) {
     case R::CANARY:
     case R::PROMOTING:
     case R::VERIFYING:
+    case R::BAKING:
     case R::ROLLING_BACK:
       return true;
     default:
@@ -60,6 +61,8 @@ bool CanTransition(State from, State to) {
     case R::PROMOTING:
       return to == R::VERIFYING || to == R::SUCCEEDED || to == R::ROLLING_BACK;
     case R::VERIFYING:
+      return to == R::BAKING || to == R::SUCCEEDED || to == R::ROLLING_BACK;
+    case R::BAKING:
       return to == R::SUCCEEDED || to == R::ROLLING_BACK;
     case R::ROLLING_BACK:
       return to == R::ROLLED_BACK || to == R::ABORTED;
@@ -80,7 +83,8 @@ grpc::Status CheckCanApprove(const v1::Release& release) {
 }
 
 grpc::Status CheckCanPromote(const v1::Release& release) {
-  return RequireState(release, R::CANARY, "promote needs");
+  if (release.state() == R::CANARY || release.state() == R::BAKING) return grpc::Status::OK;
+  return Refuse(release.state(), "promote needs CANARY or BAKING");
 }
 
 grpc::Status CheckCanAbort(const v1::Release& release) {
@@ -96,7 +100,8 @@ grpc::Status CheckCanRollBack(const v1::Release& release) {
 }
 
 grpc::Status CheckCanObserve(const v1::Release& release) {
-  return RequireState(release, R::CANARY, "observations need");
+  if (release.state() == R::CANARY || release.state() == R::BAKING) return grpc::Status::OK;
+  return Refuse(release.state(), "observations need CANARY or BAKING");
 }
 
 grpc::Status CheckCanVerify(const v1::Release& release) {

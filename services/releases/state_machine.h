@@ -22,7 +22,8 @@ bool IsInFlight(State state);
 //   (ROLLING_BACK from these two when the first canary shift fails part-way)
 //   CANARY -> CANARY (next step) | PROMOTING | ROLLING_BACK
 //   PROMOTING -> VERIFYING | SUCCEEDED (rollback releases) | ROLLING_BACK
-//   VERIFYING -> SUCCEEDED | ROLLING_BACK
+//   VERIFYING -> BAKING (the policy asks for a bake) | SUCCEEDED | ROLLING_BACK
+//   BAKING -> SUCCEEDED | ROLLING_BACK
 //   ROLLING_BACK -> ROLLED_BACK | ABORTED | FAILED
 //   SUCCEEDED -> ROLLED_BACK
 //   any non-terminal -> FAILED
@@ -34,10 +35,10 @@ grpc::Status CheckTransition(State from, State to);
 // Guards for the actions humans and pipelines take; FAILED_PRECONDITION naming the current
 // state and what the action needs ("release is CANARY: approve needs AWAITING_APPROVAL").
 grpc::Status CheckCanApprove(const v1::Release& release);
-grpc::Status CheckCanPromote(const v1::Release& release);     // CANARY (paused or not)
+grpc::Status CheckCanPromote(const v1::Release& release);     // CANARY or BAKING (paused or not)
 grpc::Status CheckCanAbort(const v1::Release& release);       // any non-terminal, not ROLLING_BACK
 grpc::Status CheckCanRollBack(const v1::Release& release);    // SUCCEEDED
-grpc::Status CheckCanObserve(const v1::Release& release);     // CANARY
+grpc::Status CheckCanObserve(const v1::Release& release);     // CANARY or BAKING
 grpc::Status CheckCanVerify(const v1::Release& release);      // VERIFYING
 
 std::string StateName(State state);  // "CANARY"

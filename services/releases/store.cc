@@ -4,6 +4,7 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <nlohmann/json.hpp>
 
 #include "common/alerts/alerts.h"
 #include "common/db/db.h"
@@ -16,7 +17,8 @@ namespace flightdeck::releases {
 namespace {
 
 constexpr char kInFlightStates[] =
-    "('PENDING', 'AWAITING_APPROVAL', 'CANARY', 'PROMOTING', 'VERIFYING', 'ROLLING_BACK')";
+    "('PENDING', 'AWAITING_APPROVAL', 'CANARY', 'PROMOTING', 'VERIFYING', 'BAKING', "
+    "'ROLLING_BACK')";
 
 constexpr char kColumns[] =
     "id::text, service, environment, version, commit_sha, image, state, created_by, trace_id, "
@@ -105,13 +107,23 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "WHERE release_id = $1::uuid AND id > $2 ORDER BY id LIMIT $3");
   pool_.Prepare("releases_insert_observation",
                 "INSERT INTO releases.observations (release_id, received_at, requests, errors, "
-                "p99_latency_ms, window_ms) VALUES ($1::uuid, " + db::MicrosParam(2) +
-                    ", $3, $4, $5, $6)");
+                "p99_latency_ms, window_ms, canary_latency_ms, baseline_latency_ms) "
+                "VALUES ($1::uuid, " + db::MicrosParam(2) + ", $3, $4, $5, $6, $7::jsonb, $8::jsonb)");
   pool_.Prepare("releases_sum_observations",
                 "SELECT count(*), coalesce(sum(requests), 0)::bigint, "
                 "coalesce(sum(errors), 0)::bigint, max(p99_latency_ms) "
                 "FROM releases.observations WHERE release_id = $1::uuid "
                 "AND received_at >= " + db::MicrosParam(2) + " AND received_at < " + db::MicrosParam(3));
+  // Every sample of the window, version by version ('c' canary, 'b' baseline).
+  pool_.Prepare("releases_observation_samples",
+                "SELECT 'c', s::text::double precision FROM releases.observations o, "
+                "jsonb_array_elements(coalesce(o.canary_latency_ms, '[]'::jsonb)) s "
+                "WHERE o.release_id = $1::uuid AND o.received_at >= " + db::MicrosParam(2) +
+                    " AND o.received_at < " + db::MicrosParam(3) + " UNION ALL "
+                "SELECT 'b', s::text::double precision FROM releases.observations o, "
+                "jsonb_array_elements(coalesce(o.baseline_latency_ms, '[]'::jsonb)) s "
+                "WHERE o.release_id = $1::uuid AND o.received_at >= " + db::MicrosParam(2) +
+                    " AND o.received_at < " + db::MicrosParam(3));
   pool_.Prepare("releases_find_succeeded",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
                 "AND environment = $2 AND commit_sha = $3 AND succeeded_at IS NOT NULL "
@@ -300,8 +312,14 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     }
     if (changes.observation) {
       const Observation& o = changes.observation->observation;
+      auto samples_json = [](const std::vector<double>& values) -> std::optional<std::string> {
+        if (values.empty()) return std::nullopt;
+        return nlohmann::json(values).dump();
+      };
       db::Exec(tx, "releases_insert_observation", id, ToMicros(now), o.requests, o.errors,
-               o.p99_latency_ms, changes.observation->window_ms);
+               o.p99_latency_ms, changes.observation->window_ms,
+               samples_json(changes.observation->samples.canary),
+               samples_json(changes.observation->samples.baseline));
     }
     if (changes.advance_at) {
       if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(id), *changes.advance_at);
@@ -379,6 +397,18 @@ grpc::Status ReleaseStore::SumObservations(const std::string& id, Clock::TimePoi
     o.errors = r[0][2].as<long long>();
     if (!r[0][3].is_null()) o.p99_latency_ms = r[0][3].as<double>();
     *out = o;
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::ObservationSamples(const std::string& id, Clock::TimePoint from,
+                                              Clock::TimePoint to, VersionSamples* out) {
+  return pool_.Transact("observation samples", [&](pqxx::transaction_base& tx) {
+    *out = VersionSamples{};
+    for (const pqxx::row& row :
+         db::Exec(tx, "releases_observation_samples", id, ToMicros(from), ToMicros(to))) {
+      (row[0].as<std::string>() == "c" ? out->canary : out->baseline).push_back(row[1].as<double>());
+    }
     return grpc::Status::OK;
   });
 }

@@ -11,6 +11,7 @@
 #include "flightdeck/v1/releases.pb.h"
 #include "services/releases/canary_analysis.h"
 #include "services/releases/driver.h"
+#include "services/releases/statistical_judge.h"
 
 namespace flightdeck::db {
 class Pool;
@@ -48,6 +49,7 @@ struct NewEvent {
 struct ObservationRow {
   Observation observation;
   long long window_ms = 0;
+  VersionSamples samples;  // raw latency samples, for the mann_whitney judge
 };
 
 // What one change of a release does besides changing it; committed in the same transaction.
@@ -99,6 +101,9 @@ class ReleaseStore {
   // p99. nullopt when nothing was pushed.
   grpc::Status SumObservations(const std::string& id, Clock::TimePoint from, Clock::TimePoint to,
                                std::optional<Observation>* out);
+  // Every latency sample pushed for the release in [from, to), per version.
+  grpc::Status ObservationSamples(const std::string& id, Clock::TimePoint from, Clock::TimePoint to,
+                                  VersionSamples* out);
 
   // The newest release of that commit that once SUCCEEDED in the environment (NOT_FOUND).
   grpc::Status FindSucceeded(const std::string& service, const std::string& environment,

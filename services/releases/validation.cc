@@ -78,6 +78,7 @@ bool IdPrefixBounds(std::string_view given, std::string* lowest, std::string* hi
 
 const std::vector<std::string> kDriverKinds = {"external", "command"};
 const std::vector<std::string> kAnalysisSources = {"pushed", "prometheus", "health"};
+const std::vector<std::string> kAnalysisJudges = {"threshold", "mann_whitney"};
 
 std::string CanonicalChoice(std::string_view given, const std::vector<std::string>& valid) {
   std::string lower;

@@ -37,6 +37,7 @@ std::string CanonicalChoice(std::string_view given, const std::vector<std::strin
 std::string UnknownChoice(const std::string& given, const std::vector<std::string>& valid);
 extern const std::vector<std::string> kDriverKinds;       // external, command
 extern const std::vector<std::string> kAnalysisSources;   // pushed, prometheus, health
+extern const std::vector<std::string> kAnalysisJudges;    // threshold, mann_whitney
 
 // Checks a create request, every field (errors listed together, each naming its field).
 // Normalises the commit SHA and driver.kind to lower case.

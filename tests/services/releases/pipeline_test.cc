@@ -16,6 +16,7 @@
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
+#include "common/clock/timestamps.h"
 #include "common/metrics/metrics.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/service.h"
@@ -737,6 +738,208 @@ TEST_F(PipelineTest, ListServiceEnvironmentsAnswersEachAsGetServiceEnvironmentDo
   search.set_service("Bad_Name");
   EXPECT_EQ(service_.ListServiceEnvironments(&context, &search, &listed).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// --- the statistical judge and the bake ---
+
+class JudgeAndBakeTest : public PipelineTest {
+ protected:
+  // One minute of traffic: request counts, and latency samples of both versions (30 each,
+  // spread evenly from `from` ms in 1 ms steps).
+  void PushSamples(const std::string& id, long long requests, long long errors, double canary_from,
+                   double baseline_from, int count = 30) {
+    v1::PostObservationsRequest o;
+    o.set_id(id);
+    o.set_requests(requests);
+    o.set_errors(errors);
+    for (int i = 0; i < count; ++i) {
+      o.add_canary_latency_ms(canary_from + i);
+      o.add_baseline_latency_ms(baseline_from + i);
+    }
+    v1::Release r;
+    grpc::Status s = pipeline_.Observe(o, {"ci", ""}, &r);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  // The data of the release's last ANALYSIS event.
+  google::protobuf::Struct LastAnalysis(const std::string& id) {
+    google::protobuf::Struct data;
+    for (const auto& e : Events(id)) {
+      if (e.type() == "ANALYSIS") data = e.data();
+    }
+    return data;
+  }
+
+  // A production release of a commit that succeeded in staging, approved, through its canary
+  // and verified: where the bake starts.
+  v1::Release VerifiedInProduction(const std::string& sha) {
+    Succeed("staging", sha);
+    v1::Release prod = Create("production", sha);
+    v1::Release out;
+    EXPECT_TRUE(pipeline_.Approve(prod.id(), "lgtm", {"alice", ""}, &out).ok());
+    RunDue();
+    PassCanary(prod.id());
+    EXPECT_EQ(Get(prod.id()).state(), v1::Release::VERIFYING) << Timeline(prod.id());
+    VerifyPassed(prod.id());
+    RunDue();
+    return Get(prod.id());
+  }
+};
+
+constexpr char kMannWhitneyPlan[] = R"({"analysis":{"judge":"mann_whitney"}})";
+
+TEST_F(JudgeAndBakeTest, JudgeRollsBackACanaryWhoseLatencyShiftedUnderAGoodErrorRate) {
+  v1::Release r = Create("staging", "abcdef1", "ci", kMannWhitneyPlan);
+  // 1% errors (the threshold is 5%), but every canary request is ~60 ms slower than the
+  // baseline's: the p99 moved, the mean error rate did not.
+  PushSamples(r.id(), 1000, 10, 160, 100);
+  Elapse(60s);
+  const v1::Release after = Get(r.id());
+  EXPECT_EQ(after.state(), v1::Release::ROLLED_BACK) << Timeline(r.id());
+  EXPECT_NE(after.outcome_reason().find("Mann-Whitney"), std::string::npos) << after.outcome_reason();
+  EXPECT_EQ(driver_.calls().back().action, "rollback");
+
+  const auto data = LastAnalysis(r.id()).fields();
+  EXPECT_EQ(data.at("verdict").string_value(), "FAIL");
+  EXPECT_EQ(data.at("judge").string_value(), "mann_whitney");
+  EXPECT_DOUBLE_EQ(data.at("error_rate").number_value(), 0.01);
+  const auto test = data.at("mann_whitney").struct_value().fields();
+  EXPECT_EQ(test.at("canary_samples").number_value(), 30);
+  EXPECT_EQ(test.at("baseline_samples").number_value(), 30);
+  EXPECT_EQ(test.at("u").number_value(), 900) << "every canary sample is slower than every baseline one";
+  EXPECT_DOUBLE_EQ(test.at("canary_median_ms").number_value(), 174.5);
+  EXPECT_DOUBLE_EQ(test.at("baseline_median_ms").number_value(), 114.5);
+  EXPECT_LT(test.at("p_value").number_value(), 0.05);
+  EXPECT_GT(test.at("effect_size").number_value(), 0.1);
+  EXPECT_TRUE(test.contains("z"));
+}
+
+TEST_F(JudgeAndBakeTest, JudgePassesACanaryLikeItsBaseline) {
+  v1::Release r = Create("staging", "abcdef1", "ci", kMannWhitneyPlan);
+  for (int minute = 0; minute < 10 && Get(r.id()).state() == v1::Release::CANARY; ++minute) {
+    PushSamples(r.id(), 1000, 10, 101, 100);
+    Elapse(60s);
+  }
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::VERIFYING) << Timeline(r.id());
+  EXPECT_EQ(LastAnalysis(r.id()).fields().at("verdict").string_value(), "PASS");
+}
+
+TEST_F(JudgeAndBakeTest, JudgeWithTooFewSamplesIsInconclusiveNeverAPass) {
+  v1::Release r = Create("staging", "abcdef1", "ci", kMannWhitneyPlan);
+  PushSamples(r.id(), 1000, 10, 100, 100, 5);  // 5 samples a version: under the 20 minimum
+  Elapse(60s);
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::CANARY);
+  const auto data = LastAnalysis(r.id()).fields();
+  EXPECT_EQ(data.at("verdict").string_value(), "INCONCLUSIVE");
+  EXPECT_NE(data.at("reason").string_value().find("only 5 canary / 5 baseline"), std::string::npos)
+      << data.at("reason").string_value();
+}
+
+TEST_F(JudgeAndBakeTest, ObservationsWithBadSamplesAreRefusedNamingTheField) {
+  v1::Release r = Create("staging", "abcdef1", "ci", kMannWhitneyPlan);
+  v1::PostObservationsRequest o;
+  o.set_id(r.id());
+  o.add_canary_latency_ms(12);
+  o.add_canary_latency_ms(-3);
+  v1::Release out;
+  grpc::Status s = pipeline_.Observe(o, {"ci", ""}, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("canary_latency_ms[1]"), std::string::npos) << s.error_message();
+}
+
+TEST_F(JudgeAndBakeTest, ProductionBakesFifteenMinutesAndAFleetErrorRateRollsBack) {
+  v1::Release r = VerifiedInProduction("abcdef1");
+  ASSERT_EQ(r.state(), v1::Release::BAKING) << Timeline(r.id());
+  EXPECT_EQ(TimeOf(r.bake_until()) - clock_.Now(), std::chrono::minutes(15));
+  // The whole fleet's numbers, five minutes in: 8% errors.
+  for (int minute = 0; minute < 5; ++minute) {
+    Push(r.id(), 1000, 10);
+    Elapse(60s);
+  }
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::BAKING);
+  Push(r.id(), 1000, 80);
+  Elapse(60s);
+  const v1::Release after = Get(r.id());
+  EXPECT_EQ(after.state(), v1::Release::ROLLED_BACK) << Timeline(r.id());
+  EXPECT_NE(after.outcome_reason().find("bake"), std::string::npos) << after.outcome_reason();
+  EXPECT_NE(after.outcome_reason().find("8.00%"), std::string::npos) << after.outcome_reason();
+  EXPECT_EQ(driver_.calls().back().action, "rollback");
+  EXPECT_TRUE(LastAnalysis(r.id()).fields().at("bake").bool_value());
+}
+
+TEST_F(JudgeAndBakeTest, CleanBakeSucceedsAtItsEndAndNotBefore) {
+  v1::Release r = VerifiedInProduction("abcdef1");
+  ASSERT_EQ(r.state(), v1::Release::BAKING) << Timeline(r.id());
+  // A second release waits: the baking one still holds the environment.
+  v1::CreateReleaseRequest next;
+  next.set_service("checkout");
+  next.set_environment("production");
+  next.set_version("v2");
+  next.set_commit_sha("abcdef1");
+  v1::Release refused;
+  grpc::Status busy = pipeline_.Create(next, {"ci", ""}, &refused);
+  EXPECT_EQ(busy.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(busy.error_message().find("(BAKING)"), std::string::npos) << busy.error_message();
+  for (int minute = 0; minute < 14; ++minute) {
+    Push(r.id(), 1000, 10);
+    Elapse(60s);
+  }
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::BAKING) << "fourteen minutes into a fifteen-minute bake";
+  Push(r.id(), 1000, 10);
+  Elapse(60s);
+  const v1::Release after = Get(r.id());
+  EXPECT_EQ(after.state(), v1::Release::SUCCEEDED) << Timeline(r.id());
+  EXPECT_NE(after.outcome_reason().find("baked for 900s"), std::string::npos) << after.outcome_reason();
+}
+
+TEST_F(JudgeAndBakeTest, BakeWithoutNumbersPausesUntilAHumanAcceptsIt) {
+  v1::Release r = VerifiedInProduction("abcdef1");
+  ASSERT_EQ(r.state(), v1::Release::BAKING);
+  Elapse(20min);
+  v1::Release paused = Get(r.id());
+  EXPECT_EQ(paused.state(), v1::Release::BAKING) << "no numbers is never a pass";
+  EXPECT_TRUE(paused.paused());
+  v1::Release out;
+  ASSERT_TRUE(pipeline_.Promote(r.id(), "dashboards are clean", {"alice", ""}, &out).ok());
+  EXPECT_EQ(out.state(), v1::Release::SUCCEEDED);
+  EXPECT_NE(out.outcome_reason().find("bake ended early by alice"), std::string::npos);
+}
+
+TEST_F(JudgeAndBakeTest, BakeIsOptionalPerEnvironment) {
+  ASSERT_TRUE(PolicySet::FromJson(R"({"staging":{"bake":{"duration":"2m","max_error_rate":0.01}},
+                                      "production":{"bake":{"duration":"0s"}}})",
+                                  &policies_)
+                  .ok());
+  v1::Release staging = Succeed("staging", "abcdef1");
+  ASSERT_EQ(staging.state(), v1::Release::BAKING);
+  Push(staging.id(), 1000, 20);  // 2%: over staging's 1%
+  Elapse(60s);
+  EXPECT_EQ(Get(staging.id()).state(), v1::Release::ROLLED_BACK) << Timeline(staging.id());
+}
+
+TEST_F(JudgeAndBakeTest, BakeSurvivesARestartOfTheProcess) {
+  v1::Release r = VerifiedInProduction("abcdef1");
+  ASSERT_EQ(r.state(), v1::Release::BAKING);
+  Push(r.id(), 1000, 90);
+  // The process that started the bake is gone; a new one finds the bake's next analysis as a
+  // job row and carries on from the stored release.
+  metrics::Registry fresh_registry;
+  Pipeline restarted(store_, clock_, policies_, fresh_registry,
+                     [this](const std::string&, const EnvironmentPolicy&) { return driver_.Make(); }, {});
+  clock_.Advance(60s);
+  for (int round = 0; round < 10; ++round) {
+    std::vector<jobs::Job> due;
+    ASSERT_TRUE(queue_.Claim("restarted", 20, 60s, &due).ok());
+    if (due.empty()) break;
+    for (const jobs::Job& job : due) {
+      if (job.kind != alerts::kSendAlertJob) {
+        EXPECT_TRUE(restarted.Advance(nlohmann::json::parse(job.payload).value("release_id", "")).ok());
+      }
+      ASSERT_TRUE(queue_.Complete(job.id, "restarted").ok());
+    }
+  }
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::ROLLED_BACK) << Timeline(r.id());
+  EXPECT_NE(Get(r.id()).outcome_reason().find("9.00%"), std::string::npos);
 }
 
 }  // namespace

@@ -409,5 +409,85 @@ TEST(PolicyTest, SettingsOfAnUnresolvedConfigUseTheBuiltInDefaults) {
   EXPECT_EQ(t.inconclusive_limit, 3);
 }
 
+TEST(PolicyTest, ProductionBakesFifteenMinutesAtFivePercentByDefault) {
+  const PolicySet set = PolicySet::Defaults();
+  const v1::BakeConfig& bake = set.For("production").bake;
+  EXPECT_EQ(bake.duration().seconds(), 15 * 60);
+  EXPECT_DOUBLE_EQ(bake.max_error_rate().value(), 0.05);
+  EXPECT_EQ(bake.source(), "pushed");
+  EXPECT_EQ(set.For("staging").bake.duration().seconds(), 0) << "no bake elsewhere";
+
+  PolicySet from_file;
+  ASSERT_TRUE(PolicySet::FromJson(R"({"production":{"driver":"external"}})", &from_file).ok());
+  EXPECT_EQ(from_file.For("production").bake.duration().seconds(), 15 * 60)
+      << "configuring production does not drop its bake";
+}
+
+TEST(PolicyTest, BakeTakesHumanDurationsAndDefaultsItsOtherFields) {
+  PolicySet set;
+  grpc::Status s = PolicySet::FromJson(
+      R"({"staging":{"bake":{"duration":"1h30m","source":"Prometheus"}},
+          "production":{"bake":{"duration":"0s"}}})",
+      &set);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const v1::BakeConfig& bake = set.For("staging").bake;
+  EXPECT_EQ(bake.duration().seconds(), 90 * 60);
+  EXPECT_DOUBLE_EQ(bake.max_error_rate().value(), 0.05);
+  EXPECT_EQ(bake.source(), "prometheus");
+  EXPECT_EQ(set.For("production").bake.duration().seconds(), 0) << "0s turns the bake off";
+}
+
+TEST(PolicyTest, BadBakeNamesTheEnvironmentAndField) {
+  auto error = [](const std::string& json) {
+    PolicySet set;
+    grpc::Status s = PolicySet::FromJson(json, &set);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << json;
+    return s.error_message();
+  };
+  EXPECT_NE(error(R"({"staging":{"bake":{"duration":"soon"}}})").find("staging.bake.duration"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"staging":{"bake":{"max_error_rate":0.1}}})").find("staging.bake.duration: is required"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"staging":{"bake":{"duration":"15m","max_error_rate":2}}})")
+                .find("staging.bake.max_error_rate"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"staging":{"bake":{"duration":"15m","source":"dice"}}})").find("staging.bake.source"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"staging":{"bake":{"duration":"25h"}}})").find("between 0s (no bake) and 24h"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"staging":{"bake":{"duration":"15m","colour":1}}})").find("staging.bake.colour"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"staging":{"bake":"15m"}})").find("staging.bake: must be an object"), std::string::npos);
+}
+
+TEST(PolicyTest, MannWhitneyJudgeDefaultsAndLimits) {
+  v1::CanaryPlan plan;
+  ASSERT_TRUE(ResolvePlan(Plan(R"({"analysis":{"judge":"Mann_Whitney"}})"), BuiltInPlan(), &plan).ok());
+  const AnalysisSettings settings = SettingsOf(plan.analysis());
+  EXPECT_EQ(settings.judge, "mann_whitney");
+  EXPECT_DOUBLE_EQ(settings.comparison.confidence, 0.95);
+  EXPECT_DOUBLE_EQ(settings.comparison.effect_size, 0.1);
+  EXPECT_EQ(settings.comparison.min_samples, 20);
+  EXPECT_EQ(SettingsOf(BuiltInPlan().analysis()).judge, "threshold");
+
+  EXPECT_NE(ResolveError(R"({"analysis":{"judge":"vibes"}})").find("canary.analysis.judge"), std::string::npos);
+  EXPECT_NE(ResolveError(R"({"analysis":{"mann_whitney":{"confidence":1}}})")
+                .find("canary.analysis.mann_whitney.confidence"),
+            std::string::npos);
+  EXPECT_NE(ResolveError(R"({"analysis":{"mann_whitney":{"effect_size":-0.1}}})")
+                .find("canary.analysis.mann_whitney.effect_size"),
+            std::string::npos);
+  EXPECT_NE(ResolveError(R"({"analysis":{"mann_whitney":{"min_samples":0}}})")
+                .find("canary.analysis.mann_whitney.min_samples"),
+            std::string::npos);
+  EXPECT_NE(ResolveError(R"({"analysis":{"judge":"mann_whitney","source":"health","health":{"target":"t"}}})")
+                .find("source pushed or prometheus"),
+            std::string::npos);
+  EXPECT_NE(ResolveError(R"({"analysis":{"judge":"mann_whitney","source":"prometheus",
+                                         "prometheus":{"url":"http://p:9090","error_rate_query":"x"}}})")
+                .find("canary.analysis.prometheus.latency_samples_query"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace flightdeck::releases

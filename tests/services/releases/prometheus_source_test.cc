@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 
 #include "services/releases/metric_source.h"
@@ -151,7 +152,7 @@ class TestTarget {
     double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     double ok = (kRequestsPerSecond - kErrorsPerSecond) * t;
     double errors = kErrorsPerSecond * t;
-    char text[1024];
+    char text[2048];
     std::snprintf(
         text, sizeof text,
         "# TYPE http_requests_total counter\n"
@@ -161,7 +162,10 @@ class TestTarget {
         "canary_latency_p99_ms{service=\"checkout\",environment=\"production\"} 123.5\n"
         "# TYPE canary_error_ratio gauge\n"
         "canary_error_ratio{service=\"checkout\",pod=\"a\"} 0.02\n"
-        "canary_error_ratio{service=\"checkout\",pod=\"b\"} 0.06\n",
+        "canary_error_ratio{service=\"checkout\",pod=\"b\"} 0.06\n"
+        "# TYPE request_latency_ms gauge\n"
+        "request_latency_ms{service=\"checkout\",version=\"v2.4.0\"} 180\n"
+        "request_latency_ms{service=\"checkout\",version=\"v2.3.0\"} 100\n",
         ok, errors);
     return text;
   }
@@ -491,6 +495,41 @@ TEST_F(PrometheusSourceTest, ProxyErrorPageIsReportedWithItsStatus) {
   SourceResult result = source.Fetch(Checkout(), Analysis(url, "x"), LastSeconds(60s));
   EXPECT_FALSE(result.observation.has_value());
   EXPECT_THAT(result.detail, AllOf(HasSubstr("HTTP 502"), HasSubstr("502 Bad Gateway")));
+}
+
+TEST_F(PrometheusSourceTest, LatencySamplesPerVersionFromRangeQueries) {
+  v1::AnalysisConfig analysis = Analysis(base_url_, kErrorRateQuery);
+  analysis.mutable_prometheus()->set_latency_samples_query(
+      "request_latency_ms{service=\"${service}\",version=\"${version}\"}");
+  *analysis.mutable_prometheus()->mutable_latency_samples_step() =
+      google::protobuf::util::TimeUtil::SecondsToDuration(1);
+  v1::Release release = Checkout();
+  release.set_baseline_version("v2.3.0");
+  PrometheusSource source(5s);
+  VersionSamples samples;
+  std::string detail;
+  source.FetchSamples(release, analysis, LastSeconds(5s), &samples, &detail);
+  // A 5 s window at a 1 s step: about six points a version, each the gauge of that version.
+  ASSERT_GE(samples.canary.size(), 3u) << detail;
+  ASSERT_GE(samples.baseline.size(), 3u) << detail;
+  for (double v : samples.canary) EXPECT_EQ(v, 180) << detail;
+  for (double v : samples.baseline) EXPECT_EQ(v, 100) << detail;
+  EXPECT_NE(detail.find("version=\"v2.3.0\""), std::string::npos) << detail;
+
+  ComparisonSettings settings;
+  settings.min_samples = 3;
+  EXPECT_EQ(CompareLatency(samples, settings).judgement.verdict, Verdict::kFail) << detail;
+}
+
+TEST_F(PrometheusSourceTest, NoBaselineVersionGivesNoSamples) {
+  v1::AnalysisConfig analysis = Analysis(base_url_, kErrorRateQuery);
+  analysis.mutable_prometheus()->set_latency_samples_query("request_latency_ms{version=\"${version}\"}");
+  PrometheusSource source(5s);
+  VersionSamples samples;
+  std::string detail;
+  source.FetchSamples(Checkout(), analysis, LastSeconds(5s), &samples, &detail);
+  EXPECT_TRUE(samples.canary.empty() && samples.baseline.empty());
+  EXPECT_NE(detail.find("no baseline version"), std::string::npos) << detail;
 }
 
 TEST(SubstituteQueryTest, ReplacesEveryPlaceholder) {

@@ -12,7 +12,7 @@ namespace {
 using R = v1::Release;
 
 const std::vector<State> kAllStates = {
-    R::PENDING,   R::AWAITING_APPROVAL, R::CANARY,      R::PROMOTING, R::VERIFYING,
+    R::PENDING,   R::AWAITING_APPROVAL, R::CANARY,      R::PROMOTING, R::VERIFYING, R::BAKING,
     R::SUCCEEDED, R::ROLLING_BACK,      R::ROLLED_BACK, R::ABORTED,   R::FAILED};
 
 // The pipeline as state_machine.h documents it, written out independently of the code.
@@ -40,6 +40,10 @@ const std::set<std::pair<State, State>> kLegal = {
     {R::VERIFYING, R::SUCCEEDED},
     {R::VERIFYING, R::ROLLING_BACK},
     {R::VERIFYING, R::FAILED},
+    {R::VERIFYING, R::BAKING},
+    {R::BAKING, R::SUCCEEDED},
+    {R::BAKING, R::ROLLING_BACK},
+    {R::BAKING, R::FAILED},
     {R::ROLLING_BACK, R::ROLLED_BACK},
     {R::ROLLING_BACK, R::ABORTED},
     {R::ROLLING_BACK, R::FAILED},
@@ -75,7 +79,7 @@ TEST(StateMachineTest, EveryOtherTransitionIsRefusedNamingTheCurrentState) {
       ++refused;
     }
   }
-  EXPECT_EQ(refused, 100 - static_cast<int>(kLegal.size()));
+  EXPECT_EQ(refused, 11 * 11 - static_cast<int>(kLegal.size()));
 }
 
 TEST(StateMachineTest, IllegalMovesAnOperatorMightTryAreRefused) {
@@ -124,19 +128,20 @@ TEST(StateMachineTest, ApproveNeedsAwaitingApproval) {
             "release is SUCCEEDED: approve needs AWAITING_APPROVAL");
 }
 
-TEST(StateMachineTest, PromoteWorksOnARunningOrPausedCanaryOnly) {
+TEST(StateMachineTest, PromoteWorksOnARunningOrPausedCanaryOrBakeOnly) {
   EXPECT_TRUE(CheckCanPromote(InState(R::CANARY)).ok());
   EXPECT_TRUE(CheckCanPromote(InState(R::CANARY, /*paused=*/true)).ok());
+  EXPECT_TRUE(CheckCanPromote(InState(R::BAKING, /*paused=*/true)).ok());
   for (State s : kAllStates) {
-    if (s == R::CANARY) continue;
+    if (s == R::CANARY || s == R::BAKING) continue;
     grpc::Status status = CheckCanPromote(InState(s));
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << StateName(s);
-    EXPECT_EQ(status.error_message(), "release is " + StateName(s) + ": promote needs CANARY");
+    EXPECT_EQ(status.error_message(), "release is " + StateName(s) + ": promote needs CANARY or BAKING");
   }
 }
 
 TEST(StateMachineTest, AbortWorksWhileInFlightButNotTwiceOrAfterTheEnd) {
-  for (State s : {R::PENDING, R::AWAITING_APPROVAL, R::CANARY, R::PROMOTING, R::VERIFYING}) {
+  for (State s : {R::PENDING, R::AWAITING_APPROVAL, R::CANARY, R::PROMOTING, R::VERIFYING, R::BAKING}) {
     EXPECT_TRUE(CheckCanAbort(InState(s)).ok()) << StateName(s);
   }
   grpc::Status rolling = CheckCanAbort(InState(R::ROLLING_BACK));
@@ -158,11 +163,12 @@ TEST(StateMachineTest, RollbackNeedsASucceededRelease) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
-TEST(StateMachineTest, ObservationsAreTakenOnlyDuringTheCanary) {
+TEST(StateMachineTest, ObservationsAreTakenOnlyDuringTheCanaryAndTheBake) {
   EXPECT_TRUE(CheckCanObserve(InState(R::CANARY)).ok());
   EXPECT_TRUE(CheckCanObserve(InState(R::CANARY, /*paused=*/true)).ok());
+  EXPECT_TRUE(CheckCanObserve(InState(R::BAKING)).ok());
   EXPECT_EQ(CheckCanObserve(InState(R::AWAITING_APPROVAL)).error_message(),
-            "release is AWAITING_APPROVAL: observations need CANARY");
+            "release is AWAITING_APPROVAL: observations need CANARY or BAKING");
   EXPECT_EQ(CheckCanObserve(InState(R::ROLLED_BACK)).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 }
