@@ -101,7 +101,7 @@ int ListReleases(Context& ctx) {
     if (!name) {
       return ctx.UsageError("--state '" + *state +
                             "' is not a release state (PENDING, AWAITING_APPROVAL, CANARY, "
-                            "PROMOTING, VERIFYING, SUCCEEDED, ROLLING_BACK, ROLLED_BACK, ABORTED, "
+                            "PROMOTING, VERIFYING, BAKING, SUCCEEDED, ROLLING_BACK, ROLLED_BACK, ABORTED, "
                             "FAILED)");
     }
     query.emplace_back("state", *name);

@@ -8,9 +8,9 @@
 namespace flightdeck::cli {
 namespace {
 
-constexpr std::array<std::string_view, 10> kStates = {
-    "PENDING",   "AWAITING_APPROVAL", "CANARY",      "PROMOTING", "VERIFYING",
-    "SUCCEEDED", "ROLLING_BACK",      "ROLLED_BACK", "ABORTED",   "FAILED"};
+constexpr std::array<std::string_view, 11> kStates = {
+    "PENDING",   "AWAITING_APPROVAL", "CANARY",       "PROMOTING",   "VERIFYING", "BAKING",
+    "SUCCEEDED", "ROLLING_BACK",      "ROLLED_BACK",  "ABORTED",     "FAILED"};
 
 // google.protobuf.Duration's own limit (10000 years).
 constexpr __int128 kMaxDurationNanos = static_cast<__int128>(315576000000) * 1000000000;
