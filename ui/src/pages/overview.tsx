@@ -11,51 +11,13 @@ import { ago, date, seconds, shortSha, span } from "../format";
 import { healthName, healthTone, incidentState, lastVerdict, releaseState, releaseTone, severity,
          severityTone, verdictTone } from "../states";
 import { Incident_State } from "../gen/flightdeck/v1/incidents_pb";
-import { OverviewEntrySchema, type Overview as OverviewMsg } from "../gen/flightdeck/v1/gateway_pb";
-import { create } from "@bufbuild/protobuf";
-import type { Clients } from "../api";
-
-// GetOverview asks the releases service for every service x environment
-// (ListServiceEnvironments); a releases service without that call (UNIMPLEMENTED) leaves
-// "releases" unavailable. Then the dashboard asks GetServiceEnvironment itself for the pairs
-// of the newest releases, so that what runs where is still on the page.
-const maxFallbackPairs = 50;
-
-async function loadOverview(api: Clients): Promise<{ o: OverviewMsg; perPair: boolean }> {
-  const o = await api.gateway.getOverview({});
-  if (!o.unavailable.includes("releases")) return { o, perPair: false };
-  try {
-    const recent = await api.releases.listReleases({ pageSize: 200 });
-    const pairs = [...new Set(recent.releases.map((r) => `${r.service}\u0000${r.environment}`))].slice(0, maxFallbackPairs);
-    const envs = await Promise.all(pairs.map((p) => {
-      const [service, environment] = p.split("\u0000");
-      return api.releases.getServiceEnvironment({ service, environment });
-    }));
-    for (const se of envs) {
-      let e = o.entries.find((x) => x.service === se.service && x.environment === se.environment);
-      if (!e) {
-        e = create(OverviewEntrySchema, { service: se.service, environment: se.environment });
-        o.entries.push(e);
-      }
-      e.current = se.current;
-      e.inFlight = se.inFlight;
-      e.queued = se.queued;
-    }
-    o.entries.sort((a, b) => a.service.localeCompare(b.service) || a.environment.localeCompare(b.environment));
-    o.unavailable = o.unavailable.filter((x) => x !== "releases");
-    return { o, perPair: true };
-  } catch {
-    return { o, perPair: false };
-  }
-}
 
 export function Overview() {
   const { api } = useSession();
   const now = useNow();
   // Releases have no "watch everything" stream: the overview is fetched every 3 s, and at once
   // when an incident or health stream says something changed.
-  const loaded = usePoll([], () => loadOverview(api), 3000);
-  const overview = { ...loaded, data: loaded.data?.o };
+  const overview = usePoll([], () => api.gateway.getOverview({}), 3000);
   const incidents = useStream([], (o) => api.incidents.watchIncidents({}, o), () => overview.reload(), true);
   useStream([], (o) => api.health.watchHealth({}, o), () => overview.reload(), true);
   const o = overview.data;
@@ -65,8 +27,6 @@ export function Overview() {
         <h1 id="overview-title">Overview</h1>
         <LiveIndicator state={incidents} />
         {o && <span class="muted">updated {ago(o.generatedAt, now)}</span>}
-        {loaded.data?.perPair && <span class="muted small" title="the releases service has no ListServiceEnvironments">
-          (releases read per service)</span>}
       </header>
       <ErrorLine error={overview.error} />
       {o && o.unavailable.length > 0 && (
