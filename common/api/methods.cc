@@ -58,6 +58,7 @@ const std::vector<Method>& Methods() {
       {"flightdeck.v1.HealthService.ListHealthEvents", v1::Token::VIEWER, Service::kHealth, "GET", "/v1/health/events"},
       {"flightdeck.v1.SmokeService.CreateSmokeRun", v1::Token::OPERATOR, Service::kHealth, "POST", "/v1/health/smoke-runs"},
       {"flightdeck.v1.SmokeService.GetSmokeRun", v1::Token::VIEWER, Service::kHealth, "GET", "/v1/health/smoke-runs/{id}"},
+      {"flightdeck.v1.SmokeService.ListSmokeRuns", v1::Token::VIEWER, Service::kHealth, "GET", "/v1/health/smoke-runs"},
       {"flightdeck.v1.SmokeService.PutSmokeSuite", v1::Token::OPERATOR, Service::kHealth, "POST", "/v1/health/smoke-suites"},
       {"flightdeck.v1.SmokeService.ListSmokeSuites", v1::Token::VIEWER, Service::kHealth, "GET", "/v1/health/smoke-suites"},
       {"flightdeck.v1.SmokeService.GetSmokeSuite", v1::Token::VIEWER, Service::kHealth, "GET", "/v1/health/smoke-suites/{name}"},

@@ -4,7 +4,7 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { GatewayService, Token_Role } from "./gen/flightdeck/v1/gateway_pb";
 import { ReleaseService } from "./gen/flightdeck/v1/releases_pb";
 import { IncidentService } from "./gen/flightdeck/v1/incidents_pb";
-import { HealthService } from "./gen/flightdeck/v1/health_pb";
+import { HealthService, SmokeService } from "./gen/flightdeck/v1/health_pb";
 import { BackupService } from "./gen/flightdeck/v1/backups_pb";
 
 export interface Clients {
@@ -12,6 +12,7 @@ export interface Clients {
   releases: Client<typeof ReleaseService>;
   incidents: Client<typeof IncidentService>;
   health: Client<typeof HealthService>;
+  smoke: Client<typeof SmokeService>;
   backups: Client<typeof BackupService>;
 }
 
@@ -45,6 +46,7 @@ export function makeClients(transport: Transport): Clients {
     releases: createClient(ReleaseService, transport),
     incidents: createClient(IncidentService, transport),
     health: createClient(HealthService, transport),
+    smoke: createClient(SmokeService, transport),
     backups: createClient(BackupService, transport),
   };
 }

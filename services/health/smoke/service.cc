@@ -129,6 +129,54 @@ grpc::Status SmokeServiceImpl::GetSmokeRun(grpc::ServerContext*, const v1::GetSm
   return grpc::Status::OK;
 }
 
+grpc::Status SmokeServiceImpl::ListSmokeRuns(grpc::ServerContext*, const v1::ListSmokeRunsRequest* req,
+                                             v1::ListSmokeRunsResponse* resp) {
+  FieldErrors errors;
+  std::string state;
+  if (!req->state().empty()) {
+    std::optional<std::string> canonical = CanonicalEnum(req->state(), {"RUNNING", "PASSED", "FAILED"});
+    if (canonical) {
+      state = *canonical;
+    } else {
+      errors.Add("state", UnknownEnumValue(req->state(), {"RUNNING", "PASSED", "FAILED"}));
+    }
+  }
+  if (req->page_size() < 0 || req->page_size() > 200) errors.Add("page_size", "must be 0..200");
+  // Page tokens are "<created_at in microseconds>_<id>" of the last run of the page before.
+  long long after_micros = 0;
+  std::string after_id;
+  if (!req->page_token().empty()) {
+    const std::string& t = req->page_token();
+    size_t sep = t.find('_');
+    bool ok = sep != std::string::npos && sep > 0 && sep <= 18 &&
+              t.find_first_not_of("0123456789") == sep && IsUuid(t.substr(sep + 1));
+    if (ok) {
+      after_micros = std::stoll(t.substr(0, sep));
+      after_id = t.substr(sep + 1);
+    } else {
+      errors.Add("page_token", "not a token returned by a previous list call");
+    }
+  }
+  if (!errors.empty()) return errors.ToStatus();
+  const int limit = req->page_size() == 0 ? 20 : req->page_size();
+  std::vector<v1::SmokeRun> runs;
+  if (grpc::Status s = store_->ListRuns(req->suite(), state, after_micros, after_id, limit + 1, &runs); !s.ok()) {
+    return s;
+  }
+  const bool more = static_cast<int>(runs.size()) > limit;
+  if (more) runs.pop_back();
+  for (v1::SmokeRun& run : runs) {
+    smoke::RedactHeaders(run.mutable_checks());
+    *resp->add_runs() = std::move(run);
+  }
+  if (more && !resp->runs().empty()) {
+    const v1::SmokeRun& last = resp->runs(resp->runs_size() - 1);
+    long long micros = last.created_at().seconds() * 1000000LL + last.created_at().nanos() / 1000;
+    resp->set_next_page_token(std::to_string(micros) + "_" + last.id());
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status SmokeServiceImpl::PutSmokeSuite(grpc::ServerContext*, const v1::SmokeSuite* req,
                                              v1::SmokeSuite* resp) {
   FieldErrors errors;

@@ -43,6 +43,8 @@ class SmokeServiceImpl final : public v1::SmokeService::Service {
                               v1::SmokeRun* resp) override;
   grpc::Status GetSmokeRun(grpc::ServerContext* ctx, const v1::GetSmokeRunRequest* req,
                            v1::SmokeRun* resp) override;
+  grpc::Status ListSmokeRuns(grpc::ServerContext* ctx, const v1::ListSmokeRunsRequest* req,
+                             v1::ListSmokeRunsResponse* resp) override;
   grpc::Status PutSmokeSuite(grpc::ServerContext* ctx, const v1::SmokeSuite* req,
                              v1::SmokeSuite* resp) override;
   grpc::Status GetSmokeSuite(grpc::ServerContext* ctx, const v1::GetSmokeSuiteRequest* req,

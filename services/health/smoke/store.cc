@@ -108,6 +108,10 @@ SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue, const secrets::KeyRin
                 "INSERT INTO health.smoke_runs (state, suite, detail, created_at) VALUES ('RUNNING', $1, "
                 "$2::jsonb, " + db::MicrosParam(3) + ") RETURNING " + kRunColumns);
   pool_.Prepare("smoke_run_get", "SELECT " + kRunColumns + " FROM health.smoke_runs WHERE id = $1::uuid");
+  pool_.Prepare("smoke_run_list",
+                "SELECT " + kRunColumns + " FROM health.smoke_runs WHERE ($1 = '' OR suite = $1) "
+                "AND ($2 = '' OR state = $2) AND ($3::bigint = 0 OR (created_at, id) < (" +
+                    db::MicrosParam(3) + ", $4::uuid)) ORDER BY created_at DESC, id DESC LIMIT $5");
   pool_.Prepare("smoke_run_ids_in_range",
                 "SELECT id::text FROM health.smoke_runs WHERE id BETWEEN $1::uuid AND $2::uuid ORDER BY id LIMIT $3");
   pool_.Prepare("smoke_run_lock",
@@ -185,6 +189,19 @@ grpc::Status SmokeStore::GetRun(const std::string& id, v1::SmokeRun* out) {
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke run " + id + " not found");
     RunFromRow(r[0], out);
     OpenHeaders(keys_, "run " + id, out->mutable_checks());
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status SmokeStore::ListRuns(const std::string& suite, const std::string& state, long long after_micros,
+                                  const std::string& after_id, int limit, std::vector<v1::SmokeRun>* out) {
+  return pool_.Transact("list smoke runs", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    const std::string id = after_id.empty() ? std::string("00000000-0000-0000-0000-000000000000") : after_id;
+    for (const auto& row : db::Exec(tx, "smoke_run_list", suite, state, after_micros, id, limit)) {
+      RunFromRow(row, &out->emplace_back());
+      OpenHeaders(keys_, "run " + out->back().id(), out->back().mutable_checks());
+    }
     return grpc::Status::OK;
   });
 }

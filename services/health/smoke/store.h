@@ -38,6 +38,9 @@ class SmokeStore {
   // Stores `run` RUNNING (its id and created_at filled in) with the job of its first group.
   grpc::Status CreateRun(v1::SmokeRun* run, Clock::TimePoint now);
   grpc::Status GetRun(const std::string& id, v1::SmokeRun* out);
+  // Newest first, after the run (`after_micros`, `after_id`) of a page token when given.
+  grpc::Status ListRuns(const std::string& suite, const std::string& state, long long after_micros,
+                        const std::string& after_id, int limit, std::vector<v1::SmokeRun>* out);
   // Up to `limit` run ids within `range`, in order: how an id prefix is resolved.
   grpc::Status RunIdsInRange(const UuidRange& range, int limit, std::vector<std::string>* ids);
   // Records `results` after the `recorded` results the run had when they were computed; ends

@@ -419,6 +419,47 @@ TEST_F(SmokeRunnerTest, ARunIsFoundByAUniquePrefixOfItsId) {
   EXPECT_EQ(service_.GetSmokeRun(&ctx, &get, &run).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(SmokeRunnerTest, RunsAreListedNewestFirstByPageWithFilters) {
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    for (int i = 0; i < 5; ++i) {
+      tx.exec_params("INSERT INTO health.smoke_runs (state, suite, detail, created_at) "
+                     "VALUES ($1, $2, '{}', now() - make_interval(mins => $3))",
+                     std::string(i % 2 == 0 ? "PASSED" : "FAILED"), std::string(i < 4 ? "nightly" : "other"), i);
+    }
+    tx.commit();
+  }
+  grpc::ServerContext ctx;
+  v1::ListSmokeRunsRequest req;
+  req.set_page_size(2);
+  req.set_suite("nightly");
+  std::vector<std::string> states;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListSmokeRunsResponse resp;
+    ASSERT_TRUE(service_.ListSmokeRuns(&ctx, &req, &resp).ok());
+    for (const v1::SmokeRun& r : resp.runs()) states.push_back(v1::SmokeRun::State_Name(r.state()));
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  // Newest first: minutes 0..3 ago of "nightly".
+  EXPECT_EQ(states, (std::vector<std::string>{"PASSED", "FAILED", "PASSED", "FAILED"}));
+
+  v1::ListSmokeRunsRequest failed;
+  failed.set_state("failed");
+  v1::ListSmokeRunsResponse resp;
+  ASSERT_TRUE(service_.ListSmokeRuns(&ctx, &failed, &resp).ok());
+  EXPECT_EQ(resp.runs_size(), 2);
+
+  v1::ListSmokeRunsRequest bad;
+  bad.set_state("sleeping");
+  bad.set_page_token("nonsense");
+  grpc::Status s = service_.ListSmokeRuns(&ctx, &bad, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("state: unknown value \"sleeping\""), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("page_token:"), std::string::npos) << s.error_message();
+}
+
 TEST_F(SmokeRunnerTest, ASuiteWithSeveralMistakesIsRefusedListingThemAll) {
   grpc::ServerContext ctx;
   v1::SmokeSuite suite;
