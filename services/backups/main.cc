@@ -18,6 +18,7 @@
 #include "services/backups/chunked_cipher.h"
 #include "services/backups/runner.h"
 #include "services/backups/service.h"
+#include "services/backups/storage_root.h"
 #include "services/backups/store.h"
 
 namespace {
@@ -54,7 +55,8 @@ class Backups final : public runtime::Component {
         worker_(queue_, WorkerOptions(ctx.env)),
         store_(ctx.db, queue_),
         runner_(store_, keys_, ctx.clock, ctx.metrics, host_, runner_id_, ToolsFrom(ctx.env)),
-        service_(store_, keys_, ctx.clock, [this] { worker_.Nudge(); }),
+        backup_root_(ctx.env.String("FLIGHTDECK_BACKUP_ROOT", backups::kDefaultBackupRoot)),
+        service_(store_, keys_, ctx.clock, backup_root_, [this] { worker_.Nudge(); }),
         stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))),
         alerts_(alerts::IncidentsChannel(ctx.env)) {
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& j) { return alerts_.Deliver(j); });
@@ -64,7 +66,7 @@ class Backups final : public runtime::Component {
     worker_.Handle(backups::kRestoreJob, [this](const jobs::Job& j) {
       nlohmann::json p = nlohmann::json::parse(j.payload, nullptr, false);
       return runner_.Restore(PayloadString(j, "backup_id"), PayloadString(j, "database"),
-                             p.is_object() && p.value("overwrite", false));
+                             p.is_object() && p.value("overwrite", false), PayloadString(j, "server_url_sealed"));
     });
     worker_.Handle(backups::kScheduleJob, [this](const jobs::Job& j) {
       nlohmann::json p = nlohmann::json::parse(j.payload, nullptr, false);
@@ -75,6 +77,8 @@ class Backups final : public runtime::Component {
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
 
   void Start() override {
+    log::Info("backup storage root", {{"FLIGHTDECK_BACKUP_ROOT", backups::ResolvePath(backup_root_)}});
+    WarnAboutTargetsOutsideTheRoot();
     // A run interrupted by a crash of this host's previous process is failed now, not later.
     runner_.RecoverAbandoned(stale_after_);
     worker_.Start();
@@ -102,6 +106,19 @@ class Backups final : public runtime::Component {
     return o;
   }
 
+  // Targets made before the root was enforced keep working; their owners are told to move them.
+  void WarnAboutTargetsOutsideTheRoot() {
+    std::vector<backups::TargetRecord> targets;
+    if (!store_.ListTargets(&targets).ok()) return;
+    for (const auto& t : targets) {
+      std::string resolved;
+      if (grpc::Status s = backups::CheckStoragePath(backup_root_, t.target.storage().path(), &resolved); !s.ok()) {
+        log::Warn("backup target stores outside FLIGHTDECK_BACKUP_ROOT",
+                  {{"target", t.target.name()}, {"error", s.error_message()}});
+      }
+    }
+  }
+
   // Every minute: fail runs whose runner died elsewhere, and run retention daily.
   void Housekeeping() {
     int minutes = 0;
@@ -126,6 +143,7 @@ class Backups final : public runtime::Component {
   jobs::Worker worker_;
   backups::BackupStore store_;
   backups::Runner runner_;
+  std::string backup_root_;
   backups::BackupServiceImpl service_;
   std::chrono::milliseconds stale_after_;
   alerts::Sender alerts_;

@@ -70,4 +70,29 @@ std::string Scrub(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
+std::string ServerOf(const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  const std::string rest = scheme_end == std::string::npos ? url : url.substr(scheme_end + 3);
+  std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  // A port follows the last ':' unless that ':' is inside an IPv6 literal ("[::1]").
+  const size_t colon = authority.rfind(':');
+  const size_t bracket = authority.rfind(']');
+  const bool has_port = colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+  std::string server = authority + (has_port || authority.find(',') != std::string::npos ? "" : ":5432");
+  const size_t query = rest.find('?');
+  if (query == std::string::npos) return server;
+  std::string params = rest.substr(query + 1, rest.find('#', query) - query - 1);
+  size_t start = 0;
+  while (start <= params.size()) {
+    size_t amp = params.find('&', start);
+    if (amp == std::string::npos) amp = params.size();
+    const std::string param = params.substr(start, amp - start);
+    const std::string key = param.substr(0, param.find('='));
+    if (key == "host" || key == "hostaddr" || key == "port" || key == "service") server += " " + param;
+    start = amp + 1;
+  }
+  return server;
+}
+
 }  // namespace flightdeck::backups

@@ -23,6 +23,12 @@ struct PgConnection {
 // anything else.
 bool ParseConnection(const std::string& url, PgConnection* out, std::string* error);
 
+// The server a postgres:// URL connects to, to compare two URLs and to show in logs:
+// "host:port" of its authority (port 5432 when none is given), followed by any query parameter
+// that picks a server instead (host, hostaddr, port, service), as " host=...". Never the user
+// or the password.
+std::string ServerOf(const std::string& url);
+
 // Every occurrence of every non-empty secret replaced with "***".
 std::string Scrub(std::string text, const std::vector<std::string>& secrets);
 

@@ -149,12 +149,7 @@ grpc::Status Spawn(const std::vector<std::string>& args, const std::string& pass
                    Child* child) {
   child->name = args[0].substr(args[0].rfind('/') + 1);
   // Everything the child needs is built before fork: it may not allocate.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (!password.empty() && std::strncmp(*e, "PGPASSWORD=", 11) == 0) continue;
-    env_strings.emplace_back(*e);
-  }
-  if (!password.empty()) env_strings.push_back("PGPASSWORD=" + password);
+  std::vector<std::string> env_strings = ToolEnvironment(environ, password);
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -393,6 +388,19 @@ grpc::Status OnServer(const std::string& server_url, const std::string& what, Fn
 }
 
 }  // namespace
+
+std::vector<std::string> ToolEnvironment(const char* const* inherited, const std::string& password) {
+  auto is_passed_on = [](const std::string& entry) {
+    const std::string name = entry.substr(0, entry.find('='));
+    return name == "PATH" || name == "TZ" || name == "LANG" || name.rfind("LC_", 0) == 0;
+  };
+  std::vector<std::string> env;
+  for (const char* const* e = inherited; e != nullptr && *e != nullptr; ++e) {
+    if (is_passed_on(*e)) env.emplace_back(*e);
+  }
+  if (!password.empty()) env.push_back("PGPASSWORD=" + password);
+  return env;
+}
 
 grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
                           DumpManifest* manifest, const std::string& pg_dump_path) {

@@ -32,6 +32,13 @@ struct DumpManifest {
 
 using ByteSink = std::function<bool(const uint8_t* data, size_t size)>;
 
+// The whole environment pg_dump and pg_restore run with: from `inherited`, only PATH, TZ,
+// LANG and LC_*; plus PGPASSWORD=`password` when it is not empty. Everything else stays
+// behind: the master key, DATABASE_URL, REDIS_URL, other FLIGHTDECK_* settings and any PG*
+// variable of our own environment (a stray PGHOST or PGSERVICE must not redirect a tool; the
+// connection is all in its --dbname).
+std::vector<std::string> ToolEnvironment(const char* const* inherited, const std::string& password);
+
 // Dumps a database consistently: opens a REPEATABLE READ transaction on it, exports its
 // snapshot, counts the rows of every user table (not pg_catalog/information_schema) in that
 // snapshot, then runs `pg_dump --snapshot=<id> -Fc -Z0` directly (no shell) with the password

@@ -21,6 +21,7 @@
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "services/backups/cron.h"
+#include "services/backups/pg_connection.h"
 #include "services/backups/pg_dump_runner.h"
 #include "services/backups/retention.h"
 #include "common/secrets/secrets.h"
@@ -238,6 +239,8 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
   }
   if (grpc::Status s = store_.MarkRunning(b.id(), runner_id_, clock_.Now()); !s.ok()) return grpc::Status::OK;
   b.set_state(v1::Backup::RUNNING);
+  b.set_server(ServerOf(url));
+  if (grpc::Status s = store_.RecordServer(b.id(), target.sealed_url); !s.ok()) return Fail(b, s.error_message());
   SetTimestamp(b.mutable_started_at(), clock_.Now());
 
   std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
@@ -413,7 +416,8 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
   return finish(differences.empty(), differences);
 }
 
-grpc::Status Runner::Restore(const std::string& backup_id, const std::string& database, bool overwrite) {
+grpc::Status Runner::Restore(const std::string& backup_id, const std::string& database, bool overwrite,
+                             const std::string& sealed_server_url) {
   v1::Backup b;
   if (grpc::Status s = store_.GetBackup(backup_id, &b); !s.ok()) return s;
   TargetRecord target;
@@ -428,8 +432,16 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
     log::Info("restore finished", {{"backup_id", b.id()}, {"database", database}, {"error", error}});
     return store_.Save(b, clock_.Now());
   };
+  // The server the backup came from, not the target's URL of today: only an admin redirects a
+  // restore (the service checked, and sealed the server named into the job).
+  std::string sealed = sealed_server_url;
+  if (sealed.empty()) {
+    if (grpc::Status s = store_.BackupServer(b.id(), &sealed); !s.ok()) return s;
+  }
+  if (sealed.empty()) return finish("the backup records no server to restore to; an admin may name one (server_url)");
   std::string url;
-  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, &url); !s.ok()) return finish(s.error_message());
+  if (grpc::Status s = secrets::Open(keys_, sealed, &url); !s.ok()) return finish(s.error_message());
+  b.mutable_last_restore()->set_server(ServerOf(url));
   bool exists = false;
   if (grpc::Status s = DatabaseExists(url, database, &exists); !s.ok()) return finish(s.error_message());
   if (exists) {

@@ -37,7 +37,10 @@ class Runner {
   grpc::Status RunBackup(const std::string& backup_id);
   grpc::Status RunSchedule(const std::string& target, long long due_us);
   grpc::Status Verify(const std::string& backup_id);
-  grpc::Status Restore(const std::string& backup_id, const std::string& database, bool overwrite);
+  // Restores into `database` on the server the backup was taken from, or on the server of
+  // `sealed_server_url` when it is not empty (an admin's choice, sealed with the master key).
+  grpc::Status Restore(const std::string& backup_id, const std::string& database, bool overwrite,
+                       const std::string& sealed_server_url = "");
   grpc::Status ApplyRetention(const std::string& target);
   // Fails RUNNING backups whose runner died (same host, other pid: a restart; or no heartbeat
   // for `stale_after`) and removes their partial files. Called at start-up and periodically.

@@ -8,9 +8,12 @@
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
 #include "common/grpc/metadata.h"
+#include "common/log/log.h"
 #include "common/trace/trace.h"
 #include "services/backups/cron.h"
+#include "services/backups/pg_connection.h"
 #include "services/backups/request_checks.h"
+#include "services/backups/storage_root.h"
 #include "common/secrets/secrets.h"
 
 namespace flightdeck::backups {
@@ -18,6 +21,15 @@ namespace {
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// The role the gateway authenticated the caller with (common/grpc/metadata.h).
+bool CallerIsAdmin(const grpc::ServerContext* context) {
+  return context != nullptr && rpc::ClientMetadata(*context, rpc::kRoleKey) == "ADMIN";
+}
+
+std::string Actor(const grpc::ServerContext* context) {
+  return context == nullptr ? "anonymous" : rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous");
 }
 
 // Ids compare ignoring case: a UUID's hex digits may come either way.
@@ -78,8 +90,8 @@ std::optional<Clock::TimePoint> NextRun(const std::string& schedule, Clock::Time
 }  // namespace
 
 BackupServiceImpl::BackupServiceImpl(BackupStore& store, const KeyRing& keys, const Clock& clock,
-                                     std::function<void()> nudge)
-    : store_(store), keys_(keys), clock_(clock), nudge_(std::move(nudge)) {}
+                                     std::string backup_root, std::function<void()> nudge)
+    : store_(store), keys_(keys), clock_(clock), backup_root_(std::move(backup_root)), nudge_(std::move(nudge)) {}
 
 grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v1::BackupTarget* in,
                                                    v1::BackupTarget* out) {
@@ -94,8 +106,10 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
   if (in->storage().kind() != v1::BackupStorage::LOCAL) {
     errors.Add("storage.kind", "must be LOCAL (S3-compatible storage is not available yet)");
   }
-  if (in->storage().path().empty() || in->storage().path().front() != '/') {
-    errors.Add("storage.path", "must be an absolute directory path");
+  // Stored resolved: a link swapped in later does not move where the files go.
+  std::string storage_path;
+  if (grpc::Status s = CheckStoragePath(backup_root_, in->storage().path(), &storage_path); !s.ok()) {
+    errors.Add(s);
   }
   CheckRetention(in->retention(), &errors);
   if (in->has_rpo_target() && in->rpo_target().seconds() <= 0) {
@@ -110,6 +124,7 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
   TargetRecord r;
   r.target = *in;
   r.target.clear_status();
+  r.target.mutable_storage()->set_path(storage_path);
   if (grpc::Status s = secrets::Seal(keys_, in->database_url(), &r.sealed_url); !s.ok()) return s;
   r.target.set_database_url(db::RedactUrl(in->database_url()));
   if (!in->retention().has_keep_last()) r.target.mutable_retention()->mutable_keep_last()->set_value(7);
@@ -177,7 +192,7 @@ grpc::Status BackupServiceImpl::ListBackupTargets(grpc::ServerContext*, const v1
   return grpc::Status::OK;
 }
 
-grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v1::UpdateBackupTargetRequest* in,
+grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext* context, const v1::UpdateBackupTargetRequest* in,
                                                    v1::BackupTarget* out) {
   FieldErrors errors;
   if (in->name().empty()) errors.Add("name", "is required");
@@ -193,7 +208,18 @@ grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v
 
   TargetRecord r;
   if (grpc::Status s = store_.GetTarget(in->name(), &r); !s.ok()) return s;
+  // Moving a target to another server decides where its data is read from (and, before
+  // restores were bound to their backup's server, where it was written to): an admin's call.
+  std::string old_server;
+  std::string new_server;
   if (in->has_database_url()) {
+    old_server = ServerOf(r.target.database_url());
+    new_server = ServerOf(in->database_url().value());
+    if (old_server != new_server && !CallerIsAdmin(context)) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "database_url: moving the target to another server (" + old_server + " -> " +
+                              new_server + ") needs the ADMIN role (a new password or database on the same server does not)");
+    }
     if (grpc::Status s = secrets::Seal(keys_, in->database_url().value(), &r.sealed_url); !s.ok()) return s;
     r.target.set_database_url(db::RedactUrl(in->database_url().value()));
   }
@@ -210,6 +236,11 @@ grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v
   if (in->has_rpo_target()) *r.target.mutable_rpo_target() = in->rpo_target();
   if (in->has_verify_after_backup()) *r.target.mutable_verify_after_backup() = in->verify_after_backup();
   if (grpc::Status s = store_.UpdateTarget(r, clock_.Now()); !s.ok()) return s;
+  if (old_server != new_server) {
+    log::Warn("backup target moved to another server",
+              {{"target", in->name()}, {"old_server", old_server}, {"new_server", new_server},
+               {"actor", Actor(context)}, {"request_id", context == nullptr ? "" : rpc::ClientMetadata(*context, rpc::kRequestIdKey)}});
+  }
   nudge_();
   v1::GetBackupTargetRequest get;
   get.set_name(in->name());
@@ -331,6 +362,17 @@ grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, cons
   if (!IsName(in->target_database(), true)) {
     errors.Add("target_database", "must be 1-63 characters of a-z, 0-9, '_' and '-'");
   }
+  // A restore writes where its backup came from; sending it elsewhere is an admin's call.
+  if (!in->server_url().empty() && !CallerIsAdmin(context)) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "server_url: restoring to a server other than the backup's own needs the ADMIN role "
+                        "(leave server_url out to restore to the server the backup was taken from)");
+  }
+  if (!in->server_url().empty()) {
+    if (std::string problem = DatabaseUrlProblem(in->server_url()); !problem.empty()) {
+      errors.Add("server_url", problem);
+    }
+  }
   if (!errors.empty()) return errors.ToStatus();
   std::string id;
   if (grpc::Status s = ResolveBackupId(in->id(), &id); !s.ok()) return s;
@@ -345,17 +387,28 @@ grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, cons
   if (out->last_restore().state() == "RUNNING") {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "a restore of this backup is already running");
   }
+  nlohmann::json job = {{"backup_id", out->id()}, {"database", in->target_database()},
+                        {"overwrite", in->overwrite()}};
+  std::string server = out->server();
+  if (!in->server_url().empty()) {
+    std::string sealed;
+    if (grpc::Status s = secrets::Seal(keys_, in->server_url(), &sealed); !s.ok()) return s;
+    job["server_url_sealed"] = sealed;
+    server = ServerOf(in->server_url());
+  }
   v1::BackupRestore* r = out->mutable_last_restore();
   r->Clear();
   r->set_target_database(in->target_database());
+  r->set_server(server);
   r->set_state("RUNNING");
-  r->set_requested_by(rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous"));
+  r->set_requested_by(Actor(context));
   SetTimestamp(r->mutable_started_at(), clock_.Now());
-  grpc::Status s = store_.Save(
-      *out, clock_.Now(),
-      {{kRestoreJob, "", nlohmann::json{{"backup_id", out->id()}, {"database", in->target_database()},
-                                        {"overwrite", in->overwrite()}}.dump(),
-        clock_.Now()}});
+  grpc::Status s = store_.Save(*out, clock_.Now(), {{kRestoreJob, "", job.dump(), clock_.Now()}});
+  if (s.ok() && server != out->server()) {
+    log::Warn("restore to another server than the backup's own",
+              {{"backup_id", out->id()}, {"backup_server", out->server()}, {"server", server},
+               {"database", in->target_database()}, {"actor", Actor(context)}});
+  }
   if (s.ok()) nudge_();
   return s;
 }

@@ -13,7 +13,8 @@ namespace flightdeck::backups {
 // (backups, verification, restores) is queued as jobs; answers show it PENDING or RUNNING.
 class BackupServiceImpl final : public v1::BackupService::Service {
  public:
-  BackupServiceImpl(BackupStore& store, const KeyRing& keys, const Clock& clock,
+  // Targets' storage paths must lie under `backup_root` (FLIGHTDECK_BACKUP_ROOT).
+  BackupServiceImpl(BackupStore& store, const KeyRing& keys, const Clock& clock, std::string backup_root,
                     std::function<void()> nudge);
 
   grpc::Status CreateBackupTarget(grpc::ServerContext*, const v1::BackupTarget*, v1::BackupTarget*) override;
@@ -41,6 +42,7 @@ class BackupServiceImpl final : public v1::BackupService::Service {
   BackupStore& store_;
   const KeyRing& keys_;
   const Clock& clock_;
+  std::string backup_root_;
   std::function<void()> nudge_;
 };
 

@@ -84,6 +84,9 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                     " FROM backups.backups WHERE ($1 = '' OR target = $1) AND ($2 = '' OR state = $2)"
                     " AND ($3::bigint IS NULL OR (created_at, id) < (" + db::MicrosParam(3) + ", $4::uuid))"
                     " ORDER BY created_at DESC, id DESC LIMIT $5");
+  pool_.Prepare("backups_record_server",
+                "UPDATE backups.backups SET server_url_sealed = $2 WHERE id = $1::uuid RETURNING id");
+  pool_.Prepare("backups_server", "SELECT server_url_sealed FROM backups.backups WHERE id = $1::uuid");
   pool_.Prepare("backups_mark_running",
                 "UPDATE backups.backups SET state = 'RUNNING', runner = $2, heartbeat_at = " + db::MicrosParam(3) +
                     " WHERE id = $1::uuid AND state = 'PENDING' RETURNING id");
@@ -200,6 +203,24 @@ grpc::Status BackupStore::GetBackup(const std::string& id, v1::Backup* out) {
     pqxx::result r = db::Exec(tx, "backups_get", id);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup " + id + " not found");
     BackupFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::RecordServer(const std::string& id, const std::string& sealed_url) {
+  return pool_.Transact("record a backup's server", [&](pqxx::transaction_base& tx) {
+    if (db::Exec(tx, "backups_record_server", id, sealed_url).empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup " + id + " not found");
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::BackupServer(const std::string& id, std::string* sealed_url) {
+  return pool_.Transact("read a backup's server", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "backups_server", id);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup " + id + " not found");
+    *sealed_url = r[0][0].as<std::string>();
     return grpc::Status::OK;
   });
 }

@@ -69,6 +69,11 @@ class BackupStore {
                            std::vector<v1::Backup>* out, bool* more);
   grpc::Status RecentBackups(const std::string& target, int limit, std::vector<v1::Backup>* out);
 
+  // The server a backup is taken from, sealed: set when its run starts, read by a restore.
+  grpc::Status RecordServer(const std::string& id, const std::string& sealed_url);
+  // "" when the backup never ran.
+  grpc::Status BackupServer(const std::string& id, std::string* sealed_url);
+
   // PENDING -> RUNNING under `runner`; FAILED_PRECONDITION when it is not PENDING.
   grpc::Status MarkRunning(const std::string& id, const std::string& runner, Clock::TimePoint now);
   grpc::Status Heartbeat(const std::string& id, long long progress_bytes, Clock::TimePoint now);

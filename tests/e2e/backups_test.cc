@@ -32,7 +32,8 @@ class BackupsE2eTest : public ::testing::Test {
                                       << "/stall ] && sleep 5\nexec /usr/lib/postgresql/15/bin/pg_dump \"$@\"\n";
     chmod((*dir_ + "/pg_dump").c_str(), 0755);
     stack_ = new Stack(std::map<std::string, std::string>{{"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"},
-                                                          {"FLIGHTDECK_PG_DUMP", *dir_ + "/pg_dump"}});
+                                                          {"FLIGHTDECK_PG_DUMP", *dir_ + "/pg_dump"},
+                                                          {"FLIGHTDECK_BACKUP_ROOT", *dir_}});
     ready_ = stack_->WaitReady();
   }
   static void TearDownTestSuite() {
@@ -45,8 +46,12 @@ class BackupsE2eTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(ready_) << "the stack did not start"; }
 
   static HttpResponse Call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    return CallAs(stack_->admin_token(), method, path, body);
+  }
+  static HttpResponse CallAs(const std::string& token, const std::string& method, const std::string& path,
+                             const json& body = nullptr) {
     return HttpRequest(method, stack_->gateway_url() + path, body.is_null() ? "" : body.dump(),
-                       {{"Authorization", "Bearer " + stack_->admin_token()}});
+                       {{"Authorization", "Bearer " + token}});
   }
 
   // Polls a backup until `done(backup)` or 60 s.
@@ -275,6 +280,64 @@ TEST_F(BackupsE2eTest, AnEveryMinuteScheduleRunsOncePerMinuteAndRetentionFollows
   EXPECT_EQ(deleted, finished - 1) << "all but the newest verified backup are deleted: " << list.dump(2);
   // Stop the schedule so the rest of the suite is not disturbed.
   EXPECT_EQ(Call("PATCH", "/v1/backup-targets/minutely", {{"schedule", ""}}).status, 200);
+}
+
+TEST_F(BackupsE2eTest, AnOperatorCannotRedirectABackupsDataNorStoreOutsideTheRoot) {
+  TestDatabase source;
+  Fill(source.url());
+  ASSERT_EQ(Call("POST", "/v1/backup-targets",
+                 {{"name", "guarded"}, {"database_url", source.url()},
+                  {"storage", {{"kind", "LOCAL"}, {"path", *dir_ + "/guarded"}}}}).status, 200);
+  HttpResponse started = Call("POST", "/v1/backups", {{"target", "guarded"}});
+  ASSERT_EQ(started.status, 200) << started.body;
+  const std::string id = json::parse(started.body)["id"];
+  json backup = WaitBackup(id, [](const json& b) { return b.value("state", "") == "SUCCEEDED" || b.value("state", "") == "FAILED"; });
+  ASSERT_EQ(backup["state"], "SUCCEEDED") << backup.dump(2);
+  const std::string server = backup.value("server", "");
+  EXPECT_FALSE(server.empty()) << backup.dump(2);
+
+  HttpResponse token = Call("POST", "/v1/tokens", {{"name", "operator-" + std::to_string(getpid())}, {"role", "OPERATOR"}});
+  ASSERT_EQ(token.status, 200) << token.body;
+  const std::string operator_token = json::parse(token.body).value("secret", "");
+
+  // Pointing the target at a server of the operator's choosing is refused...
+  HttpResponse moved = CallAs(operator_token, "PATCH", "/v1/backup-targets/guarded",
+                              {{"database_url", "postgres://me:pw@collector.example:5432/loot"}});
+  EXPECT_EQ(moved.status, 403) << moved.body;
+  EXPECT_NE(moved.body.find("database_url"), std::string::npos) << moved.body;
+  // ...and so is naming that server for a restore.
+  HttpResponse redirected = CallAs(operator_token, "POST", "/v1/backups/" + id + "/restore",
+                                   {{"target_database", "loot"}, {"confirm", id},
+                                    {"server_url", "postgres://me:pw@collector.example:5432/postgres"}});
+  EXPECT_EQ(redirected.status, 403) << redirected.body;
+  EXPECT_NE(redirected.body.find("server_url"), std::string::npos) << redirected.body;
+
+  // The operator's own restore goes to the server the backup came from.
+  const std::string restored_db = "fd_guarded_" + std::to_string(getpid());
+  HttpResponse restore = CallAs(operator_token, "POST", "/v1/backups/" + id + "/restore",
+                                {{"target_database", restored_db}, {"confirm", id}});
+  ASSERT_EQ(restore.status, 200) << restore.body;
+  json restored = WaitBackup(id, [](const json& b) {
+    std::string s = b["last_restore"].value("state", "");
+    return s == "SUCCEEDED" || s == "FAILED";
+  });
+  EXPECT_EQ(restored["last_restore"]["state"], "SUCCEEDED") << restored.dump(2);
+  EXPECT_EQ(restored["last_restore"].value("server", ""), server);
+  {
+    pqxx::connection admin(source.admin_url());
+    pqxx::nontransaction n(admin);
+    n.exec("DROP DATABASE IF EXISTS " + restored_db + " WITH (FORCE)");
+  }
+
+  // Storage outside FLIGHTDECK_BACKUP_ROOT, plainly or by "..", is refused.
+  for (const std::string& path : {std::string("/var/tmp/fd-elsewhere"), *dir_ + "/../fd-elsewhere"}) {
+    HttpResponse outside = Call("POST", "/v1/backup-targets",
+                                {{"name", "outside"}, {"database_url", source.url()},
+                                 {"storage", {{"kind", "LOCAL"}, {"path", path}}}});
+    EXPECT_EQ(outside.status, 400) << path << ": " << outside.body;
+    EXPECT_NE(outside.body.find("storage.path: must lie under FLIGHTDECK_BACKUP_ROOT"), std::string::npos)
+        << outside.body;
+  }
 }
 
 TEST_F(BackupsE2eTest, BadInputIsRefusedNamingTheField) {

@@ -277,6 +277,9 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
     base["FLIGHTDECK_MASTER_KEY_FILE"] = "";  // an inherited one would clash (empty is unset)
   }
   if (base.find("LOG_LEVEL") == base.end()) base["LOG_LEVEL"] = "info";
+  // Backup targets must store under FLIGHTDECK_BACKUP_ROOT: the tests' storage directories are
+  // made with mkdtemp in /tmp, unless a test narrows the root to its own.
+  if (base.find("FLIGHTDECK_BACKUP_ROOT") == base.end()) base["FLIGHTDECK_BACKUP_ROOT"] = "/tmp";
 
   // Every process binds port 0 and the ports are read from its "serving" log line: picking
   // "free" ports up front races with other tests starting at the same time. Started one after

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <random>
 #include <sstream>
@@ -376,6 +377,81 @@ TEST(DumpDatabaseTest, PgDumpGetsThePasswordThroughItsEnvironmentNeverItsArgumen
   EXPECT_EQ(wrapper.Read("env"), role.password());
   EXPECT_EQ(manifest.row_counts.at("public.t"), 10);
   EXPECT_GT(sink.data.size(), 0u);
+}
+
+// Sets variables for one test and puts the old values back.
+class ScopedEnvironment {
+ public:
+  void Set(const std::string& name, const std::string& value) {
+    const char* old = std::getenv(name.c_str());
+    saved_.emplace_back(name, old == nullptr ? std::nullopt : std::optional<std::string>(old));
+    setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnvironment() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->second) {
+        setenv(it->first.c_str(), it->second->c_str(), 1);
+      } else {
+        unsetenv(it->first.c_str());
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+// The service's own secrets and settings, as a deployment sets them.
+void SetServiceSecrets(ScopedEnvironment* env) {
+  env->Set("FLIGHTDECK_MASTER_KEY", "k1:c2VjcmV0LW1hc3Rlci1rZXktbm90LWZvci1jaGlsZHJlbg==");
+  env->Set("DATABASE_URL", "postgres://flightdeck:control-plane-password@db.internal/flightdeck");
+  env->Set("REDIS_URL", "redis://:redis-password@cache.internal:6379");
+  env->Set("FLIGHTDECK_BACKUP_ROOT", "/var/lib/flightdeck/backups");
+  env->Set("PGHOST", "elsewhere.example");
+  env->Set("LC_ALL", "C.UTF-8");
+  env->Set("TZ", "UTC");
+}
+
+void ExpectOnlyToolVariables(const std::string& env, const std::string& password) {
+  EXPECT_NE(env.find("PGPASSWORD=" + password + "\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("PATH="), std::string::npos) << env;
+  EXPECT_NE(env.find("LC_ALL=C.UTF-8\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("TZ=UTC\n"), std::string::npos) << env;
+  for (const char* secret : {"FLIGHTDECK_", "DATABASE_URL", "REDIS_URL", "PGHOST", "control-plane-password",
+                             "redis-password", "c2VjcmV0"}) {
+    EXPECT_EQ(env.find(secret), std::string::npos) << secret << " reached the tool:\n" << env;
+  }
+}
+
+TEST(DumpDatabaseTest, PgDumpSeesNoneOfTheServicesSecretsOrSettings) {
+  test::TestDatabase source;
+  Exec(source.url(), "CREATE TABLE t AS SELECT generate_series(1, 3) AS n");
+  const std::string password = PasswordOf(source.url());
+  ASSERT_FALSE(password.empty()) << "DATABASE_URL must carry a password";
+  ScopedEnvironment env;
+  SetServiceSecrets(&env);
+  FakeTool wrapper("#!/bin/sh\nenv > $DIR/env\nexec /usr/lib/postgresql/15/bin/pg_dump \"$@\"\n");
+
+  MemorySink sink;
+  DumpManifest manifest;
+  grpc::Status dumped = DumpDatabase(
+      source.url(), [&](const uint8_t* d, size_t n) { return sink.Append(d, n); }, &manifest, wrapper.path());
+  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
+  ExpectOnlyToolVariables(wrapper.Read("env"), password);
+}
+
+TEST(RestoreDatabaseTest, PgRestoreSeesNoneOfTheServicesSecretsOrSettings) {
+  test::TestDatabase target;
+  const std::string password = PasswordOf(target.url());
+  ASSERT_FALSE(password.empty()) << "DATABASE_URL must carry a password";
+  ScopedEnvironment env;
+  SetServiceSecrets(&env);
+  FakeTool fake("#!/bin/sh\nenv > $DIR/env\ncat > /dev/null\n");
+
+  grpc::Status restored = RestoreDatabase(target.url(), FromMemory("not a dump, the fake reads it anyway"),
+                                          fake.path());
+  ASSERT_TRUE(restored.ok()) << restored.error_message();
+  ExpectOnlyToolVariables(fake.Read("env"), password);
 }
 
 TEST(DumpDatabaseTest, PgDumpFailureReportsItsStderrWithThePasswordRemoved) {

@@ -12,6 +12,9 @@
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
 #include "common/metrics/metrics.h"
+#include "common/secrets/secrets.h"
+#include "services/backups/pg_connection.h"
+#include "services/backups/pg_dump_runner.h"
 #include "services/backups/runner.h"
 #include "services/backups/service.h"
 #include "services/backups/store.h"
@@ -33,7 +36,7 @@ class RunnerTest : public ::testing::Test {
         store_(pool_, queue_),
         replica_a_(store_, keys_, clock_, registry_, "host-a", "host-a:1"),
         replica_b_(store_, keys_, clock_, registry_, "host-b", "host-b:1"),
-        service_(store_, keys_, clock_, [] {}) {
+        service_(store_, keys_, clock_, "/tmp", [] {}) {
     char dir[] = "/tmp/fd-runner-test-XXXXXX";
     dir_ = mkdtemp(dir);
     MasterKey key;
@@ -268,6 +271,51 @@ TEST_F(RunnerTest, RetentionKeepsTheNewestVerifiedBackupWhenTheNewestOneFailedVe
   EXPECT_EQ(judged.state(), v1::Backup::DELETED);
   EXPECT_NE(judged.deletion_reason().find("verification failed"), std::string::npos) << judged.deletion_reason();
   EXPECT_NE(stat(corrupt_file.c_str(), &st), 0) << "the corrupt file is gone";
+}
+
+TEST_F(RunnerTest, ARestoreGoesToTheServerTheBackupWasTakenFromNotWhereTheTargetPointsNow) {
+  v1::BackupTarget target;
+  target.set_name("shop");
+  target.set_database_url(source_.url());
+  target.mutable_storage()->set_kind(v1::BackupStorage::LOCAL);
+  target.mutable_storage()->set_path(dir_);
+  v1::BackupTarget created;
+  grpc::ServerContext context;
+  ASSERT_TRUE(service_.CreateBackupTarget(&context, &target, &created).ok());
+  v1::CreateBackupRequest create;
+  create.set_target("shop");
+  v1::Backup b;
+  ASSERT_TRUE(service_.CreateBackup(&context, &create, &b).ok());
+  RunDue();
+  ASSERT_TRUE(store_.GetBackup(b.id(), &b).ok());
+  ASSERT_EQ(b.state(), v1::Backup::SUCCEEDED) << b.failure_reason();
+  EXPECT_EQ(b.server(), ServerOf(source_.url()));
+
+  // The target now points at another server (nothing listens on port 1).
+  TargetRecord moved;
+  ASSERT_TRUE(store_.GetTarget("shop", &moved).ok());
+  const std::string elsewhere = "postgres://fd:pw@127.0.0.1:1/shop";
+  ASSERT_TRUE(secrets::Seal(keys_, elsewhere, &moved.sealed_url).ok());
+  moved.target.set_database_url(elsewhere);
+  ASSERT_TRUE(store_.UpdateTarget(moved, clock_.Now()).ok());
+
+  const std::string database = "fd_restored_" + b.id().substr(0, 8);
+  v1::RestoreBackupRequest restore;
+  restore.set_id(b.id());
+  restore.set_confirm(b.id());
+  restore.set_target_database(database);
+  grpc::Status s = service_.RestoreBackup(&context, &restore, &b);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(b.last_restore().server(), ServerOf(source_.url()));
+  s = replica_a_.Restore(b.id(), database, false);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(store_.GetBackup(b.id(), &b).ok());
+  EXPECT_EQ(b.last_restore().state(), "SUCCEEDED") << b.last_restore().error();
+  EXPECT_EQ(b.last_restore().server(), ServerOf(source_.url()));
+  std::map<std::string, long long> counts;
+  ASSERT_TRUE(CountRows(db::WithDatabase(source_.url(), database), &counts).ok());
+  EXPECT_EQ(counts["public.items"], 2000);
+  EXPECT_TRUE(DropDatabase(source_.url(), database).ok());
 }
 
 }  // namespace

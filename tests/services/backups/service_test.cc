@@ -1,13 +1,19 @@
 // Integration: the backups service's request handling against the real PostgreSQL: ids given
 // as unique prefixes, every problem of a request in one answer, enums in any case.
 #include <grpcpp/server_context.h>
+#include <grpcpp/test/server_context_test_spouse.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "common/clock/clock.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
+#include "common/grpc/metadata.h"
 #include "common/jobs/jobs.h"
+#include "common/secrets/secrets.h"
 #include "services/backups/service.h"
 #include "services/backups/store.h"
 #include "tests/support/test_database.h"
@@ -21,6 +27,20 @@ constexpr char kFirst[] = "abcd1111-0000-4000-8000-000000000001";
 constexpr char kSecond[] = "abcd2222-0000-4000-8000-000000000002";
 constexpr char kThird[] = "abcd2222-9999-4000-8000-000000000003";
 
+// A call as the gateway makes it for an authenticated caller.
+class CallAs {
+ public:
+  CallAs(const std::string& role, const std::string& actor) : spouse_(&context_) {
+    spouse_.AddClientMetadata(rpc::kRoleKey, role);
+    spouse_.AddClientMetadata(rpc::kActorKey, actor);
+  }
+  grpc::ServerContext* context() { return &context_; }
+
+ private:
+  grpc::ServerContext context_;
+  grpc::testing::ServerContextTestSpouse spouse_;
+};
+
 class BackupServiceTest : public ::testing::Test {
  protected:
   BackupServiceTest()
@@ -29,7 +49,7 @@ class BackupServiceTest : public ::testing::Test {
         migrated_(Migrate()),
         queue_(pool_, "backups", clock_),
         store_(pool_, queue_),
-        service_(store_, keys_, clock_, [] {}) {
+        service_(store_, keys_, clock_, "/tmp", [] {}) {
     MasterKey key;
     key.id = "k1";
     for (size_t i = 0; i < key.key.size(); ++i) key.key[i] = static_cast<uint8_t>(i * 7 + 1);
@@ -189,6 +209,115 @@ TEST_F(BackupServiceTest, TheStateFilterTakesAnyCaseAndListsTheValidStates) {
   EXPECT_EQ(s.error_message(),
             "state: unknown value \"done\" (one of PENDING, RUNNING, SUCCEEDED, FAILED, DELETED); page_size: must "
             "be between 1 and 500");
+}
+
+TEST_F(BackupServiceTest, OnlyAnAdminMovesATargetToAnotherServerAndTheMoveIsLogged) {
+  v1::BackupTarget target = ShopTarget();
+  v1::BackupTarget out;
+  ASSERT_TRUE(service_.CreateBackupTarget(&context_, &target, &out).ok());
+
+  v1::UpdateBackupTargetRequest moved;
+  moved.set_name("shop");
+  moved.mutable_database_url()->set_value("postgres://fd:stolen@attacker.example:5432/shop");
+  CallAs operator_call("OPERATOR", "olga");
+  grpc::Status s = service_.UpdateBackupTarget(operator_call.context(), &moved, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message().rfind("database_url: ", 0), 0u) << s.error_message();
+  EXPECT_NE(s.error_message().find("ADMIN"), std::string::npos) << s.error_message();
+  // Another port is another server too, and so is a host= parameter that libpq would prefer.
+  moved.mutable_database_url()->set_value("postgres://fd:secret@127.0.0.1:6543/shop");
+  EXPECT_EQ(service_.UpdateBackupTarget(operator_call.context(), &moved, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  moved.mutable_database_url()->set_value("postgres://fd:secret@127.0.0.1:5432/shop?host=attacker.example");
+  EXPECT_EQ(service_.UpdateBackupTarget(operator_call.context(), &moved, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetBackupTargetRequest get;
+  get.set_name("shop");
+  ASSERT_TRUE(service_.GetBackupTarget(&context_, &get, &out).ok());
+  EXPECT_EQ(out.database_url().find("attacker"), std::string::npos) << out.database_url();
+  EXPECT_NE(out.database_url().find("127.0.0.1:5432"), std::string::npos) << out.database_url();
+
+  // The same server with a new password (a rotation) stays an operator's job.
+  moved.mutable_database_url()->set_value("postgres://fd:rotated@127.0.0.1:5432/shop");
+  s = service_.UpdateBackupTarget(operator_call.context(), &moved, &out);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  CallAs admin_call("ADMIN", "ada");
+  moved.mutable_database_url()->set_value("postgres://fd:new-password@db2.internal:5433/shop");
+  testing::internal::CaptureStderr();
+  s = service_.UpdateBackupTarget(admin_call.context(), &moved, &out);
+  fflush(stderr);
+  const std::string logged = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_NE(out.database_url().find("db2.internal:5433"), std::string::npos) << out.database_url();
+  EXPECT_NE(logged.find("\"old_server\":\"127.0.0.1:5432\""), std::string::npos) << logged;
+  EXPECT_NE(logged.find("\"new_server\":\"db2.internal:5433\""), std::string::npos) << logged;
+  EXPECT_NE(logged.find("\"actor\":\"ada\""), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("new-password"), std::string::npos) << logged;
+  EXPECT_EQ(logged.find("rotated"), std::string::npos) << logged;
+}
+
+TEST_F(BackupServiceTest, OnlyAnAdminRestoresToAnotherServerThanTheBackups) {
+  SeedBackups();
+  v1::RestoreBackupRequest req;
+  req.set_id(kFirst);
+  req.set_confirm(kFirst);
+  req.set_target_database("shop_copy");
+  req.set_server_url("postgres://fd:stolen@attacker.example:5432/postgres");
+  v1::Backup b;
+  CallAs operator_call("OPERATOR", "olga");
+  grpc::Status s = service_.RestoreBackup(operator_call.context(), &req, &b);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message().rfind("server_url: ", 0), 0u) << s.error_message();
+  ASSERT_TRUE(Get(kFirst, &b).ok());
+  EXPECT_EQ(b.last_restore().state(), "") << "nothing was queued";
+
+  CallAs admin_call("ADMIN", "ada");
+  s = service_.RestoreBackup(admin_call.context(), &req, &b);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(b.last_restore().server(), "attacker.example:5432");
+  EXPECT_EQ(b.last_restore().requested_by(), "ada");
+  // The job carries the server sealed, never in clear.
+  pqxx::connection c(db_.url());
+  pqxx::work tx(c);
+  const std::string payload =
+      tx.exec1("SELECT payload::text FROM backups.jobs WHERE kind = 'backup.restore'")[0].as<std::string>();
+  EXPECT_EQ(payload.find("stolen"), std::string::npos) << payload;
+  nlohmann::json job = nlohmann::json::parse(payload);
+  std::string opened;
+  ASSERT_TRUE(secrets::Open(keys_, job.at("server_url_sealed").get<std::string>(), &opened).ok());
+  EXPECT_EQ(opened, req.server_url());
+}
+
+TEST_F(BackupServiceTest, StoragePathsMustLieUnderTheBackupRoot) {
+  char made[] = "/tmp/fd-backup-root-XXXXXX";
+  const std::string base = mkdtemp(made);
+  const std::string root = base + "/root";
+  ASSERT_EQ(mkdir(root.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((base + "/elsewhere").c_str(), 0700), 0);
+  ASSERT_EQ(symlink((base + "/elsewhere").c_str(), (root + "/link").c_str()), 0);
+  BackupServiceImpl rooted(store_, keys_, clock_, root, [] {});
+
+  int n = 0;
+  for (const std::string& path : {std::string("/etc/cron.d"), root + "/../elsewhere", root + "/link",
+                                  root + "/link/deeper", root + "/new/../../elsewhere", root + "-sibling"}) {
+    v1::BackupTarget target = ShopTarget();
+    target.set_name("outside-" + std::to_string(n++));
+    target.mutable_storage()->set_path(path);
+    v1::BackupTarget out;
+    grpc::Status s = rooted.CreateBackupTarget(&context_, &target, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_EQ(s.error_message().rfind("storage.path: must lie under FLIGHTDECK_BACKUP_ROOT (" + root + ")", 0), 0u)
+        << path << ": " << s.error_message();
+  }
+
+  v1::BackupTarget target = ShopTarget();
+  target.mutable_storage()->set_path(root + "/./shop/../shop");
+  v1::BackupTarget out;
+  grpc::Status s = rooted.CreateBackupTarget(&context_, &target, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.storage().path(), root + "/shop") << "stored resolved";
+  (void)!system(("rm -rf " + base).c_str());
 }
 
 }  // namespace
