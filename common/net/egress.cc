@@ -412,4 +412,16 @@ bool HttpUrlHostPort(const std::string& url, std::string* host, int* port) {
   return true;
 }
 
+std::string HostPortRefusal(const EgressPolicy& policy, const std::string& host, int port) {
+  CheckedResolution r = ResolveChecked(policy, host, port);
+  return r.refused ? r.error : "";
+}
+
+std::string HttpUrlRefusal(const EgressPolicy& policy, const std::string& url) {
+  std::string host;
+  int port = 0;
+  if (!HttpUrlHostPort(url, &host, &port)) return "";
+  return HostPortRefusal(policy, host, port);
+}
+
 }  // namespace flightdeck::net

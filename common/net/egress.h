@@ -124,4 +124,10 @@ CheckedResolution ResolveChecked(const EgressPolicy& policy, const std::string& 
 // False when the URL has no host or a bad port.
 bool HttpUrlHostPort(const std::string& url, std::string* host, int* port);
 
+// For registration: why the policy refuses where an http(s) URL leads, or "" when it does not.
+// A host that does not resolve now is not refused here: the check when connecting decides.
+std::string HttpUrlRefusal(const EgressPolicy& policy, const std::string& url);
+// The same for a host and port.
+std::string HostPortRefusal(const EgressPolicy& policy, const std::string& host, int port);
+
 }  // namespace flightdeck::net
