@@ -8,6 +8,7 @@
 #include "common/db/change_feed.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
+#include "common/net/egress.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
@@ -45,7 +46,8 @@ std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) 
 class Incidents final : public runtime::Component {
  public:
   explicit Incidents(runtime::Context& ctx)
-      : keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
+      : egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50054, 9104))),
+        keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
         calendar_(LoadCalendar(ctx.env)),
         queue_(ctx.db, "incidents", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
@@ -56,6 +58,8 @@ class Incidents final : public runtime::Component {
         service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_),
         feed_(ctx.config.database_url, "incidents_events") {
     service_.SetChangeFeed(&feed_);
+    config_.SetEgressPolicy(&egress_);
+    lifecycle_.SetEgressPolicy(&egress_);
     if (std::optional<std::string> text = ctx.env.Raw("FLIGHTDECK_INCIDENTS_ACK_DEADLINES")) {
       std::map<incidents::Severity, std::chrono::milliseconds> deadlines;
       std::string error;
@@ -80,6 +84,7 @@ class Incidents final : public runtime::Component {
     return o;
   }
 
+  net::EgressPolicy egress_;  // where notification webhooks may go
   secrets::KeyRing keys_;
   incidents::BusinessCalendar calendar_;
   jobs::Queue queue_;
