@@ -19,6 +19,7 @@
 #include "services/backups/runner.h"
 #include "services/backups/service.h"
 #include "services/backups/store.h"
+#include "services/backups/target_destination.h"
 
 namespace {
 
@@ -47,7 +48,8 @@ std::string PayloadString(const jobs::Job& job, const char* field) {
 class Backups final : public runtime::Component {
  public:
   explicit Backups(runtime::Context& ctx)
-      : keys_(secrets::LoadServiceKeys("backups")),
+      : egress_(backups::BackupsEgressPolicy(ctx.env, 50052, 9102)),
+        keys_(secrets::LoadServiceKeys("backups")),
         host_(Host()),
         runner_id_(host_ + ":" + std::to_string(getpid())),
         queue_(ctx.db, "backups", ctx.clock),
@@ -57,6 +59,7 @@ class Backups final : public runtime::Component {
         service_(store_, keys_, ctx.clock, [this] { worker_.Nudge(); }),
         stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))),
         alerts_(alerts::IncidentsChannel(ctx.env)) {
+    service_.SetEgressPolicy(&egress_);
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& j) { return alerts_.Deliver(j); });
     worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });
     worker_.Handle(backups::kVerifyJob, [this](const jobs::Job& j) { return runner_.Verify(PayloadString(j, "backup_id")); });
@@ -119,6 +122,7 @@ class Backups final : public runtime::Component {
     }
   }
 
+  net::EgressPolicy egress_;  // where backup targets' databases may be
   backups::KeyRing keys_;
   std::string host_;
   std::string runner_id_;

@@ -10,6 +10,7 @@
 #include "common/grpc/metadata.h"
 #include "common/trace/trace.h"
 #include "services/backups/cron.h"
+#include "services/backups/target_destination.h"
 #include "services/backups/request_checks.h"
 #include "common/secrets/secrets.h"
 
@@ -89,6 +90,10 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
   }
   if (std::string problem = DatabaseUrlProblem(in->database_url()); !problem.empty()) {
     errors.Add("database_url", problem);
+  } else if (egress_ != nullptr) {
+    if (std::string refusal = DatabaseDestinationRefusal(*egress_, in->database_url()); !refusal.empty()) {
+      errors.Add("database_url", refusal);
+    }
   }
   CheckSchedule(in->schedule(), &errors);
   if (in->storage().kind() != v1::BackupStorage::LOCAL) {
@@ -184,6 +189,11 @@ grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext*, const v
   if (in->has_database_url()) {
     if (std::string problem = DatabaseUrlProblem(in->database_url().value()); !problem.empty()) {
       errors.Add("database_url", problem);
+    } else if (egress_ != nullptr) {
+      if (std::string refusal = DatabaseDestinationRefusal(*egress_, in->database_url().value());
+          !refusal.empty()) {
+        errors.Add("database_url", refusal);
+      }
     }
   }
   if (in->has_schedule()) CheckSchedule(in->schedule().value(), &errors);
