@@ -343,7 +343,20 @@ EgressPolicy EgressPolicy::FromEnv(const config::Env& env, const std::vector<Own
 }
 
 std::optional<std::string> EgressPolicy::Refusal(const IpAddress& address, int port) const {
-  return ReasonIfRefused(allow_, deny_, address, port);
+  if (auto refusal = ReasonIfRefused(allow_, deny_, address, port)) return refusal;
+  std::lock_guard<std::mutex> lock(late_->mu);
+  return ReasonIfRefused(allow_, late_->rules, address, port);
+}
+
+void EgressPolicy::DenyOwnEndpoint(const OwnEndpoint& endpoint) {
+  std::vector<DenyRule> rules = DenyRulesForEndpoint(endpoint);  // may resolve: outside the lock
+  std::lock_guard<std::mutex> lock(late_->mu);
+  for (DenyRule& r : rules) late_->rules.push_back(std::move(r));
+}
+
+std::vector<OwnEndpoint> OwnListeners(const std::string& bind, int grpc_port, int admin_port) {
+  return {{bind, grpc_port, "gRPC port (FLIGHTDECK_GRPC_PORT)"},
+          {bind, admin_port, "admin port (FLIGHTDECK_ADMIN_PORT)"}};
 }
 
 CheckedResolution ResolveChecked(const EgressPolicy& policy, const std::string& host, int port) {

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,11 +83,20 @@ class EgressPolicy {
   // ALLOW=169.254.169.254/32 does).
   std::optional<std::string> Refusal(const IpAddress& address, int port) const;
 
+  // Adds the rules of an endpoint known only once the process runs (a listener on port 0 gets
+  // its port when it binds). Thread-safe against Refusal; copies of the policy share them.
+  void DenyOwnEndpoint(const OwnEndpoint& endpoint);
+
   const std::vector<DenyRule>& deny_rules() const { return deny_; }
 
  private:
+  struct LateRules {
+    std::mutex mu;
+    std::vector<DenyRule> rules;
+  };
   std::vector<Cidr> allow_;
   std::vector<DenyRule> deny_;
+  std::shared_ptr<LateRules> late_ = std::make_shared<LateRules>();
 };
 
 // The built-in denies: link-local and cloud metadata addresses, and the unspecified address
@@ -102,6 +113,9 @@ std::vector<DenyRule> DenyRulesForEndpoint(const OwnEndpoint& endpoint);
 // reports them).
 std::vector<OwnEndpoint> OwnEndpointsFromEnv(const config::Env& env, int default_grpc_port,
                                              int default_admin_port);
+// The process's own gRPC and admin listeners as bound (FLIGHTDECK_BIND_ADDRESS), for
+// EgressPolicy::DenyOwnEndpoint once the ports are known.
+std::vector<OwnEndpoint> OwnListeners(const std::string& bind_address, int grpc_port, int admin_port);
 
 struct ResolvedAddress {
   sockaddr_storage storage{};

@@ -48,7 +48,8 @@ std::string PayloadString(const jobs::Job& job, const char* field) {
 class Backups final : public runtime::Component {
  public:
   explicit Backups(runtime::Context& ctx)
-      : egress_(backups::BackupsEgressPolicy(ctx.env, 50052, 9102)),
+      : bind_address_(ctx.config.bind_address),
+        egress_(backups::BackupsEgressPolicy(ctx.env, 50052, 9102)),
         keys_(secrets::LoadServiceKeys("backups")),
         host_(Host()),
         runner_id_(host_ + ":" + std::to_string(getpid())),
@@ -76,6 +77,11 @@ class Backups final : public runtime::Component {
   }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
 
   void Start() override {
     // A run interrupted by a crash of this host's previous process is failed now, not later.
@@ -122,6 +128,7 @@ class Backups final : public runtime::Component {
     }
   }
 
+  std::string bind_address_;
   net::EgressPolicy egress_;  // where backup targets' databases may be
   backups::KeyRing keys_;
   std::string host_;

@@ -41,7 +41,8 @@ std::string Owner() {
 class Health final : public runtime::Component {
  public:
   explicit Health(runtime::Context& ctx)
-      : egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, kGrpcPort, kAdminPort))),
+      : bind_address_(ctx.config.bind_address),
+        egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, kGrpcPort, kAdminPort))),
         keys_(secrets::LoadServiceKeys(
           "POSTGRES/REDIS targets with a password in their url and smoke checks with secret headers")),
         owner_(Owner()),
@@ -72,6 +73,11 @@ class Health final : public runtime::Component {
   }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&service_, &smoke_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
 
   void Start() override {
     prober_.Start();
@@ -144,6 +150,7 @@ class Health final : public runtime::Component {
     return o;
   }
 
+  std::string bind_address_;
   net::EgressPolicy egress_;  // every probe's and smoke check's destination is checked against it
   secrets::KeyRing keys_;
   std::string owner_;

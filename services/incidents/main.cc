@@ -46,7 +46,8 @@ std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) 
 class Incidents final : public runtime::Component {
  public:
   explicit Incidents(runtime::Context& ctx)
-      : egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50054, 9104))),
+      : bind_address_(ctx.config.bind_address),
+        egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50054, 9104))),
         keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
         calendar_(LoadCalendar(ctx.env)),
         queue_(ctx.db, "incidents", ctx.clock),
@@ -72,6 +73,11 @@ class Incidents final : public runtime::Component {
   }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
   void Start() override { worker_.Start(); }
   void Stop() override { worker_.Stop(); }
 
@@ -84,6 +90,7 @@ class Incidents final : public runtime::Component {
     return o;
   }
 
+  std::string bind_address_;
   net::EgressPolicy egress_;  // where notification webhooks may go
   secrets::KeyRing keys_;
   incidents::BusinessCalendar calendar_;

@@ -49,7 +49,8 @@ jobs::Worker::Options WorkerOptions(const config::Env& env) {
 class Releases final : public runtime::Component {
  public:
   explicit Releases(runtime::Context& ctx)
-      : egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50051, 9101))),
+      : bind_address_(ctx.config.bind_address),
+        egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50051, 9101))),
         policies_(LoadPolicies(ctx.env)),
         queue_(ctx.db, "releases", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
@@ -83,10 +84,16 @@ class Releases final : public runtime::Component {
     });
   }
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
   void Start() override { worker_.Start(); }
   void Stop() override { worker_.Stop(); }
 
  private:
+  std::string bind_address_;
   net::EgressPolicy egress_;  // where the Prometheus canary source may connect
   releases::PolicySet policies_;
   jobs::Queue queue_;

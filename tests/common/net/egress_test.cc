@@ -171,6 +171,17 @@ TEST(EgressPolicy, DeniesOwnListenersOnlyOnTheirPorts) {
   EXPECT_TRUE(allowed.Refusal(Ip("127.0.0.2"), 9103).has_value());
 }
 
+TEST(EgressPolicy, ListenersBoundLaterAreDeniedOnceKnown) {
+  EgressPolicy policy = FromMap({});
+  EXPECT_FALSE(policy.Refusal(Ip("127.0.0.1"), 40001).has_value());
+  for (const OwnEndpoint& e : OwnListeners("0.0.0.0", 40001, 40002)) policy.DenyOwnEndpoint(e);
+  auto refusal = policy.Refusal(Ip("127.0.0.1"), 40001);
+  ASSERT_TRUE(refusal.has_value());
+  EXPECT_NE(refusal->find("Flightdeck's own gRPC port"), std::string::npos) << *refusal;
+  EXPECT_TRUE(policy.Refusal(Ip("::1"), 40002).has_value());
+  EXPECT_FALSE(policy.Refusal(Ip("127.0.0.1"), 40003).has_value());
+}
+
 TEST(OwnEndpointsFromEnv, TakesPortsStoresAndPeersFromTheConfiguration) {
   auto own = OwnEndpointsFromEnv(
       config::Env::FromMap({{"FLIGHTDECK_ADMIN_PORT", "19103"},
