@@ -70,6 +70,19 @@ std::string CallerRole(const grpc::ServerContext* ctx) {
   return ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kRoleKey) : "";
 }
 
+// Why the egress policy refuses where `url` leads, resolving each host and port once per
+// request however many checks name it.
+std::string CachedRefusal(const net::EgressPolicy& egress, const std::string& url,
+                          std::map<std::string, std::string>* seen) {
+  std::string host;
+  int port = 0;
+  if (!net::HttpUrlHostPort(url, &host, &port)) return "";
+  const std::string key = host + " " + std::to_string(port);
+  auto it = seen->find(key);
+  if (it == seen->end()) it = seen->emplace(key, net::HostPortRefusal(egress, host, port)).first;
+  return it->second;
+}
+
 void BlankBodyExcerptsUnlessAllowed(const grpc::ServerContext* ctx, v1::SmokeRun* run) {
   if (smoke::MayReadBodyExcerpts(CallerRole(ctx))) return;
   for (v1::SmokeCheckResult& r : *run->mutable_results()) r.clear_body_excerpt();
@@ -122,8 +135,10 @@ grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1
   if (run.checks_size() > 0) smoke::NormalizeChecks(run.base_url(), run.mutable_checks(), &errors);
   if (!errors.empty()) return errors.ToStatus();
   if (egress_ != nullptr) {
+    std::map<std::string, std::string> seen;
     for (int i = 0; i < run.checks_size(); ++i) {
-      const std::string problem = net::HttpUrlRefusal(*egress_, smoke::JoinUrl(run.base_url(), run.checks(i).url()));
+      const std::string problem =
+          CachedRefusal(*egress_, smoke::JoinUrl(run.base_url(), run.checks(i).url()), &seen);
       if (!problem.empty()) errors.Add("checks[" + std::to_string(i) + "].url", problem);
     }
     if (!errors.empty()) return errors.ToStatus();
@@ -167,15 +182,16 @@ grpc::Status SmokeServiceImpl::PutSmokeSuite(grpc::ServerContext*, const v1::Smo
   smoke::NormalizeChecks(base, suite.mutable_checks(), &errors);
   if (!errors.empty()) return errors.ToStatus();
   if (egress_ != nullptr) {
+    std::map<std::string, std::string> seen;
     if (!suite.base_url().empty()) {
-      const std::string problem = net::HttpUrlRefusal(*egress_, suite.base_url());
+      const std::string problem = CachedRefusal(*egress_, suite.base_url(), &seen);
       if (!problem.empty()) errors.Add("base_url", problem);
     }
     for (int i = 0; i < suite.checks_size(); ++i) {
       // Relative URLs without a base are checked when a run names one.
       const std::string url = smoke::JoinUrl(suite.base_url(), suite.checks(i).url());
       if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) continue;
-      const std::string problem = net::HttpUrlRefusal(*egress_, url);
+      const std::string problem = CachedRefusal(*egress_, url, &seen);
       if (!problem.empty()) errors.Add("checks[" + std::to_string(i) + "].url", problem);
     }
     if (!errors.empty()) return errors.ToStatus();
