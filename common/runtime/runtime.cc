@@ -106,6 +106,7 @@ int RunService(const ServiceSpec& spec) {
       trace::ShutdownProvider();
       return 1;
     }
+    component->Listening(server.port(), admin.port());
     component->Start();
     log::Info("serving", {{"grpc_port", server.port()},
                           {"admin_port", admin.port()},

@@ -40,6 +40,9 @@ class Component {
  public:
   virtual ~Component() = default;
   virtual std::vector<grpc::Service*> GrpcServices() = 0;
+  // The ports the servers listen on, once bound (a port of 0 in the configuration is only known
+  // then), before Start.
+  virtual void Listening(int grpc_port, int admin_port) { (void)grpc_port, (void)admin_port; }
   virtual void Start() {}  // after the server is up (job workers, watchers)
   virtual void Stop() {}   // before the server drains
 };

@@ -20,6 +20,7 @@
 #include "services/backups/service.h"
 #include "services/backups/storage_root.h"
 #include "services/backups/store.h"
+#include "services/backups/target_destination.h"
 
 namespace {
 
@@ -48,7 +49,9 @@ std::string PayloadString(const jobs::Job& job, const char* field) {
 class Backups final : public runtime::Component {
  public:
   explicit Backups(runtime::Context& ctx)
-      : keys_(secrets::LoadServiceKeys("backups")),
+      : bind_address_(ctx.config.bind_address),
+        egress_(backups::BackupsEgressPolicy(ctx.env, 50052, 9102)),
+        keys_(secrets::LoadServiceKeys("backups")),
         host_(Host()),
         runner_id_(host_ + ":" + std::to_string(getpid())),
         queue_(ctx.db, "backups", ctx.clock),
@@ -59,6 +62,7 @@ class Backups final : public runtime::Component {
         service_(store_, keys_, ctx.clock, backup_root_, [this] { worker_.Nudge(); }),
         stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))),
         alerts_(alerts::IncidentsChannel(ctx.env)) {
+    service_.SetEgressPolicy(&egress_);
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& j) { return alerts_.Deliver(j); });
     worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });
     worker_.Handle(backups::kVerifyJob, [this](const jobs::Job& j) { return runner_.Verify(PayloadString(j, "backup_id")); });
@@ -75,6 +79,11 @@ class Backups final : public runtime::Component {
   }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
 
   void Start() override {
     log::Info("backup storage root", {{"FLIGHTDECK_BACKUP_ROOT", backups::ResolvePath(backup_root_)}});
@@ -136,6 +145,8 @@ class Backups final : public runtime::Component {
     }
   }
 
+  std::string bind_address_;
+  net::EgressPolicy egress_;  // where backup targets' databases may be
   backups::KeyRing keys_;
   std::string host_;
   std::string runner_id_;

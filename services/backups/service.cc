@@ -12,6 +12,7 @@
 #include "common/trace/trace.h"
 #include "services/backups/cron.h"
 #include "services/backups/pg_connection.h"
+#include "services/backups/target_destination.h"
 #include "services/backups/request_checks.h"
 #include "services/backups/storage_root.h"
 #include "common/secrets/secrets.h"
@@ -101,6 +102,10 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
   }
   if (std::string problem = DatabaseUrlProblem(in->database_url()); !problem.empty()) {
     errors.Add("database_url", problem);
+  } else if (egress_ != nullptr) {
+    if (std::string refusal = DatabaseDestinationRefusal(*egress_, in->database_url()); !refusal.empty()) {
+      errors.Add("database_url", refusal);
+    }
   }
   CheckSchedule(in->schedule(), &errors);
   if (in->storage().kind() != v1::BackupStorage::LOCAL) {
@@ -199,6 +204,11 @@ grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext* context,
   if (in->has_database_url()) {
     if (std::string problem = DatabaseUrlProblem(in->database_url().value()); !problem.empty()) {
       errors.Add("database_url", problem);
+    } else if (egress_ != nullptr) {
+      if (std::string refusal = DatabaseDestinationRefusal(*egress_, in->database_url().value());
+          !refusal.empty()) {
+        errors.Add("database_url", refusal);
+      }
     }
   }
   if (in->has_schedule()) CheckSchedule(in->schedule().value(), &errors);

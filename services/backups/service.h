@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/clock/clock.h"
+#include "common/net/egress.h"
 #include "flightdeck/v1/backups.grpc.pb.h"
 #include "services/backups/chunked_cipher.h"
 #include "services/backups/store.h"
@@ -16,6 +17,8 @@ class BackupServiceImpl final : public v1::BackupService::Service {
   // Targets' storage paths must lie under `backup_root` (FLIGHTDECK_BACKUP_ROOT).
   BackupServiceImpl(BackupStore& store, const KeyRing& keys, const Clock& clock, std::string backup_root,
                     std::function<void()> nudge);
+  // Targets whose database the egress policy refuses are INVALID_ARGUMENT (null: no check).
+  void SetEgressPolicy(const net::EgressPolicy* egress) { egress_ = egress; }
 
   grpc::Status CreateBackupTarget(grpc::ServerContext*, const v1::BackupTarget*, v1::BackupTarget*) override;
   grpc::Status GetBackupTarget(grpc::ServerContext*, const v1::GetBackupTargetRequest*,
@@ -34,6 +37,7 @@ class BackupServiceImpl final : public v1::BackupService::Service {
   grpc::Status RestoreBackup(grpc::ServerContext*, const v1::RestoreBackupRequest*, v1::Backup*) override;
 
  private:
+  const net::EgressPolicy* egress_ = nullptr;
   // Fills target->status from its recent backups (RPO, last success/failure, verification).
   grpc::Status FillStatus(const TargetRecord& record, v1::BackupTarget* target);
   // A full backup id, or a unique prefix of at least 4 hex characters, as the full id.

@@ -12,6 +12,7 @@
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/net/egress.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/health/coordinator.h"
@@ -28,6 +29,9 @@ namespace {
 using namespace flightdeck;
 using namespace flightdeck::health;
 
+constexpr int kGrpcPort = 50053;
+constexpr int kAdminPort = 9103;
+
 std::string Owner() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -37,7 +41,9 @@ std::string Owner() {
 class Health final : public runtime::Component {
  public:
   explicit Health(runtime::Context& ctx)
-      : keys_(secrets::LoadServiceKeys(
+      : bind_address_(ctx.config.bind_address),
+        egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, kGrpcPort, kAdminPort))),
+        keys_(secrets::LoadServiceKeys(
           "POSTGRES/REDIS targets with a password in their url and smoke checks with secret headers")),
         owner_(Owner()),
         queue_(ctx.db, "health", ctx.clock),
@@ -46,6 +52,7 @@ class Health final : public runtime::Component {
         recorder_(store_, ctx.clock, RecorderOptions(ctx.env), &ctx.metrics),
         lateness_(ctx.metrics.AddHistogram("flightdeck_health_probe_lateness_seconds",
                                            "How late probes started after their due time.")),
+        prober_(ProberOptions(&egress_)),
         scheduler_(prober_, [this](const std::string& name, Clock::TimePoint due, Clock::TimePoint started,
                                    const ProbeOutcome& outcome) {
           lateness_.With({}).Observe(std::chrono::duration<double>(started - due).count());
@@ -55,8 +62,8 @@ class Health final : public runtime::Component {
         evaluator_(store_, ctx.clock, EvaluatorOptions(ctx.env), [this] { return coordinator_.Owns(0); },
                    [this] { worker_.Nudge(); }),
         feed_(ctx.config.database_url, "health_events"),
-        service_(store_, ctx.clock, HealthServiceImpl::Options{&feed_}),
-        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_) {
+        service_(store_, ctx.clock, ServiceOptions(&feed_, &egress_)),
+        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_, &egress_) {
     if (!IncidentsDisabled()) {
       std::string address = ctx.env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
       delivery_ = std::make_unique<AlertDelivery>(store_, rpc::MakeChannel(address));
@@ -66,6 +73,11 @@ class Health final : public runtime::Component {
   }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&service_, &smoke_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
 
   void Start() override {
     prober_.Start();
@@ -93,6 +105,18 @@ class Health final : public runtime::Component {
     return v != nullptr && *v == '\0';
   }
 
+  static Prober::Options ProberOptions(const net::EgressPolicy* egress) {
+    Prober::Options o;
+    o.egress = egress;
+    return o;
+  }
+  static HealthServiceImpl::Options ServiceOptions(const db::ChangeFeed* feed,
+                                                   const net::EgressPolicy* egress) {
+    HealthServiceImpl::Options o;
+    o.feed = feed;
+    o.egress = egress;
+    return o;
+  }
   static jobs::Worker::Options WorkerOptions(const config::Env& env, const std::string& owner) {
     jobs::Worker::Options o;
     o.owner = owner;
@@ -126,6 +150,8 @@ class Health final : public runtime::Component {
     return o;
   }
 
+  std::string bind_address_;
+  net::EgressPolicy egress_;  // every probe's and smoke check's destination is checked against it
   secrets::KeyRing keys_;
   std::string owner_;
   jobs::Queue queue_;
@@ -149,8 +175,8 @@ int main() {
   runtime::ServiceSpec spec;
   spec.process_name = "flightdeck-health";
   spec.schema = "health";
-  spec.default_grpc_port = 50053;
-  spec.default_admin_port = 9103;
+  spec.default_grpc_port = kGrpcPort;
+  spec.default_admin_port = kAdminPort;
   spec.build = [](runtime::Context& ctx) { return std::make_unique<Health>(ctx); };
   return runtime::RunService(spec);
 }

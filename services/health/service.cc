@@ -51,6 +51,12 @@ grpc::Status HealthServiceImpl::CreateTarget(grpc::ServerContext* ctx, const v1:
                                              v1::HealthTarget* resp) {
   v1::HealthTarget target = *req;
   if (grpc::Status s = ValidateTarget(&target); !s.ok()) return s;
+  if (options_.egress != nullptr) {
+    if (std::string refusal = DestinationRefusal(*options_.egress, ToProbeSpec(target));
+        !refusal.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, refusal);
+    }
+  }
   TargetRecord record;
   std::string actor = ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kActorKey) : "";
   if (grpc::Status s = store_.CreateTarget(target, actor, clock_.Now(), &record); !s.ok()) return s;

@@ -6,6 +6,7 @@
 
 #include "common/clock/clock.h"
 #include "common/db/change_feed.h"
+#include "common/net/egress.h"
 #include "flightdeck/v1/health.grpc.pb.h"
 #include "services/health/store.h"
 
@@ -20,6 +21,8 @@ class HealthServiceImpl final : public v1::HealthService::Service {
     // one it polls the events table this often.
     const db::ChangeFeed* feed = nullptr;
     std::chrono::milliseconds watch_poll{250};
+    // Targets whose probes would connect where it refuses are INVALID_ARGUMENT; null: none.
+    const net::EgressPolicy* egress = nullptr;
   };
   HealthServiceImpl(HealthStore& store, const Clock& clock, Options options);
 

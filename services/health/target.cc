@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <regex>
 
 #include "common/clock/timestamps.h"
@@ -193,6 +194,44 @@ ProbeSpec ToProbeSpec(const v1::HealthTarget& t) {
 
 void RedactTarget(v1::HealthTarget* t) {
   if (!t->url().empty()) t->set_url(db::RedactUrl(t->url()));
+}
+
+}  // namespace flightdeck::health
+
+namespace flightdeck::health {
+
+std::string DestinationRefusal(const net::EgressPolicy& policy, const ProbeSpec& spec) {
+  std::string host;
+  int port = 0;
+  std::string field = "url";
+  switch (spec.kind) {
+    case ProbeKind::kHttp:
+      if (!net::HttpUrlHostPort(spec.url, &host, &port)) return "";
+      break;
+    case ProbeKind::kGrpc:
+    case ProbeKind::kTcp: {
+      field = "address";
+      auto parts = config::ParseUrl("tcp://" + spec.address);
+      if (!parts || parts->host.empty() || !parts->port_text) return "";
+      host = parts->host;
+      port = std::atoi(parts->port_text->c_str());
+      break;
+    }
+    case ProbeKind::kPostgres:
+    case ProbeKind::kRedis: {
+      auto parts = config::ParseUrl(spec.url);
+      if (!parts || parts->host.empty()) return "";  // a Unix socket: the probe refuses it
+      host = parts->host;
+      port = spec.kind == ProbeKind::kPostgres ? 5432 : 6379;
+      if (parts->port_text) port = std::atoi(parts->port_text->c_str());
+      break;
+    }
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string refusal = net::HostPortRefusal(policy, host, port);
+  return refusal.empty() ? "" : field + ": " + refusal;
 }
 
 }  // namespace flightdeck::health

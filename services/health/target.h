@@ -33,6 +33,11 @@ uint64_t Fnv1a64(const std::string& text);
 // What the probe engine needs (the target must have passed ValidateTarget).
 ProbeSpec ToProbeSpec(const v1::HealthTarget& target);
 
+// For registration: "url: <why>" or "address: <why>" when the egress policy refuses where the
+// target's probe would connect, else "". A name that does not resolve now is left to the probe,
+// which checks the addresses it connects to each time.
+std::string DestinationRefusal(const net::EgressPolicy& policy, const ProbeSpec& spec);
+
 // The target as it may leave the process: a password in its URL becomes ***.
 void RedactTarget(v1::HealthTarget* target);
 

@@ -12,6 +12,7 @@
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
 #include "services/incidents/ids.h"
+#include "services/incidents/notifier.h"
 #include "services/incidents/policy_document.h"
 #include "services/incidents/severity.h"
 #include "services/incidents/validation.h"
@@ -290,6 +291,9 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
   for (int i = 0; i < policy.on_open_size(); ++i) {
     v1::NotificationTarget* t = policy.mutable_on_open(i);
     errors.Add(CheckTarget(t, "on_open[" + std::to_string(i) + "]"));
+    if (std::string refusal = WebhookRefusal(egress_, t->url()); !refusal.empty()) {
+      errors.Add("on_open[" + std::to_string(i) + "].url", refusal);
+    }
     targets.push_back(t);
   }
   for (int l = 0; l < policy.levels_size(); ++l) {
@@ -300,6 +304,9 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     for (int i = 0; i < level->targets_size(); ++i) {
       v1::NotificationTarget* t = level->mutable_targets(i);
       errors.Add(CheckTarget(t, field + ".targets[" + std::to_string(i) + "]"));
+      if (std::string refusal = WebhookRefusal(egress_, t->url()); !refusal.empty()) {
+        errors.Add(field + ".targets[" + std::to_string(i) + "].url", refusal);
+      }
       targets.push_back(t);
     }
   }

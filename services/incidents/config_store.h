@@ -6,6 +6,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/net/egress.h"
 #include "common/secrets/secrets.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "services/incidents/matchers.h"
@@ -31,6 +32,8 @@ namespace flightdeck::incidents {
 class ConfigStore {
  public:
   ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyRing* keys = nullptr);
+  // Escalation policies whose webhook targets lead where it refuses are INVALID_ARGUMENT.
+  void SetEgressPolicy(const net::EgressPolicy* egress) { egress_ = egress; }
 
   grpc::Status CreateIntegration(const v1::Integration& in, v1::Integration* out);  // ALREADY_EXISTS
   grpc::Status GetIntegration(const std::string& name, v1::Integration* out);
@@ -75,6 +78,7 @@ class ConfigStore {
   db::Pool& pool_;
   const Clock& clock_;
   const secrets::KeyRing& keys_;
+  const net::EgressPolicy* egress_ = nullptr;
 };
 
 }  // namespace flightdeck::incidents

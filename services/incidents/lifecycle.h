@@ -10,6 +10,7 @@
 
 #include "common/clock/clock.h"
 #include "common/jobs/jobs.h"
+#include "common/net/egress.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "services/incidents/deadlines.h"
 #include "services/incidents/model.h"
@@ -106,6 +107,8 @@ class Lifecycle {
   void SetAckDeadlines(std::map<Severity, std::chrono::milliseconds> deadlines);
   void SetDeliveryRetry(const jobs::RetryPolicy& policy) { delivery_retry_ = policy; }
   void SetDeliveryTimeout(std::chrono::milliseconds timeout) { delivery_timeout_ = timeout; }
+  // Webhook deliveries connect only where it allows (null: anywhere).
+  void SetEgressPolicy(const net::EgressPolicy* egress) { egress_ = egress; }
   // The acknowledgement deadline of an incident of severity `s` opened at `opened`.
   Clock::TimePoint AckDeadlineFor(Severity s, Clock::TimePoint opened) const;
 
@@ -170,6 +173,7 @@ class Lifecycle {
   std::map<Severity, std::chrono::milliseconds> ack_deadlines_;
   jobs::RetryPolicy delivery_retry_{5, std::chrono::seconds(1), std::chrono::minutes(5)};
   std::chrono::milliseconds delivery_timeout_{10000};
+  const net::EgressPolicy* egress_ = nullptr;
 };
 
 }  // namespace flightdeck::incidents

@@ -8,6 +8,7 @@
 #include "common/db/change_feed.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
+#include "common/net/egress.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
@@ -45,7 +46,9 @@ std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) 
 class Incidents final : public runtime::Component {
  public:
   explicit Incidents(runtime::Context& ctx)
-      : keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
+      : bind_address_(ctx.config.bind_address),
+        egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50054, 9104))),
+        keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
         calendar_(LoadCalendar(ctx.env)),
         queue_(ctx.db, "incidents", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
@@ -56,6 +59,8 @@ class Incidents final : public runtime::Component {
         service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_),
         feed_(ctx.config.database_url, "incidents_events") {
     service_.SetChangeFeed(&feed_);
+    config_.SetEgressPolicy(&egress_);
+    lifecycle_.SetEgressPolicy(&egress_);
     if (std::optional<std::string> text = ctx.env.Raw("FLIGHTDECK_INCIDENTS_ACK_DEADLINES")) {
       std::map<incidents::Severity, std::chrono::milliseconds> deadlines;
       std::string error;
@@ -68,6 +73,11 @@ class Incidents final : public runtime::Component {
   }
 
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
   void Start() override { worker_.Start(); }
   void Stop() override { worker_.Stop(); }
 
@@ -80,6 +90,8 @@ class Incidents final : public runtime::Component {
     return o;
   }
 
+  std::string bind_address_;
+  net::EgressPolicy egress_;  // where notification webhooks may go
   secrets::KeyRing keys_;
   incidents::BusinessCalendar calendar_;
   jobs::Queue queue_;

@@ -128,7 +128,7 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
   std::string body = BodyFor(target, event);
   long long unix_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
-  DeliveryResult result = Deliver(url, body, target.secret(), unix_seconds, delivery_timeout_);
+  DeliveryResult result = Deliver(url, body, target.secret(), unix_seconds, delivery_timeout_, egress_);
   bool final_failure = !result.ok && job.attempts >= job.max_attempts;
 
   s = pool_.Transact("notification attempt", [&](pqxx::transaction_base& tx) {

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include <curl/curl.h>
+
+#include "common/net/curl_egress.h"
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
@@ -140,7 +142,8 @@ bool VerifySignature(const std::string& secret, const std::string& body, const s
 }
 
 DeliveryResult Deliver(const std::string& url, const std::string& body, const std::string& secret,
-                       long long unix_seconds, std::chrono::milliseconds timeout) {
+                       long long unix_seconds, std::chrono::milliseconds timeout,
+                       const net::EgressPolicy* egress) {
   DeliveryResult result;
   const auto started = std::chrono::steady_clock::now();
   GlobalInitCurl();
@@ -168,6 +171,8 @@ DeliveryResult Deliver(const std::string& url, const std::string& body, const st
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // signals and threads do not mix
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  net::CurlEgressGuard guard{egress, {}};
+  net::CheckEgressOnConnect(curl, &guard);
 
   const CURLcode rc = curl_easy_perform(curl);
   long status = 0;
@@ -179,6 +184,8 @@ DeliveryResult Deliver(const std::string& url, const std::string& body, const st
     if (!result.ok) result.error = "status " + std::to_string(status);
   } else if (rc == CURLE_OPERATION_TIMEDOUT) {
     result.error = "timeout after " + std::to_string(timeout.count()) + " ms";
+  } else if (!guard.refusal.empty()) {
+    result.error = guard.refusal;
   } else if (rc == CURLE_COULDNT_CONNECT) {
     result.error = "connection refused";
   } else if (rc == CURLE_COULDNT_RESOLVE_HOST) {
@@ -191,6 +198,10 @@ DeliveryResult Deliver(const std::string& url, const std::string& body, const st
   result.latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return result;
+}
+
+std::string WebhookRefusal(const net::EgressPolicy* egress, const std::string& url) {
+  return egress == nullptr ? "" : net::HttpUrlRefusal(*egress, url);
 }
 
 }  // namespace flightdeck::incidents

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "common/net/egress.h"
 #include "flightdeck/v1/incidents.pb.h"
 
 // Outgoing webhooks (issue 5 "Notifications"): a generic JSON body or a Slack incoming-webhook
@@ -37,8 +38,14 @@ struct DeliveryResult {
   double latency_ms = 0;
 };
 // POSTs body as application/json (with the signature header when secret is non-empty).
-// Never throws; never logs the secret.
+// Never throws; never logs the secret. The address connected to is checked against `egress`
+// (null: none); a refused one fails the delivery with the policy's reason.
 DeliveryResult Deliver(const std::string& url, const std::string& body, const std::string& secret,
-                       long long unix_seconds, std::chrono::milliseconds timeout);
+                       long long unix_seconds, std::chrono::milliseconds timeout,
+                       const net::EgressPolicy* egress = nullptr);
+
+// For registration: "" when the egress policy lets a webhook reach `url`, else why not (the
+// host and address, never the URL: webhook URLs are credentials).
+std::string WebhookRefusal(const net::EgressPolicy* egress, const std::string& url);
 
 }  // namespace flightdeck::incidents

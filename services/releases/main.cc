@@ -11,6 +11,7 @@
 #include "common/db/change_feed.h"
 #include "common/grpc/channel.h"
 #include "common/jobs/jobs.h"
+#include "common/net/egress.h"
 #include "common/runtime/runtime.h"
 #include "services/releases/metric_source.h"
 #include "services/releases/pipeline.h"
@@ -48,9 +49,12 @@ jobs::Worker::Options WorkerOptions(const config::Env& env) {
 class Releases final : public runtime::Component {
  public:
   explicit Releases(runtime::Context& ctx)
-      : policies_(LoadPolicies(ctx.env)),
+      : bind_address_(ctx.config.bind_address),
+        egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50051, 9101))),
+        policies_(LoadPolicies(ctx.env)),
         queue_(ctx.db, "releases", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
+        prometheus_(std::chrono::seconds(10), &egress_),
         health_(rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"))),
         alerts_(alerts::IncidentsChannel(ctx.env)),
         smoke_(releases::MakeSmokeRunsClient(
@@ -80,10 +84,17 @@ class Releases final : public runtime::Component {
     });
   }
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void Listening(int grpc_port, int admin_port) override {
+    for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
+      egress_.DenyOwnEndpoint(e);
+    }
+  }
   void Start() override { worker_.Start(); }
   void Stop() override { worker_.Stop(); }
 
  private:
+  std::string bind_address_;
+  net::EgressPolicy egress_;  // where the Prometheus canary source may connect
   releases::PolicySet policies_;
   jobs::Queue queue_;
   jobs::Worker worker_;

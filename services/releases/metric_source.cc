@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include "common/net/curl_egress.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -75,7 +77,8 @@ struct HttpReply {
   std::string error;  // why the server could not be reached
 };
 
-HttpReply HttpGet(const std::string& url, std::chrono::milliseconds timeout) {
+HttpReply HttpGet(const std::string& url, std::chrono::milliseconds timeout,
+                  const net::EgressPolicy* egress) {
   HttpReply reply;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) {
@@ -95,9 +98,13 @@ HttpReply HttpGet(const std::string& url, std::chrono::milliseconds timeout) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &AppendBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
+  net::CurlEgressGuard guard{egress, {}};
+  net::CheckEgressOnConnect(h, &guard);
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    reply.error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    reply.error = !guard.refusal.empty() ? guard.refusal
+                  : errbuf[0] != '\0'     ? errbuf
+                                          : curl_easy_strerror(rc);
     return reply;
   }
   reply.reached = true;
@@ -280,8 +287,16 @@ std::string SubstituteQuery(const std::string& query, const v1::Release& release
   return out;
 }
 
-PrometheusSource::PrometheusSource(std::chrono::milliseconds timeout) : timeout_(timeout) {
+PrometheusSource::PrometheusSource(std::chrono::milliseconds timeout,
+                                   const net::EgressPolicy* egress)
+    : timeout_(timeout), egress_(egress) {
   EnsureCurlInitialised();
+}
+
+std::string PrometheusSource::DestinationRefusal(const v1::AnalysisConfig& analysis) const {
+  if (egress_ == nullptr || analysis.prometheus().url().empty()) return "";
+  std::string refusal = net::HttpUrlRefusal(*egress_, analysis.prometheus().url());
+  return refusal.empty() ? "" : "canary.analysis.prometheus.url: " + refusal;
 }
 
 SourceResult PrometheusSource::Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
@@ -319,7 +334,7 @@ SourceResult PrometheusSource::Fetch(const v1::Release& release, const v1::Analy
     }
     std::string url = base + "/api/v1/query?query=" + encoded + "&time=" + time_param;
     curl_free(encoded);
-    HttpReply reply = HttpGet(url, timeout_);
+    HttpReply reply = HttpGet(url, timeout_, egress_);
     if (!reply.reached) {
       detail += " -> cannot reach prometheus at " + RedactUserInfo(base) + ": " + reply.error;
       result.detail = detail;
@@ -408,7 +423,7 @@ void PrometheusSource::FetchSamples(const v1::Release& release, const v1::Analys
     const std::string url = base + "/api/v1/query_range?query=" + encoded + "&start=" + start +
                             "&end=" + end + "&step=" + PromDuration(step);
     curl_free(encoded);
-    HttpReply reply = HttpGet(url, timeout_);
+    HttpReply reply = HttpGet(url, timeout_, egress_);
     std::string problem = reply.reached ? ParseMatrixSamples(reply, samples)
                                         : "cannot reach prometheus at " + RedactUserInfo(base) + ": " + reply.error;
     if (!problem.empty()) {

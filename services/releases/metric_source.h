@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/clock/clock.h"
+#include "common/net/egress.h"
 #include <memory>
 
 #include <grpcpp/grpcpp.h>
@@ -43,6 +44,12 @@ class MetricSource {
     *out = VersionSamples{};
     *detail = "this source gives no latency samples per version";
   }
+  // For a release's creation: why the egress policy refuses where this source would connect
+  // for `analysis` ("field: reason"), or "" (also when the source connects nowhere).
+  virtual std::string DestinationRefusal(const v1::AnalysisConfig& analysis) const {
+    (void)analysis;
+    return "";
+  }
 };
 
 // Prometheus HTTP API (GET <url>/api/v1/query?query=...&time=<window.to>): runs the configured
@@ -51,10 +58,13 @@ class MetricSource {
 // (a ratio); requests_query (optional) a count — when absent, min_requests cannot be checked
 // and the request count is reported as min_requests; p99_latency_ms_query (optional)
 // milliseconds. An empty result vector or NaN is "no data"; an HTTP or query error is no data
-// with the error as detail. Requests time out after `timeout`.
+// with the error as detail. Requests time out after `timeout`. The address connected to is
+// checked against `egress` (null: none): a refused one is no data with the policy's reason.
 class PrometheusSource final : public MetricSource {
  public:
-  explicit PrometheusSource(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  explicit PrometheusSource(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                            const net::EgressPolicy* egress = nullptr);
+  std::string DestinationRefusal(const v1::AnalysisConfig& analysis) const override;
   SourceResult Fetch(const v1::Release& release, const v1::AnalysisConfig& analysis,
                      const Window& window) override;
   // Runs latency_samples_query as a range query over the window (GET
@@ -67,6 +77,7 @@ class PrometheusSource final : public MetricSource {
 
  private:
   std::chrono::milliseconds timeout_;
+  const net::EgressPolicy* egress_;
 };
 
 // Replaces ${name} placeholders (exposed for tests).

@@ -78,6 +78,15 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
       errors.Add("canary.analysis.health.target", why + ": a target is required");
     }
   }
+  if (errors.empty()) {
+    // The Prometheus URL (the release's or its environment's) must lead where egress may go.
+    const bool reads_prometheus = plan.analysis().source() == "prometheus" || policy.bake.source() == "prometheus";
+    if (auto it = sources_.find("prometheus"); reads_prometheus && it != sources_.end()) {
+      if (std::string refusal = it->second->DestinationRefusal(plan.analysis()); !refusal.empty()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, refusal);
+      }
+    }
+  }
   if (!errors.empty()) return errors.ToStatus();
   if (driver == "command" && policy.command.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,

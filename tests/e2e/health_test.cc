@@ -227,5 +227,89 @@ TEST_F(HealthE2eTest, ASmokeSuiteWithOneFailingCheckFailsAndShowsWhy) {
   EXPECT_EQ(unknown.status, 404) << unknown.body;
 }
 
+// The egress policy, black-box: the control plane refuses to fetch cloud metadata or its own
+// admin port on a user's behalf, with a 400 naming the field and the rule.
+TEST_F(HealthE2eTest, SmokeRunsAndTargetsToRefusedAddressesAreA400NamingTheRule) {
+  HttpResponse metadata = Call("POST", "/v1/health/smoke-runs",
+                               {{"base_url", "http://169.254.169.254"},
+                                {"checks", {{{"name", "creds"}, {"url", "/latest/meta-data/iam/security-credentials/"}}}}});
+  EXPECT_EQ(metadata.status, 400) << metadata.body;
+  EXPECT_NE(metadata.body.find("checks[0].url: egress policy refuses 169.254.169.254:80"), std::string::npos)
+      << metadata.body;
+  EXPECT_NE(metadata.body.find("cloud metadata"), std::string::npos) << metadata.body;
+
+  const std::string own_admin = stack_->admin_url("health") + "/metrics";
+  HttpResponse target = Call("POST", "/v1/health/targets", Target("own-metrics", "liveness", own_admin));
+  EXPECT_EQ(target.status, 400) << target.body;
+  EXPECT_NE(target.body.find("Flightdeck's own admin port (FLIGHTDECK_ADMIN_PORT)"), std::string::npos)
+      << target.body;
+  EXPECT_EQ(Call("GET", "/v1/health/targets/own-metrics").status, 404);
+
+  HttpResponse suite = Call("POST", "/v1/health/smoke-suites",
+                            {{"name", "own-metrics"},
+                             {"base_url", stack_->admin_url("health")},
+                             {"checks", {{{"name", "metrics"}, {"url", "/metrics"}}}}});
+  EXPECT_EQ(suite.status, 400) << suite.body;
+  EXPECT_NE(suite.body.find("base_url: egress policy refuses 127.0.0.1:"), std::string::npos) << suite.body;
+}
+
+std::string CreateToken(Stack& stack, const std::string& name, const std::string& role) {
+  HttpResponse r = HttpRequest("POST", stack.gateway_url() + "/v1/tokens", json{{"name", name}, {"role", role}}.dump(),
+                               {{"Authorization", "Bearer " + stack.admin_token()}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  return json::parse(r.body, nullptr, false).value("secret", "");
+}
+
+HttpResponse CallAs(Stack& stack, const std::string& token, const std::string& method, const std::string& path,
+                    const json& body = nullptr) {
+  return HttpRequest(method, stack.gateway_url() + path, body.is_null() ? "" : body.dump(),
+                     {{"Authorization", "Bearer " + token}});
+}
+
+// Ask 4's smoke rule: a suite that sends secret headers runs only against its own base_url
+// unless an admin says otherwise; and what a failing check fetched is for operators and up.
+TEST_F(HealthE2eTest, SecretHeadersStayWithTheirBaseUrlAndBodiesAreForOperators) {
+  SmokeHttpServer app([](const SeenRequest& r) -> Reply {
+    if (r.path == "/api/orders") return {500, R"({"error":"orders table is missing"})"};
+    return {404, "not found"};
+  });
+  SmokeHttpServer elsewhere([](const SeenRequest&) -> Reply { return {500, "collected"}; });
+  const std::string viewer = CreateToken(*stack_, "smoke-viewer", "VIEWER");
+  const std::string operator_token = CreateToken(*stack_, "smoke-operator", "OPERATOR");
+  HttpResponse saved = Call("POST", "/v1/health/smoke-suites",
+                            {{"name", "shop-secret"},
+                             {"base_url", app.url()},
+                             {"checks", {{{"name", "orders"}, {"url", "/api/orders"},
+                                          {"headers", {{"Authorization", "Bearer shop-s3cret"}}}}}}});
+  ASSERT_EQ(saved.status, 200) << saved.body;
+
+  HttpResponse moved = CallAs(*stack_, operator_token, "POST", "/v1/health/smoke-runs",
+                              {{"suite", "shop-secret"}, {"base_url", elsewhere.url()}});
+  EXPECT_EQ(moved.status, 403) << moved.body;
+  EXPECT_NE(moved.body.find("only an admin may run it against another base_url"), std::string::npos) << moved.body;
+  EXPECT_TRUE(elsewhere.requests().empty());
+
+  HttpResponse started = CallAs(*stack_, operator_token, "POST", "/v1/health/smoke-runs", {{"suite", "shop-secret"}});
+  ASSERT_EQ(started.status, 200) << started.body;
+  const std::string id = json::parse(started.body).value("id", "");
+  json run = WaitFor("/v1/health/smoke-runs/" + id,
+                     [](const json& r) { return r.value("state", "") == "FAILED" || r.value("state", "") == "PASSED"; },
+                     "the smoke run finishing");
+  ASSERT_EQ(run.value("state", ""), "FAILED") << run.dump(2);
+  HttpResponse as_operator = CallAs(*stack_, operator_token, "GET", "/v1/health/smoke-runs/" + id);
+  ASSERT_EQ(as_operator.status, 200);
+  EXPECT_EQ(json::parse(as_operator.body)["results"][0].value("body_excerpt", ""),
+            R"({"error":"orders table is missing"})");
+  HttpResponse as_viewer = CallAs(*stack_, viewer, "GET", "/v1/health/smoke-runs/" + id);
+  ASSERT_EQ(as_viewer.status, 200) << as_viewer.body;
+  json viewed = json::parse(as_viewer.body);
+  EXPECT_EQ(viewed["results"][0].value("body_excerpt", ""), "") << as_viewer.body;
+  EXPECT_EQ(viewed["results"][0].value("error", ""), "status 500, want 200");  // the verdict stays
+
+  // The admin may point it elsewhere (the header goes along, as the admin chose).
+  HttpResponse admin_moved = Call("POST", "/v1/health/smoke-runs", {{"suite", "shop-secret"}, {"base_url", elsewhere.url()}});
+  EXPECT_EQ(admin_moved.status, 200) << admin_moved.body;
+}
+
 }  // namespace
 }  // namespace flightdeck::test

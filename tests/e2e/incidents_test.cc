@@ -390,5 +390,22 @@ TEST_F(IncidentsTest, ReviewThenActionsThenCloseAsTheRunbookSays) {
       << r.body;
 }
 
+// The egress policy, black-box: a webhook into a denied range (cloud metadata) or at the
+// incidents service's own admin port is refused with the reason, naming the field; the URL
+// itself (a credential) is not echoed.
+TEST_F(IncidentsTest, WebhooksIntoDeniedRangesAreRefusedWithTheReason) {
+  for (const std::string& url : {std::string("http://169.254.169.254/hook/Tsecretpath"),
+                                 stack_->admin_url("incidents") + "/metrics?Tsecretpath"}) {
+    HttpResponse policy = Call("POST", "/v1/escalation-policies", json{
+        {"name", "ssrf"},
+        {"levels", json::array({{{"delay", "0s"},
+                                 {"targets", json::array({{{"name", "pager"}, {"url", url}}})}}})}}.dump());
+    EXPECT_EQ(policy.status, 400) << url << ": " << policy.body;
+    EXPECT_NE(policy.body.find("levels[0].targets[0].url: egress policy refuses"), std::string::npos) << policy.body;
+    EXPECT_EQ(policy.body.find("Tsecretpath"), std::string::npos) << policy.body;
+  }
+  EXPECT_EQ(Call("GET", "/v1/escalation-policies/ssrf").status, 404);
+}
+
 }  // namespace
 }  // namespace flightdeck::test

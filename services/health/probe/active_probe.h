@@ -22,6 +22,8 @@ class ProbeHost {
   virtual EventLoop& loop() = 0;
   virtual Resolver& resolver() = 0;
   virtual CurlDriver& curl() = 0;
+  // The egress policy probes are checked against; null: none.
+  virtual const net::EgressPolicy* egress() const = 0;
   // The probe with this id while it is still running, else null (it finished or timed out).
   virtual ActiveProbe* Find(uint64_t id) = 0;
   // Completes the probe once: closes its resources, runs its callback, frees it later.

@@ -1,6 +1,7 @@
 #include "services/health/probe/grpc_probe.h"
 
 #include "services/health/probe/active_probe.h"
+#include "services/health/probe/resolver.h"
 
 namespace flightdeck::health::internal {
 
@@ -16,9 +17,30 @@ struct GrpcProbes::Call {
   std::chrono::milliseconds timeout;
   std::chrono::steady_clock::time_point start;
   std::chrono::system_clock::time_point started;
+  std::string refusal;  // set: refused by the egress policy, delivered through `alarm`
+  grpc::Alarm alarm;
 };
 
-GrpcProbes::GrpcProbes(std::function<void()> finished) : finished_(std::move(finished)) {}
+GrpcProbes::GrpcProbes(std::function<void()> finished, const net::EgressPolicy* egress)
+    : finished_(std::move(finished)), egress_(egress) {}
+
+std::string GrpcProbes::CheckedTarget(const std::string& address, std::string* refusal) const {
+  if (egress_ == nullptr) return address;
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(address, &host, &port)) {
+    *refusal = "address must be host:port";
+    return "";
+  }
+  net::CheckedResolution r = net::ResolveChecked(*egress_, host, port);
+  if (!r.error.empty()) {
+    *refusal = r.error;
+    return "";
+  }
+  const net::IpAddress& ip = r.addresses.front().ip;
+  return ip.v6 ? "ipv6:[" + ip.ToString() + "]:" + std::to_string(port)
+               : "ipv4:" + ip.ToString() + ":" + std::to_string(port);
+}
 
 GrpcProbes::~GrpcProbes() { Stop(); }
 
@@ -44,8 +66,10 @@ void GrpcProbes::Stop() {
   thread_.join();
 }
 
-grpc::health::v1::Health::Stub* GrpcProbes::StubFor(const std::string& address) {
-  auto it = stubs_.find(address);
+grpc::health::v1::Health::Stub* GrpcProbes::StubFor(const std::string& target,
+                                                    const std::string& authority) {
+  const std::string key = target + " " + authority;
+  auto it = stubs_.find(key);
   if (it != stubs_.end()) return it->second.get();
   grpc::ChannelArguments args;
   // A target that comes back must be seen by its next probe, not after gRPC's reconnect
@@ -53,14 +77,17 @@ grpc::health::v1::Health::Stub* GrpcProbes::StubFor(const std::string& address) 
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (target != authority) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, authority);
+  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   auto* raw = stub.get();
-  stubs_.emplace(address, std::move(stub));
+  stubs_.emplace(key, std::move(stub));
   return raw;
 }
 
 bool GrpcProbes::Submit(const ProbeSpec& spec, Prober::Callback& done) {
+  std::string refusal;
+  const std::string target = CheckedTarget(spec.address, &refusal);  // outside the lock: DNS
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return false;
   auto* call = new Call;
@@ -72,7 +99,13 @@ bool GrpcProbes::Submit(const ProbeSpec& spec, Prober::Callback& done) {
   HealthCheckRequest request;
   request.set_service(spec.grpc_service);
   in_flight_.insert(call);
-  call->reader = StubFor(spec.address)->PrepareAsyncCheck(&call->context, request, &cq_);
+  if (target.empty()) {
+    // Completed on the completion-queue thread like every other call.
+    call->refusal = refusal.empty() ? "refused" : refusal;
+    call->alarm.Set(&cq_, std::chrono::system_clock::now(), call);
+    return true;
+  }
+  call->reader = StubFor(target, spec.address)->PrepareAsyncCheck(&call->context, request, &cq_);
   call->reader->StartCall();
   call->reader->Finish(&call->response, &call->status, call);
   return true;
@@ -94,7 +127,9 @@ void GrpcProbes::Run() {
     outcome.latency_ms = std::chrono::duration<double, std::milli>(
                              std::chrono::steady_clock::now() - call->start)
                              .count();
-    if (stopping && call->status.error_code() == grpc::StatusCode::CANCELLED) {
+    if (!call->refusal.empty()) {
+      outcome.error = call->refusal;
+    } else if (stopping && call->status.error_code() == grpc::StatusCode::CANCELLED) {
       outcome.error = "prober stopped";
     } else {
       outcome.error = GrpcError(call->status, call->response.status(), call->timeout);

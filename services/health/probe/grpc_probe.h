@@ -1,5 +1,6 @@
 #pragma once
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -19,8 +20,10 @@ namespace flightdeck::health::internal {
 
 class GrpcProbes {
  public:
-  // `finished` runs after each callback (the engine's in-flight count).
-  explicit GrpcProbes(std::function<void()> finished);
+  // `finished` runs after each callback (the engine's in-flight count). With an egress policy,
+  // the address is resolved on the submitting thread (once per probe: a name's addresses may
+  // change), every address is checked, and the channel connects to the checked address itself.
+  explicit GrpcProbes(std::function<void()> finished, const net::EgressPolicy* egress = nullptr);
   ~GrpcProbes();  // Stop()s
   void Start();
   // Cancels what is in flight (completing with "prober stopped") and joins the thread.
@@ -31,9 +34,14 @@ class GrpcProbes {
  private:
   struct Call;
   void Run();
-  grpc::health::v1::Health::Stub* StubFor(const std::string& address);
+  // `target` is what the channel connects to, `authority` the name the server is told.
+  grpc::health::v1::Health::Stub* StubFor(const std::string& target, const std::string& authority);
+  // The channel target ("ipv4:10.0.0.1:50051") of a checked address of `address`, or the
+  // address as is without a policy; "" with *refusal set when refused or unresolvable.
+  std::string CheckedTarget(const std::string& address, std::string* refusal) const;
 
   std::function<void()> finished_;
+  const net::EgressPolicy* egress_;
   grpc::CompletionQueue cq_;
   std::mutex mu_;
   bool stopping_ = false;

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include "common/net/curl_egress.h"
+
 namespace flightdeck::health::internal {
 namespace {
 
@@ -37,6 +39,8 @@ class HttpProbe final : public ActiveProbe {
     if (spec().head) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::OnBody);
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    egress_.policy = host_.egress();
+    net::CheckEgressOnConnect(easy_, &egress_);
     host_.curl().Add(easy_);
     added_ = true;
   }
@@ -53,7 +57,7 @@ class HttpProbe final : public ActiveProbe {
   void Done(CURLcode code) {
     if (finished()) return;
     if (code != CURLE_OK) {
-      Fail(TransferError(code));
+      Fail(!egress_.refusal.empty() ? egress_.refusal : TransferError(code));
       return;
     }
     long status = 0;
@@ -114,6 +118,7 @@ class HttpProbe final : public ActiveProbe {
 
   CURL* easy_ = nullptr;
   bool added_ = false;
+  net::CurlEgressGuard egress_;  // the connection's address is checked as curl opens it
   std::string body_;
   char error_buffer_[CURL_ERROR_SIZE] = {};
 };

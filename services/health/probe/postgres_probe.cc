@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 
+#include <cstdlib>
 #include <vector>
 
 #include "services/health/probe/resolver.h"
@@ -26,13 +27,19 @@ class PostgresProbe final : public ActiveProbe {
       return;
     }
     std::string host;
+    std::string hostaddr;
+    int port = 5432;
     bool has_hostaddr = false;
     for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
       if (o->val == nullptr) continue;
       keys_.emplace_back(o->keyword);
       values_.emplace_back(o->val);
       if (keys_.back() == "host") host = o->val;
-      if (keys_.back() == "hostaddr") has_hostaddr = true;
+      if (keys_.back() == "hostaddr") {
+        has_hostaddr = true;
+        hostaddr = o->val;
+      }
+      if (keys_.back() == "port") port = std::atoi(o->val);
     }
     PQconninfoFree(options);
     // libpq resolves host names with a blocking getaddrinfo inside PQconnectPoll: give it the
@@ -40,12 +47,29 @@ class PostgresProbe final : public ActiveProbe {
     bool needs_resolving = !host.empty() && !has_hostaddr && host[0] != '/' &&
                            host.find(',') == std::string::npos;
     if (!needs_resolving) {
+      if (host_.egress() != nullptr) {
+        // Only a TCP address can be checked: a Unix socket (no host, or a path) reaches this
+        // machine's server, and a host list would connect past the first checked address.
+        if (!has_hostaddr || hostaddr.find(',') != std::string::npos) {
+          Fail("egress policy: a POSTGRES probe needs one TCP host (not a Unix socket or a host list)");
+          return;
+        }
+        auto ip = net::ParseIp(hostaddr);
+        if (!ip) {
+          Fail("egress policy: hostaddr is not an IP address");
+          return;
+        }
+        if (auto refusal = host_.egress()->Refusal(*ip, port)) {
+          Fail(*refusal);
+          return;
+        }
+      }
       StartConnect();
       return;
     }
     uint64_t id = this->id();
     ProbeHost& probe_host = host_;
-    host_.resolver().Resolve(host, 5432, [&probe_host, id](const std::vector<Address>& addresses,
+    host_.resolver().Resolve(host, port, [&probe_host, id](const std::vector<Address>& addresses,
                                                            const std::string& error) {
       auto* self = static_cast<PostgresProbe*>(probe_host.Find(id));
       if (self == nullptr) return;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/net/egress.h"
+
 // The asynchronous probe engine (issue 4): probes are multiplexed on a small fixed number of
 // threads — libcurl's multi interface for HTTP, non-blocking sockets on epoll for TCP and
 // REDIS, libpq's non-blocking connect and query for POSTGRES, gRPC's async API for GRPC. No
@@ -43,6 +45,9 @@ class Prober {
   using Callback = std::function<void(const ProbeOutcome&)>;
   struct Options {
     int http_max_connections = 0;  // 0: libcurl's default cache; reused across probes
+    // Every address a probe connects to is checked against it first; a refused one fails the
+    // probe with the policy's reason. Null: no check. Must outlive the prober.
+    const net::EgressPolicy* egress = nullptr;
   };
   Prober();
   explicit Prober(Options options);

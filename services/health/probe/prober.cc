@@ -51,8 +51,11 @@ std::string FirstLine(const std::string& text, size_t max) {
 // The engine thread: owns the loop, the resolver, curl, and every probe in flight but GRPC.
 class Engine final : public ProbeHost {
  public:
-  Engine(int http_max_connections, std::atomic<int>& in_flight)
-      : resolver_(loop_), curl_(loop_, http_max_connections), in_flight_(in_flight) {}
+  Engine(int http_max_connections, const net::EgressPolicy* egress, std::atomic<int>& in_flight)
+      : egress_(egress),
+        resolver_(loop_, egress),
+        curl_(loop_, http_max_connections),
+        in_flight_(in_flight) {}
 
   ~Engine() override {
     // Close every handle while curl and the loop are still here.
@@ -63,6 +66,7 @@ class Engine final : public ProbeHost {
   EventLoop& loop() override { return loop_; }
   Resolver& resolver() override { return resolver_; }
   CurlDriver& curl() override { return curl_; }
+  const net::EgressPolicy* egress() const override { return egress_; }
 
   ActiveProbe* Find(uint64_t id) override {
     auto it = active_.find(id);
@@ -145,6 +149,7 @@ class Engine final : public ProbeHost {
 
  private:
   EventLoop loop_;
+  const net::EgressPolicy* egress_;
   Resolver resolver_;
   CurlDriver curl_;
   std::atomic<int>& in_flight_;
@@ -158,8 +163,8 @@ class Engine final : public ProbeHost {
 struct Prober::Impl {
   explicit Impl(Options o)
       : options(o),
-        engine(std::make_unique<internal::Engine>(o.http_max_connections, in_flight)),
-        grpc([this] { in_flight.fetch_sub(1); }) {}
+        engine(std::make_unique<internal::Engine>(o.http_max_connections, o.egress, in_flight)),
+        grpc([this] { in_flight.fetch_sub(1); }, o.egress) {}
 
   Options options;
   std::atomic<int> in_flight{0};

@@ -64,7 +64,18 @@ bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   return *port > 0 && *port <= 65535;
 }
 
-Resolver::Resolver(EventLoop& loop) : loop_(loop), thread_([this] { Run(); }) {}
+Resolver::Resolver(EventLoop& loop, const net::EgressPolicy* egress)
+    : loop_(loop), egress_(egress), thread_([this] { Run(); }) {}
+
+std::string Resolver::Refusal(const std::vector<Address>& addresses, int port) const {
+  if (egress_ == nullptr) return "";
+  for (const Address& a : addresses) {
+    auto ip = net::FromSockaddr(reinterpret_cast<const sockaddr*>(&a.storage));
+    if (!ip) return "egress policy refuses an address that is not IPv4 or IPv6";
+    if (auto refusal = egress_->Refusal(*ip, port)) return *refusal;
+  }
+  return "";
+}
 
 Resolver::~Resolver() {
   {
@@ -78,6 +89,10 @@ Resolver::~Resolver() {
 void Resolver::Resolve(const std::string& host, int port, Done done) {
   Address numeric;
   if (ParseNumeric(host, &numeric)) {
+    if (std::string refusal = Refusal({numeric}, port); !refusal.empty()) {
+      done({}, refusal);
+      return;
+    }
     done(WithPort({numeric}, port), "");
     return;
   }
@@ -92,6 +107,10 @@ void Resolver::Resolve(const std::string& host, int port, Done done) {
     }
   }
   if (!cached.empty()) {
+    if (std::string refusal = Refusal(cached, port); !refusal.empty()) {
+      done({}, host + ": " + refusal);
+      return;
+    }
     done(WithPort(std::move(cached), port), "");
   } else {
     cv_.notify_one();
@@ -134,6 +153,12 @@ void Resolver::Run() {
       cache_[request.host] = CacheEntry{addresses, std::chrono::steady_clock::now() + kCacheTtl};
     }
     lock.unlock();
+    if (error.empty()) {
+      if (std::string refusal = Refusal(addresses, request.port); !refusal.empty()) {
+        error = request.host + ": " + refusal;
+        addresses.clear();
+      }
+    }
     loop_.Post([done = std::move(request.done), addresses = WithPort(addresses, request.port),
                 error] { done(addresses, error); });
     lock.lock();

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/net/egress.h"
 #include "services/health/probe/event_loop.h"
 
 // Host names for the TCP, REDIS and POSTGRES kinds. getaddrinfo blocks, so it runs on one
@@ -29,7 +30,10 @@ class Resolver {
  public:
   // `error` is empty on success (and `addresses` non-empty).
   using Done = std::function<void(const std::vector<Address>& addresses, const std::string& error)>;
-  explicit Resolver(EventLoop& loop);
+  // With an egress policy, every address a name resolves to is checked with the port asked
+  // for: one refused address fails the resolution with the policy's reason, so that callers
+  // only ever connect to checked addresses.
+  explicit Resolver(EventLoop& loop, const net::EgressPolicy* egress = nullptr);
   ~Resolver();
   // Engine thread. `done` runs on the engine thread, possibly before Resolve returns.
   void Resolve(const std::string& host, int port, Done done);
@@ -46,7 +50,11 @@ class Resolver {
   };
   void Run();
 
+  // The policy's reason when it refuses one of `addresses` (with their port), else "".
+  std::string Refusal(const std::vector<Address>& addresses, int port) const;
+
   EventLoop& loop_;
+  const net::EgressPolicy* egress_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request> queue_;

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "common/net/curl_egress.h"
+
 namespace flightdeck::health::smoke {
 namespace {
 
@@ -21,6 +23,7 @@ struct Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   HttpOutcome outcome;
+  net::CurlEgressGuard egress;
   char error[CURL_ERROR_SIZE] = {};
 };
 
@@ -44,6 +47,7 @@ void Configure(const HttpRequest& request, Transfer* t) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->outcome);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "flightdeck-smoke/1");
+  net::CheckEgressOnConnect(e, &t->egress);
   if (request.method == "HEAD") {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (request.method != "GET") {
@@ -75,7 +79,9 @@ void Finish(CURLcode code, Transfer* t) {
   t->outcome.latency_ms = static_cast<double>(total_us) / 1000.0;
   if (code != CURLE_OK) {
     t->outcome.reached = false;
-    t->outcome.transport_error = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
+    t->outcome.transport_error = !t->egress.refusal.empty() ? t->egress.refusal
+                                 : t->error[0] != '\0'       ? t->error
+                                                              : curl_easy_strerror(code);
     if (code == CURLE_OPERATION_TIMEDOUT) t->outcome.transport_error = "timeout: " + t->outcome.transport_error;
     return;
   }
@@ -87,7 +93,8 @@ void Finish(CURLcode code, Transfer* t) {
 
 }  // namespace
 
-std::vector<HttpOutcome> PerformConcurrently(const std::vector<HttpRequest>& requests) {
+std::vector<HttpOutcome> PerformConcurrently(const std::vector<HttpRequest>& requests,
+                                             const net::EgressPolicy* egress) {
   InitCurlOnce();
   std::vector<std::unique_ptr<Transfer>> transfers;
   std::vector<HttpOutcome> outcomes(requests.size());
@@ -99,6 +106,7 @@ std::vector<HttpOutcome> PerformConcurrently(const std::vector<HttpRequest>& req
   for (const HttpRequest& request : requests) {
     auto t = std::make_unique<Transfer>();
     t->easy = curl_easy_init();
+    t->egress.policy = egress;
     if (t->easy != nullptr) {
       Configure(request, t.get());
       curl_multi_add_handle(multi, t->easy);

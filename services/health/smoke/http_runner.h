@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/net/egress.h"
 #include "services/health/smoke/checks.h"
 
 namespace flightdeck::health::smoke {
@@ -20,6 +21,9 @@ struct HttpRequest {
 // and returns their outcomes in the same order. Each request ends at its own timeout; a slow
 // one never holds the others' latency figures. Redirects are not followed: a smoke check
 // states the answer it expects.
-std::vector<HttpOutcome> PerformConcurrently(const std::vector<HttpRequest>& requests);
+// Every connection's address is checked against `egress` as it is opened (null: no check); a
+// refused one is a transport error naming the address and the rule.
+std::vector<HttpOutcome> PerformConcurrently(const std::vector<HttpRequest>& requests,
+                                             const net::EgressPolicy* egress = nullptr);
 
 }  // namespace flightdeck::health::smoke

@@ -13,6 +13,7 @@
 #include "services/health/smoke/smoke.h"
 #include "services/health/smoke/store.h"
 #include "services/health/request_checks.h"
+#include "services/health/smoke/access.h"
 
 namespace flightdeck::health {
 namespace {
@@ -64,6 +65,29 @@ std::string Utf8Excerpt(const std::string& body, size_t limit) {
   return out;
 }
 
+// The caller's role as the gateway passed it; "" for a call without it (another service).
+std::string CallerRole(const grpc::ServerContext* ctx) {
+  return ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kRoleKey) : "";
+}
+
+// Why the egress policy refuses where `url` leads, resolving each host and port once per
+// request however many checks name it.
+std::string CachedRefusal(const net::EgressPolicy& egress, const std::string& url,
+                          std::map<std::string, std::string>* seen) {
+  std::string host;
+  int port = 0;
+  if (!net::HttpUrlHostPort(url, &host, &port)) return "";
+  const std::string key = host + " " + std::to_string(port);
+  auto it = seen->find(key);
+  if (it == seen->end()) it = seen->emplace(key, net::HostPortRefusal(egress, host, port)).first;
+  return it->second;
+}
+
+void BlankBodyExcerptsUnlessAllowed(const grpc::ServerContext* ctx, v1::SmokeRun* run) {
+  if (smoke::MayReadBodyExcerpts(CallerRole(ctx))) return;
+  for (v1::SmokeCheckResult& r : *run->mutable_results()) r.clear_body_excerpt();
+}
+
 // Relative check URLs in a suite are allowed without a base_url (a run names one): validate
 // them against a stand-in base.
 constexpr char kStandInBase[] = "http://base-url.invalid";
@@ -71,12 +95,14 @@ constexpr char kStandInBase[] = "http://base-url.invalid";
 }  // namespace
 
 SmokeServiceImpl::SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
-                                   std::function<void()> nudge, const secrets::KeyRing* keys)
+                                   std::function<void()> nudge, const secrets::KeyRing* keys,
+                                   const net::EgressPolicy* egress)
     : pool_(pool),
       queue_(queue),
       clock_(clock),
       nudge_(std::move(nudge)),
-      store_(std::make_unique<smoke::SmokeStore>(pool, queue, keys)) {}
+      store_(std::make_unique<smoke::SmokeStore>(pool, queue, keys)),
+      egress_(egress) {}
 
 SmokeServiceImpl::~SmokeServiceImpl() = default;
 
@@ -91,6 +117,12 @@ grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1
     if (!errors.empty()) return errors.ToStatus();
     v1::SmokeSuite suite;
     if (grpc::Status s = store_->GetSuite(req->suite(), &suite); !s.ok()) return s;
+    if (!smoke::MayOverrideBaseUrl(suite, req->base_url(), CallerRole(ctx))) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "base_url: suite " + suite.name() +
+                              " sends secret headers; only an admin may run it against another "
+                              "base_url than its own");
+    }
     run.set_suite(suite.name());
     run.set_base_url(req->base_url().empty() ? suite.base_url() : req->base_url());
     *run.mutable_checks() = suite.checks();
@@ -102,6 +134,15 @@ grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1
   }
   if (run.checks_size() > 0) smoke::NormalizeChecks(run.base_url(), run.mutable_checks(), &errors);
   if (!errors.empty()) return errors.ToStatus();
+  if (egress_ != nullptr) {
+    std::map<std::string, std::string> seen;
+    for (int i = 0; i < run.checks_size(); ++i) {
+      const std::string problem =
+          CachedRefusal(*egress_, smoke::JoinUrl(run.base_url(), run.checks(i).url()), &seen);
+      if (!problem.empty()) errors.Add("checks[" + std::to_string(i) + "].url", problem);
+    }
+    if (!errors.empty()) return errors.ToStatus();
+  }
   run.set_release_id(req->release_id());
   run.set_created_by(ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous") : "anonymous");
   if (grpc::Status s = store_->CreateRun(&run, clock_.Now()); !s.ok()) return s;
@@ -113,7 +154,7 @@ grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1
   return grpc::Status::OK;
 }
 
-grpc::Status SmokeServiceImpl::GetSmokeRun(grpc::ServerContext*, const v1::GetSmokeRunRequest* req,
+grpc::Status SmokeServiceImpl::GetSmokeRun(grpc::ServerContext* ctx, const v1::GetSmokeRunRequest* req,
                                            v1::SmokeRun* resp) {
   std::string id;
   if (grpc::Status s = ResolveIdPrefix("id", "smoke run", req->id(),
@@ -126,10 +167,11 @@ grpc::Status SmokeServiceImpl::GetSmokeRun(grpc::ServerContext*, const v1::GetSm
   }
   if (grpc::Status s = store_->GetRun(id, resp); !s.ok()) return s;
   smoke::RedactHeaders(resp->mutable_checks());
+  BlankBodyExcerptsUnlessAllowed(ctx, resp);
   return grpc::Status::OK;
 }
 
-grpc::Status SmokeServiceImpl::ListSmokeRuns(grpc::ServerContext*, const v1::ListSmokeRunsRequest* req,
+grpc::Status SmokeServiceImpl::ListSmokeRuns(grpc::ServerContext* ctx, const v1::ListSmokeRunsRequest* req,
                                              v1::ListSmokeRunsResponse* resp) {
   FieldErrors errors;
   std::string state;
@@ -167,6 +209,7 @@ grpc::Status SmokeServiceImpl::ListSmokeRuns(grpc::ServerContext*, const v1::Lis
   if (more) runs.pop_back();
   for (v1::SmokeRun& run : runs) {
     smoke::RedactHeaders(run.mutable_checks());
+    BlankBodyExcerptsUnlessAllowed(ctx, &run);
     *resp->add_runs() = std::move(run);
   }
   if (more && !resp->runs().empty()) {
@@ -187,6 +230,21 @@ grpc::Status SmokeServiceImpl::PutSmokeSuite(grpc::ServerContext*, const v1::Smo
   const std::string base = suite.base_url().empty() ? kStandInBase : suite.base_url();
   smoke::NormalizeChecks(base, suite.mutable_checks(), &errors);
   if (!errors.empty()) return errors.ToStatus();
+  if (egress_ != nullptr) {
+    std::map<std::string, std::string> seen;
+    if (!suite.base_url().empty()) {
+      const std::string problem = CachedRefusal(*egress_, suite.base_url(), &seen);
+      if (!problem.empty()) errors.Add("base_url", problem);
+    }
+    for (int i = 0; i < suite.checks_size(); ++i) {
+      // Relative URLs without a base are checked when a run names one.
+      const std::string url = smoke::JoinUrl(suite.base_url(), suite.checks(i).url());
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) continue;
+      const std::string problem = CachedRefusal(*egress_, url, &seen);
+      if (!problem.empty()) errors.Add("checks[" + std::to_string(i) + "].url", problem);
+    }
+    if (!errors.empty()) return errors.ToStatus();
+  }
   if (grpc::Status s = store_->PutSuite(suite, clock_.Now(), resp); !s.ok()) return s;
   smoke::RedactHeaders(resp->mutable_checks());
   return grpc::Status::OK;
@@ -255,7 +313,7 @@ grpc::Status SmokeServiceImpl::RunNextGroup(const std::string& run_id) {
     r.timeout_ms = check.timeout_ms() > 0 ? check.timeout_ms() : smoke::kDefaultTimeoutMs;
   }
   const Clock::TimePoint started = clock_.Now();
-  const std::vector<smoke::HttpOutcome> outcomes = smoke::PerformConcurrently(requests);
+  const std::vector<smoke::HttpOutcome> outcomes = smoke::PerformConcurrently(requests, egress_);
 
   std::vector<v1::SmokeCheckResult> results;
   for (size_t k = 0; k < outcomes.size(); ++k) {

@@ -7,6 +7,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/net/egress.h"
 #include "common/secrets/secrets.h"
 #include "flightdeck/v1/health.grpc.pb.h"
 
@@ -35,8 +36,12 @@ class SmokeServiceImpl final : public v1::SmokeService::Service {
  public:
   // `nudge` wakes the job worker after a run is enqueued. `keys` seal secret header values at
   // rest (smoke/store.h); null: no master key, and suites or runs with such headers are refused.
+  // `egress` decides which addresses checks may reach: suites and runs naming a refused one are
+  // INVALID_ARGUMENT, and a check whose address is refused when it runs fails with the reason;
+  // null allows every address (tests of other things).
   SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
-                   std::function<void()> nudge, const secrets::KeyRing* keys = nullptr);
+                   std::function<void()> nudge, const secrets::KeyRing* keys = nullptr,
+                   const net::EgressPolicy* egress = nullptr);
   ~SmokeServiceImpl() override;
 
   grpc::Status CreateSmokeRun(grpc::ServerContext* ctx, const v1::CreateSmokeRunRequest* req,
@@ -66,6 +71,7 @@ class SmokeServiceImpl final : public v1::SmokeService::Service {
   const Clock& clock_;
   std::function<void()> nudge_;
   std::unique_ptr<smoke::SmokeStore> store_;
+  const net::EgressPolicy* egress_;
 };
 
 }  // namespace flightdeck::health

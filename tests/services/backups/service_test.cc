@@ -13,8 +13,10 @@
 #include "common/db/migrate.h"
 #include "common/grpc/metadata.h"
 #include "common/jobs/jobs.h"
+#include "common/config/config.h"
 #include "common/secrets/secrets.h"
 #include "services/backups/service.h"
+#include "services/backups/target_destination.h"
 #include "services/backups/store.h"
 #include "tests/support/test_database.h"
 
@@ -190,6 +192,41 @@ TEST_F(BackupServiceTest, EveryProblemOfARequestIsReportedAtOnce) {
   EXPECT_EQ(s.error_message(),
             "id: is required; confirm: is required: repeat the backup id; target_database: must be 1-63 "
             "characters of a-z, 0-9, '_' and '-'");
+}
+
+// A target's database host is a user-given destination: registering or moving a target to an
+// address the egress policy refuses is INVALID_ARGUMENT naming the field and the rule. The
+// backups process's own PostgreSQL server stays allowed (backing up a neighbour database on it
+// is what the walk-through does), its other listeners do not.
+TEST_F(BackupServiceTest, ADatabaseAtARefusedAddressIsRefusedAtRegistration) {
+  net::EgressPolicy egress = BackupsEgressPolicy(
+      config::Env::FromMap({{"FLIGHTDECK_GRPC_PORT", "50052"},
+                            {"DATABASE_URL", "postgres://fd:pw@127.0.0.1:5432/flightdeck"},
+                            {"REDIS_URL", "redis://127.0.0.1:6390"}}),
+      50052, 9102);
+  service_.SetEgressPolicy(&egress);
+  v1::BackupTarget target = ShopTarget();
+  target.set_database_url("postgres://fd:secret@169.254.169.254:5432/shop");
+  v1::BackupTarget out;
+  grpc::Status s = service_.CreateBackupTarget(&context_, &target, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "database_url: egress policy refuses 169.254.169.254:5432: 169.254.169.254/32 is a cloud metadata "
+            "address (denied by default; FLIGHTDECK_EGRESS_ALLOW=169.254.169.254/32 allows it)");
+  EXPECT_EQ(s.error_message().find("secret"), std::string::npos);
+  target.set_database_url("postgres://fd:secret@localhost:6390/shop");  // Flightdeck's Redis
+  s = service_.CreateBackupTarget(&context_, &target, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("Flightdeck's own Redis (REDIS_URL)"), std::string::npos) << s.error_message();
+
+  ASSERT_TRUE(service_.CreateBackupTarget(&context_, &(target = ShopTarget()), &out).ok());
+  v1::UpdateBackupTargetRequest update;
+  update.set_name("shop");
+  update.mutable_database_url()->set_value("postgres://fd:secret@127.0.0.1:9102/shop");  // its admin port
+  s = service_.UpdateBackupTarget(&context_, &update, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("database_url: egress policy refuses 127.0.0.1:9102"), std::string::npos)
+      << s.error_message();
 }
 
 TEST_F(BackupServiceTest, TheStateFilterTakesAnyCaseAndListsTheValidStates) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock/timestamps.h"
+#include "common/net/egress.h"
 #include "services/health/evaluator.h"
 #include "services/health/request_checks.h"
 #include "services/health/result_ring.h"
@@ -386,6 +387,36 @@ TEST(ServiceDownAlert, IsTheDocumentedJson) {
             "down in production: liveness checkout-live failing\"},\"status\":\"firing\"}");
   nlohmann::json resolved = nlohmann::json::parse(ServiceDownAlert("a", "b", "ok", false));
   EXPECT_EQ(resolved["status"], "resolved");
+}
+
+TEST(TargetDestination, RefusedAddressesNameTheFieldAndTheRule) {
+  net::EgressPolicy policy = net::EgressPolicy::FromEnv(
+      config::Env::FromMap({}), {{"127.0.0.1", 9103, "admin port (FLIGHTDECK_ADMIN_PORT)"},
+                                 {"127.0.0.1", 5432, "PostgreSQL (DATABASE_URL)"}});
+  ProbeSpec http;
+  http.kind = ProbeKind::kHttp;
+  http.url = "http://127.0.0.1:9103/metrics";
+  EXPECT_EQ(DestinationRefusal(policy, http),
+            "url: egress policy refuses 127.0.0.1:9103: 127.0.0.0/8 port 9103 is Flightdeck's own "
+            "admin port (FLIGHTDECK_ADMIN_PORT) (denied by default; FLIGHTDECK_EGRESS_ALLOW=127.0.0.0/8 "
+            "allows it)");
+  http.url = "http://127.0.0.1:8081/healthz";  // loopback in general stays allowed
+  EXPECT_EQ(DestinationRefusal(policy, http), "");
+  ProbeSpec tcp;
+  tcp.kind = ProbeKind::kTcp;
+  tcp.address = "[fe80::1]:22";
+  EXPECT_EQ(DestinationRefusal(policy, tcp).rfind("address: egress policy refuses [fe80::1]:22", 0), 0u);
+  ProbeSpec pg;
+  pg.kind = ProbeKind::kPostgres;
+  pg.url = "postgres://fd:pw@localhost/fd";  // the default port, by name
+  EXPECT_NE(DestinationRefusal(policy, pg).find("PostgreSQL (DATABASE_URL)"), std::string::npos);
+  ProbeSpec redis;
+  redis.kind = ProbeKind::kRedis;
+  redis.url = "redis://169.254.169.254:6379";
+  EXPECT_NE(DestinationRefusal(policy, redis).find("cloud metadata"), std::string::npos);
+  // A name that does not resolve now is left to the probe's own check.
+  http.url = "http://no-such-host.invalid/";
+  EXPECT_EQ(DestinationRefusal(policy, http), "");
 }
 
 }  // namespace

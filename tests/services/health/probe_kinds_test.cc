@@ -301,3 +301,91 @@ TEST_F(ProbeKindsTest, RedisPassesAndFailsAsItShould) {
 
 }  // namespace
 }  // namespace flightdeck::health
+
+namespace flightdeck::health {
+namespace {
+
+// Every probe kind checks the address it connects to against the egress policy, and a refused
+// probe fails with the policy's reason instead of reaching the address.
+class ProbeEgressTest : public GrpcHealthTest {
+ protected:
+  void SetUp() override {
+    GrpcHealthTest::SetUp();
+    // The test's own servers stand in for Flightdeck's listeners.
+    policy_ = net::EgressPolicy::FromEnv(
+        config::Env::FromMap({}), {{"127.0.0.1", server_.port(), "admin port (FLIGHTDECK_ADMIN_PORT)"},
+                                   {"127.0.0.1", grpc_port_, "gRPC port (FLIGHTDECK_GRPC_PORT)"}});
+    Prober::Options options;
+    options.egress = &policy_;
+    guarded_ = std::make_unique<Prober>(options);
+    guarded_->Start();
+  }
+  void TearDown() override {
+    guarded_->Stop();
+    GrpcHealthTest::TearDown();
+  }
+  net::EgressPolicy policy_;
+  std::unique_ptr<Prober> guarded_;
+};
+
+TEST_F(ProbeEgressTest, HttpToAnOwnListenerIsRefusedWithTheReason) {
+  const int requests_before = server_.requests();
+  ProbeSpec spec = Http("/ok");
+  spec.url = "http://localhost:" + std::to_string(server_.port()) + "/ok";  // by name, too
+  ProbeOutcome outcome = RunProbe(*guarded_, spec);
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_NE(outcome.error.find("egress policy refuses"), std::string::npos) << outcome.error;
+  EXPECT_NE(outcome.error.find("Flightdeck's own admin port"), std::string::npos) << outcome.error;
+  EXPECT_EQ(server_.requests(), requests_before);
+  // The same prober reaches what the policy allows.
+  health()->SetServingStatus(true);
+  EXPECT_TRUE(RunProbe(prober_, Http("/ok")).ok);
+}
+
+TEST_F(ProbeEgressTest, TcpGrpcAndMetadataAddressesAreRefused) {
+  ProbeSpec tcp;
+  tcp.kind = ProbeKind::kTcp;
+  tcp.address = "localhost:" + std::to_string(server_.port());
+  EXPECT_NE(RunProbe(*guarded_, tcp).error.find("localhost: egress policy refuses"), std::string::npos);
+  tcp.address = "169.254.169.254:80";
+  EXPECT_EQ(RunProbe(*guarded_, tcp).error,
+            "egress policy refuses 169.254.169.254:80: 169.254.169.254/32 is a cloud metadata address "
+            "(denied by default; FLIGHTDECK_EGRESS_ALLOW=169.254.169.254/32 allows it)");
+  tcp.address = "[::ffff:169.254.169.254]:80";
+  EXPECT_NE(RunProbe(*guarded_, tcp).error.find("cloud metadata"), std::string::npos);
+
+  health()->SetServingStatus(true);
+  ProbeOutcome grpc = RunProbe(*guarded_, Grpc());
+  EXPECT_FALSE(grpc.ok);
+  EXPECT_NE(grpc.error.find("Flightdeck's own gRPC port"), std::string::npos) << grpc.error;
+
+  ProbeSpec redis;
+  redis.kind = ProbeKind::kRedis;
+  redis.url = "redis://169.254.1.1:6379";
+  EXPECT_NE(RunProbe(*guarded_, redis).error.find("link-local"), std::string::npos);
+  ProbeSpec pg;
+  pg.kind = ProbeKind::kPostgres;
+  pg.url = "postgresql://u@169.254.1.1:5432/x";
+  EXPECT_NE(RunProbe(*guarded_, pg).error.find("169.254.1.1:5432"), std::string::npos);
+  pg.url = "postgresql://u@localhost:" + std::to_string(server_.port()) + "/x";
+  EXPECT_NE(RunProbe(*guarded_, pg).error.find("admin port"), std::string::npos);
+  pg.url = "postgresql:///x?host=/var/run/postgresql";  // a Unix socket cannot be checked
+  EXPECT_NE(RunProbe(*guarded_, pg).error.find("needs one TCP host"), std::string::npos);
+}
+
+TEST_F(ProbeEgressTest, AnAllowedGrpcTargetIsReachedThroughTheCheckedAddress) {
+  net::EgressPolicy open;  // allows everything: the name is resolved and the address dialled
+  Prober::Options options;
+  options.egress = &open;
+  Prober prober(options);
+  prober.Start();
+  health()->SetServingStatus(true);
+  ProbeSpec spec = Grpc();
+  spec.address = "localhost:" + std::to_string(grpc_port_);
+  ProbeOutcome outcome = RunProbe(prober, spec);
+  EXPECT_TRUE(outcome.ok) << outcome.error;
+  prober.Stop();
+}
+
+}  // namespace
+}  // namespace flightdeck::health

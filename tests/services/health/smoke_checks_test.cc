@@ -2,6 +2,7 @@
 // one answer.
 #include <gtest/gtest.h>
 
+#include "services/health/smoke/access.h"
 #include "services/health/smoke/checks.h"
 
 namespace flightdeck::health::smoke {
@@ -170,6 +171,31 @@ TEST(SmokeVerdictTest, ReportsTheFirstUnmetExpectationInOrder) {
   EXPECT_EQ(FirstUnmetExpectation(c, o), "json path $.a: the body is not JSON");
   o.body = R"({"a":1,"b":2,"s":"ready"})";
   EXPECT_EQ(FirstUnmetExpectation(c, o), "");
+}
+
+TEST(SmokeAccess, BodyExcerptsAreForOperatorsAndAdminsOnly) {
+  EXPECT_FALSE(MayReadBodyExcerpts("VIEWER"));
+  EXPECT_FALSE(MayReadBodyExcerpts("DEPLOYER"));
+  EXPECT_FALSE(MayReadBodyExcerpts("INGEST"));
+  EXPECT_TRUE(MayReadBodyExcerpts("OPERATOR"));
+  EXPECT_TRUE(MayReadBodyExcerpts("ADMIN"));
+  EXPECT_TRUE(MayReadBodyExcerpts(""));  // another service, not a user behind the gateway
+}
+
+TEST(SmokeAccess, OnlyAnAdminMovesASuiteWithSecretHeadersToAnotherBaseUrl) {
+  v1::SmokeSuite suite;
+  suite.set_base_url("https://shop.example");
+  v1::SmokeCheck* check = suite.add_checks();
+  check->set_url("/status");
+  (*check->mutable_headers())["Accept"] = "application/json";
+  EXPECT_TRUE(MayOverrideBaseUrl(suite, "http://127.0.0.1:9101", "OPERATOR"));  // nothing secret
+  (*check->mutable_headers())["Authorization"] = "Bearer s3cret";
+  EXPECT_FALSE(MayOverrideBaseUrl(suite, "http://127.0.0.1:9101", "OPERATOR"));
+  EXPECT_FALSE(MayOverrideBaseUrl(suite, "http://attacker.example", "DEPLOYER"));
+  EXPECT_FALSE(MayOverrideBaseUrl(suite, "http://attacker.example", ""));
+  EXPECT_TRUE(MayOverrideBaseUrl(suite, "http://staging.shop.example", "ADMIN"));
+  EXPECT_TRUE(MayOverrideBaseUrl(suite, "", "VIEWER"));                      // its own base
+  EXPECT_TRUE(MayOverrideBaseUrl(suite, "https://shop.example", "OPERATOR"));  // the same base
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ class SmokeHttpServer {
   ~SmokeHttpServer();
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
   std::vector<SeenRequest> requests() const;
   // The largest number of requests being answered at the same moment so far.
   int max_in_flight() const { return max_in_flight_.load(); }

@@ -14,6 +14,8 @@
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
 #include "common/secrets/secrets.h"
+#include "common/config/config.h"
+#include "common/net/egress.h"
 #include "services/health/smoke/smoke.h"
 #include "tests/services/health/smoke_http_server.h"
 #include "tests/support/test_database.h"
@@ -475,6 +477,53 @@ TEST_F(SmokeRunnerTest, ASuiteWithSeveralMistakesIsRefusedListingThemAll) {
             "name: must be 1-63 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit; "
             "base_url: scheme must be http or https; checks[0].name: is required; checks[0].method: unknown "
             "value \"trace\" (one of GET, HEAD, POST, PUT, PATCH, DELETE)");
+}
+
+// The egress policy: a suite or run naming a refused address is INVALID_ARGUMENT naming the
+// field and the rule; an address refused by the time the run connects fails the check with
+// the reason.
+TEST_F(SmokeRunnerTest, RefusedDestinationsAreRefusedAtRegistrationAndFailAtRunTime) {
+  net::EgressPolicy policy = net::EgressPolicy::FromEnv(
+      config::Env::FromMap({}), {{"127.0.0.1", server_.port(), "admin port (FLIGHTDECK_ADMIN_PORT)"}});
+  SmokeServiceImpl guarded(pool_, queue_, clock_, [] {}, &keys_, &policy);
+  grpc::ServerContext ctx;
+
+  v1::CreateSmokeRunRequest metadata;
+  metadata.set_base_url("http://169.254.169.254");
+  *metadata.add_checks() = Check("credentials", "/latest/meta-data/iam/security-credentials/");
+  v1::SmokeRun run;
+  grpc::Status s = guarded.CreateSmokeRun(&ctx, &metadata, &run);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "checks[0].url: egress policy refuses 169.254.169.254:80: 169.254.169.254/32 is a cloud "
+            "metadata address (denied by default; FLIGHTDECK_EGRESS_ALLOW=169.254.169.254/32 allows it)");
+
+  v1::SmokeSuite suite;
+  suite.set_name("own-metrics");
+  suite.set_base_url("http://localhost:" + std::to_string(server_.port()));
+  *suite.add_checks() = Check("metrics", "/ok");
+  v1::SmokeSuite saved;
+  s = guarded.PutSmokeSuite(&ctx, &suite, &saved);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("base_url: localhost: egress policy refuses"), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("Flightdeck's own admin port"), std::string::npos);
+
+  // A run registered while the address was allowed (here: by a replica without the policy)
+  // is checked again when it connects.
+  v1::CreateSmokeRunRequest req;
+  req.set_base_url(server_.url());
+  *req.add_checks() = Check("status", "/ok");
+  v1::SmokeRun started = Start(req);
+  const int seen = server_.requests().size();
+  ASSERT_TRUE(guarded.RunNextGroup(started.id()).ok());
+  v1::SmokeRun done = Get(started.id());
+  ASSERT_EQ(done.state(), v1::SmokeRun::FAILED);
+  ASSERT_EQ(done.results_size(), 1);
+  EXPECT_NE(done.results(0).error().find("egress policy refuses 127.0.0.1:" + std::to_string(server_.port())),
+            std::string::npos)
+      << done.results(0).error();
+  EXPECT_EQ(static_cast<int>(server_.requests().size()), seen);
 }
 
 }  // namespace

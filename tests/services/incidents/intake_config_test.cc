@@ -12,6 +12,8 @@
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/secrets/secrets.h"
+#include "common/config/config.h"
+#include "common/net/egress.h"
 #include "services/incidents/config_store.h"
 #include "tests/support/test_database.h"
 
@@ -285,6 +287,39 @@ TEST_F(ConfigStoreTest, PolicyValidationNamesTheField) {
   level->add_targets()->set_name("pager");
   ExpectInvalid(config_.PutEscalationPolicy(p, &out), "levels[0].targets[0].url");
   EXPECT_EQ(config_.GetEscalationPolicy("ok", false, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// A webhook target whose address the egress policy refuses is refused with the policy,
+// naming the field and the rule (and not the URL: webhook URLs are credentials).
+TEST_F(ConfigStoreTest, PolicyTargetsAtRefusedAddressesAreRefusedNamingTheFieldAndRule) {
+  ASSERT_TRUE(migrated_);
+  net::EgressPolicy egress = net::EgressPolicy::FromEnv(
+      config::Env::FromMap({{"FLIGHTDECK_EGRESS_DENY", "10.0.0.0/8"}}), {});
+  config_.SetEgressPolicy(&egress);
+  v1::EscalationPolicy p;
+  p.set_name("guarded");
+  v1::NotificationTarget* t = p.add_on_open();
+  t->set_name("metadata");
+  t->set_url("http://169.254.169.254/latest/meta-data?secretpath");
+  v1::EscalationLevel* level = p.add_levels();
+  v1::NotificationTarget* pager = level->add_targets();
+  pager->set_name("pager");
+  pager->set_url("https://10.1.2.3/hook");
+  v1::EscalationPolicy out;
+  grpc::Status s = config_.PutEscalationPolicy(p, &out);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("on_open[0].url: egress policy refuses 169.254.169.254:80: "
+                                   "169.254.169.254/32 is a cloud metadata address"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("levels[0].targets[0].url: egress policy refuses 10.1.2.3:443: "
+                                   "10.0.0.0/8 is denied (FLIGHTDECK_EGRESS_DENY)"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(s.error_message().find("secretpath"), std::string::npos);
+  t->set_url("https://192.0.2.10/hook");
+  pager->set_url("https://192.0.2.11/hook");
+  EXPECT_TRUE(config_.PutEscalationPolicy(p, &out).ok());
 }
 
 TEST_F(ConfigStoreTest, SilencesAreActiveInTheirRangeAndCanBeExpired) {

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/config/config.h"
 #include "services/incidents/notifier.h"
 
 namespace flightdeck::incidents {
@@ -243,6 +244,32 @@ TEST(DeliverTest, SlowReceiverTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.error, "timeout after 300 ms");
+}
+
+// The egress policy: a webhook whose address is refused is never reached, and the delivery
+// fails with the reason (naming the address and the rule, never the URL: it is a credential).
+TEST(DeliverTest, ARefusedAddressFailsTheDeliveryWithTheReason) {
+  WebhookReceiver receiver(200);
+  const int port = std::stoi(receiver.url().substr(17));
+  net::EgressPolicy policy = net::EgressPolicy::FromEnv(
+      config::Env::FromMap({{"FLIGHTDECK_EGRESS_DENY", "127.0.0.0/8"}}), {});
+  DeliveryResult r = Deliver("http://localhost:" + std::to_string(port) + "/hook?token=s3cret", "{}", "",
+                             1700000000, std::chrono::seconds(5), &policy);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.http_status, 0);
+  EXPECT_NE(r.error.find("egress policy refuses"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("s3cret"), std::string::npos) << r.error;
+  EXPECT_TRUE(receiver.requests().empty());
+  EXPECT_NE(WebhookRefusal(&policy, "http://127.0.0.1:" + std::to_string(port) + "/hook")
+                .find("127.0.0.0/8 is denied (FLIGHTDECK_EGRESS_DENY)"),
+            std::string::npos);
+  EXPECT_NE(WebhookRefusal(&policy, "http://169.254.169.254/latest").find("cloud metadata"),
+            std::string::npos);
+  EXPECT_EQ(WebhookRefusal(&policy, "http://10.0.0.1/hook"), "");
+  EXPECT_EQ(WebhookRefusal(nullptr, "http://127.0.0.1/hook"), "");
+  // An allowed address is delivered to as before.
+  net::EgressPolicy open;
+  EXPECT_TRUE(Deliver(receiver.url(), "{}", "", 1700000000, std::chrono::seconds(5), &open).ok);
 }
 
 TEST(DeliverTest, OnlyHttpSchemes) {

@@ -13,11 +13,14 @@
 #include "common/alerts/alerts.h"
 #include "common/cache/cache.h"
 #include "common/clock/clock.h"
+#include "common/config/config.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
 #include "common/clock/timestamps.h"
 #include "common/metrics/metrics.h"
+#include "common/net/egress.h"
+#include "services/releases/metric_source.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/service.h"
 #include "services/releases/state_machine.h"
@@ -940,6 +943,32 @@ TEST_F(JudgeAndBakeTest, BakeSurvivesARestartOfTheProcess) {
   }
   EXPECT_EQ(Get(r.id()).state(), v1::Release::ROLLED_BACK) << Timeline(r.id());
   EXPECT_NE(Get(r.id()).outcome_reason().find("9.00%"), std::string::npos);
+}
+
+// The Prometheus canary source is a user-given destination: a release whose URL leads to an
+// address the egress policy refuses is refused when it is created, naming the field.
+TEST_F(PipelineTest, APrometheusUrlAtARefusedAddressIsRefusedAtCreation) {
+  net::EgressPolicy egress = net::EgressPolicy::FromEnv(config::Env::FromMap({}), {{"127.0.0.1", 9101, "admin port"}});
+  PrometheusSource prometheus(std::chrono::seconds(1), &egress);
+  Pipeline guarded(store_, clock_, policies_, registry_,
+                   [this](const std::string&, const EnvironmentPolicy&) { return driver_.Make(); },
+                   {{"prometheus", &prometheus}});
+  for (const std::string& url : {std::string("http://169.254.169.254/"), std::string("http://127.0.0.1:9101")}) {
+    v1::CreateReleaseRequest req;
+    req.set_service("checkout");
+    req.set_environment("staging");
+    req.set_version("v1");
+    req.set_commit_sha("abcdef1");
+    const std::string canary = R"({"steps":[{"weight":5,"duration":"60s"}],"analysis":{"interval":"10s",)"
+                               R"("source":"prometheus","prometheus":{"url":")" + url +
+                               R"(","error_rate_query":"x"}}})";
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(canary, req.mutable_canary()).ok());
+    v1::Release r;
+    grpc::Status s = guarded.Create(req, {"ci", ""}, &r);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << url;
+    EXPECT_EQ(s.error_message().rfind("canary.analysis.prometheus.url: egress policy refuses", 0), 0u)
+        << s.error_message();
+  }
 }
 
 }  // namespace

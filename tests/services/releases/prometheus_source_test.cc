@@ -4,6 +4,8 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
+#include "common/config/config.h"
+#include "common/net/egress.h"
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -454,6 +456,27 @@ TEST_F(PrometheusSourceTest, CredentialsInTheUrlStayOutOfTheDetail) {
   EXPECT_FALSE(result.observation.has_value());
   EXPECT_THAT(result.detail, HasSubstr("cannot reach prometheus at http://***@127.0.0.1:"));
   EXPECT_THAT(result.detail, ::testing::Not(HasSubstr("hunter2")));
+}
+
+// The canary source is a user-given destination: the egress policy refuses it at a release's
+// creation (DestinationRefusal) and, when the address changed since, at each analysis.
+TEST_F(PrometheusSourceTest, ARefusedAddressIsNoDataWithThePolicysReason) {
+  net::EgressPolicy egress = net::EgressPolicy::FromEnv(
+      config::Env::FromMap({{"FLIGHTDECK_EGRESS_DENY", "127.0.0.0/8,::1"}}), {});
+  PrometheusSource source(5s, &egress);
+  v1::AnalysisConfig analysis = Analysis(base_url_, kErrorRateQuery);
+  EXPECT_THAT(source.DestinationRefusal(analysis),
+              AllOf(HasSubstr("canary.analysis.prometheus.url: egress policy refuses 127.0.0.1:"),
+                    HasSubstr("127.0.0.0/8 is denied (FLIGHTDECK_EGRESS_DENY)")));
+  SourceResult result = source.Fetch(Checkout(), analysis, LastSeconds(5s));
+  EXPECT_FALSE(result.observation.has_value());
+  EXPECT_THAT(result.detail, HasSubstr("egress policy refuses"));
+  EXPECT_EQ(source.DestinationRefusal(Analysis("http://169.254.169.254/", kErrorRateQuery))
+                .find("cloud metadata") == std::string::npos,
+            false);
+  // Without a policy, or with one that allows it, the same URL is read.
+  PrometheusSource open(5s);
+  EXPECT_EQ(open.DestinationRefusal(analysis), "");
 }
 
 TEST_F(PrometheusSourceTest, ScalarResultIsAccepted) {
