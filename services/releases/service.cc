@@ -62,7 +62,7 @@ grpc::Status ReleaseServiceImpl::ResolveId(const std::string& given, std::string
 
 ReleaseServiceImpl::ReleaseServiceImpl(ReleaseStore& store, Pipeline& pipeline,
                                        cache::Cache& cache, std::chrono::milliseconds cache_ttl)
-    : store_(store), pipeline_(pipeline), cache_(cache), cache_ttl_(cache_ttl) {}
+    : store_(store), pipeline_(pipeline), cache_(cache), cache_ttl_(cache_ttl), tail_(store) {}
 
 namespace {
 
@@ -313,10 +313,9 @@ grpc::Status ReleaseServiceImpl::WatchRelease(grpc::ServerContext* context,
   while (!context->IsCancelled()) {
     const uint64_t seen = db::Generation(feed_);
     v1::Release release;
-    if (grpc::Status s = store_.Get(id, &release); !s.ok()) return s;
     std::vector<v1::ReleaseEvent> events;
     bool more = false;
-    if (grpc::Status s = store_.ListEvents(id, after, 500, &events, &more); !s.ok()) return s;
+    if (grpc::Status s = tail_.Read(id, after, seen, 500, &release, &events, &more); !s.ok()) return s;
     for (const v1::ReleaseEvent& e : events) {
       if (!writer->Write(e)) return grpc::Status::OK;  // the client went away
       after = e.id();

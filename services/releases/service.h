@@ -8,6 +8,7 @@
 #include "flightdeck/v1/releases.grpc.pb.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/store.h"
+#include "services/releases/timeline_tail.h"
 
 namespace flightdeck::cache {
 class Cache;
@@ -83,6 +84,7 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   cache::Cache& cache_;
   std::chrono::milliseconds cache_ttl_;
   const db::ChangeFeed* feed_ = nullptr;
+  TimelineTail tail_;  // what the Watch streams read, once for all of them
 };
 
 // Page tokens are opaque to clients: hex of "<created_at_us>/<id>" of the last row returned.
