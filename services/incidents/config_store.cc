@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pqxx/pqxx>
 
@@ -69,10 +70,27 @@ std::string CanonicalSeverity(const std::string& value) {
 
 const secrets::KeyRing kNoKeys;
 
+// What is stored of a routing key (migrations/incidents/0007_routing_keys_hashed.sql).
+std::string RoutingKeyHash(const std::string& key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xF]);
+  }
+  return out;
+}
+
+constexpr char kMaskedKeyStars[] = "****";
+
 void IntegrationFromRow(const pqxx::row& row, v1::Integration* out) {
   out->Clear();
   out->set_name(row[0].as<std::string>());
-  out->set_routing_key(row[1].as<std::string>());
+  // Only the last four characters are kept in clear: enough to tell keys apart.
+  out->set_routing_key(std::string(kMaskedKeyStars) + row[1].as<std::string>());
   out->set_service(row[2].as<std::string>());
   out->set_environment(row[3].as<std::string>());
   out->set_severity_override(row[4].as<std::string>());
@@ -125,22 +143,23 @@ void FillSettingsDefaults(v1::IncidentSettings* s) {
 ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyRing* keys)
     : pool_(pool), clock_(clock), keys_(keys != nullptr ? *keys : kNoKeys) {
   const std::string integration_columns =
-      "name, routing_key, service, environment, severity_override, default_severity, "
+      "name, routing_key_last4, service, environment, severity_override, default_severity, "
       "escalation_policy, " + Micros("created_at");
   pool_.Prepare("incidents_integration_insert",
-                "INSERT INTO incidents.integrations (name, routing_key, service, environment, "
-                "severity_override, default_severity, escalation_policy, created_at) VALUES "
-                "($1, $2, $3, $4, $5, $6, $7, " + db::MicrosParam(8) + ") RETURNING " + integration_columns);
+                "INSERT INTO incidents.integrations (name, routing_key_sha256, routing_key_last4, service, "
+                "environment, severity_override, default_severity, escalation_policy, created_at) VALUES "
+                "($1, $2, right($9, 4), $3, $4, $5, $6, $7, " + db::MicrosParam(8) + ") RETURNING " +
+                    integration_columns);
   pool_.Prepare("incidents_integration_get",
                 "SELECT " + integration_columns + " FROM incidents.integrations WHERE name = $1");
   pool_.Prepare("incidents_integration_by_key",
-                "SELECT " + integration_columns + " FROM incidents.integrations WHERE routing_key = $1");
+                "SELECT " + integration_columns + " FROM incidents.integrations WHERE routing_key_sha256 = $1");
   pool_.Prepare("incidents_integration_list",
                 "SELECT " + integration_columns + " FROM incidents.integrations ORDER BY name");
   pool_.Prepare("incidents_integration_delete",
                 "DELETE FROM incidents.integrations WHERE name = $1 RETURNING name");
   pool_.Prepare("incidents_integration_exists",
-                "SELECT 1 FROM incidents.integrations WHERE name = $1 OR routing_key = $2");
+                "SELECT 1 FROM incidents.integrations WHERE name = $1 OR routing_key_sha256 = $2");
 
   pool_.Prepare("incidents_policy_get",
                 "SELECT policy::text, " + Micros("updated_at") +
@@ -219,17 +238,18 @@ grpc::Status ConfigStore::CreateIntegration(const v1::Integration& in, v1::Integ
     if (!in.escalation_policy().empty() && db::Exec(tx, "incidents_policy_get", in.escalation_policy()).empty()) {
       return Invalid("escalation_policy: no escalation policy named \"" + in.escalation_policy() + "\"");
     }
-    pqxx::result existing = db::Exec(tx, "incidents_integration_exists", in.name(), key);
+    pqxx::result existing = db::Exec(tx, "incidents_integration_exists", in.name(), RoutingKeyHash(key));
     if (!existing.empty()) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "name: an integration named \"" + in.name() + "\" or with this routing_key already exists");
     }
     try {
-      pqxx::result r = db::Exec(tx, "incidents_integration_insert", in.name(), key, in.service(),
+      pqxx::result r = db::Exec(tx, "incidents_integration_insert", in.name(), RoutingKeyHash(key), in.service(),
                                 in.environment(), CanonicalSeverity(in.severity_override()),
                                 CanonicalSeverity(in.default_severity()), in.escalation_policy(),
-                                ToMicros(clock_.Now()));
+                                ToMicros(clock_.Now()), key);
       IntegrationFromRow(r[0], out);
+      out->set_routing_key(key);  // the one answer that carries it
     } catch (const pqxx::unique_violation&) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "name: an integration named \"" + in.name() + "\" or with this routing_key already exists");
@@ -249,7 +269,7 @@ grpc::Status ConfigStore::GetIntegration(const std::string& name, v1::Integratio
 
 grpc::Status ConfigStore::IntegrationByRoutingKey(const std::string& routing_key, v1::Integration* out) {
   return pool_.Transact("integration by routing key", [&](pqxx::transaction_base& tx) {
-    pqxx::result r = db::Exec(tx, "incidents_integration_by_key", routing_key);
+    pqxx::result r = db::Exec(tx, "incidents_integration_by_key", RoutingKeyHash(routing_key));
     if (r.empty()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "routing_key: no integration has this routing key");
     }

@@ -32,6 +32,8 @@ class ConfigStore {
  public:
   ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyRing* keys = nullptr);
 
+  // Routing keys are stored as SHA-256 hashes: `out` of CreateIntegration is the only answer that
+  // carries the key; Get and List show it masked ("****abcd": its last 4 characters).
   grpc::Status CreateIntegration(const v1::Integration& in, v1::Integration* out);  // ALREADY_EXISTS
   grpc::Status GetIntegration(const std::string& name, v1::Integration* out);
   grpc::Status IntegrationByRoutingKey(const std::string& routing_key, v1::Integration* out);  // NOT_FOUND

@@ -98,11 +98,68 @@ TEST_F(ConfigStoreTest, IntegrationGetsARandomRoutingKeyAndIsFoundByIt) {
 
   in.set_name("grafana");
   EXPECT_EQ(config_.CreateIntegration(in, &found).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  // Shown once: the create answer had it; reads show its last 4 characters only, and the
+  // database holds its SHA-256, never the key.
+  v1::Integration got;
+  ASSERT_TRUE(config_.GetIntegration("grafana-2", &got).ok());
+  EXPECT_EQ(got.routing_key(), "****" + b.routing_key().substr(28));
+  EXPECT_EQ(found.routing_key(), got.routing_key()) << "found by key, shown masked";
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    pqxx::result rows = tx.exec("SELECT t::text FROM incidents.integrations t");
+    ASSERT_EQ(rows.size(), 2u);
+    for (const auto& row : rows) {
+      EXPECT_THAT(row[0].as<std::string>(), Not(HasSubstr(a.routing_key())));
+      EXPECT_THAT(row[0].as<std::string>(), Not(HasSubstr(b.routing_key())));
+    }
+  }
   ASSERT_TRUE(config_.DeleteIntegration("grafana").ok());
   v1::ListIntegrationsResponse list;
   ASSERT_TRUE(config_.ListIntegrations(&list).ok());
   ASSERT_EQ(list.integrations_size(), 1);
   EXPECT_EQ(list.integrations(0).name(), "grafana-2");
+  EXPECT_EQ(list.integrations(0).routing_key(), "****" + b.routing_key().substr(28));
+}
+
+// Keys stored in plain text before hashing are hashed in place by the migration: the sender
+// keeps working with the key it has, and the key is no longer in the table.
+TEST(RoutingKeyMigration, PlainKeysAreHashedInPlaceAndStillFindTheirIntegration) {
+  test::TestDatabase db;
+  db::Pool pool({db.url(), 2, 5000ms, 4, "test"});
+  db::SchemaMigrations all = db::EmbeddedMigrations("incidents");
+  db::SchemaMigrations before = all;
+  before.migrations.clear();
+  for (const db::Migration& m : all.migrations) {
+    if (m.name != "routing_keys_hashed") before.migrations.push_back(m);
+    else break;
+  }
+  ASSERT_LT(before.migrations.size(), all.migrations.size()) << "no routing_keys_hashed migration";
+  grpc::Status s = db::Migrate(pool, before);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string legacy = "abcdefghijklmnopqrstuvwxyz012345";
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO incidents.integrations (name, routing_key, service, created_at) "
+                   "VALUES ('legacy', $1, 'payments', now())", legacy);
+    tx.commit();
+  }
+  s = db::Migrate(pool, all);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  FakeClock clock;
+  ConfigStore config(pool, clock);
+  v1::Integration found;
+  s = config.IntegrationByRoutingKey(legacy, &found);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(found.name(), "legacy");
+  EXPECT_EQ(found.routing_key(), "****2345");
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  EXPECT_THAT(tx.exec("SELECT t::text FROM incidents.integrations t")[0][0].as<std::string>(),
+              Not(HasSubstr(legacy)));
 }
 
 TEST_F(ConfigStoreTest, IntegrationValidationNamesTheField) {
