@@ -324,7 +324,10 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     }
   }
   if (!errors.empty()) return errors.ToStatus();
-  for (v1::NotificationTarget* t : targets) t->clear_has_secret();
+  for (v1::NotificationTarget* t : targets) {
+    t->clear_has_secret();
+    t->clear_url_redacted();
+  }
   if (keys_.empty()) {
     // Refused before anything is read: the answer names the first field that needs the key.
     v1::EscalationPolicy probe = policy;
@@ -334,27 +337,51 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
   grpc::Status s = pool_.Transact("put escalation policy", [&](pqxx::transaction_base& tx) {
     // A target re-sent without its secret keeps the stored one (matched by target name): API
     // answers never show secrets, so a client editing a policy cannot send them back.
+    // Likewise a url re-sent as callers below ADMIN were shown it (scheme and host) keeps the
+    // stored one: (stored value, its scheme and host) by target name.
     std::map<std::string, std::string> stored_secrets;
+    struct StoredUrl {
+      std::string stored, plain, shown;
+    };
+    std::map<std::string, StoredUrl> stored_urls;
     pqxx::result r = db::Exec(tx, "incidents_policy_get_for_update", policy.name());
     if (!r.empty()) {
       v1::EscalationPolicy stored;
       db::FromDetailJson(r[0][0].as<std::string>(), &stored);
-      for (const auto& t : stored.on_open()) stored_secrets.emplace(t.name(), t.secret());
-      for (const auto& level : stored.levels()) {
-        for (const auto& t : level.targets()) stored_secrets.emplace(t.name(), t.secret());
+      v1::EscalationPolicy opened = stored;
+      // A url that no longer opens cannot be kept: the one sent is stored instead.
+      bool urls_open = OpenPolicy(keys_, &opened).ok();
+      auto remember = [&](const v1::NotificationTarget& t, const v1::NotificationTarget& plain) {
+        stored_secrets.emplace(t.name(), t.secret());
+        if (urls_open) stored_urls.emplace(t.name(), StoredUrl{t.url(), plain.url(), UrlSchemeAndHost(plain.url())});
+      };
+      for (int i = 0; i < stored.on_open_size(); ++i) remember(stored.on_open(i), opened.on_open(i));
+      for (int l = 0; l < stored.levels_size(); ++l) {
+        for (int i = 0; i < stored.levels(l).targets_size(); ++i) {
+          remember(stored.levels(l).targets(i), opened.levels(l).targets(i));
+        }
       }
     }
     // Kept secrets stay as stored (sealed, or legacy plain text sealed below).
-    v1::EscalationPolicy to_store = policy;
-    auto keep = [&](v1::NotificationTarget* t) {
-      auto it = stored_secrets.find(t->name());
-      if (t->secret().empty() && it != stored_secrets.end()) t->set_secret(it->second);
+    // The answer gets the kept url in plain text, the row the stored (sealed) one.
+    auto keep_all = [&](v1::EscalationPolicy* p, bool as_stored) {
+      auto keep = [&](v1::NotificationTarget* t) {
+        auto it = stored_secrets.find(t->name());
+        if (t->secret().empty() && it != stored_secrets.end()) t->set_secret(it->second);
+        auto url = stored_urls.find(t->name());
+        if (url != stored_urls.end() && t->url() == url->second.shown && t->url() != url->second.plain) {
+          t->set_url(as_stored ? url->second.stored : url->second.plain);
+        }
+      };
+      for (auto& t : *p->mutable_on_open()) keep(&t);
+      for (auto& level : *p->mutable_levels()) {
+        for (auto& t : *level.mutable_targets()) keep(&t);
+      }
     };
-    for (auto& t : *to_store.mutable_on_open()) keep(&t);
-    for (auto& level : *to_store.mutable_levels()) {
-      for (auto& t : *level.mutable_targets()) keep(&t);
-    }
-    *out = to_store;
+    v1::EscalationPolicy to_store = policy;
+    keep_all(&to_store, true);
+    *out = policy;
+    keep_all(out, false);
     if (grpc::Status s = SealPolicy(keys_, &to_store); !s.ok()) return s;
     db::Exec(tx, "incidents_policy_upsert", to_store.name(), db::DetailJson(to_store), ToMicros(now));
     return grpc::Status::OK;

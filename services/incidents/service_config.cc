@@ -3,9 +3,19 @@
 
 #include "common/grpc/metadata.h"
 #include "services/incidents/config_store.h"
+#include "services/incidents/policy_document.h"
 #include "services/incidents/service.h"
 
 namespace flightdeck::incidents {
+namespace {
+
+// Notification URLs are credentials (a Slack webhook URL is one): shown whole to ADMIN callers
+// only, as scheme and host to the rest. The gateway sends the caller's role as metadata.
+bool ShowsNotificationUrls(const grpc::ServerContext* ctx) {
+  return ctx != nullptr && rpc::ClientMetadata(*ctx, rpc::kRoleKey) == "ADMIN";
+}
+
+}  // namespace
 
 grpc::Status IncidentServiceImpl::CreateIntegration(grpc::ServerContext*, const v1::Integration* req,
                                                     v1::Integration* resp) {
@@ -29,20 +39,28 @@ grpc::Status IncidentServiceImpl::DeleteIntegration(grpc::ServerContext*, const 
   return grpc::Status::OK;
 }
 
-grpc::Status IncidentServiceImpl::PutEscalationPolicy(grpc::ServerContext*, const v1::EscalationPolicy* req,
+grpc::Status IncidentServiceImpl::PutEscalationPolicy(grpc::ServerContext* ctx, const v1::EscalationPolicy* req,
                                                       v1::EscalationPolicy* resp) {
-  return config_.PutEscalationPolicy(*req, resp);
+  grpc::Status s = config_.PutEscalationPolicy(*req, resp);
+  if (s.ok() && !ShowsNotificationUrls(ctx)) RedactUrls(resp);
+  return s;
 }
 
-grpc::Status IncidentServiceImpl::GetEscalationPolicy(grpc::ServerContext*, const v1::NameRequest* req,
+grpc::Status IncidentServiceImpl::GetEscalationPolicy(grpc::ServerContext* ctx, const v1::NameRequest* req,
                                                       v1::EscalationPolicy* resp) {
-  return config_.GetEscalationPolicy(req->name(), /*with_secrets=*/false, resp);
+  grpc::Status s = config_.GetEscalationPolicy(req->name(), /*with_secrets=*/false, resp);
+  if (s.ok() && !ShowsNotificationUrls(ctx)) RedactUrls(resp);
+  return s;
 }
 
-grpc::Status IncidentServiceImpl::ListEscalationPolicies(grpc::ServerContext*,
+grpc::Status IncidentServiceImpl::ListEscalationPolicies(grpc::ServerContext* ctx,
                                                          const v1::ListEscalationPoliciesRequest*,
                                                          v1::ListEscalationPoliciesResponse* resp) {
-  return config_.ListEscalationPolicies(resp);
+  grpc::Status s = config_.ListEscalationPolicies(resp);
+  if (s.ok() && !ShowsNotificationUrls(ctx)) {
+    for (v1::EscalationPolicy& p : *resp->mutable_policies()) RedactUrls(&p);
+  }
+  return s;
 }
 
 grpc::Status IncidentServiceImpl::DeleteEscalationPolicy(grpc::ServerContext*, const v1::NameRequest* req,
