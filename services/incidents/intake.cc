@@ -427,8 +427,8 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
     if (state.empty()) errors.Add("state", EnumProblem(request.state(), {"FIRING", "RESOLVED"}));
     for (char& c : state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  if (request.page_size() < 0 || request.page_size() > 500) {
-    errors.Add("page_size", "must be between 1 and 500");
+  if (request.page_size() < 0 || request.page_size() > kMaxPage) {
+    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default 50)");
   }
   int limit = request.page_size() == 0 ? 50 : request.page_size();
   std::optional<long long> before;
@@ -465,13 +465,13 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
   return refused;
 }
 
-grpc::Status Intake::AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out) {
+grpc::Status Intake::AlertsOfIncident(const std::string& incident_id, int limit, std::vector<v1::Alert>* out) {
   out->clear();
   if (incident_id.empty()) return grpc::Status::OK;
   return pool_.Transact("alerts of incident", [&](pqxx::transaction_base& tx) {
     out->clear();
     pqxx::result r = db::Exec(tx, "incidents_alert_list", incident_id, std::string(), std::string(),
-                              std::optional<long long>(), 10000);
+                              std::optional<long long>(), limit);
     for (const pqxx::row& row : r) AlertFromRow(row, &out->emplace_back());
     return grpc::Status::OK;
   });

@@ -39,7 +39,8 @@ class Intake {
   grpc::Status PagerDuty(const v1::PagerDutyEvent& event, const std::string& actor,
                          v1::PagerDutyResponse* out);
   grpc::Status ListAlerts(const v1::ListAlertsRequest& request, v1::ListAlertsResponse* out);
-  grpc::Status AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out);
+  // The newest `limit` alerts of the incident, newest first.
+  grpc::Status AlertsOfIncident(const std::string& incident_id, int limit, std::vector<v1::Alert>* out);
 
  private:
   db::Pool& pool_;
