@@ -13,6 +13,7 @@
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
 #include "services/incidents/ids.h"
+#include "services/incidents/incident_store.h"
 #include "services/incidents/policy_document.h"
 #include "services/incidents/severity.h"
 #include "services/incidents/validation.h"
@@ -185,7 +186,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                     ") RETURNING " + silence_columns);
   pool_.Prepare("incidents_silence_list",
                 "SELECT " + silence_columns + " FROM incidents.silences WHERE $1 OR ends_at > " +
-                    db::MicrosParam(2) + " ORDER BY starts_at, id");
+                    db::MicrosParam(2) + " ORDER BY starts_at, id OFFSET $3 LIMIT $4");
   pool_.Prepare("incidents_silence_active",
                 "SELECT id::text, matchers::text FROM incidents.silences WHERE starts_at <= " +
                     db::MicrosParam(1) + " AND ends_at > " + db::MicrosParam(1) + " ORDER BY created_at, id");
@@ -478,13 +479,33 @@ grpc::Status ConfigStore::CreateSilence(const v1::Silence& in, const std::string
   });
 }
 
-grpc::Status ConfigStore::ListSilences(bool include_expired, v1::ListSilencesResponse* out) {
+grpc::Status ConfigStore::ListSilences(const v1::ListSilencesRequest& request, v1::ListSilencesResponse* out) {
+  FieldErrors errors;
+  if (request.page_size() < 0 || request.page_size() > kMaxPage) {
+    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default " +
+                                std::to_string(kMaxPage) + ")");
+  }
+  const int limit = request.page_size() == 0 ? kMaxPage : request.page_size();
+  // page_token: how many silences the previous pages held.
+  long long offset = 0;
+  const std::string& token = request.page_token();
+  if (!token.empty()) {
+    if (token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos) {
+      errors.Add("page_token", "not a token returned by ListSilences");
+    } else {
+      offset = std::stoll(token);
+    }
+  }
+  if (!errors.empty()) return errors.ToStatus();
   Clock::TimePoint now = clock_.Now();
   return pool_.Transact("list silences", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_silence_list", include_expired, ToMicros(now))) {
-      SilenceFromRow(row, now, out->add_silences());
+    pqxx::result rows =
+        db::Exec(tx, "incidents_silence_list", request.include_expired(), ToMicros(now), offset, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      SilenceFromRow(rows[i], now, out->add_silences());
     }
+    if (static_cast<int>(rows.size()) > limit) out->set_next_page_token(std::to_string(offset + limit));
     return grpc::Status::OK;
   });
 }

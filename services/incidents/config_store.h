@@ -52,7 +52,9 @@ class ConfigStore {
   grpc::Status OpenCopy(const std::string& stored, std::string* plain) const;
 
   grpc::Status CreateSilence(const v1::Silence& in, const std::string& actor, v1::Silence* out);
-  grpc::Status ListSilences(bool include_expired, v1::ListSilencesResponse* out);
+  // A page (at most kMaxPage, INVALID_ARGUMENT past it) in start order; expired ones only when
+  // asked, since they accumulate forever.
+  grpc::Status ListSilences(const v1::ListSilencesRequest& request, v1::ListSilencesResponse* out);
   grpc::Status ExpireSilence(const std::string& id, v1::Silence* out);
 
   grpc::Status CreateInhibitionRule(const v1::InhibitionRule& in, v1::InhibitionRule* out);

@@ -78,7 +78,7 @@ grpc::Status IncidentServiceImpl::CreateSilence(grpc::ServerContext* ctx, const 
 
 grpc::Status IncidentServiceImpl::ListSilences(grpc::ServerContext*, const v1::ListSilencesRequest* req,
                                                v1::ListSilencesResponse* resp) {
-  return config_.ListSilences(req->include_expired(), resp);
+  return config_.ListSilences(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::ExpireSilence(grpc::ServerContext*, const v1::IdRequest* req,

@@ -379,11 +379,29 @@ TEST_F(ConfigStoreTest, SilencesAreActiveInTheirRangeAndCanBeExpired) {
   EXPECT_FALSE(expired.active());
   EXPECT_EQ(TimeOf(expired.ends_at()), clock_.Now());
   v1::ListSilencesResponse list;
-  ASSERT_TRUE(config_.ListSilences(false, &list).ok());
+  v1::ListSilencesRequest req;
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
   ASSERT_EQ(list.silences_size(), 1);
   EXPECT_EQ(list.silences(0).id(), later.id());
-  ASSERT_TRUE(config_.ListSilences(true, &list).ok());
+  req.set_include_expired(true);
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
   EXPECT_EQ(list.silences_size(), 2);
+  EXPECT_TRUE(list.next_page_token().empty());
+  // Expired silences accumulate forever: the list is paged, with a maximum.
+  req.set_page_size(1);
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
+  ASSERT_EQ(list.silences_size(), 1);
+  EXPECT_EQ(list.silences(0).id(), now.id());
+  req.set_page_token(list.next_page_token());
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
+  ASSERT_EQ(list.silences_size(), 1);
+  EXPECT_EQ(list.silences(0).id(), later.id());
+  EXPECT_TRUE(list.next_page_token().empty());
+  req.set_page_size(501);
+  ExpectInvalid(config_.ListSilences(req, &list), "page_size");
+  req.set_page_size(0);
+  req.set_page_token("x");
+  ExpectInvalid(config_.ListSilences(req, &list), "page_token");
   EXPECT_EQ(config_.ExpireSilence("no-such-id", &expired).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
