@@ -127,6 +127,32 @@ std::string MatchersJson(const google::protobuf::RepeatedPtrField<v1::Matcher>& 
   return start == std::string::npos ? "[]" : json.substr(start, json.rfind(']') - start + 1);
 }
 
+// The page a configuration list answers: page_size 1..kMaxPage (0: kMaxPage) and page_token,
+// the number of entries the previous pages held. INVALID_ARGUMENT naming the field otherwise.
+grpc::Status ConfigPage(int page_size, const std::string& token, const std::string& rpc, int* limit,
+                        long long* offset) {
+  FieldErrors errors;
+  if (page_size < 0 || page_size > kMaxPage) {
+    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default " +
+                                std::to_string(kMaxPage) + ")");
+  }
+  *limit = page_size == 0 ? kMaxPage : page_size;
+  *offset = 0;
+  if (!token.empty()) {
+    if (token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos) {
+      errors.Add("page_token", "not a token returned by " + rpc);
+    } else {
+      *offset = std::stoll(token);
+    }
+  }
+  return errors.ToStatus();
+}
+
+// next_page_token when the query (asked for limit + 1 rows) found more than a page.
+std::string NextConfigPage(size_t rows, int limit, long long offset) {
+  return static_cast<int>(rows) > limit ? std::to_string(offset + limit) : std::string();
+}
+
 void FillSettingsDefaults(v1::IncidentSettings* s) {
   if (s->group_by().empty()) {
     s->add_group_by("service");
@@ -156,7 +182,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
   pool_.Prepare("incidents_integration_by_key",
                 "SELECT " + integration_columns + " FROM incidents.integrations WHERE routing_key_sha256 = $1");
   pool_.Prepare("incidents_integration_list",
-                "SELECT " + integration_columns + " FROM incidents.integrations ORDER BY name");
+                "SELECT " + integration_columns + " FROM incidents.integrations ORDER BY name OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_integration_delete",
                 "DELETE FROM incidents.integrations WHERE name = $1 RETURNING name");
   pool_.Prepare("incidents_integration_exists",
@@ -173,7 +199,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                 "excluded.policy, updated_at = excluded.updated_at");
   pool_.Prepare("incidents_policy_list",
                 "SELECT policy::text, " + Micros("updated_at") +
-                    " FROM incidents.escalation_policies ORDER BY name");
+                    " FROM incidents.escalation_policies ORDER BY name OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_policy_delete",
                 "DELETE FROM incidents.escalation_policies WHERE name = $1 RETURNING name");
 
@@ -204,6 +230,8 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                     db::MicrosParam(2) + ") RETURNING id");
   pool_.Prepare("incidents_inhibit_list",
                 "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id");
+  pool_.Prepare("incidents_inhibit_page",
+                "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_inhibit_delete",
                 "DELETE FROM incidents.inhibition_rules WHERE id = $1 RETURNING id");
 
@@ -279,12 +307,21 @@ grpc::Status ConfigStore::IntegrationByRoutingKey(const std::string& routing_key
   });
 }
 
-grpc::Status ConfigStore::ListIntegrations(v1::ListIntegrationsResponse* out) {
+grpc::Status ConfigStore::ListIntegrations(const v1::ListIntegrationsRequest& request,
+                                           v1::ListIntegrationsResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s = ConfigPage(request.page_size(), request.page_token(), "ListIntegrations", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   return pool_.Transact("list integrations", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_integration_list")) {
-      IntegrationFromRow(row, out->add_integrations());
+    pqxx::result rows = db::Exec(tx, "incidents_integration_list", offset, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      IntegrationFromRow(rows[i], out->add_integrations());
     }
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
     return grpc::Status::OK;
   });
 }
@@ -409,10 +446,21 @@ grpc::Status ConfigStore::GetEscalationPolicy(const std::string& name, bool with
   });
 }
 
-grpc::Status ConfigStore::ListEscalationPolicies(v1::ListEscalationPoliciesResponse* out) {
+grpc::Status ConfigStore::ListEscalationPolicies(const v1::ListEscalationPoliciesRequest& request,
+                                                 v1::ListEscalationPoliciesResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s =
+          ConfigPage(request.page_size(), request.page_token(), "ListEscalationPolicies", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   return pool_.Transact("list escalation policies", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_policy_list")) {
+    pqxx::result rows = db::Exec(tx, "incidents_policy_list", offset, limit + 1);
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      const pqxx::row& row = rows[i];
       v1::EscalationPolicy* p = out->add_policies();
       db::FromDetailJson(row[0].as<std::string>(), p);
       SetTimestamp(p->mutable_updated_at(), row[1].as<long long>());
@@ -480,23 +528,12 @@ grpc::Status ConfigStore::CreateSilence(const v1::Silence& in, const std::string
 }
 
 grpc::Status ConfigStore::ListSilences(const v1::ListSilencesRequest& request, v1::ListSilencesResponse* out) {
-  FieldErrors errors;
-  if (request.page_size() < 0 || request.page_size() > kMaxPage) {
-    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default " +
-                                std::to_string(kMaxPage) + ")");
-  }
-  const int limit = request.page_size() == 0 ? kMaxPage : request.page_size();
-  // page_token: how many silences the previous pages held.
+  int limit = 0;
   long long offset = 0;
-  const std::string& token = request.page_token();
-  if (!token.empty()) {
-    if (token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos) {
-      errors.Add("page_token", "not a token returned by ListSilences");
-    } else {
-      offset = std::stoll(token);
-    }
+  if (grpc::Status s = ConfigPage(request.page_size(), request.page_token(), "ListSilences", &limit, &offset);
+      !s.ok()) {
+    return s;
   }
-  if (!errors.empty()) return errors.ToStatus();
   Clock::TimePoint now = clock_.Now();
   return pool_.Transact("list silences", [&](pqxx::transaction_base& tx) {
     out->Clear();
@@ -505,7 +542,7 @@ grpc::Status ConfigStore::ListSilences(const v1::ListSilencesRequest& request, v
     for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
       SilenceFromRow(rows[i], now, out->add_silences());
     }
-    if (static_cast<int>(rows.size()) > limit) out->set_next_page_token(std::to_string(offset + limit));
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
     return grpc::Status::OK;
   });
 }
@@ -575,10 +612,21 @@ grpc::Status ConfigStore::CreateInhibitionRule(const v1::InhibitionRule& in, v1:
   });
 }
 
-grpc::Status ConfigStore::ListInhibitionRules(v1::ListInhibitionRulesResponse* out) {
+grpc::Status ConfigStore::ListInhibitionRules(const v1::ListInhibitionRulesRequest& request,
+                                              v1::ListInhibitionRulesResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s =
+          ConfigPage(request.page_size(), request.page_token(), "ListInhibitionRules", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   return pool_.Transact("list inhibition rules", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
+    pqxx::result rows = db::Exec(tx, "incidents_inhibit_page", offset, limit + 1);
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      const pqxx::row& row = rows[i];
       v1::InhibitionRule* rule = out->add_rules();
       db::FromDetailJson(row[1].as<std::string>(), rule);
       rule->set_id(row[0].as<std::string>());

@@ -27,9 +27,9 @@ grpc::Status IncidentServiceImpl::GetIntegration(grpc::ServerContext*, const v1:
   return config_.GetIntegration(req->name(), resp);
 }
 
-grpc::Status IncidentServiceImpl::ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest*,
+grpc::Status IncidentServiceImpl::ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest* req,
                                                    v1::ListIntegrationsResponse* resp) {
-  return config_.ListIntegrations(resp);
+  return config_.ListIntegrations(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::DeleteIntegration(grpc::ServerContext*, const v1::NameRequest* req,
@@ -54,9 +54,9 @@ grpc::Status IncidentServiceImpl::GetEscalationPolicy(grpc::ServerContext* ctx, 
 }
 
 grpc::Status IncidentServiceImpl::ListEscalationPolicies(grpc::ServerContext* ctx,
-                                                         const v1::ListEscalationPoliciesRequest*,
+                                                         const v1::ListEscalationPoliciesRequest* req,
                                                          v1::ListEscalationPoliciesResponse* resp) {
-  grpc::Status s = config_.ListEscalationPolicies(resp);
+  grpc::Status s = config_.ListEscalationPolicies(*req, resp);
   if (s.ok() && !ShowsNotificationUrls(ctx)) {
     for (v1::EscalationPolicy& p : *resp->mutable_policies()) RedactUrls(&p);
   }
@@ -92,9 +92,9 @@ grpc::Status IncidentServiceImpl::CreateInhibitionRule(grpc::ServerContext*, con
 }
 
 grpc::Status IncidentServiceImpl::ListInhibitionRules(grpc::ServerContext*,
-                                                      const v1::ListInhibitionRulesRequest*,
+                                                      const v1::ListInhibitionRulesRequest* req,
                                                       v1::ListInhibitionRulesResponse* resp) {
-  return config_.ListInhibitionRules(resp);
+  return config_.ListInhibitionRules(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::DeleteInhibitionRule(grpc::ServerContext*, const v1::IdRequest* req,

@@ -117,7 +117,7 @@ TEST_F(ConfigStoreTest, IntegrationGetsARandomRoutingKeyAndIsFoundByIt) {
   }
   ASSERT_TRUE(config_.DeleteIntegration("grafana").ok());
   v1::ListIntegrationsResponse list;
-  ASSERT_TRUE(config_.ListIntegrations(&list).ok());
+  ASSERT_TRUE(config_.ListIntegrations(v1::ListIntegrationsRequest(), &list).ok());
   ASSERT_EQ(list.integrations_size(), 1);
   EXPECT_EQ(list.integrations(0).name(), "grafana-2");
   EXPECT_EQ(list.integrations(0).routing_key(), "****" + b.routing_key().substr(28));
@@ -160,6 +160,62 @@ TEST(RoutingKeyMigration, PlainKeysAreHashedInPlaceAndStillFindTheirIntegration)
   pqxx::work tx(c);
   EXPECT_THAT(tx.exec("SELECT t::text FROM incidents.integrations t")[0][0].as<std::string>(),
               Not(HasSubstr(legacy)));
+}
+
+// Every configuration list is paged with a maximum, like the incidents' lists.
+TEST_F(ConfigStoreTest, ConfigurationListsArePagedWithAMaximum) {
+  ASSERT_TRUE(migrated_);
+  for (const char* name : {"a-pd", "b-pd", "c-pd"}) {
+    v1::Integration in, out;
+    in.set_name(name);
+    in.set_service("checkout");
+    ASSERT_TRUE(config_.CreateIntegration(in, &out).ok());
+    v1::EscalationPolicy policy, stored;
+    policy.set_name(name);
+    grpc::Status s = config_.PutEscalationPolicy(policy, &stored);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::InhibitionRule rule, created;
+    rule.add_source_matchers()->set_name("alertname");
+    rule.mutable_source_matchers(0)->set_value(name);
+    rule.add_target_matchers()->set_name("alertname");
+    rule.mutable_target_matchers(0)->set_value("x");
+    s = config_.CreateInhibitionRule(rule, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  v1::ListIntegrationsRequest ireq;
+  ireq.set_page_size(2);
+  v1::ListIntegrationsResponse integrations;
+  ASSERT_TRUE(config_.ListIntegrations(ireq, &integrations).ok());
+  ASSERT_EQ(integrations.integrations_size(), 2);
+  EXPECT_EQ(integrations.integrations(1).name(), "b-pd");
+  ireq.set_page_token(integrations.next_page_token());
+  ASSERT_TRUE(config_.ListIntegrations(ireq, &integrations).ok());
+  ASSERT_EQ(integrations.integrations_size(), 1);
+  EXPECT_EQ(integrations.integrations(0).name(), "c-pd");
+  EXPECT_TRUE(integrations.next_page_token().empty());
+  ireq.set_page_size(501);
+  ExpectInvalid(config_.ListIntegrations(ireq, &integrations), "page_size");
+
+  v1::ListEscalationPoliciesRequest preq;
+  preq.set_page_size(2);
+  v1::ListEscalationPoliciesResponse policies;
+  ASSERT_TRUE(config_.ListEscalationPolicies(preq, &policies).ok());
+  EXPECT_EQ(policies.policies_size(), 2);
+  EXPECT_FALSE(policies.next_page_token().empty());
+  preq.set_page_token("not-a-token");
+  ExpectInvalid(config_.ListEscalationPolicies(preq, &policies), "page_token");
+
+  v1::ListInhibitionRulesRequest rreq;  // the default rule and three more
+  rreq.set_page_size(3);
+  v1::ListInhibitionRulesResponse rules;
+  ASSERT_TRUE(config_.ListInhibitionRules(rreq, &rules).ok());
+  EXPECT_EQ(rules.rules_size(), 3);
+  rreq.set_page_token(rules.next_page_token());
+  ASSERT_TRUE(config_.ListInhibitionRules(rreq, &rules).ok());
+  EXPECT_EQ(rules.rules_size(), 1);
+  EXPECT_TRUE(rules.next_page_token().empty());
+  rreq.set_page_size(-1);
+  ExpectInvalid(config_.ListInhibitionRules(rreq, &rules), "page_size");
 }
 
 TEST_F(ConfigStoreTest, IntegrationValidationNamesTheField) {
@@ -225,7 +281,7 @@ TEST_F(ConfigStoreTest, PolicySecretsAreKeptButNeverShown) {
   ASSERT_TRUE(config_.GetEscalationPolicy("payments.oncall", true, &with_secrets).ok());
   EXPECT_EQ(with_secrets.on_open(0).secret(), "s3cret");
   v1::ListEscalationPoliciesResponse list;
-  ASSERT_TRUE(config_.ListEscalationPolicies(&list).ok());
+  ASSERT_TRUE(config_.ListEscalationPolicies(v1::ListEscalationPoliciesRequest(), &list).ok());
   ASSERT_EQ(list.policies_size(), 1);
   EXPECT_TRUE(list.policies(0).on_open(0).secret().empty());
 }
@@ -428,7 +484,7 @@ TEST_F(ConfigStoreTest, SilenceValidationNamesTheField) {
 TEST_F(ConfigStoreTest, DefaultInhibitionRuleIsSeededAndRulesAreValidated) {
   ASSERT_TRUE(migrated_);
   v1::ListInhibitionRulesResponse list;
-  ASSERT_TRUE(config_.ListInhibitionRules(&list).ok());
+  ASSERT_TRUE(config_.ListInhibitionRules(v1::ListInhibitionRulesRequest(), &list).ok());
   ASSERT_EQ(list.rules_size(), 1);
   EXPECT_EQ(list.rules(0).equal_size(), 2);
 
@@ -461,7 +517,7 @@ TEST_F(ConfigStoreTest, DefaultInhibitionRuleIsSeededAndRulesAreValidated) {
   m->set_value("NodeDown");
   ASSERT_TRUE(config_.CreateInhibitionRule(rule, &out).ok());
   EXPECT_FALSE(out.id().empty());
-  ASSERT_TRUE(config_.ListInhibitionRules(&list).ok());
+  ASSERT_TRUE(config_.ListInhibitionRules(v1::ListInhibitionRulesRequest(), &list).ok());
   EXPECT_EQ(list.rules_size(), 2);
   ASSERT_TRUE(config_.DeleteInhibitionRule(out.id()).ok());
   EXPECT_EQ(config_.DeleteInhibitionRule(out.id()).error_code(), grpc::StatusCode::NOT_FOUND);
