@@ -125,6 +125,12 @@ std::string FormatIncidentDetails(const Json& incident) {
                       Cell(FieldText(e, "actor")), OneLine(FieldText(e, "message"), 100)});
     }
     out += FormatTable({"AT", "KIND", "ACTOR", "MESSAGE"}, rows);
+    // The answer carries the newest page of events only (proto: Incident.timeline).
+    if (IsTrue(incident, "timeline_truncated")) {
+      long long earlier = std::stoll(Number(incident, "timeline_count")) - static_cast<long long>(timeline.size());
+      out += std::to_string(earlier) + " earlier events: GET /v1/incidents/" + FieldText(incident, "id") +
+             "/events\n";
+    }
   }
   const Json& alerts = ArrayField(incident, "alerts");
   if (!alerts.empty()) {
@@ -139,6 +145,10 @@ std::string FormatIncidentDetails(const Json& incident) {
     }
     out += FormatTable({"FINGERPRINT", "STATE", "ALERTNAME", "SEV", "DELIVERIES", "NOTE", "SUMMARY"},
                        rows);
+    if (IsTrue(incident, "alerts_truncated")) {
+      long long more = std::stoll(Number(incident, "alert_count")) - static_cast<long long>(alerts.size());
+      out += std::to_string(more) + " more alerts: GET /v1/incidents/" + FieldText(incident, "id") + "/alerts\n";
+    }
   }
   const Json& releases = ArrayField(incident, "related_releases");
   if (!releases.empty()) {

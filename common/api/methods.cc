@@ -72,6 +72,8 @@ const std::vector<Method>& Methods() {
       {"flightdeck.v1.IncidentService.DeclareIncident", v1::Token::OPERATOR, Service::kIncidents, "POST", "/v1/incidents"},
       {"flightdeck.v1.IncidentService.ListIncidents", v1::Token::VIEWER, Service::kIncidents, "GET", "/v1/incidents"},
       {"flightdeck.v1.IncidentService.GetIncident", v1::Token::VIEWER, Service::kIncidents, "GET", "/v1/incidents/{id}"},
+      {"flightdeck.v1.IncidentService.ListIncidentAlerts", v1::Token::VIEWER, Service::kIncidents, "GET", "/v1/incidents/{id}/alerts"},
+      {"flightdeck.v1.IncidentService.ListIncidentEvents", v1::Token::VIEWER, Service::kIncidents, "GET", "/v1/incidents/{id}/events"},
       {"flightdeck.v1.IncidentService.AcknowledgeIncident", v1::Token::OPERATOR, Service::kIncidents, "POST", "/v1/incidents/{id}/acknowledge"},
       {"flightdeck.v1.IncidentService.ResolveIncident", v1::Token::OPERATOR, Service::kIncidents, "POST", "/v1/incidents/{id}/resolve"},
       {"flightdeck.v1.IncidentService.EscalateIncident", v1::Token::OPERATOR, Service::kIncidents, "POST", "/v1/incidents/{id}/escalate"},

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pqxx/pqxx>
 
@@ -12,6 +13,7 @@
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
 #include "services/incidents/ids.h"
+#include "services/incidents/incident_store.h"
 #include "services/incidents/notifier.h"
 #include "services/incidents/policy_document.h"
 #include "services/incidents/severity.h"
@@ -70,10 +72,27 @@ std::string CanonicalSeverity(const std::string& value) {
 
 const secrets::KeyRing kNoKeys;
 
+// What is stored of a routing key (migrations/incidents/0007_routing_keys_hashed.sql).
+std::string RoutingKeyHash(const std::string& key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xF]);
+  }
+  return out;
+}
+
+constexpr char kMaskedKeyStars[] = "****";
+
 void IntegrationFromRow(const pqxx::row& row, v1::Integration* out) {
   out->Clear();
   out->set_name(row[0].as<std::string>());
-  out->set_routing_key(row[1].as<std::string>());
+  // Only the last four characters are kept in clear: enough to tell keys apart.
+  out->set_routing_key(std::string(kMaskedKeyStars) + row[1].as<std::string>());
   out->set_service(row[2].as<std::string>());
   out->set_environment(row[3].as<std::string>());
   out->set_severity_override(row[4].as<std::string>());
@@ -109,6 +128,32 @@ std::string MatchersJson(const google::protobuf::RepeatedPtrField<v1::Matcher>& 
   return start == std::string::npos ? "[]" : json.substr(start, json.rfind(']') - start + 1);
 }
 
+// The page a configuration list answers: page_size 1..kMaxPage (0: kMaxPage) and page_token,
+// the number of entries the previous pages held. INVALID_ARGUMENT naming the field otherwise.
+grpc::Status ConfigPage(int page_size, const std::string& token, const std::string& rpc, int* limit,
+                        long long* offset) {
+  FieldErrors errors;
+  if (page_size < 0 || page_size > kMaxPage) {
+    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default " +
+                                std::to_string(kMaxPage) + ")");
+  }
+  *limit = page_size == 0 ? kMaxPage : page_size;
+  *offset = 0;
+  if (!token.empty()) {
+    if (token.size() > 18 || token.find_first_not_of("0123456789") != std::string::npos) {
+      errors.Add("page_token", "not a token returned by " + rpc);
+    } else {
+      *offset = std::stoll(token);
+    }
+  }
+  return errors.ToStatus();
+}
+
+// next_page_token when the query (asked for limit + 1 rows) found more than a page.
+std::string NextConfigPage(size_t rows, int limit, long long offset) {
+  return static_cast<int>(rows) > limit ? std::to_string(offset + limit) : std::string();
+}
+
 void FillSettingsDefaults(v1::IncidentSettings* s) {
   if (s->group_by().empty()) {
     s->add_group_by("service");
@@ -126,22 +171,23 @@ void FillSettingsDefaults(v1::IncidentSettings* s) {
 ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyRing* keys)
     : pool_(pool), clock_(clock), keys_(keys != nullptr ? *keys : kNoKeys) {
   const std::string integration_columns =
-      "name, routing_key, service, environment, severity_override, default_severity, "
+      "name, routing_key_last4, service, environment, severity_override, default_severity, "
       "escalation_policy, " + Micros("created_at");
   pool_.Prepare("incidents_integration_insert",
-                "INSERT INTO incidents.integrations (name, routing_key, service, environment, "
-                "severity_override, default_severity, escalation_policy, created_at) VALUES "
-                "($1, $2, $3, $4, $5, $6, $7, " + db::MicrosParam(8) + ") RETURNING " + integration_columns);
+                "INSERT INTO incidents.integrations (name, routing_key_sha256, routing_key_last4, service, "
+                "environment, severity_override, default_severity, escalation_policy, created_at) VALUES "
+                "($1, $2, right($9, 4), $3, $4, $5, $6, $7, " + db::MicrosParam(8) + ") RETURNING " +
+                    integration_columns);
   pool_.Prepare("incidents_integration_get",
                 "SELECT " + integration_columns + " FROM incidents.integrations WHERE name = $1");
   pool_.Prepare("incidents_integration_by_key",
-                "SELECT " + integration_columns + " FROM incidents.integrations WHERE routing_key = $1");
+                "SELECT " + integration_columns + " FROM incidents.integrations WHERE routing_key_sha256 = $1");
   pool_.Prepare("incidents_integration_list",
-                "SELECT " + integration_columns + " FROM incidents.integrations ORDER BY name");
+                "SELECT " + integration_columns + " FROM incidents.integrations ORDER BY name OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_integration_delete",
                 "DELETE FROM incidents.integrations WHERE name = $1 RETURNING name");
   pool_.Prepare("incidents_integration_exists",
-                "SELECT 1 FROM incidents.integrations WHERE name = $1 OR routing_key = $2");
+                "SELECT 1 FROM incidents.integrations WHERE name = $1 OR routing_key_sha256 = $2");
 
   pool_.Prepare("incidents_policy_get",
                 "SELECT policy::text, " + Micros("updated_at") +
@@ -154,7 +200,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                 "excluded.policy, updated_at = excluded.updated_at");
   pool_.Prepare("incidents_policy_list",
                 "SELECT policy::text, " + Micros("updated_at") +
-                    " FROM incidents.escalation_policies ORDER BY name");
+                    " FROM incidents.escalation_policies ORDER BY name OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_policy_delete",
                 "DELETE FROM incidents.escalation_policies WHERE name = $1 RETURNING name");
 
@@ -167,7 +213,7 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                     ") RETURNING " + silence_columns);
   pool_.Prepare("incidents_silence_list",
                 "SELECT " + silence_columns + " FROM incidents.silences WHERE $1 OR ends_at > " +
-                    db::MicrosParam(2) + " ORDER BY starts_at, id");
+                    db::MicrosParam(2) + " ORDER BY starts_at, id OFFSET $3 LIMIT $4");
   pool_.Prepare("incidents_silence_active",
                 "SELECT id::text, matchers::text FROM incidents.silences WHERE starts_at <= " +
                     db::MicrosParam(1) + " AND ends_at > " + db::MicrosParam(1) + " ORDER BY created_at, id");
@@ -185,6 +231,8 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                     db::MicrosParam(2) + ") RETURNING id");
   pool_.Prepare("incidents_inhibit_list",
                 "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id");
+  pool_.Prepare("incidents_inhibit_page",
+                "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_inhibit_delete",
                 "DELETE FROM incidents.inhibition_rules WHERE id = $1 RETURNING id");
 
@@ -220,17 +268,18 @@ grpc::Status ConfigStore::CreateIntegration(const v1::Integration& in, v1::Integ
     if (!in.escalation_policy().empty() && db::Exec(tx, "incidents_policy_get", in.escalation_policy()).empty()) {
       return Invalid("escalation_policy: no escalation policy named \"" + in.escalation_policy() + "\"");
     }
-    pqxx::result existing = db::Exec(tx, "incidents_integration_exists", in.name(), key);
+    pqxx::result existing = db::Exec(tx, "incidents_integration_exists", in.name(), RoutingKeyHash(key));
     if (!existing.empty()) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "name: an integration named \"" + in.name() + "\" or with this routing_key already exists");
     }
     try {
-      pqxx::result r = db::Exec(tx, "incidents_integration_insert", in.name(), key, in.service(),
+      pqxx::result r = db::Exec(tx, "incidents_integration_insert", in.name(), RoutingKeyHash(key), in.service(),
                                 in.environment(), CanonicalSeverity(in.severity_override()),
                                 CanonicalSeverity(in.default_severity()), in.escalation_policy(),
-                                ToMicros(clock_.Now()));
+                                ToMicros(clock_.Now()), key);
       IntegrationFromRow(r[0], out);
+      out->set_routing_key(key);  // the one answer that carries it
     } catch (const pqxx::unique_violation&) {
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "name: an integration named \"" + in.name() + "\" or with this routing_key already exists");
@@ -250,7 +299,7 @@ grpc::Status ConfigStore::GetIntegration(const std::string& name, v1::Integratio
 
 grpc::Status ConfigStore::IntegrationByRoutingKey(const std::string& routing_key, v1::Integration* out) {
   return pool_.Transact("integration by routing key", [&](pqxx::transaction_base& tx) {
-    pqxx::result r = db::Exec(tx, "incidents_integration_by_key", routing_key);
+    pqxx::result r = db::Exec(tx, "incidents_integration_by_key", RoutingKeyHash(routing_key));
     if (r.empty()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "routing_key: no integration has this routing key");
     }
@@ -259,12 +308,21 @@ grpc::Status ConfigStore::IntegrationByRoutingKey(const std::string& routing_key
   });
 }
 
-grpc::Status ConfigStore::ListIntegrations(v1::ListIntegrationsResponse* out) {
+grpc::Status ConfigStore::ListIntegrations(const v1::ListIntegrationsRequest& request,
+                                           v1::ListIntegrationsResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s = ConfigPage(request.page_size(), request.page_token(), "ListIntegrations", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   return pool_.Transact("list integrations", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_integration_list")) {
-      IntegrationFromRow(row, out->add_integrations());
+    pqxx::result rows = db::Exec(tx, "incidents_integration_list", offset, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      IntegrationFromRow(rows[i], out->add_integrations());
     }
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
     return grpc::Status::OK;
   });
 }
@@ -311,7 +369,10 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
     }
   }
   if (!errors.empty()) return errors.ToStatus();
-  for (v1::NotificationTarget* t : targets) t->clear_has_secret();
+  for (v1::NotificationTarget* t : targets) {
+    t->clear_has_secret();
+    t->clear_url_redacted();
+  }
   if (keys_.empty()) {
     // Refused before anything is read: the answer names the first field that needs the key.
     v1::EscalationPolicy probe = policy;
@@ -321,27 +382,51 @@ grpc::Status ConfigStore::PutEscalationPolicy(const v1::EscalationPolicy& in, v1
   grpc::Status s = pool_.Transact("put escalation policy", [&](pqxx::transaction_base& tx) {
     // A target re-sent without its secret keeps the stored one (matched by target name): API
     // answers never show secrets, so a client editing a policy cannot send them back.
+    // Likewise a url re-sent as callers below ADMIN were shown it (scheme and host) keeps the
+    // stored one: (stored value, its scheme and host) by target name.
     std::map<std::string, std::string> stored_secrets;
+    struct StoredUrl {
+      std::string stored, plain, shown;
+    };
+    std::map<std::string, StoredUrl> stored_urls;
     pqxx::result r = db::Exec(tx, "incidents_policy_get_for_update", policy.name());
     if (!r.empty()) {
       v1::EscalationPolicy stored;
       db::FromDetailJson(r[0][0].as<std::string>(), &stored);
-      for (const auto& t : stored.on_open()) stored_secrets.emplace(t.name(), t.secret());
-      for (const auto& level : stored.levels()) {
-        for (const auto& t : level.targets()) stored_secrets.emplace(t.name(), t.secret());
+      v1::EscalationPolicy opened = stored;
+      // A url that no longer opens cannot be kept: the one sent is stored instead.
+      bool urls_open = OpenPolicy(keys_, &opened).ok();
+      auto remember = [&](const v1::NotificationTarget& t, const v1::NotificationTarget& plain) {
+        stored_secrets.emplace(t.name(), t.secret());
+        if (urls_open) stored_urls.emplace(t.name(), StoredUrl{t.url(), plain.url(), UrlSchemeAndHost(plain.url())});
+      };
+      for (int i = 0; i < stored.on_open_size(); ++i) remember(stored.on_open(i), opened.on_open(i));
+      for (int l = 0; l < stored.levels_size(); ++l) {
+        for (int i = 0; i < stored.levels(l).targets_size(); ++i) {
+          remember(stored.levels(l).targets(i), opened.levels(l).targets(i));
+        }
       }
     }
     // Kept secrets stay as stored (sealed, or legacy plain text sealed below).
-    v1::EscalationPolicy to_store = policy;
-    auto keep = [&](v1::NotificationTarget* t) {
-      auto it = stored_secrets.find(t->name());
-      if (t->secret().empty() && it != stored_secrets.end()) t->set_secret(it->second);
+    // The answer gets the kept url in plain text, the row the stored (sealed) one.
+    auto keep_all = [&](v1::EscalationPolicy* p, bool as_stored) {
+      auto keep = [&](v1::NotificationTarget* t) {
+        auto it = stored_secrets.find(t->name());
+        if (t->secret().empty() && it != stored_secrets.end()) t->set_secret(it->second);
+        auto url = stored_urls.find(t->name());
+        if (url != stored_urls.end() && t->url() == url->second.shown && t->url() != url->second.plain) {
+          t->set_url(as_stored ? url->second.stored : url->second.plain);
+        }
+      };
+      for (auto& t : *p->mutable_on_open()) keep(&t);
+      for (auto& level : *p->mutable_levels()) {
+        for (auto& t : *level.mutable_targets()) keep(&t);
+      }
     };
-    for (auto& t : *to_store.mutable_on_open()) keep(&t);
-    for (auto& level : *to_store.mutable_levels()) {
-      for (auto& t : *level.mutable_targets()) keep(&t);
-    }
-    *out = to_store;
+    v1::EscalationPolicy to_store = policy;
+    keep_all(&to_store, true);
+    *out = policy;
+    keep_all(out, false);
     if (grpc::Status s = SealPolicy(keys_, &to_store); !s.ok()) return s;
     db::Exec(tx, "incidents_policy_upsert", to_store.name(), db::DetailJson(to_store), ToMicros(now));
     return grpc::Status::OK;
@@ -368,10 +453,21 @@ grpc::Status ConfigStore::GetEscalationPolicy(const std::string& name, bool with
   });
 }
 
-grpc::Status ConfigStore::ListEscalationPolicies(v1::ListEscalationPoliciesResponse* out) {
+grpc::Status ConfigStore::ListEscalationPolicies(const v1::ListEscalationPoliciesRequest& request,
+                                                 v1::ListEscalationPoliciesResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s =
+          ConfigPage(request.page_size(), request.page_token(), "ListEscalationPolicies", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   return pool_.Transact("list escalation policies", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_policy_list")) {
+    pqxx::result rows = db::Exec(tx, "incidents_policy_list", offset, limit + 1);
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      const pqxx::row& row = rows[i];
       v1::EscalationPolicy* p = out->add_policies();
       db::FromDetailJson(row[0].as<std::string>(), p);
       SetTimestamp(p->mutable_updated_at(), row[1].as<long long>());
@@ -438,13 +534,22 @@ grpc::Status ConfigStore::CreateSilence(const v1::Silence& in, const std::string
   });
 }
 
-grpc::Status ConfigStore::ListSilences(bool include_expired, v1::ListSilencesResponse* out) {
+grpc::Status ConfigStore::ListSilences(const v1::ListSilencesRequest& request, v1::ListSilencesResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s = ConfigPage(request.page_size(), request.page_token(), "ListSilences", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   Clock::TimePoint now = clock_.Now();
   return pool_.Transact("list silences", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_silence_list", include_expired, ToMicros(now))) {
-      SilenceFromRow(row, now, out->add_silences());
+    pqxx::result rows =
+        db::Exec(tx, "incidents_silence_list", request.include_expired(), ToMicros(now), offset, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      SilenceFromRow(rows[i], now, out->add_silences());
     }
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
     return grpc::Status::OK;
   });
 }
@@ -514,10 +619,21 @@ grpc::Status ConfigStore::CreateInhibitionRule(const v1::InhibitionRule& in, v1:
   });
 }
 
-grpc::Status ConfigStore::ListInhibitionRules(v1::ListInhibitionRulesResponse* out) {
+grpc::Status ConfigStore::ListInhibitionRules(const v1::ListInhibitionRulesRequest& request,
+                                              v1::ListInhibitionRulesResponse* out) {
+  int limit = 0;
+  long long offset = 0;
+  if (grpc::Status s =
+          ConfigPage(request.page_size(), request.page_token(), "ListInhibitionRules", &limit, &offset);
+      !s.ok()) {
+    return s;
+  }
   return pool_.Transact("list inhibition rules", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
+    pqxx::result rows = db::Exec(tx, "incidents_inhibit_page", offset, limit + 1);
+    out->set_next_page_token(NextConfigPage(rows.size(), limit, offset));
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+      const pqxx::row& row = rows[i];
       v1::InhibitionRule* rule = out->add_rules();
       db::FromDetailJson(row[1].as<std::string>(), rule);
       rule->set_id(row[0].as<std::string>());

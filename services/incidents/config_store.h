@@ -35,17 +35,21 @@ class ConfigStore {
   // Escalation policies whose webhook targets lead where it refuses are INVALID_ARGUMENT.
   void SetEgressPolicy(const net::EgressPolicy* egress) { egress_ = egress; }
 
+  // Routing keys are stored as SHA-256 hashes: `out` of CreateIntegration is the only answer that
+  // carries the key; Get and List show it masked ("****abcd": its last 4 characters).
   grpc::Status CreateIntegration(const v1::Integration& in, v1::Integration* out);  // ALREADY_EXISTS
   grpc::Status GetIntegration(const std::string& name, v1::Integration* out);
   grpc::Status IntegrationByRoutingKey(const std::string& routing_key, v1::Integration* out);  // NOT_FOUND
-  grpc::Status ListIntegrations(v1::ListIntegrationsResponse* out);
+  // The lists answer a page of at most kMaxPage (INVALID_ARGUMENT past it), by name.
+  grpc::Status ListIntegrations(const v1::ListIntegrationsRequest& request, v1::ListIntegrationsResponse* out);
   grpc::Status DeleteIntegration(const std::string& name);
 
   // Upsert by name; secrets of targets are kept when a target is re-sent without one.
   grpc::Status PutEscalationPolicy(const v1::EscalationPolicy& in, v1::EscalationPolicy* out);
   // With secrets when `with_secrets` (for delivery), never for API answers.
   grpc::Status GetEscalationPolicy(const std::string& name, bool with_secrets, v1::EscalationPolicy* out);
-  grpc::Status ListEscalationPolicies(v1::ListEscalationPoliciesResponse* out);
+  grpc::Status ListEscalationPolicies(const v1::ListEscalationPoliciesRequest& request,
+                                      v1::ListEscalationPoliciesResponse* out);
   grpc::Status DeleteEscalationPolicy(const std::string& name);
   // For copies of a target's url kept elsewhere (incidents.notifications): sealed when a key is
   // configured, else as given; OpenCopy takes a value without the sealed prefix as plain text.
@@ -53,11 +57,14 @@ class ConfigStore {
   grpc::Status OpenCopy(const std::string& stored, std::string* plain) const;
 
   grpc::Status CreateSilence(const v1::Silence& in, const std::string& actor, v1::Silence* out);
-  grpc::Status ListSilences(bool include_expired, v1::ListSilencesResponse* out);
+  // A page (at most kMaxPage, INVALID_ARGUMENT past it) in start order; expired ones only when
+  // asked, since they accumulate forever.
+  grpc::Status ListSilences(const v1::ListSilencesRequest& request, v1::ListSilencesResponse* out);
   grpc::Status ExpireSilence(const std::string& id, v1::Silence* out);
 
   grpc::Status CreateInhibitionRule(const v1::InhibitionRule& in, v1::InhibitionRule* out);
-  grpc::Status ListInhibitionRules(v1::ListInhibitionRulesResponse* out);
+  grpc::Status ListInhibitionRules(const v1::ListInhibitionRulesRequest& request,
+                                   v1::ListInhibitionRulesResponse* out);
   grpc::Status DeleteInhibitionRule(const std::string& id);
 
   grpc::Status GetSettings(v1::IncidentSettings* out);  // defaults filled in

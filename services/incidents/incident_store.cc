@@ -95,8 +95,8 @@ grpc::Status Invalid(const std::string& message) {
 }
 
 int PageSize(int requested, grpc::Status* status) {
-  if (requested < 0 || requested > 500) {
-    *status = Invalid("page_size: must be between 1 and 500 (0 for the default 50)");
+  if (requested < 0 || requested > kMaxPage) {
+    *status = Invalid("page_size: must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default 50)");
     return 0;
   }
   return requested == 0 ? 50 : requested;
@@ -238,11 +238,20 @@ grpc::Status IncidentStore::Get(const std::string& typed_id, v1::Incident* out) 
   grpc::Status s = pool_.Transact("get incident", [&](pqxx::transaction_base& tx) {
     if (grpc::Status found = LoadIncidentByTypedId(tx, typed_id, "id", now, out); !found.ok()) return found;
     id = out->id();
-    for (const pqxx::row& row : Sql(tx, "incidents_timeline",
-                                    "SELECT " + EventColumns() + " FROM incidents.events "
-                                    "WHERE incident_id = $1 ORDER BY id", id)) {
-      EventFromRow(row, out->add_timeline());
+    // The newest page of events, answered oldest first; one more tells whether there are more.
+    pqxx::result events = Sql(tx, "incidents_timeline",
+                              "SELECT * FROM (SELECT " + EventColumns() + " FROM incidents.events "
+                              "WHERE incident_id = $1 ORDER BY id DESC LIMIT $2) AS newest ORDER BY id",
+                              id, kDetailPage + 1);
+    const bool more_events = static_cast<int>(events.size()) > kDetailPage;
+    for (int i = more_events ? 1 : 0; i < static_cast<int>(events.size()); ++i) {
+      EventFromRow(events[i], out->add_timeline());
     }
+    out->set_timeline_truncated(more_events);
+    out->set_timeline_count(
+        more_events ? Sql(tx, "incidents_timeline_count",
+                          "SELECT count(*) FROM incidents.events WHERE incident_id = $1", id)[0][0].as<int>()
+                    : static_cast<int>(events.size()));
     for (const pqxx::row& row : Sql(tx, "incidents_updates",
                                     "SELECT id, " + Us("at") + ", author, message FROM "
                                     "incidents.status_updates WHERE incident_id = $1 ORDER BY id", id)) {
@@ -287,10 +296,60 @@ grpc::Status IncidentStore::Get(const std::string& typed_id, v1::Incident* out) 
   });
   if (!s.ok() || intake_ == nullptr) return s;
   std::vector<v1::Alert> alerts;
-  grpc::Status a = intake_->AlertsOfIncident(id, &alerts);
+  grpc::Status a = intake_->AlertsOfIncident(id, kDetailPage + 1, &alerts);
   if (!a.ok()) return a;
+  out->set_alerts_truncated(static_cast<int>(alerts.size()) > kDetailPage);
+  if (out->alerts_truncated()) alerts.resize(kDetailPage);
   for (v1::Alert& alert : alerts) *out->add_alerts() = std::move(alert);
   return grpc::Status::OK;
+}
+
+grpc::Status IncidentStore::ResolveId(const std::string& typed, std::string* id) {
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("resolve incident id", [&](pqxx::transaction_base& tx) {
+    v1::Incident incident;
+    if (grpc::Status s = LoadIncidentByTypedId(tx, typed, "id", now, &incident); !s.ok()) return s;
+    *id = incident.id();
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status IncidentStore::ListEvents(const v1::ListIncidentEventsRequest& request,
+                                       v1::ListIncidentEventsResponse* out) {
+  FieldErrors errors;
+  if (request.id().empty()) errors.Add("id", "required");
+  if (request.page_size() < 0 || request.page_size() > kMaxPage) {
+    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default " +
+                                std::to_string(kDetailPage) + ")");
+  }
+  const int limit = request.page_size() == 0 ? kDetailPage : request.page_size();
+  // page_token: "e<id of the last event of the previous page>".
+  long long after = 0;
+  const std::string& token = request.page_token();
+  if (!token.empty()) {
+    if (token.size() < 2 || token.size() > 19 || token[0] != 'e' ||
+        token.find_first_not_of("0123456789", 1) != std::string::npos) {
+      errors.Add("page_token", "not a token returned by ListIncidentEvents");
+    } else {
+      after = std::stoll(token.substr(1));
+    }
+  }
+  if (!errors.empty()) return errors.ToStatus();
+  Clock::TimePoint now = clock_.Now();
+  return pool_.Transact("list incident events", [&](pqxx::transaction_base& tx) {
+    v1::Incident incident;
+    if (grpc::Status s = LoadIncidentByTypedId(tx, request.id(), "id", now, &incident); !s.ok()) return s;
+    out->Clear();
+    pqxx::result rows = Sql(tx, "incidents_events_page",
+                            "SELECT " + EventColumns() + " FROM incidents.events WHERE incident_id = $1 "
+                            "AND id > $2 ORDER BY id LIMIT $3",
+                            incident.id(), after, limit + 1);
+    for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) EventFromRow(rows[i], out->add_events());
+    if (static_cast<int>(rows.size()) > limit) {
+      out->set_next_page_token("e" + std::to_string(out->events(limit - 1).id()));
+    }
+    return grpc::Status::OK;
+  });
 }
 
 grpc::Status IncidentStore::List(const v1::ListIncidentsRequest& request,

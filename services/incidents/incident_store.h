@@ -67,13 +67,25 @@ long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id
 void ActionFromRow(const pqxx::row& row, Clock::TimePoint now, v1::ActionItem* out);
 extern const char kActionColumns[];
 
+// How many alerts and timeline events GetIncident carries: the rest are paged
+// (ListIncidentAlerts, ListIncidentEvents), so that one incident's answer stays far below the
+// gateway's 4 MiB message limit however long it ran.
+inline constexpr int kDetailPage = 100;
+// The largest page any list of the service answers.
+inline constexpr int kMaxPage = 500;
+
 // Read side of the gRPC service: each call is its own transaction.
 class IncidentStore {
  public:
   IncidentStore(db::Pool& pool, const Clock& clock, Intake* intake);
 
-  // Everything: alerts, timeline, updates, related releases, review, actions.
+  // Everything: updates, related releases, review, actions, and a page (kDetailPage) of the
+  // newest alerts and timeline events, with *_truncated set when there are more.
   grpc::Status Get(const std::string& id, v1::Incident* out);
+  // The full id of the incident `typed` names (ids.h); NOT_FOUND or INVALID_ARGUMENT naming "id".
+  grpc::Status ResolveId(const std::string& typed, std::string* id);
+  // One incident's timeline, oldest first; page_size 1..kMaxPage (INVALID_ARGUMENT past it).
+  grpc::Status ListEvents(const v1::ListIncidentEventsRequest& request, v1::ListIncidentEventsResponse* out);
   grpc::Status List(const v1::ListIncidentsRequest& request, v1::ListIncidentsResponse* out);
   grpc::Status ListActions(const v1::ListActionsRequest& request, v1::ListActionsResponse* out);
   grpc::Status GetAction(const std::string& id, v1::ActionItem* out);

@@ -235,7 +235,7 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
                 "ends_at, generator_url, source, integration, severity, summary, first_received_at, "
                 "last_received_at) VALUES ($1, 'firing', $2::jsonb, $3::jsonb, " + db::MicrosParam(4) + ", " + db::MicrosParam(5) +
                     ", $6, $7, $8, $9, $10, " + db::MicrosParam(11) + ", " + db::MicrosParam(11) +
-                    ") ON CONFLICT (fingerprint) WHERE state = 'firing' DO UPDATE SET "
+                    ") ON CONFLICT (integration, fingerprint) WHERE state = 'firing' DO UPDATE SET "
                     "labels = excluded.labels, annotations = excluded.annotations, "
                     "ends_at = excluded.ends_at, generator_url = excluded.generator_url, "
                     "severity = excluded.severity, summary = excluded.summary, "
@@ -244,13 +244,13 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
   pool_.Prepare("incidents_alert_resolve",
                 "UPDATE incidents.alerts SET state = 'resolved', ends_at = coalesce(" + db::MicrosParam(2) + ", " +
                     db::MicrosParam(3) + "), last_received_at = " + db::MicrosParam(3) + ", deliveries = deliveries + 1 "
-                    "WHERE fingerprint = $1 AND state = 'firing' RETURNING id, coalesce(incident_id, '')");
+                    "WHERE fingerprint = $1 AND integration = $4 AND state = 'firing' RETURNING id, coalesce(incident_id, '')");
   // A resolve with nothing firing: counted on the latest occurrence, or recorded as a resolved
   // occurrence when the fingerprint was never seen.
   pool_.Prepare("incidents_alert_resolve_again",
                 "UPDATE incidents.alerts SET deliveries = deliveries + 1, last_received_at = " + db::MicrosParam(2) +
-                    " WHERE id = (SELECT id FROM incidents.alerts WHERE fingerprint = $1 ORDER BY id "
-                    "DESC LIMIT 1) RETURNING id");
+                    " WHERE id = (SELECT id FROM incidents.alerts WHERE fingerprint = $1 AND integration = $3 "
+                    "ORDER BY id DESC LIMIT 1) RETURNING id");
   pool_.Prepare("incidents_alert_insert_resolved",
                 "INSERT INTO incidents.alerts (fingerprint, state, labels, annotations, starts_at, "
                 "ends_at, generator_url, source, integration, severity, summary, first_received_at, "
@@ -259,7 +259,7 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
                     db::MicrosParam(11) + ") RETURNING id");
   pool_.Prepare("incidents_alert_firing",
                 "SELECT id, coalesce(incident_id, '') FROM incidents.alerts WHERE fingerprint = $1 AND "
-                "state = 'firing'");
+                "integration = $2 AND state = 'firing'");
   pool_.Prepare("incidents_alert_sources",
                 "SELECT fingerprint, labels::text FROM incidents.alerts WHERE state = 'firing' AND "
                 "fingerprint <> $1 AND labels @> $2::jsonb ORDER BY id");
@@ -305,7 +305,7 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
     for (size_t i : order) {
       const AlertInput& a = alerts[i];
       if (a.acknowledge) {
-        pqxx::result r = db::Exec(tx, "incidents_alert_firing", a.fingerprint);
+        pqxx::result r = db::Exec(tx, "incidents_alert_firing", a.fingerprint, a.integration);
         if (!r.empty()) {
           ids[i] = r[0][0].as<std::string>();
           to_acknowledge.push_back(r[0][1].as<std::string>());
@@ -332,7 +332,8 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
         }
         continue;
       }
-      pqxx::result r = db::Exec(tx, "incidents_alert_resolve", a.fingerprint, MicrosOpt(a.ends_at), ToMicros(now));
+      pqxx::result r = db::Exec(tx, "incidents_alert_resolve", a.fingerprint, MicrosOpt(a.ends_at), ToMicros(now),
+                                a.integration);
       if (!r.empty()) {
         ids[i] = r[0][0].as<std::string>();
         resolved.emplace_back(a.fingerprint, r[0][1].as<std::string>());
@@ -341,7 +342,7 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
                         undecided.end());
         continue;
       }
-      r = db::Exec(tx, "incidents_alert_resolve_again", a.fingerprint, ToMicros(now));
+      r = db::Exec(tx, "incidents_alert_resolve_again", a.fingerprint, ToMicros(now), a.integration);
       if (r.empty()) {
         r = db::Exec(tx, "incidents_alert_insert_resolved", a.fingerprint, LabelsJson(a.labels),
                      LabelsJson(a.annotations), MicrosOpt(a.starts_at), MicrosOpt(a.ends_at), a.generator_url,
@@ -426,8 +427,8 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
     if (state.empty()) errors.Add("state", EnumProblem(request.state(), {"FIRING", "RESOLVED"}));
     for (char& c : state) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
-  if (request.page_size() < 0 || request.page_size() > 500) {
-    errors.Add("page_size", "must be between 1 and 500");
+  if (request.page_size() < 0 || request.page_size() > kMaxPage) {
+    errors.Add("page_size", "must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default 50)");
   }
   int limit = request.page_size() == 0 ? 50 : request.page_size();
   std::optional<long long> before;
@@ -464,13 +465,13 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
   return refused;
 }
 
-grpc::Status Intake::AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out) {
+grpc::Status Intake::AlertsOfIncident(const std::string& incident_id, int limit, std::vector<v1::Alert>* out) {
   out->clear();
   if (incident_id.empty()) return grpc::Status::OK;
   return pool_.Transact("alerts of incident", [&](pqxx::transaction_base& tx) {
     out->clear();
     pqxx::result r = db::Exec(tx, "incidents_alert_list", incident_id, std::string(), std::string(),
-                              std::optional<long long>(), 10000);
+                              std::optional<long long>(), limit);
     for (const pqxx::row& row : r) AlertFromRow(row, &out->emplace_back());
     return grpc::Status::OK;
   });

@@ -34,10 +34,13 @@ class Intake {
                       v1::IngestResponse* out);
   // Looks the routing key up, parses (PagerDuty-style errors joined by "\n" in an
   // INVALID_ARGUMENT message; an unknown routing key is INVALID_ARGUMENT too) and ingests.
+  // The event acts only on alerts of its own integration: alerts are identified by
+  // (integration, fingerprint), so another integration's dedup_key is an unknown one here.
   grpc::Status PagerDuty(const v1::PagerDutyEvent& event, const std::string& actor,
                          v1::PagerDutyResponse* out);
   grpc::Status ListAlerts(const v1::ListAlertsRequest& request, v1::ListAlertsResponse* out);
-  grpc::Status AlertsOfIncident(const std::string& incident_id, std::vector<v1::Alert>* out);
+  // The newest `limit` alerts of the incident, newest first.
+  grpc::Status AlertsOfIncident(const std::string& incident_id, int limit, std::vector<v1::Alert>* out);
 
  private:
   db::Pool& pool_;

@@ -15,6 +15,12 @@ namespace flightdeck::incidents {
 grpc::Status CheckTarget(v1::NotificationTarget* t, const std::string& field);
 // API answers never carry a secret, only whether one is stored.
 void HideSecrets(v1::EscalationPolicy* p);
+// A notification URL as callers below ADMIN see it: scheme and host only
+// ("https://hooks.slack.com"), since a Slack incoming-webhook URL's path is its credential.
+// User info, port, path, query and fragment are dropped.
+std::string UrlSchemeAndHost(const std::string& url);
+// Every target's url shown that way, marked url_redacted.
+void RedactUrls(v1::EscalationPolicy* p);
 // Seals every target's url and secret not sealed yet; FAILED_PRECONDITION naming the field when
 // there is one to seal and no key.
 grpc::Status SealPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p);

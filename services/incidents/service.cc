@@ -9,6 +9,7 @@
 #include "common/grpc/metadata.h"
 #include "services/incidents/deadlines.h"
 #include "services/incidents/incident_store.h"
+#include "services/incidents/intake.h"
 #include "services/incidents/lifecycle.h"
 #include "services/incidents/reports.h"
 
@@ -46,6 +47,30 @@ grpc::Status IncidentServiceImpl::GetIncident(grpc::ServerContext*, const v1::Ge
 grpc::Status IncidentServiceImpl::ListIncidents(grpc::ServerContext*, const v1::ListIncidentsRequest* req,
                                                 v1::ListIncidentsResponse* resp) {
   return store_->List(*req, resp);
+}
+
+grpc::Status IncidentServiceImpl::ListIncidentAlerts(grpc::ServerContext*, const v1::ListIncidentAlertsRequest* req,
+                                                     v1::ListIncidentAlertsResponse* resp) {
+  if (req->page_size() < 0 || req->page_size() > kMaxPage) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "page_size: must be between 1 and " + std::to_string(kMaxPage) + " (0 for the default " +
+                            std::to_string(kDetailPage) + ")");
+  }
+  if (req->id().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "id: required");
+  v1::ListAlertsRequest list;
+  if (grpc::Status s = store_->ResolveId(req->id(), list.mutable_incident_id()); !s.ok()) return s;
+  list.set_page_size(req->page_size() == 0 ? kDetailPage : req->page_size());
+  list.set_page_token(req->page_token());
+  v1::ListAlertsResponse alerts;
+  if (grpc::Status s = intake_.ListAlerts(list, &alerts); !s.ok()) return s;
+  resp->mutable_alerts()->Swap(alerts.mutable_alerts());
+  resp->set_next_page_token(alerts.next_page_token());
+  return grpc::Status::OK;
+}
+
+grpc::Status IncidentServiceImpl::ListIncidentEvents(grpc::ServerContext*, const v1::ListIncidentEventsRequest* req,
+                                                     v1::ListIncidentEventsResponse* resp) {
+  return store_->ListEvents(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::AcknowledgeIncident(grpc::ServerContext* ctx,

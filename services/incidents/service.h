@@ -50,6 +50,10 @@ class IncidentServiceImpl final : public v1::IncidentService::Service {
                            v1::Incident* resp) override;
   grpc::Status ListIncidents(grpc::ServerContext* ctx, const v1::ListIncidentsRequest* req,
                              v1::ListIncidentsResponse* resp) override;
+  grpc::Status ListIncidentAlerts(grpc::ServerContext* ctx, const v1::ListIncidentAlertsRequest* req,
+                                  v1::ListIncidentAlertsResponse* resp) override;
+  grpc::Status ListIncidentEvents(grpc::ServerContext* ctx, const v1::ListIncidentEventsRequest* req,
+                                  v1::ListIncidentEventsResponse* resp) override;
   grpc::Status AcknowledgeIncident(grpc::ServerContext* ctx, const v1::IncidentActionRequest* req,
                                    v1::Incident* resp) override;
   grpc::Status ResolveIncident(grpc::ServerContext* ctx, const v1::IncidentActionRequest* req,

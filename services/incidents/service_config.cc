@@ -3,9 +3,19 @@
 
 #include "common/grpc/metadata.h"
 #include "services/incidents/config_store.h"
+#include "services/incidents/policy_document.h"
 #include "services/incidents/service.h"
 
 namespace flightdeck::incidents {
+namespace {
+
+// Notification URLs are credentials (a Slack webhook URL is one): shown whole to ADMIN callers
+// only, as scheme and host to the rest. The gateway sends the caller's role as metadata.
+bool ShowsNotificationUrls(const grpc::ServerContext* ctx) {
+  return ctx != nullptr && rpc::ClientMetadata(*ctx, rpc::kRoleKey) == "ADMIN";
+}
+
+}  // namespace
 
 grpc::Status IncidentServiceImpl::CreateIntegration(grpc::ServerContext*, const v1::Integration* req,
                                                     v1::Integration* resp) {
@@ -17,9 +27,9 @@ grpc::Status IncidentServiceImpl::GetIntegration(grpc::ServerContext*, const v1:
   return config_.GetIntegration(req->name(), resp);
 }
 
-grpc::Status IncidentServiceImpl::ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest*,
+grpc::Status IncidentServiceImpl::ListIntegrations(grpc::ServerContext*, const v1::ListIntegrationsRequest* req,
                                                    v1::ListIntegrationsResponse* resp) {
-  return config_.ListIntegrations(resp);
+  return config_.ListIntegrations(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::DeleteIntegration(grpc::ServerContext*, const v1::NameRequest* req,
@@ -29,20 +39,28 @@ grpc::Status IncidentServiceImpl::DeleteIntegration(grpc::ServerContext*, const 
   return grpc::Status::OK;
 }
 
-grpc::Status IncidentServiceImpl::PutEscalationPolicy(grpc::ServerContext*, const v1::EscalationPolicy* req,
+grpc::Status IncidentServiceImpl::PutEscalationPolicy(grpc::ServerContext* ctx, const v1::EscalationPolicy* req,
                                                       v1::EscalationPolicy* resp) {
-  return config_.PutEscalationPolicy(*req, resp);
+  grpc::Status s = config_.PutEscalationPolicy(*req, resp);
+  if (s.ok() && !ShowsNotificationUrls(ctx)) RedactUrls(resp);
+  return s;
 }
 
-grpc::Status IncidentServiceImpl::GetEscalationPolicy(grpc::ServerContext*, const v1::NameRequest* req,
+grpc::Status IncidentServiceImpl::GetEscalationPolicy(grpc::ServerContext* ctx, const v1::NameRequest* req,
                                                       v1::EscalationPolicy* resp) {
-  return config_.GetEscalationPolicy(req->name(), /*with_secrets=*/false, resp);
+  grpc::Status s = config_.GetEscalationPolicy(req->name(), /*with_secrets=*/false, resp);
+  if (s.ok() && !ShowsNotificationUrls(ctx)) RedactUrls(resp);
+  return s;
 }
 
-grpc::Status IncidentServiceImpl::ListEscalationPolicies(grpc::ServerContext*,
-                                                         const v1::ListEscalationPoliciesRequest*,
+grpc::Status IncidentServiceImpl::ListEscalationPolicies(grpc::ServerContext* ctx,
+                                                         const v1::ListEscalationPoliciesRequest* req,
                                                          v1::ListEscalationPoliciesResponse* resp) {
-  return config_.ListEscalationPolicies(resp);
+  grpc::Status s = config_.ListEscalationPolicies(*req, resp);
+  if (s.ok() && !ShowsNotificationUrls(ctx)) {
+    for (v1::EscalationPolicy& p : *resp->mutable_policies()) RedactUrls(&p);
+  }
+  return s;
 }
 
 grpc::Status IncidentServiceImpl::DeleteEscalationPolicy(grpc::ServerContext*, const v1::NameRequest* req,
@@ -60,7 +78,7 @@ grpc::Status IncidentServiceImpl::CreateSilence(grpc::ServerContext* ctx, const 
 
 grpc::Status IncidentServiceImpl::ListSilences(grpc::ServerContext*, const v1::ListSilencesRequest* req,
                                                v1::ListSilencesResponse* resp) {
-  return config_.ListSilences(req->include_expired(), resp);
+  return config_.ListSilences(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::ExpireSilence(grpc::ServerContext*, const v1::IdRequest* req,
@@ -74,9 +92,9 @@ grpc::Status IncidentServiceImpl::CreateInhibitionRule(grpc::ServerContext*, con
 }
 
 grpc::Status IncidentServiceImpl::ListInhibitionRules(grpc::ServerContext*,
-                                                      const v1::ListInhibitionRulesRequest*,
+                                                      const v1::ListInhibitionRulesRequest* req,
                                                       v1::ListInhibitionRulesResponse* resp) {
-  return config_.ListInhibitionRules(resp);
+  return config_.ListInhibitionRules(*req, resp);
 }
 
 grpc::Status IncidentServiceImpl::DeleteInhibitionRule(grpc::ServerContext*, const v1::IdRequest* req,

@@ -97,6 +97,27 @@ TEST_F(IncidentCommandsTest, GetShowsTimelineAlertsReleasesReviewAndActions) {
   }
 }
 
+// An incident's answer carries one page of alerts and events: fdctl says how many more there
+// are and where they are, and says nothing when there are none.
+TEST_F(IncidentCommandsTest, GetSaysWhereTheAlertsAndEventsLeftOutAre) {
+  json truncated = json::parse(kIncident);
+  truncated["alert_count"] = 250;
+  truncated["alerts_truncated"] = true;
+  truncated["timeline_count"] = 130;
+  truncated["timeline_truncated"] = true;
+  FakeGateway gateway([&](const RecordedRequest&) { return CannedResponse{200, truncated.dump()}; });
+  Outcome o = Run(gateway, {"incident", "get", "inc-7"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_NE(o.out.find("128 earlier events: GET /v1/incidents/inc-7/events\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("249 more alerts: GET /v1/incidents/inc-7/alerts\n"), std::string::npos) << o.out;
+
+  FakeGateway whole([](const RecordedRequest&) { return CannedResponse{200, kIncident}; });
+  o = Run(whole, {"incident", "get", "inc-7"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_EQ(o.out.find("more alerts"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("earlier events"), std::string::npos) << o.out;
+}
+
 TEST_F(IncidentCommandsTest, LifecycleCommandsPostToTheirRoutes) {
   FakeGateway gateway([](const RecordedRequest& r) {
     if (r.target.find("/actions") != std::string::npos || r.target.find("/complete") != std::string::npos) {

@@ -11,3 +11,9 @@ fd_add_test(e2e_alertmanager LABEL e2e TIMEOUT 300
   LIBS fd_e2e_support)
 add_dependencies(e2e_alertmanager flightdeck-releases flightdeck-backups flightdeck-health
                  flightdeck-incidents flightdeck-gateway)
+
+fd_add_test(e2e_incidents_trust LABEL e2e TIMEOUT 300
+  SOURCES incidents_trust_test.cc
+  LIBS fd_e2e_support)
+add_dependencies(e2e_incidents_trust flightdeck-releases flightdeck-backups flightdeck-health
+                 flightdeck-incidents flightdeck-gateway)

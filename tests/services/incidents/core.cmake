@@ -8,6 +8,8 @@ fd_add_test(incidents_core_lifecycle_test LABEL integration TIMEOUT 300
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/core_lifecycle_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/core_close_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/core_requests_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/core_visibility_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/core_pages_test.cc
   LIBS ${FD_INCIDENTS_CORE_TEST_LIBS})
 fd_add_test(incidents_core_due_work_test LABEL integration TIMEOUT 300
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/core_notify_test.cc

@@ -120,7 +120,7 @@ TEST_F(RequestsTest, AlertsAreListedByTheirIncidentsNumberAndStateInAnyCase) {
   list.set_page_size(-1);
   s = service_.ListAlerts(&ctx, &list, &alerts);
   EXPECT_EQ(s.error_message(),
-            "state: \"burning\" is not one of FIRING, RESOLVED; page_size: must be between 1 and 500");
+            "state: \"burning\" is not one of FIRING, RESOLVED; page_size: must be between 1 and 500 (0 for the default 50)");
   list.set_state("");
   list.set_page_size(0);
   list.set_incident_id("INC-999");

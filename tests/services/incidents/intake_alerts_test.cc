@@ -479,5 +479,75 @@ TEST_F(IntakeTest, PagerDutyTriggerAcknowledgeResolveByDedupKey) {
   EXPECT_EQ(IncidentState(incident), "RESOLVED");
 }
 
+// A dedup_key names an alert within its integration only: another integration's routing key
+// neither acknowledges, resolves nor updates it, and is answered as PagerDuty answers an
+// unknown dedup_key (success; nothing of the other integration changes).
+TEST_F(IntakeTest, PagerDutyEventsActOnlyOnTheirOwnIntegrationsAlerts) {
+  ASSERT_TRUE(migrated_);
+  auto create = [&](const std::string& name) {
+    v1::Integration in;
+    in.set_name(name);
+    in.set_service(name);
+    in.set_environment("production");
+    v1::Integration created;
+    grpc::Status s = config_.CreateIntegration(in, &created);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return created.routing_key();
+  };
+  const std::string payments_key = create("payments-pd");
+  const std::string intruder_key = create("intruder-pd");
+
+  v1::PagerDutyEvent event;
+  event.set_routing_key(payments_key);
+  event.set_event_action("trigger");
+  event.set_dedup_key("payments-latency-1");
+  event.mutable_payload()->set_summary("payments p99 above 2s");
+  event.mutable_payload()->set_source("payments-1");
+  event.mutable_payload()->set_severity("critical");
+  v1::PagerDutyResponse out;
+  ASSERT_TRUE(intake_.PagerDuty(event, "pd", &out).ok());
+  std::vector<v1::Alert> alerts = Alerts("payments-latency-1");
+  ASSERT_EQ(alerts.size(), 1u);
+  const std::string incident = alerts[0].incident_id();
+  ASSERT_FALSE(incident.empty());
+
+  v1::PagerDutyEvent foreign = event;
+  foreign.set_routing_key(intruder_key);
+  foreign.clear_payload();
+  for (const char* action : {"acknowledge", "resolve"}) {
+    foreign.set_event_action(action);
+    grpc::Status s = intake_.PagerDuty(foreign, "pd", &out);
+    ASSERT_TRUE(s.ok()) << action << ": " << s.error_message();
+    EXPECT_EQ(out.status(), "success") << action;
+    EXPECT_EQ(out.dedup_key(), "payments-latency-1") << action;
+    EXPECT_EQ(IncidentState(incident), "TRIGGERED") << "another integration's " << action << " changed it";
+  }
+  // A trigger with the same dedup_key is the intruder's own alert, not an update of payments'.
+  foreign = event;
+  foreign.set_routing_key(intruder_key);
+  foreign.mutable_payload()->set_summary("overwritten");
+  ASSERT_TRUE(intake_.PagerDuty(foreign, "pd", &out).ok());
+
+  std::map<std::string, v1::Alert> by_integration;
+  for (const v1::Alert& a : Alerts("payments-latency-1")) {
+    if (a.state() == v1::Alert::FIRING) by_integration[a.integration()] = a;
+  }
+  ASSERT_EQ(by_integration.count("payments-pd"), 1u) << "payments' alert must still fire";
+  EXPECT_EQ(by_integration["payments-pd"].summary(), "payments p99 above 2s");
+  EXPECT_EQ(by_integration["payments-pd"].deliveries(), 1);
+  EXPECT_EQ(by_integration["payments-pd"].incident_id(), incident);
+  ASSERT_EQ(by_integration.count("intruder-pd"), 1u);
+  EXPECT_NE(by_integration["intruder-pd"].incident_id(), incident);
+
+  // Its own integration still acknowledges and resolves it.
+  event.clear_payload();
+  event.set_event_action("acknowledge");
+  ASSERT_TRUE(intake_.PagerDuty(event, "pd", &out).ok());
+  EXPECT_EQ(IncidentState(incident), "ACKNOWLEDGED");
+  event.set_event_action("resolve");
+  ASSERT_TRUE(intake_.PagerDuty(event, "pd", &out).ok());
+  EXPECT_EQ(IncidentState(incident), "RESOLVED");
+}
+
 }  // namespace
 }  // namespace flightdeck::incidents

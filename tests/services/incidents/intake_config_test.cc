@@ -100,11 +100,124 @@ TEST_F(ConfigStoreTest, IntegrationGetsARandomRoutingKeyAndIsFoundByIt) {
 
   in.set_name("grafana");
   EXPECT_EQ(config_.CreateIntegration(in, &found).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  // Shown once: the create answer had it; reads show its last 4 characters only, and the
+  // database holds its SHA-256, never the key.
+  v1::Integration got;
+  ASSERT_TRUE(config_.GetIntegration("grafana-2", &got).ok());
+  EXPECT_EQ(got.routing_key(), "****" + b.routing_key().substr(28));
+  EXPECT_EQ(found.routing_key(), got.routing_key()) << "found by key, shown masked";
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    pqxx::result rows = tx.exec("SELECT t::text FROM incidents.integrations t");
+    ASSERT_EQ(rows.size(), 2u);
+    for (const auto& row : rows) {
+      EXPECT_THAT(row[0].as<std::string>(), Not(HasSubstr(a.routing_key())));
+      EXPECT_THAT(row[0].as<std::string>(), Not(HasSubstr(b.routing_key())));
+    }
+  }
   ASSERT_TRUE(config_.DeleteIntegration("grafana").ok());
   v1::ListIntegrationsResponse list;
-  ASSERT_TRUE(config_.ListIntegrations(&list).ok());
+  ASSERT_TRUE(config_.ListIntegrations(v1::ListIntegrationsRequest(), &list).ok());
   ASSERT_EQ(list.integrations_size(), 1);
   EXPECT_EQ(list.integrations(0).name(), "grafana-2");
+  EXPECT_EQ(list.integrations(0).routing_key(), "****" + b.routing_key().substr(28));
+}
+
+// Keys stored in plain text before hashing are hashed in place by the migration: the sender
+// keeps working with the key it has, and the key is no longer in the table.
+TEST(RoutingKeyMigration, PlainKeysAreHashedInPlaceAndStillFindTheirIntegration) {
+  test::TestDatabase db;
+  db::Pool pool({db.url(), 2, 5000ms, 4, "test"});
+  db::SchemaMigrations all = db::EmbeddedMigrations("incidents");
+  db::SchemaMigrations before = all;
+  before.migrations.clear();
+  for (const db::Migration& m : all.migrations) {
+    if (m.name != "routing_keys_hashed") before.migrations.push_back(m);
+    else break;
+  }
+  ASSERT_LT(before.migrations.size(), all.migrations.size()) << "no routing_keys_hashed migration";
+  grpc::Status s = db::Migrate(pool, before);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string legacy = "abcdefghijklmnopqrstuvwxyz012345";
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO incidents.integrations (name, routing_key, service, created_at) "
+                   "VALUES ('legacy', $1, 'payments', now())", legacy);
+    tx.commit();
+  }
+  s = db::Migrate(pool, all);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  FakeClock clock;
+  ConfigStore config(pool, clock);
+  v1::Integration found;
+  s = config.IntegrationByRoutingKey(legacy, &found);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(found.name(), "legacy");
+  EXPECT_EQ(found.routing_key(), "****2345");
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  EXPECT_THAT(tx.exec("SELECT t::text FROM incidents.integrations t")[0][0].as<std::string>(),
+              Not(HasSubstr(legacy)));
+}
+
+// Every configuration list is paged with a maximum, like the incidents' lists.
+TEST_F(ConfigStoreTest, ConfigurationListsArePagedWithAMaximum) {
+  ASSERT_TRUE(migrated_);
+  for (const char* name : {"a-pd", "b-pd", "c-pd"}) {
+    v1::Integration in, out;
+    in.set_name(name);
+    in.set_service("checkout");
+    ASSERT_TRUE(config_.CreateIntegration(in, &out).ok());
+    v1::EscalationPolicy policy, stored;
+    policy.set_name(name);
+    grpc::Status s = config_.PutEscalationPolicy(policy, &stored);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    v1::InhibitionRule rule, created;
+    rule.add_source_matchers()->set_name("alertname");
+    rule.mutable_source_matchers(0)->set_value(name);
+    rule.add_target_matchers()->set_name("alertname");
+    rule.mutable_target_matchers(0)->set_value("x");
+    s = config_.CreateInhibitionRule(rule, &created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  v1::ListIntegrationsRequest ireq;
+  ireq.set_page_size(2);
+  v1::ListIntegrationsResponse integrations;
+  ASSERT_TRUE(config_.ListIntegrations(ireq, &integrations).ok());
+  ASSERT_EQ(integrations.integrations_size(), 2);
+  EXPECT_EQ(integrations.integrations(1).name(), "b-pd");
+  ireq.set_page_token(integrations.next_page_token());
+  ASSERT_TRUE(config_.ListIntegrations(ireq, &integrations).ok());
+  ASSERT_EQ(integrations.integrations_size(), 1);
+  EXPECT_EQ(integrations.integrations(0).name(), "c-pd");
+  EXPECT_TRUE(integrations.next_page_token().empty());
+  ireq.set_page_size(501);
+  ExpectInvalid(config_.ListIntegrations(ireq, &integrations), "page_size");
+
+  v1::ListEscalationPoliciesRequest preq;
+  preq.set_page_size(2);
+  v1::ListEscalationPoliciesResponse policies;
+  ASSERT_TRUE(config_.ListEscalationPolicies(preq, &policies).ok());
+  EXPECT_EQ(policies.policies_size(), 2);
+  EXPECT_FALSE(policies.next_page_token().empty());
+  preq.set_page_token("not-a-token");
+  ExpectInvalid(config_.ListEscalationPolicies(preq, &policies), "page_token");
+
+  v1::ListInhibitionRulesRequest rreq;  // the default rule and three more
+  rreq.set_page_size(3);
+  v1::ListInhibitionRulesResponse rules;
+  ASSERT_TRUE(config_.ListInhibitionRules(rreq, &rules).ok());
+  EXPECT_EQ(rules.rules_size(), 3);
+  rreq.set_page_token(rules.next_page_token());
+  ASSERT_TRUE(config_.ListInhibitionRules(rreq, &rules).ok());
+  EXPECT_EQ(rules.rules_size(), 1);
+  EXPECT_TRUE(rules.next_page_token().empty());
+  rreq.set_page_size(-1);
+  ExpectInvalid(config_.ListInhibitionRules(rreq, &rules), "page_size");
 }
 
 TEST_F(ConfigStoreTest, IntegrationValidationNamesTheField) {
@@ -170,7 +283,7 @@ TEST_F(ConfigStoreTest, PolicySecretsAreKeptButNeverShown) {
   ASSERT_TRUE(config_.GetEscalationPolicy("payments.oncall", true, &with_secrets).ok());
   EXPECT_EQ(with_secrets.on_open(0).secret(), "s3cret");
   v1::ListEscalationPoliciesResponse list;
-  ASSERT_TRUE(config_.ListEscalationPolicies(&list).ok());
+  ASSERT_TRUE(config_.ListEscalationPolicies(v1::ListEscalationPoliciesRequest(), &list).ok());
   ASSERT_EQ(list.policies_size(), 1);
   EXPECT_TRUE(list.policies(0).on_open(0).secret().empty());
 }
@@ -357,11 +470,29 @@ TEST_F(ConfigStoreTest, SilencesAreActiveInTheirRangeAndCanBeExpired) {
   EXPECT_FALSE(expired.active());
   EXPECT_EQ(TimeOf(expired.ends_at()), clock_.Now());
   v1::ListSilencesResponse list;
-  ASSERT_TRUE(config_.ListSilences(false, &list).ok());
+  v1::ListSilencesRequest req;
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
   ASSERT_EQ(list.silences_size(), 1);
   EXPECT_EQ(list.silences(0).id(), later.id());
-  ASSERT_TRUE(config_.ListSilences(true, &list).ok());
+  req.set_include_expired(true);
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
   EXPECT_EQ(list.silences_size(), 2);
+  EXPECT_TRUE(list.next_page_token().empty());
+  // Expired silences accumulate forever: the list is paged, with a maximum.
+  req.set_page_size(1);
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
+  ASSERT_EQ(list.silences_size(), 1);
+  EXPECT_EQ(list.silences(0).id(), now.id());
+  req.set_page_token(list.next_page_token());
+  ASSERT_TRUE(config_.ListSilences(req, &list).ok());
+  ASSERT_EQ(list.silences_size(), 1);
+  EXPECT_EQ(list.silences(0).id(), later.id());
+  EXPECT_TRUE(list.next_page_token().empty());
+  req.set_page_size(501);
+  ExpectInvalid(config_.ListSilences(req, &list), "page_size");
+  req.set_page_size(0);
+  req.set_page_token("x");
+  ExpectInvalid(config_.ListSilences(req, &list), "page_token");
   EXPECT_EQ(config_.ExpireSilence("no-such-id", &expired).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
@@ -388,7 +519,7 @@ TEST_F(ConfigStoreTest, SilenceValidationNamesTheField) {
 TEST_F(ConfigStoreTest, DefaultInhibitionRuleIsSeededAndRulesAreValidated) {
   ASSERT_TRUE(migrated_);
   v1::ListInhibitionRulesResponse list;
-  ASSERT_TRUE(config_.ListInhibitionRules(&list).ok());
+  ASSERT_TRUE(config_.ListInhibitionRules(v1::ListInhibitionRulesRequest(), &list).ok());
   ASSERT_EQ(list.rules_size(), 1);
   EXPECT_EQ(list.rules(0).equal_size(), 2);
 
@@ -421,7 +552,7 @@ TEST_F(ConfigStoreTest, DefaultInhibitionRuleIsSeededAndRulesAreValidated) {
   m->set_value("NodeDown");
   ASSERT_TRUE(config_.CreateInhibitionRule(rule, &out).ok());
   EXPECT_FALSE(out.id().empty());
-  ASSERT_TRUE(config_.ListInhibitionRules(&list).ok());
+  ASSERT_TRUE(config_.ListInhibitionRules(v1::ListInhibitionRulesRequest(), &list).ok());
   EXPECT_EQ(list.rules_size(), 2);
   ASSERT_TRUE(config_.DeleteInhibitionRule(out.id()).ok());
   EXPECT_EQ(config_.DeleteInhibitionRule(out.id()).error_code(), grpc::StatusCode::NOT_FOUND);
