@@ -1,4 +1,4 @@
-// End to end, the deploy-correlation scenario of issue 10 over REST: staging runs a ROLLBACK
+// End to end, the deploy-correlation scenario a first day of real use ran into, over REST: staging runs a ROLLBACK
 // release (v1 restored after v2 went bad, chosen by a commit prefix), then a SEV2 incident opens
 // on the service. Nothing older is rolled back, both timelines say why, and nothing is retried.
 #include <chrono>

@@ -519,7 +519,7 @@ TEST_F(PipelineTest, ObservationsPushedWhileTheDriverRunsDoNotStallTheCanary) {
   EXPECT_EQ(actions, (std::vector<std::string>{"canary:10", "canary:50", "promote:100"}));
 }
 
-// --- issue 10: prefixes, enums, every field at once, the view of every environment ---
+// --- id and commit prefixes, enums in any case, every field at once, the view of every environment ---
 
 TEST_F(PipelineTest, RollbackTakesAUniqueCommitPrefixInAnyCase) {
   v1::Release one = Succeed("staging", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
