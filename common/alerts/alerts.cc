@@ -63,8 +63,9 @@ grpc::Status Sender::Deliver(const jobs::Job& job) {
 
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout_);
+  // A service calls on its own authority (its certificate): it names what sends the alert and
+  // passes no role.
   context.AddMetadata(rpc::kActorKey, request.source().empty() ? "system" : request.source());
-  context.AddMetadata(rpc::kRoleKey, "OPERATOR");
   v1::IngestResponse response;
   grpc::Status s = v1::IncidentService::NewStub(channel_)->PostAlerts(&context, request, &response);
   if (s.ok()) {
@@ -85,7 +86,7 @@ std::shared_ptr<grpc::Channel> IncidentsChannel(const config::Env& env) {
   // Env::Raw cannot tell set-but-empty from unset; empty means "no incidents service".
   const char* raw = std::getenv("FLIGHTDECK_INCIDENTS_ADDR");
   if (raw != nullptr && *raw == '\0') return nullptr;
-  return rpc::MakeChannel(env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054"));
+  return rpc::MakeChannel(env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054"), "incidents");
 }
 
 }  // namespace flightdeck::alerts

@@ -8,6 +8,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "common/grpc/interceptors.h"
+#include "common/grpc/transport.h"
 #include "common/metrics/metrics.h"
 
 namespace flightdeck::rpc {
@@ -27,7 +28,7 @@ void Server::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::string address = options_.bind_address + ":" + std::to_string(options_.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(address, MakeServerCredentials(options_.authorize), &port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(MakeServerInterceptorFactory(metrics_.get()));

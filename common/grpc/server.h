@@ -1,7 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -14,14 +17,23 @@ struct GrpcServerMetrics;
 
 namespace flightdeck::rpc {
 
+// The caller's certificate identity ("gateway"), the gRPC path and the user role the call
+// carries (x-flightdeck-role; nullopt when absent) -> OK, or the status the call fails with.
+using CallAuthorizer = std::function<grpc::Status(std::string_view identity, std::string_view path,
+                                                  std::optional<std::string_view> role)>;
+
 struct ServerOptions {
   std::string bind_address = "127.0.0.1";
   int port = 0;  // 0 picks a free port
   std::chrono::milliseconds shutdown_grace{10000};
+  // Decides every call before a handler sees it, with mutual TLS (no identities otherwise);
+  // empty: every authenticated caller may call everything.
+  CallAuthorizer authorize;
 };
 
 // A gRPC server with the tracing and RED-metrics interceptors and the standard
-// grpc.health.v1.Health service (overall status "" SERVING while up).
+// grpc.health.v1.Health service (overall status "" SERVING while up). Its port speaks mutual
+// TLS unless the process was set up for plaintext (common/grpc/transport.h).
 class Server {
  public:
   Server(ServerOptions options, metrics::Registry& registry);

@@ -5,10 +5,12 @@
 #include <iostream>
 #include <thread>
 
+#include "common/api/peers.h"
 #include "common/cache/cache.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/grpc/server.h"
+#include "common/grpc/transport.h"
 #include "common/http/admin_server.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
@@ -47,18 +49,21 @@ int RunService(const ServiceSpec& spec) {
   int grpc_port = 0;
   int admin_port = 0;
   std::chrono::milliseconds startup_timeout{};
+  rpc::TransportSecurity transport;
   try {
     cfg = config::LoadCommon(env, spec.process_name);
     grpc_port = env.Port("FLIGHTDECK_GRPC_PORT", spec.default_grpc_port);
     admin_port = env.Port("FLIGHTDECK_ADMIN_PORT", spec.default_admin_port);
     startup_timeout = env.Duration("FLIGHTDECK_STARTUP_TIMEOUT", std::chrono::seconds(60));
     trace_options = trace::OptionsFromEnv(env, spec.process_name);
+    transport = rpc::TransportSecurity::FromEnv(env);
   } catch (const config::ConfigError& e) {
     std::cerr << spec.process_name << ": configuration error: " << e.what() << std::endl;
     return 2;
   }
 
   log::Init(spec.process_name, cfg.log_level);
+  rpc::SetTransportSecurity(transport);
   metrics::Registry registry;
   trace::InitProvider(trace_options, &registry);
   SystemClock clock;
@@ -87,7 +92,9 @@ int RunService(const ServiceSpec& spec) {
       return 2;
     }
 
-    rpc::Server server({cfg.bind_address, grpc_port, cfg.shutdown_grace}, registry);
+    // With mutual TLS every call is checked against the one method table and the peer grants
+    // before it reaches a handler (common/api/peers.h); plaintext has no identities to check.
+    rpc::Server server({cfg.bind_address, grpc_port, cfg.shutdown_grace, &api::AuthorizeCall}, registry);
     for (grpc::Service* service : component->GrpcServices()) server.AddService(service);
     http::AdminServer admin(cfg.bind_address, admin_port, registry, [&pool, &cache] {
       http::Readiness r;

@@ -6,12 +6,15 @@
 #   .flightdeck/postgres/, redis/    private stores (see datastores.sh)
 #   .flightdeck/logs/<name>.log      process output (the previous run's is <name>.log.1)
 #   .flightdeck/run/<name>.pid       pids of the running processes; run/up.pid is scripts/up itself
+#   .flightdeck/tls/                 the local CA and each process's certificate (scripts/certs),
+#                                    unless FLIGHTDECK_TLS_DIR names another directory
 
 # shellcheck disable=SC2034 # read by the scripts that source this file
 FD_HOME="$FD_ROOT/.flightdeck"
 FD_LOG_DIR="$FD_HOME/logs"
 FD_RUN_DIR="$FD_HOME/run"
 FD_REDIS_DIR="$FD_HOME/redis"
+FD_TLS_DIR=${FLIGHTDECK_TLS_DIR:-$FD_HOME/tls}
 FD_BUILD_DIR=${BUILD_DIR:-build}
 [[ $FD_BUILD_DIR == /* ]] || FD_BUILD_DIR="$FD_ROOT/$FD_BUILD_DIR"
 
@@ -97,11 +100,35 @@ fd_up_pid() {
   echo "$pid"
 }
 
+# True when the processes are to speak plaintext gRPC (FLIGHTDECK_GRPC_INSECURE=true).
+fd_grpc_insecure() { [[ ${FLIGHTDECK_GRPC_INSECURE:-false} =~ ^(true|1|yes)$ ]]; }
+
+# fd_tls_ready: makes sure $FD_TLS_DIR holds the CA and every process's certificate: made with
+# scripts/certs in the default directory, only checked in one the user named.
+fd_tls_ready() {
+  local name
+  fd_grpc_insecure && return 0
+  if [[ -z ${FLIGHTDECK_TLS_DIR:-} ]]; then
+    "$FD_ROOT/scripts/certs" "$FD_TLS_DIR" >/dev/null || return 1
+  fi
+  for name in ca "${FD_PROCESSES[@]}"; do
+    if [[ ! -r $FD_TLS_DIR/$name.pem ]] || { [[ $name != ca ]] && [[ ! -r $FD_TLS_DIR/$name.key ]]; }; then
+      fd_log "error: $FD_TLS_DIR lacks $name.pem or $name.key (make them with scripts/certs $FD_TLS_DIR)"
+      return 1
+    fi
+  done
+}
+
 # fd_start_proc NAME VAR=VALUE...: starts NAME in its own session (a Ctrl-C at the terminal
-# reaches scripts/up, which then stops everything in order) with output to its log.
+# reaches scripts/up, which then stops everything in order) with output to its log. It
+# presents its own certificate to the others (fd_tls_ready first).
 fd_start_proc() {
   local name=$1 log bin
   shift
+  if ! fd_grpc_insecure; then
+    set -- "$@" FLIGHTDECK_TLS_CA_FILE="$FD_TLS_DIR/ca.pem" \
+      FLIGHTDECK_TLS_CERT_FILE="$FD_TLS_DIR/$name.pem" FLIGHTDECK_TLS_KEY_FILE="$FD_TLS_DIR/$name.key"
+  fi
   bin=$(fd_binary "$name")
   log="$FD_LOG_DIR/$name.log"
   if [[ -f $log ]]; then

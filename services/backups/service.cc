@@ -24,13 +24,13 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-// The role the gateway authenticated the caller with (common/grpc/metadata.h).
+// The role of the user the gateway acts for (common/grpc/metadata.h).
 bool CallerIsAdmin(const grpc::ServerContext* context) {
-  return context != nullptr && rpc::ClientMetadata(*context, rpc::kRoleKey) == "ADMIN";
+  return rpc::CallerRole(context) == "ADMIN";
 }
 
 std::string Actor(const grpc::ServerContext* context) {
-  return context == nullptr ? "anonymous" : rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous");
+  return rpc::CallerActor(context);
 }
 
 // Ids compare ignoring case: a UUID's hex digits may come either way.
@@ -277,7 +277,7 @@ grpc::Status BackupServiceImpl::CreateBackup(grpc::ServerContext* context, const
   }
   out->set_target(in->target());
   out->set_trigger(v1::Backup::MANUAL);
-  out->set_created_by(rpc::ClientMetadata(*context, rpc::kActorKey, "anonymous"));
+  out->set_created_by(rpc::CallerActor(context));
   out->set_request_id(rpc::ClientMetadata(*context, rpc::kRequestIdKey));
   trace::SpanContext span = trace::CurrentContext();
   if (span.IsValid()) out->set_trace_id(span.TraceIdHex());

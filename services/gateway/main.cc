@@ -9,6 +9,7 @@
 #include "common/db/migrate.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
+#include "common/grpc/transport.h"
 #include "common/http/server.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
@@ -102,13 +103,16 @@ int main() {
   fd::rpc::BlockTerminationSignals();
   fd::config::Env env;
   GatewayConfig cfg;
+  fd::rpc::TransportSecurity transport;
   try {
     cfg = Load(env);
+    transport = fd::rpc::TransportSecurity::FromEnv(env);
   } catch (const fd::config::ConfigError& e) {
     std::cerr << "flightdeck-gateway: configuration error: " << e.what() << std::endl;
     return 2;
   }
   fd::log::Init("flightdeck-gateway", cfg.common.log_level);
+  fd::rpc::SetTransportSecurity(transport);
   fd::metrics::Registry registry;
   fd::trace::InitProvider(cfg.trace, &registry);
   {
@@ -124,7 +128,7 @@ int main() {
     fd::gateway::IdempotencyStore idempotency(pool);
     fd::gateway::WorkerPool workers(cfg.workers, 4096);
     std::map<Service, std::shared_ptr<grpc::Channel>> channels;
-    for (const auto& [which, address] : cfg.upstreams) channels[which] = fd::rpc::MakeChannel(address);
+    for (const auto& [which, address] : cfg.upstreams) channels[which] = fd::rpc::MakeChannel(address, fd::api::ServiceName(which));
     fd::gateway::CoreOptions core_options;
     core_options.upstream_timeout = cfg.upstream_timeout;
     fd::gateway::Core core(core_options, tokens, audit, idempotency, workers, registry, channels);

@@ -66,7 +66,7 @@ class Health final : public runtime::Component {
         smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_, &egress_) {
     if (!IncidentsDisabled()) {
       std::string address = ctx.env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
-      delivery_ = std::make_unique<AlertDelivery>(store_, rpc::MakeChannel(address));
+      delivery_ = std::make_unique<AlertDelivery>(store_, rpc::MakeChannel(address, "incidents"));
       worker_.Handle(kAlertJob, [this](const jobs::Job& job) { return delivery_->Handle(job); });
     }
     smoke_.RegisterJobs(worker_);

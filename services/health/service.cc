@@ -58,7 +58,7 @@ grpc::Status HealthServiceImpl::CreateTarget(grpc::ServerContext* ctx, const v1:
     }
   }
   TargetRecord record;
-  std::string actor = ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kActorKey) : "";
+  std::string actor = rpc::CallerActor(ctx, "");
   if (grpc::Status s = store_.CreateTarget(target, actor, clock_.Now(), &record); !s.ok()) return s;
   *resp = record.target;
   RedactTarget(resp);

@@ -103,6 +103,20 @@ grpc::Status ValidateTarget(v1::HealthTarget* t) {
     if (std::string problem = UrlProblem(*t); !problem.empty()) errors.Add("url", problem);
   }
 
+  if (kind == "GRPC") {
+    std::string mode = t->grpc_tls().empty() ? "PLAINTEXT" : Upper(t->grpc_tls());
+    if (mode != "PLAINTEXT" && mode != "TLS" && mode != "FLIGHTDECK") {
+      errors.Add("grpc_tls", UnknownEnumValue(t->grpc_tls(), {"PLAINTEXT", "TLS", "FLIGHTDECK"}));
+    } else {
+      t->set_grpc_tls(mode);
+    }
+    if (mode == "PLAINTEXT" && !t->grpc_tls_server_name().empty()) {
+      errors.Add("grpc_tls_server_name", "needs grpc_tls TLS or FLIGHTDECK");
+    }
+  } else if (!t->grpc_tls().empty() || !t->grpc_tls_server_name().empty()) {
+    errors.Add(t->grpc_tls().empty() ? "grpc_tls_server_name" : "grpc_tls", "only for kind GRPC");
+  }
+
   if (kind == "HTTP") {
     std::string method = t->method().empty() ? "GET" : Upper(t->method());
     if (method != "GET" && method != "HEAD") {
@@ -188,6 +202,8 @@ ProbeSpec ToProbeSpec(const v1::HealthTarget& t) {
   spec.body_contains = t.body_contains();
   spec.max_latency = MillisOf(t.max_latency());
   spec.grpc_service = t.grpc_service();
+  spec.grpc_tls = t.grpc_tls();
+  spec.grpc_tls_server_name = t.grpc_tls_server_name();
   spec.timeout = MillisOf(t.timeout());
   return spec;
 }

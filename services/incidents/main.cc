@@ -9,6 +9,7 @@
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
 #include "common/net/egress.h"
+#include "common/grpc/channel.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
@@ -39,8 +40,8 @@ incidents::BusinessCalendar LoadCalendar(const config::Env& env) {
 }
 
 std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) {
-  std::string addr = env.String("FLIGHTDECK_RELEASES_ADDR", "127.0.0.1:50051");
-  return incidents::MakeReleasesClient(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  std::string addr = env.Address("FLIGHTDECK_RELEASES_ADDR", "127.0.0.1:50051");
+  return incidents::MakeReleasesClient(rpc::MakeChannel(addr, "releases"));
 }
 
 class Incidents final : public runtime::Component {

@@ -17,7 +17,7 @@ namespace flightdeck::incidents {
 namespace {
 
 std::string Actor(const grpc::ServerContext* ctx) {
-  return rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous");
+  return rpc::CallerActor(ctx);
 }
 
 }  // namespace

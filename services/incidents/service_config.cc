@@ -10,9 +10,9 @@ namespace flightdeck::incidents {
 namespace {
 
 // Notification URLs are credentials (a Slack webhook URL is one): shown whole to ADMIN callers
-// only, as scheme and host to the rest. The gateway sends the caller's role as metadata.
+// only, as scheme and host to the rest. The gateway passes the user's role.
 bool ShowsNotificationUrls(const grpc::ServerContext* ctx) {
-  return ctx != nullptr && rpc::ClientMetadata(*ctx, rpc::kRoleKey) == "ADMIN";
+  return rpc::CallerRole(ctx) == "ADMIN";
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ grpc::Status IncidentServiceImpl::DeleteEscalationPolicy(grpc::ServerContext*, c
 
 grpc::Status IncidentServiceImpl::CreateSilence(grpc::ServerContext* ctx, const v1::Silence* req,
                                                 v1::Silence* resp) {
-  std::string actor = ctx == nullptr ? "anonymous" : rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous");
+  std::string actor = rpc::CallerActor(ctx);
   return config_.CreateSilence(*req, actor, resp);
 }
 

@@ -11,7 +11,7 @@ namespace flightdeck::incidents {
 namespace {
 
 std::string Actor(const grpc::ServerContext* ctx, const std::string& fallback) {
-  return ctx == nullptr ? fallback : rpc::ClientMetadata(*ctx, rpc::kActorKey, fallback);
+  return rpc::CallerActor(ctx, fallback);
 }
 
 }  // namespace

@@ -55,13 +55,13 @@ class Releases final : public runtime::Component {
         queue_(ctx.db, "releases", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env)),
         prometheus_(std::chrono::seconds(10), &egress_),
-        health_(rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"))),
+        health_(rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"), "health")),
         alerts_(alerts::IncidentsChannel(ctx.env)),
         smoke_(releases::MakeSmokeRunsClient(
-            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053")))),
+            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_HEALTH_ADDR", "127.0.0.1:50053"), "health"))),
         store_(ctx.db, queue_),
         backups_(releases::MakeBackupsClient(
-            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052")))),
+            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052"), "backups"))),
         pipeline_(store_, ctx.clock, policies_, ctx.metrics, releases::MakeDriver,
                   {{"prometheus", &prometheus_}, {"health", &health_}}, backups_.get()),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "common/clock/timestamps.h"
-#include "common/grpc/metadata.h"
 
 namespace flightdeck::releases {
 namespace {
@@ -453,8 +452,6 @@ SourceResult HealthSource::Fetch(const v1::Release& release, const v1::AnalysisC
   SetTimestamp(request.mutable_end(), window.to);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + timeout_);
-  context.AddMetadata(rpc::kActorKey, "releases");
-  context.AddMetadata(rpc::kRoleKey, "VIEWER");
   v1::TargetWindowStats stats;
   grpc::Status s = stub_->GetTargetStats(&context, request, &stats);
   result.detail = "health target " + target + " over " + std::to_string(length.count()) + "s";

@@ -68,7 +68,7 @@ namespace {
 
 Actor ActorOf(const grpc::ServerContext& context) {
   Actor actor;
-  actor.name = rpc::ClientMetadata(context, rpc::kActorKey, "anonymous");
+  actor.name = rpc::CallerActor(&context);
   trace::SpanContext span = trace::CurrentContext();
   if (span.IsValid()) actor.trace_id = span.TraceIdHex();
   return actor;

@@ -294,9 +294,10 @@ TEST_F(IncidentsTest, WatchIncidentsStreamsAnIncidentsTimelineAsItHappens) {
   }
   ASSERT_GT(opened_event, 0);
 
-  auto channel = grpc::CreateChannel(stack_->grpc_address("incidents"), grpc::InsecureChannelCredentials());
+  auto channel = stack_->Channel("incidents");
   auto stub = v1::IncidentService::NewStub(channel);
   grpc::ClientContext context;
+  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::WatchIncidentsRequest request;
   request.set_incident_id(id);
@@ -330,6 +331,7 @@ TEST_F(IncidentsTest, WatchIncidentsStreamsAnIncidentsTimelineAsItHappens) {
   v1::WatchIncidentsRequest unknown;
   unknown.set_incident_id("00000000-0000-0000-0000-000000000000");
   grpc::ClientContext unknown_context;
+  unknown_context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
   unknown_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   auto unknown_reader = stub->WatchIncidents(&unknown_context, unknown);
   EXPECT_FALSE(unknown_reader->Read(&event));

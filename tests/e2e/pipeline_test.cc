@@ -326,9 +326,10 @@ TEST_F(PipelineE2eTest, ABackupIsTakenBeforeDeployingWhereThePolicyAsks) {
 
 TEST_F(PipelineE2eTest, WatchReleaseStreamsTheTimelineAsItHappens) {
   json r = Create("inventory", "staging", "abcdef1");
-  auto channel = grpc::CreateChannel(stack_->grpc_address("releases"), grpc::InsecureChannelCredentials());
+  auto channel = stack_->Channel("releases");
   auto stub = v1::ReleaseService::NewStub(channel);
   grpc::ClientContext context;
+  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
   context.set_deadline(std::chrono::system_clock::now() + 20s);
   v1::WatchReleaseRequest request;
   request.set_id(r["id"]);

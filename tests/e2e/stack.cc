@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <pistache/endpoint.h>
@@ -246,7 +249,47 @@ int UnusedPort() {
 
 struct Stack::Impl {
   TestDatabase database;
+  bool insecure = false;
 };
+
+const std::string& TestTlsDir() {
+  static const std::string dir = [] {
+    const char* given = std::getenv("FLIGHTDECK_TEST_TLS_DIR");
+    if (given != nullptr && *given != '\0') return std::string(given);
+    char tmpl[] = "/tmp/fd-e2e-tls.XXXXXX";
+    std::string made = mkdtemp(tmpl) != nullptr ? tmpl : "";
+    CommandResult r = RunCommand({FD_SOURCE_DIR "/scripts/certs", made});
+    if (made.empty() || r.exit_code != 0) ADD_FAILURE() << "scripts/certs failed: " << r.output;
+    // Gone when the test process ends: keys in /tmp should not outlive their test.
+    static std::string to_remove = made;
+    std::atexit([] { RunCommand({"/bin/rm", "-rf", to_remove}); });
+    return made;
+  }();
+  return dir;
+}
+
+std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address, const std::string& server_identity,
+                                              const std::string& identity) {
+  if (identity == "plaintext") return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string& dir = TestTlsDir();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = read(dir + "/ca.pem");
+  if (!identity.empty()) {
+    options.pem_cert_chain = read(dir + "/" + identity + ".pem");
+    options.pem_private_key = read(dir + "/" + identity + ".key");
+  }
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(server_identity);
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(options), args);
+}
+
+std::shared_ptr<grpc::Channel> Stack::Channel(const std::string& service, const std::string& identity) const {
+  return ServiceChannel(grpc_address(service), service, impl_->insecure ? "plaintext" : identity);
+}
 
 Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<Impl>()) {
   database_url_ = impl_->database.url();
@@ -280,6 +323,20 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
   // Backup targets must store under FLIGHTDECK_BACKUP_ROOT: the tests' storage directories are
   // made with mkdtemp in /tmp, unless a test narrows the root to its own.
   if (base.find("FLIGHTDECK_BACKUP_ROOT") == base.end()) base["FLIGHTDECK_BACKUP_ROOT"] = "/tmp";
+  auto insecure = base.find("FLIGHTDECK_GRPC_INSECURE");
+  impl_->insecure = insecure != base.end() && (insecure->second == "true" || insecure->second == "1");
+  // Each process presents its own identity's certificate, as scripts/up and the manifests do.
+  // A test may bring its own certificates (FLIGHTDECK_TEST_TLS_DIR in `extra`), to rotate them.
+  auto own_dir = base.find("FLIGHTDECK_TEST_TLS_DIR");
+  const std::string tls_dir = own_dir != base.end() ? own_dir->second : TestTlsDir();
+  auto with_identity = [this, tls_dir](std::map<std::string, std::string> env, const std::string& identity) {
+    if (impl_->insecure) return env;
+    const std::string& dir = tls_dir;
+    env.emplace("FLIGHTDECK_TLS_CA_FILE", dir + "/ca.pem");
+    env.emplace("FLIGHTDECK_TLS_CERT_FILE", dir + "/" + identity + ".pem");
+    env.emplace("FLIGHTDECK_TLS_KEY_FILE", dir + "/" + identity + ".key");
+    return env;
+  };
 
   // Every process binds port 0 and the ports are read from its "serving" log line: picking
   // "free" ports up front races with other tests starting at the same time. Started one after
@@ -298,9 +355,9 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
       {"health", {"incidents"}},
       {"incidents", {"releases"}},
       {"releases", {"backups", "health", "incidents"}}};
-  std::map<std::string, std::string> gateway_env = base;
+  std::map<std::string, std::string> gateway_env = with_identity(base, "gateway");
   for (const auto& [name, binary] : services) {
-    std::map<std::string, std::string> env = base;
+    std::map<std::string, std::string> env = with_identity(base, name);
     env["FLIGHTDECK_GRPC_PORT"] = grpc_ports_.count(name) ? std::to_string(grpc_ports_[name]) : "0";
     env["FLIGHTDECK_ADMIN_PORT"] = "0";
     for (const std::string& peer : calls.at(name)) {

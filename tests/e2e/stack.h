@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include <grpcpp/channel.h>
 #include <nlohmann/json.hpp>
 #include <memory>
 #include <mutex>
@@ -55,8 +56,18 @@ class OtlpReceiver {
   std::unique_ptr<Impl> impl_;
 };
 
+// The certificates of the processes' mutual TLS: FLIGHTDECK_TEST_TLS_DIR when scripts/test made
+// them, else made once per test process with scripts/certs. Holds ca.pem and <identity>.pem/.key.
+const std::string& TestTlsDir();
+
+// A channel to a service's gRPC port that presents `identity`'s certificate ("gateway",
+// "releases", ...); no identity: a client without a certificate; "plaintext": no TLS at all.
+std::shared_ptr<grpc::Channel> ServiceChannel(const std::string& address, const std::string& server_identity,
+                                              const std::string& identity);
+
 // The whole control plane on free loopback ports, against a fresh database on the server of
-// DATABASE_URL and the Redis of REDIS_URL.
+// DATABASE_URL and the Redis of REDIS_URL. The processes speak mutual TLS to each other, with
+// the certificates of TestTlsDir(), unless `extra` sets FLIGHTDECK_GRPC_INSECURE=true.
 class Stack {
  public:
   // extra: additional environment for every process (e.g. OTEL_* settings).
@@ -65,6 +76,9 @@ class Stack {
   std::string gateway_url() const { return "http://127.0.0.1:" + std::to_string(http_port_); }
   std::string admin_url(const std::string& service) const;
   std::string grpc_address(const std::string& service) const;
+  // A channel to `service`'s gRPC port as the process `identity` (by default the gateway, which
+  // may call everything with the user role the test sends in x-flightdeck-role).
+  std::shared_ptr<grpc::Channel> Channel(const std::string& service, const std::string& identity = "gateway") const;
   const std::string& admin_token() const { return admin_token_; }
   const std::string& database_url() const { return database_url_; }
   // Blocks until the gateway's /readyz answers 200 (fails the test with logs after 60 s).

@@ -118,8 +118,9 @@ TEST_F(WatchWakeUpE2eTest, WatchReleaseWakesOnTheReleasesTrigger) {
   }
   ASSERT_EQ(state, "AWAITING_APPROVAL");
   auto stub = v1::ReleaseService::NewStub(
-      grpc::CreateChannel(stack_->grpc_address("releases"), grpc::InsecureChannelCredentials()));
+      stack_->Channel("releases"));
   grpc::ClientContext context;
+  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
   context.set_deadline(std::chrono::system_clock::now() + 30s);
   v1::WatchReleaseRequest request;
   request.set_id(id);
@@ -135,8 +136,9 @@ TEST_F(WatchWakeUpE2eTest, WatchReleaseWakesOnTheReleasesTrigger) {
 
 TEST_F(WatchWakeUpE2eTest, WatchHealthWakesOnTheHealthTrigger) {
   auto stub = v1::HealthService::NewStub(
-      grpc::CreateChannel(stack_->grpc_address("health"), grpc::InsecureChannelCredentials()));
+      stack_->Channel("health"));
   grpc::ClientContext context;
+  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
   context.set_deadline(std::chrono::system_clock::now() + 30s);
   v1::WatchHealthRequest request;
   request.set_service("wakeup");
@@ -164,8 +166,9 @@ TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheIncidentsTrigger) {
   ASSERT_EQ(declared.status, 200) << declared.body;
   const std::string id = json::parse(declared.body).value("id", "");
   auto stub = v1::IncidentService::NewStub(
-      grpc::CreateChannel(stack_->grpc_address("incidents"), grpc::InsecureChannelCredentials()));
+      stack_->Channel("incidents"));
   grpc::ClientContext context;
+  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
   context.set_deadline(std::chrono::system_clock::now() + 30s);
   v1::WatchIncidentsRequest request;
   request.set_incident_id(id);

@@ -1,5 +1,8 @@
 #include "services/health/probe/grpc_probe.h"
 
+#include <grpcpp/security/credentials.h>
+
+#include "common/grpc/transport.h"
 #include "services/health/probe/active_probe.h"
 #include "services/health/probe/resolver.h"
 
@@ -66,9 +69,9 @@ void GrpcProbes::Stop() {
   thread_.join();
 }
 
-grpc::health::v1::Health::Stub* GrpcProbes::StubFor(const std::string& target,
-                                                    const std::string& authority) {
-  const std::string key = target + " " + authority;
+grpc::health::v1::Health::Stub* GrpcProbes::StubFor(const std::string& target, const ProbeSpec& spec) {
+  const std::string& authority = spec.address;
+  const std::string key = target + " " + authority + " " + spec.grpc_tls + " " + spec.grpc_tls_server_name;
   auto it = stubs_.find(key);
   if (it != stubs_.end()) return it->second.get();
   grpc::ChannelArguments args;
@@ -78,7 +81,18 @@ grpc::health::v1::Health::Stub* GrpcProbes::StubFor(const std::string& target,
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   if (target != authority) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, authority);
-  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (spec.grpc_tls == "TLS" || spec.grpc_tls == "FLIGHTDECK") {
+    // The certificate is checked against the name the user gave, not the checked address the
+    // channel dials.
+    std::string host;
+    int port = 0;
+    SplitHostPort(authority, &host, &port);
+    args.SetSslTargetNameOverride(spec.grpc_tls_server_name.empty() ? host : spec.grpc_tls_server_name);
+    credentials = spec.grpc_tls == "TLS" ? grpc::SslCredentials(grpc::SslCredentialsOptions())
+                                         : rpc::MakeChannelCredentials();
+  }
+  auto channel = grpc::CreateCustomChannel(target, credentials, args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   auto* raw = stub.get();
   stubs_.emplace(key, std::move(stub));
@@ -105,7 +119,7 @@ bool GrpcProbes::Submit(const ProbeSpec& spec, Prober::Callback& done) {
     call->alarm.Set(&cq_, std::chrono::system_clock::now(), call);
     return true;
   }
-  call->reader = StubFor(target, spec.address)->PrepareAsyncCheck(&call->context, request, &cq_);
+  call->reader = StubFor(target, spec)->PrepareAsyncCheck(&call->context, request, &cq_);
   call->reader->StartCall();
   call->reader->Finish(&call->response, &call->status, call);
   return true;

@@ -34,8 +34,9 @@ class GrpcProbes {
  private:
   struct Call;
   void Run();
-  // `target` is what the channel connects to, `authority` the name the server is told.
-  grpc::health::v1::Health::Stub* StubFor(const std::string& target, const std::string& authority);
+  // `target` is what the channel connects to, `spec.address` the name the server is told; TLS
+  // as spec.grpc_tls says.
+  grpc::health::v1::Health::Stub* StubFor(const std::string& target, const ProbeSpec& spec);
   // The channel target ("ipv4:10.0.0.1:50051") of a checked address of `address`, or the
   // address as is without a policy; "" with *refusal set when refused or unresolvable.
   std::string CheckedTarget(const std::string& address, std::string* refusal) const;

@@ -26,6 +26,8 @@ struct ProbeSpec {
   std::string body_contains;       // HTTP
   std::chrono::milliseconds max_latency{0};  // HTTP; 0: no limit
   std::string grpc_service;        // GRPC: the service asked of grpc.health.v1 Check
+  std::string grpc_tls;            // GRPC: "" / "PLAINTEXT", "TLS" or "FLIGHTDECK" (mutual TLS)
+  std::string grpc_tls_server_name;  // GRPC with TLS: the name to verify; "": the address's host
   std::chrono::milliseconds timeout{1000};
 };
 

@@ -30,6 +30,7 @@ bool SameSpec(const ProbeSpec& a, const ProbeSpec& b) {
   return a.kind == b.kind && a.url == b.url && a.address == b.address && a.head == b.head &&
          a.expect_status == b.expect_status && a.body_contains == b.body_contains &&
          a.max_latency == b.max_latency && a.grpc_service == b.grpc_service &&
+         a.grpc_tls == b.grpc_tls && a.grpc_tls_server_name == b.grpc_tls_server_name &&
          a.timeout == b.timeout;
 }
 

@@ -66,9 +66,7 @@ std::string Utf8Excerpt(const std::string& body, size_t limit) {
 }
 
 // The caller's role as the gateway passed it; "" for a call without it (another service).
-std::string CallerRole(const grpc::ServerContext* ctx) {
-  return ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kRoleKey) : "";
-}
+std::string CallerRole(const grpc::ServerContext* ctx) { return rpc::CallerRole(ctx); }
 
 // Why the egress policy refuses where `url` leads, resolving each host and port once per
 // request however many checks name it.
@@ -144,7 +142,7 @@ grpc::Status SmokeServiceImpl::CreateSmokeRun(grpc::ServerContext* ctx, const v1
     if (!errors.empty()) return errors.ToStatus();
   }
   run.set_release_id(req->release_id());
-  run.set_created_by(ctx != nullptr ? rpc::ClientMetadata(*ctx, rpc::kActorKey, "anonymous") : "anonymous");
+  run.set_created_by(rpc::CallerActor(ctx));
   if (grpc::Status s = store_->CreateRun(&run, clock_.Now()); !s.ok()) return s;
   log::Info("smoke run started", {{"run_id", run.id()}, {"suite", run.suite()}, {"checks", run.checks_size()},
                                   {"created_by", run.created_by()}});
