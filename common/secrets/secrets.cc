@@ -198,12 +198,21 @@ grpc::Status LoadKeyRingFrom(const EnvLookup& lookup, KeyRing* out, std::string*
   return grpc::Status::OK;
 }
 
-grpc::Status Seal(const KeyRing& keys, const std::string& plaintext, std::string* sealed) {
+namespace {
+
+constexpr char kBoundTag[] = "aad:";  // after "<key id>:"; never in base64, so never in old values
+
+std::string AdditionalData(const Binding& where) { return "flightdeck\n" + where.column + "\n" + where.row; }
+
+}  // namespace
+
+grpc::Status Seal(const KeyRing& keys, const std::string& plaintext, const Binding& where, std::string* sealed) {
   if (keys.empty()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         std::string("no master key configured (set ") + kMasterKeyVar + ")");
   }
   const MasterKey& key = keys.current();
+  const std::string aad = AdditionalData(where);
   std::vector<uint8_t> out(kNonce + plaintext.size() + kTag);
   if (RAND_bytes(out.data(), kNonce) != 1) {
     return grpc::Status(grpc::StatusCode::INTERNAL, "no randomness for a nonce");
@@ -211,6 +220,8 @@ grpc::Status Seal(const KeyRing& keys, const std::string& plaintext, std::string
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
   bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.key.data(), out.data()) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
             EVP_EncryptUpdate(ctx.get(), out.data() + kNonce, &len,
                               reinterpret_cast<const unsigned char*>(plaintext.data()),
                               static_cast<int>(plaintext.size())) == 1 &&
@@ -218,15 +229,17 @@ grpc::Status Seal(const KeyRing& keys, const std::string& plaintext, std::string
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag,
                                 out.data() + kNonce + plaintext.size()) == 1;
   if (!ok) return grpc::Status(grpc::StatusCode::INTERNAL, "sealing failed");
-  *sealed = key.id + ":" + Base64(out);
+  *sealed = key.id + ":" + kBoundTag + Base64(out);
   return grpc::Status::OK;
 }
 
-grpc::Status Open(const KeyRing& keys, const std::string& sealed, std::string* plaintext) {
+grpc::Status Open(const KeyRing& keys, const std::string& sealed, const Binding& where, std::string* plaintext) {
   size_t colon = sealed.find(':');
+  std::string body = colon == std::string::npos ? std::string() : sealed.substr(colon + 1);
+  const bool bound = body.rfind(kBoundTag, 0) == 0;
+  if (bound) body.erase(0, std::strlen(kBoundTag));
   std::vector<uint8_t> bytes;
-  if (colon == std::string::npos || !FromBase64(sealed.substr(colon + 1), &bytes) ||
-      bytes.size() < kNonce + kTag) {
+  if (colon == std::string::npos || !FromBase64(body, &bytes) || bytes.size() < kNonce + kTag) {
     return grpc::Status(grpc::StatusCode::DATA_LOSS, "sealed secret is malformed");
   }
   const std::string key_id = sealed.substr(0, colon);
@@ -237,11 +250,14 @@ grpc::Status Open(const KeyRing& keys, const std::string& sealed, std::string* p
                         IsValidKeyId(key_id) ? "sealed with master key " + key_id + ", which is not configured"
                                              : std::string("sealed secret is malformed"));
   }
+  const std::string aad = bound ? AdditionalData(where) : std::string();
   const size_t n = bytes.size() - kNonce - kTag;
   std::string out(n, '\0');
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   int len = 0;
   bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key->key.data(), bytes.data()) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
             EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
                               bytes.data() + kNonce, static_cast<int>(n)) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, bytes.data() + kNonce + n) == 1 &&
@@ -249,7 +265,9 @@ grpc::Status Open(const KeyRing& keys, const std::string& sealed, std::string* p
   if (!ok) {
     OPENSSL_cleanse(out.data(), out.size());
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "sealed secret does not open with master key " + key->id);
+                        bound ? "sealed secret does not open with master key " + key->id + " as " + where.column +
+                                    " of " + where.row + " (sealed for another place, or altered)"
+                              : "sealed secret does not open with master key " + key->id);
   }
   *plaintext = std::move(out);
   return grpc::Status::OK;
@@ -257,19 +275,19 @@ grpc::Status Open(const KeyRing& keys, const std::string& sealed, std::string* p
 
 bool IsSealedValue(const std::string& stored) { return stored.rfind(kSealedPrefix, 0) == 0; }
 
-grpc::Status SealValue(const KeyRing& keys, const std::string& plaintext, std::string* stored) {
+grpc::Status SealValue(const KeyRing& keys, const std::string& plaintext, const Binding& where, std::string* stored) {
   std::string sealed;
-  if (grpc::Status s = Seal(keys, plaintext, &sealed); !s.ok()) return s;
+  if (grpc::Status s = Seal(keys, plaintext, where, &sealed); !s.ok()) return s;
   *stored = kSealedPrefix + sealed;
   return grpc::Status::OK;
 }
 
-grpc::Status OpenValue(const KeyRing& keys, const std::string& stored, std::string* plaintext) {
+grpc::Status OpenValue(const KeyRing& keys, const std::string& stored, const Binding& where, std::string* plaintext) {
   if (!IsSealedValue(stored)) {
     *plaintext = stored;
     return grpc::Status::OK;
   }
-  return Open(keys, stored.substr(std::strlen(kSealedPrefix)), plaintext);
+  return Open(keys, stored.substr(std::strlen(kSealedPrefix)), where, plaintext);
 }
 
 grpc::Status NeedsMasterKey(const std::string& field) {

@@ -62,20 +62,30 @@ grpc::Status LoadKeyRingFrom(const EnvLookup& lookup, KeyRing* out, std::string*
 // when none is configured.
 KeyRing LoadServiceKeys(const std::string& refused_without_key);
 
-// A value sealed under the current key as "<key id>:<base64 of nonce|ciphertext|tag>" and opened
-// with whichever key sealed it (the format of backups.targets.sealed_url).
+// Where a sealed value lives: its table and column ("backups.targets.sealed_url") and its row
+// (the target's name). It is authenticated with the value (AES-GCM additional data), so a value
+// copied into another column or row, by whoever holds a dump, no longer opens.
+struct Binding {
+  std::string column;  // "<schema>.<table>.<column>[.<path in a document>]"
+  std::string row;     // the row's key
+};
+
+// A value sealed under the current key, bound to `where`, as
+// "<key id>:aad:<base64 of nonce|ciphertext|tag>", and opened with whichever key sealed it.
+// Values sealed before binding existed ("<key id>:<base64>") still open, unbound; a write seals
+// them again, bound.
 // Seal: FAILED_PRECONDITION with no key. Open: DATA_LOSS when malformed, FAILED_PRECONDITION
-// when the key is not configured or the value does not authenticate.
-grpc::Status Seal(const KeyRing& keys, const std::string& plaintext, std::string* sealed);
-grpc::Status Open(const KeyRing& keys, const std::string& sealed, std::string* plaintext);
+// when the key is not configured or the value does not authenticate (another place's value).
+grpc::Status Seal(const KeyRing& keys, const std::string& plaintext, const Binding& where, std::string* sealed);
+grpc::Status Open(const KeyRing& keys, const std::string& sealed, const Binding& where, std::string* plaintext);
 
 // Values kept in place of a plain one (inside a JSON document, in a text column) carry a prefix
 // so that rows written before sealing existed still read as plain text: "fdsealed:" + Seal().
 inline constexpr char kSealedPrefix[] = "fdsealed:";
 bool IsSealedValue(const std::string& stored);
-grpc::Status SealValue(const KeyRing& keys, const std::string& plaintext, std::string* stored);
+grpc::Status SealValue(const KeyRing& keys, const std::string& plaintext, const Binding& where, std::string* stored);
 // A stored value without the prefix is legacy plain text and comes back as it is.
-grpc::Status OpenValue(const KeyRing& keys, const std::string& stored, std::string* plaintext);
+grpc::Status OpenValue(const KeyRing& keys, const std::string& stored, const Binding& where, std::string* plaintext);
 
 // FAILED_PRECONDITION for a request that would store a secret while no master key is configured:
 // "<field>: storing it needs a master key; set FLIGHTDECK_MASTER_KEY ...".

@@ -234,13 +234,18 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
   TargetRecord target;
   if (grpc::Status s = store_.GetTarget(b.target(), &target); !s.ok()) return Fail(b, s.error_message());
   std::string url;
-  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, &url); !s.ok()) {
+  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, TargetUrlBinding(b.target()), &url); !s.ok()) {
     return Fail(b, "cannot open the target's database URL: " + s.error_message());
   }
   if (grpc::Status s = store_.MarkRunning(b.id(), runner_id_, clock_.Now()); !s.ok()) return grpc::Status::OK;
   b.set_state(v1::Backup::RUNNING);
   b.set_server(ServerOf(url));
-  if (grpc::Status s = store_.RecordServer(b.id(), target.sealed_url); !s.ok()) return Fail(b, s.error_message());
+  // The backup keeps the server it came from (a restore goes back there), sealed for its own row.
+  std::string sealed_server;
+  if (grpc::Status s = secrets::Seal(keys_, url, BackupServerBinding(b.id()), &sealed_server); !s.ok()) {
+    return Fail(b, s.error_message());
+  }
+  if (grpc::Status s = store_.RecordServer(b.id(), sealed_server); !s.ok()) return Fail(b, s.error_message());
   SetTimestamp(b.mutable_started_at(), clock_.Now());
 
   std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
@@ -371,7 +376,9 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
                                           Payload({{"target", b.target()}}), clock_.Now()}});
   };
   std::string url;
-  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, &url); !s.ok()) return finish(false, {s.error_message()});
+  if (grpc::Status s = secrets::Open(keys_, target.sealed_url, TargetUrlBinding(b.target()), &url); !s.ok()) {
+    return finish(false, {s.error_message()});
+  }
   std::unique_ptr<Storage> storage = MakeLocalStorage(target.target.storage().path());
   std::unique_ptr<StorageReader> file;
   if (grpc::Status s = storage->Open(FileName(b.id()), &file); !s.ok()) return finish(false, {s.error_message()});
@@ -435,12 +442,14 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
   // The server the backup came from, not the target's URL of today: only an admin redirects a
   // restore (the service checked, and sealed the server named into the job).
   std::string sealed = sealed_server_url;
+  secrets::Binding where = RestoreServerBinding(b.id());
   if (sealed.empty()) {
     if (grpc::Status s = store_.BackupServer(b.id(), &sealed); !s.ok()) return s;
+    where = BackupServerBinding(b.id());
   }
   if (sealed.empty()) return finish("the backup records no server to restore to; an admin may name one (server_url)");
   std::string url;
-  if (grpc::Status s = secrets::Open(keys_, sealed, &url); !s.ok()) return finish(s.error_message());
+  if (grpc::Status s = secrets::Open(keys_, sealed, where, &url); !s.ok()) return finish(s.error_message());
   b.mutable_last_restore()->set_server(ServerOf(url));
   bool exists = false;
   if (grpc::Status s = DatabaseExists(url, database, &exists); !s.ok()) return finish(s.error_message());

@@ -130,7 +130,9 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
   r.target = *in;
   r.target.clear_status();
   r.target.mutable_storage()->set_path(storage_path);
-  if (grpc::Status s = secrets::Seal(keys_, in->database_url(), &r.sealed_url); !s.ok()) return s;
+  if (grpc::Status s = secrets::Seal(keys_, in->database_url(), TargetUrlBinding(in->name()), &r.sealed_url); !s.ok()) {
+    return s;
+  }
   r.target.set_database_url(db::RedactUrl(in->database_url()));
   if (!in->retention().has_keep_last()) r.target.mutable_retention()->mutable_keep_last()->set_value(7);
   if (!in->retention().has_keep_days()) r.target.mutable_retention()->mutable_keep_days()->set_value(30);
@@ -230,7 +232,11 @@ grpc::Status BackupServiceImpl::UpdateBackupTarget(grpc::ServerContext* context,
                           "database_url: moving the target to another server (" + old_server + " -> " +
                               new_server + ") needs the ADMIN role (a new password or database on the same server does not)");
     }
-    if (grpc::Status s = secrets::Seal(keys_, in->database_url().value(), &r.sealed_url); !s.ok()) return s;
+    if (grpc::Status s = secrets::Seal(keys_, in->database_url().value(), TargetUrlBinding(r.target.name()),
+                                       &r.sealed_url);
+        !s.ok()) {
+      return s;
+    }
     r.target.set_database_url(db::RedactUrl(in->database_url().value()));
   }
   if (in->has_schedule()) {
@@ -402,7 +408,9 @@ grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, cons
   std::string server = out->server();
   if (!in->server_url().empty()) {
     std::string sealed;
-    if (grpc::Status s = secrets::Seal(keys_, in->server_url(), &sealed); !s.ok()) return s;
+    if (grpc::Status s = secrets::Seal(keys_, in->server_url(), RestoreServerBinding(out->id()), &sealed); !s.ok()) {
+      return s;
+    }
     job["server_url_sealed"] = sealed;
     server = ServerOf(in->server_url());
   }

@@ -9,6 +9,7 @@
 
 #include "common/clock/clock.h"
 #include "common/jobs/jobs.h"
+#include "common/secrets/secrets.h"
 #include "flightdeck/v1/backups.pb.h"
 #include "services/backups/request_checks.h"
 
@@ -20,6 +21,18 @@ class Queue;
 }
 
 namespace flightdeck::backups {
+
+// Where each sealed value of the backups schema lives: it opens only there (secrets::Binding).
+inline secrets::Binding TargetUrlBinding(const std::string& target) {
+  return {"backups.targets.database_url_sealed", target};
+}
+inline secrets::Binding BackupServerBinding(const std::string& backup_id) {
+  return {"backups.backups.server_url_sealed", backup_id};
+}
+// The server an admin named for one restore, carried in its job.
+inline secrets::Binding RestoreServerBinding(const std::string& backup_id) {
+  return {"backups.jobs.restore.server_url_sealed", backup_id};
+}
 
 // Job kinds of the backups service (payload: JSON with the ids they name).
 inline constexpr char kRunJob[] = "backup.run";            // {"backup_id"}

@@ -22,6 +22,13 @@ bool UrlHasPassword(const std::string& url) {
   return query.find("&password=") != std::string::npos;
 }
 
+namespace {
+
+// A target's url is bound to the target (its name is its key).
+secrets::Binding UrlBinding(const v1::HealthTarget& spec) { return {"health.targets.spec.url", spec.name()}; }
+
+}  // namespace
+
 grpc::Status SealTargetSecrets(const secrets::KeyRing& keys, v1::HealthTarget* spec) {
   if (!HoldsCredentials(*spec) || spec->url().empty() || secrets::IsSealedValue(spec->url())) {
     return grpc::Status::OK;
@@ -30,7 +37,7 @@ grpc::Status SealTargetSecrets(const secrets::KeyRing& keys, v1::HealthTarget* s
     return UrlHasPassword(spec->url()) ? secrets::NeedsMasterKey("url") : grpc::Status::OK;
   }
   std::string sealed;
-  if (grpc::Status s = secrets::SealValue(keys, spec->url(), &sealed); !s.ok()) return s;
+  if (grpc::Status s = secrets::SealValue(keys, spec->url(), UrlBinding(*spec), &sealed); !s.ok()) return s;
   spec->set_url(sealed);
   return grpc::Status::OK;
 }
@@ -38,7 +45,7 @@ grpc::Status SealTargetSecrets(const secrets::KeyRing& keys, v1::HealthTarget* s
 grpc::Status OpenTargetSecrets(const secrets::KeyRing& keys, v1::HealthTarget* spec) {
   if (!secrets::IsSealedValue(spec->url())) return grpc::Status::OK;
   std::string url;
-  grpc::Status s = secrets::OpenValue(keys, spec->url(), &url);
+  grpc::Status s = secrets::OpenValue(keys, spec->url(), UrlBinding(*spec), &url);
   spec->set_url(s.ok() ? url : "");
   if (!s.ok()) return grpc::Status(s.error_code(), "url: " + s.error_message());
   return grpc::Status::OK;

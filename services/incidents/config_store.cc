@@ -487,16 +487,18 @@ grpc::Status ConfigStore::DeleteEscalationPolicy(const std::string& name) {
   });
 }
 
-grpc::Status ConfigStore::SealCopy(const std::string& plain, std::string* stored) const {
+grpc::Status ConfigStore::SealCopy(const std::string& plain, const secrets::Binding& where,
+                                   std::string* stored) const {
   if (keys_.empty() || plain.empty()) {
     *stored = plain;
     return grpc::Status::OK;
   }
-  return secrets::SealValue(keys_, plain, stored);
+  return secrets::SealValue(keys_, plain, where, stored);
 }
 
-grpc::Status ConfigStore::OpenCopy(const std::string& stored, std::string* plain) const {
-  return secrets::OpenValue(keys_, stored, plain);
+grpc::Status ConfigStore::OpenCopy(const std::string& stored, const secrets::Binding& where,
+                                   std::string* plain) const {
+  return secrets::OpenValue(keys_, stored, where, plain);
 }
 
 // ---- silences ----------------------------------------------------------------------------

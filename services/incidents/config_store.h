@@ -53,8 +53,9 @@ class ConfigStore {
   grpc::Status DeleteEscalationPolicy(const std::string& name);
   // For copies of a target's url kept elsewhere (incidents.notifications): sealed when a key is
   // configured, else as given; OpenCopy takes a value without the sealed prefix as plain text.
-  grpc::Status SealCopy(const std::string& plain, std::string* stored) const;
-  grpc::Status OpenCopy(const std::string& stored, std::string* plain) const;
+  // `where`: the copy's column and row, which the sealed value is bound to.
+  grpc::Status SealCopy(const std::string& plain, const secrets::Binding& where, std::string* stored) const;
+  grpc::Status OpenCopy(const std::string& stored, const secrets::Binding& where, std::string* plain) const;
 
   grpc::Status CreateSilence(const v1::Silence& in, const std::string& actor, v1::Silence* out);
   // A page (at most kMaxPage, INVALID_ARGUMENT past it) in start order; expired ones only when

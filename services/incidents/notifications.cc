@@ -32,6 +32,11 @@ bool FindTarget(const v1::EscalationPolicy& policy, const std::string& name, v1:
   return false;
 }
 
+// A notification's copy of its target's url is bound to its row (unique by event and target).
+secrets::Binding NotificationUrlBinding(long long event_id, const std::string& target_name) {
+  return {"incidents.notifications.url", std::to_string(event_id) + "/" + target_name};
+}
+
 }  // namespace
 
 grpc::Status Lifecycle::RunNotify(const jobs::Job& job) {
@@ -55,7 +60,11 @@ grpc::Status Lifecycle::RunNotify(const jobs::Job& job) {
   // policy's own copy.
   std::vector<std::string> stored_urls;
   for (const v1::NotificationTarget& t : targets) {
-    if (grpc::Status sealed = config_.SealCopy(t.url(), &stored_urls.emplace_back()); !sealed.ok()) return sealed;
+    if (grpc::Status sealed = config_.SealCopy(t.url(), NotificationUrlBinding(event_id, t.name()),
+                                               &stored_urls.emplace_back());
+        !sealed.ok()) {
+      return sealed;
+    }
   }
   return pool_.Transact("notification fan-out", [&](pqxx::transaction_base& tx) {
     Clock::TimePoint now = clock_.Now();
@@ -79,11 +88,12 @@ grpc::Status Lifecycle::RunNotify(const jobs::Job& job) {
 grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
   long long nid = Payload(job).value("notification_id", 0LL);
   std::string policy_name, target_name, url, format, state, kind, message, detail;
+  long long event_id = 0;
   v1::Incident incident;
   grpc::Status s = pool_.Transact("notification read", [&](pqxx::transaction_base& tx) {
     pqxx::result r = Sql(tx, "incidents_notification_get",
                          "SELECT n.incident_id, n.policy, n.target_name, n.url, n.format, n.state, e.kind, "
-                         "e.message, e.detail::text FROM incidents.notifications n JOIN incidents.events e "
+                         "e.message, e.detail::text, n.event_id FROM incidents.notifications n JOIN incidents.events e "
                          "ON e.id = n.event_id WHERE n.id = $1",
                          nid);
     if (r.empty()) {
@@ -93,6 +103,7 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
     policy_name = r[0][1].as<std::string>();
     target_name = r[0][2].as<std::string>();
     url = r[0][3].as<std::string>();
+    event_id = r[0][9].as<long long>();
     format = r[0][4].as<std::string>();
     state = r[0][5].as<std::string>();
     kind = r[0][6].as<std::string>();
@@ -104,7 +115,7 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
   if (!s.ok()) return s;
   if (state != "pending") return grpc::Status::OK;
   // Rows written before sealing existed hold the url in plain text: OpenCopy passes them through.
-  if (grpc::Status opened = config_.OpenCopy(url, &url); !opened.ok()) {
+  if (grpc::Status opened = config_.OpenCopy(url, NotificationUrlBinding(event_id, target_name), &url); !opened.ok()) {
     return grpc::Status(opened.error_code(), "notification " + std::to_string(nid) + " url: " + opened.error_message());
   }
 

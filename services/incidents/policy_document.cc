@@ -22,10 +22,16 @@ std::vector<std::pair<v1::NotificationTarget*, std::string>> TargetsOf(v1::Escal
   return out;
 }
 
-grpc::Status SealField(const secrets::KeyRing& keys, const std::string& field, std::string* value) {
+// Each url and secret is bound to its policy and its place in the document.
+secrets::Binding FieldBinding(const v1::EscalationPolicy& p, const std::string& field) {
+  return {"incidents.escalation_policies.document." + field, p.name()};
+}
+
+grpc::Status SealField(const secrets::KeyRing& keys, const v1::EscalationPolicy& p, const std::string& field,
+                       std::string* value) {
   if (value->empty() || secrets::IsSealedValue(*value)) return grpc::Status::OK;
   if (keys.empty()) return secrets::NeedsMasterKey(field);
-  return secrets::SealValue(keys, *value, value);
+  return secrets::SealValue(keys, *value, FieldBinding(p, field), value);
 }
 
 }  // namespace
@@ -86,8 +92,8 @@ void RedactUrls(v1::EscalationPolicy* p) {
 
 grpc::Status SealPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p) {
   for (auto& [t, field] : TargetsOf(p)) {
-    if (grpc::Status s = SealField(keys, field + ".url", t->mutable_url()); !s.ok()) return s;
-    if (grpc::Status s = SealField(keys, field + ".secret", t->mutable_secret()); !s.ok()) return s;
+    if (grpc::Status s = SealField(keys, *p, field + ".url", t->mutable_url()); !s.ok()) return s;
+    if (grpc::Status s = SealField(keys, *p, field + ".secret", t->mutable_secret()); !s.ok()) return s;
   }
   return grpc::Status::OK;
 }
@@ -96,7 +102,7 @@ grpc::Status OpenPolicy(const secrets::KeyRing& keys, v1::EscalationPolicy* p) {
   for (auto& [t, field] : TargetsOf(p)) {
     for (auto [value, name] : {std::pair{t->mutable_url(), ".url"}, std::pair{t->mutable_secret(), ".secret"}}) {
       std::string plain;
-      grpc::Status s = secrets::OpenValue(keys, *value, &plain);
+      grpc::Status s = secrets::OpenValue(keys, *value, FieldBinding(*p, field + name), &plain);
       if (!s.ok()) {
         return grpc::Status(s.error_code(), "escalation policy \"" + p->name() + "\" " + field + name + ": " +
                                                 s.error_message());

@@ -53,7 +53,15 @@ using Checks = google::protobuf::RepeatedPtrField<v1::SmokeCheck>;
 
 // Seals the plain secret header values. With no key: refused when `required` (a request storing
 // them), else left as they are (a row rewritten as a run records results).
-grpc::Status SealHeaders(const secrets::KeyRing& keys, bool required, Checks* checks) {
+std::string SuiteOwner(const std::string& name) { return "suite " + name; }
+std::string RunOwner(const std::string& id) { return "run " + id; }
+
+// A header's value is bound to its row (the suite's name, the run's id) and its header name.
+secrets::Binding HeaderBinding(const std::string& owner, const std::string& header) {
+  return {"health.smoke.detail.headers." + header, owner};
+}
+
+grpc::Status SealHeaders(const secrets::KeyRing& keys, bool required, const std::string& owner, Checks* checks) {
   for (int i = 0; i < checks->size(); ++i) {
     for (auto& [name, value] : *checks->Mutable(i)->mutable_headers()) {
       if (!IsSecretHeader(name) || secrets::IsSealedValue(value)) continue;
@@ -62,7 +70,7 @@ grpc::Status SealHeaders(const secrets::KeyRing& keys, bool required, Checks* ch
         return secrets::NeedsMasterKey("checks[" + std::to_string(i) + "].headers[\"" + name + "\"]");
       }
       std::string sealed;
-      if (grpc::Status s = secrets::SealValue(keys, value, &sealed); !s.ok()) return s;
+      if (grpc::Status s = secrets::SealValue(keys, value, HeaderBinding(owner, name), &sealed); !s.ok()) return s;
       value = std::move(sealed);
     }
   }
@@ -75,7 +83,7 @@ void OpenHeaders(const secrets::KeyRing& keys, const std::string& owner, Checks*
   for (v1::SmokeCheck& c : *checks) {
     for (auto& [name, value] : *c.mutable_headers()) {
       std::string plain;
-      grpc::Status s = secrets::OpenValue(keys, value, &plain);
+      grpc::Status s = secrets::OpenValue(keys, value, HeaderBinding(owner, name), &plain);
       if (!s.ok()) {
         log::Warn("smoke header cannot be opened", {{"of", owner}, {"check", c.name()}, {"header", name},
                                                     {"error", s.error_message()}});
@@ -105,7 +113,7 @@ SmokeStore::SmokeStore(db::Pool& pool, jobs::Queue& queue, const secrets::KeyRin
   pool_.Prepare("smoke_suite_list", "SELECT " + kSuiteColumns + " FROM health.smoke_suites ORDER BY name");
   pool_.Prepare("smoke_suite_delete", "DELETE FROM health.smoke_suites WHERE name = $1 RETURNING name");
   pool_.Prepare("smoke_run_insert",
-                "INSERT INTO health.smoke_runs (state, suite, detail, created_at) VALUES ('RUNNING', $1, "
+                "INSERT INTO health.smoke_runs (id, state, suite, detail, created_at) VALUES ($4::uuid, 'RUNNING', $1, "
                 "$2::jsonb, " + db::MicrosParam(3) + ") RETURNING " + kRunColumns);
   pool_.Prepare("smoke_run_get", "SELECT " + kRunColumns + " FROM health.smoke_runs WHERE id = $1::uuid");
   pool_.Prepare("smoke_run_list",
@@ -126,11 +134,11 @@ grpc::Status SmokeStore::PutSuite(const v1::SmokeSuite& suite, Clock::TimePoint 
   v1::SmokeSuite detail = suite;
   detail.clear_name();
   detail.clear_updated_at();
-  if (grpc::Status s = SealHeaders(keys_, true, detail.mutable_checks()); !s.ok()) return s;
+  if (grpc::Status s = SealHeaders(keys_, true, SuiteOwner(suite.name()), detail.mutable_checks()); !s.ok()) return s;
   return pool_.Transact("put smoke suite", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "smoke_suite_upsert", suite.name(), db::DetailJson(detail), ToMicros(now));
     SuiteFromRow(r[0], out);
-    OpenHeaders(keys_, "suite " + out->name(), out->mutable_checks());
+    OpenHeaders(keys_, SuiteOwner(out->name()), out->mutable_checks());
     return grpc::Status::OK;
   });
 }
@@ -142,7 +150,7 @@ grpc::Status SmokeStore::GetSuite(const std::string& name, v1::SmokeSuite* out) 
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke suite \"" + name + "\" not found");
     }
     SuiteFromRow(r[0], out);
-    OpenHeaders(keys_, "suite " + name, out->mutable_checks());
+    OpenHeaders(keys_, SuiteOwner(name), out->mutable_checks());
     return grpc::Status::OK;
   });
 }
@@ -153,7 +161,7 @@ grpc::Status SmokeStore::ListSuites(std::vector<v1::SmokeSuite>* out) {
     for (const pqxx::row& row : db::Exec(tx, "smoke_suite_list")) {
       v1::SmokeSuite& suite = out->emplace_back();
       SuiteFromRow(row, &suite);
-      OpenHeaders(keys_, "suite " + suite.name(), suite.mutable_checks());
+      OpenHeaders(keys_, SuiteOwner(suite.name()), suite.mutable_checks());
     }
     return grpc::Status::OK;
   });
@@ -173,12 +181,14 @@ grpc::Status SmokeStore::CreateRun(v1::SmokeRun* run, Clock::TimePoint now) {
   detail.clear_id();
   detail.clear_state();
   detail.clear_results();
-  if (grpc::Status s = SealHeaders(keys_, true, detail.mutable_checks()); !s.ok()) return s;
   const v1::SmokeRun input = *run;
   return pool_.Transact("create smoke run", [&](pqxx::transaction_base& tx) {
-    pqxx::result r = db::Exec(tx, "smoke_run_insert", input.suite(), db::DetailJson(detail), ToMicros(now));
+    // The id first: the run's sealed headers are bound to it.
+    const std::string id = tx.exec1("SELECT gen_random_uuid()::text")[0].as<std::string>();
+    if (grpc::Status s = SealHeaders(keys_, true, RunOwner(id), detail.mutable_checks()); !s.ok()) return s;
+    pqxx::result r = db::Exec(tx, "smoke_run_insert", input.suite(), db::DetailJson(detail), ToMicros(now), id);
     RunFromRow(r[0], run);
-    OpenHeaders(keys_, "run " + run->id(), run->mutable_checks());
+    OpenHeaders(keys_, RunOwner(run->id()), run->mutable_checks());
     return queue_.EnqueueIn(tx, kSmokeRunJob, JobKey(run->id(), 0), RunJobPayload(run->id(), 0), now);
   });
 }
@@ -188,7 +198,7 @@ grpc::Status SmokeStore::GetRun(const std::string& id, v1::SmokeRun* out) {
     pqxx::result r = db::Exec(tx, "smoke_run_get", id);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "smoke run " + id + " not found");
     RunFromRow(r[0], out);
-    OpenHeaders(keys_, "run " + id, out->mutable_checks());
+    OpenHeaders(keys_, RunOwner(id), out->mutable_checks());
     return grpc::Status::OK;
   });
 }
@@ -200,7 +210,7 @@ grpc::Status SmokeStore::ListRuns(const std::string& suite, const std::string& s
     const std::string id = after_id.empty() ? std::string("00000000-0000-0000-0000-000000000000") : after_id;
     for (const auto& row : db::Exec(tx, "smoke_run_list", suite, state, after_micros, id, limit)) {
       RunFromRow(row, &out->emplace_back());
-      OpenHeaders(keys_, "run " + out->back().id(), out->back().mutable_checks());
+      OpenHeaders(keys_, RunOwner(out->back().id()), out->back().mutable_checks());
     }
     return grpc::Status::OK;
   });
@@ -243,7 +253,7 @@ grpc::Status SmokeStore::RecordResults(const std::string& id, int recorded,
     detail.clear_failed_count();
     // The checks are still as stored (sealed); legacy plain values get sealed now when a key is
     // configured.
-    if (grpc::Status s = SealHeaders(keys_, false, detail.mutable_checks()); !s.ok()) return s;
+    if (grpc::Status s = SealHeaders(keys_, false, RunOwner(id), detail.mutable_checks()); !s.ok()) return s;
     db::Exec(tx, "smoke_run_record", id, db::DetailJson(detail), count, state, ToMicros(now));
     *applied = true;
     if (state != "RUNNING") return grpc::Status::OK;

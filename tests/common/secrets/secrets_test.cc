@@ -31,6 +31,13 @@ std::string Base64(const std::array<uint8_t, 32>& key) {
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
+std::string Base64(const std::vector<uint8_t>& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
+  out.resize(n);
+  return out;
+}
+
 KeyRing RingOf(std::vector<MasterKey> keys) {
   KeyRing ring;
   for (auto& k : keys) ring.Add(std::move(k));
@@ -65,18 +72,35 @@ class TempKeyFile {
 
 // --- sealing -------------------------------------------------------------------------------------
 
+const Binding kHere{"backups.targets.sealed_url", "orders"};
+
+// A value as sealed before values were bound to their place: AES-256-GCM with no additional
+// data, "<key id>:<base64 of nonce|ciphertext|tag>".
+std::string LegacySeal(const MasterKey& key, const std::string& plaintext) {
+  std::vector<uint8_t> out(12 + plaintext.size() + 16, 7);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.key.data(), out.data());
+  EVP_EncryptUpdate(ctx, out.data() + 12, &len, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                    static_cast<int>(plaintext.size()));
+  EVP_EncryptFinal_ex(ctx, out.data() + 12 + len, &len);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out.data() + 12 + plaintext.size());
+  EVP_CIPHER_CTX_free(ctx);
+  return key.id + ":" + Base64(out);
+}
+
 TEST(SealTest, RoundTripHidesThePlaintextAndNamesTheKey) {
   KeyRing ring = RingOf({MakeKey("k1", 1)});
   const std::string secret = "postgresql://app:hunter2@db.internal:5432/app";
   std::string sealed;
-  ASSERT_TRUE(Seal(ring, secret, &sealed).ok());
+  ASSERT_TRUE(Seal(ring, secret, kHere, &sealed).ok());
   EXPECT_THAT(sealed, StartsWith("k1:"));
   EXPECT_THAT(sealed, Not(HasSubstr("hunter2")));
   std::string again;
-  ASSERT_TRUE(Seal(ring, secret, &again).ok());
+  ASSERT_TRUE(Seal(ring, secret, kHere, &again).ok());
   EXPECT_NE(sealed, again) << "a fresh nonce per seal";
   std::string opened;
-  grpc::Status s = Open(ring, sealed, &opened);
+  grpc::Status s = Open(ring, sealed, kHere, &opened);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(opened, secret);
 }
@@ -84,21 +108,21 @@ TEST(SealTest, RoundTripHidesThePlaintextAndNamesTheKey) {
 TEST(SealTest, ValueSealedUnderAnOldKeyOpensAfterRotation) {
   KeyRing before = RingOf({MakeKey("k1", 1)});
   std::string sealed_before;
-  ASSERT_TRUE(Seal(before, "old secret", &sealed_before).ok());
+  ASSERT_TRUE(Seal(before, "old secret", kHere, &sealed_before).ok());
 
   KeyRing rotated;
   ASSERT_TRUE(KeyRing::Parse("k1:" + Base64(MakeKey("", 1).key) + ",k2:" + Base64(MakeKey("", 2).key),
                              kMasterKeyVar, &rotated)
                   .ok());
   std::string opened;
-  ASSERT_TRUE(Open(rotated, sealed_before, &opened).ok());
+  ASSERT_TRUE(Open(rotated, sealed_before, kHere, &opened).ok());
   EXPECT_EQ(opened, "old secret");
 
   std::string sealed_after;
-  ASSERT_TRUE(Seal(rotated, "new secret", &sealed_after).ok());
+  ASSERT_TRUE(Seal(rotated, "new secret", kHere, &sealed_after).ok());
   EXPECT_THAT(sealed_after, StartsWith("k2:")) << "the newest key seals";
 
-  grpc::Status s = Open(RingOf({MakeKey("k2", 2)}), sealed_before, &opened);
+  grpc::Status s = Open(RingOf({MakeKey("k2", 2)}), sealed_before, kHere, &opened);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(s.error_message(), "sealed with master key k1, which is not configured");
 }
@@ -106,33 +130,64 @@ TEST(SealTest, ValueSealedUnderAnOldKeyOpensAfterRotation) {
 TEST(SealTest, TamperedOrForeignValuesAreRefused) {
   KeyRing ring = RingOf({MakeKey("k1", 1)});
   std::string sealed;
-  ASSERT_TRUE(Seal(ring, "a webhook secret", &sealed).ok());
+  ASSERT_TRUE(Seal(ring, "a webhook secret", kHere, &sealed).ok());
   std::string opened = "unchanged";
 
   // Flip one bit of the ciphertext (inside the base64, away from the padding).
   std::string flipped = sealed;
   size_t at = sealed.find(':') + 20;
   flipped[at] = flipped[at] == 'A' ? 'B' : 'A';
-  grpc::Status s = Open(ring, flipped, &opened);
+  grpc::Status s = Open(ring, flipped, kHere, &opened);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(opened, "unchanged");
 
   // The same id on a different key: refused, not garbage.
-  s = Open(RingOf({MakeKey("k1", 9)}), sealed, &opened);
+  s = Open(RingOf({MakeKey("k1", 9)}), sealed, kHere, &opened);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(s.error_message(), "sealed secret does not open with master key k1");
+  EXPECT_EQ(s.error_message(),
+            "sealed secret does not open with master key k1 as backups.targets.sealed_url of orders "
+            "(sealed for another place, or altered)");
   EXPECT_EQ(opened, "unchanged");
 
   for (const std::string& bad : {std::string("no colon"), std::string("k1:not base64!"), std::string("k1:QUJD")}) {
-    s = Open(ring, bad, &opened);
+    s = Open(ring, bad, kHere, &opened);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << bad;
   }
   EXPECT_EQ(opened, "unchanged");
 }
 
+TEST(SealTest, AValueOpensOnlyInTheColumnAndRowItWasSealedFor) {
+  KeyRing ring = RingOf({MakeKey("k1", 1)});
+  std::string sealed;
+  ASSERT_TRUE(Seal(ring, "postgresql://app:pw@db/app", kHere, &sealed).ok());
+  EXPECT_THAT(sealed, StartsWith("k1:aad:"));
+  std::string opened = "unchanged";
+  // Moved by someone who holds a dump: into another row, or another column of the same row.
+  for (const Binding& elsewhere : {Binding{"backups.targets.sealed_url", "payments"},
+                                   Binding{"health.targets.spec.url", "orders"}}) {
+    grpc::Status s = Open(ring, sealed, elsewhere, &opened);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << elsewhere.column << " " << elsewhere.row;
+    EXPECT_THAT(s.error_message(), HasSubstr("sealed for another place"));
+  }
+  EXPECT_EQ(opened, "unchanged");
+  ASSERT_TRUE(Open(ring, sealed, kHere, &opened).ok());
+  EXPECT_EQ(opened, "postgresql://app:pw@db/app");
+}
+
+TEST(SealTest, ValuesSealedBeforeBindingStillOpen) {
+  KeyRing ring = RingOf({MakeKey("k1", 1)});
+  const std::string legacy = LegacySeal(ring.current(), "an old webhook secret");
+  std::string opened;
+  grpc::Status s = Open(ring, legacy, kHere, &opened);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(opened, "an old webhook secret");
+  ASSERT_TRUE(OpenValue(ring, std::string(kSealedPrefix) + legacy, kHere, &opened).ok());
+  EXPECT_EQ(opened, "an old webhook secret");
+}
+
 TEST(SealTest, SealingWithoutAKeyIsAPreconditionNamingTheVariable) {
   std::string sealed;
-  grpc::Status s = Seal(KeyRing(), "x", &sealed);
+  grpc::Status s = Seal(KeyRing(), "x", kHere, &sealed);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("FLIGHTDECK_MASTER_KEY"));
 
@@ -145,23 +200,23 @@ TEST(SealTest, SealingWithoutAKeyIsAPreconditionNamingTheVariable) {
 TEST(SealedValueTest, PlainLegacyValuesReadAsTheyAreAndSealedOnesOpen) {
   KeyRing ring = RingOf({MakeKey("k1", 1)});
   std::string stored;
-  ASSERT_TRUE(SealValue(ring, "Bearer abc.def", &stored).ok());
+  ASSERT_TRUE(SealValue(ring, "Bearer abc.def", kHere, &stored).ok());
   EXPECT_TRUE(IsSealedValue(stored));
   EXPECT_THAT(stored, StartsWith("fdsealed:k1:"));
   EXPECT_THAT(stored, Not(HasSubstr("abc.def")));
   std::string opened;
-  ASSERT_TRUE(OpenValue(ring, stored, &opened).ok());
+  ASSERT_TRUE(OpenValue(ring, stored, kHere, &opened).ok());
   EXPECT_EQ(opened, "Bearer abc.def");
 
   // Written before sealing existed: taken as plain text, with or without a key ring.
   for (const std::string& legacy : {std::string("redis://:pw@cache:6379"), std::string("k1:c2VjcmV0")}) {
     EXPECT_FALSE(IsSealedValue(legacy));
-    ASSERT_TRUE(OpenValue(KeyRing(), legacy, &opened).ok());
+    ASSERT_TRUE(OpenValue(KeyRing(), legacy, kHere, &opened).ok());
     EXPECT_EQ(opened, legacy);
   }
 
   // A sealed value with no key configured cannot be read, and says why.
-  grpc::Status s = OpenValue(KeyRing(), stored, &opened);
+  grpc::Status s = OpenValue(KeyRing(), stored, kHere, &opened);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("master key k1"));
 }

@@ -295,7 +295,7 @@ TEST_F(RunnerTest, ARestoreGoesToTheServerTheBackupWasTakenFromNotWhereTheTarget
   TargetRecord moved;
   ASSERT_TRUE(store_.GetTarget("shop", &moved).ok());
   const std::string elsewhere = "postgres://fd:pw@127.0.0.1:1/shop";
-  ASSERT_TRUE(secrets::Seal(keys_, elsewhere, &moved.sealed_url).ok());
+  ASSERT_TRUE(secrets::Seal(keys_, elsewhere, TargetUrlBinding("shop"), &moved.sealed_url).ok());
   moved.target.set_database_url(elsewhere);
   ASSERT_TRUE(store_.UpdateTarget(moved, clock_.Now()).ok());
 
@@ -316,6 +316,36 @@ TEST_F(RunnerTest, ARestoreGoesToTheServerTheBackupWasTakenFromNotWhereTheTarget
   ASSERT_TRUE(CountRows(db::WithDatabase(source_.url(), database), &counts).ok());
   EXPECT_EQ(counts["public.items"], 2000);
   EXPECT_TRUE(DropDatabase(source_.url(), database).ok());
+}
+
+TEST_F(RunnerTest, ADatabaseUrlCopiedIntoAnotherTargetsRowDoesNotOpen) {
+  // Whoever holds a dump (or write access to the table) copies one target's sealed URL into
+  // another target's row, hoping to back the first database up to storage they read.
+  grpc::ServerContext context;
+  for (const char* name : {"shop", "decoy"}) {
+    v1::BackupTarget target;
+    target.set_name(name);
+    target.set_database_url(std::string(name) == "shop" ? source_.url() : "postgres://fd:pw@127.0.0.1:1/decoy");
+    target.mutable_storage()->set_kind(v1::BackupStorage::LOCAL);
+    target.mutable_storage()->set_path(dir_);
+    v1::BackupTarget created;
+    ASSERT_TRUE(service_.CreateBackupTarget(&context, &target, &created).ok());
+  }
+  {
+    pqxx::connection c(meta_.url());
+    pqxx::work w(c);
+    w.exec("UPDATE backups.targets SET database_url_sealed = "
+           "(SELECT database_url_sealed FROM backups.targets WHERE name = 'shop') WHERE name = 'decoy'");
+    w.commit();
+  }
+  v1::CreateBackupRequest create;
+  create.set_target("decoy");
+  v1::Backup b;
+  ASSERT_TRUE(service_.CreateBackup(&context, &create, &b).ok());
+  RunDue();
+  ASSERT_TRUE(store_.GetBackup(b.id(), &b).ok());
+  EXPECT_EQ(b.state(), v1::Backup::FAILED);
+  EXPECT_NE(b.failure_reason().find("sealed for another place"), std::string::npos) << b.failure_reason();
 }
 
 }  // namespace

@@ -322,7 +322,7 @@ TEST_F(BackupServiceTest, OnlyAnAdminRestoresToAnotherServerThanTheBackups) {
   EXPECT_EQ(payload.find("stolen"), std::string::npos) << payload;
   nlohmann::json job = nlohmann::json::parse(payload);
   std::string opened;
-  ASSERT_TRUE(secrets::Open(keys_, job.at("server_url_sealed").get<std::string>(), &opened).ok());
+  ASSERT_TRUE(secrets::Open(keys_, job.at("server_url_sealed").get<std::string>(), RestoreServerBinding(b.id()), &opened).ok());
   EXPECT_EQ(opened, req.server_url());
 }
 
