@@ -344,7 +344,7 @@ TEST_F(ReleasesClientTest, PagesUntilOlderThanSince) {
   EXPECT_EQ(service_.last_list.service(), "api");
   EXPECT_EQ(service_.last_list.environment(), "production");
   EXPECT_EQ(service_.actor, "incidents");
-  EXPECT_EQ(service_.role, "OPERATOR");
+  EXPECT_EQ(service_.role, "") << "a service calls on its own authority, never with a user's role";
   EXPECT_GT(service_.deadline_left, std::chrono::seconds(8));
   // gRPC encodes the timeout coarsely on the wire: allow for rounding up.
   EXPECT_LE(service_.deadline_left, std::chrono::milliseconds(10500));
@@ -375,7 +375,7 @@ TEST_F(ReleasesClientTest, AbortAndRollBackCarryTheReasonAndErrors) {
   EXPECT_EQ(service_.rollbacks[0].reason(), "incident inc-1 (SEV1) opened");
   EXPECT_EQ(service_.aborts, std::vector<std::string>{"canary"});
   EXPECT_EQ(service_.actor, "incidents");
-  EXPECT_EQ(service_.role, "OPERATOR");
+  EXPECT_EQ(service_.role, "") << "a service calls on its own authority, never with a user's role";
 
   service_.releases.push_back(MakeRelease("done", v1::Release::SUCCEEDED, kOpened - minutes(9)));
   ASSERT_TRUE(client_->RollBack("done", "incident inc-2 (SEV2) opened", &out).ok());
