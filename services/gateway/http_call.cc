@@ -65,9 +65,7 @@ std::optional<std::string> HttpCall::BearerToken() const {
   return gateway::BearerToken(std::string(request_.Header("authorization")));
 }
 
-void HttpCall::AddAnswerHeaders(Headers headers) {
-  for (auto& h : headers) answer_headers_.push_back(std::move(h));
-}
+void HttpCall::SetAnswerHeaders(Headers headers) { answer_headers_ = std::move(headers); }
 
 void HttpCall::Send(int status, std::string body, Headers headers, std::string content_type) {
   if (answered_.exchange(true)) return;

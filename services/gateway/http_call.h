@@ -32,8 +32,9 @@ class HttpCall {
   // continuing the caller's W3C trace context when it is valid.
   void StartSpan(std::string route);
 
-  // Fields every answer of this call carries (rate-limit state); set before answering.
-  void AddAnswerHeaders(Headers headers);
+  // Fields every answer of this call carries (its rate-limit state), replacing those set
+  // before; set before answering.
+  void SetAnswerHeaders(Headers headers);
 
   // A whole answer.
   void Send(int status, std::string body, Headers headers = {},

@@ -87,7 +87,7 @@ class GrpcWebResponder final : public Responder {
     call_->Send(200, "", std::move(headers), type_.value);
   }
 
-  void SetRateLimit(const RateDecision& decision) override { call_->AddAnswerHeaders(RateLimitHeaders(decision)); }
+  void SetRateLimit(const RateDecision& decision) override { call_->SetAnswerHeaders(RateLimitHeaders(decision)); }
 
  private:
   std::string Encode(std::string frame) const { return type_.text ? Base64Encode(frame) : frame; }

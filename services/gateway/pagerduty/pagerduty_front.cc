@@ -56,7 +56,7 @@ class PagerDutyResponder final : public Responder {
     call_->Send(HttpStatusFor(status.error_code()), ErrorJson(status.error_code(), status.error_message()),
                 std::move(headers));
   }
-  void SetRateLimit(const RateDecision& decision) override { call_->AddAnswerHeaders(RateLimitHeaders(decision)); }
+  void SetRateLimit(const RateDecision& decision) override { call_->SetAnswerHeaders(RateLimitHeaders(decision)); }
   void ReplayLegacyJson(int http_status, const std::string& body) override {
     call_->Send(http_status, body, {{"Idempotent-Replayed", "true"}});
   }

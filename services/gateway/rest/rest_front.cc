@@ -63,7 +63,7 @@ class RestResponder final : public Responder {
     }
     SendError(*call_, status);
   }
-  void SetRateLimit(const RateDecision& decision) override { call_->AddAnswerHeaders(RateLimitHeaders(decision)); }
+  void SetRateLimit(const RateDecision& decision) override { call_->SetAnswerHeaders(RateLimitHeaders(decision)); }
   void ReplayLegacyJson(int http_status, const std::string& body) override {
     call_->Send(http_status, body, {{"Idempotent-Replayed", "true"}});
   }
