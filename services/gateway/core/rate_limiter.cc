@@ -10,8 +10,9 @@ namespace {
 
 // The token bucket of token_bucket.cc, in Lua, run atomically by Redis so that replicas
 // sharing a bucket cannot both take its last request. KEYS[1]: the bucket (a hash of level and
-// updated). ARGV[1]: requests per minute; ARGV[2]: the time in ms, or "" for Redis's own clock.
-// Returns {allowed, remaining, retry_after_ms, reset_ms}. A bucket expires once it would be
+// updated). ARGV[1]: requests per minute; ARGV[2]: the time in ms, or "" for Redis's own clock;
+// ARGV[3]: how many requests to take at most (at least one, else none).
+// Returns {granted, remaining, retry_after_ms, reset_ms}. A bucket expires once it would be
 // full again, which is the same as no bucket, so idle callers cost Redis nothing.
 constexpr char kTakeScript[] = R"lua(
 local per_minute = tonumber(ARGV[1])
@@ -34,24 +35,24 @@ elseif now > updated then
   level = math.min(capacity, level + (now - updated) * per_minute)
   updated = now
 end
-local allowed = 0
-if level >= unit then
-  allowed = 1
-  level = level - unit
-end
+local want = math.max(tonumber(ARGV[3]) or 1, 1)
+local granted = math.min(want, math.floor(level / unit))
+level = level - granted * unit
 local function ceil_div(a, b)
   if a <= 0 then return 0 end
   return math.floor((a + b - 1) / b)
 end
 local retry = 0
-if allowed == 0 then retry = ceil_div(unit - level, per_minute) end
+if granted == 0 then retry = ceil_div(unit - level, per_minute) end
 local reset = ceil_div(capacity - level, per_minute)
 redis.call('HSET', KEYS[1], 'level', string.format('%.0f', level), 'updated', string.format('%.0f', updated))
 redis.call('PEXPIRE', KEYS[1], math.max(reset, 1))
-return {allowed, math.floor(level / unit), retry, reset}
+return {granted, math.floor(level / unit), retry, reset}
 )lua";
 
 int64_t CeilSeconds(int64_t ms) { return ms <= 0 ? 0 : (ms + 999) / 1000; }
+
+int64_t CeilDiv(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
 
 }  // namespace
 
@@ -69,12 +70,15 @@ std::string RateKey::RedisKey() const {
 }
 
 std::optional<RateDecision> TakeFromRedisBucket(cache::Cache& redis, const std::string& key,
-                                                int64_t per_minute, std::optional<int64_t> now_ms) {
+                                                int64_t per_minute, std::optional<int64_t> now_ms,
+                                                int64_t want) {
   std::optional<std::vector<long long>> reply = redis.EvalIntegers(
-      kTakeScript, {key}, {std::to_string(per_minute), now_ms ? std::to_string(*now_ms) : ""});
+      kTakeScript, {key},
+      {std::to_string(per_minute), now_ms ? std::to_string(*now_ms) : "", std::to_string(want)});
   if (!reply || reply->size() != 4) return std::nullopt;
   RateDecision d;
-  d.allowed = (*reply)[0] == 1;
+  d.granted = (*reply)[0];
+  d.allowed = d.granted >= 1;
   d.limit = per_minute;
   d.remaining = (*reply)[1];
   d.retry_after_ms = (*reply)[2];
@@ -98,7 +102,7 @@ std::vector<std::pair<std::string, std::string>> RateLimitHeaders(const RateDeci
 RateLimiter::RateLimiter(RateLimitOptions options, cache::Cache* redis, const Clock& clock,
                          metrics::Registry* metrics)
     : options_(std::move(options)), redis_(redis), clock_(clock),
-      local_(options_.local_buckets), denied_(options_.local_buckets) {
+      local_(options_.local_buckets), denied_(options_.local_buckets), leases_(options_.local_buckets) {
   if (metrics == nullptr) return;
   auto& limited = metrics->AddCounter("flightdeck_gateway_rate_limited_total",
                                       "Calls refused with 429 / RESOURCE_EXHAUSTED by the rate "
@@ -169,14 +173,38 @@ std::optional<RateDecision> RateLimiter::DecideWithoutIo(const RateKey& key) {
       }
       denied_.Erase(redis_key);
     }
+    if (Lease* lease = leases_.Find(redis_key)) {
+      if (lease->tokens > 0 && now < lease->expires_ms && lease->limit == key.per_minute) {
+        --lease->tokens;
+        RateDecision d;
+        d.allowed = true;
+        d.granted = 1;
+        d.limit = key.per_minute;
+        d.remaining = lease->remaining + lease->tokens;
+        d.reset_ms = std::max<int64_t>(0, lease->full_ms - now);
+        return d;
+      }
+    }
   }
   if (redis_ == nullptr || redis_->breaker_open()) return DecideLocally(key, now);
   return std::nullopt;
 }
 
+int64_t RateLimiter::WantFromRedis(const RateKey& key, int64_t now_ms) {
+  // A second's worth of refill, for callers that came back to Redis within the last second;
+  // one request for the others, so that an occasional caller never holds requests it does not
+  // use.
+  const int64_t batch = std::clamp<int64_t>(key.per_minute / 60, 1, 100);
+  std::lock_guard<std::mutex> lock(mu_);
+  Lease* lease = leases_.Find(key.RedisKey());
+  return lease != nullptr && now_ms - lease->asked_ms < 1000 ? batch : 1;
+}
+
 RateDecision RateLimiter::Decide(const RateKey& key) {
   if (std::optional<RateDecision> known = DecideWithoutIo(key)) return *known;
-  std::optional<RateDecision> decision = TakeFromRedisBucket(*redis_, key.RedisKey(), key.per_minute);
+  const int64_t want = WantFromRedis(key, NowMs());
+  std::optional<RateDecision> decision =
+      TakeFromRedisBucket(*redis_, key.RedisKey(), key.per_minute, std::nullopt, want);
   if (!decision) return DecideLocally(key, NowMs());
   return Remember(key, *decision, NowMs());
 }
@@ -200,11 +228,25 @@ RateDecision RateLimiter::DecideLocally(const RateKey& key, int64_t now_ms) {
 }
 
 RateDecision RateLimiter::Remember(const RateKey& key, const RateDecision& decision, int64_t now_ms) {
-  if (decision.allowed) return decision;
+  const std::string redis_key = key.RedisKey();
+  if (decision.allowed) {
+    // Requests taken ahead are kept for this caller's next calls, and dropped at the moment
+    // the bucket, had they stayed in it, would be full: past that they would have been lost to
+    // the bucket's capacity anyway, so holding them never lets a caller beyond its limit.
+    const int64_t ahead = decision.granted - 1;
+    const int64_t full_ms = now_ms + decision.reset_ms;
+    RateDecision told = decision;
+    told.remaining = decision.remaining + ahead;
+    std::lock_guard<std::mutex> lock(mu_);
+    leases_.Put(redis_key, Lease{ahead, decision.remaining,
+                                 full_ms - CeilDiv(ahead * kUnitsPerRequest, key.per_minute),
+                                 full_ms, key.per_minute, now_ms});
+    return told;
+  }
   if (auto it = limited_.find(key.subject); it != limited_.end()) it->second->Inc();
   std::lock_guard<std::mutex> lock(mu_);
-  denied_.Put(key.RedisKey(),
-              Denial{now_ms + decision.retry_after_ms, now_ms + decision.reset_ms, key.per_minute});
+  leases_.Erase(redis_key);
+  denied_.Put(redis_key, Denial{now_ms + decision.retry_after_ms, now_ms + decision.reset_ms, key.per_minute});
   return decision;
 }
 

@@ -53,7 +53,11 @@ struct RateKey {
 //
 // Cheap for denied callers: a denial from Redis says when the bucket has a request again, and
 // until then this process denies the same key from memory, with no I/O (exact: nothing can
-// refill the bucket sooner). Thread-safe.
+// refill the bucket sooner). Cheap for busy callers too: one that comes back to Redis within a
+// second takes a second's worth of refill at once (per_minute / 60, at most 100) and spends it
+// from memory. For a caller on one replica that is exact (see Remember); spread over N
+// replicas, a caller may be refused up to (N-1) such batches early, or allowed up to (N-1)
+// beyond its limit once. Thread-safe.
 class RateLimiter {
  public:
   // redis: nullptr to decide in process only.
@@ -76,6 +80,7 @@ class RateLimiter {
  private:
   RateDecision DecideLocally(const RateKey& key, int64_t now_ms);
   RateDecision Remember(const RateKey& key, const RateDecision& decision, int64_t now_ms);
+  int64_t WantFromRedis(const RateKey& key, int64_t now_ms);
   int64_t NowMs() const;
 
   RateLimitOptions options_;
@@ -91,13 +96,25 @@ class RateLimiter {
     int64_t limit;
   };
   LruMap<std::string, Denial> denied_;  // guarded by mu_
+  // Requests taken from Redis ahead of the caller's next calls.
+  struct Lease {
+    int64_t tokens;      // still to spend
+    int64_t remaining;   // what Redis had left when it granted them
+    int64_t expires_ms;  // when the bucket would be full had they stayed in it
+    int64_t full_ms;     // when the bucket is full again
+    int64_t limit;
+    int64_t asked_ms;    // when Redis was last asked for this key
+  };
+  LruMap<std::string, Lease> leases_;  // guarded by mu_
 };
 
-// Runs the limiter's Lua script on `redis` for one request: the decision, or nullopt when Redis
-// did not answer. `now_ms`: the time to decide at (tests); nullopt uses Redis's own TIME.
+// Runs the limiter's Lua script on `redis`, taking up to `want` requests (TakeFromBucket's
+// arithmetic): the decision, or nullopt when Redis did not answer. `now_ms`: the time to decide
+// at (tests); nullopt uses Redis's own TIME.
 std::optional<RateDecision> TakeFromRedisBucket(cache::Cache& redis, const std::string& key,
                                                 int64_t per_minute,
-                                                std::optional<int64_t> now_ms = std::nullopt);
+                                                std::optional<int64_t> now_ms = std::nullopt,
+                                                int64_t want = 1);
 
 // The HTTP fields a decision is told with: the IETF RateLimit-Limit/-Remaining/-Reset fields
 // (draft-ietf-httpapi-ratelimit-headers; seconds, rounded up), and Retry-After when denied.

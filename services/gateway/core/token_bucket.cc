@@ -9,7 +9,8 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; }
 
 }  // namespace
 
-RateDecision TakeFromBucket(BucketState& state, bool fresh, int64_t now_ms, int64_t per_minute) {
+RateDecision TakeFromBucket(BucketState& state, bool fresh, int64_t now_ms, int64_t per_minute,
+                            int64_t want) {
   const int64_t capacity = per_minute * kUnitsPerRequest;
   if (fresh) {
     state.level = capacity;
@@ -20,8 +21,9 @@ RateDecision TakeFromBucket(BucketState& state, bool fresh, int64_t now_ms, int6
   }
   RateDecision d;
   d.limit = per_minute;
-  d.allowed = state.level >= kUnitsPerRequest;
-  if (d.allowed) state.level -= kUnitsPerRequest;
+  d.granted = std::min(std::max<int64_t>(want, 1), state.level / kUnitsPerRequest);
+  d.allowed = d.granted >= 1;
+  state.level -= d.granted * kUnitsPerRequest;
   d.remaining = state.level / kUnitsPerRequest;
   d.retry_after_ms = d.allowed ? 0 : CeilDiv(kUnitsPerRequest - state.level, per_minute);
   d.reset_ms = CeilDiv(capacity - state.level, per_minute);

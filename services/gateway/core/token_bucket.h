@@ -21,14 +21,19 @@ struct BucketState {
 // What one request learns. The times are what the IETF RateLimit fields carry.
 struct RateDecision {
   bool allowed = true;
+  // Requests taken from the bucket: 1 for this one when allowed, plus any taken ahead for the
+  // caller's next ones (TakeFromBucket's `want`); 0 when refused.
+  int64_t granted = 0;
   int64_t limit = 0;           // requests per minute; 0: not limited (no headers)
   int64_t remaining = 0;       // whole requests left after this one
   int64_t retry_after_ms = 0;  // denied: until one request's worth has refilled
   int64_t reset_ms = 0;        // until the bucket is full again
 };
 
-// Takes one request from `state` at `now_ms` (refilling first). `fresh`: no state yet, which is a
-// full bucket. A clock that went backwards refills nothing. per_minute > 0.
-RateDecision TakeFromBucket(BucketState& state, bool fresh, int64_t now_ms, int64_t per_minute);
+// Takes up to `want` requests (at least one, else none) from `state` at `now_ms`, refilling
+// first. `fresh`: no state yet, which is a full bucket. A clock that went backwards refills
+// nothing. per_minute > 0, want >= 1.
+RateDecision TakeFromBucket(BucketState& state, bool fresh, int64_t now_ms, int64_t per_minute,
+                            int64_t want = 1);
 
 }  // namespace flightdeck::gateway

@@ -40,13 +40,16 @@ TEST(RateLimitScript, DecidesExactlyAsTheBucketDoesAtTheSameTimes) {
   const std::vector<int64_t> times = {1000, 1000, 1000, 1000, 1000, 1000, 1001, 1500, 8000,
                                       8000, 8000, 7000, 9000, 9001, 9002, 100000, 100000};
   for (int64_t per_minute : {5LL, 7LL}) {
+    int64_t want = 1;
     for (int64_t now : times) {
+      want = want % 3 + 1;  // one, two or three at a time
       std::optional<RateDecision> lua = TakeFromRedisBucket(redis, key + std::to_string(per_minute),
-                                                            per_minute, now);
+                                                            per_minute, now, want);
       ASSERT_TRUE(lua.has_value()) << "Redis did not answer";
-      RateDecision cpp = TakeFromBucket(state, fresh, now, per_minute);
+      RateDecision cpp = TakeFromBucket(state, fresh, now, per_minute, want);
       fresh = false;
       EXPECT_EQ(lua->allowed, cpp.allowed) << "at " << now << " ms, " << per_minute << "/min";
+      EXPECT_EQ(lua->granted, cpp.granted) << "at " << now;
       EXPECT_EQ(lua->remaining, cpp.remaining) << "at " << now;
       EXPECT_EQ(lua->retry_after_ms, cpp.retry_after_ms) << "at " << now;
       EXPECT_EQ(lua->reset_ms, cpp.reset_ms) << "at " << now;
@@ -99,6 +102,58 @@ TEST(RateLimitScript, AnIdleBucketExpiresOnceItWouldBeFull) {
 double Counter(metrics::Registry& registry, const std::string& name,
                const std::vector<std::string>& labels = {}, const std::vector<std::string>& values = {}) {
   return registry.AddCounter(name, "", labels).With(values).Value();
+}
+
+// What the call core does: a decision from memory when there is one, else from Redis.
+RateDecision DecideAsTheCoreDoes(RateLimiter& limiter, const RateKey& key) {
+  if (std::optional<RateDecision> known = limiter.DecideWithoutIo(key)) return *known;
+  return limiter.Decide(key);
+}
+
+TEST(RateLimiterWithRedis, ABusyCallerAsksRedisForASecondsWorthAndStaysWithinItsLimit) {
+  metrics::Registry registry;
+  cache::CacheOptions options = SharedRedis();
+  cache::Cache redis(options, &registry);
+  SystemClock clock;
+  RateLimitOptions limits;
+  limits.per_minute = 600;  // batches of 10
+  RateLimiter limiter(limits, &redis, clock, &registry);
+  RateKey key = limiter.ForPrincipal({UniqueKey("busy"), v1::Token::VIEWER});
+  const auto start = std::chrono::steady_clock::now();
+  int allowed = 0;
+  for (int i = 0; i < 700; ++i) allowed += DecideAsTheCoreDoes(limiter, key).allowed ? 1 : 0;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double evals = Counter(registry, "flightdeck_cache_operations_total", {"op", "result"}, {"eval", "ok"});
+  EXPECT_GE(allowed, 600);
+  // Never beyond the burst plus what refilled meanwhile (10 a second).
+  EXPECT_LE(allowed, 600 + static_cast<int>(seconds * 10) + 1) << seconds << " s";
+  EXPECT_LT(evals, 700 / 5) << "a busy caller should mostly be decided from memory";
+}
+
+TEST(RateLimiterWithRedis, AnOccasionalCallerTakesOneAtATime) {
+  metrics::Registry registry;
+  cache::Cache redis(SharedRedis(), &registry);
+  FakeClock clock;
+  RateLimitOptions limits;
+  limits.per_minute = 600;
+  RateLimiter limiter(limits, &redis, clock, &registry);
+  RateKey key = limiter.ForPrincipal({UniqueKey("occasional"), v1::Token::VIEWER});
+  for (int i = 0; i < 3; ++i) {
+    RateDecision d = DecideAsTheCoreDoes(limiter, key);
+    EXPECT_TRUE(d.allowed);
+    EXPECT_EQ(d.granted, 1) << "a call every 2 s takes one request at a time";
+    EXPECT_FALSE(limiter.DecideWithoutIo(key).has_value()) << "nothing was taken ahead";
+    clock.Advance(std::chrono::seconds(2));
+  }
+  // Back within a second: busy now, so a second's worth (10) is taken, 9 of them ahead.
+  EXPECT_EQ(DecideAsTheCoreDoes(limiter, key).granted, 1);
+  clock.Advance(std::chrono::milliseconds(100));
+  RateDecision batch = DecideAsTheCoreDoes(limiter, key);
+  EXPECT_EQ(batch.granted, 10);
+  EXPECT_GE(batch.remaining, 9) << "what Redis has left plus what this process holds";
+  int from_memory = 0;
+  while (limiter.DecideWithoutIo(key).has_value() && from_memory < 100) ++from_memory;
+  EXPECT_EQ(from_memory, 9);
 }
 
 TEST(RateLimiterFallback, WhenRedisStopsTheProcessKeepsLimiting) {

@@ -56,6 +56,22 @@ TEST(TokenBucket, UnevenRatesRoundTheWaitUpNeverDown) {
   EXPECT_TRUE(TakeFromBucket(state, false, 8572, 7).allowed);
 }
 
+TEST(TokenBucket, TakesSeveralAtOnceButNeverMoreThanItHolds) {
+  BucketState state;
+  RateDecision batch = TakeFromBucket(state, true, 0, 10, /*want=*/4);
+  EXPECT_TRUE(batch.allowed);
+  EXPECT_EQ(batch.granted, 4);
+  EXPECT_EQ(batch.remaining, 6);
+  EXPECT_EQ(TakeFromBucket(state, false, 0, 10, 4).granted, 4);
+  RateDecision rest = TakeFromBucket(state, false, 0, 10, 4);
+  EXPECT_EQ(rest.granted, 2);
+  EXPECT_EQ(rest.remaining, 0);
+  RateDecision none = TakeFromBucket(state, false, 0, 10, 4);
+  EXPECT_FALSE(none.allowed);
+  EXPECT_EQ(none.granted, 0);
+  EXPECT_EQ(none.retry_after_ms, 6000);
+}
+
 TEST(TokenBucket, AClockGoingBackwardsRefillsNothing) {
   BucketState state;
   TakeFromBucket(state, true, 5000, 1);
@@ -66,7 +82,10 @@ TEST(TokenBucket, AClockGoingBackwardsRefillsNothing) {
 }
 
 TEST(RateLimitHeaders, IetfFieldsInSecondsAndRetryAfterOnlyWhenRefused) {
-  RateDecision allowed{true, 600, 599, 0, 100};
+  RateDecision allowed;
+  allowed.limit = 600;
+  allowed.remaining = 599;
+  allowed.reset_ms = 100;
   std::map<std::string, std::string> h;
   for (auto& [k, v] : RateLimitHeaders(allowed)) h[k] = v;
   EXPECT_EQ(h["RateLimit-Limit"], "600");
@@ -74,7 +93,12 @@ TEST(RateLimitHeaders, IetfFieldsInSecondsAndRetryAfterOnlyWhenRefused) {
   EXPECT_EQ(h["RateLimit-Reset"], "1");
   EXPECT_EQ(h.count("Retry-After"), 0u);
   h.clear();
-  for (auto& [k, v] : RateLimitHeaders(RateDecision{false, 60, 0, 1001, 59001})) h[k] = v;
+  RateDecision refused;
+  refused.allowed = false;
+  refused.limit = 60;
+  refused.retry_after_ms = 1001;
+  refused.reset_ms = 59001;
+  for (auto& [k, v] : RateLimitHeaders(refused)) h[k] = v;
   EXPECT_EQ(h["Retry-After"], "2");
   EXPECT_EQ(h["RateLimit-Reset"], "60");
   EXPECT_TRUE(RateLimitHeaders(RateDecision{}).empty());  // not limited: no fields
