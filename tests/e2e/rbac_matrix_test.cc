@@ -1,9 +1,11 @@
 // End to end: the authorization matrix, generated from the one method table
 // (common/api/methods.cc). Every REST route is called by every role, by a caller without a token
 // and by a revoked token, through the running gateway; the answer must be 401/403 exactly where
-// the table says the caller may not, and neither where it may. Mutating routes get an empty
-// body: the decision under test is authorization, which comes before validation, so a refused
-// caller sees 403 and never a 400 that would tell them what the route expects.
+// the table says the caller may not, and neither where it may. Each route is called with an
+// empty body (allowed callers then reach the service behind it, which must agree with the
+// table), and routes that take a body once more with one that is not JSON: authorization comes
+// before validation, so a refused caller sees 401/403, never a 400 that would tell them what the
+// route expects, and an allowed one sees exactly the 400 (and nothing reaches a service).
 #include <string>
 #include <vector>
 
@@ -69,28 +71,36 @@ TEST(RbacMatrix, EveryRouteTimesEveryCallerIsDecidedAsTheTableSays) {
     if (method.http_method == nullptr || method.http_path == nullptr) continue;
     ++routes;
     const std::string path = ProbePath(method.http_path);
+    const std::string verb = method.http_method;
+    const bool takes_body = verb == "POST" || verb == "PUT" || verb == "PATCH";
     for (const Caller& caller : callers) {
       std::map<std::string, std::string> headers;
       if (!caller.token.empty()) headers["Authorization"] = "Bearer " + caller.token;
-      HttpResponse r = HttpRequest(method.http_method, stack.gateway_url() + path, "", headers);
       const bool authenticated = caller.role != v1::Token::ROLE_UNSPECIFIED;
       const bool allowed = authenticated && api::RoleAllows(caller.role, method.role);
-      std::string expected;
-      bool ok = false;
-      if (!authenticated) {
-        expected = "401";
-        ok = r.status == 401;
-      } else if (!allowed) {
-        expected = "403";
-        ok = r.status == 403;
-      } else {
-        expected = "neither 401 nor 403";
-        ok = r.status != 0 && r.status != 401 && r.status != 403;
-      }
-      if (!ok) {
-        wrong.push_back(std::string(method.http_method) + " " + method.http_path + " as " + caller.label +
-                        " (table: " + api::RoleName(method.role) + "): got " + std::to_string(r.status) +
-                        ", expected " + expected + ": " + r.body.substr(0, 200));
+      for (const std::string body : {std::string(), std::string("{not json")}) {
+        if (!body.empty() && !takes_body) continue;
+        HttpResponse r = HttpRequest(verb, stack.gateway_url() + path, body, headers);
+        std::string expected;
+        bool ok = false;
+        if (!authenticated) {
+          expected = "401";
+          ok = r.status == 401;
+        } else if (!allowed) {
+          expected = "403";
+          ok = r.status == 403;
+        } else if (!body.empty()) {
+          expected = "400";
+          ok = r.status == 400;
+        } else {
+          expected = "neither 401 nor 403";
+          ok = r.status != 0 && r.status != 401 && r.status != 403;
+        }
+        if (!ok) {
+          wrong.push_back(verb + " " + method.http_path + (body.empty() ? "" : " (body not JSON)") + " as " +
+                          caller.label + " (table: " + api::RoleName(method.role) + "): got " +
+                          std::to_string(r.status) + ", expected " + expected + ": " + r.body.substr(0, 160));
+        }
       }
     }
   }
