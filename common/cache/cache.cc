@@ -75,9 +75,9 @@ class ScopedSigpipeBlock {
   bool was_pending_ = false;
 };
 
-enum class Op { kGet, kSet, kDel };
+enum class Op { kGet, kSet, kDel, kEval };
 enum class Result { kHit, kMiss, kOk, kError, kSkipped };
-constexpr std::array<const char*, 3> kOpNames = {"get", "set", "del"};
+constexpr std::array<const char*, 4> kOpNames = {"get", "set", "del", "eval"};
 constexpr std::array<const char*, 5> kResultNames = {"hit", "miss", "ok", "error", "skipped"};
 
 // Versioned entries are "<version>:<value>", invalidation markers "<version>!". Both scripts
@@ -166,8 +166,9 @@ struct Cache::Impl {
                                     "circuit breaker was open and Redis was not asked.",
                                     {"op", "result"});
     // Created up front so that every series exists (at 0) before the first event.
-    const std::array<std::vector<Result>, 3> valid = {
+    const std::array<std::vector<Result>, 4> valid = {
         std::vector<Result>{Result::kHit, Result::kMiss, Result::kError, Result::kSkipped},
+        std::vector<Result>{Result::kOk, Result::kError, Result::kSkipped},
         std::vector<Result>{Result::kOk, Result::kError, Result::kSkipped},
         std::vector<Result>{Result::kOk, Result::kError, Result::kSkipped}};
     for (size_t op = 0; op < valid.size(); ++op) {
@@ -361,7 +362,7 @@ struct Cache::Impl {
   std::vector<std::unique_ptr<Slot>> slots;
   std::mutex pool_mu;
   std::condition_variable pool_cv;
-  std::array<std::array<metrics::Counter*, 5>, 3> counters{};
+  std::array<std::array<metrics::Counter*, 5>, 4> counters{};
 };
 
 Cache::Cache(CacheOptions options, metrics::Registry* metrics)
@@ -433,6 +434,28 @@ void Cache::InvalidateVersion(const std::string& key, long long version, std::ch
   const std::string v = std::to_string(version);
   const std::string px = std::to_string(ttl.count());
   impl_->CountWrite(Op::kDel, impl_->Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px}));
+}
+
+std::optional<std::vector<long long>> Cache::EvalIntegers(const std::string& script,
+                                                          const std::vector<std::string>& keys,
+                                                          const std::vector<std::string>& args) {
+  const std::string key_count = std::to_string(keys.size());
+  std::vector<std::string_view> command = {"EVAL", script, key_count};
+  for (const std::string& k : keys) command.push_back(k);
+  for (const std::string& a : args) command.push_back(a);
+  Impl::Outcome outcome = impl_->Execute("EVAL", command);
+  impl_->CountWrite(Op::kEval, outcome);
+  if (outcome.kind != Impl::Outcome::kReply || outcome.reply->type != REDIS_REPLY_ARRAY) {
+    return std::nullopt;
+  }
+  std::vector<long long> values;
+  values.reserve(outcome.reply->elements);
+  for (size_t i = 0; i < outcome.reply->elements; ++i) {
+    const redisReply* element = outcome.reply->element[i];
+    if (element->type != REDIS_REPLY_INTEGER) return std::nullopt;
+    values.push_back(element->integer);
+  }
+  return values;
 }
 
 bool Cache::Ping() {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace flightdeck::metrics {
 class Registry;
@@ -42,6 +43,12 @@ class Cache {
   void SetVersioned(const std::string& key, long long version, const std::string& value,
                     std::chrono::milliseconds ttl);
   void InvalidateVersion(const std::string& key, long long version, std::chrono::milliseconds ttl);
+  // Runs a Lua script (EVAL) whose reply is an array of integers, such as a rate limiter's
+  // decision. nullopt when Redis is down, slow, the breaker is open, or the reply has another
+  // shape: the caller decides without Redis. Counted as op "eval".
+  std::optional<std::vector<long long>> EvalIntegers(const std::string& script,
+                                                     const std::vector<std::string>& keys,
+                                                     const std::vector<std::string>& args);
   bool Ping();              // true when a PING answered now
   bool breaker_open() const;
 

@@ -65,11 +65,14 @@ std::optional<std::string> HttpCall::BearerToken() const {
   return gateway::BearerToken(std::string(request_.Header("authorization")));
 }
 
+void HttpCall::SetAnswerHeaders(Headers headers) { answer_headers_ = std::move(headers); }
+
 void HttpCall::Send(int status, std::string body, Headers headers, std::string content_type) {
   if (answered_.exchange(true)) return;
   http::ServerResponse response;
   response.status = status;
   response.headers = std::move(headers);
+  response.headers.insert(response.headers.end(), answer_headers_.begin(), answer_headers_.end());
   response.headers.emplace_back("Content-Type", std::move(content_type));
   response.headers.emplace_back("X-Request-Id", request_id_);
   response.body = std::move(body);
@@ -81,6 +84,7 @@ void HttpCall::BeginStream(int status, Headers headers, std::string content_type
   if (answered_.exchange(true)) return;
   streaming_ = true;
   stream_status_ = status;
+  headers.insert(headers.end(), answer_headers_.begin(), answer_headers_.end());
   headers.emplace_back("Content-Type", std::move(content_type));
   headers.emplace_back("X-Request-Id", request_id_);
   headers.emplace_back("Cache-Control", "no-store");

@@ -32,6 +32,10 @@ class HttpCall {
   // continuing the caller's W3C trace context when it is valid.
   void StartSpan(std::string route);
 
+  // Fields every answer of this call carries (its rate-limit state), replacing those set
+  // before; set before answering.
+  void SetAnswerHeaders(Headers headers);
+
   // A whole answer.
   void Send(int status, std::string body, Headers headers = {},
             std::string content_type = "application/json");
@@ -58,6 +62,7 @@ class HttpCall {
   std::string request_id_;
   std::string route_ = "unmatched";
   std::optional<trace::Span> span_;
+  Headers answer_headers_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::atomic<bool> answered_{false};
   bool streaming_ = false;

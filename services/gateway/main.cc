@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "common/cache/cache.h"
+#include "common/clock/clock.h"
 #include "common/config/config.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
@@ -21,6 +23,7 @@
 #include "services/gateway/core/gateway_methods.h"
 #include "services/gateway/core/idempotency.h"
 #include "services/gateway/core/overview.h"
+#include "services/gateway/core/rate_limiter.h"
 #include "services/gateway/core/worker_pool.h"
 #include "services/gateway/gateway.h"
 
@@ -42,7 +45,28 @@ struct GatewayConfig {
   std::vector<std::string> cors_origins;
   std::string ui_directory;
   flightdeck::trace::ProviderOptions trace;
+  flightdeck::gateway::RateLimitOptions rate_limit;
 };
+
+// FLIGHTDECK_RATE_LIMIT_PER_MIN and its per-role and anonymous overrides.
+flightdeck::gateway::RateLimitOptions LoadRateLimits(const flightdeck::config::Env& env) {
+  namespace v1 = flightdeck::v1;
+  constexpr long long kMax = 1000000;
+  flightdeck::gateway::RateLimitOptions o;
+  // 600 a minute (10 a second sustained, a minute's worth at once): a pipeline polling a
+  // release every 2 s uses 30, a dashboard's streams a handful, so a busy shared CI token has
+  // 20x headroom, while a runaway script is held to 10 calls a second.
+  o.per_minute = env.Int("FLIGHTDECK_RATE_LIMIT_PER_MIN", 600, 0, kMax);
+  for (v1::Token::Role role : {v1::Token::VIEWER, v1::Token::DEPLOYER, v1::Token::OPERATOR,
+                               v1::Token::ADMIN, v1::Token::INGEST}) {
+    const std::string name = "FLIGHTDECK_RATE_LIMIT_PER_MIN_" + v1::Token::Role_Name(role);
+    if (env.Raw(name)) o.per_role[role] = env.Int(name, o.per_minute, 0, kMax);
+  }
+  if (env.Raw("FLIGHTDECK_RATE_LIMIT_PER_MIN_ANONYMOUS")) {
+    o.anonymous_per_minute = env.Int("FLIGHTDECK_RATE_LIMIT_PER_MIN_ANONYMOUS", o.per_minute, 0, kMax);
+  }
+  return o;
+}
 
 GatewayConfig Load(const flightdeck::config::Env& env) {
   GatewayConfig c;
@@ -82,6 +106,7 @@ GatewayConfig Load(const flightdeck::config::Env& env) {
   }
   c.ui_directory = env.String("FLIGHTDECK_UI_DIR", FD_DEFAULT_UI_DIR);
   c.trace = flightdeck::trace::OptionsFromEnv(env, "flightdeck-gateway");
+  c.rate_limit = LoadRateLimits(env);
   return c;
 }
 
@@ -126,6 +151,18 @@ int main() {
     fd::gateway::TokenStore tokens(pool, cfg.admin_token, cfg.token_cache_ttl);
     fd::gateway::AuditLog audit(pool);
     fd::gateway::IdempotencyStore idempotency(pool);
+    // Declared before the workers, which use it until they stop.
+    // Its own Redis connections with a short timeout: a request waits at most this long for
+    // its rate-limit decision before the in-process limiter takes over (and after a few such
+    // failures the breaker sends every decision there without waiting, for a few seconds).
+    fd::cache::CacheOptions limiter_redis;
+    limiter_redis.url = cfg.common.redis_url;
+    limiter_redis.connect_timeout = std::chrono::milliseconds(100);
+    limiter_redis.command_timeout = std::min(cfg.common.redis_timeout, std::chrono::milliseconds(50));
+    limiter_redis.connections = cfg.workers;
+    fd::cache::Cache rate_limit_store(limiter_redis, &registry);
+    fd::SystemClock clock;
+    fd::gateway::RateLimiter limiter(cfg.rate_limit, &rate_limit_store, clock, &registry);
     fd::gateway::WorkerPool workers(cfg.workers, 4096);
     std::map<Service, std::shared_ptr<grpc::Channel>> channels;
     for (const auto& [which, address] : cfg.upstreams) channels[which] = fd::rpc::MakeChannel(address, fd::api::ServiceName(which));
@@ -135,6 +172,7 @@ int main() {
     fd::gateway::OverviewBuilder overview(channels, std::min(cfg.upstream_timeout, std::chrono::milliseconds(3000)));
     fd::gateway::GatewayMethods gateway_methods(tokens, audit, overview);
     core.SetLocalMethods(&gateway_methods);
+    if (limiter.enabled()) core.SetRateLimiter(&limiter);
     fd::gateway::GatewayOptions gateway_options;
     gateway_options.cors_origins = cfg.cors_origins;
     gateway_options.ui_directory = cfg.ui_directory;

@@ -296,7 +296,8 @@ Stack::Stack(std::map<std::string, std::string> extra) : impl_(std::make_unique<
   admin_token_ = "fd_admin_" + RandomHex(16);
   std::map<std::string, std::string> base = extra;
   base["DATABASE_URL"] = database_url_;
-  base["REDIS_URL"] = RequireEnv("REDIS_URL");
+  // A test may bring its own Redis (one it stops) through `extra`.
+  if (base.count("REDIS_URL") == 0) base["REDIS_URL"] = RequireEnv("REDIS_URL");
   base["FLIGHTDECK_BIND_ADDRESS"] = "127.0.0.1";
   // A fresh 32-byte master key for every service (backups, health and incidents seal with it),
   // unless the test brings its own under either name.

@@ -1,6 +1,8 @@
 #include "services/gateway/core/call.h"
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 
 #include <google/protobuf/descriptor.h>
@@ -20,6 +22,7 @@
 #include "services/gateway/core/errors.h"
 #include "services/gateway/core/idempotency.h"
 #include "services/gateway/core/local_methods.h"
+#include "services/gateway/core/rate_limiter.h"
 #include "services/gateway/core/worker_pool.h"
 
 namespace flightdeck::gateway {
@@ -118,6 +121,7 @@ struct Core::Impl {
   std::map<api::Service, std::shared_ptr<grpc::Channel>> channels;
   std::map<api::Service, Upstream> upstreams;
   LocalMethods* local = nullptr;
+  RateLimiter* limiter = nullptr;
 
   bool RunBlocking(const trace::SpanContext& context, std::function<void()> task) {
     return workers.Post([context, task = std::move(task)] {
@@ -145,6 +149,16 @@ class Call final : public CallHandle, public std::enable_shared_from_this<Call> 
  private:
   class StreamReactor;
 
+  // Whose bucket a call takes from: its token's, its client address's, or the credential its
+  // front authenticated it by (PagerDuty's routing key).
+  enum class Bucket { kPrincipal, kAddress, kFrontCredential };
+  // Runs `next` when the caller's bucket allows the call and answers RESOURCE_EXHAUSTED
+  // otherwise. A decision that needs Redis is taken on a worker, never on the caller's
+  // (event-loop) thread; `on_worker`: the caller is a worker already.
+  void Limit(Bucket bucket, std::function<void()> next, bool on_worker = false);
+  void Admit(const RateKey& key, const RateDecision& decision, const std::function<void()>& next);
+  void Unauthenticated(const std::string& message);
+  void LookUpToken();
   void Authenticated();
   void Authorized();
   void Dispatch();
@@ -222,32 +236,78 @@ void Call::Begin() {
   if (request_.method == nullptr || descriptor_ == nullptr || !request_.message) {
     return responder_->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no such method"));
   }
+  auto self = shared_from_this();
   if (request_.principal) {
     principal_ = *request_.principal;
     authenticated_ = true;
-    return Authenticated();
+    return Limit(Bucket::kFrontCredential, [self] { self->Authenticated(); });
   }
   if (!request_.bearer_token) {
-    return responder_->Finish(grpc::Status(
-        grpc::StatusCode::UNAUTHENTICATED, "missing bearer token: send \"Authorization: Bearer <token>\""));
+    return Limit(Bucket::kAddress, [self] {
+      self->Unauthenticated("missing bearer token: send \"Authorization: Bearer <token>\"");
+    });
   }
   if (auto cached = core_->tokens.LookupCached(*request_.bearer_token)) {
     if (!*cached) {
-      return responder_->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid or revoked token"));
+      return Limit(Bucket::kAddress, [self] { self->Unauthenticated("invalid or revoked token"); });
     }
     principal_ = **cached;
     authenticated_ = true;
-    return Authenticated();
+    return Limit(Bucket::kPrincipal, [self] { self->Authenticated(); });
   }
+  // A token this replica does not know yet costs a database look-up: that is charged to the
+  // client address first, so that a flood of made-up tokens cannot reach PostgreSQL unlimited.
+  Blocking([self] { self->Limit(Bucket::kAddress, [self] { self->LookUpToken(); }, /*on_worker=*/true); });
+}
+
+void Call::LookUpToken() {
+  Principal p;
+  grpc::Status s = core_->tokens.Lookup(*request_.bearer_token, &p);
+  if (!s.ok()) return responder_->Finish(s);
+  principal_ = p;
+  authenticated_ = true;
   auto self = shared_from_this();
-  Blocking([self] {
-    Principal p;
-    grpc::Status s = self->core_->tokens.Lookup(*self->request_.bearer_token, &p);
-    if (!s.ok()) return self->responder_->Finish(s);
-    self->principal_ = p;
-    self->authenticated_ = true;
-    self->Authenticated();
+  Limit(Bucket::kPrincipal, [self] { self->Authenticated(); }, /*on_worker=*/true);
+}
+
+void Call::Unauthenticated(const std::string& message) {
+  responder_->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, message));
+}
+
+void Call::Limit(Bucket bucket, std::function<void()> next, bool on_worker) {
+  RateLimiter* limiter = core_->limiter;
+  if (limiter == nullptr) return next();
+  RateKey key;
+  switch (bucket) {
+    case Bucket::kPrincipal: key = limiter->ForPrincipal(principal_); break;
+    case Bucket::kAddress: key = limiter->ForAddress(request_.client_address); break;
+    case Bucket::kFrontCredential:
+      key = request_.routing_key && !request_.routing_key->empty()
+                ? limiter->ForRoutingKey(*request_.routing_key)
+                : limiter->ForAddress(request_.client_address);
+      break;
+  }
+  if (std::optional<RateDecision> known = limiter->DecideWithoutIo(key)) return Admit(key, *known, next);
+  if (on_worker) return Admit(key, limiter->Decide(key), next);
+  auto self = shared_from_this();
+  Blocking([self, key, next = std::move(next)] {
+    self->Admit(key, self->core_->limiter->Decide(key), next);
   });
+}
+
+void Call::Admit(const RateKey& key, const RateDecision& decision, const std::function<void()>& next) {
+  if (decision.limit > 0) responder_->SetRateLimit(decision);
+  if (decision.allowed) return next();
+  // Not audited, even for writes: a flood of refusals must not become a flood of audit rows.
+  // flightdeck_gateway_rate_limited_total counts them instead.
+  const int64_t seconds = std::max<int64_t>(1, (decision.retry_after_ms + 999) / 1000);
+  responder_->Finish(grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      "rate limit exceeded: " + std::to_string(decision.limit) + " requests per minute per " +
+          (key.subject == RateSubject::kToken       ? std::string("token")
+           : key.subject == RateSubject::kRoutingKey ? std::string("routing key")
+                                                     : std::string("client address")) +
+          "; retry in " + std::to_string(seconds) + " s"));
 }
 
 void Call::Authenticated() {
@@ -425,6 +485,8 @@ Core::Core(CoreOptions options, TokenStore& tokens, AuditLog& audit, Idempotency
 Core::~Core() = default;
 
 void Core::SetLocalMethods(LocalMethods* local) { impl_->local = local; }
+
+void Core::SetRateLimiter(RateLimiter* limiter) { impl_->limiter = limiter; }
 
 std::shared_ptr<CallHandle> Core::Start(CallRequest request, std::shared_ptr<Responder> responder) {
   auto call = std::make_shared<Call>(impl_, std::move(request), std::move(responder));

@@ -12,6 +12,7 @@
 #include "common/api/methods.h"
 #include "common/trace/trace.h"
 #include "services/gateway/core/auth.h"
+#include "services/gateway/core/token_bucket.h"
 
 namespace grpc {
 class Channel;
@@ -25,6 +26,7 @@ namespace flightdeck::gateway {
 class AuditLog;
 class IdempotencyStore;
 class LocalMethods;
+class RateLimiter;
 class TokenStore;
 class WorkerPool;
 
@@ -41,6 +43,9 @@ class Responder {
   // start its answer now, so that a quiet stream shows as open.
   virtual void StreamOpened() {}
   virtual void Finish(const grpc::Status& status) = 0;
+  // The caller's rate-limit state, told before the answer (RateLimitHeaders() gives the HTTP
+  // fields); a denied call is then finished with RESOURCE_EXHAUSTED.
+  virtual void SetRateLimit(const RateDecision& decision) {}
   // Only for answers stored before idempotent answers became protocol-neutral: the JSON body
   // and HTTP status as REST sent them. Fronts that cannot send them fail the call.
   virtual void ReplayLegacyJson(int http_status, const std::string& body) {
@@ -59,6 +64,11 @@ struct CallRequest {
   std::optional<std::string> bearer_token;
   // Set by fronts that authenticate the caller themselves (PagerDuty's routing key).
   std::optional<Principal> principal;
+  // Whose rate limit such a call counts against: the credential the front authenticated it by
+  // (PagerDuty's routing key). Unset: the client address.
+  std::optional<std::string> routing_key;
+  // "10.1.2.3:5123": calls without a valid token are rate-limited by its host.
+  std::string client_address;
   std::string idempotency_key;
   std::string request_id;
   // What the audit log says was done, and to what: "POST /v1/releases/{id}/approve" and
@@ -81,7 +91,7 @@ struct CoreOptions {
   std::chrono::milliseconds upstream_timeout{10000};
 };
 
-// The call itself, whatever the protocol: authenticate, authorise against the method table,
+// The call itself, whatever the protocol: authenticate, rate-limit, authorise against the method table,
 // apply Idempotency-Key to writes, call the method (an upstream service over gRPC, unary or
 // server-streaming, on the raw message; or the gateway's own methods), audit writes, answer.
 // Never blocks its caller: database work goes to the worker pool, gRPC calls are callbacks.
@@ -94,6 +104,8 @@ class Core {
 
   // The gateway's own methods (GatewayService); set once at wiring time.
   void SetLocalMethods(LocalMethods* local);
+  // Rate limits; none when never set. Set once at wiring time.
+  void SetRateLimiter(RateLimiter* limiter);
 
   std::shared_ptr<CallHandle> Start(CallRequest request, std::shared_ptr<Responder> responder);
 

@@ -7,6 +7,7 @@
 
 #include "services/gateway/core/call.h"
 #include "services/gateway/core/errors.h"
+#include "services/gateway/core/rate_limiter.h"
 #include "services/gateway/grpcweb/framing.h"
 #include "services/gateway/http_call.h"
 
@@ -29,7 +30,9 @@ using google::protobuf::Message;
 constexpr char kAllowedHeaders[] =
     "authorization, content-type, x-grpc-web, x-user-agent, grpc-timeout, idempotency-key, "
     "traceparent, tracestate, x-request-id";
-constexpr char kExposedHeaders[] = "grpc-status, grpc-message, x-request-id, idempotent-replayed";
+constexpr char kExposedHeaders[] =
+    "grpc-status, grpc-message, x-request-id, idempotent-replayed, retry-after, ratelimit-limit, "
+    "ratelimit-remaining, ratelimit-reset";
 
 struct ContentType {
   bool text = false;  // base64 bodies
@@ -83,6 +86,8 @@ class GrpcWebResponder final : public Responder {
     headers.emplace_back("grpc-message", PercentEncodeMessage(status.error_message()));
     call_->Send(200, "", std::move(headers), type_.value);
   }
+
+  void SetRateLimit(const RateDecision& decision) override { call_->SetAnswerHeaders(RateLimitHeaders(decision)); }
 
  private:
   std::string Encode(std::string frame) const { return type_.text ? Base64Encode(frame) : frame; }
@@ -195,6 +200,7 @@ void GrpcWebFront::Handle(const std::shared_ptr<HttpCall>& call) {
     req.timeout = std::max(*t, std::chrono::milliseconds(1));
   }
   req.bearer_token = call->BearerToken();
+  req.client_address = request.peer;
   req.idempotency_key = std::string(request.Header("idempotency-key"));
   req.request_id = call->request_id();
   req.audit_action = "POST " + request.path;

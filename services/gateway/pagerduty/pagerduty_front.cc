@@ -3,6 +3,7 @@
 #include "flightdeck/v1/incidents.pb.h"
 #include "services/gateway/core/call.h"
 #include "services/gateway/core/errors.h"
+#include "services/gateway/core/rate_limiter.h"
 #include "services/gateway/http_call.h"
 #include "services/gateway/rest/transcode.h"
 
@@ -55,6 +56,7 @@ class PagerDutyResponder final : public Responder {
     call_->Send(HttpStatusFor(status.error_code()), ErrorJson(status.error_code(), status.error_message()),
                 std::move(headers));
   }
+  void SetRateLimit(const RateDecision& decision) override { call_->SetAnswerHeaders(RateLimitHeaders(decision)); }
   void ReplayLegacyJson(int http_status, const std::string& body) override {
     call_->Send(http_status, body, {{"Idempotent-Replayed", "true"}});
   }
@@ -98,7 +100,12 @@ void PagerDutyFront::Handle(const std::shared_ptr<HttpCall>& call) {
   build.ignore_unknown_fields = true;  // PagerDuty senders add fields over time
   req.invalid = BuildRequest(request.body, {}, {}, build, req.message.get());
   req.bearer_token = call->BearerToken();
-  if (!req.bearer_token) req.principal = Principal{kPagerDutyActor, v1::Token::INGEST};
+  req.client_address = request.peer;
+  if (!req.bearer_token) {
+    req.principal = Principal{kPagerDutyActor, v1::Token::INGEST};
+    // The routing key is this sender's credential: its rate limit is per routing key.
+    req.routing_key = static_cast<const v1::PagerDutyEvent&>(*req.message).routing_key();
+  }
   req.idempotency_key = std::string(request.Header("idempotency-key"));
   req.request_id = call->request_id();
   req.audit_action = "POST " + std::string(kPath);

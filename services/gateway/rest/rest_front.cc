@@ -6,6 +6,7 @@
 #include "common/config/url.h"
 #include "services/gateway/core/call.h"
 #include "services/gateway/core/errors.h"
+#include "services/gateway/core/rate_limiter.h"
 #include "services/gateway/http_call.h"
 #include "services/gateway/rest/transcode.h"
 
@@ -62,6 +63,7 @@ class RestResponder final : public Responder {
     }
     SendError(*call_, status);
   }
+  void SetRateLimit(const RateDecision& decision) override { call_->SetAnswerHeaders(RateLimitHeaders(decision)); }
   void ReplayLegacyJson(int http_status, const std::string& body) override {
     call_->Send(http_status, body, {{"Idempotent-Replayed", "true"}});
   }
@@ -163,6 +165,7 @@ void RestFront::Handle(const std::shared_ptr<HttpCall>& call) {
     req.invalid = s;
   }
   req.bearer_token = call->BearerToken();
+  req.client_address = request.peer;
   req.idempotency_key = std::string(request.Header("idempotency-key"));
   req.request_id = call->request_id();
   req.audit_action = request.method + " " + match.pattern;
