@@ -47,6 +47,8 @@ std::vector<ChatButton> ReleaseButtons(const v1::Release& r) {
     return {{"Approve", "approve", r.id(), "primary", ""},
             {"Abort", "abort", r.id(), "danger", "Abort " + about + "?"}};
   }
+  // Approved and about to start its canary: it can still be stopped.
+  if (r.state() == v1::Release::PENDING) return {{"Abort", "abort", r.id(), "danger", "Abort " + about + "?"}};
   if (r.state() == v1::Release::CANARY) {
     return {{"Promote", "promote", r.id(), "primary", "Promote " + about + " to all traffic?"},
             {"Abort", "abort", r.id(), "danger", "Abort " + about + "?"}};

@@ -14,6 +14,14 @@ namespace {
 
 using nlohmann::json;
 
+Actor SlackActor(const std::string& name, v1::Token::Role role) {
+  Actor actor;
+  actor.principal.name = name;
+  actor.principal.role = role;
+  actor.platform = "slack";
+  return actor;
+}
+
 ChatCommand Parse(const std::string& text) {
   ParseResult r = ParseCommand(text);
   EXPECT_TRUE(r.ok) << r.error;
@@ -131,7 +139,7 @@ TEST(Answers, ChangesGoToTheChannelWithTheNextStepsAsButtons) {
   r.set_version("v1.4.0");
   r.set_commit_sha("9fceb02d0ae598e95dc970b74767f19372d61af8");
   r.set_state(v1::Release::CANARY);
-  Actor alice{{"alice", v1::Token::DEPLOYER}, "slack"};
+  Actor alice = SlackActor("alice", v1::Token::DEPLOYER);
   ChatAnswer a = ResultAnswer(Parse("approve 3f2a"), r, alice);
   EXPECT_TRUE(a.in_channel);
   EXPECT_EQ(a.title, "alice approved checkout v1.4.0 → production");
@@ -164,7 +172,7 @@ TEST(Answers, SlackTextIsEscapedAndRefusalsSayWhichRoleIsNeeded) {
   EXPECT_NE(SlackJson(a).find("&lt;!channel&gt; &amp; co"), std::string::npos);
 
   const api::Method* approve = api::FindMethod("flightdeck.v1.ReleaseService.ApproveRelease");
-  Actor vic{{"vic", v1::Token::VIEWER}, "slack"};
+  Actor vic = SlackActor("vic", v1::Token::VIEWER);
   ChatAnswer refused = ErrorAnswer(Parse("approve 3f2a"), approve,
                                    grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                                                 "role VIEWER may not POST /v1/releases/{id}/approve (needs DEPLOYER or above)"),
@@ -172,14 +180,14 @@ TEST(Answers, SlackTextIsEscapedAndRefusalsSayWhichRoleIsNeeded) {
   EXPECT_FALSE(refused.in_channel);
   EXPECT_EQ(refused.title, "Refused: vic (VIEWER) may not ApproveRelease.");
   EXPECT_EQ(refused.lines[0], "That needs the DEPLOYER role or above; nothing was done.");
-  Actor ci{{"ci", v1::Token::DEPLOYER}, "slack"};
+  Actor ci = SlackActor("ci", v1::Token::DEPLOYER);
   ChatAnswer self = ErrorAnswer(Parse("approve 3f2a"), approve,
                                 grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                                              "ci created this release and may not approve it in production"),
                                 ci);
   EXPECT_EQ(self.title, "Refused: ci created this release and may not approve it in production");
   ChatAnswer not_linked = NotLinkedAnswer("slack", "T1", "U9");
-  EXPECT_NE(SlackJson(not_linked).find("fdctl chatops link slack T1 U9 <name> --role <role>"), std::string::npos);
+  EXPECT_NE(SlackJson(not_linked).find("fdctl chatops link slack T1 U9 &lt;name&gt; --role &lt;role&gt;"), std::string::npos);
 }
 
 }  // namespace
