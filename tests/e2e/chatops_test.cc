@@ -409,6 +409,46 @@ TEST_F(ChatOpsE2eTest, UnlinkedUsersAndBadWordsAreAnsweredAtOnceAndNothingIsDone
   EXPECT_EQ(receiver_->Requests("/stranger") + receiver_->Requests("/typo") + receiver_->Requests("/help"), 0);
 }
 
+TEST_F(ChatOpsE2eTest, IdentitiesAreAdminOnlyValidatedAndUnlinkingStopsTheUser) {
+  json carol = {{"platform", "slack"}, {"team_id", kTeam}, {"user_id", "UCAROL"}, {"name", "carol"}, {"role", "OPERATOR"}};
+  HttpResponse by_deployer = Call("POST", "/v1/chatops/identities", ci_, carol);
+  EXPECT_EQ(by_deployer.status, 403) << by_deployer.body;
+  HttpResponse created = Call("POST", "/v1/chatops/identities", stack_->admin_token(), carol);
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(json::parse(created.body)["created_by"], "bootstrap-admin");
+  HttpResponse again = Call("POST", "/v1/chatops/identities", stack_->admin_token(), carol);
+  EXPECT_EQ(again.status, 409) << again.body;
+  json bad = carol;
+  bad["platform"] = "teams";
+  HttpResponse invalid = Call("POST", "/v1/chatops/identities", stack_->admin_token(), bad);
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_NE(invalid.body.find("platform: must be"), std::string::npos) << invalid.body;
+  bad = carol;
+  bad["role"] = "INGEST";
+  EXPECT_EQ(Call("POST", "/v1/chatops/identities", stack_->admin_token(), bad).status, 400);
+
+  json listed = json::parse(Call("GET", "/v1/chatops/identities?platform=mattermost", stack_->admin_token()).body);
+  ASSERT_EQ(listed["identities"].size(), 1u) << listed.dump(2);
+  EXPECT_EQ(listed["identities"][0]["name"], "bob");
+  EXPECT_EQ(Call("GET", "/v1/chatops/identities", ci_).status, 403);
+
+  HttpResponse linked = Slash("UCAROL", "incidents", "/carol");
+  EXPECT_NE(linked.body.find("Working on it"), std::string::npos) << linked.body;
+  receiver_->WaitFor("/carol");
+  std::string key = std::string("?platform=slack&team_id=") + kTeam + "&user_id=UCAROL";
+  HttpResponse unlinked = Call("DELETE", "/v1/chatops/identities" + key, stack_->admin_token());
+  EXPECT_EQ(unlinked.status, 200) << unlinked.body;
+  EXPECT_EQ(Call("DELETE", "/v1/chatops/identities" + key, stack_->admin_token()).status, 404);
+  HttpResponse refused = Slash("UCAROL", "incidents", "/carol-after");
+  EXPECT_NE(refused.body.find("not linked"), std::string::npos) << refused.body;
+  // Linking and unlinking are audited like every admin write.
+  json audit = json::parse(Call("GET", "/v1/audit?actor=bootstrap-admin", stack_->admin_token()).body);
+  std::set<std::string> actions;
+  for (const json& e : audit["entries"]) actions.insert(e["action"].get<std::string>());
+  EXPECT_TRUE(actions.count("POST /v1/chatops/identities")) << audit.dump(2);
+  EXPECT_TRUE(actions.count("DELETE /v1/chatops/identities")) << audit.dump(2);
+}
+
 TEST_F(ChatOpsE2eTest, BadStaleReplayedAndOversizedRequestsAreRefused) {
   std::string body = SlashBody("UALICE", "incidents", "/refused");
   std::string ts = Now();
