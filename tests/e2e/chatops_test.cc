@@ -351,6 +351,17 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
                   {"channel", {{"id", "CDEPLOYS"}, {"name", "deploys"}}},
                   {"response_url", receiver_->Url("/button")},
                   {"actions", {{{"action_id", "approve"}, {"value", id}, {"type", "button"}}}}};
+  // A viewer's press is refused to them alone; the message and its buttons stay.
+  json viewer_press = payload;
+  viewer_press["user"] = {{"id", "UVIC"}, {"username", "vic"}, {"team_id", kTeam}};
+  viewer_press["response_url"] = receiver_->Url("/button-viewer");
+  ASSERT_EQ(PostSigned("/v1/chatops/slack/interactions", Form({{"payload", viewer_press.dump()}})).status, 200);
+  json refused = receiver_->Answer("/button-viewer");
+  EXPECT_EQ(refused["response_type"], "ephemeral") << refused.dump(2);
+  EXPECT_FALSE(refused.contains("replace_original")) << refused.dump(2);
+  EXPECT_NE(Text(refused).find("Refused: vic (VIEWER) may not ApproveRelease"), std::string::npos) << refused.dump(2);
+  EXPECT_EQ(Get(id)["state"], "AWAITING_APPROVAL");
+
   HttpResponse pressed = PostSigned("/v1/chatops/slack/interactions", Form({{"payload", payload.dump()}}));
   ASSERT_EQ(pressed.status, 200) << pressed.body;
   json replaced = receiver_->Answer("/button");

@@ -162,7 +162,9 @@ grpc::Status ChatWork::RunCommand(const jobs::Job& job) {
   }
   const std::string id = std::to_string(job.id);
   ChatAnswer answer = Execute(context, "chatops-job-" + id, "chatops-" + id);
-  answer.replace_original = context.from_button;
+  // A button's outcome replaces the message it was on, for everyone; a refusal only tells the
+  // presser, and leaves the buttons for someone who may press them.
+  answer.replace_original = context.from_button && answer.in_channel;
   if (context.from_button && !context.user_name.empty() && answer.context.find(context.user_name) == std::string::npos) {
     answer.context += " (pressed by @" + context.user_name + ")";
   }

@@ -84,6 +84,14 @@ void ChatOpsFront::Take(const std::shared_ptr<HttpCall>& call, const std::string
     if (!ReadChatContext(platform, interaction, call->request().body, &context, &error)) {
       return call->Send(400, ErrorJson(grpc::StatusCode::INVALID_ARGUMENT, error));
     }
+    // A button's request gets no visible answer (Slack ignores it): everything it has to say,
+    // a refusal included, goes to its response_url, so the job checks the presser itself.
+    if (interaction) {
+      long long job_id = 0;
+      grpc::Status s = work_.Enqueue(context, &job_id);
+      if (!s.ok()) return call->Send(503, ErrorJson(s.error_code(), s.error_message()));
+      return call->Send(200, "", {}, "text/plain");
+    }
     std::optional<Principal> principal;
     if (grpc::Status s = store_.Find(platform, context.team_id, context.user_id, &principal); !s.ok()) {
       ChatAnswer a;
@@ -106,7 +114,6 @@ void ChatOpsFront::Take(const std::shared_ptr<HttpCall>& call, const std::string
       a.title = "Flightdeck could not take this command (" + s.error_message() + "); nothing was done.";
       return SendAnswer(call, platform, a);
     }
-    if (interaction) return call->Send(200, "", {}, "text/plain");  // the answer replaces the message
     ChatAnswer ack;
     ack.title = "Working on it: " + context.text;
     ack.context = "as " + principal->name + " (" + api::RoleName(principal->role) + ")";

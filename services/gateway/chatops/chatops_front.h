@@ -28,9 +28,12 @@ struct ChatOpsOptions {
 //   POST /v1/chatops/slack/commands      form; X-Slack-Signature verified before anything else
 //   POST /v1/chatops/slack/interactions  form field `payload` (block_actions JSON); same check
 //   POST /v1/chatops/mattermost/commands form; its `token` must be a configured one
-// A bad signature, token or replay is 401 and nothing is done. A verified request is answered at
-// once (Slack allows 3 s) with an acknowledgement only the caller sees; the command itself runs
-// as durable work through the call core (chat_work.h) and its answer is posted to response_url.
+// A bad signature, token or replay is 401 and nothing is done. A verified command is answered at
+// once (Slack allows 3 s): an unlinked user or a malformed command gets its answer there and
+// nothing else happens; otherwise an acknowledgement only the caller sees, and the command runs
+// as durable work through the call core (chat_work.h), its answer posted to response_url. A
+// button press is answered with an empty 200 and everything else, refusals included, goes to
+// its response_url.
 class ChatOpsFront {
  public:
   static bool Serves(const std::string& path);
