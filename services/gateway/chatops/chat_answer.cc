@@ -52,6 +52,10 @@ std::string Body(const ChatAnswer& answer, const std::string& (*escape)(const st
 
 const std::string& Same(const std::string& s) { return s; }
 
+// Chat text is whatever people typed, decoded from a form: bytes that are not UTF-8 are
+// replaced rather than allowed to make the answer unsendable (nlohmann would throw).
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 }  // namespace
 
 std::string PlainText(const ChatAnswer& answer) { return answer.title; }
@@ -93,7 +97,7 @@ std::string SlackJson(const ChatAnswer& answer) {
               {"text", answer.title},
               {"blocks", blocks}};
   if (answer.replace_original) out["replace_original"] = true;
-  return out.dump();
+  return Dump(out);
 }
 
 std::string MattermostJson(const ChatAnswer& answer) {
@@ -109,7 +113,7 @@ std::string MattermostJson(const ChatAnswer& answer) {
   json out = {{"response_type", answer.in_channel ? "in_channel" : "ephemeral"},
               {"text", ""},
               {"attachments", json::array({attachment})}};
-  return out.dump();
+  return Dump(out);
 }
 
 }  // namespace flightdeck::gateway::chatops

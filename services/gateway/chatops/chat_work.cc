@@ -60,7 +60,7 @@ std::string ToPayload(const ChatContext& c) {
   return json{{"platform", c.platform},       {"team_id", c.team_id},     {"user_id", c.user_id},
               {"user_name", c.user_name},     {"channel_id", c.channel_id}, {"channel_name", c.channel_name},
               {"response_url", c.response_url}, {"text", c.text},         {"from_button", c.from_button}}
-      .dump();
+      .dump(-1, ' ', false, json::error_handler_t::replace);  // typed text may not be UTF-8
 }
 
 bool FromPayload(const std::string& payload, ChatContext* out) {
@@ -173,7 +173,8 @@ grpc::Status ChatWork::RunCommand(const jobs::Job& job) {
                    {"body", RenderFor(context.platform, answer)},
                    {"command_job", job.id}};
   // Keyed by the command job: running the command again after a crash does not post twice.
-  grpc::Status s = queue_.Enqueue(kDeliverJob, "deliver-" + id, delivery.dump(), std::chrono::system_clock::now(),
+  std::string payload = delivery.dump(-1, ' ', false, json::error_handler_t::replace);
+  grpc::Status s = queue_.Enqueue(kDeliverJob, "deliver-" + id, payload, std::chrono::system_clock::now(),
                                   options_.delivery_retry);
   if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) return grpc::Status::OK;
   if (s.ok() && worker_ != nullptr) worker_->Nudge();

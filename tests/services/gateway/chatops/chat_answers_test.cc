@@ -186,6 +186,11 @@ TEST(Answers, SlackTextIsEscapedAndRefusalsSayWhichRoleIsNeeded) {
                                              "ci created this release and may not approve it in production"),
                                 ci);
   EXPECT_EQ(self.title, "Refused: ci created this release and may not approve it in production");
+  // Bytes that are not UTF-8 (a form can decode to anything) never make an answer unsendable.
+  ParseResult garbage = ParseCommand("aprove \xff\xfe");
+  ASSERT_FALSE(garbage.ok);
+  EXPECT_FALSE(json::parse(SlackJson(ParseErrorAnswer("x\xff: y")), nullptr, false).is_discarded());
+  EXPECT_FALSE(json::parse(MattermostJson(ParseErrorAnswer(garbage.error)), nullptr, false).is_discarded());
   ChatAnswer not_linked = NotLinkedAnswer("slack", "T1", "U9");
   EXPECT_NE(SlackJson(not_linked).find("fdctl chatops link slack T1 U9 &lt;name&gt; --role &lt;role&gt;"), std::string::npos);
 }
