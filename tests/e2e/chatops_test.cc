@@ -175,6 +175,7 @@ class ChatOpsE2eTest : public ::testing::Test {
     Link("slack", kTeam, "UALICE", "alice", "DEPLOYER");
     Link("slack", kTeam, "UVIC", "vic", "VIEWER");
     Link("slack", kTeam, "UCI", "ci", "DEPLOYER");  // the pipeline's own name, in chat
+    Link("slack", kTeam, "UOLGA", "olga", "OPERATOR");
     Link("mattermost", "mmteam", "mmbob", "bob", "OPERATOR");
   }
   static void TearDownTestSuite() {
@@ -378,6 +379,36 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
   EXPECT_NE(Text(aborted).find("alice aborted cart"), std::string::npos) << aborted.dump(2);
   EXPECT_NE(Text(aborted).find("error budget burning"), std::string::npos) << aborted.dump(2);
   WaitFor(id, {"ABORTED", "ROLLING_BACK", "ROLLED_BACK"});
+}
+
+TEST_F(ChatOpsE2eTest, AnIncidentDeclaredInChatIsAcknowledgedAndResolvedWithItsButtons) {
+  ASSERT_EQ(Slash("UOLGA", "incident declare SEV2 api \"Checkout is slow\"", "/declare").status, 200);
+  json declared = receiver_->Answer("/declare");
+  EXPECT_EQ(declared["response_type"], "in_channel") << declared.dump(2);
+  std::string title = declared["text"];
+  ASSERT_NE(title.find("olga declared INC-"), std::string::npos) << declared.dump(2);
+  std::string incident = title.substr(title.find("INC-"), title.find(':') - title.find("INC-"));
+  EXPECT_NE(Text(declared).find("\"action_id\":\"ack\""), std::string::npos) << declared.dump(2);
+
+  auto press = [&](const std::string& action, const std::string& path) {
+    json payload = {{"type", "block_actions"},
+                    {"team", {{"id", kTeam}}},
+                    {"user", {{"id", "UOLGA"}, {"username", "olga"}}},
+                    {"channel", {{"id", "CINCIDENTS"}, {"name", "incidents"}}},
+                    {"response_url", receiver_->Url(path)},
+                    {"actions", {{{"action_id", action}, {"value", incident}}}}};
+    EXPECT_EQ(PostSigned("/v1/chatops/slack/interactions", Form({{"payload", payload.dump()}})).status, 200);
+    return receiver_->Answer(path);
+  };
+  json acked = press("ack", "/ack");
+  EXPECT_EQ(acked["replace_original"], true) << acked.dump(2);
+  EXPECT_NE(acked["text"].get<std::string>().find("olga acknowledged " + incident), std::string::npos) << acked.dump(2);
+  EXPECT_NE(Text(acked).find("\"action_id\":\"resolve\""), std::string::npos) << acked.dump(2);
+  EXPECT_EQ(Text(acked).find("\"action_id\":\"ack\""), std::string::npos) << acked.dump(2);
+  json resolved = press("resolve", "/resolve");
+  EXPECT_NE(resolved["text"].get<std::string>().find("olga resolved " + incident), std::string::npos) << resolved.dump(2);
+  json state = json::parse(Call("GET", "/v1/incidents/" + incident, stack_->admin_token()).body, nullptr, false);
+  EXPECT_EQ(state["state"], "RESOLVED") << state.dump(2);
 }
 
 TEST_F(ChatOpsE2eTest, ASlashCommandRollsBackToThePreviousReleaseOrToACommit) {
