@@ -218,6 +218,7 @@ CommandTable BuiltinCommands() {
   AddHealthCommands(table);
   AddIncidentCommands(table);
   AddTokenCommands(table);
+  AddChatOpsCommands(table);
   AddCompletionCommand(table);
   AddVersionCommand(table);
   return table;

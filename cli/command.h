@@ -129,6 +129,7 @@ void AddHealthCommands(CommandTable& table);        // health targets, add, rm, 
 void AddIncidentCommands(CommandTable& table);      // incident list, get, ack, resolve, report ...
 void AddWhoamiCommand(CommandTable& table);
 void AddTokenCommands(CommandTable& table);       // token create, list, revoke
+void AddChatOpsCommands(CommandTable& table);     // chatops link, list, unlink
 void AddStatusCommand(CommandTable& table);       // status: GET /v1/overview as a table
 void AddVersionCommand(CommandTable& table);      // version (also `fdctl --version`)
 void AddCompletionCommand(CommandTable& table);   // completion bash|zsh

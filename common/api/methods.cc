@@ -108,6 +108,9 @@ const std::vector<Method>& Methods() {
       {"flightdeck.v1.GatewayService.ListAudit", v1::Token::ADMIN, Service::kGateway, "GET", "/v1/audit"},
       {"flightdeck.v1.GatewayService.GetPrincipal", v1::Token::ROLE_UNSPECIFIED, Service::kGateway, "GET", "/v1/whoami"},
       {"flightdeck.v1.GatewayService.GetOverview", v1::Token::VIEWER, Service::kGateway, "GET", "/v1/overview"},
+      {"flightdeck.v1.GatewayService.CreateChatIdentity", v1::Token::ADMIN, Service::kGateway, "POST", "/v1/chatops/identities"},
+      {"flightdeck.v1.GatewayService.ListChatIdentities", v1::Token::ADMIN, Service::kGateway, "GET", "/v1/chatops/identities"},
+      {"flightdeck.v1.GatewayService.DeleteChatIdentity", v1::Token::ADMIN, Service::kGateway, "DELETE", "/v1/chatops/identities"},
   };
   return methods;
 }

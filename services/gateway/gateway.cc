@@ -5,6 +5,7 @@
 #include "common/db/db.h"
 #include "common/grpc/channel.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/gateway/chatops/chatops_front.h"
 #include "services/gateway/core/call.h"
 #include "services/gateway/core/errors.h"
 #include "services/gateway/grpcweb/grpcweb_front.h"
@@ -46,6 +47,7 @@ void Gateway::Handle(http::ServerRequest request, std::shared_ptr<http::Exchange
   const std::string& path = call->request().path;
   const std::string& method = call->request().method;
   if (path == PagerDutyFront::kPath) return pagerduty_->Handle(call);
+  if (chatops_ != nullptr && chatops::ChatOpsFront::Serves(path)) return chatops_->Handle(call);
   if (GrpcWebFront::Serves(path)) return grpcweb_->Handle(call);
   if (UiFront::Serves(path)) return ui_->Handle(call);
   if (method == "GET" && path == "/healthz") {

@@ -19,6 +19,9 @@ class HttpCall;
 class PagerDutyFront;
 class RestFront;
 class UiFront;
+namespace chatops {
+class ChatOpsFront;
+}
 
 struct GatewayOptions {
   // FLIGHTDECK_CORS_ORIGINS: origins browsers may call gRPC-web from, besides the gateway's own.
@@ -29,13 +32,16 @@ struct GatewayOptions {
 
 // The gateway's HTTP entrance: hands each request to the front that speaks its protocol
 // (gRPC-web for "/package.Service/Method", the dashboard under /ui, PagerDuty's /v2/enqueue,
-// REST everywhere else) and
+// Slack's and Mattermost's requests under /v1/chatops/{slack,mattermost}/, REST everywhere else) and
 // serves the process endpoints (/healthz, /readyz, /metrics). Fronts translate; the call core
 // (core/call.h) does the rest.
 class Gateway {
  public:
   Gateway(Core& core, db::Pool& db, metrics::Registry& registry, GatewayOptions options = {});
   ~Gateway();
+
+  // The chat front (chatops/), when chat-ops is wired; without it its routes are not served.
+  void SetChatOps(chatops::ChatOpsFront* chatops) { chatops_ = chatops; }
 
   void Handle(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange);
   // What the HTTP server answers itself (malformed or oversized requests), in the one error
@@ -53,6 +59,7 @@ class Gateway {
   std::unique_ptr<PagerDutyFront> pagerduty_;
   std::unique_ptr<GrpcWebFront> grpcweb_;
   std::unique_ptr<UiFront> ui_;
+  chatops::ChatOpsFront* chatops_ = nullptr;
 };
 
 }  // namespace flightdeck::gateway

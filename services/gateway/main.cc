@@ -17,6 +17,13 @@
 #include "common/metrics/metrics.h"
 #include "common/runtime/runtime.h"
 #include "common/trace/trace.h"
+#include "common/clock/clock.h"
+#include "common/jobs/jobs.h"
+#include "common/net/egress.h"
+#include "services/gateway/chatops/chat_store.h"
+#include "services/gateway/chatops/chat_work.h"
+#include "services/gateway/chatops/chatops_front.h"
+#include "services/gateway/chatops/request_verifier.h"
 #include "services/gateway/core/audit.h"
 #include "services/gateway/core/auth.h"
 #include "services/gateway/core/call.h"
@@ -44,6 +51,9 @@ struct GatewayConfig {
   std::map<Service, std::string> upstreams;
   std::vector<std::string> cors_origins;
   std::string ui_directory;
+  flightdeck::gateway::chatops::ChatOpsOptions chatops;
+  std::chrono::milliseconds jobs_poll_interval{500};
+  flightdeck::net::EgressPolicy egress;
   flightdeck::trace::ProviderOptions trace;
   flightdeck::gateway::RateLimitOptions rate_limit;
 };
@@ -105,6 +115,15 @@ GatewayConfig Load(const flightdeck::config::Env& env) {
     c.cors_origins.push_back(origin);
   }
   c.ui_directory = env.String("FLIGHTDECK_UI_DIR", FD_DEFAULT_UI_DIR);
+  namespace chatops = flightdeck::gateway::chatops;
+  c.chatops.slack_secrets = chatops::LoadSecrets(env, "FLIGHTDECK_SLACK_SIGNING_SECRET", 16);
+  c.chatops.mattermost_tokens = chatops::LoadSecrets(env, "FLIGHTDECK_MATTERMOST_TOKEN", 16);
+  c.chatops.max_body_bytes =
+      static_cast<size_t>(env.Int("FLIGHTDECK_CHATOPS_MAX_BODY_BYTES", 64 * 1024, 1024, 1 << 20));
+  c.jobs_poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
+  // Answers to chat go where the platform's response_url says, checked like every other
+  // destination a request names.
+  c.egress = flightdeck::net::EgressPolicy::FromEnv(env, flightdeck::net::OwnEndpointsFromEnv(env, 0, 0));
   c.trace = flightdeck::trace::OptionsFromEnv(env, "flightdeck-gateway");
   c.rate_limit = LoadRateLimits(env);
   return c;
@@ -170,13 +189,35 @@ int main() {
     core_options.upstream_timeout = cfg.upstream_timeout;
     fd::gateway::Core core(core_options, tokens, audit, idempotency, workers, registry, channels);
     fd::gateway::OverviewBuilder overview(channels, std::min(cfg.upstream_timeout, std::chrono::milliseconds(3000)));
-    fd::gateway::GatewayMethods gateway_methods(tokens, audit, overview);
+    fd::gateway::chatops::ChatStore chat_store(pool);
+    fd::gateway::GatewayMethods gateway_methods(tokens, audit, overview, &chat_store);
     core.SetLocalMethods(&gateway_methods);
     if (limiter.enabled()) core.SetRateLimiter(&limiter);
     fd::gateway::GatewayOptions gateway_options;
     gateway_options.cors_origins = cfg.cors_origins;
     gateway_options.ui_directory = cfg.ui_directory;
     fd::gateway::Gateway gateway(core, pool, registry, gateway_options);
+
+    // Chat-ops: commands and their answers are durable work in gateway.jobs.
+    fd::SystemClock clock;
+    fd::jobs::Queue jobs_queue(pool, "gateway", clock);
+    fd::jobs::Worker::Options worker_options;
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    worker_options.owner = std::string(host) + ":" + std::to_string(getpid());
+    worker_options.threads = 2;
+    worker_options.poll_interval = cfg.jobs_poll_interval;
+    fd::jobs::Worker jobs_worker(jobs_queue, worker_options);
+    fd::gateway::chatops::ChatWorkOptions chat_work_options;
+    chat_work_options.call_timeout = cfg.upstream_timeout;
+    chat_work_options.egress = &cfg.egress;
+    fd::gateway::chatops::ChatWork chat_work(core, chat_store, jobs_queue, chat_work_options);
+    chat_work.Register(jobs_worker);
+    fd::gateway::chatops::ChatOpsFront chatops_front(core, chat_store, chat_work, clock, cfg.chatops);
+    gateway.SetChatOps(&chatops_front);
+    if (cfg.chatops.slack_secrets.empty() && cfg.chatops.mattermost_tokens.empty()) {
+      fd::log::Info("chat-ops is off: neither FLIGHTDECK_SLACK_SIGNING_SECRET nor FLIGHTDECK_MATTERMOST_TOKEN is set");
+    }
 
     fd::http::Server::Options http_options;
     http_options.address = cfg.common.bind_address;
@@ -195,12 +236,15 @@ int main() {
                                        {"port", cfg.http_port}, {"error", e.what()}});
       return 1;
     }
+    cfg.egress.DenyOwnEndpoint({cfg.common.bind_address, server.port(), "this gateway (FLIGHTDECK_HTTP_PORT)"});
+    jobs_worker.Start();
     fd::log::Info("serving", {{"http_port", server.port()},
                               {"bind_address", cfg.common.bind_address},
                               {"pid", static_cast<long long>(getpid())}});
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
     server.Stop();
+    jobs_worker.Stop();
   }
   fd::trace::ShutdownProvider();
   fd::log::Shutdown();

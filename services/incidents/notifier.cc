@@ -95,14 +95,29 @@ std::string SlackBody(const NotificationEvent& e) {
   if (!where.empty()) details += "  *Service:* " + SlackEscape(where);
   if (e.escalation_level >= 0) details += "  *Escalation level:* " + std::to_string(e.escalation_level);
   if (!inc.id().empty()) details += "  *Incident:* " + SlackEscape(inc.id());
-  Json body = {
-      {"text", SlackEscape(text)},
-      {"blocks",
-       Json::array({
-           {{"type", "section"},
-            {"text", {{"type", "mrkdwn"}, {"text", "*" + SlackEscape(head) + "*\n" + SlackEscape(e.message)}}}},
-           {{"type", "context"}, {"elements", Json::array({{{"type", "mrkdwn"}, {"text", details}}})}},
-       })}};
+  Json blocks = Json::array({
+      {{"type", "section"},
+       {"text", {{"type", "mrkdwn"}, {"text", "*" + SlackEscape(head) + "*\n" + SlackEscape(e.message)}}}},
+      {{"type", "context"}, {"elements", Json::array({{{"type", "mrkdwn"}, {"text", details}}})}},
+  });
+  // Acknowledge / Resolve from the message itself: when the webhook belongs to a Slack app whose
+  // interactivity points at the gateway, a press arrives at /v1/chatops/slack/interactions with
+  // these action ids ("ack", "resolve") and runs as the presser's linked principal.
+  Json buttons = Json::array();
+  auto button = [&](const char* label, const char* action, const char* style) {
+    Json b = {{"type", "button"}, {"text", {{"type", "plain_text"}, {"text", label}}}, {"action_id", action},
+              {"value", inc.id()}};
+    if (*style) b["style"] = style;
+    buttons.push_back(std::move(b));
+  };
+  if (!inc.id().empty() && inc.state() == v1::Incident::TRIGGERED) button("Acknowledge", "ack", "primary");
+  if (!inc.id().empty() && (inc.state() == v1::Incident::TRIGGERED || inc.state() == v1::Incident::ACKNOWLEDGED)) {
+    button("Resolve", "resolve", "");
+  }
+  if (!buttons.empty()) {
+    blocks.push_back({{"type", "actions"}, {"block_id", "flightdeck_actions"}, {"elements", buttons}});
+  }
+  Json body = {{"text", SlackEscape(text)}, {"blocks", blocks}};
   return body.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

@@ -2,6 +2,7 @@
 
 #include "services/gateway/core/audit.h"
 #include "services/gateway/core/auth.h"
+#include "services/gateway/chatops/chat_store.h"
 
 namespace flightdeck::gateway {
 
@@ -37,6 +38,24 @@ grpc::Status GatewayMethods::Call(const api::Method& method, const Principal& ca
   if (name == "GetOverview") {
     *static_cast<v1::Overview*>(response) = overview_.Build(caller.name, "");
     return grpc::Status::OK;
+  }
+  if (name.find("ChatIdentit") != std::string_view::npos && identities_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "chat-ops is not enabled on this gateway");
+  }
+  if (name == "CreateChatIdentity") {
+    return identities_->Create(static_cast<const v1::ChatIdentity&>(request), caller.name,
+                               static_cast<v1::ChatIdentity*>(response));
+  }
+  if (name == "ListChatIdentities") {
+    std::vector<v1::ChatIdentity> identities;
+    const auto& list = static_cast<const v1::ListChatIdentitiesRequest&>(request);
+    if (grpc::Status s = identities_->List(list.platform(), &identities); !s.ok()) return s;
+    auto* out = static_cast<v1::ListChatIdentitiesResponse*>(response);
+    for (v1::ChatIdentity& i : identities) *out->add_identities() = std::move(i);
+    return grpc::Status::OK;
+  }
+  if (name == "DeleteChatIdentity") {
+    return identities_->Delete(static_cast<const v1::DeleteChatIdentityRequest&>(request));
   }
   return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, std::string(method.rpc) + " is not served here");
 }

@@ -154,6 +154,21 @@ TEST(NotifierBodyTest, SlackBodyIsAnIncomingWebhookMessage) {
   ASSERT_TRUE(body["blocks"].is_array());
   EXPECT_EQ(body["blocks"][0]["type"], "section");
   EXPECT_EQ(body["blocks"][0]["text"]["type"], "mrkdwn");
+  // A triggered incident offers Acknowledge and Resolve, with the ids the chat front acts on.
+  const Json actions = body["blocks"].back();
+  ASSERT_EQ(actions["type"], "actions");
+  ASSERT_EQ(actions["elements"].size(), 2u);
+  EXPECT_EQ(actions["elements"][0]["action_id"], "ack");
+  EXPECT_EQ(actions["elements"][0]["value"], "inc-42");
+  EXPECT_EQ(actions["elements"][1]["action_id"], "resolve");
+  NotificationEvent acknowledged = Event();
+  acknowledged.incident.set_state(v1::Incident::ACKNOWLEDGED);
+  const Json ack_body = Json::parse(SlackBody(acknowledged));
+  ASSERT_EQ(ack_body["blocks"].back()["elements"].size(), 1u);
+  EXPECT_EQ(ack_body["blocks"].back()["elements"][0]["action_id"], "resolve");
+  NotificationEvent resolved = Event();
+  resolved.incident.set_state(v1::Incident::RESOLVED);
+  EXPECT_NE(Json::parse(SlackBody(resolved))["blocks"].back()["type"], "actions") << "nothing left to press";
 
   v1::NotificationTarget target;
   target.set_format("slack");
