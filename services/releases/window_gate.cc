@@ -68,6 +68,12 @@ grpc::Status WindowGate::Create(v1::Window window, const std::string& actor, v1:
   window.clear_created_by();
   if (grpc::Status s = ValidateWindow(window); !s.ok()) return s;
   const Clock::TimePoint now = clock_.Now();
+  // A window that can never be open again is a mistake ("0 0 30 2 *", a range in the past).
+  WindowCalendar calendar(window);
+  if (!calendar.OpeningAt(now) && !calendar.NextOpeningAfter(now)) {
+    return Invalid(std::string(window.schedule().empty() ? "ranges" : "schedule") +
+                   ": the window never opens from now on");
+  }
   window.set_created_by(actor);
   SetTimestamp(window.mutable_created_at(), now);
   if (grpc::Status s = store_.Create(window); !s.ok()) return s;

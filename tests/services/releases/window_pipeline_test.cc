@@ -300,6 +300,20 @@ TEST_F(WindowPipelineTest, WindowsAreListedAndDeletedAndNamesAreUnique) {
   SetTimestamp(dup.mutable_ranges(0)->mutable_end(), Utc("2027-12-21 00:00"));
   v1::Window out;
   EXPECT_EQ(gate_.Create(dup, "ops", &out).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  // Windows that can never open again are refused, naming the field.
+  v1::Window past = dup;
+  past.set_name("last-year");
+  SetTimestamp(past.mutable_ranges(0)->mutable_start(), Utc("2026-12-20 00:00"));
+  SetTimestamp(past.mutable_ranges(0)->mutable_end(), Utc("2026-12-21 00:00"));
+  grpc::Status s = gate_.Create(past, "ops", &out);
+  EXPECT_EQ(s.error_message(), "ranges: the window never opens from now on");
+  v1::Window never;
+  never.set_name("never");
+  never.set_kind(v1::Window::MAINTENANCE);
+  never.set_schedule("0 0 30 2 *");
+  never.mutable_duration()->set_seconds(3600);
+  s = gate_.Create(never, "ops", &out);
+  EXPECT_EQ(s.error_message(), "schedule: the window never opens from now on");
   std::vector<v1::Window> listed;
   ASSERT_TRUE(gate_.List("", "staging", &listed).ok());
   ASSERT_EQ(listed.size(), 1u);
@@ -310,7 +324,7 @@ TEST_F(WindowPipelineTest, WindowsAreListedAndDeletedAndNamesAreUnique) {
   EXPECT_EQ(gate_.Get("db-maintenance", &out).error_code(), grpc::StatusCode::NOT_FOUND);
   // With the window gone, staging's requirement names nothing: closed, and it says why.
   v1::Release r;
-  grpc::Status s = Create("abcdef1", false, &r);
+  s = Create("abcdef1", false, &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(s.error_message().find("not defined"), std::string::npos) << s.error_message();
 }
