@@ -75,6 +75,10 @@ class Releases final : public runtime::Component {
     service_.SetChangeFeed(&feed_);
     service_.SetWindows(&windows_);
     pipeline_.SetWindows(&windows_);
+    windows_.SetScheduledChecks(&queue_, ctx.env.Duration("FLIGHTDECK_WINDOW_CHECK_LEAD",
+                                                          std::chrono::hours(1)));
+    worker_.Handle(releases::kWindowCheckJob,
+                   [this](const jobs::Job& job) { return windows_.RunScheduledCheck(job); });
     cache::Cache& cache = ctx.cache;
     store_.SetOnChange([&cache, ttl = ctx.config.cache_ttl](const std::string& id, long long revision) {
       cache.InvalidateVersion(releases::ReleaseServiceImpl::CacheKey(id), revision, ttl);

@@ -1,6 +1,11 @@
 #include "services/releases/window_gate.h"
 
+#include <nlohmann/json.hpp>
+
+#include "common/alerts/alerts.h"
 #include "common/clock/timestamps.h"
+#include "common/jobs/jobs.h"
+#include "common/log/log.h"
 #include "services/releases/validation.h"
 
 namespace flightdeck::releases {
@@ -77,6 +82,12 @@ grpc::Status WindowGate::Create(v1::Window window, const std::string& actor, v1:
   window.set_created_by(actor);
   SetTimestamp(window.mutable_created_at(), now);
   if (grpc::Status s = store_.Create(window); !s.ok()) return s;
+  if (!window.checklist().empty()) {
+    if (grpc::Status s = ScheduleCheck(window, now); !s.ok()) {
+      log::Warn("could not schedule the checklist check of a window",
+                {{"window", window.name()}, {"error", s.error_message()}});
+    }
+  }
   Annotate(&window, now);
   *out = window;
   return grpc::Status::OK;
@@ -213,6 +224,61 @@ grpc::Status WindowGate::Check(const std::string& service, const std::string& en
     out->checklist = checklist;
   }
   return grpc::Status::OK;
+}
+
+grpc::Status WindowGate::ScheduleCheck(const v1::Window& window, Clock::TimePoint after) {
+  if (jobs_ == nullptr) return grpc::Status::OK;
+  std::optional<Span> next = WindowCalendar(window).NextOpeningAfter(after);
+  if (!next) return grpc::Status::OK;
+  const Clock::TimePoint due = std::max(clock_.Now(), next->start - lead_);
+  const std::string opening_us = std::to_string(ToMicros(next->start));
+  grpc::Status s = jobs_->Enqueue(kWindowCheckJob, "window-check:" + window.name() + ":" + opening_us,
+                                  nlohmann::json{{"window", window.name()},
+                                                 {"opening_us", ToMicros(next->start)}}.dump(),
+                                  due);
+  return s.error_code() == grpc::StatusCode::ALREADY_EXISTS ? grpc::Status::OK : s;
+}
+
+grpc::Status WindowGate::RunScheduledCheck(const jobs::Job& job) {
+  nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("window") || !payload.contains("opening_us")) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "window check job without window/opening_us");
+  }
+  v1::Window window;
+  grpc::Status s = store_.Get(payload.value("window", ""), &window);
+  if (s.error_code() == grpc::StatusCode::NOT_FOUND) return grpc::Status::OK;  // deleted
+  if (!s.ok()) return s;
+  const Clock::TimePoint start = FromMicros(payload.value("opening_us", 0LL));
+  std::optional<Span> opening = WindowCalendar(window).OpeningAt(start);
+  if (opening && !window.checklist().empty()) {
+    v1::Checklist checklist;
+    if (s = checklists_.Evaluate(window, *opening, ChecklistScope{}, clock_.Now(), &checklist); !s.ok()) {
+      return s;
+    }
+    const std::string verdict = v1::ChecklistItemState::State_Name(checklist.verdict());
+    log::Info("maintenance checklist judged ahead of the opening",
+              {{"window", window.name()}, {"opening", FormatTime(opening->start)}, {"verdict", verdict}});
+    if (checklist.verdict() == v1::ChecklistItemState::FAIL) {
+      std::string failures;
+      for (const v1::ChecklistItemState& i : checklist.items()) {
+        if (i.item().required() && i.state() == v1::ChecklistItemState::FAIL) {
+          failures += (failures.empty() ? "" : "; ") + i.item().name() + ": " + i.reason();
+        }
+      }
+      nlohmann::json alert = {
+          {"labels",
+           {{"alertname", "MaintenanceChecklistFailed"}, {"severity", "warning"},
+            {"window", window.name()}}},
+          {"annotations",
+           {{"summary", "the checklist of maintenance window " + window.name() + " opening at " +
+                            FormatTime(opening->start) + " failed: " + failures}}}};
+      s = jobs_->Enqueue(alerts::kSendAlertJob,
+                         "alert:window:" + window.name() + ":" + std::to_string(ToMicros(opening->start)),
+                         alerts::JobPayload("releases", alert.dump()), clock_.Now(), alerts::DeliveryRetry());
+      if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;
+    }
+  }
+  return ScheduleCheck(window, start);
 }
 
 }  // namespace flightdeck::releases

@@ -13,7 +13,15 @@
 #include "services/releases/window_store.h"
 #include "services/releases/windows.h"
 
+namespace flightdeck::jobs {
+class Queue;
+struct Job;
+}  // namespace flightdeck::jobs
+
 namespace flightdeck::releases {
+
+// The job that judges a window's checklist ahead of an opening (payload {"window", "opening_us"}).
+inline constexpr char kWindowCheckJob[] = "window.checklist";
 
 // Whether a release may go out now, with what a refusal or a wait says.
 struct WindowVerdict {
@@ -45,12 +53,25 @@ class WindowGate {
   grpc::Status Tick(const v1::TickChecklistItemRequest& request, const std::string& actor,
                     v1::Checklist* out);
 
+  // Judge each checklist `lead` before its window opens: a job per opening in `jobs` (set before
+  // serving; without it checklists are judged only on request and at releases).
+  void SetScheduledChecks(jobs::Queue* jobs, std::chrono::milliseconds lead) {
+    jobs_ = jobs;
+    lead_ = lead;
+  }
+  // The kWindowCheckJob handler: evaluates the checklist for that opening (service items stay
+  // PENDING), logs the verdict, raises MaintenanceChecklistFailed to incidents when it FAILs,
+  // and schedules the check of the following opening. A deleted window ends the chain.
+  grpc::Status RunScheduledCheck(const jobs::Job& job);
+
   // May a release of this commit go out now? Freezes, the environment's required window, and
   // that window's checklist (evaluated as at a release: an unticked required item fails).
   grpc::Status Check(const std::string& service, const std::string& environment,
                      const std::string& commit_sha, WindowVerdict* out);
 
  private:
+  // Schedules the check of the first opening that starts after `after` (idempotent per opening).
+  grpc::Status ScheduleCheck(const v1::Window& window, Clock::TimePoint after);
   // Sets the output-only current/next openings.
   void Annotate(v1::Window* window, Clock::TimePoint now) const;
 
@@ -58,6 +79,8 @@ class WindowGate {
   ChecklistEvaluator& checklists_;
   const PolicySet& policies_;
   const Clock& clock_;
+  jobs::Queue* jobs_ = nullptr;
+  std::chrono::milliseconds lead_{std::chrono::hours(1)};
 };
 
 // "window db-maintenance opens at 2027-03-07T02:00:00Z (in 3h12m)".

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
 
+#include "common/alerts/alerts.h"
 #include "common/clock/clock.h"
 #include "common/clock/timestamps.h"
 #include "common/db/db.h"
@@ -78,6 +79,7 @@ class WindowPipelineTest : public ::testing::Test {
         gate_(window_store_, checklists_, policies_, clock_) {
     EXPECT_TRUE(migrated_);
     pipeline_.SetWindows(&gate_);
+    gate_.SetScheduledChecks(&queue_, 1h);
     clock_.Set(Utc("2027-03-03 10:00"));  // a Wednesday
   }
 
@@ -121,20 +123,28 @@ class WindowPipelineTest : public ::testing::Test {
       ASSERT_TRUE(queue_.Claim("test", 20, 60s, &due).ok());
       if (due.empty()) return;
       for (const jobs::Job& job : due) {
-        grpc::Status s = pipeline_.Advance(nlohmann::json::parse(job.payload).value("release_id", ""));
+        if (job.kind == alerts::kSendAlertJob) {
+          alerts_.push_back(nlohmann::json::parse(job.payload));
+          ASSERT_TRUE(queue_.Complete(job.id, "test").ok());
+          continue;
+        }
+        grpc::Status s = job.kind == kWindowCheckJob
+                             ? gate_.RunScheduledCheck(job)
+                             : pipeline_.Advance(nlohmann::json::parse(job.payload).value("release_id", ""));
         EXPECT_TRUE(s.ok()) << s.error_message();
         ASSERT_TRUE(queue_.Complete(job.id, "test").ok());
       }
     }
   }
 
-  int CountDueJobsAt(Clock::TimePoint at) {
+  int CountDueJobsAt(Clock::TimePoint at) { return CountDueJobsOfKindAt(kAdvanceJob, at); }
+
+  int CountDueJobsOfKindAt(const std::string& kind, Clock::TimePoint at) {
     int n = 0;
     EXPECT_TRUE(pool_.Transact("count jobs", [&](pqxx::transaction_base& tx) {
       n = tx.exec_params1("SELECT count(*) FROM releases.jobs WHERE state = 'pending' AND kind = $1 AND due_at = "
                           "to_timestamp($2::double precision)",
-                          std::string(kAdvanceJob),
-                          std::chrono::duration<double>(at.time_since_epoch()).count())[0].as<int>();
+                          kind, std::chrono::duration<double>(at.time_since_epoch()).count())[0].as<int>();
       return grpc::Status::OK;
     }).ok());
     return n;
@@ -169,6 +179,7 @@ class WindowPipelineTest : public ::testing::Test {
   FakeBackupFacts backups_;
   ChecklistEvaluator checklists_;
   WindowGate gate_;
+  std::vector<nlohmann::json> alerts_;  // send_alert jobs' payloads
 };
 
 TEST_F(WindowPipelineTest, OutsideTheRequiredWindowIsRefusedSayingWhenItOpens) {
@@ -289,6 +300,25 @@ TEST_F(WindowPipelineTest, ChecklistFailsOnAStaleBackupAndPassesAfterAFreshVerif
   ASSERT_TRUE(Create("abcdef1", false, &r).ok());
   EXPECT_NE(Timeline(r.id()).find("CHECKLIST checklist of window db-maintenance: PASS"), std::string::npos)
       << Timeline(r.id());
+}
+
+TEST_F(WindowPipelineTest, AFailingChecklistRaisesAnAlertAnHourBeforeTheOpening) {
+  DefineMaintenance(R"([{"name":"backups-verified","check":"BACKUP_VERIFIED","targets":["orders-db"]}])");
+  clock_.Set(Utc("2027-03-07 00:59"));
+  RunDue();
+  EXPECT_TRUE(alerts_.empty());
+  clock_.Set(Utc("2027-03-07 01:00"));
+  RunDue();
+  ASSERT_EQ(alerts_.size(), 1u);
+  const std::string alert = alerts_[0].dump();
+  EXPECT_NE(alert.find("MaintenanceChecklistFailed"), std::string::npos) << alert;
+  EXPECT_NE(alert.find("no verified backup of orders-db"), std::string::npos) << alert;
+  // The next opening's check is scheduled; with a fresh verified backup it passes quietly.
+  EXPECT_EQ(CountDueJobsOfKindAt(kWindowCheckJob, Utc("2027-03-14 01:00")), 1);
+  backups_.verified["orders-db"] = Utc("2027-03-14 00:30");
+  clock_.Set(Utc("2027-03-14 01:00"));
+  RunDue();
+  EXPECT_EQ(alerts_.size(), 1u);
 }
 
 TEST_F(WindowPipelineTest, WindowsAreListedAndDeletedAndNamesAreUnique) {
