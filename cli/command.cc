@@ -217,6 +217,7 @@ CommandTable BuiltinCommands() {
   AddBackupCommands(table);
   AddHealthCommands(table);
   AddIncidentCommands(table);
+  AddWindowCommands(table);
   AddTokenCommands(table);
   AddChatOpsCommands(table);
   AddCompletionCommand(table);

@@ -150,7 +150,10 @@ void AddReleaseCommands(CommandTable& table) {
                      {"inconclusive-limit", "N", "consecutive inconclusive analyses that pause"},
                      {"health-target", "NAME", "judge the canary by this health target's probes"},
                      {"smoke-suite", "NAME", "run this saved smoke suite as the verification"},
-                     {"queue", "", "wait behind a release in flight instead of failing with 409"}},
+                     {"queue", "", "wait behind a release in flight, or for the environment's "
+                                   "window to open, instead of failing with 409"},
+                     {"override-window", "REASON",
+                      "admin: release through a closed window, a freeze or a failed checklist"}},
                     0,
                     0,
                     CreateRelease});

@@ -213,6 +213,7 @@ std::optional<Json> CreateReleaseBody(const ParsedArgs& args, std::string* error
     body["canary"] = canary;
   }
   if (args.Has("queue")) body["queue"] = true;
+  if (auto reason = args.Get("override-window")) body["window_override_reason"] = *reason;
   if (auto suite = args.Get("smoke-suite")) body["smoke_suite"] = *suite;
   return body;
 }

@@ -37,6 +37,15 @@ const std::vector<Method>& Methods() {
       {"flightdeck.v1.ReleaseService.WatchRelease", v1::Token::VIEWER, Service::kReleases},
       // A note on a release's timeline from another service (deploy correlation): no REST route.
       {"flightdeck.v1.ReleaseService.AnnotateRelease", v1::Token::OPERATOR, Service::kReleases},
+      // Maintenance windows and freezes ("/v1/windows/next" before "/v1/windows/{name}": the
+      // first route that matches wins, and "next" is not a valid window name).
+      {"flightdeck.v1.ReleaseService.CreateWindow", v1::Token::OPERATOR, Service::kReleases, "POST", "/v1/windows"},
+      {"flightdeck.v1.ReleaseService.ListWindows", v1::Token::VIEWER, Service::kReleases, "GET", "/v1/windows"},
+      {"flightdeck.v1.ReleaseService.GetNextWindow", v1::Token::VIEWER, Service::kReleases, "GET", "/v1/windows/next"},
+      {"flightdeck.v1.ReleaseService.GetWindow", v1::Token::VIEWER, Service::kReleases, "GET", "/v1/windows/{name}"},
+      {"flightdeck.v1.ReleaseService.DeleteWindow", v1::Token::OPERATOR, Service::kReleases, "DELETE", "/v1/windows/{name}"},
+      {"flightdeck.v1.ReleaseService.GetWindowChecklist", v1::Token::VIEWER, Service::kReleases, "GET", "/v1/windows/{name}/checklist"},
+      {"flightdeck.v1.ReleaseService.TickChecklistItem", v1::Token::OPERATOR, Service::kReleases, "POST", "/v1/windows/{name}/checklist/{item}/tick"},
       // Backups
       {"flightdeck.v1.BackupService.CreateBackupTarget", v1::Token::OPERATOR, Service::kBackups, "POST", "/v1/backup-targets"},
       {"flightdeck.v1.BackupService.ListBackupTargets", v1::Token::VIEWER, Service::kBackups, "GET", "/v1/backup-targets"},

@@ -12,6 +12,8 @@ const std::vector<PeerGrant>& PeerGrants() {
       // and its own alerts.
       {"releases", "flightdeck.v1.BackupService.CreateBackup"},
       {"releases", "flightdeck.v1.BackupService.GetBackup"},
+      // releases: a maintenance window's checklist asks when a target's backup last verified.
+      {"releases", "flightdeck.v1.BackupService.ListBackups"},
       {"releases", "flightdeck.v1.HealthService.GetTargetStats"},
       {"releases", "flightdeck.v1.SmokeService.CreateSmokeRun"},
       {"releases", "flightdeck.v1.SmokeService.GetSmokeRun"},

@@ -19,6 +19,7 @@
 #include "services/releases/service.h"
 #include "services/releases/smoke_runs.h"
 #include "services/releases/store.h"
+#include "services/releases/window_gate.h"
 
 namespace {
 
@@ -64,9 +65,20 @@ class Releases final : public runtime::Component {
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052"), "backups"))),
         pipeline_(store_, ctx.clock, policies_, ctx.metrics, releases::MakeDriver,
                   {{"prometheus", &prometheus_}, {"health", &health_}}, backups_.get()),
+        window_store_(ctx.db),
+        backup_facts_(releases::MakeBackupFactsClient(
+            rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052"), "backups"))),
+        checklists_(window_store_, store_, backup_facts_.get()),
+        windows_(window_store_, checklists_, policies_, ctx.clock),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
         feed_(ctx.config.database_url, "releases_events") {
     service_.SetChangeFeed(&feed_);
+    service_.SetWindows(&windows_);
+    pipeline_.SetWindows(&windows_);
+    windows_.SetScheduledChecks(&queue_, ctx.env.Duration("FLIGHTDECK_WINDOW_CHECK_LEAD",
+                                                          std::chrono::hours(1)));
+    worker_.Handle(releases::kWindowCheckJob,
+                   [this](const jobs::Job& job) { return windows_.RunScheduledCheck(job); });
     cache::Cache& cache = ctx.cache;
     store_.SetOnChange([&cache, ttl = ctx.config.cache_ttl](const std::string& id, long long revision) {
       cache.InvalidateVersion(releases::ReleaseServiceImpl::CacheKey(id), revision, ttl);
@@ -105,6 +117,10 @@ class Releases final : public runtime::Component {
   releases::ReleaseStore store_;
   std::unique_ptr<releases::PreDeployBackups> backups_;
   releases::Pipeline pipeline_;
+  releases::WindowStore window_store_;
+  std::unique_ptr<releases::BackupFacts> backup_facts_;
+  releases::ChecklistEvaluator checklists_;
+  releases::WindowGate windows_;
   releases::ReleaseServiceImpl service_;
   db::ChangeFeed feed_;
 };

@@ -89,7 +89,12 @@ grpc::Status Pipeline::Advance(const std::string& release_id) {
   if (r.queued() || IsTerminal(r.state())) return grpc::Status::OK;
   grpc::Status s;
   switch (r.state()) {
-    case v1::Release::PENDING:
+    case v1::Release::PENDING: {
+      bool proceed = true;
+      if (r.kind() == v1::Release::DEPLOY && r.pre_deploy_backup_id().empty()) {
+        s = AwaitWindow(r, &proceed);
+        if (!s.ok() || !proceed) break;
+      }
       if (r.require_approval() && r.approved_by().empty()) {
         s = Apply(r, [](v1::Release& x, Changes& c) {
           x.set_state(v1::Release::AWAITING_APPROVAL);
@@ -102,6 +107,7 @@ grpc::Status Pipeline::Advance(const std::string& release_id) {
         s = StartDeploy(r);
       }
       break;
+    }
     case v1::Release::AWAITING_APPROVAL:
       if (!r.approved_by().empty()) s = StartDeploy(r);
       break;

@@ -16,6 +16,7 @@
 #include "services/releases/predeploy_backup.h"
 #include "services/releases/smoke_runs.h"
 #include "services/releases/store.h"
+#include "services/releases/window_gate.h"
 
 namespace flightdeck::metrics {
 class Registry;
@@ -30,6 +31,7 @@ namespace flightdeck::releases {
 struct Actor {
   std::string name;
   std::string trace_id;
+  std::string role;  // VIEWER | DEPLOYER | OPERATOR | ADMIN, as the gateway authenticated it
 };
 
 // The release pipeline (issue 3): admission, approval, canary steps judged by the analysis,
@@ -52,6 +54,8 @@ class Pipeline {
   // Where releases naming a smoke suite run it (null: such releases fail verification, saying
   // why).
   void SetSmokeRuns(SmokeRuns* smoke) { smoke_ = smoke; }
+  // Maintenance windows and freezes gate deploys (null: no gate).
+  void SetWindows(WindowGate* windows) { windows_ = windows; }
 
   Clock::TimePoint Now() const { return clock_.Now(); }
 
@@ -84,6 +88,14 @@ class Pipeline {
   grpc::Status FindRollbackTarget(const std::string& service, const std::string& environment,
                                   const std::string& sha, v1::Release* target);
   grpc::Status StartDeploy(const v1::Release& r);
+  // Create's window check (window_admission.cc): refuses, sets the release to wait for the
+  // opening (queue), or records an admin's override; adds the timeline events.
+  grpc::Status AdmitThroughWindows(const v1::CreateReleaseRequest& request, const Actor& actor,
+                                   v1::Release* release, std::vector<NewEvent>* events);
+  // PENDING before the deploy starts: checks the windows again (a freeze may have come, the
+  // opening may have passed). *proceed when the deploy may start now; otherwise the release
+  // waits for the next opening (a job at that time) or fails on a failed checklist.
+  grpc::Status AwaitWindow(const v1::Release& r, bool* proceed);
   // The environment's pre-deploy backup: requests it, waits for it (re-checking every few
   // seconds) or fails the release when it fails. *ready when it succeeded.
   grpc::Status AwaitPreDeployBackup(const v1::Release& r, const std::string& target, bool* ready);
@@ -131,6 +143,7 @@ class Pipeline {
   std::map<std::string, MetricSource*> sources_;
   PreDeployBackups* backups_;
   SmokeRuns* smoke_ = nullptr;
+  WindowGate* windows_ = nullptr;
   metrics::Family<metrics::Counter>& finished_;
   metrics::Family<metrics::Counter>& alerts_;
   metrics::Family<metrics::Counter>& verdicts_;

@@ -384,6 +384,11 @@ grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPo
       policy->backup_before_deploy = value.get<std::string>();
     } else if (key == "bake") {
       s = ParseBake(field, value, &policy->bake);
+    } else if (key == "requires_window") {
+      if (!value.is_string() || (!value.get<std::string>().empty() && !IsDnsLabel(value.get<std::string>()))) {
+        return Invalid(field, "must be the name of a maintenance window (\"\" for none)");
+      }
+      policy->requires_window = value.get<std::string>();
     } else {
       return Invalid(field, "unknown field");
     }

@@ -35,6 +35,9 @@ struct EnvironmentPolicy {
   // judges the whole fleet against bake.max_error_rate (from bake.source, with the release's
   // analysis settings otherwise); a failure rolls back. Duration 0: no bake.
   v1::BakeConfig bake;
+  // A MAINTENANCE window (POST /v1/windows) that releases into this environment must fall in,
+  // for the services it covers; empty: any time. Freezes apply whatever this says.
+  std::string requires_window;
 };
 
 // The policies of all environments, from a JSON file (FLIGHTDECK_ENVIRONMENTS_FILE) or the
@@ -48,7 +51,8 @@ struct EnvironmentPolicy {
 //                   "allow_self_approval":false, "driver":"command",
 //                   "command":["/usr/local/bin/deploy.sh"], "command_timeout":"300s",
 //                   "verification_timeout":"1800s", "backup_before_deploy":"orders-db",
-//                   "bake":{"duration":"15m","max_error_rate":0.05,"source":"pushed"}}}
+//                   "bake":{"duration":"15m","max_error_rate":0.05,"source":"pushed"},
+//                   "requires_window":"db-maintenance"}}
 // Unset fields of a named environment come from "default", except that "production" keeps its
 // built-in gates (requires_success_in, require_approval, allow_self_approval, bake) unless its
 // entry sets them. A bake needs its duration ("0s" turns it off); its max_error_rate defaults

@@ -46,13 +46,16 @@ grpc::Status Pipeline::Admit(v1::Release* release, bool queue, const Actor& acto
   changes.trace_id = actor.trace_id;
   changes.events = std::move(events);
   changes.other_events = std::move(other_events);
+  // Waiting for a window: the pipeline first looks at it when the window opens.
+  const bool waits = release->has_not_before() && TimeOf(release->not_before()) > changes.now;
+  if (waits) changes.advance_at = TimeOf(release->not_before());
   SetTimestamp(release->mutable_created_at(), changes.now);
   *release->mutable_updated_at() = release->created_at();
   release->set_created_by(actor.name);
   release->set_trace_id(actor.trace_id);
   release->set_state(v1::Release::PENDING);
   grpc::Status s = store_.Admit(release, queue, changes);
-  if (s.ok() && !release->queued()) Nudge();
+  if (s.ok() && !release->queued() && !waits) Nudge();
   return s;
 }
 
@@ -141,6 +144,7 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
        "release " + release.version() + " (" + release.commit_sha() + ") of " + release.service() +
            " to " + release.environment() + " created",
        nlohmann::json{{"require_approval", release.require_approval()}, {"driver", driver}}.dump()}};
+  if (grpc::Status s = AdmitThroughWindows(request, actor, &release, &events); !s.ok()) return s;
   if (grpc::Status s = Admit(&release, request.queue(), actor, events); !s.ok()) return s;
   log::Info("release created", {{"release_id", release.id()}, {"service", release.service()},
                                 {"environment", release.environment()},

@@ -69,6 +69,7 @@ namespace {
 Actor ActorOf(const grpc::ServerContext& context) {
   Actor actor;
   actor.name = rpc::CallerActor(&context);
+  actor.role = rpc::CallerRole(&context);
   trace::SpanContext span = trace::CurrentContext();
   if (span.IsValid()) actor.trace_id = span.TraceIdHex();
   return actor;
@@ -361,6 +362,63 @@ bool DecodePageToken(const std::string& token, ListCursor* cursor) {
   cursor->created_at_us = std::stoll(micros);
   cursor->id = plain.substr(slash + 1);
   return IsUuid(cursor->id);
+}
+
+namespace {
+
+grpc::Status NoWindows() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "maintenance windows are not configured");
+}
+
+}  // namespace
+
+grpc::Status ReleaseServiceImpl::CreateWindow(grpc::ServerContext* context, const v1::Window* request,
+                                              v1::Window* response) {
+  if (windows_ == nullptr) return NoWindows();
+  return windows_->Create(*request, ActorOf(*context).name, response);
+}
+
+grpc::Status ReleaseServiceImpl::GetWindow(grpc::ServerContext*, const v1::WindowNameRequest* request,
+                                           v1::Window* response) {
+  if (windows_ == nullptr) return NoWindows();
+  return windows_->Get(request->name(), response);
+}
+
+grpc::Status ReleaseServiceImpl::ListWindows(grpc::ServerContext*, const v1::ListWindowsRequest* request,
+                                             v1::ListWindowsResponse* response) {
+  if (windows_ == nullptr) return NoWindows();
+  std::vector<v1::Window> windows;
+  if (grpc::Status s = windows_->List(request->service(), request->environment(), &windows); !s.ok()) {
+    return s;
+  }
+  for (v1::Window& w : windows) *response->add_windows() = std::move(w);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReleaseServiceImpl::DeleteWindow(grpc::ServerContext*, const v1::WindowNameRequest* request,
+                                              v1::Window* response) {
+  if (windows_ == nullptr) return NoWindows();
+  return windows_->Delete(request->name(), response);
+}
+
+grpc::Status ReleaseServiceImpl::GetNextWindow(grpc::ServerContext*, const v1::GetNextWindowRequest* request,
+                                               v1::NextWindow* response) {
+  if (windows_ == nullptr) return NoWindows();
+  return windows_->Next(request->service(), request->environment(), response);
+}
+
+grpc::Status ReleaseServiceImpl::GetWindowChecklist(grpc::ServerContext*,
+                                                    const v1::GetWindowChecklistRequest* request,
+                                                    v1::Checklist* response) {
+  if (windows_ == nullptr) return NoWindows();
+  return windows_->Checklist(*request, response);
+}
+
+grpc::Status ReleaseServiceImpl::TickChecklistItem(grpc::ServerContext* context,
+                                                   const v1::TickChecklistItemRequest* request,
+                                                   v1::Checklist* response) {
+  if (windows_ == nullptr) return NoWindows();
+  return windows_->Tick(*request, ActorOf(*context).name, response);
 }
 
 }  // namespace flightdeck::releases

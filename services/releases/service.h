@@ -68,6 +68,25 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   grpc::Status WatchRelease(grpc::ServerContext* context, const v1::WatchReleaseRequest* request,
                             grpc::ServerWriter<v1::ReleaseEvent>* writer) override;
 
+  // Maintenance windows and freezes (window_gate.h); UNAVAILABLE until SetWindows.
+  grpc::Status CreateWindow(grpc::ServerContext* context, const v1::Window* request,
+                            v1::Window* response) override;
+  grpc::Status GetWindow(grpc::ServerContext* context, const v1::WindowNameRequest* request,
+                         v1::Window* response) override;
+  grpc::Status ListWindows(grpc::ServerContext* context, const v1::ListWindowsRequest* request,
+                           v1::ListWindowsResponse* response) override;
+  grpc::Status DeleteWindow(grpc::ServerContext* context, const v1::WindowNameRequest* request,
+                            v1::Window* response) override;
+  grpc::Status GetNextWindow(grpc::ServerContext* context, const v1::GetNextWindowRequest* request,
+                             v1::NextWindow* response) override;
+  grpc::Status GetWindowChecklist(grpc::ServerContext* context,
+                                  const v1::GetWindowChecklistRequest* request,
+                                  v1::Checklist* response) override;
+  grpc::Status TickChecklistItem(grpc::ServerContext* context,
+                                 const v1::TickChecklistItemRequest* request,
+                                 v1::Checklist* response) override;
+  void SetWindows(WindowGate* windows) { windows_ = windows; }
+
   static std::string CacheKey(const std::string& id) { return "flightdeck:release:v1:" + id; }
   // WatchRelease waits on it for new events (without one it polls every 250 ms).
   void SetChangeFeed(const db::ChangeFeed* feed) { feed_ = feed; }
@@ -84,6 +103,7 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   cache::Cache& cache_;
   std::chrono::milliseconds cache_ttl_;
   const db::ChangeFeed* feed_ = nullptr;
+  WindowGate* windows_ = nullptr;
   TimelineTail tail_;  // what the Watch streams read, once for all of them
 };
 

@@ -1,4 +1,4 @@
-#include "services/backups/cron.h"
+#include "common/schedule/cron.h"
 
 #include <time.h>
 
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string_view>
 
-namespace flightdeck::backups {
+namespace flightdeck::schedule {
 namespace {
 
 struct FieldSpec {
@@ -275,4 +275,4 @@ std::optional<std::chrono::system_clock::time_point> CronSchedule::NextAfter(
   }
 }
 
-}  // namespace flightdeck::backups
+}  // namespace flightdeck::schedule
