@@ -92,6 +92,13 @@ fd_docker_stop_engine() {
     FD_DOCKERD_PID=
   fi
   if [[ -n $FD_DOCKER_RUN_DIR ]]; then
+    # dockerd leaves its network namespace file bind-mounted under its exec root.
+    local mount_point
+    while read -r _ mount_point _; do
+      if [[ $mount_point == "$FD_DOCKER_RUN_DIR"/* ]]; then
+        umount -l "$mount_point" 2>/dev/null || true
+      fi
+    done </proc/mounts
     rm -rf "$FD_DOCKER_RUN_DIR"
     FD_DOCKER_RUN_DIR=
   fi
