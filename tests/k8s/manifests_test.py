@@ -309,14 +309,11 @@ def check_overlay(overlay):
               hpa.get("minReplicas", 0) >= 1 and hpa.get("maxReplicas", 0) >= hpa.get("minReplicas", 1),
               f"{where}: an HPA")
         pdb = pdbs.get(f"flightdeck-{p}", {}).get("spec", {})
-        check(matches(pdb.get("selector"), pod_labels[p]) and
-              pdb.get("minAvailable", 0) < max(hpa.get("minReplicas", 1), spec.get("replicas", 1)) + 1 and
-              ("minAvailable" in pdb or "maxUnavailable" in pdb),
-              f"{where}: a PDB selecting the pods")
-        if "minAvailable" in pdb:
-            check(pdb["minAvailable"] < hpa.get("minReplicas", 1) or hpa.get("minReplicas", 1) == 1,
-                  f"{where}: the PDB lets a node drain (minAvailable {pdb['minAvailable']} < "
-                  f"minReplicas {hpa.get('minReplicas')})")
+        check(matches(pdb.get("selector"), pod_labels[p]), f"{where}: a PDB selecting the pods")
+        # Evictions one at a time, and never blocked for good: a drain must be able to proceed.
+        min_replicas = hpa.get("minReplicas", spec.get("replicas", 1))
+        check(pdb.get("maxUnavailable") == 1 or 0 < pdb.get("minAvailable", 0) < min_replicas,
+              f"{where}: the PDB allows one eviction at a time ({pdb}, minReplicas {min_replicas})")
 
     # NetworkPolicies.
     deny = [pol for pol in policies if pol["spec"]["podSelector"] == {} and
