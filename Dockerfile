@@ -71,9 +71,13 @@ WORKDIR /src
 COPY . .
 # ccache in a BuildKit cache mount: a rebuild after a small change recompiles only what changed.
 # Only the shipped targets are built (not the tests, benchmarks or fuzzers).
+# The optional ca-bundle secret is the builder's CA bundle (scripts/images passes the host's), for
+# npm behind a TLS-inspecting proxy; it is mounted for this step only and is in no layer.
 RUN --mount=type=cache,target=/root/.ccache \
     --mount=type=cache,target=/root/.npm \
+    --mount=type=secret,id=ca-bundle \
     set -eux; \
+    if [ -s /run/secrets/ca-bundle ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-bundle; fi; \
     cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache; \
     cmake --build /build -j"$(nproc)" --target \
       flightdeck-gateway flightdeck-releases flightdeck-backups flightdeck-health \
