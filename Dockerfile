@@ -31,7 +31,7 @@ RUN set -eux; \
     apt-get update; \
     apt-get install -y --no-install-recommends \
       libgrpc++1.51 libgrpc29 libprotobuf32 libpistache0 libpqxx-6.4 libhiredis0.14 \
-      libspdlog1.10 libfmt9 libssl3 libzstd1 libcurl4 libre2-9 \
+      libspdlog1.10 libfmt9 libssl3 libzstd1 libcurl4 libre2-9 libdate-tz3 \
       postgresql-client-15 ca-certificates tzdata curl; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
@@ -64,7 +64,7 @@ RUN set -eux; \
       build-essential cmake pkg-config ccache git \
       protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev \
       libpistache-dev libpqxx-dev libhiredis-dev libspdlog-dev libgtest-dev libgmock-dev \
-      libssl-dev libzstd-dev libcurl4-openssl-dev nlohmann-json3-dev libre2-dev \
+      libssl-dev libzstd-dev libcurl4-openssl-dev nlohmann-json3-dev libre2-dev libhowardhinnant-date-dev \
       nodejs npm ca-certificates; \
     rm -rf /var/lib/apt/lists/*
 WORKDIR /src
