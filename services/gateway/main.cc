@@ -158,6 +158,12 @@ int main() {
                               {"pid", static_cast<long long>(getpid())}});
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
+    // Drain first: new connections are refused at once, calls in flight get their answers
+    // (within FLIGHTDECK_SHUTDOWN_GRACE); only streams still open then are cut by Stop().
+    if (!server.Drain(cfg.common.shutdown_grace)) {
+      fd::log::Warn("connections still open after the shutdown grace; closing them",
+                    {{"open", static_cast<long long>(server.open_connections())}});
+    }
     server.Stop();
   }
   fd::trace::ShutdownProvider();
