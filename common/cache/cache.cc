@@ -398,8 +398,10 @@ struct Cache::Impl {
   // Delivers remembered invalidations, stopping at the first one Redis does not take.
   void RetryInvalidations();
 
-  // Sends one invalidation; true when Redis took it.
-  bool SendInvalidation(const std::string& key, long long version, std::chrono::milliseconds ttl);
+  // Sends one invalidation; true when Redis took it. A retry the breaker skipped is not
+  // counted again (the first attempt was).
+  bool SendInvalidation(const std::string& key, long long version, std::chrono::milliseconds ttl,
+                        bool retry = false);
 
   std::mutex pending_mu;
   std::map<std::string, PendingInvalidation> pending;
@@ -417,7 +419,7 @@ struct Cache::Impl {
 };
 
 bool Cache::Impl::SendInvalidation(const std::string& key, long long version,
-                                   std::chrono::milliseconds ttl) {
+                                   std::chrono::milliseconds ttl, bool retry) {
   Outcome outcome;
   if (version < 0 || ttl.count() <= 0) {
     outcome = Execute("DEL", {"DEL", key});
@@ -426,7 +428,7 @@ bool Cache::Impl::SendInvalidation(const std::string& key, long long version,
     const std::string px = std::to_string(ttl.count());
     outcome = Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px});
   }
-  CountWrite(Op::kDel, outcome);
+  if (!(retry && outcome.kind == Outcome::kSkipped)) CountWrite(Op::kDel, outcome);
   return outcome.kind == Outcome::kReply && outcome.reply->type != REDIS_REPLY_ERROR;
 }
 
@@ -438,7 +440,7 @@ void Cache::Impl::RetryInvalidations() {
     todo.assign(pending.begin(), pending.end());
   }
   for (const auto& [key, p] : todo) {
-    if (!SendInvalidation(key, p.version, p.ttl)) return;  // still unreachable: keep them all
+    if (!SendInvalidation(key, p.version, p.ttl, /*retry=*/true)) return;  // still unreachable
     ForgetInvalidation(key, p.version);
   }
 }
