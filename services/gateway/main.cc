@@ -121,7 +121,9 @@ int main() {
     }
     fd::gateway::TokenStore tokens(pool, cfg.admin_token, cfg.token_cache_ttl);
     fd::gateway::AuditLog audit(pool);
-    fd::gateway::IdempotencyStore idempotency(pool);
+    // A claim older than the upstream deadline plus 30 s (the answer's audit and idempotency
+    // writes) cannot still be in progress.
+    fd::gateway::IdempotencyStore idempotency(pool, cfg.upstream_timeout + std::chrono::seconds(30));
     fd::gateway::WorkerPool workers(cfg.workers, 4096);
     std::map<Service, std::shared_ptr<grpc::Channel>> channels;
     for (const auto& [which, address] : cfg.upstreams) channels[which] = fd::rpc::MakeChannel(address);
