@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -355,6 +356,59 @@ struct Cache::Impl {
     return outcome;
   }
 
+  // --- Invalidations that did not reach Redis ---------------------------------------------
+  // A write commits, its invalidation fails (Redis down, hung, or the breaker open): the entry
+  // it was meant to replace may still be in Redis when Redis answers again (a hung or
+  // persistent Redis keeps it), and would be served until its TTL. So the key is remembered
+  // here; reads of it skip the cache until the invalidation is delivered, which is retried
+  // before each read once Redis answers. Past kMaxPending keys, every read skips the cache
+  // until the longest TTL seen has passed: by then every entry written before has expired.
+  // (Per process: another replica reading the same key before this one retries can still
+  // see the old entry for that moment.)
+  struct PendingInvalidation {
+    long long version = -1;  // -1: a plain DEL
+    std::chrono::milliseconds ttl{0};
+  };
+  static constexpr size_t kMaxPending = 10000;
+
+  void RememberInvalidation(const std::string& key, long long version, std::chrono::milliseconds ttl) {
+    std::lock_guard<std::mutex> lock(pending_mu);
+    if (pending.size() >= kMaxPending && pending.count(key) == 0) {
+      pending.clear();
+      distrust_all_until = std::max(distrust_all_until, Clock::now() + std::max(ttl, max_ttl_seen));
+      return;
+    }
+    PendingInvalidation& p = pending[key];
+    p.version = std::max(p.version, version);
+    p.ttl = std::max(p.ttl, ttl);
+    max_ttl_seen = std::max(max_ttl_seen, ttl);
+  }
+
+  void ForgetInvalidation(const std::string& key, long long delivered_version) {
+    std::lock_guard<std::mutex> lock(pending_mu);
+    auto it = pending.find(key);
+    if (it != pending.end() && it->second.version <= delivered_version) pending.erase(it);
+  }
+
+  // True when reads of `key` must not trust Redis now.
+  bool Distrusted(const std::string& key) {
+    std::lock_guard<std::mutex> lock(pending_mu);
+    return pending.count(key) > 0 || Clock::now() < distrust_all_until;
+  }
+
+  // Delivers remembered invalidations, stopping at the first one Redis does not take.
+  void RetryInvalidations();
+
+  // Sends one invalidation; true when Redis took it. A retry the breaker skipped is not
+  // counted again (the first attempt was).
+  bool SendInvalidation(const std::string& key, long long version, std::chrono::milliseconds ttl,
+                        bool retry = false);
+
+  std::mutex pending_mu;
+  std::map<std::string, PendingInvalidation> pending;
+  std::chrono::milliseconds max_ttl_seen{0};
+  Clock::time_point distrust_all_until{};
+
   CacheOptions options;
   RedisEndpoint endpoint;
   metrics::Gauge* breaker_gauge = nullptr;  // set before any command can change the breaker
@@ -365,12 +419,44 @@ struct Cache::Impl {
   std::array<std::array<metrics::Counter*, 5>, 4> counters{};
 };
 
+bool Cache::Impl::SendInvalidation(const std::string& key, long long version,
+                                   std::chrono::milliseconds ttl, bool retry) {
+  Outcome outcome;
+  if (version < 0 || ttl.count() <= 0) {
+    outcome = Execute("DEL", {"DEL", key});
+  } else {
+    const std::string v = std::to_string(version);
+    const std::string px = std::to_string(ttl.count());
+    outcome = Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px});
+  }
+  if (!(retry && outcome.kind == Outcome::kSkipped)) CountWrite(Op::kDel, outcome);
+  return outcome.kind == Outcome::kReply && outcome.reply->type != REDIS_REPLY_ERROR;
+}
+
+void Cache::Impl::RetryInvalidations() {
+  std::vector<std::pair<std::string, PendingInvalidation>> todo;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu);
+    if (pending.empty()) return;
+    todo.assign(pending.begin(), pending.end());
+  }
+  for (const auto& [key, p] : todo) {
+    if (!SendInvalidation(key, p.version, p.ttl, /*retry=*/true)) return;  // still unreachable
+    ForgetInvalidation(key, p.version);
+  }
+}
+
 Cache::Cache(CacheOptions options, metrics::Registry* metrics)
     : impl_(std::make_unique<Impl>(std::move(options), metrics)) {}
 
 Cache::~Cache() = default;
 
 std::optional<std::string> Cache::Get(const std::string& key) {
+  impl_->RetryInvalidations();
+  if (impl_->Distrusted(key)) {
+    impl_->Count(Op::kGet, Result::kSkipped);
+    return std::nullopt;
+  }
   Impl::Outcome outcome = impl_->Execute("GET", {"GET", key});
   switch (outcome.kind) {
     case Impl::Outcome::kSkipped:
@@ -403,7 +489,11 @@ void Cache::Set(const std::string& key, const std::string& value, std::chrono::m
 }
 
 void Cache::Del(const std::string& key) {
-  impl_->CountWrite(Op::kDel, impl_->Execute("DEL", {"DEL", key}));
+  if (impl_->SendInvalidation(key, -1, std::chrono::milliseconds(0))) {
+    impl_->ForgetInvalidation(key, -1);
+  } else {
+    impl_->RememberInvalidation(key, -1, std::chrono::milliseconds(0));
+  }
 }
 
 std::optional<std::string> Cache::GetVersioned(const std::string& key) {
@@ -431,9 +521,11 @@ void Cache::InvalidateVersion(const std::string& key, long long version, std::ch
     Del(key);
     return;
   }
-  const std::string v = std::to_string(version);
-  const std::string px = std::to_string(ttl.count());
-  impl_->CountWrite(Op::kDel, impl_->Execute("EVAL", {"EVAL", kInvalidateScript, "1", key, v, px}));
+  if (impl_->SendInvalidation(key, version, ttl)) {
+    impl_->ForgetInvalidation(key, version);
+  } else {
+    impl_->RememberInvalidation(key, version, ttl);
+  }
 }
 
 std::optional<std::vector<long long>> Cache::EvalIntegers(const std::string& script,

@@ -23,6 +23,9 @@ struct CacheOptions {
 
 // Redis as a cache that fails open: when Redis is down or slow, Get misses, Set and Del are
 // skipped, and flightdeck_cache_operations_total{op,result} counts it; callers always go on.
+// A Del or InvalidateVersion that does not reach Redis is remembered: reads of that key miss
+// until it is delivered (retried before each Get), so that the entry it was meant to remove is
+// not served once Redis is back (tests/chaos/redis_faults_test.cc).
 // Every command gets a client span (db.system=redis, db.operation=GET...; never keys' values).
 // Thread-safe.
 class Cache {
@@ -38,7 +41,7 @@ class Cache {
   // the writer commits 5 and deletes the key, the reader stores 4 — stale until the TTL. Here
   // the writer leaves a marker with its revision (InvalidateVersion), and a reader's entry
   // (SetVersioned) is stored only when nothing newer is there. Versions are >= 0. Fails open
-  // like the rest (a skipped invalidation is the same risk as a skipped Del).
+  // like the rest; a skipped invalidation is remembered like a skipped Del (above).
   std::optional<std::string> GetVersioned(const std::string& key);  // markers and misses: nullopt
   void SetVersioned(const std::string& key, long long version, const std::string& value,
                     std::chrono::milliseconds ttl);

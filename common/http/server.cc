@@ -105,6 +105,11 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
     Wake();
     if (thread_.joinable()) thread_.join();
   }
+  // Server::Drain: from the loop thread, stop accepting and let connections finish.
+  void BeginDrain() {
+    Post([this] { Drain(); });
+  }
+  bool draining() const { return draining_; }
 
   // Runs `task` on the loop thread, after the current event (never inside the caller, so that
   // answering from a handler cannot recurse into the next pipelined request).
@@ -142,6 +147,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   void Accept();
   void RunTasks();
   void ExpireIdle();
+  void Drain();
 
   const Server::Options options_;
   const Server::Handler handler_;
@@ -150,6 +156,7 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  bool draining_ = false;  // loop thread only
   std::mutex mu_;
   std::vector<std::function<void()>> tasks_;
   std::vector<std::function<void()>> local_tasks_;  // posted from the loop thread itself
@@ -170,6 +177,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnReadable();
   void OnWritable() { Flush(); }
   void Close();  // closes the socket; pending OnClose callbacks run
+  // The server is draining: an idle connection closes now, a busy one after its answer.
+  void Drain();
   // Called every second: closes connections idle or slow past their limits.
   void CheckTimeouts(Clock::time_point now);
 
@@ -339,6 +348,21 @@ void EventLoop::Accept() {
   }
 }
 
+void EventLoop::Drain() {
+  draining_ = true;
+  // Without a listener the kernel refuses new connections (every loop drains, so no other
+  // SO_REUSEPORT socket takes them either): callers see "connection refused" at once, which
+  // a load balancer or client retries elsewhere, instead of a request that is never answered.
+  if (listen_fd_ >= 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto& [fd, c] : connections_) all.push_back(c);
+  for (auto& c : all) c->Drain();
+}
+
 void EventLoop::Forget(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   if (connections_.erase(fd) > 0) --connection_count_;
@@ -411,7 +435,7 @@ bool Connection::ParseRequest() {
   }
   in_.erase(0, parsed.consumed);
   continue_sent_ = false;
-  keep_alive_ = parsed.keep_alive;
+  keep_alive_ = parsed.keep_alive && !loop_->draining();
   http10_ = parsed.http10;
   ServerRequest request = std::move(parsed.request);
   request.peer = peer_;
@@ -499,6 +523,19 @@ void Connection::Close() {
   std::vector<std::function<void()>> callbacks;
   callbacks.swap(close_callbacks_);
   for (auto& cb : callbacks) cb();
+}
+
+void Connection::Drain() {
+  if (closed_) return;
+  // A request arriving or being answered: answered with "Connection: close", then closed.
+  keep_alive_ = false;
+  if (state_ == State::kReading && in_.empty()) {
+    if (out_offset_ == out_.size()) {
+      Close();
+      return;
+    }
+    close_after_write_ = true;  // the last answer is still being written
+  }
 }
 
 void Connection::CheckTimeouts(Clock::time_point now) {
@@ -655,6 +692,16 @@ void Server::Start() {
   }
   port_ = port;
   for (auto& loop : loops_) loop->Start();
+}
+
+bool Server::Drain(std::chrono::milliseconds grace) {
+  for (auto& loop : loops_) loop->BeginDrain();
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (open_connections() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 void Server::Stop() {

@@ -100,6 +100,11 @@ class Server {
 
   // Binds and starts the loop threads; throws std::runtime_error when it cannot listen.
   void Start();
+  // Graceful stop, first half: stops accepting (new connections are refused), closes idle
+  // connections and lets each busy one finish its current answer (with "Connection: close").
+  // Returns once none is open, or false when `grace` passed first (streams are the usual
+  // reason); Stop() then closes what is left.
+  bool Drain(std::chrono::milliseconds grace);
   // Closes every connection (their OnClose callbacks run) and joins the threads.
   void Stop();
   int port() const { return port_; }

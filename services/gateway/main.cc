@@ -169,7 +169,9 @@ int main() {
     }
     fd::gateway::TokenStore tokens(pool, cfg.admin_token, cfg.token_cache_ttl);
     fd::gateway::AuditLog audit(pool);
-    fd::gateway::IdempotencyStore idempotency(pool);
+    // A claim older than the upstream deadline plus 30 s (the answer's audit and idempotency
+    // writes) cannot still be in progress.
+    fd::gateway::IdempotencyStore idempotency(pool, cfg.upstream_timeout + std::chrono::seconds(30));
     // Declared before the workers, which use it until they stop.
     // Its own Redis connections with a short timeout: a request waits at most this long for
     // its rate-limit decision before the in-process limiter takes over (and after a few such
@@ -243,6 +245,12 @@ int main() {
                               {"pid", static_cast<long long>(getpid())}});
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
+    // Drain first: new connections are refused at once, calls in flight get their answers
+    // (within FLIGHTDECK_SHUTDOWN_GRACE); only streams still open then are cut by Stop().
+    if (!server.Drain(cfg.common.shutdown_grace)) {
+      fd::log::Warn("connections still open after the shutdown grace; closing them",
+                    {{"open", static_cast<long long>(server.open_connections())}});
+    }
     server.Stop();
     jobs_worker.Stop();
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -120,8 +121,16 @@ std::string ResolveExecutable(const std::string& name) {
 // Only async-signal-safe calls from here to execve: another thread of the parent may have held
 // a lock (malloc, the logger) at fork time and nobody will ever release it in the child.
 [[noreturn]] void ExecChild(const char* path, char* const argv[], char* const envp[], int out_fd,
-                            int err_fd, int max_fd) {
+                            int err_fd, int max_fd, pid_t parent) {
   setpgid(0, 0);
+  // The command dies with releases (kill -9, OOM): otherwise it runs on, orphaned, while the
+  // step's retry on another replica runs the same action again, two deploys of one action at
+  // once (tests/chaos/releases_kill_test.cc). The signal follows the forking thread, a worker
+  // thread that lives as long as the process. A parent gone before prctl took effect is
+  // caught by the getppid check. Survives execve; the command's own children are not covered
+  // (a script should exec its long-running tool).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);
   // The services block SIGINT/SIGTERM before starting threads and sigwait for them; the mask
   // and ignored dispositions survive exec, and the command must be killable by the timeout.
   sigset_t none;
@@ -387,6 +396,7 @@ DriverResult CommandDriver::Run(const DriverAction& action) {
     return result;
   }
 
+  const pid_t self = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     result.error = "cannot run " + argv_[0] + ": fork: " + process::ErrnoText(errno);
@@ -394,7 +404,7 @@ DriverResult CommandDriver::Run(const DriverAction& action) {
   }
   if (pid == 0) {
     ExecChild(path.c_str(), argv_ptrs.data(), env_ptrs.data(), out_write.get(), err_write.get(),
-              max_fd);
+              max_fd, self);
   }
   // Also from the parent: a timeout may fire before the child has run setpgid itself.
   setpgid(pid, pid);

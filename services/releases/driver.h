@@ -44,7 +44,8 @@ class ExternalDriver final : public Driver {
 // FLIGHTDECK_COMMIT_SHA, FLIGHTDECK_ACTION (canary|promote|rollback), FLIGHTDECK_WEIGHT,
 // FLIGHTDECK_PREVIOUS_IMAGE, FLIGHTDECK_ACTION_ID, FLIGHTDECK_RELEASE_ID. stdout and stderr are
 // captured together (first max_output bytes kept, "[truncated]" noted); stdin is /dev/null.
-// Past the timeout the process group gets SIGTERM, then SIGKILL 5 s later. A non-zero exit, a
+// Past the timeout the process group gets SIGTERM, then SIGKILL 5 s later. The command gets
+// SIGKILL when the releases process dies, so that it never runs on beside the step's retry. A non-zero exit, a
 // signal, a timeout or a failed exec is a failure. The parent's secrets (DATABASE_URL,
 // REDIS_URL, FLIGHTDECK_ADMIN_TOKEN, the master key variables FLIGHTDECK_*_KEY[_FILE], and any
 // name with PASSWORD, SECRET or TOKEN in it) are removed from the child's environment. Thread-safe: several releases may run commands at once.

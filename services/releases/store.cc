@@ -221,7 +221,7 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
     }
     if (!release->queued()) {
       if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(release->id()),
-                                           changes.advance_at.value_or(changes.now));
+                                           changes.advance_at.value_or(changes.now), kAdvanceRetry);
           !s.ok()) {
         return s;
       }
@@ -322,7 +322,8 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
                samples_json(changes.observation->samples.baseline));
     }
     if (changes.advance_at) {
-      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(id), *changes.advance_at);
+      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(id), *changes.advance_at,
+                                           kAdvanceRetry);
           !s.ok()) {
         return s;
       }
@@ -350,7 +351,8 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
         db::Exec(tx, "releases_insert_event", next_id, ToMicros(now), std::string("DEQUEUED"),
                  std::string("flightdeck"), "its turn after release " + id + " ended " +
                      StateName(release.state()), std::string("{}"), trace_id);
-        if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(next_id), now); !s.ok()) {
+        if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(next_id), now, kAdvanceRetry);
+            !s.ok()) {
           return s;
         }
       }

@@ -8,6 +8,7 @@
 #include <grpcpp/support/status.h>
 
 #include "common/clock/clock.h"
+#include "common/jobs/jobs.h"
 #include "flightdeck/v1/releases.pb.h"
 #include "services/releases/canary_analysis.h"
 #include "services/releases/driver.h"
@@ -24,6 +25,13 @@ namespace flightdeck::releases {
 
 // The job kind that makes the pipeline look at a release (payload {"release_id": "..."}).
 inline constexpr char kAdvanceJob[] = "release.advance";
+// A release's next step is retried until it runs, never dropped: a dropped advance job leaves
+// the release in flight for good, holding its service and environment. The queue's default (5
+// attempts) was used up by five kill -9s of releases during one long driver command, each
+// expiring the lease of an attempt (tests/chaos/releases_kill_test.cc). As Temporal retries an
+// activity by default: without a limit in practice, the backoff capped at 30 s.
+inline const jobs::RetryPolicy kAdvanceRetry{1000000, std::chrono::milliseconds(1000),
+                                             std::chrono::milliseconds(30000)};
 
 // Position in the newest-first listing: the last row returned.
 struct ListCursor {

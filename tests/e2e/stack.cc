@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include <grpcpp/create_channel.h>
@@ -136,6 +137,19 @@ void Process::Kill() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+bool Process::WaitExit(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (Running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 std::string Process::LogTail(size_t bytes) const {
@@ -408,6 +422,29 @@ void Stack::KillAndRestart(const std::string& name) {
     processes_[i]->Kill();
     processes_[i] = std::make_unique<Process>(specs_[i].name, specs_[i].binary, specs_[i].env);
   }
+}
+
+void Stack::Kill(const std::string& name) { process(name).Kill(); }
+
+void Stack::Start(const std::string& name) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name != name) continue;
+    processes_[i]->Kill();  // no-op when it is not running
+    processes_[i] = std::make_unique<Process>(specs_[i].name, specs_[i].binary, specs_[i].env);
+  }
+}
+
+void Stack::Pause(const std::string& name) { process(name).Signal(SIGSTOP); }
+
+void Stack::Resume(const std::string& name) { process(name).Signal(SIGCONT); }
+
+void Stack::Signal(const std::string& name, int sig) { process(name).Signal(sig); }
+
+Process& Stack::process(const std::string& name) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name == name) return *processes_[i];
+  }
+  throw std::out_of_range("no process named " + name + " in the stack");
 }
 
 Stack::~Stack() {

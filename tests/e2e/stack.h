@@ -2,6 +2,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+
 #include <map>
 
 #include <grpcpp/channel.h>
@@ -22,6 +24,9 @@ class Process {
   ~Process();
   void Stop();
   void Kill();  // SIGKILL, no grace
+  void Signal(int sig);  // any signal, no wait (SIGSTOP/SIGCONT/SIGTERM in fault tests)
+  // Waits up to `limit` for the process to exit; true when it has (and was reaped).
+  bool WaitExit(std::chrono::milliseconds limit);
   bool Running();
   std::string LogTail(size_t bytes = 4000) const;
   pid_t pid() const { return pid_; }
@@ -85,6 +90,14 @@ class Stack {
   bool WaitReady();
   // kill -9 one process ("releases", "gateway", ...) and start it again with the same settings.
   void KillAndRestart(const std::string& name);
+  // Fault injection (tests/chaos): kill -9 without restarting, start a stopped or killed process
+  // again with its settings, pause (SIGSTOP) and resume (SIGCONT), or send any signal.
+  void Kill(const std::string& name);
+  void Start(const std::string& name);
+  void Pause(const std::string& name);
+  void Resume(const std::string& name);
+  void Signal(const std::string& name, int sig);
+  Process& process(const std::string& name);
   std::string Logs() const;
 
  private:

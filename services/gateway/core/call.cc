@@ -399,6 +399,15 @@ void Call::CallUnary(Upstream& upstream) {
   upstream.stub->UnaryCall(&context_, GrpcPath(*descriptor_), grpc::StubOptions(), &request_buffer_,
                            &response_buffer_, [self](grpc::Status status) {
                              if (!status.ok()) {
+                               // CANCELLED that the caller did not ask for comes from the
+                               // service (a server shutting down cancels the calls it has not
+                               // started): a 503 the caller may retry, not a 499 "client closed
+                               // request" (tests/chaos/drain_test.cc).
+                               if (status.error_code() == grpc::StatusCode::CANCELLED && !self->cancelled_) {
+                                 status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                       "the service cancelled the call (shutting down?): " +
+                                                           status.error_message());
+                               }
                                if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
                                    status.error_message().find("failed to connect") != std::string::npos) {
                                  status = grpc::Status(status.error_code(),

@@ -31,7 +31,14 @@ bool IsValidIdempotencyKey(const std::string& key) {
   return true;
 }
 
-IdempotencyStore::IdempotencyStore(db::Pool& pool) : pool_(pool) {
+IdempotencyStore::IdempotencyStore(db::Pool& pool, std::chrono::milliseconds abandoned_after)
+    : pool_(pool), abandoned_after_(abandoned_after) {
+  // Takes over a claim whose gateway died mid-request (tests/chaos/releases_kill_test.cc: a
+  // gateway killed between claim and answer left the key "in progress" for 24 hours).
+  pool_.Prepare("idempotency_take_over",
+                "UPDATE gateway.idempotency SET created_at = now(), method = $3, path = $4 "
+                "WHERE actor = $1 AND key = $2 AND status = 0 AND request_hash = $5 "
+                "AND created_at < now() - make_interval(secs => $6::bigint / 1000.0) RETURNING key");
   pool_.Prepare("idempotency_expire",
                 "DELETE FROM gateway.idempotency WHERE actor = $1 AND key = $2 "
                 "AND created_at < now() - interval '24 hours'");
@@ -65,6 +72,12 @@ grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string
                           "Idempotency-Key: already used for a different request in the last 24 hours");
     }
     if (r[0][1].as<int>() == 0) {
+      if (!db::Exec(tx, "idempotency_take_over", actor, key, method, target, request_hash,
+                    static_cast<long long>(abandoned_after_.count()))
+               .empty()) {
+        out->kind = Outcome::kProceed;
+        return grpc::Status::OK;
+      }
       return grpc::Status(grpc::StatusCode::ABORTED,
                           "Idempotency-Key: the first request with this key is still in progress");
     }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include <string>
 
 #include <grpcpp/support/status.h>
@@ -14,7 +16,11 @@ namespace flightdeck::gateway {
 // holds the first answer in a protocol-neutral form: a retry gets it back through any front.
 class IdempotencyStore {
  public:
-  explicit IdempotencyStore(db::Pool& pool);
+  // A claim still "in progress" after `abandoned_after` belonged to a gateway that died during
+  // the request (its upstream call has a deadline well inside that): the next request with the
+  // key takes it over instead of getting 409 for 24 hours.
+  explicit IdempotencyStore(db::Pool& pool,
+                            std::chrono::milliseconds abandoned_after = std::chrono::seconds(70));
 
   struct Outcome {
     enum Kind { kProceed, kReplay } kind = kProceed;
@@ -37,6 +43,7 @@ class IdempotencyStore {
 
  private:
   db::Pool& pool_;
+  std::chrono::milliseconds abandoned_after_;
 };
 
 // A sane Idempotency-Key: 1-255 printable ASCII characters.

@@ -4,6 +4,7 @@
 #include "common/cache/cache.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -302,6 +303,44 @@ TEST_F(CacheTest, RedisRestartBetweenCallsIsNotAnError) {
   EXPECT_EQ(Ops(registry_, "get", "miss"), 1);
   EXPECT_EQ(Ops(registry_, "get", "error"), 0);
   EXPECT_FALSE(cache.breaker_open());
+}
+
+// A hung Redis (SIGSTOP) keeps its entries: an invalidation skipped meanwhile (breaker open)
+// must not let the old entry be served once Redis answers again; the invalidation is delivered
+// before the next read, leaving its version marker (tests/chaos/redis_faults_test.cc end to end).
+TEST_F(CacheTest, AnInvalidationAHungRedisMissedIsDeliveredBeforeTheKeyIsServedAgain) {
+  testing::RedisProcess redis(testing::FreeLoopbackPort());
+  std::string error;
+  ASSERT_TRUE(redis.Start(&error)) << error;
+  CacheOptions options;
+  options.url = redis.url();
+  options.connect_timeout = milliseconds(100);
+  options.command_timeout = milliseconds(100);
+  options.failure_threshold = 1;
+  options.open_for = milliseconds(200);
+  Cache cache(options, &registry_);
+  cache.SetVersioned("release:1", 4, "old", milliseconds(60000));
+  ASSERT_EQ(cache.GetVersioned("release:1"), "old");
+
+  kill(redis.pid(), SIGSTOP);
+  EXPECT_EQ(cache.Get("other"), std::nullopt);  // times out: the breaker opens
+  ASSERT_TRUE(cache.breaker_open());
+  cache.InvalidateVersion("release:1", 5, milliseconds(60000));  // skipped
+  kill(redis.pid(), SIGCONT);
+
+  // Every read from here on: never the old entry, while the breaker closes again.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        EXPECT_NE(cache.GetVersioned("release:1"), "old");
+        return !cache.breaker_open();
+      },
+      milliseconds(5000)));
+  EXPECT_NE(cache.GetVersioned("release:1"), "old");
+  // The marker of version 5 is in Redis: a reader's older copy is refused, a newer one kept.
+  cache.SetVersioned("release:1", 4, "old", milliseconds(60000));
+  EXPECT_EQ(cache.GetVersioned("release:1"), std::nullopt);
+  cache.SetVersioned("release:1", 5, "new", milliseconds(60000));
+  EXPECT_EQ(cache.GetVersioned("release:1"), "new");
 }
 
 TEST_F(CacheTest, HangingRedisCostsAtMostTheCommandTimeout) {

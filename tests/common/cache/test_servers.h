@@ -23,6 +23,7 @@ class RedisProcess {
   bool Start(std::string* error);
   void Stop();  // SIGKILL and reap: an abrupt outage, as when a node dies
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // for SIGSTOP/SIGCONT (a hung Redis)
   std::string url(const std::string& userinfo = "", int db = 0) const;
 
  private:

@@ -355,3 +355,34 @@ TEST_F(CoreRoutesTest, WatchNeedsARoleAndIsOnlyWhereATwinExists) {
 
 }  // namespace
 }  // namespace flightdeck::gateway
+
+namespace flightdeck::gateway {
+namespace {
+
+// A gateway killed between claiming an Idempotency-Key and storing the answer leaves the claim
+// "in progress": past `abandoned_after` the next request with the key takes it over instead of
+// getting 409 for 24 hours (found by tests/chaos/releases_kill_test.cc).
+TEST(IdempotencyStoreTest, AClaimAbandonedByADeadGatewayIsTakenOver) {
+  test::TestDatabase database;
+  db::Pool pool(db::PoolOptions{database.url(), 2});
+  ASSERT_TRUE(db::Migrate(pool, db::EmbeddedMigrations("gateway")).ok());
+  IdempotencyStore store(pool, std::chrono::milliseconds(300));
+  IdempotencyStore::Outcome out;
+  ASSERT_TRUE(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).ok());
+  EXPECT_EQ(out.kind, IdempotencyStore::Outcome::kProceed);
+  // The first request is still within its time: a retry waits (409).
+  EXPECT_EQ(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).error_code(),
+            grpc::StatusCode::ABORTED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Another request under the same key is still refused; the same request takes the claim over.
+  EXPECT_EQ(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-b", &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).ok());
+  EXPECT_EQ(out.kind, IdempotencyStore::Outcome::kProceed);
+  // ... and holds it afresh.
+  EXPECT_EQ(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).error_code(),
+            grpc::StatusCode::ABORTED);
+}
+
+}  // namespace
+}  // namespace flightdeck::gateway
