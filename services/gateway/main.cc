@@ -201,7 +201,6 @@ int main() {
     fd::gateway::Gateway gateway(core, pool, registry, gateway_options);
 
     // Chat-ops: commands and their answers are durable work in gateway.jobs.
-    fd::SystemClock clock;
     fd::jobs::Queue jobs_queue(pool, "gateway", clock);
     fd::jobs::Worker::Options worker_options;
     char host[256] = {};
