@@ -123,6 +123,19 @@ grpc::Status ParseOptionalTime(const std::string& text, const std::string& field
   return grpc::Status::OK;
 }
 
+// A native alert's protobuf time. Timestamps reach year 9999 (and a gRPC caller may send any
+// seconds), but system_clock counts int64 nanoseconds: beyond ParseRfc3339's range the
+// conversion would overflow, so such a time is refused, naming the field.
+void CheckedTime(const google::protobuf::Timestamp& ts, const std::string& field, FieldErrors* errors,
+                 std::optional<Clock::TimePoint>* out) {
+  constexpr long long kLimit = 9'000'000'000LL;  // as ParseRfc3339
+  if (ts.seconds() < -kLimit || ts.seconds() > kLimit || ts.nanos() < 0 || ts.nanos() > 999'999'999) {
+    errors->Add(field, "must be between the years 1685 and 2255");
+    return;
+  }
+  *out = TimeOf(ts);
+}
+
 bool IsAlertmanagerFingerprint(const std::string& s) {
   if (s.size() != 16) return false;
   for (unsigned char c : s) {
@@ -328,6 +341,8 @@ grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput
       errors.Add(field + ".status", "must be \"firing\" or \"resolved\"");
     }
     CheckGivenFingerprint(a.fingerprint(), field + ".fingerprint", &errors);
+    if (a.has_starts_at()) CheckedTime(a.starts_at(), field + ".startsAt", &errors, &alert.starts_at);
+    if (a.has_ends_at()) CheckedTime(a.ends_at(), field + ".endsAt", &errors, &alert.ends_at);
     if (!errors.empty()) continue;
     if (a.fingerprint().empty()) {
       alert.fingerprint = FingerprintHex(alert.labels);
@@ -335,8 +350,6 @@ grpc::Status ParseNative(const v1::PostAlertsRequest& in, std::vector<AlertInput
       alert.fingerprint = IsAlertmanagerFingerprint(a.fingerprint()) ? Lower(a.fingerprint())
                                                                      : a.fingerprint();
     }
-    if (a.has_starts_at()) alert.starts_at = TimeOf(a.starts_at());
-    if (a.has_ends_at()) alert.ends_at = TimeOf(a.ends_at());
     alert.generator_url = a.generator_url();
     alert.source = in.source().empty() ? "native" : in.source();
     alert.summary = SummaryOf(alert.labels, alert.annotations);

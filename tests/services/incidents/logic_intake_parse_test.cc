@@ -299,6 +299,30 @@ TEST(ParseNativeTest, DefaultsAndValidation) {
   EXPECT_FALSE(ParseNative(v1::PostAlertsRequest(), &alerts).ok());
 }
 
+// Found by fuzz_alert_intake: a protobuf Timestamp reaches year 9999, but the clock counts int64
+// nanoseconds, so converting year 4054 overflowed (undefined behaviour) instead of being refused.
+TEST(ParseNativeTest, TimesBeyondTheClocksRangeAreRefusedNamingTheField) {
+  v1::PostAlertsRequest req = FromJson<v1::PostAlertsRequest>(R"({"alerts": [
+      {"labels": {"alertname": "ServiceDown"}, "startsAt": "2026-11-20T10:00:00Z"},
+      {"labels": {"alertname": "ServiceDown"}, "startsAt": "4054-11-20T10:00:00Z"},
+      {"labels": {"alertname": "ServiceDown"}, "endsAt": "0001-01-01T00:00:00Z"}]})");
+  std::vector<AlertInput> alerts;
+  grpc::Status s = ParseNative(req, &alerts);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("alerts[1].startsAt"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("alerts[2].endsAt"), std::string::npos) << s.error_message();
+  EXPECT_EQ(s.error_message().find("alerts[0]"), std::string::npos) << s.error_message();
+
+  req.mutable_alerts(1)->mutable_starts_at()->set_seconds(1'800'000'000);
+  req.mutable_alerts(2)->mutable_ends_at()->set_seconds(1'800'000'000);
+  req.mutable_alerts(2)->mutable_ends_at()->set_nanos(-1);  // only a gRPC caller can send this
+  s = ParseNative(req, &alerts);
+  EXPECT_NE(s.error_message().find("alerts[2].endsAt"), std::string::npos) << s.error_message();
+  req.mutable_alerts(2)->mutable_ends_at()->set_nanos(0);
+  ASSERT_TRUE(ParseNative(req, &alerts).ok());
+  EXPECT_EQ(ToMicros(*alerts[1].starts_at), 1'800'000'000LL * 1'000'000);
+}
+
 TEST(ParseRfc3339Test, Forms) {
   Clock::TimePoint t;
   ASSERT_TRUE(ParseRfc3339("2026-11-20T10:00:00Z", &t));
