@@ -45,6 +45,7 @@ class BackupsKillTest : public ::testing::Test {
     std::ofstream(dir_ + "/pg_dump") << "#!/bin/sh\nsleep 1\nexec /usr/lib/postgresql/15/bin/pg_dump \"$@\"\n";
     chmod((dir_ + "/pg_dump").c_str(), 0755);
     stack_ = std::make_unique<Stack>(std::map<std::string, std::string>{
+        {"FLIGHTDECK_RATE_LIMIT_PER_MIN", "0"},  // the load is the point here, not the limits
         {"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"},
         {"FLIGHTDECK_PG_DUMP", dir_ + "/pg_dump"},
         {"FLIGHTDECK_BACKUP_ROOT", dir_},

@@ -30,6 +30,7 @@ class DrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
     stack_ = std::make_unique<Stack>(std::map<std::string, std::string>{
+        {"FLIGHTDECK_RATE_LIMIT_PER_MIN", "0"},  // the load is the point here, not the limits
         {"FLIGHTDECK_SHUTDOWN_GRACE", "5s"}, {"FLIGHTDECK_UPSTREAM_TIMEOUT", "4s"}});
     ASSERT_TRUE(stack_->WaitReady());
   }

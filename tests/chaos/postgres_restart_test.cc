@@ -46,6 +46,7 @@ TEST(PostgresRestartTest, CallsFailCleanlyAndAcknowledgedWritesSurvive) {
   const std::string shared_url = shared != nullptr ? shared : "";
   setenv("DATABASE_URL", pg.url().c_str(), 1);  // the Stack's database goes on the private server
   auto stack = std::make_unique<Stack>(std::map<std::string, std::string>{
+      {"FLIGHTDECK_RATE_LIMIT_PER_MIN", "0"},  // the load is the point here, not the limits
       {"FLIGHTDECK_UPSTREAM_TIMEOUT", "5s"}, {"FLIGHTDECK_DB_ACQUIRE_TIMEOUT", "2s"}});
   setenv("DATABASE_URL", shared_url.c_str(), 1);
   ASSERT_TRUE(stack->WaitReady());

@@ -37,6 +37,7 @@ class RedisFaultsTest : public ::testing::Test {
     shared_redis_ = shared != nullptr ? shared : "";
     setenv("REDIS_URL", redis_->url().c_str(), 1);  // the Stack's processes use the private one
     stack_ = std::make_unique<Stack>(std::map<std::string, std::string>{
+        {"FLIGHTDECK_RATE_LIMIT_PER_MIN", "0"},  // the load is the point here, not the limits
         {"FLIGHTDECK_REDIS_TIMEOUT", "100ms"}, {"FLIGHTDECK_CACHE_TTL", "60s"}});
     setenv("REDIS_URL", shared_redis_.c_str(), 1);
     ASSERT_TRUE(stack_->WaitReady());

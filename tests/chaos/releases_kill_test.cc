@@ -107,6 +107,7 @@ class ReleasesKillTest : public ::testing::Test {
                     {"analysis", {{"interval", "1s"}, {"min_requests", 10}, {"inconclusive_limit", 100}}}}}}}}
                .dump();
     stack_ = std::make_unique<Stack>(std::map<std::string, std::string>{
+        {"FLIGHTDECK_RATE_LIMIT_PER_MIN", "0"},  // the load is the point here, not the limits
         {"FLIGHTDECK_ENVIRONMENTS_FILE", dir_ + "/environments.json"},
         {"FLIGHTDECK_JOBS_LEASE", "3s"},
         {"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"},
