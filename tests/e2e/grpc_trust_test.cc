@@ -41,22 +41,32 @@ std::string GrpcPath(const std::string& rpc) {
   return path;
 }
 
-// One unary call with an empty request; a streaming method gets its status once the deadline
-// ends the stream (it is the first thing the server decides either way).
-grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
-                       const std::map<std::string, std::string>& metadata, std::chrono::milliseconds deadline = 5s) {
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// One unary call with an empty request on `context`; a streaming method gets its status once
+// the deadline ends the stream (it is the first thing the server decides either way).
+grpc::Status CallEmptyOn(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                         grpc::ClientContext* context) {
   grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + deadline);
-  for (const auto& [k, v] : metadata) context.AddMetadata(k, v);
   std::string empty;
   grpc::Slice slice(empty);
   grpc::ByteBuffer request(&slice, 1);  // an empty message: a default ByteBuffer is no message at all
   grpc::ByteBuffer response;
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, path, grpc::StubOptions(), &request, &response,
+  stub.UnaryCall(context, path, grpc::StubOptions(), &request, &response,
                  [&done](grpc::Status s) { done.set_value(std::move(s)); });
   return done.get_future().get();
+}
+
+grpc::Status CallEmpty(const std::shared_ptr<grpc::Channel>& channel, const std::string& path,
+                       const std::map<std::string, std::string>& metadata, std::chrono::milliseconds deadline = 5s) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + deadline);
+  for (const auto& [k, v] : metadata) context.AddMetadata(k, v);
+  return CallEmptyOn(channel, path, &context);
 }
 
 // The servers' authorization (api::AuthorizeCall), told apart from a handler's own
@@ -100,13 +110,9 @@ TEST_F(GrpcTrustE2eTest, EveryPortRefusesCallersWithoutACertificateOfTheCa) {
     }
     // A well-formed certificate named "gateway", from a CA the deployment does not trust.
     grpc::SslCredentialsOptions foreign;
-    auto read = [](const std::string& path) {
-      std::ifstream in(path);
-      return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    };
-    foreign.pem_root_certs = read(TestTlsDir() + "/ca.pem");
-    foreign.pem_cert_chain = read(std::string(dir) + "/gateway.pem");
-    foreign.pem_private_key = read(std::string(dir) + "/gateway.key");
+    foreign.pem_root_certs = ReadFile(TestTlsDir() + "/ca.pem");
+    foreign.pem_cert_chain = ReadFile(std::string(dir) + "/gateway.pem");
+    foreign.pem_private_key = ReadFile(std::string(dir) + "/gateway.key");
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride(service);
     auto channel = grpc::CreateCustomChannel(stack_->grpc_address(service), grpc::SslCredentials(foreign), args);
@@ -210,22 +216,11 @@ TEST(GrpcTrustRotationE2eTest, RenewedCertificatesAreServedWithoutARestart) {
     auto channel = ServiceChannel(stack.grpc_address("releases"), "releases", "gateway");
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 5s);
-    grpc::GenericStub stub(channel);
-    std::string empty;
-    grpc::Slice slice(empty);
-    grpc::ByteBuffer request(&slice, 1);
-    grpc::ByteBuffer response;
-    std::promise<grpc::Status> done;
-    stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                   [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    EXPECT_TRUE(done.get_future().get().ok());
+    EXPECT_TRUE(CallEmptyOn(channel, "/grpc.health.v1.Health/Check", &context).ok());
     auto pem = context.auth_context()->FindPropertyValues("x509_pem_cert");
     return pem.empty() ? std::string() : std::string(pem[0].data(), pem[0].size());
   };
-  auto read = [&](const std::string& name) {
-    std::ifstream in(std::string(dir) + "/" + name);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  };
+  auto read = [&](const std::string& name) { return ReadFile(std::string(dir) + "/" + name); };
   ASSERT_EQ(served_certificate(), read("releases.pem"));
   CommandResult renewed = RunCommand({FD_SOURCE_DIR "/scripts/certs", dir, "--renew"});
   ASSERT_EQ(renewed.exit_code, 0) << renewed.output;
