@@ -227,6 +227,15 @@ T& Family<T>::With(const std::vector<std::string>& label_values) {
 }
 
 template <typename T>
+void Family<T>::Remove(const std::vector<std::string>& label_values) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = children_.find(label_values);
+  if (it == children_.end()) return;
+  removed_.push_back(std::move(it->second));
+  children_.erase(it);
+}
+
+template <typename T>
 std::vector<std::pair<std::vector<std::string>, const T*>> Family<T>::Children() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::pair<std::vector<std::string>, const T*>> out;

@@ -61,6 +61,11 @@ class Family {
   Family(std::string name, std::string help, std::vector<std::string> label_names,
          std::vector<double> buckets = {});
   T& With(const std::vector<std::string>& label_values);
+  // Stops exposing the child for these label values (a gauge of a thing that no longer exists,
+  // such as a deleted backup target). The child itself is kept until the registry goes, so a
+  // reference from With() or a scrape in progress never dangles; a later With() of the same
+  // values starts a new child. Meant for label sets that go away rarely.
+  void Remove(const std::vector<std::string>& label_values);
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
   const std::vector<std::string>& label_names() const { return label_names_; }
@@ -74,6 +79,7 @@ class Family {
   std::vector<double> buckets_;
   mutable std::mutex mu_;
   std::map<std::vector<std::string>, std::unique_ptr<T>> children_;
+  std::vector<std::unique_ptr<T>> removed_;
 };
 
 std::vector<double> DefaultLatencyBuckets();  // seconds: 0.0005 .. 10

@@ -11,11 +11,15 @@
 
 #include "common/alerts/alerts.h"
 #include "common/config/config.h"
+#include "common/jobs/backlog.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
+#include "common/metrics/refresher.h"
+#include "common/runtime/gauge_refresh.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/backups/chunked_cipher.h"
+#include "services/backups/rpo_gauges.h"
 #include "services/backups/runner.h"
 #include "services/backups/service.h"
 #include "services/backups/storage_root.h"
@@ -61,7 +65,12 @@ class Backups final : public runtime::Component {
         backup_root_(ctx.env.String("FLIGHTDECK_BACKUP_ROOT", backups::kDefaultBackupRoot)),
         service_(store_, keys_, ctx.clock, backup_root_, [this] { worker_.Nudge(); }),
         stale_after_(ctx.env.Duration("FLIGHTDECK_BACKUP_STALE_AFTER", std::chrono::minutes(2))),
-        alerts_(alerts::IncidentsChannel(ctx.env)) {
+        alerts_(alerts::IncidentsChannel(ctx.env)),
+        backlog_(ctx.db, "backups", ctx.clock, ctx.metrics),
+        rpo_(store_, ctx.clock, ctx.metrics),
+        gauges_(ctx.metrics, runtime::kGaugeRefreshInterval) {
+    gauges_.Add("jobs", runtime::LoggedRefresh("job backlog", [this] { return backlog_.Refresh(); }));
+    gauges_.Add("backup_rpo", runtime::LoggedRefresh("backup RPO", [this] { return rpo_.Refresh(); }));
     service_.SetEgressPolicy(&egress_);
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& j) { return alerts_.Deliver(j); });
     worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });
@@ -92,9 +101,11 @@ class Backups final : public runtime::Component {
     runner_.RecoverAbandoned(stale_after_);
     worker_.Start();
     housekeeping_ = std::thread([this] { Housekeeping(); });
+    gauges_.Start();
   }
 
   void Stop() override {
+    gauges_.Stop();
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
@@ -162,6 +173,9 @@ class Backups final : public runtime::Component {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread housekeeping_;
+  jobs::BacklogGauges backlog_;
+  backups::RpoGauges rpo_;
+  metrics::Refresher gauges_;  // last: stops before what it reads goes
 };
 
 }  // namespace

@@ -66,6 +66,15 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                 std::string("SELECT ") + kTargetColumns + " FROM backups.targets WHERE name = $1");
   pool_.Prepare("backups_target_list",
                 std::string("SELECT ") + kTargetColumns + " FROM backups.targets ORDER BY name");
+  // The snapshot time is when the data was read (the manifest's); finished_at for a backup
+  // recorded without one.
+  pool_.Prepare("backups_target_rpo",
+                "SELECT t.name, t.rpo_target_s, (extract(epoch FROM t.created_at) * 1000000)::bigint, "
+                "(SELECT (extract(epoch FROM COALESCE((b.detail->>'snapshot_time')::timestamptz, "
+                "b.finished_at)) * 1000000)::bigint FROM backups.backups b "
+                "WHERE b.target = t.name AND b.state = 'SUCCEEDED' "
+                "ORDER BY b.created_at DESC, b.id DESC LIMIT 1) "
+                "FROM backups.targets t ORDER BY t.name");
   pool_.Prepare("backups_target_update",
                 "UPDATE backups.targets SET database_url_sealed = $2, database_url_redacted = $3, "
                 "schedule = $4, keep_last = $5, keep_days = $6, rpo_target_s = $7, verify_after = $8, "
@@ -131,6 +140,20 @@ grpc::Status BackupStore::GetTarget(const std::string& name, TargetRecord* out) 
     pqxx::result r = db::Exec(tx, "backups_target_get", name);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup target \"" + name + "\" not found");
     TargetFromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::RpoFacts(std::vector<TargetRpo>* out) {
+  return pool_.Transact("backup target RPO facts", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : db::Exec(tx, "backups_target_rpo")) {
+      TargetRpo& t = out->emplace_back();
+      t.target = row[0].as<std::string>();
+      t.rpo_target = std::chrono::seconds(row[1].as<long long>());
+      t.created_at = FromMicros(row[2].as<long long>());
+      if (!row[3].is_null()) t.last_snapshot = FromMicros(row[3].as<long long>());
+    }
     return grpc::Status::OK;
   });
 }

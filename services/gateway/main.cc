@@ -15,9 +15,12 @@
 #include "common/http/server.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/metrics/refresher.h"
+#include "common/runtime/gauge_refresh.h"
 #include "common/runtime/runtime.h"
 #include "common/trace/trace.h"
 #include "common/clock/clock.h"
+#include "common/jobs/backlog.h"
 #include "common/jobs/jobs.h"
 #include "common/net/egress.h"
 #include "services/gateway/chatops/chat_store.h"
@@ -209,6 +212,9 @@ int main() {
     worker_options.threads = 2;
     worker_options.poll_interval = cfg.jobs_poll_interval;
     fd::jobs::Worker jobs_worker(jobs_queue, worker_options);
+    fd::jobs::BacklogGauges jobs_backlog(pool, "gateway", clock, registry);
+    fd::metrics::Refresher gauges(registry, fd::runtime::kGaugeRefreshInterval);
+    gauges.Add("jobs", fd::runtime::LoggedRefresh("job backlog", [&jobs_backlog] { return jobs_backlog.Refresh(); }));
     fd::gateway::chatops::ChatWorkOptions chat_work_options;
     chat_work_options.call_timeout = cfg.upstream_timeout;
     chat_work_options.egress = &cfg.egress;
@@ -239,6 +245,7 @@ int main() {
     }
     cfg.egress.DenyOwnEndpoint({cfg.common.bind_address, server.port(), "this gateway (FLIGHTDECK_HTTP_PORT)"});
     jobs_worker.Start();
+    gauges.Start();
     fd::log::Info("serving", {{"http_port", server.port()},
                               {"bind_address", cfg.common.bind_address},
                               {"pid", static_cast<long long>(getpid())}});
@@ -251,6 +258,7 @@ int main() {
                     {{"open", static_cast<long long>(server.open_connections())}});
     }
     server.Stop();
+    gauges.Stop();
     jobs_worker.Stop();
   }
   fd::trace::ShutdownProvider();

@@ -9,10 +9,13 @@
 #include "common/config/config.h"
 #include "common/db/change_feed.h"
 #include "common/grpc/channel.h"
+#include "common/jobs/backlog.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/metrics/refresher.h"
 #include "common/net/egress.h"
+#include "common/runtime/gauge_refresh.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/health/coordinator.h"
@@ -63,7 +66,10 @@ class Health final : public runtime::Component {
                    [this] { worker_.Nudge(); }),
         feed_(ctx.config.database_url, "health_events"),
         service_(store_, ctx.clock, ServiceOptions(&feed_, &egress_)),
-        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_, &egress_) {
+        smoke_(ctx.db, queue_, ctx.clock, [this] { worker_.Nudge(); }, &keys_, &egress_),
+        backlog_(ctx.db, "health", ctx.clock, ctx.metrics),
+        gauges_(ctx.metrics, runtime::kGaugeRefreshInterval) {
+    gauges_.Add("jobs", runtime::LoggedRefresh("job backlog", [this] { return backlog_.Refresh(); }));
     if (!IncidentsDisabled()) {
       std::string address = ctx.env.Address("FLIGHTDECK_INCIDENTS_ADDR", "127.0.0.1:50054");
       delivery_ = std::make_unique<AlertDelivery>(store_, rpc::MakeChannel(address, "incidents"));
@@ -86,9 +92,11 @@ class Health final : public runtime::Component {
     coordinator_.Start();
     evaluator_.Start();
     worker_.Start();
+    gauges_.Start();
   }
 
   void Stop() override {
+    gauges_.Stop();
     evaluator_.Stop();
     coordinator_.Stop();  // gives the leases back so that other replicas take over at once
     scheduler_.Stop();
@@ -167,6 +175,8 @@ class Health final : public runtime::Component {
   HealthServiceImpl service_;
   SmokeServiceImpl smoke_;
   std::unique_ptr<AlertDelivery> delivery_;
+  jobs::BacklogGauges backlog_;
+  metrics::Refresher gauges_;  // last: stops before what it reads goes
 };
 
 }  // namespace

@@ -6,10 +6,13 @@
 
 #include "common/config/config.h"
 #include "common/db/change_feed.h"
+#include "common/grpc/channel.h"
+#include "common/jobs/backlog.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
+#include "common/metrics/refresher.h"
 #include "common/net/egress.h"
-#include "common/grpc/channel.h"
+#include "common/runtime/gauge_refresh.h"
 #include "common/runtime/runtime.h"
 #include "common/secrets/secrets.h"
 #include "services/incidents/config_store.h"
@@ -58,7 +61,10 @@ class Incidents final : public runtime::Component {
         lifecycle_(ctx.db, queue_, ctx.clock, calendar_, config_, releases_.get()),
         intake_(ctx.db, config_, lifecycle_, ctx.clock),
         service_(ctx.db, ctx.clock, calendar_, config_, intake_, lifecycle_),
-        feed_(ctx.config.database_url, "incidents_events") {
+        feed_(ctx.config.database_url, "incidents_events"),
+        backlog_(ctx.db, "incidents", ctx.clock, ctx.metrics),
+        gauges_(ctx.metrics, runtime::kGaugeRefreshInterval) {
+    gauges_.Add("jobs", runtime::LoggedRefresh("job backlog", [this] { return backlog_.Refresh(); }));
     service_.SetChangeFeed(&feed_);
     config_.SetEgressPolicy(&egress_);
     lifecycle_.SetEgressPolicy(&egress_);
@@ -79,8 +85,14 @@ class Incidents final : public runtime::Component {
       egress_.DenyOwnEndpoint(e);
     }
   }
-  void Start() override { worker_.Start(); }
-  void Stop() override { worker_.Stop(); }
+  void Start() override {
+    worker_.Start();
+    gauges_.Start();
+  }
+  void Stop() override {
+    gauges_.Stop();
+    worker_.Stop();
+  }
 
  private:
   static jobs::Worker::Options WorkerOptions(const config::Env& env) {
@@ -103,6 +115,8 @@ class Incidents final : public runtime::Component {
   incidents::Intake intake_;
   incidents::IncidentServiceImpl service_;
   db::ChangeFeed feed_;
+  jobs::BacklogGauges backlog_;
+  metrics::Refresher gauges_;  // last: stops before what it reads goes
 };
 
 }  // namespace

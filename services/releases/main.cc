@@ -10,12 +10,16 @@
 #include "common/config/config.h"
 #include "common/db/change_feed.h"
 #include "common/grpc/channel.h"
+#include "common/jobs/backlog.h"
 #include "common/jobs/jobs.h"
+#include "common/metrics/refresher.h"
 #include "common/net/egress.h"
+#include "common/runtime/gauge_refresh.h"
 #include "common/runtime/runtime.h"
 #include "services/releases/metric_source.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/policy.h"
+#include "services/releases/release_gauges.h"
 #include "services/releases/service.h"
 #include "services/releases/smoke_runs.h"
 #include "services/releases/store.h"
@@ -71,7 +75,12 @@ class Releases final : public runtime::Component {
         checklists_(window_store_, store_, backup_facts_.get()),
         windows_(window_store_, checklists_, policies_, ctx.clock),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
-        feed_(ctx.config.database_url, "releases_events") {
+        feed_(ctx.config.database_url, "releases_events"),
+        backlog_(ctx.db, "releases", ctx.clock, ctx.metrics),
+        release_gauges_(store_, ctx.clock, ctx.metrics),
+        gauges_(ctx.metrics, runtime::kGaugeRefreshInterval) {
+    gauges_.Add("jobs", runtime::LoggedRefresh("job backlog", [this] { return backlog_.Refresh(); }));
+    gauges_.Add("releases", runtime::LoggedRefresh("releases by state", [this] { return release_gauges_.Refresh(); }));
     service_.SetChangeFeed(&feed_);
     service_.SetWindows(&windows_);
     pipeline_.SetWindows(&windows_);
@@ -101,8 +110,14 @@ class Releases final : public runtime::Component {
       egress_.DenyOwnEndpoint(e);
     }
   }
-  void Start() override { worker_.Start(); }
-  void Stop() override { worker_.Stop(); }
+  void Start() override {
+    worker_.Start();
+    gauges_.Start();
+  }
+  void Stop() override {
+    gauges_.Stop();
+    worker_.Stop();
+  }
 
  private:
   std::string bind_address_;
@@ -123,6 +138,9 @@ class Releases final : public runtime::Component {
   releases::WindowGate windows_;
   releases::ReleaseServiceImpl service_;
   db::ChangeFeed feed_;
+  jobs::BacklogGauges backlog_;
+  releases::ReleaseGauges release_gauges_;
+  metrics::Refresher gauges_;  // last: stops before what it reads goes
 };
 
 }  // namespace

@@ -64,6 +64,10 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
   pool_.Prepare("releases_in_flight",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
                 "AND environment = $2 AND NOT queued AND state IN " + kInFlightStates);
+  pool_.Prepare("releases_unfinished",
+                std::string("SELECT ") + kColumns + " FROM releases.releases WHERE NOT queued "
+                "AND state IN " + kInFlightStates + " UNION ALL SELECT " + kColumns +
+                " FROM releases.releases WHERE queued AND state IN " + kInFlightStates);
   pool_.Prepare("releases_queued_count",
                 "SELECT count(*) FROM releases.releases WHERE service = $1 AND environment = $2 "
                 "AND queued AND state = 'PENDING'");
@@ -455,6 +459,14 @@ grpc::Status ReleaseStore::InFlight(const std::string& service, const std::strin
     pqxx::result r = db::Exec(tx, "releases_in_flight", service, environment);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no release in flight");
     FromRow(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status ReleaseStore::Unfinished(std::vector<v1::Release>* out) {
+  return pool_.Transact("unfinished releases", [&](pqxx::transaction_base& tx) {
+    out->clear();
+    for (const pqxx::row& row : db::Exec(tx, "releases_unfinished")) FromRow(row, &out->emplace_back());
     return grpc::Status::OK;
   });
 }

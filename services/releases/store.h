@@ -122,6 +122,10 @@ class ReleaseStore {
   // The release in flight (NOT_FOUND when none) and how many wait behind it.
   grpc::Status InFlight(const std::string& service, const std::string& environment,
                         v1::Release* out, int* queued);
+  // Every release not yet in a terminal state, queued ones included (the release gauges read
+  // them every few seconds: the one-in-flight and queue partial indexes answer it, however long
+  // the history).
+  grpc::Status Unfinished(std::vector<v1::Release>* out);
   // The newest finished DEPLOY releases of the environment, newest first.
   grpc::Status RecentFinishedDeploys(const std::string& service, const std::string& environment,
                                      int limit, std::vector<v1::Release>* out);

@@ -1,4 +1,5 @@
 #include "common/metrics/metrics.h"
+#include "common/metrics/refresher.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,6 +7,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -260,6 +264,61 @@ TEST(PromtoolTest, PromtoolRejectsBrokenText) {
       << "promtool is not on PATH: install the Debian package `prometheus` (scripts/deps does)";
   auto [status, output] = PromtoolCheck("# TYPE x counter\nx{a=\"unterminated} 1\n");
   EXPECT_NE(status, 0) << output;
+}
+
+TEST(FamilyTest, RemovedChildIsNoLongerExposedAndItsReferenceStaysUsable) {
+  Registry registry;
+  auto& rpo = registry.AddGauge("flightdeck_backup_rpo_seconds", "RPO.", {"target"});
+  Gauge& orders = rpo.With({"orders"});
+  orders.Set(60);
+  rpo.With({"billing"}).Set(30);
+  rpo.Remove({"orders"});
+  rpo.Remove({"never-there"});  // nothing to do
+  EXPECT_THAT(registry.Expose(), Not(HasSubstr("orders")));
+  EXPECT_THAT(registry.Expose(), HasSubstr("flightdeck_backup_rpo_seconds{target=\"billing\"} 30"));
+  orders.Set(90);  // a holder of the old reference does not crash, and is not exposed
+  EXPECT_THAT(registry.Expose(), Not(HasSubstr("orders")));
+  EXPECT_EQ(rpo.With({"orders"}).Value(), 0) << "a new child after removal";
+}
+
+TEST(RefresherTest, RunsEveryRefreshAndCountsTheOnesThatFail) {
+  Registry registry;
+  Refresher refresher(registry, std::chrono::hours(1));
+  int good_runs = 0;
+  refresher.Add("good", [&] { return ++good_runs > 0; });
+  refresher.Add("bad", [] { return false; });
+  refresher.Add("throws", []() -> bool { throw std::runtime_error("connection lost"); });
+  EXPECT_THAT(registry.Expose(),
+              HasSubstr("flightdeck_gauge_refresh_failures_total{gauges=\"bad\"} 0"));
+  refresher.RunOnce();
+  refresher.RunOnce();
+  EXPECT_EQ(good_runs, 2);
+  const std::string text = registry.Expose();
+  EXPECT_THAT(text, HasSubstr("flightdeck_gauge_refresh_failures_total{gauges=\"bad\"} 2"));
+  EXPECT_THAT(text, HasSubstr("flightdeck_gauge_refresh_failures_total{gauges=\"throws\"} 2"));
+  EXPECT_THAT(text, HasSubstr("flightdeck_gauge_refresh_failures_total{gauges=\"good\"} 0"));
+}
+
+TEST(RefresherTest, StartRefreshesAtOnceAndStopReturnsWithoutWaitingForTheInterval) {
+  Registry registry;
+  Refresher refresher(registry, std::chrono::hours(1));
+  std::mutex mu;
+  std::condition_variable ran;
+  int runs = 0;
+  refresher.Add("counted", [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++runs;
+    ran.notify_all();
+    return true;
+  });
+  refresher.Start();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(ran.wait_for(lock, std::chrono::seconds(10), [&] { return runs >= 1; }));
+  }
+  refresher.Stop();  // an hour's interval: returning at all shows Stop wakes the thread
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(runs, 1);
 }
 
 }  // namespace

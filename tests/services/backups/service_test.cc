@@ -15,6 +15,9 @@
 #include "common/jobs/jobs.h"
 #include "common/config/config.h"
 #include "common/secrets/secrets.h"
+#include "common/clock/timestamps.h"
+#include "common/metrics/metrics.h"
+#include "services/backups/rpo_gauges.h"
 #include "services/backups/service.h"
 #include "services/backups/target_destination.h"
 #include "services/backups/store.h"
@@ -355,6 +358,61 @@ TEST_F(BackupServiceTest, StoragePathsMustLieUnderTheBackupRoot) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(out.storage().path(), root + "/shop") << "stored resolved";
   (void)!system(("rm -rf " + base).c_str());
+}
+
+// The RPO gauges (rpo_gauges.h) against the real tables: a target with no backup has been
+// unprotected since its creation; a successful backup resets the clock to its snapshot time;
+// the gauge agrees with the status the API answers; a deleted target's series go away.
+class RpoGaugesTest : public BackupServiceTest {
+ protected:
+  double Gauge(const std::string& name, const std::string& target) {
+    return registry_.AddGauge(name, "", {"target"}).With({target}).Value();
+  }
+  void Refresh() {
+    grpc::Status s = gauges_.Refresh();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  // A backup of the target that succeeded, of data read at `snapshot`.
+  void Succeeded(const std::string& target, Clock::TimePoint snapshot) {
+    v1::Backup b;
+    b.set_target(target);
+    b.set_trigger(v1::Backup::MANUAL);
+    ASSERT_TRUE(store_.CreateBackup(&b, std::nullopt, clock_.Now()).ok());
+    b.set_state(v1::Backup::SUCCEEDED);
+    SetTimestamp(b.mutable_snapshot_time(), snapshot);
+    SetTimestamp(b.mutable_finished_at(), clock_.Now());
+    grpc::Status s = store_.Save(b, clock_.Now());
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  metrics::Registry registry_;
+  RpoGauges gauges_{store_, clock_, registry_};
+};
+
+TEST_F(RpoGaugesTest, RpoCountsFromTheNewestSuccessAndAgreesWithTheStatus) {
+  v1::BackupTarget target = ShopTarget();
+  target.mutable_rpo_target()->set_seconds(3600);
+  v1::BackupTarget created;
+  ASSERT_TRUE(service_.CreateBackupTarget(&context_, &target, &created).ok());
+
+  clock_.Advance(2h);  // no backup yet: unprotected since creation
+  Refresh();
+  EXPECT_EQ(Gauge("flightdeck_backup_rpo_seconds", "shop"), 7200);
+  EXPECT_EQ(Gauge("flightdeck_backup_rpo_target_seconds", "shop"), 3600);
+
+  Succeeded("shop", clock_.Now() - 5min);
+  clock_.Advance(10min);
+  Refresh();
+  EXPECT_EQ(Gauge("flightdeck_backup_rpo_seconds", "shop"), 900);
+  v1::GetBackupTargetRequest get;
+  get.set_name("shop");
+  v1::BackupTarget status;
+  ASSERT_TRUE(service_.GetBackupTarget(&context_, &get, &status).ok());
+  EXPECT_EQ(status.status().achieved_rpo().seconds(), 900);
+
+  ASSERT_TRUE(store_.DeleteTarget("shop").ok());
+  Refresh();
+  EXPECT_EQ(registry_.Expose().find("target=\"shop\""), std::string::npos) << registry_.Expose();
 }
 
 }  // namespace

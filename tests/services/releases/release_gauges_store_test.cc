@@ -1,0 +1,101 @@
+// Integration: ReleaseGauges reads the unfinished releases from the real table and exposes
+// them per state; finished releases are not counted.
+#include <gtest/gtest.h>
+
+#include "common/clock/timestamps.h"
+#include "common/db/db.h"
+#include "common/db/migrate.h"
+#include "common/jobs/jobs.h"
+#include "common/metrics/metrics.h"
+#include "services/releases/release_gauges.h"
+#include "services/releases/store.h"
+#include "tests/support/test_database.h"
+
+namespace flightdeck::releases {
+namespace {
+
+using namespace std::chrono_literals;
+using R = v1::Release;
+
+class ReleaseGaugesStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("releases"));
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  R Admit(const std::string& service, R::State state, bool queue = false) {
+    R r;
+    r.set_service(service);
+    r.set_environment("production");
+    r.set_version("v1");
+    r.set_commit_sha("abc1234");
+    r.set_state(state);
+    r.set_kind(R::DEPLOY);
+    r.set_created_by("ci");
+    SetTimestamp(r.mutable_created_at(), clock_.Now());
+    Changes changes;
+    changes.now = clock_.Now();
+    grpc::Status s = store_.Admit(&r, queue, changes);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r;
+  }
+
+  double Gauge(const std::string& name, const std::string& state) {
+    return registry_.AddGauge(name, "", {"state"}).With({state}).Value();
+  }
+
+  test::TestDatabase database_;
+  db::Pool pool_{{database_.url(), 4, 5000ms, 4, "test"}};
+  FakeClock clock_;
+  jobs::Queue queue_{pool_, "releases", clock_};
+  ReleaseStore store_{pool_, queue_};
+  metrics::Registry registry_;
+  ReleaseGauges gauges_{store_, clock_, registry_};
+};
+
+TEST_F(ReleaseGaugesStoreTest, CountsUnfinishedReleasesByStateAndTheOverdueCanary) {
+  // A canary whose next analysis was due five minutes ago: the pipeline is not acting on it.
+  R canary = Admit("checkout", R::CANARY);
+  ASSERT_TRUE(store_
+                  .Update(canary.id(), -1, clock_.Now(), "",
+                          [&](R& r, Changes&) {
+                            SetTimestamp(r.mutable_next_analysis_at(), clock_.Now() - 300s);
+                            return grpc::Status::OK;
+                          },
+                          nullptr)
+                  .ok());
+  Admit("checkout", R::PENDING, /*queue=*/true);  // waits behind the canary
+  Admit("payments", R::AWAITING_APPROVAL);
+  R done = Admit("search", R::CANARY);
+  ASSERT_TRUE(store_
+                  .Update(done.id(), -1, clock_.Now(), "",
+                          [](R& r, Changes&) {
+                            r.set_state(R::FAILED);
+                            return grpc::Status::OK;
+                          },
+                          nullptr)
+                  .ok());
+
+  // Before the first refresh every state is exposed, at 0.
+  EXPECT_NE(registry_.Expose().find("flightdeck_releases_in_state{state=\"BAKING\"} 0"),
+            std::string::npos)
+      << registry_.Expose();
+
+  grpc::Status s = gauges_.Refresh();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Gauge("flightdeck_releases_in_state", "CANARY"), 1);
+  EXPECT_EQ(Gauge("flightdeck_releases_in_state", "PENDING"), 1);
+  EXPECT_EQ(Gauge("flightdeck_releases_in_state", "AWAITING_APPROVAL"), 1);
+  EXPECT_EQ(Gauge("flightdeck_releases_in_state", "VERIFYING"), 0);
+  EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_overdue_seconds", "CANARY"), 300);
+  EXPECT_EQ(Gauge("flightdeck_releases_overdue_seconds", "PENDING"), 0);
+  EXPECT_EQ(registry_.Expose().find("FAILED"), std::string::npos) << registry_.Expose();
+
+  clock_.Advance(60s);
+  ASSERT_TRUE(gauges_.Refresh().ok());
+  EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_overdue_seconds", "CANARY"), 360);
+}
+
+}  // namespace
+}  // namespace flightdeck::releases
