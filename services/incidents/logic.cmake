@@ -21,4 +21,5 @@ add_library(fd_incidents_logic STATIC
   ${CMAKE_CURRENT_LIST_DIR}/ids.cc)
 target_link_libraries(fd_incidents_logic
   PUBLIC flightdeck_proto fd_clock fd_grpc fd_log fd_net gRPC::grpc++
+  PUBLIC fd_notify
   PRIVATE OpenSSL::Crypto PkgConfig::CURL PkgConfig::RE2 nlohmann_json::nlohmann_json)

@@ -4,10 +4,12 @@
 #include <string>
 
 #include "common/net/egress.h"
+#include "common/notify/delivery.h"
+#include "common/notify/signature.h"
 #include "flightdeck/v1/incidents.pb.h"
 
-// Outgoing webhooks (issue 5 "Notifications"): a generic JSON body or a Slack incoming-webhook
-// body, signed with HMAC-SHA256 when the target has a secret.
+// Incidents' outgoing webhooks: a generic JSON body or a Slack incoming-webhook body (with
+// Acknowledge / Resolve buttons), signed with HMAC-SHA256 when the target has a secret.
 namespace flightdeck::incidents {
 
 // What happened, for the body: "opened", "escalated", "acknowledged", "resolved",
@@ -26,20 +28,11 @@ std::string GenericBody(const NotificationEvent& e);
 std::string SlackBody(const NotificationEvent& e);
 std::string BodyFor(const v1::NotificationTarget& target, const NotificationEvent& e);
 
-// Header X-Flightdeck-Signature: "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>"
-// (receivers check the timestamp is recent to refuse replays).
-std::string SignatureHeader(const std::string& secret, const std::string& body, long long unix_seconds);
-bool VerifySignature(const std::string& secret, const std::string& body, const std::string& header);
-
-struct DeliveryResult {
-  bool ok = false;         // 2xx
-  int http_status = 0;     // 0 when no answer
-  std::string error;       // "connection refused", "timeout after 10000 ms", "status 500"
-  double latency_ms = 0;
-};
-// POSTs body as application/json (with the signature header when secret is non-empty).
-// Never throws; never logs the secret. The address connected to is checked against `egress`
-// (null: none); a refused one fails the delivery with the policy's reason.
+// Signing, one delivery attempt and the egress check are common/notify's, shared with releases.
+using notify::DeliveryResult;
+using notify::SignatureHeader;
+using notify::VerifySignature;
+// POSTs body as application/json (signed when secret is non-empty); see notify::Deliver.
 DeliveryResult Deliver(const std::string& url, const std::string& body, const std::string& secret,
                        long long unix_seconds, std::chrono::milliseconds timeout,
                        const net::EgressPolicy* egress = nullptr);

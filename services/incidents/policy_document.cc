@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/notify/format.h"
 #include "services/incidents/validation.h"
 
 namespace flightdeck::incidents {
@@ -65,23 +66,7 @@ void HideSecrets(v1::EscalationPolicy* p) {
   }
 }
 
-std::string UrlSchemeAndHost(const std::string& url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return {};
-  size_t host_start = scheme_end + 3;
-  size_t authority_end = url.find_first_of("/?#", host_start);
-  std::string authority = url.substr(host_start, authority_end == std::string::npos ? std::string::npos
-                                                                                    : authority_end - host_start);
-  size_t at = authority.rfind('@');
-  if (at != std::string::npos) authority = authority.substr(at + 1);
-  // The port goes too, except inside an IPv6 literal ("[::1]:8080" -> "[::1]").
-  size_t bracket = authority.rfind(']');
-  size_t colon = authority.rfind(':');
-  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-    authority = authority.substr(0, colon);
-  }
-  return url.substr(0, host_start) + authority;
-}
+std::string UrlSchemeAndHost(const std::string& url) { return notify::UrlSchemeAndHost(url); }
 
 void RedactUrls(v1::EscalationPolicy* p) {
   for (auto& [t, field] : TargetsOf(p)) {

@@ -17,6 +17,8 @@
 #include "common/runtime/gauge_refresh.h"
 #include "common/runtime/runtime.h"
 #include "services/releases/metric_source.h"
+#include "services/releases/notification_store.h"
+#include "services/releases/notifications.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/policy.h"
 #include "services/releases/release_gauges.h"
@@ -74,6 +76,8 @@ class Releases final : public runtime::Component {
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052"), "backups"))),
         checklists_(window_store_, store_, backup_facts_.get()),
         windows_(window_store_, checklists_, policies_, ctx.clock),
+        notification_store_(ctx.db, queue_),
+        notifier_(store_, notification_store_, policies_, ctx.clock, &egress_),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
         feed_(ctx.config.database_url, "releases_events"),
         backlog_(ctx.db, "releases", ctx.clock, ctx.metrics),
@@ -94,6 +98,12 @@ class Releases final : public runtime::Component {
     });
     pipeline_.SetNudge([this] { worker_.Nudge(); });
     pipeline_.SetSmokeRuns(smoke_.get());
+    store_.SetNotifications([this](const std::string& environment, const std::string& kind) {
+      return notifier_.Wants(environment, kind);
+    });
+    worker_.Handle(releases::kNotifyJob, [this](const jobs::Job& job) { return notifier_.RunFanOut(job); });
+    worker_.Handle(releases::kDeliverNotificationJob,
+                   [this](const jobs::Job& job) { return notifier_.RunDeliver(job); });
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& job) { return alerts_.Deliver(job); });
     worker_.Handle(releases::kAdvanceJob, [this](const jobs::Job& job) {
       nlohmann::json payload = nlohmann::json::parse(job.payload, nullptr, false);
@@ -121,7 +131,7 @@ class Releases final : public runtime::Component {
 
  private:
   std::string bind_address_;
-  net::EgressPolicy egress_;  // where the Prometheus canary source may connect
+  net::EgressPolicy egress_;  // where the Prometheus canary source and notifications may connect
   releases::PolicySet policies_;
   jobs::Queue queue_;
   jobs::Worker worker_;
@@ -136,6 +146,8 @@ class Releases final : public runtime::Component {
   std::unique_ptr<releases::BackupFacts> backup_facts_;
   releases::ChecklistEvaluator checklists_;
   releases::WindowGate windows_;
+  releases::NotificationStore notification_store_;
+  releases::ReleaseNotifier notifier_;
   releases::ReleaseServiceImpl service_;
   db::ChangeFeed feed_;
   jobs::BacklogGauges backlog_;

@@ -389,6 +389,8 @@ grpc::Status ApplyEntry(const std::string& env, const Json& entry, EnvironmentPo
         return Invalid(field, "must be the name of a maintenance window (\"\" for none)");
       }
       policy->requires_window = value.get<std::string>();
+    } else if (key == "notify") {
+      s = ParseNotifyTargets(field, value, &policy->notify);
     } else {
       return Invalid(field, "unknown field");
     }

@@ -9,6 +9,7 @@
 
 #include "flightdeck/v1/releases.pb.h"
 #include "services/releases/canary_analysis.h"
+#include "services/releases/notify_targets.h"
 #include "services/releases/statistical_judge.h"
 
 namespace flightdeck::releases {
@@ -38,6 +39,8 @@ struct EnvironmentPolicy {
   // A MAINTENANCE window (POST /v1/windows) that releases into this environment must fall in,
   // for the services it covers; empty: any time. Freezes apply whatever this says.
   std::string requires_window;
+  // Where release events in this environment are announced (notify_targets.h); none: nowhere.
+  std::vector<NotifyTarget> notify;
 };
 
 // The policies of all environments, from a JSON file (FLIGHTDECK_ENVIRONMENTS_FILE) or the
@@ -52,7 +55,9 @@ struct EnvironmentPolicy {
 //                   "command":["/usr/local/bin/deploy.sh"], "command_timeout":"300s",
 //                   "verification_timeout":"1800s", "backup_before_deploy":"orders-db",
 //                   "bake":{"duration":"15m","max_error_rate":0.05,"source":"pushed"},
-//                   "requires_window":"db-maintenance"}}
+//                   "requires_window":"db-maintenance",
+//                   "notify":[{"name":"deploys","url":"https://hooks.slack.com/...",
+//                              "format":"slack","interactive":true}]}}
 // Unset fields of a named environment come from "default", except that "production" keeps its
 // built-in gates (requires_success_in, require_approval, allow_self_approval, bake) unless its
 // entry sets them. A bake needs its duration ("0s" turns it off); its max_error_rate defaults

@@ -10,6 +10,7 @@
 #include "common/db/db.h"
 #include "common/db/detail_json.h"
 #include "common/jobs/jobs.h"
+#include "services/releases/notify_targets.h"
 #include "services/releases/state_machine.h"
 #include "common/clock/timestamps.h"
 
@@ -73,7 +74,7 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "AND queued AND state = 'PENDING'");
   pool_.Prepare("releases_insert_event",
                 "INSERT INTO releases.events (release_id, at, type, actor, message, data, trace_id) "
-                "VALUES ($1::uuid, " + db::MicrosParam(2) + ", $3, $4, $5, $6::jsonb, $7)");
+                "VALUES ($1::uuid, " + db::MicrosParam(2) + ", $3, $4, $5, $6::jsonb, $7) RETURNING id");
   pool_.Prepare("releases_get",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE id = $1::uuid");
   pool_.Prepare("releases_lock",
@@ -209,8 +210,11 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
     }
     release->set_id(r[0][0].as<std::string>());
     for (const NewEvent& e : changes.events) {
-      db::Exec(tx, "releases_insert_event", release->id(), ToMicros(changes.now), e.type, e.actor,
-               e.message, e.data_json, changes.trace_id);
+      if (grpc::Status s = RecordEvent(tx, release->id(), release->environment(), ToMicros(changes.now), e,
+                                       changes.trace_id);
+          !s.ok()) {
+        return s;
+      }
     }
     auto with_new_id = [&](std::string text) {
       static constexpr char kNewId[] = "{new_id}";
@@ -232,6 +236,21 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
     }
     return grpc::Status::OK;
   });
+}
+
+grpc::Status ReleaseStore::RecordEvent(pqxx::transaction_base& tx, const std::string& id,
+                                       const std::string& environment, long long at_us, const NewEvent& e,
+                                       const std::string& trace_id) {
+  pqxx::result r = db::Exec(tx, "releases_insert_event", id, at_us, e.type, e.actor, e.message, e.data_json, trace_id);
+  if (!wants_notification_) return grpc::Status::OK;
+  const std::string kind = NotifyKindOf(e.type, e.data_json);
+  if (kind.empty() || !wants_notification_(environment, kind)) return grpc::Status::OK;
+  const long long event_id = r[0][0].as<long long>();
+  const std::string payload =
+      nlohmann::json{{"release_id", id}, {"event_id", event_id}, {"kind", kind}}.dump();
+  grpc::Status s = jobs_.EnqueueIn(tx, kNotifyJob, "notify:" + std::to_string(event_id), payload,
+                                   FromMicros(at_us));
+  return s.error_code() == grpc::StatusCode::ALREADY_EXISTS ? grpc::Status::OK : s;
 }
 
 grpc::Status ReleaseStore::Get(const std::string& id, v1::Release* out) {
@@ -302,8 +321,9 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
       changed.emplace_back(id, release.revision());
     }
     for (const NewEvent& e : changes.events) {
-      db::Exec(tx, "releases_insert_event", id, ToMicros(now), e.type, e.actor, e.message,
-               e.data_json, trace_id);
+      if (grpc::Status s = RecordEvent(tx, id, release.environment(), ToMicros(now), e, trace_id); !s.ok()) {
+        return s;
+      }
       // An ALERT event's data is the alert itself: it goes to incidents with this change.
       if (e.type == "ALERT") {
         if (grpc::Status s = jobs_.EnqueueIn(tx, alerts::kSendAlertJob, "alert:" + id,

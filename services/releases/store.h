@@ -33,6 +33,10 @@ inline constexpr char kAdvanceJob[] = "release.advance";
 inline const jobs::RetryPolicy kAdvanceRetry{1000000, std::chrono::milliseconds(1000),
                                              std::chrono::milliseconds(30000)};
 
+// Announces a timeline event to the environment's notification targets (notifications.h);
+// payload {"release_id", "event_id", "kind"}. Enqueued with the change that records the event.
+inline constexpr char kNotifyJob[] = "release.notify";
+
 // Position in the newest-first listing: the last row returned.
 struct ListCursor {
   long long created_at_us = 0;
@@ -85,6 +89,11 @@ class ReleaseStore {
   void SetOnChange(OnChange on_change) {
     on_change_ = std::move(on_change);
   }
+  // Whether an environment has targets for a notification kind (notify_targets.h). An event of
+  // Admit or Update that announces such a kind enqueues kNotifyJob in the same transaction, so
+  // that no announcement is lost nor made for a change that rolled back. Unset: none.
+  using WantsNotification = std::function<bool(const std::string& environment, const std::string& kind)>;
+  void SetNotifications(WantsNotification wants) { wants_notification_ = std::move(wants); }
 
   // Inserts a new release holding its (service, environment) lock — or, with `queue`, waiting
   // behind the release in flight (release->queued is set). Without `queue`, a release in flight
@@ -157,9 +166,14 @@ class ReleaseStore {
                                   Clock::TimePoint now);
 
  private:
+  // Inserts the event on id's timeline; enqueues its notification when wanted.
+  grpc::Status RecordEvent(pqxx::transaction_base& tx, const std::string& id, const std::string& environment,
+                           long long at_us, const NewEvent& e, const std::string& trace_id);
+
   db::Pool& pool_;
   jobs::Queue& jobs_;
   OnChange on_change_;
+  WantsNotification wants_notification_;
 };
 
 }  // namespace flightdeck::releases
