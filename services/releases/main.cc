@@ -70,6 +70,7 @@ class Releases final : public runtime::Component {
             rpc::MakeChannel(ctx.env.Address("FLIGHTDECK_BACKUPS_ADDR", "127.0.0.1:50052"), "backups"))),
         checklists_(window_store_, store_, backup_facts_.get()),
         windows_(window_store_, checklists_, policies_, ctx.clock),
+        verification_(window_store_, queue_, smoke_.get(), ctx.clock),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
         feed_(ctx.config.database_url, "releases_events") {
     service_.SetChangeFeed(&feed_);
@@ -77,6 +78,9 @@ class Releases final : public runtime::Component {
     pipeline_.SetWindows(&windows_);
     windows_.SetScheduledChecks(&queue_, ctx.env.Duration("FLIGHTDECK_WINDOW_CHECK_LEAD",
                                                           std::chrono::hours(1)));
+    windows_.SetVerification(&verification_);
+    worker_.Handle(releases::kWindowSmokeJob,
+                   [this](const jobs::Job& job) { return verification_.Run(job); });
     worker_.Handle(releases::kWindowCheckJob,
                    [this](const jobs::Job& job) { return windows_.RunScheduledCheck(job); });
     cache::Cache& cache = ctx.cache;
@@ -121,6 +125,7 @@ class Releases final : public runtime::Component {
   std::unique_ptr<releases::BackupFacts> backup_facts_;
   releases::ChecklistEvaluator checklists_;
   releases::WindowGate windows_;
+  releases::WindowVerification verification_;
   releases::ReleaseServiceImpl service_;
   db::ChangeFeed feed_;
 };
