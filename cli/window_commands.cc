@@ -65,6 +65,7 @@ std::optional<Json> WindowBody(Context& ctx, std::string* error) {
   }
   if (start) body["ranges"].push_back({{"start", *start}, {"end", *end}});
   if (auto description = args.Get("description")) body["description"] = *description;
+  if (auto suite = args.Get("smoke-suite")) body["smoke_suite"] = *suite;
   return body;
 }
 
@@ -81,6 +82,15 @@ std::string Names(const Json& window, const char* field) {
   std::string out;
   for (const Json& n : *list) out += (out.empty() ? "" : ",") + n.get<std::string>();
   return out;
+}
+
+// "Last smoke:   FAILED after 03-07 02:00 .. 03-07 04:00: smoke run ...: 0/1 checks passed; ..."
+std::string LastSmokeText(const Json& holder) {
+  const Json* last = FindField(holder, "last_smoke");
+  if (last == nullptr || !last->is_object()) return "";
+  const Json* occurrence = FindField(*last, "occurrence");
+  return "Last smoke:   " + Paint(FieldText(*last, "state")) + " after " +
+         (occurrence ? Span(*occurrence) : "-") + ": " + FieldText(*last, "summary") + "\n";
 }
 
 std::string WindowDetails(const Json& w) {
@@ -104,6 +114,10 @@ std::string WindowDetails(const Json& w) {
           << (i.value("required", false) ? " (required)" : "") << "\n";
     }
   }
+  if (!FieldText(w, "smoke_suite").empty()) {
+    out << "Smoke suite:  " << FieldText(w, "smoke_suite") << " (run when each opening closes)\n";
+  }
+  out << LastSmokeText(w);
   return out.str();
 }
 
@@ -123,6 +137,7 @@ std::string ChecklistText(const Json& c) {
       << (occurrence ? Span(*occurrence) : "-") << ": verdict " << Paint(FieldText(c, "verdict"))
       << "\n";
   if (!rows.empty()) out << FormatTable({"ITEM", "CHECK", "REQUIRED", "STATE", "REASON"}, rows);
+  out << LastSmokeText(c);
   return out.str();
 }
 
@@ -200,6 +215,10 @@ int NextWindow(Context& ctx) {
           ctx.out() << "Required window: " << FieldText(n, "required_window") << "\n";
         }
         if (!FieldText(n, "reason").empty()) ctx.out() << "Why not now: " << FieldText(n, "reason") << "\n";
+        if (const Json* checklist = FindField(n, "checklist"); checklist != nullptr && checklist->is_object()) {
+          ctx.out() << "Checklist:   " << Paint(FieldText(*checklist, "verdict"))
+                    << " (fdctl window checklist " << FieldText(n, "required_window") << ")\n";
+        }
       });
 }
 
@@ -245,6 +264,9 @@ void AddWindowCommands(CommandTable& table) {
                      {"start", "TIME", "a one-off range's start (RFC 3339), with --end"},
                      {"end", "TIME", "a one-off range's end (RFC 3339)"},
                      {"description", "TEXT", "what it is for"},
+                     {"smoke-suite", "SUITE",
+                      "a saved smoke suite run when each opening closes (maintenance only); a "
+                      "failure opens an incident"},
                      {"file", "F", "the window as JSON (e.g. with its checklist); flags override"}},
                     1,
                     1,

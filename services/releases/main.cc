@@ -78,6 +78,7 @@ class Releases final : public runtime::Component {
         windows_(window_store_, checklists_, policies_, ctx.clock),
         notification_store_(ctx.db, queue_),
         notifier_(store_, notification_store_, policies_, ctx.clock, &egress_),
+        verification_(window_store_, queue_, smoke_.get(), ctx.clock),
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
         feed_(ctx.config.database_url, "releases_events"),
         backlog_(ctx.db, "releases", ctx.clock, ctx.metrics),
@@ -90,6 +91,9 @@ class Releases final : public runtime::Component {
     pipeline_.SetWindows(&windows_);
     windows_.SetScheduledChecks(&queue_, ctx.env.Duration("FLIGHTDECK_WINDOW_CHECK_LEAD",
                                                           std::chrono::hours(1)));
+    windows_.SetVerification(&verification_);
+    worker_.Handle(releases::kWindowSmokeJob,
+                   [this](const jobs::Job& job) { return verification_.Run(job); });
     worker_.Handle(releases::kWindowCheckJob,
                    [this](const jobs::Job& job) { return windows_.RunScheduledCheck(job); });
     cache::Cache& cache = ctx.cache;
@@ -148,6 +152,7 @@ class Releases final : public runtime::Component {
   releases::WindowGate windows_;
   releases::NotificationStore notification_store_;
   releases::ReleaseNotifier notifier_;
+  releases::WindowVerification verification_;
   releases::ReleaseServiceImpl service_;
   db::ChangeFeed feed_;
   jobs::BacklogGauges backlog_;

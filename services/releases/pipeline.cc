@@ -614,7 +614,7 @@ grpc::Status Pipeline::SmokeTick(const v1::Release& r) {
   }
   if (r.smoke_run_id().empty()) {
     std::string run_id;
-    grpc::Status s = smoke_->Start(r.smoke_suite(), r.id(), &run_id);
+    grpc::Status s = smoke_->Start(r.smoke_suite(), "release " + r.id(), r.id(), &run_id);
     if (transient(s)) return recheck(nullptr);  // the health service is restarting: ask again
     if (!s.ok()) return verdict(false, "smoke suite " + r.smoke_suite() + ": " + s.error_message());
     return recheck([&](v1::Release& x, Changes& c) {

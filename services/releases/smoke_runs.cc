@@ -23,11 +23,11 @@ class SmokeRunsClient final : public SmokeRuns {
   explicit SmokeRunsClient(std::shared_ptr<grpc::Channel> channel)
       : stub_(v1::SmokeService::NewStub(std::move(channel))) {}
 
-  grpc::Status Start(const std::string& suite, const std::string& release_id,
-                     std::string* run_id) override {
+  grpc::Status Start(const std::string& suite, const std::string& actor,
+                     const std::string& release_id, std::string* run_id) override {
     grpc::ClientContext context;
     context.set_deadline(rpc::DeadlineAfter(std::chrono::seconds(10)));
-    context.AddMetadata(rpc::kActorKey, "release " + release_id);
+    context.AddMetadata(rpc::kActorKey, actor);
     v1::CreateSmokeRunRequest request;
     request.set_suite(suite);
     request.set_release_id(release_id);

@@ -9,14 +9,14 @@ grpc::Status Invalid(const std::string& field, const std::string& why) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, field + ": " + why);
 }
 
+}  // namespace
+
 bool IsPrintableToken(std::string_view s) {
   for (unsigned char c : s) {
     if (c <= 0x20 || c == 0x7f) return false;
   }
   return true;
 }
-
-}  // namespace
 
 bool IsDnsLabel(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;

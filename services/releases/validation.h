@@ -15,6 +15,8 @@ namespace flightdeck::releases {
 // Lower-case DNS label (RFC 1123): what Kubernetes accepts as a name, so a service or
 // environment name can be used as a label value and in a URL path unescaped.
 bool IsDnsLabel(std::string_view name);
+// No spaces or control characters (a version, an image, a smoke suite's name).
+bool IsPrintableToken(std::string_view s);
 bool IsCommitSha(std::string_view sha);  // 7-40 hex characters
 bool IsUuid(std::string_view id);
 

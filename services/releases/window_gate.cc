@@ -64,6 +64,12 @@ void WindowGate::Annotate(v1::Window* window, Clock::TimePoint now) const {
     SetTimestamp(window->mutable_next()->mutable_start(), s->start);
     SetTimestamp(window->mutable_next()->mutable_end(), s->end);
   }
+  window->clear_last_smoke();
+  if (!window->smoke_suite().empty()) {
+    // Best effort: a window is still worth showing when its last run cannot be read.
+    v1::WindowSmokeResult last;
+    if (store_.LastSmoke(window->name(), &last).ok()) *window->mutable_last_smoke() = last;
+  }
 }
 
 grpc::Status WindowGate::Create(v1::Window window, const std::string& actor, v1::Window* out) {
@@ -71,6 +77,7 @@ grpc::Status WindowGate::Create(v1::Window window, const std::string& actor, v1:
   window.clear_next();
   window.clear_created_at();
   window.clear_created_by();
+  window.clear_last_smoke();
   if (grpc::Status s = ValidateWindow(window); !s.ok()) return s;
   const Clock::TimePoint now = clock_.Now();
   // A window that can never be open again is a mistake ("0 0 30 2 *", a range in the past).
@@ -85,6 +92,12 @@ grpc::Status WindowGate::Create(v1::Window window, const std::string& actor, v1:
   if (!window.checklist().empty()) {
     if (grpc::Status s = ScheduleCheck(window, now); !s.ok()) {
       log::Warn("could not schedule the checklist check of a window",
+                {{"window", window.name()}, {"error", s.error_message()}});
+    }
+  }
+  if (verification_ != nullptr) {
+    if (grpc::Status s = verification_->Schedule(window, now); !s.ok()) {
+      log::Warn("could not schedule the post-maintenance verification of a window",
                 {{"window", window.name()}, {"error", s.error_message()}});
     }
   }
@@ -139,6 +152,12 @@ grpc::Status WindowGate::Next(const std::string& service, const std::string& env
   out->set_reason(d.reason);
   if (d.opens_at) SetTimestamp(out->mutable_opens_at(), *d.opens_at);
   if (d.closes_at) SetTimestamp(out->mutable_closes_at(), *d.closes_at);
+  if (!d.window_opening) return grpc::Status::OK;
+  for (const v1::Window& w : windows) {
+    if (w.name() != required || w.checklist().empty()) continue;
+    ChecklistScope scope{service, environment, "", false};
+    return checklists_.Evaluate(w, *d.window_opening, scope, now, out->mutable_checklist());
+  }
   return grpc::Status::OK;
 }
 
@@ -153,7 +172,10 @@ grpc::Status WindowGate::Checklist(const v1::GetWindowChecklistRequest& request,
                         "window \"" + window.name() + "\" has no opening now or later");
   }
   ChecklistScope scope{request.service(), request.environment(), request.commit_sha(), false};
-  return checklists_.Evaluate(window, *opening, scope, now, out);
+  if (grpc::Status s = checklists_.Evaluate(window, *opening, scope, now, out); !s.ok()) return s;
+  Annotate(&window, now);
+  if (window.has_last_smoke()) *out->mutable_last_smoke() = window.last_smoke();
+  return grpc::Status::OK;
 }
 
 grpc::Status WindowGate::Tick(const v1::TickChecklistItemRequest& request, const std::string& actor,
@@ -183,7 +205,10 @@ grpc::Status WindowGate::Tick(const v1::TickChecklistItemRequest& request, const
       !s.ok()) {
     return s;
   }
-  return checklists_.Evaluate(window, *opening, ChecklistScope{}, now, out);
+  if (grpc::Status s = checklists_.Evaluate(window, *opening, ChecklistScope{}, now, out); !s.ok()) return s;
+  Annotate(&window, now);
+  if (window.has_last_smoke()) *out->mutable_last_smoke() = window.last_smoke();
+  return grpc::Status::OK;
 }
 
 grpc::Status WindowGate::Check(const std::string& service, const std::string& environment,

@@ -11,6 +11,7 @@
 #include "services/releases/checklist.h"
 #include "services/releases/policy.h"
 #include "services/releases/window_store.h"
+#include "services/releases/window_verification.h"
 #include "services/releases/windows.h"
 
 namespace flightdeck::jobs {
@@ -59,6 +60,9 @@ class WindowGate {
     jobs_ = jobs;
     lead_ = lead;
   }
+  // Where windows naming a smoke_suite get their post-maintenance verification scheduled (set
+  // before serving; without it, none runs).
+  void SetVerification(WindowVerification* verification) { verification_ = verification; }
   // The kWindowCheckJob handler: evaluates the checklist for that opening (service items stay
   // PENDING), logs the verdict, raises MaintenanceChecklistFailed to incidents when it FAILs,
   // and schedules the check of the following opening. A deleted window ends the chain.
@@ -72,7 +76,7 @@ class WindowGate {
  private:
   // Schedules the check of the first opening that starts after `after` (idempotent per opening).
   grpc::Status ScheduleCheck(const v1::Window& window, Clock::TimePoint after);
-  // Sets the output-only current/next openings.
+  // Sets the output-only current/next openings and the last post-window smoke run.
   void Annotate(v1::Window* window, Clock::TimePoint now) const;
 
   WindowStore& store_;
@@ -80,6 +84,7 @@ class WindowGate {
   const PolicySet& policies_;
   const Clock& clock_;
   jobs::Queue* jobs_ = nullptr;
+  WindowVerification* verification_ = nullptr;
   std::chrono::milliseconds lead_{std::chrono::hours(1)};
 };
 

@@ -27,6 +27,28 @@ WindowStore::WindowStore(db::Pool& pool) : pool_(pool) {
                 "SELECT item, ticked_by, (extract(epoch from ticked_at) * 1000000)::bigint, note "
                 "FROM releases.checklist_ticks WHERE window_name = $1 "
                 "AND occurrence_start = " + db::MicrosParam(2));
+  const std::string smoke_columns =
+      "suite, run_id, state, summary, (extract(epoch from occurrence_start) * 1000000)::bigint, "
+      "(extract(epoch from occurrence_end) * 1000000)::bigint, "
+      "(extract(epoch from updated_at) * 1000000)::bigint";
+  pool_.Prepare("windows_smoke",
+                "SELECT " + smoke_columns + " FROM releases.window_smoke_runs WHERE window_name = $1 "
+                "AND occurrence_start = " + db::MicrosParam(2));
+  pool_.Prepare("windows_last_smoke",
+                "SELECT " + smoke_columns + " FROM releases.window_smoke_runs WHERE window_name = $1 "
+                "ORDER BY occurrence_start DESC LIMIT 1");
+  pool_.Prepare("windows_smoke_start",
+                "INSERT INTO releases.window_smoke_runs (window_name, occurrence_start, occurrence_end, "
+                "suite, run_id, state, summary, updated_at) VALUES ($1, " + db::MicrosParam(2) + ", " +
+                    db::MicrosParam(3) + ", $4, $5, 'RUNNING', $6, " + db::MicrosParam(7) + ") "
+                "ON CONFLICT (window_name, occurrence_start) DO NOTHING RETURNING window_name");
+  pool_.Prepare("windows_smoke_finish",
+                "INSERT INTO releases.window_smoke_runs (window_name, occurrence_start, occurrence_end, "
+                "suite, run_id, state, summary, updated_at) VALUES ($1, " + db::MicrosParam(2) + ", " +
+                    db::MicrosParam(3) + ", $4, $5, $6, $7, " + db::MicrosParam(8) + ") "
+                "ON CONFLICT (window_name, occurrence_start) DO UPDATE SET run_id = EXCLUDED.run_id, "
+                "state = EXCLUDED.state, summary = EXCLUDED.summary, updated_at = EXCLUDED.updated_at "
+                "WHERE releases.window_smoke_runs.state = 'RUNNING' RETURNING window_name");
   pool_.Prepare("windows_last_rollback",
                 "SELECT (extract(epoch from max(succeeded_at)) * 1000000)::bigint "
                 "FROM releases.releases WHERE service = $1 AND environment = $2 "
@@ -97,6 +119,64 @@ grpc::Status WindowStore::Ticks(const std::string& window, Clock::TimePoint occu
       out->push_back({row[0].as<std::string>(), row[1].as<std::string>(),
                       FromMicros(row[2].as<long long>()), row[3].as<std::string>()});
     }
+    return grpc::Status::OK;
+  });
+}
+
+namespace {
+
+void ReadSmoke(const pqxx::row& row, v1::WindowSmokeResult* out) {
+  out->Clear();
+  out->set_suite(row[0].as<std::string>());
+  out->set_run_id(row[1].as<std::string>());
+  out->set_state(row[2].as<std::string>());
+  out->set_summary(row[3].as<std::string>());
+  SetTimestamp(out->mutable_occurrence()->mutable_start(), FromMicros(row[4].as<long long>()));
+  SetTimestamp(out->mutable_occurrence()->mutable_end(), FromMicros(row[5].as<long long>()));
+  SetTimestamp(out->mutable_updated_at(), FromMicros(row[6].as<long long>()));
+}
+
+}  // namespace
+
+grpc::Status WindowStore::Smoke(const std::string& window, Clock::TimePoint occurrence_start,
+                                v1::WindowSmokeResult* out) {
+  return pool_.Transact("window smoke run", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "windows_smoke", window, ToMicros(occurrence_start));
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no smoke run for that opening");
+    ReadSmoke(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status WindowStore::LastSmoke(const std::string& window, v1::WindowSmokeResult* out) {
+  return pool_.Transact("last window smoke run", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "windows_last_smoke", window);
+    if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no smoke run yet");
+    ReadSmoke(r[0], out);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status WindowStore::StartSmoke(const std::string& window, const v1::WindowSmokeResult& started,
+                                     bool* recorded) {
+  return pool_.Transact("record window smoke run", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "windows_smoke_start", window, MicrosOf(started.occurrence().start()),
+                              MicrosOf(started.occurrence().end()), started.suite(), started.run_id(),
+                              started.summary(), MicrosOf(started.updated_at()));
+    *recorded = !r.empty();
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status WindowStore::FinishSmoke(const std::string& window, const v1::WindowSmokeResult& result,
+                                      const std::function<grpc::Status(pqxx::transaction_base&)>& also,
+                                      bool* finished) {
+  return pool_.Transact("finish window smoke run", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, "windows_smoke_finish", window, MicrosOf(result.occurrence().start()),
+                              MicrosOf(result.occurrence().end()), result.suite(), result.run_id(),
+                              result.state(), result.summary(), MicrosOf(result.updated_at()));
+    *finished = !r.empty();
+    if (*finished && also) return also(tx);
     return grpc::Status::OK;
   });
 }

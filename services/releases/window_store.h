@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,9 @@
 
 namespace flightdeck::db {
 class Pool;
+}
+namespace pqxx {
+class transaction_base;
 }
 
 namespace flightdeck::releases {
@@ -42,6 +46,23 @@ class WindowStore {
                     const ChecklistTick& tick);
   grpc::Status Ticks(const std::string& window, Clock::TimePoint occurrence_start,
                      std::vector<ChecklistTick>* out);
+
+  // The post-window smoke run of one opening (migrations/releases/0007_window_smoke.sql).
+  // NOT_FOUND when none was recorded for it yet.
+  grpc::Status Smoke(const std::string& window, Clock::TimePoint occurrence_start,
+                     v1::WindowSmokeResult* out);
+  // The newest opening's run (NOT_FOUND: none yet).
+  grpc::Status LastSmoke(const std::string& window, v1::WindowSmokeResult* out);
+  // Records a started run (RUNNING). A row already there for the opening is kept: `*recorded`
+  // says whether this call wrote it.
+  grpc::Status StartSmoke(const std::string& window, const v1::WindowSmokeResult& started,
+                          bool* recorded);
+  // Moves the opening's run to its final state once: only the call that finds it RUNNING (or
+  // finds no row) writes it, and runs `also` in the same transaction (the incident alert), so a
+  // failure alerts once however often the job runs. `*finished` says whether this call did.
+  grpc::Status FinishSmoke(const std::string& window, const v1::WindowSmokeResult& result,
+                           const std::function<grpc::Status(pqxx::transaction_base&)>& also,
+                           bool* finished);
 
   // When a ROLLBACK of the service last succeeded in the environment (nullopt: never).
   grpc::Status LastSucceededRollback(const std::string& service, const std::string& environment,

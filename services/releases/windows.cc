@@ -137,6 +137,13 @@ grpc::Status ValidateWindow(v1::Window& window) {
     }
   }
   if (window.description().size() > 2000) errors.Add("description", "must be at most 2000 characters");
+  if (!window.smoke_suite().empty()) {
+    if (window.smoke_suite().size() > 128 || !IsPrintableToken(window.smoke_suite())) {
+      errors.Add("smoke_suite", "must be a saved smoke suite's name (1-128 characters)");
+    } else if (window.kind() == v1::Window::FREEZE) {
+      errors.Add("smoke_suite", "verifies the changes of a maintenance window; a freeze has none");
+    }
+  }
   ValidateChecklist(window, &errors);
   return errors.ToStatus();
 }

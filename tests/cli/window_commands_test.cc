@@ -53,7 +53,7 @@ TEST_F(WindowCommandsTest, NextSaysWhenAndWhyNot) {
   FakeGateway gateway([](const RecordedRequest&) {
     return CannedResponse(200, R"({"service":"api","environment":"production","open":false,
       "opens_at":"2027-03-07T02:00:00Z","closes_at":"2027-03-07T04:00:00Z",
-      "required_window":"db-maintenance",
+      "required_window":"db-maintenance","checklist":{"window":"db-maintenance","verdict":"PENDING"},
       "reason":"the policy of production requires maintenance window \"db-maintenance\", which is closed"})");
   });
   Outcome o = Run(gateway, {"window", "next", "--service", "api", "--env", "production"});
@@ -64,6 +64,26 @@ TEST_F(WindowCommandsTest, NextSaysWhenAndWhyNot) {
             std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("Why not now: the policy of production requires"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("Checklist:   PENDING (fdctl window checklist db-maintenance)"), std::string::npos) << o.out;
+}
+
+TEST_F(WindowCommandsTest, CreateNamesTheSmokeSuiteAndGetShowsItsLastRun) {
+  FakeGateway gateway([](const RecordedRequest&) {
+    return CannedResponse(200, R"({"name":"db-maintenance","kind":"MAINTENANCE","schedule":"0 2 * * SUN",
+      "duration":"7200s","time_zone":"UTC","smoke_suite":"db-smoke",
+      "last_smoke":{"occurrence":{"start":"2027-03-07T02:00:00Z","end":"2027-03-07T04:00:00Z"},
+        "suite":"db-smoke","run_id":"r1","state":"FAILED",
+        "summary":"smoke run r1: 0/1 checks passed; status-page: status 503 not 200"}})");
+  });
+  Outcome o = Run(gateway, {"window", "create", "db-maintenance", "--kind", "maintenance", "--schedule",
+                            "0 2 * * SUN", "--duration", "2h", "--smoke-suite", "db-smoke"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_EQ(json::parse(gateway.requests()[0].body)["smoke_suite"], "db-smoke");
+  EXPECT_NE(o.out.find("Smoke suite:  db-smoke (run when each opening closes)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("Last smoke:   FAILED after 2027-03-07T02:00:00Z .. 2027-03-07T04:00:00Z: smoke run r1: "
+                       "0/1 checks passed; status-page: status 503 not 200"),
+            std::string::npos)
+      << o.out;
 }
 
 TEST_F(WindowCommandsTest, TickPostsTheNoteAndShowsTheChecklist) {

@@ -1,8 +1,10 @@
 // End to end: a release that names a saved smoke suite takes its verdict from the real health
 // service running that suite against a local HTTP server: PASSED succeeds the release, FAILED
-// rolls it back with the failing check in the reason.
+// rolls it back with the failing check in the reason. A maintenance window's suite runs when the
+// window closes: a pass is recorded quietly, a failure opens an incident naming the window.
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -19,6 +21,16 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+
+// Whole seconds, as the service reads them: "2027-03-07T02:00:00Z".
+std::string Rfc3339(std::chrono::system_clock::time_point t) {
+  const std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 // The service a release deploys, on 127.0.0.1: GET /status answers 200 "ready" while healthy,
 // 503 "warming up" otherwise, and counts the requests it got.
@@ -178,6 +190,60 @@ TEST_F(SmokeVerificationE2eTest, TheHealthServicesSmokeRunDecidesTheRelease) {
   // What runs in "smoky" now is still the good release.
   json here = Get("/v1/services/shop/environments/smoky");
   EXPECT_EQ(here.value("current", json::object()).value("id", ""), good.value("id", "")) << here.dump(2);
+}
+
+// Post-maintenance verification on the real clock: one-off windows open now that close a few
+// seconds later; the releases service runs the window's suite through the health service.
+TEST_F(SmokeVerificationE2eTest, AWindowsSuiteRunsWhenItClosesAndOnlyAFailureOpensAnIncident) {
+  ServiceUnderTest db;
+  HttpResponse saved = Call("POST", "/v1/health/smoke-suites",
+                            {{"name", "db-smoke"}, {"base_url", db.base_url()},
+                             {"checks", {{{"name", "status-page"}, {"url", "/status"}, {"expect_status", 200}}}}});
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  // A window whose only opening is now, closing in 3 s; waits (40 s at most) for its verdict.
+  auto verify = [](const std::string& name) {
+    const auto now = std::chrono::system_clock::now();
+    HttpResponse w = Call("POST", "/v1/windows",
+                          {{"name", name}, {"kind", "MAINTENANCE"}, {"environments", {"upkeep"}},
+                           {"smoke_suite", "db-smoke"},
+                           {"ranges", {{{"start", Rfc3339(now - 60s)}, {"end", Rfc3339(now + 3s)}}}}});
+    EXPECT_EQ(w.status, 200) << w.body;
+    const auto deadline = std::chrono::steady_clock::now() + 40s;
+    json last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last = Get("/v1/windows/" + name).value("last_smoke", json::object());
+      const std::string state = last.value("state", "");
+      if (!state.empty() && state != "RUNNING") return last;
+      std::this_thread::sleep_for(300ms);
+    }
+    ADD_FAILURE() << "no post-window verdict for " << name << ": " << last.dump(2) << "\n" << stack_->Logs();
+    return last;
+  };
+  auto incident_naming = [](const std::string& window) {
+    for (const json& i : Get("/v1/incidents").value("incidents", json::array())) {
+      if (i.value("title", "").find("window " + window + " ") != std::string::npos) return i;
+    }
+    return json();
+  };
+
+  json passed = verify("e2e-upkeep-ok");
+  EXPECT_EQ(passed.value("state", ""), "PASSED") << passed.dump(2);
+  EXPECT_NE(passed.value("summary", "").find("1/1 checks passed"), std::string::npos) << passed.dump(2);
+  EXPECT_GE(db.status_requests(), 1);
+  json run = Get("/v1/health/smoke-runs/" + passed.value("run_id", ""));
+  EXPECT_EQ(run.value("created_by", ""), "window e2e-upkeep-ok") << run.dump(2);
+
+  db.set_healthy(false);
+  json failed = verify("e2e-upkeep-bad");
+  EXPECT_EQ(failed.value("state", ""), "FAILED") << failed.dump(2);
+  json incident;
+  for (int i = 0; i < 60 && incident.is_null(); ++i) {
+    incident = incident_naming("e2e-upkeep-bad");
+    if (incident.is_null()) std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_FALSE(incident.is_null()) << "no incident: " << Get("/v1/incidents").dump(2) << "\n" << stack_->Logs();
+  EXPECT_NE(incident.value("title", "").find("status-page"), std::string::npos) << incident.dump(2);
+  EXPECT_TRUE(incident_naming("e2e-upkeep-ok").is_null()) << "a passing smoke suite opened an incident";
 }
 
 }  // namespace

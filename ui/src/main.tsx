@@ -13,6 +13,7 @@ import { IncidentPage, IncidentsPage } from "./pages/incidents";
 import { HealthPage } from "./pages/health";
 import { BackupsPage } from "./pages/backups";
 import { AuditPage } from "./pages/audit";
+import { WindowPage, WindowsPage } from "./pages/windows";
 
 async function signIn(token: string): Promise<Omit<Session, "signOut">> {
   const api = makeClients(makeTransport({ baseUrl: location.origin, token }));
@@ -86,6 +87,7 @@ const nav: { to: string; label: string; admin?: boolean }[] = [
   { to: "/incidents", label: "Incidents" },
   { to: "/health", label: "Health" },
   { to: "/backups", label: "Backups" },
+  { to: "/windows", label: "Windows" },
   { to: "/audit", label: "Audit", admin: true },
 ];
 
@@ -136,6 +138,7 @@ function Page(props: { path: string }) {
     case "incidents": return parts[1] ? <IncidentPage key={parts[1]} id={parts[1]} /> : <IncidentsPage />;
     case "health": return <HealthPage />;
     case "backups": return <BackupsPage />;
+    case "windows": return parts[1] ? <WindowPage key={parts[1]} name={parts[1]} /> : <WindowsPage />;
     case "audit": return <AuditPage />;
     default: return <p>No such page. <Link to="/">Overview</Link></p>;
   }

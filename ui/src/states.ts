@@ -27,9 +27,10 @@ export function releaseActions(r: Release): { approve: boolean; promote: boolean
   const s = r.state;
   return {
     approve: s === Release_State.AWAITING_APPROVAL,
-    promote: s === Release_State.CANARY,
+    // Promoting a baking release ends its bake now (state_machine.cc allows both).
+    promote: s === Release_State.CANARY || s === Release_State.BAKING,
     abort: [Release_State.PENDING, Release_State.AWAITING_APPROVAL, Release_State.CANARY, Release_State.PROMOTING,
-            Release_State.VERIFYING].includes(s),
+            Release_State.VERIFYING, Release_State.BAKING].includes(s),
     rollback: s === Release_State.SUCCEEDED,
   };
 }

@@ -220,6 +220,24 @@ async function drive(s: string, t: { ci: string; alice: string; ingest: string; 
     await waitText(page, "the probe target healthy", `tr:has-text("gateway-${s}")`, (x) => x.includes("HEALTHY"));
     await screenshot(page, "health");
 
+    // A window's checklist: alice (OPERATOR) ticks the on-call item and the verdict passes.
+    const upkeep = `upkeep-${s}`;
+    await rest(baseUrl, adminToken, "POST", "/v1/windows", {
+      name: upkeep, kind: "MAINTENANCE", schedule: "0 2 * * SUN", duration: "7200s", environments: [upkeep],
+      checklist: [{ name: "on-call", check: "ONCALL_COVERAGE", required: true }] });
+    await page.getByRole("link", { name: "Windows", exact: true }).click();
+    await waitText(page, "the window's next opening", `[data-testid=next-${upkeep}]`, (x) => x.includes("(in "));
+    await screenshot(page, "windows");
+    await page.getByRole("link", { name: upkeep, exact: true }).click();
+    await waitText(page, "the checklist waiting for a tick", "[data-testid=checklist-verdict]", (x) => x === "PENDING");
+    const onCall = page.locator("tr", { has: page.getByRole("rowheader", { name: "on-call" }) });
+    await onCall.getByRole("button", { name: "Tick" }).click();
+    await page.getByLabel("Note").fill("rota set");
+    await page.locator("dialog").getByRole("button", { name: "Tick" }).click();
+    await waitText(page, "the ticked checklist", "[data-testid=checklist-verdict]", (x) => x === "PASS");
+    check((await onCall.textContent())?.includes(`ticked by alice-${s}`), "the tick names who ticked");
+    await screenshot(page, "window-checklist");
+
     // Every other page, once.
     for (const [name, heading] of [["Incidents", "Incidents"], ["Releases", "Releases"]] as const) {
       await page.getByRole("link", { name, exact: true }).click();

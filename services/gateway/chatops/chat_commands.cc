@@ -121,6 +121,41 @@ ChatAnswer StatusAnswer(const ChatCommand& c, const v1::Overview& overview) {
   return a;
 }
 
+// `windows <service>` without an environment asks about production, where windows matter most.
+std::string WindowsEnvironment(const ChatCommand& c) {
+  return c.environment.empty() ? "production" : c.environment;
+}
+
+// When changes to the service may next go out, and the required window's checklist verdict
+// with the items that hold it back.
+ChatAnswer WindowsAnswer(const ChatCommand& c, const v1::NextWindow& n, ChatAnswer a) {
+  a.title = "Windows for " + c.service + " in " + WindowsEnvironment(c);
+  if (n.open()) {
+    a.lines.push_back("Changes may go out now" +
+                      (n.has_closes_at() ? " until " + FormatTime(n.closes_at()) : std::string()) + ".");
+    a.tone = ChatAnswer::Tone::kGood;
+  } else {
+    a.lines.push_back("Closed: " + n.reason());
+    a.lines.push_back(n.has_opens_at() ? "Next opening: " + FormatTime(n.opens_at()) +
+                                             (n.has_closes_at() ? " until " + FormatTime(n.closes_at()) : "")
+                                       : "No opening within a year.");
+    a.tone = ChatAnswer::Tone::kWarning;
+  }
+  a.lines.push_back(n.required_window().empty() ? "No maintenance window is required."
+                                                 : "Required window: " + Code(n.required_window()));
+  if (n.has_checklist()) {
+    const v1::Checklist& list = n.checklist();
+    a.lines.push_back("Checklist: " + Code(v1::ChecklistItemState::State_Name(list.verdict())));
+    for (const v1::ChecklistItemState& i : list.items()) {
+      if (i.state() == v1::ChecklistItemState::PASS) continue;
+      a.lines.push_back("• " + i.item().name() + " " + v1::ChecklistItemState::State_Name(i.state()) +
+                        (i.reason().empty() ? "" : " — " + i.reason()));
+    }
+    if (list.verdict() == v1::ChecklistItemState::FAIL) a.tone = ChatAnswer::Tone::kBad;
+  }
+  return a;
+}
+
 }  // namespace
 
 PlannedCall PlanCall(const ChatCommand& c) {
@@ -231,6 +266,15 @@ PlannedCall PlanCall(const ChatCommand& c) {
       p.method = Rpc("HealthService.GetServiceHealth");
       p.request = std::move(r);
       p.target_path = "/v1/health/services/" + c.service;
+      return p;
+    }
+    case CommandKind::kWindows: {
+      auto r = std::make_unique<v1::GetNextWindowRequest>();
+      r->set_service(c.service);
+      r->set_environment(WindowsEnvironment(c));
+      p.method = Rpc("ReleaseService.GetNextWindow");
+      p.request = std::move(r);
+      p.target_path = "/v1/windows/next";
       return p;
     }
     case CommandKind::kBackup: {
@@ -401,6 +445,7 @@ ChatAnswer ResultAnswer(const ChatCommand& c, const Message& response, const Act
       if (a.lines.empty()) a.lines.push_back("No health targets cover " + c.service + ".");
       return a;
     }
+    case CommandKind::kWindows: return WindowsAnswer(c, static_cast<const v1::NextWindow&>(response), a);
     case CommandKind::kBackup: {
       const auto& b = static_cast<const v1::Backup&>(response);
       a.title = who + " started a backup of " + b.target();

@@ -29,11 +29,12 @@ constexpr Syntax kSyntax[] = {
     {"health", "<service> [env]"},
     {"backup", "<target>"},
     {"backups", "<target>"},
+    {"windows", "<service> [env]"},
 };
 
 constexpr const char* kTopWords[] = {"help", "status", "releases", "release", "approve", "promote",
                                      "abort", "rollback", "incident", "incidents", "health",
-                                     "backup", "backups"};
+                                     "backup", "backups", "windows"};
 constexpr const char* kIncidentWords[] = {"declare", "ack", "resolve", "update"};
 
 std::string Lower(std::string_view text) {
@@ -312,6 +313,7 @@ ParseResult ParseCommand(std::string_view text) {
   if (word == "status") return ServiceAndEnvironment(CommandKind::kStatus, word, w);
   if (word == "releases") return ServiceAndEnvironment(CommandKind::kReleases, word, w);
   if (word == "health") return ServiceAndEnvironment(CommandKind::kHealth, word, w);
+  if (word == "windows") return ServiceAndEnvironment(CommandKind::kWindows, word, w);
   if (word == "release") return ReleaseAction(CommandKind::kRelease, word, w, false, false);
   if (word == "approve") return ReleaseAction(CommandKind::kApprove, word, w, false, true);
   if (word == "promote") return ReleaseAction(CommandKind::kPromote, word, w, false, false);

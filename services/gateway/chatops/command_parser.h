@@ -22,7 +22,7 @@ bool SplitWords(std::string_view text, std::vector<Word>* out, std::string* erro
 enum class CommandKind {
   kHelp, kStatus, kReleases, kRelease, kApprove, kPromote, kAbort, kRollback,
   kIncidentDeclare, kIncidentAck, kIncidentResolve, kIncidentUpdate, kIncidents,
-  kHealth, kBackup, kBackups,
+  kHealth, kBackup, kBackups, kWindows,
 };
 
 struct ChatCommand {

@@ -80,7 +80,7 @@ class CountingDriver {
 // then the scripted outcome.
 class ScriptedSmokeRuns final : public SmokeRuns {
  public:
-  grpc::Status Start(const std::string& suite, const std::string& release_id,
+  grpc::Status Start(const std::string& suite, const std::string&, const std::string& release_id,
                      std::string* run_id) override {
     if (suite != "checkout-smoke") return grpc::Status(grpc::StatusCode::NOT_FOUND, "no smoke suite " + suite);
     started.push_back(release_id);

@@ -17,6 +17,7 @@
 #include "services/releases/pipeline.h"
 #include "services/releases/window_gate.h"
 #include "services/releases/window_store.h"
+#include "services/releases/window_verification.h"
 #include "tests/support/test_database.h"
 
 namespace flightdeck::releases {
@@ -55,6 +56,34 @@ class FakeBackupFacts final : public BackupFacts {
   std::map<std::string, Clock::TimePoint> verified;
 };
 
+// The health service's smoke runs as the post-maintenance verification sees them: a known
+// suite's run reports RUNNING once, then the scripted outcome; `unavailable` start attempts fail
+// as a restarting service would.
+class ScriptedSmokeRuns final : public SmokeRuns {
+ public:
+  grpc::Status Start(const std::string& suite, const std::string& actor, const std::string&,
+                     std::string* run_id) override {
+    if (unavailable > 0) {
+      --unavailable;
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused");
+    }
+    if (suite != "db-smoke") return grpc::Status(grpc::StatusCode::NOT_FOUND, "no smoke suite " + suite);
+    started.push_back(actor);
+    *run_id = "run-" + std::to_string(started.size());
+    polls = 0;
+    return grpc::Status::OK;
+  }
+  grpc::Status State(const std::string&, std::string* state, std::string* summary) override {
+    *state = polls++ == 0 ? "RUNNING" : outcome;
+    *summary = outcome == "PASSED" ? "2/2 checks passed" : "1/2 checks passed; orders: status 500 not 200";
+    return grpc::Status::OK;
+  }
+  std::vector<std::string> started;  // the actor of each run
+  std::string outcome = "PASSED";
+  int polls = 0;
+  int unavailable = 0;
+};
+
 PolicySet StagingRequiresWindow() {
   PolicySet set;
   grpc::Status s = PolicySet::FromJson(R"({"staging": {"requires_window": "db-maintenance"}})", &set);
@@ -76,17 +105,20 @@ class WindowPipelineTest : public ::testing::Test {
                   {}),
         window_store_(pool_),
         checklists_(window_store_, store_, &backups_),
-        gate_(window_store_, checklists_, policies_, clock_) {
+        gate_(window_store_, checklists_, policies_, clock_),
+        verification_(window_store_, queue_, &smoke_, clock_) {
     EXPECT_TRUE(migrated_);
     pipeline_.SetWindows(&gate_);
+    gate_.SetVerification(&verification_);
     gate_.SetScheduledChecks(&queue_, 1h);
     clock_.Set(Utc("2027-03-03 10:00"));  // a Wednesday
   }
 
   // Sundays 02:00-04:00 UTC, for staging.
-  void DefineMaintenance(const std::string& checklist_json = "[]") {
+  void DefineMaintenance(const std::string& checklist_json = "[]", const std::string& smoke_suite = "") {
     v1::Window w;
     w.set_name("db-maintenance");
+    w.set_smoke_suite(smoke_suite);
     w.set_kind(v1::Window::MAINTENANCE);
     w.set_schedule("0 2 * * SUN");
     w.mutable_duration()->set_seconds(2 * 3600);
@@ -128,9 +160,9 @@ class WindowPipelineTest : public ::testing::Test {
           ASSERT_TRUE(queue_.Complete(job.id, "test").ok());
           continue;
         }
-        grpc::Status s = job.kind == kWindowCheckJob
-                             ? gate_.RunScheduledCheck(job)
-                             : pipeline_.Advance(nlohmann::json::parse(job.payload).value("release_id", ""));
+        grpc::Status s = job.kind == kWindowCheckJob   ? gate_.RunScheduledCheck(job)
+                         : job.kind == kWindowSmokeJob ? verifier_->Run(job)
+                                                       : pipeline_.Advance(nlohmann::json::parse(job.payload).value("release_id", ""));
         EXPECT_TRUE(s.ok()) << s.error_message();
         ASSERT_TRUE(queue_.Complete(job.id, "test").ok());
       }
@@ -179,6 +211,9 @@ class WindowPipelineTest : public ::testing::Test {
   FakeBackupFacts backups_;
   ChecklistEvaluator checklists_;
   WindowGate gate_;
+  ScriptedSmokeRuns smoke_;
+  WindowVerification verification_;
+  WindowVerification* verifier_ = &verification_;  // the one the job runner calls
   std::vector<nlohmann::json> alerts_;  // send_alert jobs' payloads
 };
 
@@ -357,6 +392,120 @@ TEST_F(WindowPipelineTest, WindowsAreListedAndDeletedAndNamesAreUnique) {
   s = Create("abcdef1", false, &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(s.error_message().find("not defined"), std::string::npos) << s.error_message();
+}
+
+// Post-maintenance verification: the window's smoke suite runs when an opening closes (Sunday
+// 04:00 here) and is followed on the job queue; only a failure alerts.
+TEST_F(WindowPipelineTest, APassingSmokeSuiteAfterTheCloseRaisesNothing) {
+  DefineMaintenance("[]", "db-smoke");
+  clock_.Set(Utc("2027-03-07 03:59"));
+  RunDue();
+  EXPECT_TRUE(smoke_.started.empty()) << "the window is still open";
+  clock_.Set(Utc("2027-03-07 04:00"));
+  RunDue();
+  ASSERT_EQ(smoke_.started.size(), 1u);
+  EXPECT_EQ(smoke_.started[0], "window db-maintenance");
+  v1::Window w;
+  ASSERT_TRUE(gate_.Get("db-maintenance", &w).ok());
+  EXPECT_EQ(w.last_smoke().state(), "RUNNING");
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(5s);
+    RunDue();
+  }
+  ASSERT_TRUE(gate_.Get("db-maintenance", &w).ok());
+  EXPECT_EQ(w.last_smoke().state(), "PASSED") << w.last_smoke().DebugString();
+  EXPECT_EQ(w.last_smoke().summary(), "smoke run run-1: 2/2 checks passed");
+  EXPECT_EQ(TimeOf(w.last_smoke().occurrence().end()), Utc("2027-03-07 04:00"));
+  EXPECT_TRUE(alerts_.empty());
+  EXPECT_EQ(smoke_.started.size(), 1u) << "one run per opening";
+  // The next opening's verification is already due at its close.
+  EXPECT_EQ(CountDueJobsOfKindAt(kWindowSmokeJob, Utc("2027-03-14 04:00")), 1);
+  // The checklist shows it too.
+  v1::GetWindowChecklistRequest req;
+  req.set_name("db-maintenance");
+  v1::Checklist checklist;
+  ASSERT_TRUE(gate_.Checklist(req, &checklist).ok());
+  EXPECT_EQ(checklist.last_smoke().state(), "PASSED");
+}
+
+TEST_F(WindowPipelineTest, AFailingSmokeSuiteAlertsOnceNamingTheWindowEvenAfterARestart) {
+  DefineMaintenance("[]", "db-smoke");
+  smoke_.outcome = "FAILED";
+  clock_.Set(Utc("2027-03-07 04:00"));
+  RunDue();
+  ASSERT_EQ(smoke_.started.size(), 1u);
+  // A restart between looks: a new verifier (same database, same queue) carries the run on.
+  WindowVerification restarted(window_store_, queue_, &smoke_, clock_);
+  gate_.SetVerification(&restarted);
+  verifier_ = &restarted;
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(5s);
+    RunDue();
+  }
+  ASSERT_EQ(alerts_.size(), 1u);
+  const std::string alert = alerts_[0].dump();
+  EXPECT_NE(alert.find("MaintenanceVerificationFailed"), std::string::npos) << alert;
+  EXPECT_EQ(alerts_[0]["alert"]["labels"].value("window", ""), "db-maintenance") << alert;
+  EXPECT_NE(alert.find("post-maintenance verification of window db-maintenance"), std::string::npos) << alert;
+  EXPECT_NE(alert.find("orders: status 500 not 200"), std::string::npos) << alert;
+  v1::Window w;
+  ASSERT_TRUE(gate_.Get("db-maintenance", &w).ok());
+  EXPECT_EQ(w.last_smoke().state(), "FAILED");
+  // A step that runs again for the same opening (a crash after the alert was enqueued) changes
+  // nothing: no second run, no second alert.
+  ASSERT_TRUE(queue_.Enqueue(kWindowSmokeJob, "",
+                             nlohmann::json{{"window", "db-maintenance"},
+                                            {"opening_us", ToMicros(Utc("2027-03-07 02:00"))},
+                                            {"end_us", ToMicros(Utc("2027-03-07 04:00"))},
+                                            {"step", 7}}.dump(),
+                             clock_.Now()).ok());
+  RunDue();
+  EXPECT_EQ(alerts_.size(), 1u);
+  EXPECT_EQ(smoke_.started.size(), 1u);
+}
+
+TEST_F(WindowPipelineTest, ASmokeSuiteThatCannotStartAlertsAndAnUnreachableHealthServiceIsAskedAgain) {
+  DefineMaintenance("[]", "db-smoke");
+  smoke_.unavailable = 2;  // the health service is restarting at the close
+  clock_.Set(Utc("2027-03-07 04:00"));
+  RunDue();
+  EXPECT_TRUE(smoke_.started.empty());
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(5s);
+    RunDue();
+  }
+  ASSERT_EQ(smoke_.started.size(), 1u) << "started once the health service answered";
+  EXPECT_TRUE(alerts_.empty());
+
+  // A suite the health service does not know: NOT_STARTED, and an incident.
+  v1::Window gone;
+  ASSERT_TRUE(gate_.Delete("db-maintenance", &gone).ok());
+  clock_.Set(Utc("2027-03-08 10:00"));
+  DefineMaintenance("[]", "no-such-suite");
+  clock_.Set(Utc("2027-03-14 04:00"));
+  RunDue();
+  ASSERT_EQ(alerts_.size(), 1u);
+  EXPECT_NE(alerts_[0].dump().find("smoke suite no-such-suite could not be started: no smoke suite no-such-suite"),
+            std::string::npos)
+      << alerts_[0].dump();
+  v1::Window w;
+  ASSERT_TRUE(gate_.Get("db-maintenance", &w).ok());
+  EXPECT_EQ(w.last_smoke().state(), "NOT_STARTED");
+}
+
+TEST_F(WindowPipelineTest, OnlyAMaintenanceWindowNamesASmokeSuite) {
+  v1::Window freeze;
+  freeze.set_name("holidays");
+  freeze.set_kind(v1::Window::FREEZE);
+  v1::TimeRange* r = freeze.add_ranges();
+  SetTimestamp(r->mutable_start(), Utc("2027-12-20 00:00"));
+  SetTimestamp(r->mutable_end(), Utc("2028-01-03 00:00"));
+  freeze.set_smoke_suite("db-smoke");
+  v1::Window out;
+  grpc::Status s = gate_.Create(freeze, "ops", &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("smoke_suite: verifies the changes of a maintenance window"), std::string::npos)
+      << s.error_message();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ import { Badge, ErrorLine, LiveIndicator, ReasonDialog, type ReasonRequest } fro
 import { CanaryChart, WeightBar, type Verdict } from "../charts";
 import { ago, clock, date, shortId, shortSha } from "../format";
 import { releaseActions, releaseState, releaseTone, terminal, verdictTone } from "../states";
+import { bakeView } from "../windows";
 
 export function ReleasePage(props: { id: string }) {
   const { api, principal } = useSession();
@@ -30,6 +31,7 @@ export function ReleasePage(props: { id: string }) {
   const verdicts = events.filter((e) => e.type === "ANALYSIS").map(toVerdict);
   const canDrive = may.driveReleases(principal.role);
   const actions = r ? releaseActions(r) : undefined;
+  const bake = r ? bakeView(r, now) : undefined;
   const act = (title: string, confirm: string, required: boolean,
                call: (reason: string) => Promise<unknown>) =>
     setDialog({ title, label: "Reason", confirm, required, run: async (reason) => {
@@ -56,6 +58,8 @@ export function ReleasePage(props: { id: string }) {
             <div><dt>Created</dt><dd>by {r.createdBy} {ago(r.createdAt, now)}</dd></div>
             {r.approvedBy && <div><dt>Approved by</dt><dd data-testid="approved-by">{r.approvedBy}</dd></div>}
             {r.outcomeReason && <div><dt>Outcome</dt><dd>{r.outcomeReason}</dd></div>}
+            {bake && <div><dt>{bake.baking ? "Baking" : "Bake"}</dt><dd data-testid="release-bake">{bake.text}
+              {bake.verdict && <> · last verdict <Badge tone={verdictTone(bake.verdict)}>{bake.verdict}</Badge></>}</dd></div>}
             {r.nextAnalysisAt && !terminal.has(r.state) && (
               <div><dt>Next analysis</dt><dd>{clock(r.nextAnalysisAt)}</dd></div>)}
           </dl>

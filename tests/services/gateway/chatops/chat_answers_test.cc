@@ -124,7 +124,7 @@ TEST(PlanCall, EachCommandIsOneMethodOfTheTable) {
   EXPECT_EQ(static_cast<const v1::DeclareIncidentRequest&>(*declare.request).severity(), "SEV2");
   for (const char* text : {"status api", "releases api", "release 3f2a", "promote 3f2a", "abort 3f2a x",
                            "incident ack 3", "incident resolve 3", "incident update 3 x", "incidents",
-                           "health api", "backup db", "backups db"}) {
+                           "health api", "backup db", "backups db", "windows api"}) {
     PlannedCall p = PlanCall(Parse(text));
     EXPECT_NE(p.method, nullptr) << text;
     EXPECT_NE(p.request, nullptr) << text;
@@ -163,6 +163,55 @@ TEST(Answers, ChangesGoToTheChannelWithTheNextStepsAsButtons) {
   ChatAnswer read = ResultAnswer(Parse("release 3f2a"), r, alice);
   EXPECT_FALSE(read.in_channel);
   EXPECT_EQ(json::parse(SlackJson(read))["response_type"], "ephemeral");
+}
+
+TEST(Answers, WindowsSaysWhenChangesMayGoOutAndWhatHoldsTheChecklistBack) {
+  ChatCommand bare = Parse("windows orders");
+  PlannedCall plan = PlanCall(bare);
+  ASSERT_NE(plan.method, nullptr);
+  EXPECT_STREQ(plan.method->rpc, "flightdeck.v1.ReleaseService.GetNextWindow");
+  auto& request = static_cast<const v1::GetNextWindowRequest&>(*plan.request);
+  EXPECT_EQ(request.service(), "orders");
+  EXPECT_EQ(request.environment(), "production") << "no environment asks about production";
+  EXPECT_EQ(static_cast<const v1::GetNextWindowRequest&>(*PlanCall(Parse("windows orders staging")).request)
+                .environment(),
+            "staging");
+
+  v1::NextWindow next;
+  next.set_service("orders");
+  next.set_environment("production");
+  next.set_open(false);
+  next.set_required_window("db-maintenance");
+  next.set_reason("the policy of production requires maintenance window \"db-maintenance\", which is closed");
+  next.mutable_opens_at()->set_seconds(1804384800);   // 2027-03-07 02:00 UTC
+  next.mutable_closes_at()->set_seconds(1804392000);  // 04:00
+  v1::Checklist* checklist = next.mutable_checklist();
+  checklist->set_verdict(v1::ChecklistItemState::FAIL);
+  v1::ChecklistItemState* stale = checklist->add_items();
+  stale->mutable_item()->set_name("backups-verified");
+  stale->set_state(v1::ChecklistItemState::FAIL);
+  stale->set_reason("no verified backup of orders-db");
+  v1::ChecklistItemState* fine = checklist->add_items();
+  fine->mutable_item()->set_name("rollback-tested");
+  fine->set_state(v1::ChecklistItemState::PASS);
+  ChatAnswer a = ResultAnswer(bare, next, SlackActor("bob", v1::Token::VIEWER));
+  EXPECT_FALSE(a.in_channel);
+  EXPECT_EQ(a.title, "Windows for orders in production");
+  EXPECT_EQ(a.tone, ChatAnswer::Tone::kBad);
+  ASSERT_EQ(a.lines.size(), 5u);
+  EXPECT_EQ(a.lines[0], "Closed: " + next.reason());
+  EXPECT_EQ(a.lines[1], "Next opening: 2027-03-07 02:00 UTC until 2027-03-07 04:00 UTC");
+  EXPECT_EQ(a.lines[2], "Required window: `db-maintenance`");
+  EXPECT_EQ(a.lines[3], "Checklist: `FAIL`");
+  EXPECT_EQ(a.lines[4], "• backups-verified FAIL — no verified backup of orders-db");
+
+  v1::NextWindow open;
+  open.set_open(true);
+  open.mutable_closes_at()->set_seconds(1804392000);
+  ChatAnswer now = ResultAnswer(bare, open, SlackActor("bob", v1::Token::VIEWER));
+  EXPECT_EQ(now.tone, ChatAnswer::Tone::kGood);
+  EXPECT_EQ(now.lines[0], "Changes may go out now until 2027-03-07 04:00 UTC.");
+  EXPECT_EQ(now.lines[1], "No maintenance window is required.");
 }
 
 TEST(Answers, SlackTextIsEscapedAndRefusalsSayWhichRoleIsNeeded) {

@@ -65,6 +65,21 @@ TEST(ParseCommand, ServiceAndEnvironmentCommands) {
   EXPECT_EQ(Error("health"), "health: missing <service>\nusage: health <service> [env]");
 }
 
+TEST(ParseCommand, WindowsTakesAServiceAndAnOptionalEnvironment) {
+  ChatCommand c = Ok("windows orders production");
+  EXPECT_EQ(c.kind, CommandKind::kWindows);
+  EXPECT_EQ(c.service, "orders");
+  EXPECT_EQ(c.environment, "production");
+  EXPECT_EQ(Ok("Windows orders").environment, "");
+  EXPECT_EQ(Error("windows"), "windows: missing <service>\nusage: windows <service> [env]");
+  EXPECT_EQ(Error("windows orders production now"),
+            "windows: unexpected \"now\" after [env]\nusage: windows <service> [env]");
+  EXPECT_EQ(Error("windos orders"), "unknown command \"windos\"; did you mean \"windows\"?\n"
+                                    "usage: windows <service> [env]");
+  EXPECT_NE(UsageText().find("\nwindows <service> [env]"), std::string::npos) << "help lists it";
+  EXPECT_FALSE(IsChange(CommandKind::kWindows));
+}
+
 TEST(ParseCommand, ReleaseActionsTakeIdPrefixes) {
   ChatCommand c = Ok("approve 3F2A looks good to me");
   EXPECT_EQ(c.kind, CommandKind::kApprove);
