@@ -2,7 +2,9 @@
 // Wiring only.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <thread>
@@ -72,6 +74,7 @@ class Backups final : public runtime::Component {
     gauges_.Add("jobs", runtime::LoggedRefresh("job backlog", [this] { return backlog_.Refresh(); }));
     gauges_.Add("backup_rpo", runtime::LoggedRefresh("backup RPO", [this] { return rpo_.Refresh(); }));
     service_.SetEgressPolicy(&egress_);
+    runner_.SetStaleAfter(stale_after_);
     worker_.Handle(alerts::kSendAlertJob, [this](const jobs::Job& j) { return alerts_.Deliver(j); });
     worker_.Handle(backups::kRunJob, [this](const jobs::Job& j) { return runner_.RunBackup(PayloadString(j, "backup_id")); });
     worker_.Handle(backups::kVerifyJob, [this](const jobs::Job& j) { return runner_.Verify(PayloadString(j, "backup_id")); });
@@ -139,14 +142,18 @@ class Backups final : public runtime::Component {
     }
   }
 
-  // Every minute: fail runs whose runner died elsewhere, and run retention daily.
+  // Every minute, or every stale window when that is shorter (so that a run or restore whose
+  // runner died on another host is failed within two stale windows): fail abandoned work; and
+  // run retention daily.
   void Housekeeping() {
-    int minutes = 0;
+    const std::chrono::milliseconds period = std::min<std::chrono::milliseconds>(std::chrono::minutes(1), stale_after_);
+    auto next_retention = std::chrono::steady_clock::now() + std::chrono::hours(24);
     std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_; })) {
+    while (!cv_.wait_for(lock, period, [this] { return stopping_; })) {
       lock.unlock();
       runner_.RecoverAbandoned(stale_after_);
-      if (++minutes % (24 * 60) == 0) {
+      if (std::chrono::steady_clock::now() >= next_retention) {
+        next_retention += std::chrono::hours(24);
         std::vector<backups::TargetRecord> targets;
         if (store_.ListTargets(&targets).ok()) {
           for (const auto& t : targets) runner_.ApplyRetention(t.target.name());

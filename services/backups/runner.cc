@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <map>
@@ -128,8 +129,13 @@ std::string Payload(const nlohmann::json& j) { return j.dump(); }
 // mistake a slow run for an abandoned one.
 class Heartbeat {
  public:
-  Heartbeat(BackupStore& store, const Clock& clock, std::string id)
-      : store_(store), clock_(clock), id_(std::move(id)), thread_([this] { Run(); }) {}
+  Heartbeat(BackupStore& store, const Clock& clock, std::string id, std::chrono::milliseconds every)
+      : Heartbeat(every, [&store, &clock, id](uint64_t progress) {
+          (void)store.Heartbeat(id, static_cast<long long>(progress), clock.Now());
+        }) {}
+  // Any beat, e.g. a restore's (RestoreHeartbeat), which has no progress of its own.
+  Heartbeat(std::chrono::milliseconds every, std::function<void(uint64_t progress)> beat)
+      : every_(every), beat_(std::move(beat)), thread_([this] { Run(); }) {}
   ~Heartbeat() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -143,13 +149,12 @@ class Heartbeat {
  private:
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; })) {
-      (void)store_.Heartbeat(id_, static_cast<long long>(progress_.load()), clock_.Now());
+    while (!cv_.wait_for(lock, every_, [this] { return stop_; })) {
+      beat_(progress_.load());
     }
   }
-  BackupStore& store_;
-  const Clock& clock_;
-  std::string id_;
+  std::chrono::milliseconds every_;
+  std::function<void(uint64_t)> beat_;
   std::atomic<uint64_t> progress_{0};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -266,7 +271,7 @@ grpc::Status Runner::RunBackup(const std::string& backup_id) {
     file->Abandon();
     return Fail(b, s.error_message());
   }
-  Heartbeat heartbeat(store_, clock_, b.id());
+  Heartbeat heartbeat(store_, clock_, b.id(), heartbeat_every_);
   uint64_t dumped = 0;
   std::string sink_error;
   DumpManifest manifest;
@@ -447,6 +452,15 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
     if (grpc::Status s = store_.BackupServer(b.id(), &sealed); !s.ok()) return s;
     where = BackupServerBinding(b.id());
   }
+  // A restore runs at most once: a job taken again after its runner died (its lease expired)
+  // must not restore a second time, perhaps over a database someone uses by now.
+  bool claimed = false;
+  if (grpc::Status s = store_.ClaimRestore(b.id(), runner_id_, clock_.Now(), &claimed); !s.ok()) return s;
+  if (!claimed) {
+    log::Warn("restore interrupted earlier: not started again", {{"backup_id", b.id()}, {"database", database}});
+    return grpc::Status::OK;
+  }
+  Heartbeat heartbeat(heartbeat_every_, [&](uint64_t) { (void)store_.RestoreHeartbeat(b.id(), runner_id_, clock_.Now()); });
   if (sealed.empty()) return finish("the backup records no server to restore to; an admin may name one (server_url)");
   std::string url;
   if (grpc::Status s = secrets::Open(keys_, sealed, where, &url); !s.ok()) return finish(s.error_message());
@@ -531,6 +545,16 @@ void Runner::RecoverAbandoned(std::chrono::milliseconds stale_after) {
     runs_.With({b.target(), "FAILED"}).Inc();
     log::Warn("interrupted backup marked failed", {{"backup_id", b.id()}, {"target", b.target()}});
     if (b.trigger() == v1::Backup::SCHEDULED) NoteConsecutiveFailures(b.target());
+  }
+  std::vector<v1::Backup> restores;
+  s = store_.FailAbandonedRestores(host_, runner_id_, clock_.Now() - stale_after, clock_.Now(), &restores);
+  if (!s.ok()) {
+    log::Warn("cannot look for interrupted restores", {{"error", s.error_message()}});
+    return;
+  }
+  for (const v1::Backup& b : restores) {
+    log::Warn("interrupted restore marked failed",
+              {{"backup_id", b.id()}, {"database", b.last_restore().target_database()}});
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -45,6 +46,12 @@ class Runner {
   // Fails RUNNING backups whose runner died (same host, other pid: a restart; or no heartbeat
   // for `stale_after`) and removes their partial files. Called at start-up and periodically.
   void RecoverAbandoned(std::chrono::milliseconds stale_after);
+  // Running work beats every third of the stale window (at most every 5 s), so that no replica
+  // mistakes a live run or restore for an abandoned one, however short the window.
+  void SetStaleAfter(std::chrono::milliseconds stale_after) {
+    heartbeat_every_ = std::clamp<std::chrono::milliseconds>(stale_after / 3, std::chrono::milliseconds(100),
+                                                             std::chrono::seconds(5));
+  }
 
   static std::string FileName(const std::string& backup_id) { return backup_id + ".fdbk"; }
 
@@ -57,6 +64,7 @@ class Runner {
   const Clock& clock_;
   std::string host_;
   std::string runner_id_;
+  std::chrono::milliseconds heartbeat_every_{5000};
   Tools tools_;
   metrics::Family<metrics::Counter>& runs_;
   metrics::Family<metrics::Counter>& alerts_;

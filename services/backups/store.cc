@@ -39,6 +39,16 @@ constexpr char kBackupColumns[] =
     "id::text, target, state, trigger, progress_bytes, detail::text, "
     "(extract(epoch from created_at) * 1000000)::bigint";
 
+// The verified column mirrors the detail's verification result ('' when none).
+std::string VerifiedColumn(const v1::Backup& b) {
+  switch (b.verification().result()) {
+    case v1::BackupVerification::RUNNING: return "RUNNING";
+    case v1::BackupVerification::PASSED: return "PASSED";
+    case v1::BackupVerification::FAILED: return "FAILED";
+    default: return "";
+  }
+}
+
 void BackupFromRow(const pqxx::row& row, v1::Backup* b) {
   b->Clear();
   db::FromDetailJson(row[5].as<std::string>(), b);
@@ -110,6 +120,26 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE state = 'RUNNING' AND ((runner LIKE $1 || ':%' AND "
                     "runner <> $2) OR heartbeat_at < " + db::MicrosParam(3) + ") FOR UPDATE SKIP LOCKED");
+  // A restore borrows its backup's runner and heartbeat_at (the run itself ended long ago): a
+  // runner claims it (once: heartbeat_at older than the request), beats while it runs, and it
+  // counts as abandoned only once claimed.
+  pool_.Prepare("backups_restore_claim",
+                "UPDATE backups.backups SET runner = $2, heartbeat_at = " + db::MicrosParam(3) +
+                    " WHERE id = $1::uuid AND detail->'last_restore'->>'state' = 'RUNNING' AND (heartbeat_at IS NULL"
+                    " OR heartbeat_at < (detail->'last_restore'->>'started_at')::timestamptz) RETURNING id");
+  pool_.Prepare("backups_restore_running",
+                std::string("SELECT ") + kBackupColumns +
+                    " FROM backups.backups WHERE id = $1::uuid AND detail->'last_restore'->>'state' = 'RUNNING'"
+                    " FOR UPDATE");
+  pool_.Prepare("backups_restore_heartbeat",
+                "UPDATE backups.backups SET heartbeat_at = " + db::MicrosParam(3) +
+                    " WHERE id = $1::uuid AND runner = $2 AND detail->'last_restore'->>'state' = 'RUNNING'");
+  pool_.Prepare("backups_restore_abandoned",
+                std::string("SELECT ") + kBackupColumns +
+                    " FROM backups.backups WHERE detail->'last_restore'->>'state' = 'RUNNING'"
+                    " AND heartbeat_at >= (detail->'last_restore'->>'started_at')::timestamptz"
+                    " AND ((runner LIKE $1 || ':%' AND runner <> $2) OR heartbeat_at < " + db::MicrosParam(3) +
+                    ") FOR UPDATE SKIP LOCKED");
 }
 
 grpc::Status BackupStore::CreateTarget(const TargetRecord& r, Clock::TimePoint now) {
@@ -299,16 +329,59 @@ grpc::Status BackupStore::Heartbeat(const std::string& id, long long progress, C
   });
 }
 
+namespace {
+
+// A restore whose runner died: FAILED, saying so (the database may hold part of the data).
+v1::Backup FailInterruptedRestore(pqxx::transaction_base& tx, const pqxx::row& row, long long now_us) {
+  v1::Backup b;
+  BackupFromRow(row, &b);
+  v1::BackupRestore* r = b.mutable_last_restore();
+  r->set_state("FAILED");
+  r->set_error("interrupted: the service running it stopped during the restore; database " +
+               r->target_database() + " may be partly restored and must not be used");
+  SetTimestamp(r->mutable_finished_at(), now_us);
+  db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), db::DetailJson(b), VerifiedColumn(b),
+           b.progress_bytes(), now_us);
+  return b;
+}
+
+}  // namespace
+
+grpc::Status BackupStore::ClaimRestore(const std::string& id, const std::string& runner, Clock::TimePoint now,
+                                       bool* claimed) {
+  return pool_.Transact("claim restore", [&](pqxx::transaction_base& tx) {
+    *claimed = !db::Exec(tx, "backups_restore_claim", id, runner, ToMicros(now)).empty();
+    if (*claimed) return grpc::Status::OK;
+    // Claimed before, and its job taken again: the runner that claimed it died mid-restore.
+    for (const pqxx::row& row : db::Exec(tx, "backups_restore_running", id)) {
+      FailInterruptedRestore(tx, row, ToMicros(now));
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::RestoreHeartbeat(const std::string& id, const std::string& runner, Clock::TimePoint now) {
+  return pool_.Transact("restore heartbeat", [&](pqxx::transaction_base& tx) {
+    db::Exec(tx, "backups_restore_heartbeat", id, runner, ToMicros(now));
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status BackupStore::FailAbandonedRestores(const std::string& host, const std::string& runner,
+                                                Clock::TimePoint stale_before, Clock::TimePoint now,
+                                                std::vector<v1::Backup>* failed) {
+  return pool_.Transact("fail abandoned restores", [&](pqxx::transaction_base& tx) {
+    failed->clear();
+    for (const pqxx::row& row : db::Exec(tx, "backups_restore_abandoned", host, runner, ToMicros(stale_before))) {
+      failed->push_back(FailInterruptedRestore(tx, row, ToMicros(now)));
+    }
+    return grpc::Status::OK;
+  });
+}
+
 grpc::Status BackupStore::Save(const v1::Backup& b, Clock::TimePoint now, std::vector<JobRequest> then) {
   return pool_.Transact("save backup", [&](pqxx::transaction_base& tx) {
-    std::string verified;
-    switch (b.verification().result()) {
-      case v1::BackupVerification::RUNNING: verified = "RUNNING"; break;
-      case v1::BackupVerification::PASSED: verified = "PASSED"; break;
-      case v1::BackupVerification::FAILED: verified = "FAILED"; break;
-      default: break;
-    }
-    db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), db::DetailJson(b), verified,
+    db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), db::DetailJson(b), VerifiedColumn(b),
              b.progress_bytes(), ToMicros(now));
     for (const JobRequest& j : then) {
       grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at, j.retry);

@@ -109,6 +109,16 @@ class BackupStore {
   grpc::Status FailAbandoned(const std::string& host, const std::string& runner,
                              Clock::TimePoint stale_before, Clock::TimePoint now,
                              const std::string& reason, std::vector<v1::Backup>* failed);
+  // Takes a requested restore for `runner` (*claimed). A restore claimed before (its job was
+  // taken again after its runner died) is not run twice: it is marked FAILED as interrupted,
+  // and *claimed is false, as it is when the restore is no longer RUNNING.
+  grpc::Status ClaimRestore(const std::string& id, const std::string& runner, Clock::TimePoint now, bool* claimed);
+  grpc::Status RestoreHeartbeat(const std::string& id, const std::string& runner, Clock::TimePoint now);
+  // Restores left RUNNING by a runner that is gone (the same rule as FailAbandoned, counted only
+  // once a runner claimed them): their last_restore becomes FAILED with an "interrupted" reason.
+  grpc::Status FailAbandonedRestores(const std::string& host, const std::string& runner,
+                                     Clock::TimePoint stale_before, Clock::TimePoint now,
+                                     std::vector<v1::Backup>* failed);
   grpc::Status Enqueue(const JobRequest& job);
 
  private:

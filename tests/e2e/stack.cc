@@ -440,6 +440,23 @@ void Stack::Resume(const std::string& name) { process(name).Signal(SIGCONT); }
 
 void Stack::Signal(const std::string& name, int sig) { process(name).Signal(sig); }
 
+std::unique_ptr<Process> Stack::Replica(const std::string& name, const std::string& replica_name,
+                                        const std::vector<std::string>& prefix,
+                                        const std::map<std::string, std::string>& overrides) const {
+  for (const Spec& spec : specs_) {
+    if (spec.name != name) continue;
+    std::map<std::string, std::string> env = spec.env;
+    env["FLIGHTDECK_GRPC_PORT"] = "0";
+    env["FLIGHTDECK_ADMIN_PORT"] = "0";
+    for (const auto& [key, value] : overrides) env[key] = value;
+    if (prefix.empty()) return std::make_unique<Process>(replica_name, spec.binary, env);
+    std::vector<std::string> args(prefix.begin() + 1, prefix.end());
+    args.push_back(spec.binary);
+    return std::make_unique<Process>(replica_name, prefix[0], env, args);
+  }
+  return nullptr;
+}
+
 Process& Stack::process(const std::string& name) {
   for (size_t i = 0; i < specs_.size(); ++i) {
     if (specs_[i].name == name) return *processes_[i];

@@ -98,6 +98,11 @@ class Stack {
   void Resume(const std::string& name);
   void Signal(const std::string& name, int sig);
   Process& process(const std::string& name);
+  // Another replica of `name` (tests/chaos) with the same settings and ports of its own, run as
+  // `prefix` + its binary when a prefix is given (e.g. a shell that changes the hostname first).
+  std::unique_ptr<Process> Replica(const std::string& name, const std::string& replica_name,
+                                   const std::vector<std::string>& prefix = {},
+                                   const std::map<std::string, std::string>& overrides = {}) const;
   std::string Logs() const;
 
  private:
