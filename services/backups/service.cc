@@ -421,7 +421,7 @@ grpc::Status BackupServiceImpl::RestoreBackup(grpc::ServerContext* context, cons
   r->set_state("RUNNING");
   r->set_requested_by(Actor(context));
   SetTimestamp(r->mutable_started_at(), clock_.Now());
-  grpc::Status s = store_.Save(*out, clock_.Now(), {{kRestoreJob, "", job.dump(), clock_.Now()}});
+  grpc::Status s = store_.StartRestore(*out, clock_.Now(), {{kRestoreJob, "", job.dump(), clock_.Now()}});
   if (s.ok() && server != out->server()) {
     log::Warn("restore to another server than the backup's own",
               {{"backup_id", out->id()}, {"backup_server", out->server()}, {"server", server},

@@ -120,13 +120,16 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE state = 'RUNNING' AND ((runner LIKE $1 || ':%' AND "
                     "runner <> $2) OR heartbeat_at < " + db::MicrosParam(3) + ") FOR UPDATE SKIP LOCKED");
-  // A restore borrows its backup's runner and heartbeat_at (the run itself ended long ago): a
-  // runner claims it (once: heartbeat_at older than the request), beats while it runs, and it
-  // counts as abandoned only once claimed.
+  // A restore borrows its backup's runner and heartbeat_at (the run itself ended long ago):
+  // requesting it clears heartbeat_at, a runner claims it (once: while heartbeat_at is NULL),
+  // beats while it runs, and it counts as abandoned only once claimed. No comparison of wall
+  // clock times decides the claim, so a clock that jumped back since the backup ran (or did not
+  // move at all) neither refuses the restore nor lets it be claimed twice.
+  pool_.Prepare("backups_restore_unclaim", "UPDATE backups.backups SET heartbeat_at = NULL WHERE id = $1::uuid");
   pool_.Prepare("backups_restore_claim",
                 "UPDATE backups.backups SET runner = $2, heartbeat_at = " + db::MicrosParam(3) +
-                    " WHERE id = $1::uuid AND detail->'last_restore'->>'state' = 'RUNNING' AND (heartbeat_at IS NULL"
-                    " OR heartbeat_at < (detail->'last_restore'->>'started_at')::timestamptz) RETURNING id");
+                    " WHERE id = $1::uuid AND detail->'last_restore'->>'state' = 'RUNNING'"
+                    " AND heartbeat_at IS NULL RETURNING id");
   pool_.Prepare("backups_restore_running",
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE id = $1::uuid AND detail->'last_restore'->>'state' = 'RUNNING'"
@@ -137,7 +140,7 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
   pool_.Prepare("backups_restore_abandoned",
                 std::string("SELECT ") + kBackupColumns +
                     " FROM backups.backups WHERE detail->'last_restore'->>'state' = 'RUNNING'"
-                    " AND heartbeat_at >= (detail->'last_restore'->>'started_at')::timestamptz"
+                    " AND heartbeat_at IS NOT NULL"
                     " AND ((runner LIKE $1 || ':%' AND runner <> $2) OR heartbeat_at < " + db::MicrosParam(3) +
                     ") FOR UPDATE SKIP LOCKED");
 }
@@ -380,9 +383,19 @@ grpc::Status BackupStore::FailAbandonedRestores(const std::string& host, const s
 }
 
 grpc::Status BackupStore::Save(const v1::Backup& b, Clock::TimePoint now, std::vector<JobRequest> then) {
+  return SaveAnd(b, now, std::move(then), false);
+}
+
+grpc::Status BackupStore::StartRestore(const v1::Backup& b, Clock::TimePoint now, std::vector<JobRequest> then) {
+  return SaveAnd(b, now, std::move(then), true);
+}
+
+grpc::Status BackupStore::SaveAnd(const v1::Backup& b, Clock::TimePoint now, std::vector<JobRequest> then,
+                                  bool unclaim_restore) {
   return pool_.Transact("save backup", [&](pqxx::transaction_base& tx) {
     db::Exec(tx, "backups_save", b.id(), v1::Backup::State_Name(b.state()), db::DetailJson(b), VerifiedColumn(b),
              b.progress_bytes(), ToMicros(now));
+    if (unclaim_restore) db::Exec(tx, "backups_restore_unclaim", b.id());
     for (const JobRequest& j : then) {
       grpc::Status s = jobs_.EnqueueIn(tx, j.kind, j.key, j.payload, j.due_at, j.retry);
       if (!s.ok() && s.error_code() != grpc::StatusCode::ALREADY_EXISTS) return s;

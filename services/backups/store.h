@@ -104,6 +104,9 @@ class BackupStore {
   grpc::Status Heartbeat(const std::string& id, long long progress_bytes, Clock::TimePoint now);
   // Writes the backup's state and detail, and schedules `then` in the same transaction.
   grpc::Status Save(const v1::Backup& backup, Clock::TimePoint now, std::vector<JobRequest> then = {});
+  // Save for a restore just requested (last_restore RUNNING): also leaves it unclaimed, so that
+  // exactly one ClaimRestore takes it.
+  grpc::Status StartRestore(const v1::Backup& backup, Clock::TimePoint now, std::vector<JobRequest> then);
   // RUNNING backups whose runner is gone: same host with another pid (a restart), or no
   // heartbeat since `stale_before`. Marked FAILED with `reason`; returned for clean-up.
   grpc::Status FailAbandoned(const std::string& host, const std::string& runner,
@@ -122,6 +125,8 @@ class BackupStore {
   grpc::Status Enqueue(const JobRequest& job);
 
  private:
+  grpc::Status SaveAnd(const v1::Backup& backup, Clock::TimePoint now, std::vector<JobRequest> then,
+                       bool unclaim_restore);
   db::Pool& pool_;
   jobs::Queue& jobs_;
 };

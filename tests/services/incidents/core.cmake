@@ -15,4 +15,5 @@ fd_add_test(incidents_core_due_work_test LABEL integration TIMEOUT 300
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/core_notify_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/core_correlation_test.cc
           ${CMAKE_CURRENT_LIST_DIR}/core_report_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/core_clock_jump_test.cc
   LIBS ${FD_INCIDENTS_CORE_TEST_LIBS} nlohmann_json::nlohmann_json)
