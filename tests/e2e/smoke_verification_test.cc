@@ -231,7 +231,7 @@ TEST_F(SmokeVerificationE2eTest, AWindowsSuiteRunsWhenItClosesAndOnlyAFailureOpe
   EXPECT_NE(passed.value("summary", "").find("1/1 checks passed"), std::string::npos) << passed.dump(2);
   EXPECT_GE(db.status_requests(), 1);
   json run = Get("/v1/health/smoke-runs/" + passed.value("run_id", ""));
-  EXPECT_EQ(run.value("created_by", ""), "window e2e-upkeep-ok") << run.dump(2);
+  EXPECT_EQ(run.value("created_by", ""), "releases (window e2e-upkeep-ok)") << run.dump(2);
 
   db.set_healthy(false);
   json failed = verify("e2e-upkeep-bad");
