@@ -8,7 +8,9 @@ using Json = nlohmann::json;
 // Bodies never fail on a stray invalid UTF-8 byte from a title: it becomes U+FFFD.
 std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-Json ButtonJson(const SlackButton& b) {
+}  // namespace
+
+Json SlackButtonJson(const SlackButton& b) {
   Json button = {{"type", "button"},
                  {"text", {{"type", "plain_text"}, {"text", b.label}}},
                  {"action_id", b.action_id},
@@ -22,8 +24,6 @@ Json ButtonJson(const SlackButton& b) {
   }
   return button;
 }
-
-}  // namespace
 
 std::string SlackEscape(const std::string& text) {
   std::string out;
@@ -53,7 +53,7 @@ std::string SlackBody(const SlackMessage& m) {
   }
   if (!m.buttons.empty()) {
     Json elements = Json::array();
-    for (const SlackButton& b : m.buttons) elements.push_back(ButtonJson(b));
+    for (const SlackButton& b : m.buttons) elements.push_back(SlackButtonJson(b));
     blocks.push_back({{"type", "actions"}, {"block_id", "flightdeck_actions"}, {"elements", std::move(elements)}});
   }
   return Dump({{"text", SlackEscape(m.text)}, {"blocks", std::move(blocks)}});

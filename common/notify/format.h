@@ -23,6 +23,9 @@ struct SlackButton {
   std::string confirm;    // non-empty: Slack asks "Are you sure?" with this text first
 };
 
+// One Block Kit button element (the chat-ops front's answers use it too).
+nlohmann::json SlackButtonJson(const SlackButton& button);
+
 struct SlackMessage {
   std::string text;     // the notification's plain fallback (phones, screen readers)
   std::string heading;  // shown bold

@@ -7,19 +7,7 @@ namespace {
 
 using nlohmann::json;
 
-// Slack's mrkdwn needs &, < and > escaped; everything else is literal.
-std::string SlackEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+using notify::SlackEscape;
 
 const char* Emoji(ChatAnswer::Tone tone) {
   switch (tone) {
@@ -78,18 +66,7 @@ std::string SlackJson(const ChatAnswer& answer) {
   if (!answer.buttons.empty()) {
     json elements = json::array();
     for (const ChatButton& b : answer.buttons) {
-      json button = {{"type", "button"},
-                     {"text", {{"type", "plain_text"}, {"text", b.label}}},
-                     {"action_id", b.action_id},
-                     {"value", b.value}};
-      if (!b.style.empty()) button["style"] = b.style;
-      if (!b.confirm.empty()) {
-        button["confirm"] = {{"title", {{"type", "plain_text"}, {"text", "Are you sure?"}}},
-                             {"text", {{"type", "plain_text"}, {"text", b.confirm}}},
-                             {"confirm", {{"type", "plain_text"}, {"text", b.label}}},
-                             {"deny", {{"type", "plain_text"}, {"text", "Cancel"}}}};
-      }
-      elements.push_back(std::move(button));
+      elements.push_back(notify::SlackButtonJson(b));
     }
     blocks.push_back({{"type", "actions"}, {"block_id", "flightdeck_actions"}, {"elements", elements}});
   }

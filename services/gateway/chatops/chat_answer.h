@@ -3,18 +3,16 @@
 #include <string>
 #include <vector>
 
+#include "common/notify/format.h"
+
 // What the chat front says back, in platform-neutral terms, and its two renderings: Slack's
 // Block Kit message and Mattermost's attachment message. Both are built to read on a phone:
 // one bold title line, short lines under it, buttons last.
 namespace flightdeck::gateway::chatops {
 
-struct ChatButton {
-  std::string label;      // "Approve"
-  std::string action_id;  // "approve", "abort", "promote", "ack", "resolve"
-  std::string value;      // the release or incident id it acts on
-  std::string style;      // "primary", "danger" or ""
-  std::string confirm;    // when set, Slack asks "Are you sure?" with this text first
-};
+// A button on an answer: action_id "approve", "abort", "promote", "ack" or "resolve" with the
+// release or incident id as value, the same buttons the services' notifications carry.
+using ChatButton = notify::SlackButton;
 
 struct ChatAnswer {
   bool in_channel = false;        // everyone in the channel sees it (changes); else only the caller
