@@ -27,6 +27,10 @@ void Server::Start() {
   // service, which a server with no domain service yet (only health) needs to start at all.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second process started on the same port (or handed the
+  // same port by a bind to port 0) would then silently take a share of the calls. A port that
+  // is taken must be an error at start-up instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::string address = options_.bind_address + ":" + std::to_string(options_.port);
   builder.AddListeningPort(address, MakeServerCredentials(options_.authorize), &port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);
