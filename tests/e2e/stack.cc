@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -140,7 +141,27 @@ void Process::Kill() {
 }
 
 void Process::Signal(int sig) {
-  if (pid_ > 0) kill(pid_, sig);
+  if (pid_ <= 0) return;
+  kill(pid_, sig);
+  if (sig != SIGSTOP) return;
+  // kill() only queues the stop: wait (at most 2 s) until every thread shows state T in
+  // /proc/PID/task/*/stat, so that a fault test's calls start against a stopped process.
+  const std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all_stopped = true;
+    std::error_code error;  // the process may be gone: then there is nothing to wait for
+    for (auto task = std::filesystem::directory_iterator(tasks, error);
+         !error && task != std::filesystem::directory_iterator(); task.increment(error)) {
+      std::ifstream stat(task->path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      size_t paren = line.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'T') all_stopped = false;
+    }
+    if (all_stopped || error) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 bool Process::WaitExit(std::chrono::milliseconds limit) {
