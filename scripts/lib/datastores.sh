@@ -191,14 +191,36 @@ fd_pg_stop() {
   fi
 }
 
+# fd_pg_standby_slot DIR: the replication slot of the standby in DIR, named after DIR (lower
+# case letters, digits and _, starting with a letter).
+fd_pg_standby_slot() {
+  local name
+  name=$(basename "$1" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' '_')
+  [[ $name == [a-z]* ]] || name="standby_$name"
+  printf '%s\n' "$name"
+}
+
+# fd_pg_drop_standby_slot DIR PRIMARY_URL: frees the standby's slot on the primary (after
+# fd_pg_stop; a missing slot is not an error).
+fd_pg_drop_standby_slot() {
+  local slot
+  slot=$(fd_pg_standby_slot "$1")
+  PGCONNECT_TIMEOUT=5 "$FD_PG_BIN/psql" -X -q -t -A -d "$2" -c \
+    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null
+}
+
 # fd_pg_start_standby DIR PORT PRIMARY_URL
 # A streaming hot standby of the cluster at PRIMARY_URL (a superuser URL; the initdb defaults
 # allow replication connections from 127.0.0.1) in DIR/data, listening on 127.0.0.1:PORT:
 # pg_basebackup -R, so it follows the primary from the moment it starts. Bounded: the base
-# backup gets 120 s, the start 60 s. fd_pg_stop stops it; the caller removes DIR.
+# backup gets 120 s, the start 60 s. It streams through a replication slot named after DIR
+# (fd_pg_standby_slot), so that the primary keeps the WAL it has not received yet: without one,
+# a busy primary recycles segments a slow standby still needs and replication stops for good.
+# fd_pg_stop stops it; fd_pg_drop_standby_slot frees the slot; the caller removes DIR.
 fd_pg_start_standby() {
-  local dir port url password deadline
+  local dir port url password deadline slot
   dir=$(fd_abs_path "$1")
+  slot=$(fd_pg_standby_slot "$dir")
   port=$2
   url=$3
   fd_pg_is_running "$dir" && return 0
@@ -213,7 +235,7 @@ fd_pg_start_standby() {
   url=$(printf '%s' "$url" | sed 's|^\(postgres[a-z]*://[^:/@]*\):[^@]*@|\1@|')
   # A standby that was stopped keeps following the primary when started again.
   if [[ ! -f $dir/data/PG_VERSION ]] && ! PGPASSWORD=$password fd_as_pg_owner timeout 120 "$FD_PG_BIN/pg_basebackup" -d "$url" \
-      -D "$dir/data" -R -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1; then
+      -D "$dir/data" -R -X stream -C -S "$slot" -c fast --no-sync >"$dir/basebackup.log" 2>&1; then
     fd_log "error: pg_basebackup failed; $dir/basebackup.log says:"
     tail -n 20 "$dir/basebackup.log" >&2
     return 1
