@@ -304,6 +304,11 @@ CommonConfig LoadCommon(const Env& env, const std::string& process_name) {
          "\"" + config.bind_address + "\" is not a host (expected e.g. 127.0.0.1 or 0.0.0.0)");
   }
   config.database_url = env.PostgresUrl("DATABASE_URL");
+  if (env.Raw("FLIGHTDECK_DATABASE_READ_URL")) {
+    config.database_read_url = env.PostgresUrl("FLIGHTDECK_DATABASE_READ_URL");
+  }
+  config.database_read_max_lag =
+      env.Duration("FLIGHTDECK_DATABASE_READ_MAX_LAG", std::chrono::seconds(5));
   config.redis_url = env.RedisUrl("REDIS_URL");
   config.db_pool_size = static_cast<int>(env.Int("FLIGHTDECK_DB_POOL_SIZE", 8, 1, 1024));
   config.db_acquire_timeout =

@@ -57,6 +57,8 @@ struct CommonConfig {
   std::string log_level;     // LOG_LEVEL: trace|debug|info|warn|error|critical|off
   std::string bind_address;  // FLIGHTDECK_BIND_ADDRESS, default 127.0.0.1
   std::string database_url;  // DATABASE_URL (required)
+  std::string database_read_url;  // FLIGHTDECK_DATABASE_READ_URL: a hot standby, empty when none
+  std::chrono::milliseconds database_read_max_lag;  // FLIGHTDECK_DATABASE_READ_MAX_LAG, default 5s
   std::string redis_url;     // REDIS_URL (required)
   int db_pool_size;                             // FLIGHTDECK_DB_POOL_SIZE, default 8
   std::chrono::milliseconds db_acquire_timeout;  // FLIGHTDECK_DB_ACQUIRE_TIMEOUT, default 5s

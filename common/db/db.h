@@ -31,6 +31,13 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{5000};
   int max_attempts = 4;  // for serialization failures, deadlocks and lost connections
   std::string name = "default";  // label on the pool's metrics
+  // A hot standby of the same cluster for Read() (FLIGHTDECK_DATABASE_READ_URL); empty: none.
+  std::string read_url;
+  // Read() leaves the standby while its replay lag exceeds this (FLIGHTDECK_DATABASE_READ_MAX_LAG).
+  std::chrono::milliseconds read_max_lag{5000};
+  // How long a lag measurement, or a verdict that the standby is unreachable, is trusted before
+  // Read() asks the standby again: bounds both the extra queries and the connect attempts.
+  std::chrono::milliseconds read_recheck{1000};
 };
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
@@ -52,6 +59,8 @@ enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 // Metrics (with a registry): flightdeck_db_pool_connections{pool,state="in_use|idle"},
 // flightdeck_db_pool_acquire_timeouts_total{pool}, flightdeck_db_errors_total{pool,kind} with kind
 // one of connect, connection_lost, serialization, deadlock, in_doubt, internal.
+class ReadReplica;
+
 class Pool {
  public:
   Pool(PoolOptions options, metrics::Registry* metrics = nullptr);
@@ -70,6 +79,14 @@ class Pool {
   // it (no SET without RESET, no session advisory lock left held): the connection is reused.
   grpc::Status WithConnection(std::string_view what,
                               const std::function<grpc::Status(pqxx::connection&)>& fn);
+  // For reads that tolerate a few seconds of staleness (list pages, dashboards): fn runs in a
+  // read-only transaction on the read replica when one is configured, reachable, and replaying
+  // within read_max_lag; otherwise on the primary, counted in
+  // flightdeck_db_read_fallbacks_total{pool,reason="unreachable|lag|conflict"}. Never for a read that
+  // must see the caller's own write (a get right after a create), nor for leases or jobs.
+  // The replica's lag is the gauge flightdeck_db_replica_lag_seconds{pool}.
+  grpc::Status Read(std::string_view what, const TxFn& fn);
+  bool has_read_replica() const;
   grpc::Status Ping();  // SELECT 1 within acquire_timeout
 
   int size() const;
@@ -78,6 +95,7 @@ class Pool {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<ReadReplica> replica_;  // null without read_url
 };
 
 // Opens a client span for one prepared statement (db.system=postgresql, db.statement.name,

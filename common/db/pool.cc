@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "common/db/db.h"
+#include "common/db/read_replica.h"
 #include "common/db/statement_names.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
@@ -302,21 +304,26 @@ Pool::Pool(PoolOptions options, metrics::Registry* metrics) : impl_(std::make_un
         "internal).",
         {"pool", "kind"});
   }
+  if (!impl_->options.read_url.empty()) {
+    replica_ = std::make_unique<ReadReplica>(impl_->options, metrics);
+  }
 }
 
 Pool::~Pool() = default;
 
 void Pool::Prepare(std::string name, std::string sql) {
   internal::RememberStatementOperation(name, sql);
+  // Read() may run any statement on the standby.
+  if (replica_ != nullptr) replica_->Prepare(name, sql);
   std::lock_guard lock(impl_->mu);
   for (auto& [existing, existing_sql] : impl_->statements) {
     if (existing != name) continue;
     if (existing_sql == sql) return;
-    existing_sql = std::move(sql);
+    existing_sql = sql;
     ++impl_->statements_generation;
     return;
   }
-  impl_->statements.emplace_back(std::move(name), std::move(sql));
+  impl_->statements.emplace_back(name, sql);
   ++impl_->statements_generation;
 }
 
@@ -344,6 +351,16 @@ grpc::Status Pool::WithConnection(std::string_view what,
                                   const std::function<grpc::Status(pqxx::connection&)>& fn) {
   return impl_->RunWithRetries(what, fn);
 }
+
+grpc::Status Pool::Read(std::string_view what, const TxFn& fn) {
+  if (replica_ != nullptr) {
+    std::optional<grpc::Status> status = replica_->TryRead(what, fn);
+    if (status) return *status;
+  }
+  return Transact(what, fn);
+}
+
+bool Pool::has_read_replica() const { return replica_ != nullptr; }
 
 grpc::Status Pool::Ping() {
   return WithConnection("ping", [](pqxx::connection& conn) {

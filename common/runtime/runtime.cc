@@ -70,8 +70,11 @@ int RunService(const ServiceSpec& spec) {
 
   int exit_code = 0;
   {
-    db::Pool pool({cfg.database_url, cfg.db_pool_size, cfg.db_acquire_timeout, 4, spec.schema},
-                  &registry);
+    db::PoolOptions pool_options{cfg.database_url, cfg.db_pool_size, cfg.db_acquire_timeout, 4,
+                                 spec.schema};
+    pool_options.read_url = cfg.database_read_url;
+    pool_options.read_max_lag = cfg.database_read_max_lag;
+    db::Pool pool(pool_options, &registry);
     if (!MigrateWithRetry(pool, spec.schema, startup_timeout)) {
       trace::ShutdownProvider();
       return 1;

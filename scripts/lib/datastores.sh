@@ -191,6 +191,78 @@ fd_pg_stop() {
   fi
 }
 
+# fd_pg_standby_slot DIR: the replication slot of the standby in DIR, named after DIR (lower
+# case letters, digits and _, starting with a letter).
+fd_pg_standby_slot() {
+  local name
+  name=$(basename "$1" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9_\n' '_')
+  [[ $name == [a-z]* ]] || name="standby_$name"
+  printf '%s\n' "$name"
+}
+
+# fd_pg_drop_standby_slot DIR PRIMARY_URL: frees the standby's slot on the primary (after
+# fd_pg_stop; a missing slot is not an error).
+fd_pg_drop_standby_slot() {
+  local slot
+  slot=$(fd_pg_standby_slot "$1")
+  PGCONNECT_TIMEOUT=5 "$FD_PG_BIN/psql" -X -q -t -A -d "$2" -c \
+    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null
+}
+
+# fd_pg_start_standby DIR PORT PRIMARY_URL
+# A streaming hot standby of the cluster at PRIMARY_URL (a superuser URL; the initdb defaults
+# allow replication connections from 127.0.0.1) in DIR/data, listening on 127.0.0.1:PORT:
+# pg_basebackup -R, so it follows the primary from the moment it starts. Bounded: the base
+# backup gets 120 s, the start 60 s. It streams through a replication slot named after DIR
+# (fd_pg_standby_slot), so that the primary keeps the WAL it has not received yet: without one,
+# a busy primary recycles segments a slow standby still needs and replication stops for good.
+# fd_pg_stop stops it; fd_pg_drop_standby_slot frees the slot; the caller removes DIR.
+fd_pg_start_standby() {
+  local dir port url password deadline slot
+  dir=$(fd_abs_path "$1")
+  slot=$(fd_pg_standby_slot "$dir")
+  port=$2
+  url=$3
+  fd_pg_is_running "$dir" && return 0
+  (umask 022 && mkdir -p "$dir")
+  chmod 0700 "$dir"
+  if fd_is_root; then
+    chown "$FD_PG_OS_USER:" "$dir"
+  fi
+  # The password goes through the environment, not argv; -R still writes it into
+  # primary_conninfo (0600, inside the standby's data directory).
+  password=$(printf '%s' "$url" | sed -n 's|^postgres[a-z]*://[^:/@]*:\([^@]*\)@.*|\1|p')
+  url=$(printf '%s' "$url" | sed 's|^\(postgres[a-z]*://[^:/@]*\):[^@]*@|\1@|')
+  # A standby that was stopped keeps following the primary when started again.
+  if [[ ! -f $dir/data/PG_VERSION ]] && ! PGPASSWORD=$password fd_as_pg_owner timeout 120 "$FD_PG_BIN/pg_basebackup" -d "$url" \
+      -D "$dir/data" -R -X stream -C -S "$slot" -c fast --no-sync >"$dir/basebackup.log" 2>&1; then
+    fd_log "error: pg_basebackup failed; $dir/basebackup.log says:"
+    tail -n 20 "$dir/basebackup.log" >&2
+    return 1
+  fi
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $port"
+    echo "unix_socket_directories = ''"
+    echo "max_connections = 200"
+    echo "hot_standby = on"
+    echo "log_line_prefix = '%m [%p] %q%u@%d '"
+  } | fd_as_pg_owner tee "$dir/data/flightdeck.conf" >/dev/null
+  if ! fd_as_pg_owner "$FD_PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
+    fd_log "error: the standby did not start; last lines of $dir/postgres.log:"
+    tail -n 20 "$dir/postgres.log" >&2
+    return 1
+  fi
+  deadline=$((SECONDS + 30))
+  until "$FD_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; do
+    if (( SECONDS >= deadline )); then
+      fd_log "error: the standby on 127.0.0.1:$port is not ready after 30 s"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
 fd_redis_password() { cat "$1/password"; }
 
 fd_redis_url() {

@@ -163,9 +163,11 @@ int main() {
   fd::metrics::Registry registry;
   fd::trace::InitProvider(cfg.trace, &registry);
   {
-    fd::db::Pool pool({cfg.common.database_url, cfg.common.db_pool_size,
-                       cfg.common.db_acquire_timeout, 4, "gateway"},
-                      &registry);
+    fd::db::PoolOptions pool_options{cfg.common.database_url, cfg.common.db_pool_size,
+                                     cfg.common.db_acquire_timeout, 4, "gateway"};
+    pool_options.read_url = cfg.common.database_read_url;
+    pool_options.read_max_lag = cfg.common.database_read_max_lag;
+    fd::db::Pool pool(pool_options, &registry);
     if (!fd::runtime::MigrateWithRetry(pool, "gateway", cfg.startup_timeout)) return 1;
     if (cfg.admin_token.empty()) {
       fd::log::Warn("FLIGHTDECK_ADMIN_TOKEN is not set: only tokens already in the database work");

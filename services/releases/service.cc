@@ -138,6 +138,7 @@ grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,
     query.after = cursor;
   }
 
+  query.stale_ok = true;  // a page for people: the read replica may serve it
   std::vector<v1::Release> releases;
   bool more = false;
   if (grpc::Status s = store_.List(query, &releases, &more); !s.ok()) return s;

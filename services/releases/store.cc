@@ -263,7 +263,7 @@ grpc::Status ReleaseStore::Get(const std::string& id, v1::Release* out) {
 }
 
 grpc::Status ReleaseStore::List(const ListQuery& query, std::vector<v1::Release>* out, bool* more) {
-  return pool_.Transact("list releases", [&](pqxx::transaction_base& tx) {
+  const auto read = [&](pqxx::transaction_base& tx) {
     std::optional<long long> after_at;
     std::optional<std::string> after_id;
     if (query.after) {
@@ -280,7 +280,8 @@ grpc::Status ReleaseStore::List(const ListQuery& query, std::vector<v1::Release>
     }
     *more = static_cast<int>(r.size()) > query.limit;
     return grpc::Status::OK;
-  });
+  };
+  return query.stale_ok ? pool_.Read("list releases", read) : pool_.Transact("list releases", read);
 }
 
 grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revision,
@@ -530,7 +531,7 @@ grpc::Status ReleaseStore::FindSucceededByPrefix(const std::string& service,
 
 grpc::Status ReleaseStore::ListEnvironments(const std::string& service,
                                             std::vector<v1::ServiceEnvironment>* out) {
-  return pool_.Transact("list service environments", [&](pqxx::transaction_base& tx) {
+  return pool_.Read("list service environments", [&](pqxx::transaction_base& tx) {
     out->clear();
     std::map<std::pair<std::string, std::string>, size_t> index;
     for (const pqxx::row& row : db::Exec(tx, "releases_environments", service)) {

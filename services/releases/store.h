@@ -49,6 +49,9 @@ struct ListQuery {
   std::string state;        // empty: any
   int limit = 50;
   std::optional<ListCursor> after;
+  // A page for people (the ListReleases RPC) may come from the read replica, a few seconds
+  // behind; a decision taken on the list (which release to roll back to) must not.
+  bool stale_ok = false;
 };
 
 struct NewEvent {
@@ -151,7 +154,7 @@ class ReleaseStore {
                                      std::vector<v1::Release>* out);
   // Every service and environment that has seen a release (only `service`'s when not empty),
   // sorted, each with current, in_flight and queued as CurrentGood and InFlight answer them:
-  // three statements for all of them.
+  // three statements for all of them. An overview: read from the read replica when there is one.
   grpc::Status ListEnvironments(const std::string& service, std::vector<v1::ServiceEnvironment>* out);
   // Appends an event without changing the release (NOT_FOUND when there is no such release).
   grpc::Status AppendEvent(const std::string& id, Clock::TimePoint now, const std::string& trace_id,

@@ -48,7 +48,7 @@ UNWIRED = {
 # Read by code every process links but used only by the services' gRPC/admin servers.
 NOT_THE_GATEWAYS = {"FLIGHTDECK_GRPC_PORT", "FLIGHTDECK_ADMIN_PORT"}
 # Keys of the Secrets the manifests reference but production does not create (k8s/README.md).
-SECRET_KEYS = {"flightdeck-database": {"DATABASE_URL", "REDIS_URL"}}
+SECRET_KEYS = {"flightdeck-database": {"DATABASE_URL", "REDIS_URL", "FLIGHTDECK_DATABASE_READ_URL"}}
 
 failures = []
 passes = 0

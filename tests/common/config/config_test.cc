@@ -245,6 +245,8 @@ TEST(LoadCommonTest, AppliesDefaults) {
   EXPECT_EQ(config.redis_timeout, milliseconds(250));
   EXPECT_EQ(config.cache_ttl, seconds(60));
   EXPECT_EQ(config.shutdown_grace, seconds(10));
+  EXPECT_EQ(config.database_read_url, "");
+  EXPECT_EQ(config.database_read_max_lag, seconds(5));
 }
 
 TEST(LoadCommonTest, ReadsOverrides) {
@@ -265,6 +267,25 @@ TEST(LoadCommonTest, ReadsOverrides) {
   EXPECT_EQ(config.redis_timeout, seconds(1));
   EXPECT_EQ(config.cache_ttl, minutes(5));
   EXPECT_EQ(config.shutdown_grace, seconds(30));
+}
+
+TEST(LoadCommonTest, ReadsTheOptionalReadReplica) {
+  const std::map<std::string, std::string> base = {{"DATABASE_URL", "postgres://db/x"},
+                                                   {"REDIS_URL", "redis://cache"}};
+  auto values = base;
+  values["FLIGHTDECK_DATABASE_READ_URL"] = "postgres://fd:pw@standby:5432/x";
+  values["FLIGHTDECK_DATABASE_READ_MAX_LAG"] = "2s";
+  CommonConfig config = LoadCommon(Env::FromMap(values), "p");
+  EXPECT_EQ(config.database_read_url, "postgres://fd:pw@standby:5432/x");
+  EXPECT_EQ(config.database_read_max_lag, seconds(2));
+
+  values["FLIGHTDECK_DATABASE_READ_URL"] = "mysql://fd:hunter2@standby/x";
+  EXPECT_THAT(ErrorOf([&] { LoadCommon(Env::FromMap(values), "p"); }),
+              AllOf(StartsWith("FLIGHTDECK_DATABASE_READ_URL: "), Not(HasSubstr("hunter2"))));
+  values = base;
+  values["FLIGHTDECK_DATABASE_READ_MAX_LAG"] = "5";
+  EXPECT_THAT(ErrorOf([&] { LoadCommon(Env::FromMap(values), "p"); }),
+              StartsWith("FLIGHTDECK_DATABASE_READ_MAX_LAG: "));
 }
 
 TEST(LoadCommonTest, RequiresDatabaseAndRedis) {
