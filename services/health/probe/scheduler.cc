@@ -1,5 +1,6 @@
 #include "services/health/probe/scheduler.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <queue>
@@ -22,6 +23,15 @@ long long MicrosOf(Clock::TimePoint t) {
 Clock::TimePoint AtMicros(long long us) {
   return Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(microseconds(us)));
 }
+
+// The longest the scheduler sleeps before it looks at the wall clock again: how long a step of
+// the clock back can go unnoticed.
+constexpr milliseconds kMaxSleep{250};
+// A step back smaller than this is scheduling noise, not a clock jump (the loop may read the
+// clock on two threads' behalf a little out of order).
+constexpr long long kJumpBackToleranceUs = 50'000;
+
+const SystemClock kSystemClock;
 
 // Floor division that also rounds negative quotients down.
 long long FloorDiv(long long a, long long b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
@@ -93,11 +103,16 @@ struct Scheduler::Impl {
     uint64_t flight;
   };
 
-  Impl(Prober& p, ResultSink sink) : prober(p), core(std::make_shared<Core>()) {
+  Impl(Prober& p, ResultSink sink, const Clock& c)
+      : prober(p), clock(c), core(std::make_shared<Core>()) {
     core->sink = std::move(sink);
   }
 
+  long long NowUs() const { return MicrosOf(clock.Now()); }
   void Run();
+  // The wall clock stepped back by back_us: every due time moves back by as much, so that each
+  // probe comes as long after the previous one as it would have without the step.
+  void ShiftBack(long long back_us);
   void Launch(PendingProbe probe);
   void Schedule(uint32_t slot, Clock::TimePoint not_before) {
     Slot& s = core->slots[slot];
@@ -107,6 +122,7 @@ struct Scheduler::Impl {
   }
 
   Prober& prober;
+  const Clock& clock;
   std::shared_ptr<Core> core;
   std::thread thread;
   bool started = false;
@@ -115,8 +131,11 @@ struct Scheduler::Impl {
 void Scheduler::Impl::Run() {
   std::unique_lock<std::mutex> lock(core->mu);
   std::vector<PendingProbe> batch;
+  long long last_now = NowUs();
   while (!core->stopping) {
-    long long now = MicrosOf(std::chrono::system_clock::now());
+    long long now = NowUs();
+    if (now + kJumpBackToleranceUs < last_now) ShiftBack(last_now - now);
+    last_now = now;
     while (!core->heap.empty() && core->heap.top().at_us <= now) {
       Due due = core->heap.top();
       core->heap.pop();
@@ -139,11 +158,28 @@ void Scheduler::Impl::Run() {
       lock.lock();
       continue;
     }
-    if (core->heap.empty()) {
-      core->cv.wait(lock);
-    } else {
-      core->cv.wait_until(lock, AtMicros(core->heap.top().at_us));
-    }
+    // A relative wait on the steady clock: an absolute wall-clock deadline would oversleep by
+    // any step back of the clock.
+    microseconds sleep = kMaxSleep;
+    if (!core->heap.empty()) sleep = std::min(sleep, microseconds(core->heap.top().at_us - now));
+    core->cv.wait_for(lock, sleep);
+  }
+}
+
+void Scheduler::Impl::ShiftBack(long long back_us) {
+  std::vector<Due> entries;
+  entries.reserve(core->heap.size());
+  while (!core->heap.empty()) {
+    entries.push_back(core->heap.top());
+    core->heap.pop();
+  }
+  for (Due& due : entries) {
+    const Slot& s = core->slots[due.slot];
+    if (!s.in_use || s.generation != due.generation) continue;  // stale: drop it
+    // Not snapped back onto the phase: time the loop did not see pass (between the step and
+    // its wake-up) would otherwise add up to a period to the wait.
+    due.at_us -= back_us;
+    core->heap.push(due);
   }
 }
 
@@ -166,8 +202,8 @@ void Scheduler::Impl::Launch(PendingProbe probe) {
   });
 }
 
-Scheduler::Scheduler(Prober& prober, ResultSink sink)
-    : impl_(std::make_unique<Impl>(prober, std::move(sink))) {}
+Scheduler::Scheduler(Prober& prober, ResultSink sink, const Clock* clock)
+    : impl_(std::make_unique<Impl>(prober, std::move(sink), clock != nullptr ? *clock : kSystemClock)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -200,7 +236,7 @@ void Scheduler::Upsert(const ScheduledTarget& target) {
     if (!timing_changed && SameSpec(s.target.spec, target.spec)) return;
     s.target = target;
     if (timing_changed) {
-      impl_->Schedule(it->second, std::max(target.not_before, std::chrono::system_clock::now()));
+      impl_->Schedule(it->second, std::max(target.not_before, impl_->clock.Now()));
       core.cv.notify_all();
     }
     return;
@@ -218,7 +254,7 @@ void Scheduler::Upsert(const ScheduledTarget& target) {
   s.in_use = true;
   s.flight = 0;
   core.index.emplace(target.name, slot);
-  impl_->Schedule(slot, std::max(target.not_before, std::chrono::system_clock::now()));
+  impl_->Schedule(slot, std::max(target.not_before, impl_->clock.Now()));
   core.cv.notify_all();
 }
 

@@ -40,8 +40,11 @@ class Scheduler {
   // `due`: when the probe should have started; `started`: when it did.
   using ResultSink = std::function<void(const std::string& name, Clock::TimePoint due,
                                         Clock::TimePoint started, const ProbeOutcome& outcome)>;
-  // Times are the wall clock (SystemClock): the scheduler sleeps for real.
-  Scheduler(Prober& prober, ResultSink sink);
+  // Due times are on the wall clock (`clock`, SystemClock when null; tests pass a FakeClock).
+  // The scheduler sleeps on the steady clock for at most kMaxSleep at a time and re-reads the
+  // wall clock when it wakes: a step forward runs each target's missed probe once, a step back
+  // shifts every due time back by the step, so that neither bursts nor stalls the probes.
+  Scheduler(Prober& prober, ResultSink sink, const Clock* clock = nullptr);
   ~Scheduler();
   void Start();
   void Stop();

@@ -35,7 +35,7 @@ class Recorder {
     };
   }
   template <typename Pred>
-  bool WaitFor(std::chrono::seconds deadline, Pred pred) {
+  bool WaitFor(std::chrono::milliseconds deadline, Pred pred) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, deadline, [&] { return pred(results_); });
   }
@@ -158,6 +158,78 @@ TEST(ProbeSchedulerTest, EveryTargetIsProbedOncePerPeriodAndRemovedOnesStop) {
       EXPECT_EQ(phase, Phase(r.name, milliseconds(500)).count());
     }
   }
+}
+
+
+// Clock jumps (issue 15): due times are on the wall clock, which NTP or an operator may step. A
+// FakeClock stands in for it. The scheduler re-reads it at least every 250 ms of real time, so
+// each fake second below is followed by a bounded real wait for the probe it may bring.
+class ProbeClockJumpTest : public ::testing::Test {
+ protected:
+  static constexpr milliseconds kPeriod{10000};
+
+  void SetUp() override {
+    prober_.Start();
+    ScheduledTarget target = HttpTarget("jumpy", server_.Url("/ok"), kPeriod, milliseconds(1000));
+    target.not_before = clock_.Now();
+    scheduler_.Upsert(target);
+    scheduler_.Start();
+    clock_.Set(FirstDue("jumpy", kPeriod, target.not_before));
+    ASSERT_TRUE(ProbesWithin(1, seconds(5))) << "no first probe at its due instant";
+  }
+  void TearDown() override {
+    scheduler_.Stop();
+    prober_.Stop();
+  }
+
+  bool ProbesWithin(size_t n, milliseconds wait) {
+    return recorder_.WaitFor(wait, [n](const std::vector<Result>& r) { return CountOf(r, "jumpy") >= n; });
+  }
+  // Advances the fake clock a second at a time until the n-th probe has come: the fake seconds
+  // that took, or -1 when it did not come within `limit` of them.
+  int SecondsUntilProbe(size_t n, int limit) {
+    for (int s = 1; s <= limit; ++s) {
+      clock_.Advance(seconds(1));
+      if (ProbesWithin(n, milliseconds(600))) return s;
+    }
+    return -1;
+  }
+
+  test::HttpTestServer server_;
+  Prober prober_;
+  FakeClock clock_;
+  Recorder recorder_;
+  Scheduler scheduler_{prober_, recorder_.Sink(), &clock_};
+};
+
+TEST_F(ProbeClockJumpTest, AStepBackOfAnHourKeepsTheProbesComing) {
+  clock_.Advance(-std::chrono::hours(1));
+  // Without the shift the next probe would wait for the clock to regain the hour.
+  int waited = SecondsUntilProbe(2, 12);
+  ASSERT_GT(waited, 0) << "no probe within 12 s of the fake clock after it stepped back an hour";
+  EXPECT_LE(waited, 11);
+  // One probe, not a burst, and the one after it a period later.
+  EXPECT_FALSE(ProbesWithin(3, milliseconds(600)));
+  EXPECT_EQ(recorder_.Of("jumpy").size(), 2u);
+  int next = SecondsUntilProbe(3, 12);
+  EXPECT_GE(next, 9);
+  EXPECT_LE(next, 11);
+}
+
+TEST_F(ProbeClockJumpTest, AStepForwardOfAnHourRunsTheMissedProbeOnceAndKeepsThePeriod) {
+  clock_.Advance(std::chrono::hours(1));
+  ASSERT_TRUE(ProbesWithin(2, seconds(3))) << "no probe after the clock stepped forward an hour";
+  // 360 periods were skipped: exactly one probe stands for them.
+  EXPECT_FALSE(ProbesWithin(3, milliseconds(600)));
+  EXPECT_EQ(recorder_.Of("jumpy").size(), 2u);
+  int next = SecondsUntilProbe(3, 12);
+  ASSERT_GT(next, 0) << "the schedule did not go on after the step forward";
+  EXPECT_LE(next, 11);
+  std::vector<Result> results = recorder_.Of("jumpy");
+  EXPECT_EQ(std::chrono::duration_cast<milliseconds>(results[2].due.time_since_epoch()).count() %
+                kPeriod.count(),
+            Phase("jumpy", kPeriod).count())
+      << "the probe after the step left the target's phase";
 }
 
 }  // namespace
