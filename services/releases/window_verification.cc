@@ -100,11 +100,14 @@ grpc::Status WindowVerification::Run(const jobs::Job& job) {
   std::string summary;
   s = smoke_->State(recorded.run_id(), &state, &summary);
   if (Transient(s) || (s.ok() && state == "RUNNING")) {
-    if (now < step.end + options_.verdict_limit) return LookAgain(step);
+    // The limit counts from when the run started, which is the close unless the service was
+    // down at the close or the clock stepped past it: a run started late is given its time.
+    const Clock::TimePoint started_at = std::max(step.end, TimeOf(recorded.updated_at()));
+    if (now < started_at + options_.verdict_limit) return LookAgain(step);
     return Finish(window, step, recorded.run_id(), "FAILED",
                   "smoke run " + recorded.run_id() + ": no verdict within " +
                       std::to_string(std::chrono::duration_cast<std::chrono::minutes>(options_.verdict_limit).count()) +
-                      "m of the close");
+                      "m of its start");
   }
   if (!s.ok()) {
     return Finish(window, step, recorded.run_id(), "FAILED", "smoke run " + recorded.run_id() + ": " + s.error_message());

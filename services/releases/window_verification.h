@@ -34,7 +34,8 @@ class WindowVerification {
   struct Options {
     std::chrono::milliseconds recheck{std::chrono::seconds(5)};  // between looks at a run
     // How long after the close an unreachable health service is asked again before the run
-    // counts as not startable, and how long a run may stay RUNNING before it counts as failed.
+    // counts as not startable, and how long a run may stay RUNNING (counted from its start, the
+    // close unless it started late) before it counts as failed.
     std::chrono::milliseconds start_grace{std::chrono::minutes(10)};
     std::chrono::milliseconds verdict_limit{std::chrono::minutes(30)};
   };

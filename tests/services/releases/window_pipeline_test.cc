@@ -464,6 +464,39 @@ TEST_F(WindowPipelineTest, AFailingSmokeSuiteAlertsOnceNamingTheWindowEvenAfterA
   EXPECT_EQ(smoke_.started.size(), 1u);
 }
 
+// Clock jumps (issue 15): each opening is verified once whatever the clock does, and a run
+// started long after its close (the clock stepped past it, or the service was down) gets its
+// full time for a verdict instead of failing on its first look.
+TEST_F(WindowPipelineTest, EachOpeningIsVerifiedOnceWhateverTheClockJumps) {
+  DefineMaintenance("[]", "db-smoke");
+  clock_.Set(Utc("2027-03-07 04:00"));
+  RunDue();
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(5s);
+    RunDue();
+  }
+  ASSERT_EQ(smoke_.started.size(), 1u);
+  // Back across the close, then past it again: that opening is judged already.
+  clock_.Set(Utc("2027-03-07 03:30"));
+  RunDue();
+  clock_.Set(Utc("2027-03-07 04:00"));
+  RunDue();
+  EXPECT_EQ(smoke_.started.size(), 1u);
+  // Forward over two closes (03-14 and 03-21): each missed opening once, and the chain goes on.
+  clock_.Set(Utc("2027-03-21 05:00"));
+  for (int i = 0; i < 6; ++i) {
+    RunDue();
+    clock_.Advance(5s);
+  }
+  EXPECT_EQ(smoke_.started.size(), 3u);
+  EXPECT_TRUE(alerts_.empty()) << alerts_.front().dump();
+  v1::Window w;
+  ASSERT_TRUE(gate_.Get("db-maintenance", &w).ok());
+  EXPECT_EQ(w.last_smoke().state(), "PASSED") << w.last_smoke().DebugString();
+  EXPECT_EQ(TimeOf(w.last_smoke().occurrence().end()), Utc("2027-03-21 04:00"));
+  EXPECT_EQ(CountDueJobsOfKindAt(kWindowSmokeJob, Utc("2027-03-28 04:00")), 1);
+}
+
 TEST_F(WindowPipelineTest, ASmokeSuiteThatCannotStartAlertsAndAnUnreachableHealthServiceIsAskedAgain) {
   DefineMaintenance("[]", "db-smoke");
   smoke_.unavailable = 2;  // the health service is restarting at the close
