@@ -114,11 +114,25 @@ int CountClosed(const std::vector<int>& fds) {
   return closed;
 }
 
+// The kernel's TCP buffer memory, machine-wide (both ends of every loopback connection), in MB:
+// what the connections cost outside any process's RSS.
+double KernelTcpMb() {
+  std::ifstream in("/proc/net/sockstat");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("TCP:", 0) != 0) continue;
+    auto at = line.find(" mem ");
+    if (at == std::string::npos) return -1;
+    return static_cast<double>(std::atol(line.c_str() + at + 5)) * sysconf(_SC_PAGESIZE) / 1048576.0;
+  }
+  return -1;
+}
+
 void PrintMemory(const char* when, int pid) {
   if (pid == 0) return;
-  std::printf("  %-28s RSS %8.1f MB   threads %ld\n", when,
+  std::printf("  %-28s RSS %8.1f MB   threads %ld   kernel TCP buffers %.1f MB\n", when,
               static_cast<double>(ProcStatus(pid, "VmRSS:")) / 1024.0,
-              ProcStatus(pid, "Threads:"));
+              ProcStatus(pid, "Threads:"), KernelTcpMb());
 }
 
 }  // namespace
