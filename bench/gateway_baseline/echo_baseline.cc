@@ -6,6 +6,8 @@
 //   bench_gateway_baseline pistache|flightdeck PORT [HTTP_THREADS]
 // "pistache": Pistache 0.0.5 (the baseline the performance goals are written against);
 // "flightdeck": common/http's server, to separate the HTTP layer's share from the rest.
+#include <absl/synchronization/mutex.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -82,6 +84,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // As every Flightdeck process does (rpc::DisableAbseilDeadlockDetection): Debian's Abseil
+  // leaves absl::Mutex's deadlock detection on, which a release build of it would not.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   EchoService echo;
   grpc::ServerBuilder builder;
   int grpc_port = 0;

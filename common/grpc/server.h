@@ -55,6 +55,13 @@ class Server {
 
 // Call first in main(), before any thread starts, so that SIGINT/SIGTERM reach only sigwait.
 void BlockTerminationSignals();
+
+// Call once in main() of every process that uses gRPC, before it starts. Debian builds Abseil
+// without NDEBUG, which leaves absl::Mutex's deadlock detection on: every lock of a mutex
+// records itself in a process-wide lock graph, and gRPC creates and locks several per call.
+// That cost 2-4x per lock of a fresh mutex and ~3% of a service's CPU under load (perf,
+// bench/README.md); Abseil's release builds have it off, and so does Flightdeck.
+void DisableAbseilDeadlockDetection();
 // Blocks until SIGINT or SIGTERM; returns the signal number.
 int WaitForTerminationSignal();
 

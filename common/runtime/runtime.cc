@@ -42,6 +42,7 @@ bool MigrateWithRetry(db::Pool& pool, const std::string& schema, std::chrono::mi
 
 int RunService(const ServiceSpec& spec) {
   rpc::BlockTerminationSignals();
+  rpc::DisableAbseilDeadlockDetection();
 
   config::Env env;
   config::CommonConfig cfg;

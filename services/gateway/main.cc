@@ -148,6 +148,7 @@ int main() {
   namespace fd = flightdeck;
   RaiseFileLimit();
   fd::rpc::BlockTerminationSignals();
+  fd::rpc::DisableAbseilDeadlockDetection();
   fd::config::Env env;
   GatewayConfig cfg;
   fd::rpc::TransportSecurity transport;
