@@ -457,6 +457,57 @@ TEST_F(IntakeTest, ABatchMixingNewRepeatedResolvedAndSilencedAlertsStoresEachOcc
   }
 }
 
+// Batches of one group attach to its open incident side by side (a share lock) while one that
+// raises the severity takes it alone: every alert attached once, one raise, one incident.
+TEST_F(IntakeTest, ConcurrentBatchesOfOneGroupAttachEveryAlertAndRaiseTheSeverityOnce) {
+  ASSERT_TRUE(migrated_);
+  auto alert = [](const std::string& instance, const std::string& severity) {
+    return Firing({{"alertname", "HighLoad"}, {"service", "search"}, {"environment", "production"},
+                   {"instance", instance}, {"severity", severity}});
+  };
+  v1::IngestResponse opened = Ingest({alert("first", "warning")});
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  const std::string incident = opened.incident_ids(0);
+
+  constexpr int kSenders = 6;
+  constexpr int kPerBatch = 10;
+  std::atomic<int> failures{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      std::vector<AlertInput> batch;
+      for (int i = 0; i < kPerBatch; ++i) {
+        // Every other sender carries a critical alert: several want to raise at once.
+        bool critical = t % 2 == 0 && i == 0;
+        batch.push_back(alert(std::to_string(t) + "-" + std::to_string(i), critical ? "critical" : "warning"));
+      }
+      while (!go.load()) std::this_thread::yield();
+      v1::IngestResponse out;
+      grpc::Status s = intake_.Ingest(batch, "alertmanager", &out);
+      if (!s.ok() || out.incident_ids_size() != 1 || out.incident_ids(0) != incident) failures++;
+    });
+  }
+  go = true;
+  for (std::thread& t : senders) t.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Incidents().size(), 1u);
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  std::map<std::string, int> kinds;
+  for (const auto& row : w.exec_params("SELECT kind, count(*) FROM incidents.events WHERE incident_id = $1 "
+                                       "GROUP BY kind", incident)) {
+    kinds[row[0].as<std::string>()] = row[1].as<int>();
+  }
+  EXPECT_EQ(kinds["ALERT_ATTACHED"], kSenders * kPerBatch);
+  EXPECT_EQ(kinds["SEVERITY_CHANGED"], 1);
+  EXPECT_EQ(w.exec_params("SELECT severity FROM incidents.incidents WHERE id = $1", incident)[0][0].as<int>(),
+            static_cast<int>(Severity::kSev2));
+  EXPECT_EQ(w.exec_params("SELECT count(*) FROM incidents.alerts WHERE incident_id = $1", incident)[0][0].as<int>(),
+            1 + kSenders * kPerBatch);
+}
+
 TEST_F(IntakeTest, ServiceRejectsAMalformedWebhookNamingTheFieldAndStoresAValidOne) {
   ASSERT_TRUE(migrated_);
   IncidentServiceImpl service(pool_, clock_, calendar_, config_, intake_, lifecycle_);
