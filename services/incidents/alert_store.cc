@@ -101,18 +101,24 @@ void PrepareAlertStatements(db::Pool& pool) {
                    "summary = excluded.summary, last_received_at = excluded.last_received_at, "
                    "deliveries = a.deliveries + excluded.deliveries "
                    "RETURNING a.fingerprint, a.integration, a.id, coalesce(a.incident_id, '')");
+  // Rows an UPDATE joins to its input are locked in the join's order, which the planner picks:
+  // both updates lock theirs first, in the upsert's key order (fingerprint, then integration,
+  // byte order), so that two batches resolving the same alerts (an Alertmanager HA pair) queue.
+  const std::string key_order = " ORDER BY x.fingerprint COLLATE \"C\", x.integration COLLATE \"C\" FOR UPDATE OF x";
   pool.Prepare("incidents_alerts_resolve",
-               "UPDATE incidents.alerts AS a SET state = 'resolved', ends_at = coalesce(" + At("r.ends_us") + ", " +
-                   now + "), last_received_at = " + now + ", deliveries = a.deliveries + r.n "
-                   "FROM jsonb_to_recordset($1::jsonb) AS r(fingerprint text, integration text, ends_us bigint, n int) "
-                   "WHERE a.fingerprint = r.fingerprint AND a.integration = r.integration AND a.state = 'firing' "
-                   "RETURNING a.fingerprint, a.integration, a.id, coalesce(a.incident_id, '')");
+               "WITH target AS (SELECT x.id, r.ends_us, r.n FROM incidents.alerts x JOIN jsonb_to_recordset($1::jsonb) "
+               "AS r(fingerprint text, integration text, ends_us bigint, n int) ON x.fingerprint = r.fingerprint "
+               "AND x.integration = r.integration WHERE x.state = 'firing'" + key_order + ") "
+               "UPDATE incidents.alerts AS a SET state = 'resolved', ends_at = coalesce(" + At("t.ends_us") + ", " +
+                   now + "), last_received_at = " + now + ", deliveries = a.deliveries + t.n FROM target t "
+                   "WHERE a.id = t.id RETURNING a.fingerprint, a.integration, a.id, coalesce(a.incident_id, '')");
   pool.Prepare("incidents_alerts_count_on_latest",
-               "UPDATE incidents.alerts AS a SET deliveries = a.deliveries + l.n, last_received_at = " + now +
-                   " FROM (SELECT r.fingerprint, r.integration, r.n, (SELECT x.id FROM incidents.alerts x "
-                   "WHERE x.fingerprint = r.fingerprint AND x.integration = r.integration ORDER BY x.id DESC "
-                   "LIMIT 1) AS id FROM jsonb_to_recordset($1::jsonb) AS r(fingerprint text, integration text, "
-                   "n int)) AS l WHERE a.id = l.id RETURNING l.fingerprint, l.integration, a.id");
+               "WITH target AS (SELECT x.id, l.n FROM (SELECT r.n, (SELECT y.id FROM incidents.alerts y "
+               "WHERE y.fingerprint = r.fingerprint AND y.integration = r.integration ORDER BY y.id DESC LIMIT 1) "
+               "AS id FROM jsonb_to_recordset($1::jsonb) AS r(fingerprint text, integration text, n int)) AS l "
+               "JOIN incidents.alerts x ON x.id = l.id" + key_order + ") "
+               "UPDATE incidents.alerts AS a SET deliveries = a.deliveries + t.n, last_received_at = " + now +
+                   " FROM target t WHERE a.id = t.id RETURNING a.fingerprint, a.integration, a.id");
   pool.Prepare("incidents_alerts_insert_resolved",
                "INSERT INTO incidents.alerts (fingerprint, state, labels, annotations, starts_at, ends_at, "
                "generator_url, source, integration, severity, summary, first_received_at, last_received_at, "

@@ -181,6 +181,44 @@ TEST_F(IntakeTest, ConcurrentDuplicateDeliveriesMakeOneAlertAndOneIncident) {
   for (const v1::Alert& a : stored) EXPECT_EQ(a.incident_id(), std::get<0>(Incidents()[0]));
 }
 
+// An Alertmanager HA pair (or a retry) resolves the same alerts at once, in any order.
+TEST_F(IntakeTest, ConcurrentDuplicateResolvesResolveEachAlertOnceAndCountEveryDelivery) {
+  ASSERT_TRUE(migrated_);
+  std::vector<AlertInput> firing;
+  for (int i = 0; i < 5; ++i) {
+    firing.push_back(Firing({{"alertname", "HighErrorRate"}, {"service", "api"}, {"environment", "production"},
+                             {"instance", "api-" + std::to_string(i)}}));
+  }
+  v1::IngestResponse opened = Ingest(firing);
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  std::vector<AlertInput> resolves;
+  for (const AlertInput& a : firing) resolves.push_back(Resolved(a.labels));
+  constexpr int kSenders = 6;
+  std::atomic<int> failures{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      std::vector<AlertInput> batch = resolves;
+      if (t % 2 == 1) std::reverse(batch.begin(), batch.end());
+      while (!go.load()) std::this_thread::yield();
+      v1::IngestResponse out;
+      if (!intake_.Ingest(batch, "alertmanager", &out).ok()) failures++;
+    });
+  }
+  go = true;
+  for (std::thread& t : senders) t.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  std::vector<v1::Alert> stored = Alerts();
+  ASSERT_EQ(stored.size(), 5u) << "a resolve of a resolved alert is no new occurrence";
+  for (const v1::Alert& a : stored) {
+    EXPECT_EQ(a.state(), v1::Alert::RESOLVED);
+    EXPECT_EQ(a.deliveries(), 1 + kSenders);
+  }
+  EXPECT_EQ(IncidentState(opened.incident_ids(0)), "RESOLVED");
+}
+
 TEST_F(IntakeTest, ResolveClosesTheOccurrenceAndARetriggerIsANewOne) {
   ASSERT_TRUE(migrated_);
   std::string first = Ingest({Firing(kCheckoutLatency)}).alert_ids(0);
