@@ -14,6 +14,7 @@
 #include "common/db/db.h"
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
+#include "services/incidents/alert_store.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/incident_store.h"
 #include "services/incidents/intake_parse.h"
@@ -25,18 +26,6 @@
 namespace flightdeck::incidents {
 namespace {
 
-std::string LabelsJson(const Labels& labels) { return nlohmann::json(labels).dump(); }
-
-Labels LabelsFromJson(const std::string& text) {
-  Labels out;
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return out;
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
-  }
-  return out;
-}
-
 std::string LabelOf(const Labels& labels, const std::string& name) {
   auto it = labels.find(name);
   return it == labels.end() ? std::string() : it->second;
@@ -46,16 +35,6 @@ std::optional<long long> MicrosOpt(const std::optional<Clock::TimePoint>& t) {
   if (!t) return std::nullopt;
   return ToMicros(*t);
 }
-
-// A firing alert as stored, enough to decide silences, inhibition and grouping.
-struct StoredAlert {
-  long long id = 0;
-  std::string fingerprint;
-  Labels labels;
-  std::string severity;
-  std::string summary;
-  std::string integration;
-};
 
 constexpr char kAlertColumns[] =
     "id, fingerprint, state, labels::text, annotations::text, "
@@ -89,9 +68,102 @@ void AlertFromRow(const pqxx::row& row, v1::Alert* out) {
   out->set_integration(row[17].as<std::string>());
 }
 
-// One batch inside its transaction: decides, for each firing alert not yet attached to an
-// incident, whether a silence or an inhibition holds it back, and groups it otherwise; Flush
-// then attaches each group's alerts at once.
+enum class Action { kFire, kResolve, kAcknowledge };
+
+// Consecutive deliveries of one action for one alert key (received order): one row of one
+// multi-row statement. A key's k-th run is written in the batch's k-th round, so that a key's
+// deliveries take effect in the order received (fire, resolve, fire: a resolved occurrence and
+// a new one) while different keys share each statement.
+struct Run {
+  Action action = Action::kFire;
+  std::vector<size_t> alerts;  // indexes into the batch
+  AlertRow row;                // the occurrence it touched (id 0: none, an acknowledge of nothing)
+  bool resolved_firing = false;
+};
+using RunsByKey = std::map<AlertKey, std::vector<Run>>;
+
+AlertValues ValuesOf(const AlertInput& a, Severity critical) {
+  AlertValues v;
+  v.key = AlertKey{a.integration, a.fingerprint};
+  v.labels = a.labels;
+  v.annotations = a.annotations;
+  v.starts_us = MicrosOpt(a.starts_at);
+  v.ends_us = MicrosOpt(a.ends_at);
+  v.generator_url = a.generator_url;
+  v.source = a.source;
+  v.severity = SeverityName(SeverityOf(a, critical));
+  v.summary = a.summary.empty() ? LabelOf(a.labels, "alertname") : a.summary;
+  return v;
+}
+
+// Writes every key's `round`-th run: at most one statement per kind of run.
+grpc::Status WriteRound(pqxx::transaction_base& tx, const std::vector<AlertValues>& values, RunsByKey& runs,
+                        size_t round, Clock::TimePoint now) {
+  std::vector<FiringRun> fires;
+  std::vector<ResolveRun> resolves;
+  std::vector<AlertKey> acknowledges;
+  std::map<AlertKey, Run*> of_key;
+  for (auto& [key, key_runs] : runs) {
+    if (round >= key_runs.size()) continue;
+    Run& run = key_runs[round];
+    of_key[key] = &run;
+    const AlertValues& first = values[run.alerts.front()];
+    int n = static_cast<int>(run.alerts.size());
+    if (run.action == Action::kFire) fires.push_back(FiringRun{first, values[run.alerts.back()], n});
+    if (run.action == Action::kResolve) resolves.push_back(ResolveRun{first, n});
+    if (run.action == Action::kAcknowledge) acknowledges.push_back(key);
+  }
+  std::map<AlertKey, AlertRow> upserted = UpsertFiring(tx, fires, now);
+  for (const FiringRun& f : fires) {
+    auto it = upserted.find(f.last.key);
+    if (it == upserted.end()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the upsert returned no row for fingerprint " + f.last.key.fingerprint);
+    }
+    of_key[f.last.key]->row = it->second;
+  }
+  // A resolve resolves the firing occurrence, else counts on the latest, else is recorded as a
+  // resolved occurrence of a never-seen alert.
+  std::map<AlertKey, AlertRow> resolved = ResolveFiring(tx, resolves, now);
+  std::vector<ResolveRun> not_firing;
+  for (const ResolveRun& r : resolves) {
+    auto it = resolved.find(r.first.key);
+    if (it == resolved.end()) {
+      not_firing.push_back(r);
+      continue;
+    }
+    of_key[r.first.key]->row = it->second;
+    of_key[r.first.key]->resolved_firing = true;
+  }
+  std::map<AlertKey, AlertRow> counted = CountOnLatest(tx, not_firing, now);
+  std::vector<ResolveRun> unknown;
+  for (const ResolveRun& r : not_firing) {
+    auto it = counted.find(r.first.key);
+    if (it == counted.end()) {
+      unknown.push_back(r);
+    } else {
+      of_key[r.first.key]->row = it->second;
+    }
+  }
+  std::map<AlertKey, AlertRow> inserted = InsertResolved(tx, unknown, now);
+  for (const ResolveRun& r : unknown) {
+    auto it = inserted.find(r.first.key);
+    if (it == inserted.end()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the insert returned no row for fingerprint " + r.first.key.fingerprint);
+    }
+    of_key[r.first.key]->row = it->second;
+  }
+  std::map<AlertKey, AlertRow> firing = FiringOf(tx, acknowledges);
+  for (const AlertKey& key : acknowledges) {
+    auto it = firing.find(key);
+    if (it != firing.end()) of_key[key]->row = it->second;
+  }
+  return grpc::Status::OK;
+}
+
+// The alerts of one batch to hold back or group, decided in memory once the batch's
+// occurrences are written: silences and inhibition rules are read once, the firing alerts that
+// could inhibit them with one statement; holds are written by one statement, and Flush attaches
+// each group's alerts at once.
 class Batch {
  public:
   Batch(pqxx::transaction_base& tx, ConfigStore& config, Lifecycle& lifecycle, Clock::TimePoint now,
@@ -109,56 +181,99 @@ class Batch {
     }
   }
 
-  grpc::Status Decide(const StoredAlert& alert) {
-    for (const auto& [id, matchers] : Silences()) {
-      if (MatchesAll(matchers, alert.labels)) return Hold(alert.id, id, "", "");
-    }
-    for (const InhibitRule& rule : Rules()) {
-      // A source must carry the target's non-empty `equal` values: the index narrows the
-      // candidates, Inhibits() decides (missing equals empty).
-      Labels must_have;
-      for (const std::string& name : rule.equal) {
-        std::string value = LabelOf(alert.labels, name);
-        if (!value.empty()) must_have[name] = value;
+  // Decides in order: the first active silence that matches holds an alert; else the first
+  // rule whose target matches it and one of whose firing sources (oldest first) inhibits it;
+  // else it is grouped. An alert decided twice counts as decided last.
+  void Decide(const std::vector<StoredAlert>& alerts) {
+    if (alerts.empty()) return;
+    // A source must carry the target's non-empty `equal` values: the filter narrows the
+    // candidates, Inhibits() decides (missing equals empty).
+    std::vector<std::string> silenced_by(alerts.size());
+    std::vector<std::vector<std::pair<const InhibitRule*, size_t>>> checks(alerts.size());
+    std::map<std::string, size_t> filter_index;
+    std::vector<std::string> filters;
+    for (size_t i = 0; i < alerts.size(); ++i) {
+      silenced_by[i] = SilenceOf(alerts[i].labels);
+      if (!silenced_by[i].empty()) continue;
+      for (const InhibitRule& rule : Rules()) {
+        if (!MatchesAll(rule.target, alerts[i].labels)) continue;
+        Labels must_have;
+        for (const std::string& name : rule.equal) {
+          std::string value = LabelOf(alerts[i].labels, name);
+          if (!value.empty()) must_have[name] = value;
+        }
+        auto [it, added] = filter_index.emplace(LabelsJson(must_have), filters.size());
+        if (added) filters.push_back(it->first);
+        checks[i].emplace_back(&rule, it->second);
       }
-      if (!MatchesAll(rule.target, alert.labels)) continue;
-      pqxx::result sources = db::Exec(tx_, "incidents_alert_sources", alert.fingerprint, LabelsJson(must_have));
-      for (const pqxx::row& row : sources) {
-        std::string source_fp = row[0].as<std::string>();
-        if (Inhibits(rule, LabelsFromJson(row[1].as<std::string>()), source_fp, alert.labels, alert.fingerprint)) {
-          return Hold(alert.id, "", source_fp, rule.id);
+    }
+    std::vector<std::vector<SourceAlert>> sources = FiringContaining(tx_, filters);
+    for (size_t i = 0; i < alerts.size(); ++i) {
+      const StoredAlert& alert = alerts[i];
+      if (!silenced_by[i].empty()) {
+        HoldBack(Hold{alert.id, silenced_by[i], "", ""});
+        continue;
+      }
+      const SourceAlert* inhibitor = nullptr;
+      const InhibitRule* by_rule = nullptr;
+      for (const auto& [rule, filter] : checks[i]) {
+        for (const SourceAlert& source : sources[filter]) {
+          if (source.fingerprint == alert.fingerprint) continue;
+          if (Inhibits(*rule, source.labels, source.fingerprint, alert.labels, alert.fingerprint)) {
+            inhibitor = &source;
+            break;
+          }
+        }
+        if (inhibitor != nullptr) {
+          by_rule = rule;
+          break;
         }
       }
+      if (inhibitor != nullptr) {
+        HoldBack(Hold{alert.id, "", inhibitor->fingerprint, by_rule->id});
+      } else {
+        Group(alert);
+      }
     }
-    return Group(alert);
   }
 
-  // Attaches the grouped alerts, group by group in group_key order: concurrent batches lock the
-  // groups' incidents in one order and cannot deadlock on them.
+  // Writes the holds, then attaches the grouped alerts group by group in group_key order:
+  // concurrent batches lock the groups' incidents in one order and cannot deadlock on them. A
+  // grouped alert's marks are cleared, whatever hold was decided for it before.
   grpc::Status Flush() {
+    std::vector<Hold> holds;
+    for (auto& [id, hold] : holds_) holds.push_back(std::move(hold));
+    holds_.clear();
+    WriteHolds(tx_, holds);
+    std::vector<std::pair<std::string, std::string>> grouped;  // (alert id, incident id)
     for (auto& [group_key, alerts] : groups_) {
       std::string incident_id;
       bool opened = false;
       if (grpc::Status s = lifecycle_.AttachAlerts(tx_, alerts, actor_, &incident_id, &opened); !s.ok()) return s;
       Touch(incident_id);
-      std::string ids = "{";
-      for (const AlertForIncident& a : alerts) ids += (ids.size() > 1 ? "," : "") + a.alert_id;
-      db::Exec(tx_, "incidents_alerts_grouped", ids + "}", incident_id);
+      for (const AlertForIncident& a : alerts) grouped.emplace_back(a.alert_id, incident_id);
     }
     groups_.clear();
+    WriteGrouped(tx_, grouped);
     return grpc::Status::OK;
   }
 
  private:
+  std::string SilenceOf(const Labels& labels) {
+    for (const auto& [id, matchers] : Silences()) {
+      if (MatchesAll(matchers, labels)) return id;
+    }
+    return {};
+  }
+
   // A silence or an inhibition holds the alert back: stored and marked, in no incident.
-  grpc::Status Hold(long long id, const std::string& silence, const std::string& inhibitor,
-                    const std::string& rule) {
-    db::Exec(tx_, "incidents_alert_hold", id, silence, inhibitor, rule);
-    return grpc::Status::OK;
+  void HoldBack(Hold hold) {
+    long long id = hold.id;
+    holds_[id] = std::move(hold);
   }
 
   // Grouping waits for Flush: the alerts of one group attach together.
-  grpc::Status Group(const StoredAlert& alert) {
+  void Group(const StoredAlert& alert) {
     AlertForIncident in;
     in.alert_id = std::to_string(alert.id);
     in.fingerprint = alert.fingerprint;
@@ -179,7 +294,6 @@ class Batch {
     auto same = [&](const AlertForIncident& a) { return a.alert_id == in.alert_id; };
     group.erase(std::remove_if(group.begin(), group.end(), same), group.end());
     group.push_back(std::move(in));
-    return grpc::Status::OK;
   }
 
   std::string PolicyOf(const std::string& integration) {
@@ -210,72 +324,32 @@ class Batch {
   std::optional<std::vector<std::pair<std::string, Matchers>>> silences_;
   std::optional<std::vector<InhibitRule>> rules_;
   std::map<std::string, std::string> policies_;
+  std::map<long long, Hold> holds_;                               // by alert id, until Flush
   std::map<std::string, std::vector<AlertForIncident>> groups_;  // by group_key, until Flush
   std::vector<std::string> incident_ids_;
 };
 
-StoredAlert StoredFromRow(const pqxx::row& row) {
+StoredAlert StoredOf(const AlertValues& v, long long id) {
   StoredAlert a;
-  a.id = row[0].as<long long>();
-  a.fingerprint = row[1].as<std::string>();
-  a.labels = LabelsFromJson(row[2].as<std::string>());
-  a.severity = row[3].as<std::string>();
-  a.summary = row[4].as<std::string>();
-  a.integration = row[5].as<std::string>();
+  a.id = id;
+  a.fingerprint = v.key.fingerprint;
+  a.labels = v.labels;
+  a.severity = v.severity;
+  a.summary = v.summary;
+  a.integration = v.key.integration;
   return a;
+}
+
+void Forget(std::vector<StoredAlert>* alerts, long long id) {
+  alerts->erase(std::remove_if(alerts->begin(), alerts->end(), [&](const StoredAlert& a) { return a.id == id; }),
+                alerts->end());
 }
 
 }  // namespace
 
 Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const Clock& clock)
     : pool_(pool), config_(config), lifecycle_(lifecycle), clock_(clock) {
-  const std::string stored_columns = "id, fingerprint, labels::text, severity, summary, integration";
-  pool_.Prepare("incidents_alert_upsert",
-                "INSERT INTO incidents.alerts AS a (fingerprint, state, labels, annotations, starts_at, "
-                "ends_at, generator_url, source, integration, severity, summary, first_received_at, "
-                "last_received_at) VALUES ($1, 'firing', $2::jsonb, $3::jsonb, " + db::MicrosParam(4) + ", " + db::MicrosParam(5) +
-                    ", $6, $7, $8, $9, $10, " + db::MicrosParam(11) + ", " + db::MicrosParam(11) +
-                    ") ON CONFLICT (integration, fingerprint) WHERE state = 'firing' DO UPDATE SET "
-                    "labels = excluded.labels, annotations = excluded.annotations, "
-                    "ends_at = excluded.ends_at, generator_url = excluded.generator_url, "
-                    "severity = excluded.severity, summary = excluded.summary, "
-                    "last_received_at = excluded.last_received_at, deliveries = a.deliveries + 1 "
-                    "RETURNING " + stored_columns + ", coalesce(incident_id, '')");
-  pool_.Prepare("incidents_alert_resolve",
-                "UPDATE incidents.alerts SET state = 'resolved', ends_at = coalesce(" + db::MicrosParam(2) + ", " +
-                    db::MicrosParam(3) + "), last_received_at = " + db::MicrosParam(3) + ", deliveries = deliveries + 1 "
-                    "WHERE fingerprint = $1 AND integration = $4 AND state = 'firing' RETURNING id, coalesce(incident_id, '')");
-  // A resolve with nothing firing: counted on the latest occurrence, or recorded as a resolved
-  // occurrence when the fingerprint was never seen.
-  pool_.Prepare("incidents_alert_resolve_again",
-                "UPDATE incidents.alerts SET deliveries = deliveries + 1, last_received_at = " + db::MicrosParam(2) +
-                    " WHERE id = (SELECT id FROM incidents.alerts WHERE fingerprint = $1 AND integration = $3 "
-                    "ORDER BY id DESC LIMIT 1) RETURNING id");
-  pool_.Prepare("incidents_alert_insert_resolved",
-                "INSERT INTO incidents.alerts (fingerprint, state, labels, annotations, starts_at, "
-                "ends_at, generator_url, source, integration, severity, summary, first_received_at, "
-                "last_received_at) VALUES ($1, 'resolved', $2::jsonb, $3::jsonb, " + db::MicrosParam(4) +
-                    ", coalesce(" + db::MicrosParam(5) + ", " + db::MicrosParam(11) + "), $6, $7, $8, $9, $10, " + db::MicrosParam(11) + ", " +
-                    db::MicrosParam(11) + ") RETURNING id");
-  pool_.Prepare("incidents_alert_firing",
-                "SELECT id, coalesce(incident_id, '') FROM incidents.alerts WHERE fingerprint = $1 AND "
-                "integration = $2 AND state = 'firing'");
-  pool_.Prepare("incidents_alert_sources",
-                "SELECT fingerprint, labels::text FROM incidents.alerts WHERE state = 'firing' AND "
-                "fingerprint <> $1 AND labels @> $2::jsonb ORDER BY id");
-  pool_.Prepare("incidents_alert_hold",
-                "UPDATE incidents.alerts SET silenced_by = $2, inhibited_by = $3, inhibit_rule = $4, "
-                "incident_id = NULL WHERE id = $1");
-  pool_.Prepare("incidents_alerts_grouped",
-                "UPDATE incidents.alerts SET silenced_by = '', inhibited_by = '', inhibit_rule = '', "
-                "incident_id = $2 WHERE id = ANY($1::bigint[])");
-  pool_.Prepare("incidents_alert_inhibited_by",
-                "SELECT " + stored_columns + " FROM incidents.alerts WHERE state = 'firing' AND "
-                "inhibited_by = $1 AND incident_id IS NULL ORDER BY id FOR UPDATE");
-  // 1 while any alert of the incident fires, else 0: an exists test, not a count.
-  pool_.Prepare("incidents_alert_firing_in",
-                "SELECT count(*) FROM (SELECT 1 FROM incidents.alerts WHERE incident_id = $1 AND "
-                "state = 'firing' LIMIT 1) AS firing");
+  PrepareAlertStatements(pool_);
   pool_.Prepare("incidents_integration_policy",
                 "SELECT escalation_policy FROM incidents.integrations WHERE name = $1");
   pool_.Prepare("incidents_alert_list",
@@ -287,8 +361,9 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
 
 grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::string& actor,
                             v1::IngestResponse* out) {
-  // Rows are locked in fingerprint order so that two batches of the same alerts in different
-  // orders queue behind each other instead of deadlocking; answers keep the order received.
+  // Keys are written (and their rows locked) in fingerprint order so that two batches of the
+  // same alerts in different orders queue behind each other instead of deadlocking; the
+  // deliveries of one key keep the order received, and so do the answers.
   std::vector<size_t> order(alerts.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -299,70 +374,74 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
   grpc::Status s = pool_.Transact("ingest alerts", [&](pqxx::transaction_base& tx) {
     ids.assign(alerts.size(), "");
     Batch batch(tx, config_, lifecycle_, now, actor);
+    std::vector<AlertValues> values;
+    values.reserve(alerts.size());
+    for (const AlertInput& a : alerts) values.push_back(ValuesOf(a, batch.settings().critical));
+    RunsByKey runs;
+    std::vector<const Run*> run_of(alerts.size());
+    size_t rounds = 0;
+    for (size_t i : order) {
+      const AlertInput& a = alerts[i];
+      Action action = a.acknowledge ? Action::kAcknowledge : a.firing ? Action::kFire : Action::kResolve;
+      std::vector<Run>& key_runs = runs[values[i].key];
+      if (key_runs.empty() || key_runs.back().action != action) key_runs.push_back(Run{action, {}, {}, false});
+      key_runs.back().alerts.push_back(i);
+      rounds = std::max(rounds, key_runs.size());
+    }
+    for (size_t round = 0; round < rounds; ++round) {
+      if (grpc::Status st = WriteRound(tx, values, runs, round, now); !st.ok()) return st;
+    }
+    for (const auto& [key, key_runs] : runs) {
+      for (const Run& run : key_runs) {
+        for (size_t i : run.alerts) run_of[i] = &run;
+      }
+    }
+    // The batch as it would have gone one delivery at a time: which alerts wait for a
+    // decision, which incidents they touch, which occurrences resolved.
     std::vector<StoredAlert> undecided;
     std::vector<std::pair<std::string, std::string>> resolved;  // (fingerprint, incident id)
     std::vector<std::string> to_acknowledge;
     for (size_t i : order) {
-      const AlertInput& a = alerts[i];
-      if (a.acknowledge) {
-        pqxx::result r = db::Exec(tx, "incidents_alert_firing", a.fingerprint, a.integration);
-        if (!r.empty()) {
-          ids[i] = r[0][0].as<std::string>();
-          to_acknowledge.push_back(r[0][1].as<std::string>());
-        }
-        continue;
-      }
-      std::string severity = SeverityName(SeverityOf(a, batch.settings().critical));
-      std::string summary = a.summary.empty() ? LabelOf(a.labels, "alertname") : a.summary;
-      if (a.firing) {
-        pqxx::result r = db::Exec(tx, "incidents_alert_upsert", a.fingerprint, LabelsJson(a.labels),
-                                  LabelsJson(a.annotations), MicrosOpt(a.starts_at), MicrosOpt(a.ends_at),
-                                  a.generator_url, a.source, a.integration, severity, summary, ToMicros(now));
-        ids[i] = r[0][0].as<std::string>();
-        std::string incident_id = r[0][6].as<std::string>();
+      const Run& run = *run_of[i];
+      if (run.row.id == 0) continue;  // an acknowledge with nothing firing
+      ids[i] = std::to_string(run.row.id);
+      if (run.action == Action::kAcknowledge) {
+        to_acknowledge.push_back(run.row.incident_id);
+      } else if (run.action == Action::kFire) {
         // Attached alerts stay attached; the rest are decided again on every delivery, so that
         // one whose silence ended or whose inhibitor is gone gets grouped.
-        if (incident_id.empty()) {
-          undecided.erase(std::remove_if(undecided.begin(), undecided.end(),
-                                         [&](const StoredAlert& u) { return u.id == r[0][0].as<long long>(); }),
-                          undecided.end());
-          undecided.push_back(StoredFromRow(r[0]));
+        if (run.row.incident_id.empty()) {
+          Forget(&undecided, run.row.id);
+          undecided.push_back(StoredOf(values[i], run.row.id));
         } else {
-          batch.Touch(incident_id);
+          batch.Touch(run.row.incident_id);
         }
-        continue;
+      } else if (run.resolved_firing && run.alerts.front() == i) {
+        resolved.emplace_back(alerts[i].fingerprint, run.row.incident_id);
+        Forget(&undecided, run.row.id);
       }
-      pqxx::result r = db::Exec(tx, "incidents_alert_resolve", a.fingerprint, MicrosOpt(a.ends_at), ToMicros(now),
-                                a.integration);
-      if (!r.empty()) {
-        ids[i] = r[0][0].as<std::string>();
-        resolved.emplace_back(a.fingerprint, r[0][1].as<std::string>());
-        undecided.erase(std::remove_if(undecided.begin(), undecided.end(),
-                                       [&](const StoredAlert& u) { return u.id == r[0][0].as<long long>(); }),
-                        undecided.end());
-        continue;
-      }
-      r = db::Exec(tx, "incidents_alert_resolve_again", a.fingerprint, ToMicros(now), a.integration);
-      if (r.empty()) {
-        r = db::Exec(tx, "incidents_alert_insert_resolved", a.fingerprint, LabelsJson(a.labels),
-                     LabelsJson(a.annotations), MicrosOpt(a.starts_at), MicrosOpt(a.ends_at), a.generator_url,
-                     a.source, a.integration, severity, summary, ToMicros(now));
-      }
-      ids[i] = r[0][0].as<std::string>();
     }
     // Decided only once the whole batch is stored: an inhibiting alert in the same batch counts.
-    for (const StoredAlert& a : undecided) {
-      if (grpc::Status st = batch.Decide(a); !st.ok()) return st;
-    }
+    // Then the alerts that a resolved one inhibited, which may now be grouped.
+    std::vector<std::string> resolved_fingerprints;
+    for (const auto& [fingerprint, incident_id] : resolved) resolved_fingerprints.push_back(fingerprint);
+    std::vector<std::pair<std::string, StoredAlert>> released = InhibitedBy(tx, resolved_fingerprints);
+    std::vector<StoredAlert> to_decide = std::move(undecided);
     for (const auto& [fingerprint, incident_id] : resolved) {
-      for (const pqxx::row& row : db::Exec(tx, "incidents_alert_inhibited_by", fingerprint)) {
-        if (grpc::Status st = batch.Decide(StoredFromRow(row)); !st.ok()) return st;
+      for (const auto& [by, alert] : released) {
+        if (by == fingerprint) to_decide.push_back(alert);
       }
     }
+    batch.Decide(to_decide);
     if (grpc::Status st = batch.Flush(); !st.ok()) return st;
+    std::vector<std::string> resolved_incidents;
+    for (const auto& [fingerprint, incident_id] : resolved) {
+      if (!incident_id.empty()) resolved_incidents.push_back(incident_id);
+    }
+    std::vector<std::string> firing = IncidentsStillFiring(tx, resolved_incidents);
     for (const auto& [fingerprint, incident_id] : resolved) {
       if (incident_id.empty()) continue;
-      int firing_left = db::Exec(tx, "incidents_alert_firing_in", incident_id)[0][0].as<int>();
+      int firing_left = std::count(firing.begin(), firing.end(), incident_id) > 0 ? 1 : 0;
       if (grpc::Status st = lifecycle_.OnAlertResolved(tx, incident_id, firing_left, actor); !st.ok()) return st;
       batch.Touch(incident_id);
     }

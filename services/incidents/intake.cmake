@@ -5,6 +5,7 @@ if(NOT TARGET nlohmann_json::nlohmann_json)
 endif()
 add_library(fd_incidents_intake STATIC
   ${CMAKE_CURRENT_LIST_DIR}/intake.cc
+  ${CMAKE_CURRENT_LIST_DIR}/alert_store.cc
   ${CMAKE_CURRENT_LIST_DIR}/config_store.cc
   ${CMAKE_CURRENT_LIST_DIR}/policy_document.cc
   ${CMAKE_CURRENT_LIST_DIR}/service_intake.cc

@@ -16,8 +16,10 @@ class Pool;
 // Alerts in (tables in migrations/incidents/0003_intake.sql): dedup by fingerprint (one firing
 // occurrence per fingerprint, enforced by a unique index, so concurrent duplicate deliveries
 // make one alert), resolve, new occurrence after resolve, silences and inhibition (stored and
-// marked, no incident), then grouping through Lifecycle::AttachAlert — all in one transaction
-// per batch, so that a 200 means the batch is durably stored.
+// marked, no incident), then grouping through Lifecycle::AttachAlerts — all in one transaction
+// per batch, so that a 200 means the batch is durably stored. The batch is decided in memory
+// and written with a few multi-row statements (alert_store.h) whatever its size, with the
+// result of delivering its alerts one at a time in fingerprint order.
 namespace flightdeck::incidents {
 
 class ConfigStore;

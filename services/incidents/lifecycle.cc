@@ -1,5 +1,7 @@
 #include "services/incidents/lifecycle.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/clock/timestamps.h"
@@ -75,7 +77,23 @@ bool ParseAckDeadlines(const std::string& text, std::map<Severity, std::chrono::
 Lifecycle::Lifecycle(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
                      const BusinessCalendar& calendar, ConfigStore& config, ReleasesClient* releases)
     : pool_(pool), queue_(queue), clock_(clock), calendar_(calendar), config_(config),
-      releases_(releases) {}
+      releases_(releases) {
+  // The statements of every alert batch, prepared once per connection (the rest of the
+  // lifecycle runs per person or per job and stays unprepared).
+  const std::string open_states = " AND state IN ('TRIGGERED', 'ACKNOWLEDGED')";
+  pool_.Prepare("incidents_open_of_group",
+                "SELECT id, severity FROM incidents.incidents WHERE group_key = $1" + open_states);
+  pool_.Prepare("incidents_lock_open_for_attach",
+                "SELECT id, severity FROM incidents.incidents WHERE id = $1" + open_states + " FOR SHARE");
+  pool_.Prepare("incidents_lock_open_for_raise",
+                "SELECT id, severity FROM incidents.incidents WHERE id = $1" + open_states + " FOR UPDATE");
+  pool_.Prepare("incidents_alerts_attached",
+                "INSERT INTO incidents.events (incident_id, at, actor, kind, message, trace_id, detail) "
+                "SELECT $1, " + At(2) + ", $3, 'ALERT_ATTACHED', e.message, $4, e.detail "
+                "FROM jsonb_to_recordset($5::jsonb) AS e(alert_id text, message text, detail jsonb) "
+                "WHERE NOT EXISTS (SELECT 1 FROM incidents.alerts a WHERE a.id = e.alert_id::bigint AND "
+                "a.incident_id = $1)");
+}
 
 void Lifecycle::SetAckDeadlines(std::map<Severity, std::chrono::milliseconds> deadlines) {
   ack_deadlines_ = std::move(deadlines);
@@ -184,16 +202,15 @@ grpc::Status Lifecycle::AttachAlerts(pqxx::transaction_base& tx, const std::vect
   o.actor = actor;
   o.message = "opened by alert " + first.alertname + " (" + SeverityName(first.severity) + ")" +
               (first.summary.empty() ? "" : ": " + first.summary);
+  Severity most_severe = first.severity;
+  for (const AlertForIncident& a : group) most_severe = std::min(most_severe, a.severity);
   // SELECT, then INSERT ... ON CONFLICT DO NOTHING: a concurrent opener makes the insert find
   // nothing to do and the next round attach to its incident; an incident resolved between the
   // two makes the next round open one.
   for (int attempt = 0; attempt < 3; ++attempt) {
     // Only what attaching needs: an alert storm attaches thousands of alerts to one incident,
     // and attaching must not cost more as the incident grows.
-    pqxx::result r = Sql(tx, "incidents_open_of_group",
-                         "SELECT id, severity FROM incidents.incidents WHERE group_key = $1 AND state IN "
-                         "('TRIGGERED', 'ACKNOWLEDGED') FOR UPDATE",
-                         first.group_key);
+    pqxx::result r = db::Exec(tx, "incidents_open_of_group", first.group_key);
     if (r.empty()) {
       if (grpc::Status s = OpenIn(tx, o, incident_id); !s.ok()) return s;
       if (incident_id->empty()) continue;
@@ -201,8 +218,23 @@ grpc::Status Lifecycle::AttachAlerts(pqxx::transaction_base& tx, const std::vect
       return AttachToLocked(tx, *incident_id, static_cast<int>(first.severity),
                             std::vector<AlertForIncident>(group.begin() + 1, group.end()), actor);
     }
-    *incident_id = r[0][0].as<std::string>();
-    return AttachToLocked(tx, *incident_id, r[0][1].as<int>(), group, actor);
+    // Alerts that leave the severity as it is only need the incident to stay open: a share
+    // lock, so that batches of one group attach side by side (each alert row is locked by its
+    // own upsert) while a resolve or acknowledge (FOR UPDATE) waits for them. Raising the
+    // severity writes the incident: an exclusive lock, taken first so that two raisers queue
+    // instead of both upgrading a share lock (a deadlock).
+    bool raises = static_cast<int>(most_severe) < r[0][1].as<int>();
+    const std::string id = r[0][0].as<std::string>();
+    pqxx::result locked =
+        db::Exec(tx, raises ? "incidents_lock_open_for_raise" : "incidents_lock_open_for_attach", id);
+    if (locked.empty()) continue;  // resolved meanwhile: the next round opens one
+    if (!raises && static_cast<int>(most_severe) < locked[0][1].as<int>()) {
+      // Lowered meanwhile by a person: the raise needs the exclusive lock after all.
+      locked = db::Exec(tx, "incidents_lock_open_for_raise", id);
+      if (locked.empty()) continue;
+    }
+    *incident_id = id;
+    return AttachToLocked(tx, *incident_id, locked[0][1].as<int>(), group, actor);
   }
   return grpc::Status(grpc::StatusCode::ABORTED,
                       "could not open or find the open incident of group " + first.group_key);
@@ -224,13 +256,8 @@ grpc::Status Lifecycle::AttachToLocked(pqxx::transaction_base& tx, const std::st
     if (most_severe == nullptr || a.severity < most_severe->severity) most_severe = &a;
   }
   trace::SpanContext ctx = trace::CurrentContext();
-  Sql(tx, "incidents_alerts_attached",
-      "INSERT INTO incidents.events (incident_id, at, actor, kind, message, trace_id, detail) "
-      "SELECT $1, " + At(2) + ", $3, 'ALERT_ATTACHED', e.message, $4, e.detail "
-      "FROM jsonb_to_recordset($5::jsonb) AS e(alert_id text, message text, detail jsonb) "
-      "WHERE NOT EXISTS (SELECT 1 FROM incidents.alerts a WHERE a.id = e.alert_id::bigint AND "
-      "a.incident_id = $1)",
-      incident_id, ToMicros(clock_.Now()), actor, ctx.IsValid() ? ctx.TraceIdHex() : "", events.dump());
+  db::Exec(tx, "incidents_alerts_attached", incident_id, ToMicros(clock_.Now()), actor,
+           ctx.IsValid() ? ctx.TraceIdHex() : "", events.dump());
   if (static_cast<int>(most_severe->severity) < incident_severity) {
     v1::Incident incident;
     LoadIncident(tx, incident_id, clock_.Now(), &incident);

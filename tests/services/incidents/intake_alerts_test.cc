@@ -181,6 +181,44 @@ TEST_F(IntakeTest, ConcurrentDuplicateDeliveriesMakeOneAlertAndOneIncident) {
   for (const v1::Alert& a : stored) EXPECT_EQ(a.incident_id(), std::get<0>(Incidents()[0]));
 }
 
+// An Alertmanager HA pair (or a retry) resolves the same alerts at once, in any order.
+TEST_F(IntakeTest, ConcurrentDuplicateResolvesResolveEachAlertOnceAndCountEveryDelivery) {
+  ASSERT_TRUE(migrated_);
+  std::vector<AlertInput> firing;
+  for (int i = 0; i < 5; ++i) {
+    firing.push_back(Firing({{"alertname", "HighErrorRate"}, {"service", "api"}, {"environment", "production"},
+                             {"instance", "api-" + std::to_string(i)}}));
+  }
+  v1::IngestResponse opened = Ingest(firing);
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  std::vector<AlertInput> resolves;
+  for (const AlertInput& a : firing) resolves.push_back(Resolved(a.labels));
+  constexpr int kSenders = 6;
+  std::atomic<int> failures{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      std::vector<AlertInput> batch = resolves;
+      if (t % 2 == 1) std::reverse(batch.begin(), batch.end());
+      while (!go.load()) std::this_thread::yield();
+      v1::IngestResponse out;
+      if (!intake_.Ingest(batch, "alertmanager", &out).ok()) failures++;
+    });
+  }
+  go = true;
+  for (std::thread& t : senders) t.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  std::vector<v1::Alert> stored = Alerts();
+  ASSERT_EQ(stored.size(), 5u) << "a resolve of a resolved alert is no new occurrence";
+  for (const v1::Alert& a : stored) {
+    EXPECT_EQ(a.state(), v1::Alert::RESOLVED);
+    EXPECT_EQ(a.deliveries(), 1 + kSenders);
+  }
+  EXPECT_EQ(IncidentState(opened.incident_ids(0)), "RESOLVED");
+}
+
 TEST_F(IntakeTest, ResolveClosesTheOccurrenceAndARetriggerIsANewOne) {
   ASSERT_TRUE(migrated_);
   std::string first = Ingest({Firing(kCheckoutLatency)}).alert_ids(0);
@@ -345,6 +383,167 @@ TEST_F(IntakeTest, AlertsOfOneGroupInOneBatchOpenOneIncidentAndRecordEachAlert) 
 
   Ingest(batch);  // delivered again (Alertmanager repeats): nothing new on the timeline
   EXPECT_EQ(kinds(), events);
+}
+
+// (fingerprint label, state, deliveries, silenced_by, incident id or "") of every stored
+// occurrence, by alertname then id.
+using Row = std::tuple<std::string, std::string, int, std::string, std::string>;
+
+TEST_F(IntakeTest, DuplicatesOfOneFingerprintInOneBatchCountOnceAndTheLastWins) {
+  ASSERT_TRUE(migrated_);
+  auto disk = [](const std::string& instance) {
+    return Labels{{"alertname", "DiskFull"}, {"service", "search"}, {"environment", "production"},
+                  {"instance", instance}};
+  };
+  AlertInput first = Firing(disk("i1"), "80% full");
+  AlertInput again = Firing(disk("i1"), "95% full");
+  again.labels["severity"] = "critical";
+  again.fingerprint = first.fingerprint;  // a changed label, same alert (Alertmanager's fingerprint)
+  v1::IngestResponse out = Ingest({first, Firing(disk("i2")), again});
+
+  ASSERT_EQ(out.alert_ids_size(), 3);
+  EXPECT_EQ(out.alert_ids(0), out.alert_ids(2));
+  EXPECT_NE(out.alert_ids(0), out.alert_ids(1));
+  std::vector<v1::Alert> stored = Alerts(first.fingerprint);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].deliveries(), 2);
+  EXPECT_EQ(stored[0].summary(), "95% full");
+  EXPECT_EQ(stored[0].labels().at("severity"), "critical");
+  EXPECT_EQ(stored[0].severity(), "SEV2");
+  ASSERT_EQ(out.incident_ids_size(), 1);
+  EXPECT_EQ(stored[0].incident_id(), out.incident_ids(0));
+  EXPECT_EQ(Alerts().size(), 2u);
+
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  std::map<std::string, int> kinds;
+  for (const auto& row : w.exec_params("SELECT kind, count(*) FROM incidents.events WHERE incident_id = $1 "
+                                       "GROUP BY kind", out.incident_ids(0))) {
+    kinds[row[0].as<std::string>()] = row[1].as<int>();
+  }
+  // One alert opened the incident, the other is attached: the duplicate adds nothing.
+  EXPECT_EQ(kinds["OPENED"], 1);
+  EXPECT_EQ(kinds["ALERT_ATTACHED"], 1);
+}
+
+TEST_F(IntakeTest, ABatchMixingNewRepeatedResolvedAndSilencedAlertsStoresEachOccurrence) {
+  ASSERT_TRUE(migrated_);
+  auto alert = [](const std::string& name, const std::string& service) {
+    return Labels{{"alertname", name}, {"service", service}, {"environment", "production"}};
+  };
+  const Labels repeated = alert("Repeated", "search");
+  const Labels resolved = alert("Resolved", "billing");
+  Ingest({Firing(repeated), Firing(resolved)});
+  const std::string search = Latest(repeated).incident_id();
+  const std::string billing = Latest(resolved).incident_id();
+  ASSERT_FALSE(search.empty());
+  ASSERT_FALSE(billing.empty());
+  v1::Silence silence;
+  v1::Matcher* m = silence.add_matchers();
+  m->set_name("service");
+  m->set_value("muted");
+  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
+  v1::Silence created;
+  ASSERT_TRUE(config_.CreateSilence(silence, "alice", &created).ok());
+
+  clock_.Advance(1min);
+  const Labels fresh = alert("New", "search");
+  const Labels silenced = alert("Silenced", "muted");
+  const Labels unknown = alert("Unknown", "cart");
+  const Labels flapping = alert("Flapping", "queue");
+  v1::IngestResponse out = Ingest({Firing(fresh), Firing(repeated), Resolved(resolved), Firing(silenced),
+                                   Resolved(unknown), Firing(flapping), Resolved(flapping), Firing(flapping)});
+  ASSERT_EQ(out.alert_ids_size(), 8);
+  EXPECT_EQ(out.alert_ids(5), out.alert_ids(6)) << "the resolve closes the occurrence the batch opened";
+  EXPECT_NE(out.alert_ids(7), out.alert_ids(5)) << "firing again after a resolve is a new occurrence";
+
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  std::string queue;
+  for (const auto& row : w.exec("SELECT id FROM incidents.incidents WHERE group_key = "
+                                "'service=queue,environment=production'")) {
+    queue = row[0].as<std::string>();
+  }
+  ASSERT_FALSE(queue.empty()) << "the flapping alert's second occurrence opens an incident";
+  std::vector<Row> rows;
+  for (const auto& row : w.exec("SELECT labels->>'alertname', state, deliveries, silenced_by, "
+                                "coalesce(incident_id, '') FROM incidents.alerts ORDER BY 1, id")) {
+    rows.emplace_back(row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int>(),
+                      row[3].as<std::string>(), row[4].as<std::string>());
+  }
+  const std::vector<Row> expected = {
+      {"Flapping", "resolved", 2, "", ""},
+      {"Flapping", "firing", 1, "", queue},
+      {"New", "firing", 1, "", search},
+      {"Repeated", "firing", 2, "", search},
+      {"Resolved", "resolved", 2, "", billing},
+      {"Silenced", "firing", 1, created.id(), ""},
+      {"Unknown", "resolved", 1, "", ""},
+  };
+  EXPECT_EQ(rows, expected);
+  std::map<std::string, std::string> states;
+  for (const auto& row : w.exec("SELECT id, state FROM incidents.incidents")) {
+    states[row[0].as<std::string>()] = row[1].as<std::string>();
+  }
+  EXPECT_EQ(states[billing], "RESOLVED") << "its only alert resolved";
+  EXPECT_EQ(states[search], "TRIGGERED");
+  EXPECT_EQ(states[queue], "TRIGGERED");
+  EXPECT_EQ(states.size(), 3u);
+  for (const auto& row : w.exec("SELECT (extract(epoch from ends_at) * 1000000)::bigint FROM incidents.alerts "
+                                "WHERE state = 'resolved' AND labels->>'alertname' <> 'Unknown'")) {
+    EXPECT_EQ(row[0].as<long long>(), ToMicros(clock_.Now())) << "a resolve without endsAt ends now";
+  }
+}
+
+// Batches of one group attach to its open incident side by side (a share lock) while one that
+// raises the severity takes it alone: every alert attached once, one raise, one incident.
+TEST_F(IntakeTest, ConcurrentBatchesOfOneGroupAttachEveryAlertAndRaiseTheSeverityOnce) {
+  ASSERT_TRUE(migrated_);
+  auto alert = [](const std::string& instance, const std::string& severity) {
+    return Firing({{"alertname", "HighLoad"}, {"service", "search"}, {"environment", "production"},
+                   {"instance", instance}, {"severity", severity}});
+  };
+  v1::IngestResponse opened = Ingest({alert("first", "warning")});
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  const std::string incident = opened.incident_ids(0);
+
+  constexpr int kSenders = 6;
+  constexpr int kPerBatch = 10;
+  std::atomic<int> failures{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      std::vector<AlertInput> batch;
+      for (int i = 0; i < kPerBatch; ++i) {
+        // Every other sender carries a critical alert: several want to raise at once.
+        bool critical = t % 2 == 0 && i == 0;
+        batch.push_back(alert(std::to_string(t) + "-" + std::to_string(i), critical ? "critical" : "warning"));
+      }
+      while (!go.load()) std::this_thread::yield();
+      v1::IngestResponse out;
+      grpc::Status s = intake_.Ingest(batch, "alertmanager", &out);
+      if (!s.ok() || out.incident_ids_size() != 1 || out.incident_ids(0) != incident) failures++;
+    });
+  }
+  go = true;
+  for (std::thread& t : senders) t.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Incidents().size(), 1u);
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  std::map<std::string, int> kinds;
+  for (const auto& row : w.exec_params("SELECT kind, count(*) FROM incidents.events WHERE incident_id = $1 "
+                                       "GROUP BY kind", incident)) {
+    kinds[row[0].as<std::string>()] = row[1].as<int>();
+  }
+  EXPECT_EQ(kinds["ALERT_ATTACHED"], kSenders * kPerBatch);
+  EXPECT_EQ(kinds["SEVERITY_CHANGED"], 1);
+  EXPECT_EQ(w.exec_params("SELECT severity FROM incidents.incidents WHERE id = $1", incident)[0][0].as<int>(),
+            static_cast<int>(Severity::kSev2));
+  EXPECT_EQ(w.exec_params("SELECT count(*) FROM incidents.alerts WHERE incident_id = $1", incident)[0][0].as<int>(),
+            1 + kSenders * kPerBatch);
 }
 
 TEST_F(IntakeTest, ServiceRejectsAMalformedWebhookNamingTheFieldAndStoresAValidOne) {
