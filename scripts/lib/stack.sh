@@ -24,24 +24,31 @@ FD_PROCESSES=(gateway "${FD_SERVICES[@]}")
 
 FD_STOP_TIMEOUT=${FLIGHTDECK_STOP_TIMEOUT:-15}
 
+# FLIGHTDECK_PORT_OFFSET (0) moves every gRPC and admin port, so that two checkouts can run a
+# stack each on one machine (give them different FLIGHTDECK_HTTP_PORT and PostgreSQL/Redis ports
+# too).
 fd_grpc_port() {
+  local base
   case $1 in
-    releases) echo 50051 ;;
-    backups) echo 50052 ;;
-    health) echo 50053 ;;
-    incidents) echo 50054 ;;
+    releases) base=50051 ;;
+    backups) base=50052 ;;
+    health) base=50053 ;;
+    incidents) base=50054 ;;
     *) return 1 ;;
   esac
+  echo $((base + ${FLIGHTDECK_PORT_OFFSET:-0}))
 }
 
 fd_admin_port() {
+  local base
   case $1 in
-    releases) echo 9101 ;;
-    backups) echo 9102 ;;
-    health) echo 9103 ;;
-    incidents) echo 9104 ;;
+    releases) base=9101 ;;
+    backups) base=9102 ;;
+    health) base=9103 ;;
+    incidents) base=9104 ;;
     *) return 1 ;;
   esac
+  echo $((base + ${FLIGHTDECK_PORT_OFFSET:-0}))
 }
 
 fd_http_port() { echo "${FLIGHTDECK_HTTP_PORT:-8080}"; }
