@@ -67,6 +67,8 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
   // $11 asks to queue behind a release in flight; without it a release in flight makes the
   // INSERT break the unique index releases_one_in_flight. $14 is a JSON array of events
   // ({type, actor, message, data}), inserted in its order; their ids come back in that order.
+  // A release not queued gets its advance job ($16 due, $17..$19 retry policy) here too, a row
+  // as common/jobs' Queue::EnqueueIn writes it (queue.cc): the whole create is one statement.
   pool_.Prepare("releases_admit",
                 std::string("WITH admitted AS (INSERT INTO releases.releases (service, environment, "
                 "version, commit_sha, image, state, created_by, trace_id, created_at, updated_at, "
@@ -78,7 +80,13 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "trace_id) SELECT admitted.id, " + db::MicrosParam(13) + ", e.value->>'type', "
                 "e.value->>'actor', e.value->>'message', e.value->'data', $15 FROM admitted, "
                 "jsonb_array_elements($14::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
-                "RETURNING id) "
+                "RETURNING id), "
+                "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
+                "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" +
+                    std::string(kAdvanceJob) + "', NULL, jsonb_build_object('release_id', "
+                    "admitted.id::text), 'pending', " + db::MicrosParam(16) + ", $17::int, $18::int, $19::int, " +
+                    db::MicrosParam(13) + ", " + db::MicrosParam(13) + " FROM admitted WHERE NOT "
+                    "admitted.queued) "
                 "SELECT admitted.id::text, admitted.queued, coalesce((SELECT string_agg(id::text, ',' "
                 "ORDER BY id) FROM timeline), '') FROM admitted");
   pool_.Prepare("releases_in_flight",
@@ -209,10 +217,15 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
     events.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", std::move(data)}});
   }
   const std::string events_json = events.dump();
-  // One transaction, four round trips in the common case: BEGIN, the release with its events
-  // (releases_admit), its advance job, COMMIT.
+  // Notifications and other releases' events need statements of their own, in a transaction
+  // with the create; without them (the usual create) the create is one statement, committed
+  // on its own: one round trip.
+  bool alone = changes.other_events.empty();
+  for (const NewEvent& e : changes.events) {
+    if (Announces(release->environment(), e)) alone = false;
+  }
   bool lost_race = false;
-  grpc::Status status = pool_.Transact("admit release", [&](pqxx::transaction_base& tx) {
+  const auto admit = [&](pqxx::transaction_base& tx) {
     lost_race = false;
     const long long at = MicrosOf(release->created_at());
     const long long now_us = ToMicros(changes.now);
@@ -222,7 +235,9 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
                    release->version(), release->commit_sha(), release->image(),
                    StateName(release->state()), release->created_by(), release->trace_id(), at,
                    v1::Release::Kind_Name(release->kind()), queue, db::DetailJson(*release), now_us,
-                   events_json, changes.trace_id);
+                   events_json, changes.trace_id, ToMicros(changes.advance_at.value_or(changes.now)),
+                   kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
+                   static_cast<int>(kAdvanceRetry.max_backoff.count()));
     } catch (const pqxx::unique_violation&) {
       // A release in flight, or one admitted between our look and our insert.
       lost_race = true;
@@ -261,15 +276,12 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
       db::Exec(tx, "releases_insert_event", other, now_us, e.type, e.actor,
                with_new_id(e.message), with_new_id(e.data_json), changes.trace_id);
     }
-    if (!release->queued()) {
-      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(release->id()),
-                                           changes.advance_at.value_or(changes.now), kAdvanceRetry);
-          !s.ok()) {
-        return s;
-      }
-    }
     return grpc::Status::OK;
-  });
+  };
+  // A re-run after a lost connection (Autocommit) of a create that had committed meets its own
+  // release in flight: ALREADY_EXISTS naming it, as an in-doubt COMMIT's retry would.
+  grpc::Status status =
+      alone ? db::Autocommit(pool_, "admit release", admit) : pool_.Transact("admit release", admit);
   if (!lost_race || queue) return status;
   // Refused: name the release in flight, which is what the caller needs to decide what next.
   v1::Release other;
@@ -289,12 +301,17 @@ grpc::Status ReleaseStore::RecordEvent(pqxx::transaction_base& tx, const std::st
   return EnqueueNotification(tx, id, environment, at_us, e, r[0][0].as<long long>());
 }
 
+bool ReleaseStore::Announces(const std::string& environment, const NewEvent& e) const {
+  if (!wants_notification_) return false;
+  const std::string kind = NotifyKindOf(e.type, e.data_json);
+  return !kind.empty() && wants_notification_(environment, kind);
+}
+
 grpc::Status ReleaseStore::EnqueueNotification(pqxx::transaction_base& tx, const std::string& id,
                                                const std::string& environment, long long at_us,
                                                const NewEvent& e, long long event_id) {
-  if (!wants_notification_) return grpc::Status::OK;
+  if (!Announces(environment, e)) return grpc::Status::OK;
   const std::string kind = NotifyKindOf(e.type, e.data_json);
-  if (kind.empty() || !wants_notification_(environment, kind)) return grpc::Status::OK;
   const std::string payload =
       nlohmann::json{{"release_id", id}, {"event_id", event_id}, {"kind", kind}}.dump();
   grpc::Status s = jobs_.EnqueueIn(tx, kNotifyJob, "notify:" + std::to_string(event_id), payload,
