@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/alerts/alerts.h"
+#include "common/db/autocommit.h"
 #include "common/db/db.h"
 #include "common/db/detail_json.h"
 #include "common/jobs/jobs.h"
@@ -62,6 +63,32 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "state, created_by, trace_id, created_at, updated_at, kind, queued, detail) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " + db::MicrosParam(9) + ", " + db::MicrosParam(9) +
                     ", $10, $11, $12::jsonb) RETURNING id::text");
+  // A release, whether it waits in the queue, and its first timeline events, in one statement:
+  // $11 asks to queue behind a release in flight; without it a release in flight makes the
+  // INSERT break the unique index releases_one_in_flight. $14 is a JSON array of events
+  // ({type, actor, message, data}), inserted in its order; their ids come back in that order.
+  // A release not queued gets its advance job ($16 due, $17..$19 retry policy) here too, a row
+  // as common/jobs' Queue::EnqueueIn writes it (queue.cc): the whole create is one statement.
+  pool_.Prepare("releases_admit",
+                std::string("WITH admitted AS (INSERT INTO releases.releases (service, environment, "
+                "version, commit_sha, image, state, created_by, trace_id, created_at, updated_at, "
+                "kind, queued, detail) SELECT $1, $2, $3, $4, $5, $6, $7, $8, ") + db::MicrosParam(9) +
+                    ", " + db::MicrosParam(9) + ", $10, $11 AND EXISTS (SELECT 1 FROM "
+                    "releases.releases WHERE service = $1 AND environment = $2 AND NOT queued AND "
+                    "state IN " + kInFlightStates + "), $12::jsonb RETURNING id, queued), "
+                "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, "
+                "trace_id) SELECT admitted.id, " + db::MicrosParam(13) + ", e.value->>'type', "
+                "e.value->>'actor', e.value->>'message', e.value->'data', $15 FROM admitted, "
+                "jsonb_array_elements($14::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
+                "RETURNING id), "
+                "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
+                "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" +
+                    std::string(kAdvanceJob) + "', NULL, jsonb_build_object('release_id', "
+                    "admitted.id::text), 'pending', " + db::MicrosParam(16) + ", $17::int, $18::int, $19::int, " +
+                    db::MicrosParam(13) + ", " + db::MicrosParam(13) + " FROM admitted WHERE NOT "
+                    "admitted.queued) "
+                "SELECT admitted.id::text, admitted.queued, coalesce((SELECT string_agg(id::text, ',' "
+                "ORDER BY id) FROM timeline), '') FROM admitted");
   pool_.Prepare("releases_in_flight",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
                 "AND environment = $2 AND NOT queued AND state IN " + kInFlightStates);
@@ -181,37 +208,59 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
 }
 
 grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes changes) {
-  return pool_.Transact("admit release", [&](pqxx::transaction_base& tx) {
-    pqxx::result in_flight = db::Exec(tx, "releases_in_flight", release->service(),
-                                      release->environment());
-    if (!in_flight.empty() && !queue) {
-      v1::Release other;
-      FromRow(in_flight[0], &other);
-      return grpc::Status(
-          grpc::StatusCode::ALREADY_EXISTS,
-          "release " + other.id() + " (" + other.version() + ") of " + other.service() +
-              " is in flight in " + other.environment() + " (" + StateName(other.state()) +
-              "): wait for it to finish, or create with \"queue\": true to run after it");
+  nlohmann::json events = nlohmann::json::array();
+  for (const NewEvent& e : changes.events) {
+    nlohmann::json data = nlohmann::json::parse(e.data_json, nullptr, false);
+    if (data.is_discarded()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "admit release: event " + e.type + " data is not JSON");
     }
-    release->set_queued(!in_flight.empty());
-    long long at = MicrosOf(release->created_at());
+    events.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", std::move(data)}});
+  }
+  const std::string events_json = events.dump();
+  // Notifications and other releases' events need statements of their own, in a transaction
+  // with the create; without them (the usual create) the create is one statement, committed
+  // on its own: one round trip.
+  bool alone = changes.other_events.empty();
+  for (const NewEvent& e : changes.events) {
+    if (Announces(release->environment(), e)) alone = false;
+  }
+  bool lost_race = false;
+  const auto admit = [&](pqxx::transaction_base& tx) {
+    lost_race = false;
+    const long long at = MicrosOf(release->created_at());
+    const long long now_us = ToMicros(changes.now);
     pqxx::result r;
     try {
-      r = db::Exec(tx, "releases_insert", release->service(), release->environment(),
+      r = db::Exec(tx, "releases_admit", release->service(), release->environment(),
                    release->version(), release->commit_sha(), release->image(),
                    StateName(release->state()), release->created_by(), release->trace_id(), at,
-                   v1::Release::Kind_Name(release->kind()), release->queued(),
-                   db::DetailJson(*release));
+                   v1::Release::Kind_Name(release->kind()), queue, db::DetailJson(*release), now_us,
+                   events_json, changes.trace_id, ToMicros(changes.advance_at.value_or(changes.now)),
+                   kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
+                   static_cast<int>(kAdvanceRetry.max_backoff.count()));
     } catch (const pqxx::unique_violation&) {
-      // Another release was admitted between our look and our insert.
+      // A release in flight, or one admitted between our look and our insert.
+      lost_race = true;
       return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                           "another release of " + release->service() + " was just admitted to " +
                               release->environment() + " and is in flight; retry later or queue");
     }
     release->set_id(r[0][0].as<std::string>());
-    for (const NewEvent& e : changes.events) {
-      if (grpc::Status s = RecordEvent(tx, release->id(), release->environment(), ToMicros(changes.now), e,
-                                       changes.trace_id);
+    release->set_queued(r[0][1].as<bool>());
+    std::vector<long long> event_ids;
+    const std::string ids = r[0][2].as<std::string>();
+    for (size_t from = 0; from < ids.size();) {
+      size_t comma = ids.find(',', from);
+      if (comma == std::string::npos) comma = ids.size();
+      event_ids.push_back(std::stoll(ids.substr(from, comma - from)));
+      from = comma + 1;
+    }
+    if (event_ids.size() != changes.events.size()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "admit release: events not all recorded");
+    }
+    for (size_t i = 0; i < event_ids.size(); ++i) {
+      if (grpc::Status s = EnqueueNotification(tx, release->id(), release->environment(), now_us,
+                                               changes.events[i], event_ids[i]);
           !s.ok()) {
         return s;
       }
@@ -224,28 +273,45 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
       return text;
     };
     for (const auto& [other, e] : changes.other_events) {
-      db::Exec(tx, "releases_insert_event", other, ToMicros(changes.now), e.type, e.actor,
+      db::Exec(tx, "releases_insert_event", other, now_us, e.type, e.actor,
                with_new_id(e.message), with_new_id(e.data_json), changes.trace_id);
     }
-    if (!release->queued()) {
-      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(release->id()),
-                                           changes.advance_at.value_or(changes.now), kAdvanceRetry);
-          !s.ok()) {
-        return s;
-      }
-    }
     return grpc::Status::OK;
-  });
+  };
+  // A re-run after a lost connection (Autocommit) of a create that had committed meets its own
+  // release in flight: ALREADY_EXISTS naming it, as an in-doubt COMMIT's retry would.
+  grpc::Status status =
+      alone ? db::Autocommit(pool_, "admit release", admit) : pool_.Transact("admit release", admit);
+  if (!lost_race || queue) return status;
+  // Refused: name the release in flight, which is what the caller needs to decide what next.
+  v1::Release other;
+  int queued = 0;
+  if (!InFlight(release->service(), release->environment(), &other, &queued).ok()) return status;
+  return grpc::Status(
+      grpc::StatusCode::ALREADY_EXISTS,
+      "release " + other.id() + " (" + other.version() + ") of " + other.service() +
+          " is in flight in " + other.environment() + " (" + StateName(other.state()) +
+          "): wait for it to finish, or create with \"queue\": true to run after it");
 }
 
 grpc::Status ReleaseStore::RecordEvent(pqxx::transaction_base& tx, const std::string& id,
                                        const std::string& environment, long long at_us, const NewEvent& e,
                                        const std::string& trace_id) {
   pqxx::result r = db::Exec(tx, "releases_insert_event", id, at_us, e.type, e.actor, e.message, e.data_json, trace_id);
-  if (!wants_notification_) return grpc::Status::OK;
+  return EnqueueNotification(tx, id, environment, at_us, e, r[0][0].as<long long>());
+}
+
+bool ReleaseStore::Announces(const std::string& environment, const NewEvent& e) const {
+  if (!wants_notification_) return false;
   const std::string kind = NotifyKindOf(e.type, e.data_json);
-  if (kind.empty() || !wants_notification_(environment, kind)) return grpc::Status::OK;
-  const long long event_id = r[0][0].as<long long>();
+  return !kind.empty() && wants_notification_(environment, kind);
+}
+
+grpc::Status ReleaseStore::EnqueueNotification(pqxx::transaction_base& tx, const std::string& id,
+                                               const std::string& environment, long long at_us,
+                                               const NewEvent& e, long long event_id) {
+  if (!Announces(environment, e)) return grpc::Status::OK;
+  const std::string kind = NotifyKindOf(e.type, e.data_json);
   const std::string payload =
       nlohmann::json{{"release_id", id}, {"event_id", event_id}, {"kind", kind}}.dump();
   grpc::Status s = jobs_.EnqueueIn(tx, kNotifyJob, "notify:" + std::to_string(event_id), payload,
@@ -254,7 +320,8 @@ grpc::Status ReleaseStore::RecordEvent(pqxx::transaction_base& tx, const std::st
 }
 
 grpc::Status ReleaseStore::Get(const std::string& id, v1::Release* out) {
-  return pool_.Transact("get release", [&](pqxx::transaction_base& tx) {
+  // One SELECT: no BEGIN/COMMIT round trips around it.
+  return db::Autocommit(pool_, "get release", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "releases_get", id);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "release " + id + " not found");
     FromRow(r[0], out);
@@ -444,7 +511,7 @@ namespace {
 grpc::Status OneRelease(db::Pool& pool, const char* what, const std::string& statement,
                         const std::function<pqxx::result(pqxx::transaction_base&)>& run,
                         v1::Release* out, const std::string& not_found) {
-  return pool.Transact(what, [&](pqxx::transaction_base& tx) {
+  return db::Autocommit(pool, what, [&](pqxx::transaction_base& tx) {
     pqxx::result r = run(tx);
     if (r.empty()) return grpc::Status(grpc::StatusCode::NOT_FOUND, not_found);
     FromRow(r[0], out);
@@ -576,7 +643,9 @@ grpc::Status ReleaseStore::AppendEvent(const std::string& id, Clock::TimePoint n
 
 grpc::Status ReleaseStore::FindDriverAction(const std::string& action_id, std::string* status,
                                             DriverResult* result) {
-  return pool_.Transact("find driver action", [&](pqxx::transaction_base& tx) {
+  // Driver action records are single statements (a re-run after a lost connection is harmless:
+  // start counts one attempt more, finish writes the same result): no BEGIN/COMMIT around them.
+  return db::Autocommit(pool_, "find driver action", [&](pqxx::transaction_base& tx) {
     pqxx::result r = db::Exec(tx, "driver_action_find", action_id);
     if (r.empty()) {
       status->clear();
@@ -593,7 +662,7 @@ grpc::Status ReleaseStore::FindDriverAction(const std::string& action_id, std::s
 
 grpc::Status ReleaseStore::StartDriverAction(const std::string& action_id,
                                              const DriverAction& action, Clock::TimePoint now) {
-  return pool_.Transact("start driver action", [&](pqxx::transaction_base& tx) {
+  return db::Autocommit(pool_, "start driver action", [&](pqxx::transaction_base& tx) {
     db::Exec(tx, "driver_action_start", action_id, action.release.id(), action.action,
              action.weight, ToMicros(now));
     return grpc::Status::OK;
@@ -602,7 +671,7 @@ grpc::Status ReleaseStore::StartDriverAction(const std::string& action_id,
 
 grpc::Status ReleaseStore::FinishDriverAction(const std::string& action_id,
                                               const DriverResult& result, Clock::TimePoint now) {
-  return pool_.Transact("finish driver action", [&](pqxx::transaction_base& tx) {
+  return db::Autocommit(pool_, "finish driver action", [&](pqxx::transaction_base& tx) {
     db::Exec(tx, "driver_action_finish", action_id, std::string(result.ok ? "succeeded" : "failed"),
              result.exit_code, result.output, result.error, ToMicros(now));
     return grpc::Status::OK;

@@ -172,6 +172,12 @@ class ReleaseStore {
   // Inserts the event on id's timeline; enqueues its notification when wanted.
   grpc::Status RecordEvent(pqxx::transaction_base& tx, const std::string& id, const std::string& environment,
                            long long at_us, const NewEvent& e, const std::string& trace_id);
+  // Whether the environment has notification targets for the kind this event announces.
+  bool Announces(const std::string& environment, const NewEvent& e) const;
+  // Enqueues the notification of an event already recorded as event_id, when wanted.
+  grpc::Status EnqueueNotification(pqxx::transaction_base& tx, const std::string& id,
+                                   const std::string& environment, long long at_us, const NewEvent& e,
+                                   long long event_id);
 
   db::Pool& pool_;
   jobs::Queue& jobs_;

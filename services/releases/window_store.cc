@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "common/clock/timestamps.h"
+#include "common/db/autocommit.h"
 #include "common/db/db.h"
 #include "common/db/detail_json.h"
 
@@ -81,7 +82,8 @@ grpc::Status WindowStore::Get(const std::string& name, v1::Window* out) {
 }
 
 grpc::Status WindowStore::List(std::vector<v1::Window>* out) {
-  return pool_.Transact("list windows", [&](pqxx::transaction_base& tx) {
+  // Read on every create: one SELECT, no BEGIN/COMMIT round trips around it.
+  return db::Autocommit(pool_, "list windows", [&](pqxx::transaction_base& tx) {
     out->clear();
     for (const pqxx::row& row : db::Exec(tx, "windows_list")) {
       (void)db::FromDetailJson(row[0].as<std::string>(), &out->emplace_back());

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/db/autocommit.h"
 #include "common/db/db.h"
 
 namespace flightdeck::gateway {
@@ -18,7 +19,8 @@ AuditLog::AuditLog(db::Pool& pool) : pool_(pool) {
 }
 
 grpc::Status AuditLog::Record(const v1::AuditEntry& e) {
-  return pool_.Transact("record audit entry", [&](pqxx::transaction_base& tx) {
+  // One INSERT, committed on its own: no BEGIN/COMMIT round trips.
+  return db::Autocommit(pool_, "record audit entry", [&](pqxx::transaction_base& tx) {
     db::Exec(tx, "audit_insert", e.actor(), e.role(), e.action(), e.target(), e.status(),
              e.request_id(), e.trace_id());
     return grpc::Status::OK;

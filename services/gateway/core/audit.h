@@ -12,7 +12,10 @@ class Pool;
 
 namespace flightdeck::gateway {
 
-// The audit log (gateway.audit): one row per authenticated write, with its outcome.
+// The audit log (gateway.audit): one row per authenticated write, with its outcome. The row is
+// durable before the caller hears the answer: a write whose answer went out is in the log. A
+// write with an Idempotency-Key has its row written by IdempotencyStore::Finish, in the same
+// statement as its stored answer; Record() is for the others.
 class AuditLog {
  public:
   explicit AuditLog(db::Pool& pool);

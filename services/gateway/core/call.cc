@@ -447,22 +447,27 @@ void Call::Complete(const grpc::Status& status, std::unique_ptr<Message> respons
   entry.set_trace_id(request_.trace.TraceIdHex());
   auto self = shared_from_this();
   std::shared_ptr<Message> shared_response(std::move(response));
+  // One round trip before the answer: the stored answer and the audit row in one statement
+  // (or the audit row alone), both durable when the caller hears the answer.
   auto record = [self, entry, status, shared_response] {
+    grpc::Status audited(grpc::StatusCode::UNKNOWN, "not written");
     if (self->idempotency_claimed_) {
       std::string bytes = shared_response ? StorableAnswer(*shared_response) : std::string();
-      if (grpc::Status s = self->core_->idempotency.Finish(self->principal_.name,
-                                                           self->request_.idempotency_key, status, bytes);
-          !s.ok()) {
+      audited = self->core_->idempotency.Finish(self->principal_.name, self->request_.idempotency_key,
+                                                status, bytes, &entry);
+      if (!audited.ok()) {
         log::Error("idempotent answer not stored", {{"request_id", self->request_.request_id},
-                                                    {"error", s.error_message()}});
+                                                    {"error", audited.error_message()}});
       }
     }
-    if (grpc::Status s = self->core_->audit.Record(entry); !s.ok()) {
+    // Without a key, or when the stored answer failed: the audit row on its own.
+    if (!audited.ok()) audited = self->core_->audit.Record(entry);
+    if (!audited.ok()) {
       self->core_->audit_failures.With({}).Inc();
       log::Error("audit entry not written", {{"action", entry.action()},
                                              {"actor", entry.actor()},
                                              {"request_id", entry.request_id()},
-                                             {"error", s.error_message()}});
+                                             {"error", audited.error_message()}});
     }
     self->Answer(status, shared_response.get());
   };

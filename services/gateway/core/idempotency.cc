@@ -1,5 +1,6 @@
 #include "services/gateway/core/idempotency.h"
 
+#include "common/db/autocommit.h"
 #include "common/db/db.h"
 #include "services/gateway/core/errors.h"
 
@@ -21,6 +22,15 @@ bool IsServerSideFailure(grpc::StatusCode code) {
   }
 }
 
+// Appends an audit row (parameters $first .. $first+6) to a statement that stores an answer:
+// both commit together, in one round trip.
+std::string WithAuditRow(const std::string& change, int first) {
+  std::string values;
+  for (int i = 0; i < 7; ++i) values += (i ? ", $" : "$") + std::to_string(first + i);
+  return "WITH changed AS (" + change + ") INSERT INTO gateway.audit (actor, role, action, target, "
+         "status, request_id, trace_id) VALUES (" + values + ")";
+}
+
 }  // namespace
 
 bool IsValidIdempotencyKey(const std::string& key) {
@@ -33,33 +43,39 @@ bool IsValidIdempotencyKey(const std::string& key) {
 
 IdempotencyStore::IdempotencyStore(db::Pool& pool, std::chrono::milliseconds abandoned_after)
     : pool_(pool), abandoned_after_(abandoned_after) {
-  // Takes over a claim whose gateway died mid-request (tests/chaos/releases_kill_test.cc: a
-  // gateway killed between claim and answer left the key "in progress" for 24 hours).
-  pool_.Prepare("idempotency_take_over",
-                "UPDATE gateway.idempotency SET created_at = now(), method = $3, path = $4 "
-                "WHERE actor = $1 AND key = $2 AND status = 0 AND request_hash = $5 "
-                "AND created_at < now() - make_interval(secs => $6::bigint / 1000.0) RETURNING key");
-  pool_.Prepare("idempotency_expire",
-                "DELETE FROM gateway.idempotency WHERE actor = $1 AND key = $2 "
-                "AND created_at < now() - interval '24 hours'");
+  // One statement claims a new key, a key whose record expired (24 hours), or a claim whose
+  // gateway died mid-request: the same request, still "in progress" past abandoned_after
+  // (tests/chaos/releases_kill_test.cc: a gateway killed between claim and answer left the key
+  // "in progress" for 24 hours). It returns no row otherwise, and the record says why.
   pool_.Prepare("idempotency_claim",
-                "INSERT INTO gateway.idempotency (actor, key, method, path, request_hash, status) "
-                "VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT DO NOTHING RETURNING key");
+                "INSERT INTO gateway.idempotency AS i (actor, key, method, path, request_hash, status) "
+                "VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (actor, key) DO UPDATE SET "
+                "method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash, "
+                "status = 0, body = '', code = NULL, response = NULL, created_at = now() "
+                "WHERE i.created_at < now() - interval '24 hours' "
+                "OR (i.status = 0 AND i.request_hash = EXCLUDED.request_hash "
+                "AND i.created_at < now() - make_interval(secs => $6::bigint / 1000.0)) RETURNING key");
   pool_.Prepare("idempotency_get",
                 "SELECT request_hash, status, body, code, response FROM gateway.idempotency "
                 "WHERE actor = $1 AND key = $2");
-  pool_.Prepare("idempotency_finish",
-                "UPDATE gateway.idempotency SET status = $3, code = $4, body = $5, response = $6 "
-                "WHERE actor = $1 AND key = $2");
-  pool_.Prepare("idempotency_release", "DELETE FROM gateway.idempotency WHERE actor = $1 AND key = $2");
+  const std::string finish =
+      "UPDATE gateway.idempotency SET status = $3, code = $4, body = $5, response = $6 "
+      "WHERE actor = $1 AND key = $2";
+  const std::string release = "DELETE FROM gateway.idempotency WHERE actor = $1 AND key = $2";
+  pool_.Prepare("idempotency_finish", finish);
+  pool_.Prepare("idempotency_release", release);
+  pool_.Prepare("idempotency_finish_audited", WithAuditRow(finish, 7));
+  pool_.Prepare("idempotency_release_audited", WithAuditRow(release, 3));
 }
 
 grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string& key,
                                      const std::string& method, const std::string& target,
                                      const std::string& request_hash, Outcome* out) {
-  return pool_.Transact("claim idempotency key", [&](pqxx::transaction_base& tx) {
-    db::Exec(tx, "idempotency_expire", actor, key);
-    if (!db::Exec(tx, "idempotency_claim", actor, key, method, target, request_hash).empty()) {
+  // Single statements, each its own transaction: no BEGIN and COMMIT round trips.
+  return db::Autocommit(pool_, "claim idempotency key", [&](pqxx::transaction_base& tx) {
+    if (!db::Exec(tx, "idempotency_claim", actor, key, method, target, request_hash,
+                  static_cast<long long>(abandoned_after_.count()))
+             .empty()) {
       out->kind = Outcome::kProceed;
       return grpc::Status::OK;
     }
@@ -72,12 +88,6 @@ grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string
                           "Idempotency-Key: already used for a different request in the last 24 hours");
     }
     if (r[0][1].as<int>() == 0) {
-      if (!db::Exec(tx, "idempotency_take_over", actor, key, method, target, request_hash,
-                    static_cast<long long>(abandoned_after_.count()))
-               .empty()) {
-        out->kind = Outcome::kProceed;
-        return grpc::Status::OK;
-      }
       return grpc::Status(grpc::StatusCode::ABORTED,
                           "Idempotency-Key: the first request with this key is still in progress");
     }
@@ -97,15 +107,30 @@ grpc::Status IdempotencyStore::Begin(const std::string& actor, const std::string
 }
 
 grpc::Status IdempotencyStore::Finish(const std::string& actor, const std::string& key,
-                                      const grpc::Status& status, const std::string& response) {
-  return pool_.Transact("store idempotent answer", [&](pqxx::transaction_base& tx) {
-    if (IsServerSideFailure(status.error_code())) {
-      db::Exec(tx, "idempotency_release", actor, key);
+                                      const grpc::Status& status, const std::string& response,
+                                      const v1::AuditEntry* audit) {
+  return db::Autocommit(pool_, "store idempotent answer", [&](pqxx::transaction_base& tx) {
+    const bool release = IsServerSideFailure(status.error_code());
+    if (audit == nullptr) {
+      if (release) {
+        db::Exec(tx, "idempotency_release", actor, key);
+      } else {
+        db::Exec(tx, "idempotency_finish", actor, key, HttpStatusFor(status.error_code()),
+                 static_cast<int>(status.error_code()), status.error_message(),
+                 pqxx::binarystring(response));
+      }
       return grpc::Status::OK;
     }
-    pqxx::binarystring bytes(response);
-    db::Exec(tx, "idempotency_finish", actor, key, HttpStatusFor(status.error_code()),
-             static_cast<int>(status.error_code()), status.error_message(), bytes);
+    const v1::AuditEntry& a = *audit;
+    if (release) {
+      db::Exec(tx, "idempotency_release_audited", actor, key, a.actor(), a.role(), a.action(),
+               a.target(), a.status(), a.request_id(), a.trace_id());
+    } else {
+      db::Exec(tx, "idempotency_finish_audited", actor, key, HttpStatusFor(status.error_code()),
+               static_cast<int>(status.error_code()), status.error_message(),
+               pqxx::binarystring(response), a.actor(), a.role(), a.action(), a.target(), a.status(),
+               a.request_id(), a.trace_id());
+    }
     return grpc::Status::OK;
   });
 }

@@ -6,6 +6,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include "flightdeck/v1/gateway.pb.h"
+
 namespace flightdeck::db {
 class Pool;
 }
@@ -14,6 +16,9 @@ namespace flightdeck::gateway {
 
 // Idempotency-Key records (gateway.idempotency), kept 24 hours per actor and key. A record
 // holds the first answer in a protocol-neutral form: a retry gets it back through any front.
+// Each call is single statements without BEGIN/COMMIT (db::Autocommit): a claim is one round
+// trip, the answer with its audit row another. A claim re-run after a lost connection finds
+// itself "in progress" (409, retry), never a second effect.
 class IdempotencyStore {
  public:
   // A claim still "in progress" after `abandoned_after` belonged to a gateway that died during
@@ -37,9 +42,11 @@ class IdempotencyStore {
   grpc::Status Begin(const std::string& actor, const std::string& key, const std::string& method,
                      const std::string& target, const std::string& request_hash, Outcome* out);
   // Stores the answer. Server-side failures (UNAVAILABLE, INTERNAL, DEADLINE_EXCEEDED, ...)
-  // release the key instead, so that a retry runs again.
+  // release the key instead, so that a retry runs again. With `audit`, the request's audit row
+  // is written in the same statement: one round trip and one commit for both, durable before
+  // the caller hears the answer.
   grpc::Status Finish(const std::string& actor, const std::string& key, const grpc::Status& status,
-                      const std::string& response);
+                      const std::string& response, const v1::AuditEntry* audit = nullptr);
 
  private:
   db::Pool& pool_;

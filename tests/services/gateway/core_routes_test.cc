@@ -384,5 +384,68 @@ TEST(IdempotencyStoreTest, AClaimAbandonedByADeadGatewayIsTakenOver) {
             grpc::StatusCode::ABORTED);
 }
 
+// The answer and the request's audit row are one statement: both are there after Finish, and
+// a server-side failure releases the key but still leaves the audit row.
+TEST(IdempotencyStoreTest, TheAnswerAndItsAuditRowAreStoredTogether) {
+  test::TestDatabase database;
+  db::Pool pool(db::PoolOptions{database.url(), 2});
+  ASSERT_TRUE(db::Migrate(pool, db::EmbeddedMigrations("gateway")).ok());
+  IdempotencyStore store(pool);
+  AuditLog audit(pool);
+  IdempotencyStore::Outcome out;
+  ASSERT_TRUE(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).ok());
+  v1::AuditEntry entry;
+  entry.set_actor("ci");
+  entry.set_role("DEPLOYER");
+  entry.set_action("POST /v1/releases");
+  entry.set_target("/v1/releases/rel-1");
+  entry.set_status(200);
+  entry.set_request_id("req-1");
+  ASSERT_TRUE(store.Finish("ci", "k1", grpc::Status::OK, "first answer", &entry).ok());
+  ASSERT_TRUE(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).ok());
+  EXPECT_EQ(out.kind, IdempotencyStore::Outcome::kReplay);
+  EXPECT_EQ(out.response, "first answer");
+
+  ASSERT_TRUE(store.Begin("ci", "k2", "POST", "/v1/releases", "hash-b", &out).ok());
+  entry.set_request_id("req-2");
+  entry.set_status(503);
+  ASSERT_TRUE(store.Finish("ci", "k2", grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), "", &entry).ok());
+  ASSERT_TRUE(store.Begin("ci", "k2", "POST", "/v1/releases", "hash-b", &out).ok());
+  EXPECT_EQ(out.kind, IdempotencyStore::Outcome::kProceed) << "a server-side failure releases the key";
+
+  v1::ListAuditRequest request;
+  request.set_actor("ci");
+  v1::ListAuditResponse listed;
+  ASSERT_TRUE(audit.List(request, &listed).ok());
+  ASSERT_EQ(listed.entries_size(), 2);
+  EXPECT_EQ(listed.entries(0).request_id(), "req-2");
+  EXPECT_EQ(listed.entries(0).status(), 503);
+  EXPECT_EQ(listed.entries(1).request_id(), "req-1");
+  EXPECT_EQ(listed.entries(1).target(), "/v1/releases/rel-1");
+}
+
+// A record older than 24 hours is gone for all purposes: the key is claimed afresh, for any
+// request, and the old answer is not replayed.
+TEST(IdempotencyStoreTest, AnExpiredRecordIsClaimedAfresh) {
+  test::TestDatabase database;
+  db::Pool pool(db::PoolOptions{database.url(), 2});
+  ASSERT_TRUE(db::Migrate(pool, db::EmbeddedMigrations("gateway")).ok());
+  IdempotencyStore store(pool);
+  IdempotencyStore::Outcome out;
+  ASSERT_TRUE(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).ok());
+  ASSERT_TRUE(store.Finish("ci", "k1", grpc::Status::OK, "old answer").ok());
+  ASSERT_TRUE(pool.Transact("age the record", [](pqxx::transaction_base& tx) {
+    tx.exec("UPDATE gateway.idempotency SET created_at = now() - interval '25 hours'");
+    return grpc::Status::OK;
+  }).ok());
+  ASSERT_TRUE(store.Begin("ci", "k1", "POST", "/v1/tokens", "hash-b", &out).ok());
+  EXPECT_EQ(out.kind, IdempotencyStore::Outcome::kProceed);
+  // The new claim is in progress, and knows its own request.
+  EXPECT_EQ(store.Begin("ci", "k1", "POST", "/v1/tokens", "hash-b", &out).error_code(),
+            grpc::StatusCode::ABORTED);
+  EXPECT_EQ(store.Begin("ci", "k1", "POST", "/v1/releases", "hash-a", &out).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace flightdeck::gateway
