@@ -200,6 +200,9 @@ void AddHealthCommands(CommandTable& table) {
                      {"expect-status", "LIST", "HTTP: passing statuses, e.g. 200,204 (default 200-399)"},
                      {"body-contains", "T", "HTTP: the body must contain this"},
                      {"method", "M", "HTTP: GET (default) or HEAD"},
+                     {"new-connection-per-probe", "",
+                      "HTTP: open (and close) a new connection for every probe, as kubelet does, "
+                      "instead of keeping one alive"},
                      {"grpc-service", "S", "GRPC: the service name asked of grpc.health.v1"},
                      {"period", "D", "how often to probe (default 10s)"},
                      {"timeout", "D", "a probe slower than this fails (default 1s)"},

@@ -88,6 +88,9 @@ std::string FormatHealthTargetDetails(const Json& t) {
   }
   line("body contains", FieldText(t, "body_contains"));
   line("max latency", HumanDuration(FieldText(t, "max_latency")));
+  if (const Json* reuse = FindField(t, "reuse_connections"); reuse != nullptr && reuse->is_boolean()) {
+    line("connections", *reuse ? "kept alive between probes" : "a new one per probe");
+  }
   line("grpc service", FieldText(t, "grpc_service"));
   std::string timing = "period " + Or(HumanDuration(FieldText(t, "period")), "10s") + ", timeout " +
                        Or(HumanDuration(FieldText(t, "timeout")), "1s") + ", initial delay " +

@@ -133,6 +133,10 @@ std::optional<Json> CreateHealthTargetBody(const std::string& name, const Parsed
     if (m != "GET" && m != "HEAD") problems.Add("--method must be GET or HEAD");
     body["method"] = m;
   }
+  if (args.Has("new-connection-per-probe")) {
+    if (known_kind && kind != "HTTP") problems.Add("--new-connection-per-probe is only for an HTTP target");
+    body["reuse_connections"] = false;
+  }
   if (const std::optional<std::string> grpc_service = args.Get("grpc-service")) body["grpc_service"] = *grpc_service;
   SetDuration(args, "period", "period", &body, &problems);
   SetDuration(args, "timeout", "timeout", &body, &problems);

@@ -16,7 +16,8 @@ namespace flightdeck::cli {
 
 // health add NAME --service S --environment E --role R --kind K (--probe-url U | --address A)
 // [--expect-status 200,204] [--body-contains T] [--period D] [--timeout D] [--initial-delay D]
-// [--success-threshold N] [--failure-threshold N] [--grpc-service S] [--method GET|HEAD].
+// [--success-threshold N] [--failure-threshold N] [--grpc-service S] [--method GET|HEAD]
+// [--new-connection-per-probe] (HTTP: "reuse_connections": false).
 std::optional<Json> CreateHealthTargetBody(const std::string& name, const ParsedArgs& args,
                                            std::string* error);
 

@@ -1,8 +1,12 @@
 // The prober benchmark's driver (bench/health/run). Modes:
-//   serve                       a tiny keep-alive HTTP server on 127.0.0.1 (port on stdout)
-//   probe N PERIOD_MS WARMUP_S SECONDS URL
+//   serve                       a tiny HTTP server on 127.0.0.1 (port on stdout): keep-alive,
+//                               or closing after the answer when asked (`Connection: close`);
+//                               GET /accepted answers how many connections it has accepted
+//   probe N PERIOD_MS WARMUP_S SECONDS URL [new-connections]
 //                               N targets on Flightdeck's prober and scheduler, measured
-//                               after the warm-up: probes/s, CPU per 1,000, lateness, RSS
+//                               after the warm-up: probes/s, CPU per 1,000, lateness, RSS, and
+//                               connections the server accepted per probe; `new-connections`:
+//                               the targets say reuse_connections false
 //   drive RATE WARMUP_S SECONDS URL PID
 //                               GETs of URL (blackbox_exporter's /probe) at RATE per second,
 //                               each expecting "probe_success 1"; CPU of process PID
@@ -15,6 +19,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -63,8 +69,12 @@ int Serve() {
   ev.data.fd = listen_fd;
   epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev);
   std::unordered_map<int, std::string> pending;
+  long long accepted = 0;
   static const char kReply[] =
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+  static const char kClosingReply[] =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+      "Connection: close\r\n\r\nok";
   epoll_event events[256];
   while (true) {
     int n = epoll_wait(ep, events, 256, -1);
@@ -73,6 +83,7 @@ int Serve() {
       if (fd == listen_fd) {
         int c;
         while ((c = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+          ++accepted;
           epoll_event cev{};
           cev.events = EPOLLIN;
           cev.data.fd = c;
@@ -91,13 +102,29 @@ int Serve() {
       std::string& in = pending[fd];
       in.append(buf, static_cast<size_t>(r));
       std::string out;
+      bool closing = false;
       size_t end;
-      while ((end = in.find("\r\n\r\n")) != std::string::npos) {
+      while (!closing && (end = in.find("\r\n\r\n")) != std::string::npos) {
+        std::string head = in.substr(0, end);
         in.erase(0, end + 4);
-        out += kReply;
+        if (head.rfind("GET /accepted ", 0) == 0) {
+          std::string count = std::to_string(accepted);
+          out += "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(count.size()) +
+                 "\r\nConnection: close\r\n\r\n" + count;
+          closing = true;
+          continue;
+        }
+        // As an HTTP/1.1 server does: a client that asks to close is answered, then closed.
+        for (char& ch : head) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+        closing = head.find("\r\nconnection: close") != std::string::npos;
+        out += closing ? kClosingReply : kReply;
       }
       // Replies are tiny: a loopback socket buffer always takes them whole.
       if (!out.empty()) (void)!send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      if (closing) {
+        pending.erase(fd);
+        close(fd);
+      }
     }
   }
 }
@@ -135,6 +162,34 @@ double ProcessCpuSeconds(const std::string& pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// The server's count of accepted connections (GET /accepted on a connection of its own), or -1.
+long long AcceptedConnections(const std::string& url) {
+  // url: http://127.0.0.1:PORT/...
+  size_t host = url.find("//");
+  size_t colon = url.find(':', host == std::string::npos ? 0 : host + 2);
+  if (host == std::string::npos || colon == std::string::npos) return -1;
+  int port = std::atoi(url.c_str() + colon + 1);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  timeval limit{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  std::string reply;
+  static const char kRequest[] = "GET /accepted HTTP/1.1\r\nHost: bench\r\n\r\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, kRequest, sizeof kRequest - 1, MSG_NOSIGNAL) > 0) {
+    char buf[512];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  size_t body = reply.find("\r\n\r\n");
+  if (reply.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return -1;
+  return std::atoll(reply.c_str() + body + 4);
+}
+
 struct Counts {
   std::atomic<long long> ok{0};
   std::atomic<long long> failed{0};
@@ -145,8 +200,11 @@ struct Counts {
 
 // Runs `targets` copies of `spec` at `period` and reports what the window after the warm-up
 // cost. `other_pid`: also the CPU of that process over the window (the blackbox exporter).
+// `reuse`: the targets' reuse_connections. `count_connections`: ask the server (our `serve`)
+// how many connections it accepted over the window.
 int Run(const char* mode, int targets, std::chrono::milliseconds period, int warmup_s,
-        int seconds, const std::string& url, const std::string& body, const std::string& other_pid) {
+        int seconds, const std::string& url, const std::string& body, const std::string& other_pid,
+        bool reuse, bool count_connections) {
   Prober prober;
   prober.Start();
   Counts counts;
@@ -170,6 +228,7 @@ int Run(const char* mode, int targets, std::chrono::milliseconds period, int war
     t.spec.url = url;
     t.spec.body_contains = body;
     t.spec.timeout = std::chrono::milliseconds(5000);
+    t.spec.reuse_connections = reuse;
     t.period = period;
     t.not_before = now;
     scheduler.Upsert(t);
@@ -180,9 +239,11 @@ int Run(const char* mode, int targets, std::chrono::milliseconds period, int war
   counts.counting = true;
   double cpu0 = CpuSeconds();
   double other0 = other_pid.empty() ? 0 : ProcessCpuSeconds(other_pid);
+  long long accepted0 = count_connections ? AcceptedConnections(url) : -1;
   auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   counts.counting = false;
+  long long accepted1 = count_connections ? AcceptedConnections(url) : -1;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double cpu = CpuSeconds() - cpu0;
   double other = other_pid.empty() ? 0 : ProcessCpuSeconds(other_pid) - other0;
@@ -202,6 +263,11 @@ int Run(const char* mode, int targets, std::chrono::milliseconds period, int war
     printf(" other_cpu_s=%.2f other_cpu_s_per_1k=%.4f", other,
            probes > 0 ? other * 1000.0 / probes : 0);
   }
+  if (accepted0 >= 0 && accepted1 >= 0 && probes > 0) {
+    // Less the one connection of the first count itself.
+    printf(" connections_per_probe=%.3f",
+           static_cast<double>(accepted1 - accepted0 - 1) / static_cast<double>(probes));
+  }
   printf("\n");
   if (counts.failed > 0) fprintf(stderr, "first failure: %s\n", counts.first_error.c_str());
   return 0;
@@ -218,17 +284,18 @@ int main(int argc, char** argv) {
     printf("%d\n", port);
     return 0;
   }
-  if (mode == "probe" && argc == 7) {
+  bool new_connections = argc == 8 && std::string(argv[7]) == "new-connections";
+  if (mode == "probe" && (argc == 7 || new_connections)) {
     return Run("probe", std::stoi(argv[2]), std::chrono::milliseconds(std::stoi(argv[3])),
-               std::stoi(argv[4]), std::stoi(argv[5]), argv[6], "", "");
+               std::stoi(argv[4]), std::stoi(argv[5]), argv[6], "", "", !new_connections, true);
   }
   if (mode == "drive" && argc == 7) {
     // RATE probes/s as RATE targets at a 1 s period, each a GET of blackbox's /probe.
     return Run("drive", std::stoi(argv[2]), std::chrono::milliseconds(1000), std::stoi(argv[3]),
-               std::stoi(argv[4]), argv[5], "probe_success 1", argv[6]);
+               std::stoi(argv[4]), argv[5], "probe_success 1", argv[6], true, false);
   }
   fprintf(stderr,
-          "usage: %s serve | free-port | probe N PERIOD_MS WARMUP_S SECONDS URL |"
+          "usage: %s serve | free-port | probe N PERIOD_MS WARMUP_S SECONDS URL [new-connections] |"
           " drive RATE WARMUP_S SECONDS URL PID\n",
           argv[0]);
   return 2;

@@ -67,6 +67,7 @@ void TargetFromRow(const pqxx::row& row, const secrets::KeyRing& keys, TargetRec
   t.Clear();
   db::FromDetailJson(row[1].as<std::string>(), &t);
   t.set_name(row[0].as<std::string>());
+  DefaultAddedFields(&t);
   if (grpc::Status s = OpenTargetSecrets(keys, &t); !s.ok() && FirstComplaintAbout(t.name())) {
     log::Warn("health target url cannot be opened; its probes will fail",
               {{"target", t.name()}, {"error", s.error_message()}});

@@ -132,7 +132,11 @@ grpc::Status ValidateTarget(v1::HealthTarget* t) {
     if (t->has_max_latency() && MillisOf(t->max_latency()).count() < 0) {
       errors.Add("max_latency", "must not be negative");
     }
+  } else if (kind && t->has_reuse_connections()) {
+    // TCP, POSTGRES and REDIS probes open a new connection every time; GRPC keeps a channel.
+    errors.Add("reuse_connections", "only for kind HTTP");
   }
+  DefaultAddedFields(t);
 
   if (!t->has_initial_delay()) SetDuration(t->mutable_initial_delay(), std::chrono::seconds(0));
   if (!t->has_period()) SetDuration(t->mutable_period(), std::chrono::seconds(10));
@@ -171,6 +175,10 @@ grpc::Status ValidateTarget(v1::HealthTarget* t) {
   return grpc::Status::OK;
 }
 
+void DefaultAddedFields(v1::HealthTarget* t) {
+  if (t->kind() == "HTTP" && !t->has_reuse_connections()) t->set_reuse_connections(true);
+}
+
 uint64_t Fnv1a64(const std::string& text) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : text) {
@@ -201,6 +209,7 @@ ProbeSpec ToProbeSpec(const v1::HealthTarget& t) {
   spec.expect_status.assign(t.expect_status().begin(), t.expect_status().end());
   spec.body_contains = t.body_contains();
   spec.max_latency = MillisOf(t.max_latency());
+  spec.reuse_connections = !t.has_reuse_connections() || t.reuse_connections();
   spec.grpc_service = t.grpc_service();
   spec.grpc_tls = t.grpc_tls();
   spec.grpc_tls_server_name = t.grpc_tls_server_name();

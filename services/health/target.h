@@ -20,10 +20,14 @@ inline const std::initializer_list<const char*> kTargetRoles = {"liveness", "rea
 inline const std::initializer_list<const char*> kProbeKinds = {"HTTP", "GRPC", "TCP", "POSTGRES", "REDIS"};
 
 // Checks a target as a client sent it and normalises it in place: defaults filled in
-// (initial_delay 0s, period 10s, timeout 1s, thresholds 1 and 3, method GET), role lower case,
-// kind upper case (both accepted in any case), output-only fields cleared. One INVALID_ARGUMENT
-// lists every problem ("field: problem; field: problem").
+// (initial_delay 0s, period 10s, timeout 1s, thresholds 1 and 3; HTTP: method GET,
+// reuse_connections true), role lower case, kind upper case (both accepted in any case),
+// output-only fields cleared. One INVALID_ARGUMENT lists every problem ("field: problem; ...").
 grpc::Status ValidateTarget(v1::HealthTarget* target);
+
+// Fills the defaults of fields added after targets were first stored (reuse_connections true
+// for HTTP), so that a target stored before them reads as it behaves.
+void DefaultAddedFields(v1::HealthTarget* target);
 
 // The shard (0..kShardCount-1) a target belongs to: FNV-1a 64 of its name, so that every
 // replica computes the same owner without asking anyone.

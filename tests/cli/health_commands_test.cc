@@ -60,6 +60,25 @@ TEST_F(HealthCommandsTest, AddSendsTheTargetAndShowsItsState) {
   EXPECT_NE(o.out.find("last hour: uptime 95.00%, p50 4 ms, p99 13 ms, 360 probes\n"), std::string::npos) << o.out;
 }
 
+TEST_F(HealthCommandsTest, AddAsksForANewConnectionPerProbe) {
+  std::string fresh_json = kTargetJson;
+  fresh_json.insert(1, R"("reuse_connections":false,)");
+  FakeGateway gateway([&fresh_json](const RecordedRequest&) { return CannedResponse{200, fresh_json}; });
+  Outcome o = Run(gateway, {"health", "add", "checkout-live", "--service", "checkout", "--env", "production",
+                            "--role", "liveness", "--kind", "HTTP", "--probe-url", "http://10.0.3.7:8080/health",
+                            "--new-connection-per-probe"});
+  ASSERT_EQ(o.code, kExitOk) << o.err;
+  ASSERT_EQ(gateway.requests().size(), 1u);
+  EXPECT_EQ(json::parse(gateway.requests()[0].body)["reuse_connections"], false);
+  EXPECT_NE(o.out.find("connections: a new one per probe\n"), std::string::npos) << o.out;
+
+  Outcome tcp = Run(gateway, {"health", "add", "pay-db", "--service", "pay", "--env", "staging", "--role",
+                              "readiness", "--kind", "tcp", "--address", "db:5432", "--new-connection-per-probe"});
+  EXPECT_EQ(tcp.code, kExitUsage);
+  EXPECT_NE(tcp.err.find("--new-connection-per-probe is only for an HTTP target"), std::string::npos) << tcp.err;
+  EXPECT_EQ(gateway.requests().size(), 1u);
+}
+
 TEST_F(HealthCommandsTest, AddRefusesBadSettingsBeforeSendingAnything) {
   FakeGateway gateway([](const RecordedRequest&) { return CannedResponse{200, kTargetJson}; });
   Outcome grpc = Run(gateway, {"health", "add", "pay-grpc", "--service", "pay", "--environment", "staging", "--role",

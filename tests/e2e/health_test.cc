@@ -107,8 +107,13 @@ TEST_F(HealthE2eTest, AFailingLivenessTargetTakesTheServiceDownAndRecordsService
   HttpResponse live = Call("POST", "/v1/health/targets", Target("shop-live", "liveness", app.url() + "/live"));
   ASSERT_EQ(live.status, 200) << live.body;
   EXPECT_EQ(json::parse(live.body).value("status", "UNKNOWN"), "UNKNOWN");
-  HttpResponse ready = Call("POST", "/v1/health/targets", Target("shop-ready", "readiness", app.url() + "/ready"));
+  EXPECT_EQ(json::parse(live.body).value("reuse_connections", false), true) << live.body;  // the default
+  // A new connection per probe, as kubelet's probes do.
+  json fresh = Target("shop-ready", "readiness", app.url() + "/ready");
+  fresh["reuse_connections"] = false;
+  HttpResponse ready = Call("POST", "/v1/health/targets", fresh);
   ASSERT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(json::parse(ready.body).value("reuse_connections", true), false) << ready.body;
   HttpResponse bad = Call("POST", "/v1/health/targets", Target("shop-bad", "liveness", "not a url"));
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("url"), std::string::npos) << bad.body;
@@ -124,6 +129,17 @@ TEST_F(HealthE2eTest, AFailingLivenessTargetTakesTheServiceDownAndRecordsService
 
   WaitFor("/v1/health/services/shop?environment=production",
           [](const json& a) { return EnvironmentStatus(a) == "HEALTHY"; }, "shop turning HEALTHY");
+  EXPECT_EQ(json::parse(Call("GET", "/v1/health/targets/shop-ready").body).value("reuse_connections", true), false);
+  // Only the probes of shop-ready ask for their connection to be closed.
+  int ready_closes = 0, live_closes = 0;
+  for (const SeenRequest& r : app.requests()) {
+    for (const auto& [name, value] : r.headers) {
+      if (name != "connection" || value != "close") continue;
+      ++(r.path == "/ready" ? ready_closes : live_closes);
+    }
+  }
+  EXPECT_GT(ready_closes, 0);
+  EXPECT_EQ(live_closes, 0);
 
   live_ok = false;
   json down = WaitFor("/v1/health/services/shop?environment=production",

@@ -39,6 +39,17 @@ class HttpProbe final : public ActiveProbe {
     if (spec().head) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::OnBody);
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    if (!spec().reuse_connections) {
+      // A connection of its own, closed when the transfer ends: neither taken from nor left in
+      // the multi handle's cache, and no TLS session resumed. HTTP/1.1, where `Connection:
+      // close` means something (HTTP/2 forbids the header, and its preface would only add
+      // round trips to a connection that carries one request).
+      curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+      curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
+      curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+      curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, host_.curl().connection_close());
+    }
     egress_.policy = host_.egress();
     net::CheckEgressOnConnect(easy_, &egress_);
     host_.curl().Add(easy_);
@@ -153,12 +164,15 @@ CurlDriver::CurlDriver(EventLoop& loop, int max_connections) : loop_(loop) {
   if (max_connections > 0) {
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_connections));
   }
+  connection_close_ = curl_slist_append(nullptr, "Connection: close");
+  if (connection_close_ == nullptr) throw std::runtime_error("curl_slist_append failed");
 }
 
 CurlDriver::~CurlDriver() {
   loop_.CancelTimer(timer_);
   for (CURL* easy : free_) curl_easy_cleanup(easy);
   curl_multi_cleanup(multi_);
+  curl_slist_free_all(connection_close_);
 }
 
 CURL* CurlDriver::Acquire() {

@@ -8,7 +8,8 @@
 #include "services/health/probe/active_probe.h"
 
 // HTTP through one libcurl multi handle whose sockets and timer live on the engine's epoll:
-// connections (and TLS sessions, DNS answers) are reused across probes of the same host.
+// connections (and TLS sessions, DNS answers) are reused across probes of the same host, unless
+// the probe's spec says reuse_connections false (then a connection per probe, closed after).
 namespace flightdeck::health::internal {
 
 class CurlDriver {
@@ -23,6 +24,8 @@ class CurlDriver {
   void Add(CURL* easy);
   // Takes the handle out of the multi (if added) and keeps it for the next probe.
   void Release(CURL* easy, bool added);
+  // The request header of probes that do not reuse connections; lives as long as the driver.
+  curl_slist* connection_close() const { return connection_close_; }
 
  private:
   class SocketWatch;
@@ -36,6 +39,7 @@ class CurlDriver {
   CURLM* multi_;
   EventLoop::TimerId timer_ = 0;
   std::vector<CURL*> free_;
+  curl_slist* connection_close_ = nullptr;
 };
 
 std::unique_ptr<ActiveProbe> NewHttpProbe(ProbeHost& host, uint64_t id, ProbeSpec spec,

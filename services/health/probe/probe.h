@@ -25,6 +25,9 @@ struct ProbeSpec {
   std::vector<int> expect_status;  // HTTP; empty: 200..399
   std::string body_contains;       // HTTP
   std::chrono::milliseconds max_latency{0};  // HTTP; 0: no limit
+  // HTTP: false opens a new connection for this probe (new TLS handshake, no session resumed),
+  // sends `Connection: close` and closes it after; it never enters the shared connection cache.
+  bool reuse_connections = true;
   std::string grpc_service;        // GRPC: the service asked of grpc.health.v1 Check
   std::string grpc_tls;            // GRPC: "" / "PLAINTEXT", "TLS" or "FLIGHTDECK" (mutual TLS)
   std::string grpc_tls_server_name;  // GRPC with TLS: the name to verify; "": the address's host

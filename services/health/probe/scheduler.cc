@@ -39,7 +39,8 @@ long long FloorDiv(long long a, long long b) { return a / b - ((a % b != 0) && (
 bool SameSpec(const ProbeSpec& a, const ProbeSpec& b) {
   return a.kind == b.kind && a.url == b.url && a.address == b.address && a.head == b.head &&
          a.expect_status == b.expect_status && a.body_contains == b.body_contains &&
-         a.max_latency == b.max_latency && a.grpc_service == b.grpc_service &&
+         a.max_latency == b.max_latency && a.reuse_connections == b.reuse_connections &&
+         a.grpc_service == b.grpc_service &&
          a.grpc_tls == b.grpc_tls && a.grpc_tls_server_name == b.grpc_tls_server_name &&
          a.timeout == b.timeout;
 }
@@ -198,7 +199,9 @@ void Scheduler::Impl::Launch(PendingProbe probe) {
     lock.unlock();
     c->sink(name, due, o.started, o);
     lock.lock();
-    if (--c->sinks_running == 0) c->cv.notify_all();
+    // Only Stop waits for the sinks; waking the scheduler thread (on the same condition) after
+    // every probe would cost it a futex wake and a pass over the heap per probe.
+    if (--c->sinks_running == 0 && c->stopping) c->cv.notify_all();
   });
 }
 

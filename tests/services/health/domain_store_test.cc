@@ -11,6 +11,7 @@
 #include "flightdeck/v1/incidents.grpc.pb.h"
 #include "services/health/evaluator.h"
 #include "services/health/recorder.h"
+#include "services/health/target.h"
 #include "tests/services/health/domain_fixture.h"
 
 namespace flightdeck::health {
@@ -144,6 +145,46 @@ TEST_F(HealthStoreTest, CreateGetListDelete) {
   EXPECT_GT(after, before);
   // The name is free again.
   EXPECT_TRUE(Create(Target("a-live")).ok());
+}
+
+TEST_F(HealthStoreTest, ReuseConnectionsRoundTripsAndDefaultsToTrue) {
+  v1::HealthTarget created;
+  ASSERT_TRUE(Create(Target("kept-live"), &created).ok());
+  ASSERT_TRUE(created.has_reuse_connections());
+  EXPECT_TRUE(created.reuse_connections());
+  v1::HealthTarget fresh = Target("fresh-live");
+  fresh.set_reuse_connections(false);
+  ASSERT_TRUE(Create(fresh, &created).ok());
+  ASSERT_TRUE(created.has_reuse_connections());
+  EXPECT_FALSE(created.reuse_connections());
+
+  auto get = [this](const std::string& name) {
+    grpc::ClientContext ctx;
+    v1::GetTargetRequest req;
+    req.set_name(name);
+    v1::HealthTarget resp;
+    EXPECT_TRUE(served_.stub().GetTarget(&ctx, req, &resp).ok());
+    return resp;
+  };
+  EXPECT_FALSE(get("fresh-live").reuse_connections());
+  EXPECT_TRUE(get("kept-live").reuse_connections());
+  TargetRecord stored;
+  ASSERT_TRUE(store_.GetTarget("fresh-live", &stored).ok());
+  EXPECT_FALSE(ToProbeSpec(stored.target).reuse_connections);
+
+  // A row written before the field existed (or by an older replica) reads as reusing.
+  {
+    pqxx::connection c(database_.url());
+    pqxx::work tx(c);
+    tx.exec0("UPDATE health.targets SET spec = spec - 'reuse_connections' WHERE name = 'kept-live'");
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM health.targets WHERE spec ? 'reuse_connections'")[0].as<int>(), 1);
+    tx.commit();
+  }
+  v1::HealthTarget old = get("kept-live");
+  ASSERT_TRUE(old.has_reuse_connections());
+  EXPECT_TRUE(old.reuse_connections());
+  ASSERT_TRUE(store_.GetTarget("kept-live", &stored).ok());
+  EXPECT_TRUE(ToProbeSpec(stored.target).reuse_connections);
 }
 
 TEST_F(HealthStoreTest, BatchedResultsBecomeStateEventsAndRingFigures) {

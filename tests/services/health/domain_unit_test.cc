@@ -206,6 +206,38 @@ TEST(ValidateTarget, KindsNeedTheirOwnAddressing) {
   ASSERT_TRUE(ValidateTarget(&redis).ok());
 }
 
+TEST(ValidateTarget, ReuseConnectionsDefaultsToTrueForHttpOnly) {
+  v1::HealthTarget t = HttpTarget();
+  ASSERT_TRUE(ValidateTarget(&t).ok());
+  ASSERT_TRUE(t.has_reuse_connections());
+  EXPECT_TRUE(t.reuse_connections());
+  EXPECT_TRUE(ToProbeSpec(t).reuse_connections);
+
+  v1::HealthTarget fresh = HttpTarget();
+  fresh.set_reuse_connections(false);
+  ASSERT_TRUE(ValidateTarget(&fresh).ok());
+  ASSERT_TRUE(fresh.has_reuse_connections());
+  EXPECT_FALSE(fresh.reuse_connections());
+  EXPECT_FALSE(ToProbeSpec(fresh).reuse_connections);
+
+  v1::HealthTarget tcp = HttpTarget();
+  tcp.set_kind("TCP");
+  tcp.clear_url();
+  tcp.set_address("db.internal:5432");
+  ASSERT_TRUE(ValidateTarget(&tcp).ok());
+  EXPECT_FALSE(tcp.has_reuse_connections());  // absent: TCP connects anew every time anyway
+  tcp.set_reuse_connections(false);
+  EXPECT_EQ(ErrorOf(tcp), "reuse_connections: only for kind HTTP");
+}
+
+TEST(DefaultAddedFields, AnHttpTargetStoredWithoutReuseConnectionsReusesThem) {
+  v1::HealthTarget stored = HttpTarget();  // as read from a row written before the field
+  EXPECT_TRUE(ToProbeSpec(stored).reuse_connections);
+  DefaultAddedFields(&stored);
+  ASSERT_TRUE(stored.has_reuse_connections());
+  EXPECT_TRUE(stored.reuse_connections());
+}
+
 TEST(ValidateTarget, PasswordsNeverLeaveInUrlsOrMessages) {
   v1::HealthTarget pg = HttpTarget();
   pg.set_kind("POSTGRES");

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "flightdeck/v1/health.grpc.pb.h"
 #include "services/health/probe/probe.h"
@@ -114,6 +115,38 @@ TEST_F(ProbeKindsTest, HttpReusesConnectionsAcrossProbes) {
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(RunProbe(prober_, Http("/ok")).ok);
   EXPECT_EQ(server_.requests(), 10);
   EXPECT_EQ(server_.connections(), 1);
+  EXPECT_EQ(server_.close_requests(), 0);
+}
+
+// Waits (bounded) until the server has seen `n` connections closed by the prober.
+bool AwaitClosedByClient(test::HttpTestServer& server, int n) {
+  for (int i = 0; i < 500 && server.closed_by_client() < n; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return server.closed_by_client() == n;
+}
+
+TEST_F(ProbeKindsTest, HttpWithoutReuseOpensAndClosesAConnectionPerProbe) {
+  ProbeSpec spec = Http("/ok");
+  spec.reuse_connections = false;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(RunProbe(prober_, spec).ok);
+  EXPECT_EQ(server_.requests(), 10);
+  EXPECT_EQ(server_.connections(), 10);
+  EXPECT_EQ(server_.close_requests(), 10);
+  // The server keeps every connection open: the prober closed each one itself.
+  EXPECT_TRUE(AwaitClosedByClient(server_, 10)) << server_.closed_by_client() << " closed";
+}
+
+TEST_F(ProbeKindsTest, HttpWithoutReuseNeitherTakesNorLeavesAPooledConnection) {
+  ASSERT_TRUE(RunProbe(prober_, Http("/ok")).ok);  // leaves one connection in the cache
+  ProbeSpec fresh = Http("/ok");
+  fresh.reuse_connections = false;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(RunProbe(prober_, fresh).ok);
+  ASSERT_TRUE(RunProbe(prober_, Http("/ok")).ok);  // back on the cached connection
+  EXPECT_EQ(server_.requests(), 7);
+  EXPECT_EQ(server_.connections(), 6);
+  EXPECT_EQ(server_.close_requests(), 5);
+  EXPECT_TRUE(AwaitClosedByClient(server_, 5)) << server_.closed_by_client() << " closed";
 }
 
 TEST_F(ProbeKindsTest, ManyConcurrentHttpProbesAllComplete) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <stdexcept>
 
@@ -25,6 +26,11 @@ bool SendAll(int fd, const std::string& data) {
     sent += static_cast<size_t>(n);
   }
   return true;
+}
+
+bool HasConnectionClose(std::string head) {
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return head.find("\r\nconnection: close") != std::string::npos;
 }
 
 }  // namespace
@@ -87,12 +93,14 @@ void HttpTestServer::Serve(int fd) {
     size_t end;
     while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
       ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+      if (n == 0 && !stopping_) ++closed_by_client_;
       if (n <= 0) return;  // the descriptor is closed by the destructor
       buffer.append(chunk, static_cast<size_t>(n));
     }
     std::string head = buffer.substr(0, end);
     buffer.erase(0, end + 4);
     ++requests_;
+    if (HasConnectionClose(head)) ++close_requests_;
     size_t sp1 = head.find(' ');
     size_t sp2 = head.find(' ', sp1 + 1);
     std::string method = head.substr(0, sp1);

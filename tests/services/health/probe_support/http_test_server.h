@@ -14,7 +14,8 @@
 //   /slow/<ms>     200 "ok" after <ms> milliseconds
 //   /hang          reads the request and never answers (until the server stops)
 //   anything else  404
-// Connections are kept alive; one thread per connection is plenty for tests.
+// Connections are kept alive (even after `Connection: close`, so that tests see the client
+// close them); one thread per connection is plenty for tests.
 namespace flightdeck::test {
 
 class HttpTestServer {
@@ -24,6 +25,10 @@ class HttpTestServer {
   int port() const { return port_; }
   std::string Url(const std::string& path) const;
   int requests() const { return requests_.load(); }
+  // Requests that carried `Connection: close`.
+  int close_requests() const { return close_requests_.load(); }
+  // Connections the client closed (the server saw end of stream).
+  int closed_by_client() const { return closed_by_client_.load(); }
   int connections() {
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(connections_.size());
@@ -36,6 +41,8 @@ class HttpTestServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<int> requests_{0};
+  std::atomic<int> close_requests_{0};
+  std::atomic<int> closed_by_client_{0};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable stopped_cv_;
