@@ -96,6 +96,9 @@ TEST_F(BackupsKillTest, AKilledRunFailsCleanlyAndTheScheduleGoesOn) {
     const auto killed = SteadyClock::now();
     std::this_thread::sleep_for(UniformMs(0, 1500));
     stack_->Start("backups");
+    // The gateway answers 503 until its channel reconnects (up to a second of backoff): the next
+    // call must find the service back, whatever this round checks.
+    ASSERT_TRUE(stack_->WaitReady());
     if (state_at_kill != "RUNNING") continue;  // it ended before the kill: nothing to check
     json b;
     while (SteadyClock::now() < killed + kStaleAfter + kRestartAllowance) {

@@ -437,13 +437,7 @@ nlohmann::json Stack::WaitServing(Process& process) {
   return nlohmann::json::object();  // WaitReady reports the failure with the logs
 }
 
-void Stack::KillAndRestart(const std::string& name) {
-  for (size_t i = 0; i < specs_.size(); ++i) {
-    if (specs_[i].name != name) continue;
-    processes_[i]->Kill();
-    processes_[i] = std::make_unique<Process>(specs_[i].name, specs_[i].binary, specs_[i].env);
-  }
-}
+void Stack::KillAndRestart(const std::string& name) { Start(name); }
 
 void Stack::Kill(const std::string& name) { process(name).Kill(); }
 
