@@ -39,7 +39,8 @@ grpc::Status WindowVerification::Enqueue(const Step& step, Clock::TimePoint due)
                                  nlohmann::json{{"window", step.window},
                                                 {"opening_us", ToMicros(step.start)},
                                                 {"end_us", ToMicros(step.end)},
-                                                {"step", step.step}}.dump(),
+                                                {"step", step.step},
+                                                {"first_look_us", ToMicros(step.first_look)}}.dump(),
                                  due);
   return s.error_code() == grpc::StatusCode::ALREADY_EXISTS ? grpc::Status::OK : s;
 }
@@ -50,8 +51,12 @@ grpc::Status WindowVerification::Run(const jobs::Job& job) {
       !payload.contains("end_us")) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "window smoke job without window/opening_us/end_us");
   }
+  const Clock::TimePoint now = clock_.Now();
+  // Jobs written before first_look_us existed, and step 0, look for the first time now.
+  const long long first_look_us = payload.value("first_look_us", 0LL);
   const Step step{payload.value("window", ""), FromMicros(payload.value("opening_us", 0LL)),
-                  FromMicros(payload.value("end_us", 0LL)), payload.value("step", 0)};
+                  FromMicros(payload.value("end_us", 0LL)), payload.value("step", 0),
+                  first_look_us > 0 ? FromMicros(first_look_us) : now};
   v1::Window window;
   grpc::Status s = store_.Get(step.window, &window);
   if (s.error_code() == grpc::StatusCode::NOT_FOUND) return grpc::Status::OK;  // deleted
@@ -63,7 +68,6 @@ grpc::Status WindowVerification::Run(const jobs::Job& job) {
       if (s = Enqueue({window.name(), next->start, next->end, 0}, next->end); !s.ok()) return s;
     }
   }
-  const Clock::TimePoint now = clock_.Now();
   const std::string& suite = window.smoke_suite();
   v1::WindowSmokeResult recorded;
   s = store_.Smoke(window.name(), step.start, &recorded);
@@ -76,7 +80,7 @@ grpc::Status WindowVerification::Run(const jobs::Job& job) {
   if (!s.ok()) {  // not started yet
     std::string run_id;
     s = smoke_->Start(suite, "window " + window.name(), "", &run_id);
-    if (Transient(s) && now < step.end + options_.start_grace) return LookAgain(step);
+    if (Transient(s) && now < step.first_look + options_.start_grace) return LookAgain(step);
     if (!s.ok()) {
       return Finish(window, step, "", "NOT_STARTED",
                     "smoke suite " + suite + " could not be started: " + s.error_message());

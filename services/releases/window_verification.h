@@ -33,9 +33,10 @@ class WindowVerification {
  public:
   struct Options {
     std::chrono::milliseconds recheck{std::chrono::seconds(5)};  // between looks at a run
-    // How long after the close an unreachable health service is asked again before the run
-    // counts as not startable, and how long a run may stay RUNNING (counted from its start, the
-    // close unless it started late) before it counts as failed.
+    // How long an unreachable health service is asked again, counted from the first look (the
+    // close, unless releases was down then or the clock stepped past it), before the run counts
+    // as not startable; and how long a run may stay RUNNING (counted from its start) before it
+    // counts as failed.
     std::chrono::milliseconds start_grace{std::chrono::minutes(10)};
     std::chrono::milliseconds verdict_limit{std::chrono::minutes(30)};
   };
@@ -59,10 +60,12 @@ class WindowVerification {
     Clock::TimePoint start;
     Clock::TimePoint end;
     int step = 0;
+    Clock::TimePoint first_look{};  // when step 0 ran; the start grace counts from it
   };
   grpc::Status Enqueue(const Step& step, Clock::TimePoint due);
-  grpc::Status LookAgain(const Step& step) { return Enqueue({step.window, step.start, step.end, step.step + 1},
-                                                            clock_.Now() + options_.recheck); }
+  grpc::Status LookAgain(const Step& step) {
+    return Enqueue({step.window, step.start, step.end, step.step + 1, step.first_look}, clock_.Now() + options_.recheck);
+  }
   // Records the final state once; a FAILED or NOT_STARTED one raises the alert in that transaction.
   grpc::Status Finish(const v1::Window& window, const Step& step, const std::string& run_id,
                       const std::string& state, const std::string& summary);

@@ -161,7 +161,7 @@ TEST(ProbeSchedulerTest, EveryTargetIsProbedOncePerPeriodAndRemovedOnesStop) {
 }
 
 
-// Clock jumps (issue 15): due times are on the wall clock, which NTP or an operator may step. A
+// Clock jumps: due times are on the wall clock, which NTP or an operator may step. A
 // FakeClock stands in for it. The scheduler re-reads it at least every 250 ms of real time, so
 // each fake second below is followed by a bounded real wait for the probe it may bring.
 class ProbeClockJumpTest : public ::testing::Test {

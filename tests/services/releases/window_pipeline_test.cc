@@ -464,7 +464,7 @@ TEST_F(WindowPipelineTest, AFailingSmokeSuiteAlertsOnceNamingTheWindowEvenAfterA
   EXPECT_EQ(smoke_.started.size(), 1u);
 }
 
-// Clock jumps (issue 15): each opening is verified once whatever the clock does, and a run
+// Clock jumps: each opening is verified once whatever the clock does, and a run
 // started long after its close (the clock stepped past it, or the service was down) gets its
 // full time for a verdict instead of failing on its first look.
 TEST_F(WindowPipelineTest, EachOpeningIsVerifiedOnceWhateverTheClockJumps) {
@@ -524,6 +524,42 @@ TEST_F(WindowPipelineTest, ASmokeSuiteThatCannotStartAlertsAndAnUnreachableHealt
   v1::Window w;
   ASSERT_TRUE(gate_.Get("db-maintenance", &w).ok());
   EXPECT_EQ(w.last_smoke().state(), "NOT_STARTED");
+}
+
+// The first look at an opening can come long after its close (the clock stepped past it, or
+// releases was down then): an unreachable health service still gets its whole start grace,
+// counted from that first look, before the run counts as not startable.
+TEST_F(WindowPipelineTest, TheStartGraceCountsFromTheFirstLookNotFromTheClose) {
+  DefineMaintenance("[]", "db-smoke");
+  smoke_.unavailable = 1000;
+  clock_.Set(Utc("2027-03-07 05:00"));  // an hour past the 04:00 close
+  RunDue();
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(5s);
+    RunDue();
+  }
+  EXPECT_TRUE(alerts_.empty()) << "failed at once, an hour after the close: " << alerts_.front().dump();
+  smoke_.unavailable = 0;
+  clock_.Advance(5s);
+  RunDue();
+  ASSERT_EQ(smoke_.started.size(), 1u) << "started once the health service answered";
+  clock_.Advance(5s);
+  RunDue();
+  ASSERT_TRUE(alerts_.empty()) << alerts_.front().dump();
+
+  // Still unreachable when the grace is over: NOT_STARTED, once.
+  clock_.Set(Utc("2027-03-14 06:00"));
+  smoke_.unavailable = 1000;
+  RunDue();
+  clock_.Advance(9min);
+  RunDue();
+  EXPECT_TRUE(alerts_.empty());
+  clock_.Advance(2min);
+  RunDue();
+  clock_.Advance(5s);
+  RunDue();
+  ASSERT_EQ(alerts_.size(), 1u);
+  EXPECT_NE(alerts_[0].dump().find("could not be started"), std::string::npos) << alerts_[0].dump();
 }
 
 TEST_F(WindowPipelineTest, OnlyAMaintenanceWindowNamesASmokeSuite) {
