@@ -277,6 +277,49 @@ TEST_F(PipelineTest, HealthyCanarySucceedsWithOneDriverCallPerStep) {
   EXPECT_EQ(verdicts, 10) << "one analysis per minute of the 10-minute step";
 }
 
+// Clock jumps (an NTP step, a resumed VM) during a canary. Analyses are due-work at absolute
+// instants: a step back leaves the release where it was (nothing runs early or again), and a
+// step forward runs what became due once: one analysis, the step ended once, one driver call
+// per step.
+TEST_F(PipelineTest, ACanaryJudgesOnceAndStepsOnceWhateverTheClockJumps) {
+  v1::Release r = Create("staging", "abcdef1");  // 5% for 10 minutes, judged every 60 s
+  auto analyses = [&] {
+    int n = 0;
+    for (const auto& e : Events(r.id())) n += e.type() == "ANALYSIS";
+    return n;
+  };
+  Push(r.id(), 1000, 10);
+  Elapse(60s);
+  ASSERT_EQ(analyses(), 1) << Timeline(r.id());
+  const Clock::TimePoint at = clock_.Now();
+
+  clock_.Set(at - 1h);
+  for (int minute = 0; minute < 5; ++minute) {
+    Push(r.id(), 1000, 10);
+    Elapse(60s);
+  }
+  EXPECT_EQ(analyses(), 1) << "nothing is due an hour before the next analysis:\n" << Timeline(r.id());
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::CANARY);
+  EXPECT_EQ(driver_.calls().size(), 1u);
+
+  clock_.Set(at + 3h);
+  Push(r.id(), 1000, 10);
+  for (int look = 0; look < 5; ++look) RunDue();
+  EXPECT_EQ(analyses(), 2) << "one analysis for the three hours skipped:\n" << Timeline(r.id());
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::VERIFYING) << Timeline(r.id());
+  std::vector<std::string> actions;
+  for (const auto& c : driver_.calls()) actions.push_back(c.action + ":" + std::to_string(c.weight));
+  EXPECT_EQ(actions, (std::vector<std::string>{"canary:5", "promote:100"}));
+
+  clock_.Set(at);  // back again across the step's end: nothing is judged or run twice
+  for (int minute = 0; minute < 15; ++minute) Elapse(60s);
+  EXPECT_EQ(analyses(), 2) << Timeline(r.id());
+  EXPECT_EQ(driver_.calls().size(), 2u);
+  VerifyPassed(r.id());
+  RunDue();
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::SUCCEEDED) << Timeline(r.id());
+}
+
 TEST_F(PipelineTest, BadCanaryRollsBackWithinOneIntervalAndSaysWhy) {
   Succeed("staging", "abcdef1");
   v1::Release r = Create("staging", "bad0001");
