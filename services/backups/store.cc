@@ -49,6 +49,15 @@ std::string VerifiedColumn(const v1::Backup& b) {
   }
 }
 
+// A scalar subquery over targets t: the snapshot time (epoch microseconds) of t's newest
+// SUCCEEDED backup that also meets `also`; NULL when there is none. The snapshot time is when
+// the data was read (the manifest's); finished_at for a backup recorded without one.
+std::string NewestSuccessSnapshot(const std::string& also) {
+  return "(SELECT (extract(epoch FROM COALESCE((b.detail->>'snapshot_time')::timestamptz, "
+         "b.finished_at)) * 1000000)::bigint FROM backups.backups b WHERE b.target = t.name "
+         "AND b.state = 'SUCCEEDED' " + also + " ORDER BY b.created_at DESC, b.id DESC LIMIT 1)";
+}
+
 void BackupFromRow(const pqxx::row& row, v1::Backup* b) {
   b->Clear();
   db::FromDetailJson(row[5].as<std::string>(), b);
@@ -76,15 +85,10 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
                 std::string("SELECT ") + kTargetColumns + " FROM backups.targets WHERE name = $1");
   pool_.Prepare("backups_target_list",
                 std::string("SELECT ") + kTargetColumns + " FROM backups.targets ORDER BY name");
-  // The snapshot time is when the data was read (the manifest's); finished_at for a backup
-  // recorded without one.
   pool_.Prepare("backups_target_rpo",
-                "SELECT t.name, t.rpo_target_s, (extract(epoch FROM t.created_at) * 1000000)::bigint, "
-                "(SELECT (extract(epoch FROM COALESCE((b.detail->>'snapshot_time')::timestamptz, "
-                "b.finished_at)) * 1000000)::bigint FROM backups.backups b "
-                "WHERE b.target = t.name AND b.state = 'SUCCEEDED' "
-                "ORDER BY b.created_at DESC, b.id DESC LIMIT 1) "
-                "FROM backups.targets t ORDER BY t.name");
+                "SELECT t.name, t.rpo_target_s, (extract(epoch FROM t.created_at) * 1000000)::bigint, " +
+                    NewestSuccessSnapshot("") + ", " + NewestSuccessSnapshot("AND b.verified = 'PASSED'") +
+                    " FROM backups.targets t ORDER BY t.name");
   pool_.Prepare("backups_target_update",
                 "UPDATE backups.targets SET database_url_sealed = $2, database_url_redacted = $3, "
                 "schedule = $4, keep_last = $5, keep_days = $6, rpo_target_s = $7, verify_after = $8, "
@@ -186,6 +190,9 @@ grpc::Status BackupStore::RpoFacts(std::vector<TargetRpo>* out) {
       t.rpo_target = std::chrono::seconds(row[1].as<long long>());
       t.created_at = FromMicros(row[2].as<long long>());
       if (!row[3].is_null()) t.last_snapshot = FromMicros(row[3].as<long long>());
+      // The verified column holds the latest verification's result: a backup whose
+      // re-verification FAILED stops counting.
+      if (!row[4].is_null()) t.last_verified_snapshot = FromMicros(row[4].as<long long>());
     }
     return grpc::Status::OK;
   });

@@ -56,13 +56,15 @@ struct JobRequest {
   jobs::RetryPolicy retry{};
 };
 
-// What the RPO gauges need of one target: its objective, when it was created, and the snapshot
-// time of its newest SUCCEEDED backup (none yet: nullopt).
+// What the RPO gauges need of one target: its objective, when it was created, the snapshot
+// time of its newest SUCCEEDED backup, and that of its newest SUCCEEDED backup whose
+// verification PASSED (none yet: nullopt). Only the verified one is known to restore.
 struct TargetRpo {
   std::string target;
   std::chrono::seconds rpo_target{0};
   Clock::TimePoint created_at;
   std::optional<Clock::TimePoint> last_snapshot;
+  std::optional<Clock::TimePoint> last_verified_snapshot;
 };
 
 // SQL for the backups schema (migrations/backups). Every method returns a status.
@@ -74,8 +76,8 @@ class BackupStore {
   grpc::Status CreateTarget(const TargetRecord& record, Clock::TimePoint now);
   grpc::Status GetTarget(const std::string& name, TargetRecord* out);
   grpc::Status ListTargets(std::vector<TargetRecord>* out);
-  // Every target's RPO facts, by name: one query, the newest success found through
-  // backups_by_target (the RPO gauges read it every few seconds).
+  // Every target's RPO facts, by name: one query, the newest success and the newest verified
+  // success found through backups_by_target (the RPO gauges read it every few seconds).
   grpc::Status RpoFacts(std::vector<TargetRpo>* out);
   // Rewrites the target; a changed schedule gets a new schedule job keyed by the new due time.
   grpc::Status UpdateTarget(const TargetRecord& record, Clock::TimePoint now);

@@ -41,6 +41,11 @@ releases::PolicySet LoadPolicies(const config::Env& env) {
   return policies;
 }
 
+// Extended while a step runs: it bounds how long a dead replica's step waits for another.
+std::chrono::milliseconds JobLease(const config::Env& env) {
+  return env.Duration("FLIGHTDECK_JOBS_LEASE", std::chrono::minutes(1));
+}
+
 jobs::Worker::Options WorkerOptions(const config::Env& env) {
   jobs::Worker::Options o;
   char host[256] = {};
@@ -48,8 +53,7 @@ jobs::Worker::Options WorkerOptions(const config::Env& env) {
   o.owner = std::string(host) + ":" + std::to_string(getpid());
   o.threads = static_cast<int>(env.Int("FLIGHTDECK_RELEASES_WORKERS", 4, 1, 64));
   o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(200));
-  // Extended while a step runs: it bounds how long a dead replica's step waits for another.
-  o.lease = env.Duration("FLIGHTDECK_JOBS_LEASE", std::chrono::minutes(1));
+  o.lease = JobLease(env);
   return o;
 }
 
@@ -82,7 +86,7 @@ class Releases final : public runtime::Component {
         service_(store_, pipeline_, ctx.cache, ctx.config.cache_ttl),
         feed_(ctx.config.database_url, "releases_events"),
         backlog_(ctx.db, "releases", ctx.clock, ctx.metrics),
-        release_gauges_(store_, ctx.clock, ctx.metrics),
+        release_gauges_(store_, ctx.clock, ctx.metrics, policies_, JobLease(ctx.env)),
         gauges_(ctx.metrics, runtime::kGaugeRefreshInterval) {
     gauges_.Add("jobs", runtime::LoggedRefresh("job backlog", [this] { return backlog_.Refresh(); }));
     gauges_.Add("releases", runtime::LoggedRefresh("releases by state", [this] { return release_gauges_.Refresh(); }));

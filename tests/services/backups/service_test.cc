@@ -372,17 +372,34 @@ class RpoGaugesTest : public BackupServiceTest {
     grpc::Status s = gauges_.Refresh();
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
-  // A backup of the target that succeeded, of data read at `snapshot`.
-  void Succeeded(const std::string& target, Clock::TimePoint snapshot) {
+  // A backup of the target that succeeded, of data read at `snapshot`, whose verification (if
+  // any) ended with `verification`; returns it as saved.
+  v1::Backup Succeeded(const std::string& target, Clock::TimePoint snapshot,
+                       v1::BackupVerification::Result verification =
+                           v1::BackupVerification::RESULT_UNSPECIFIED) {
     v1::Backup b;
     b.set_target(target);
     b.set_trigger(v1::Backup::MANUAL);
-    ASSERT_TRUE(store_.CreateBackup(&b, std::nullopt, clock_.Now()).ok());
+    EXPECT_TRUE(store_.CreateBackup(&b, std::nullopt, clock_.Now()).ok());
     b.set_state(v1::Backup::SUCCEEDED);
     SetTimestamp(b.mutable_snapshot_time(), snapshot);
     SetTimestamp(b.mutable_finished_at(), clock_.Now());
+    if (verification != v1::BackupVerification::RESULT_UNSPECIFIED) {
+      b.mutable_verification()->set_result(verification);
+    }
     grpc::Status s = store_.Save(b, clock_.Now());
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return b;
+  }
+  std::optional<Clock::TimePoint> VerifiedSnapshot(const std::string& target) {
+    std::vector<TargetRpo> facts;
+    grpc::Status s = store_.RpoFacts(&facts);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    for (const TargetRpo& t : facts) {
+      if (t.target == target) return t.last_verified_snapshot;
+    }
+    ADD_FAILURE() << "no RPO facts for " << target;
+    return std::nullopt;
   }
 
   metrics::Registry registry_;
@@ -413,6 +430,58 @@ TEST_F(RpoGaugesTest, RpoCountsFromTheNewestSuccessAndAgreesWithTheStatus) {
   ASSERT_TRUE(store_.DeleteTarget("shop").ok());
   Refresh();
   EXPECT_EQ(registry_.Expose().find("target=\"shop\""), std::string::npos) << registry_.Expose();
+}
+
+// The RPO alert counts only backups known to restore: a newer backup that succeeded but whose
+// verification failed, one not verified (yet), or one whose verification is still running
+// leaves the verified RPO where the last verified backup put it, while the plain RPO (and the
+// API's achieved_rpo) follows the newest success.
+TEST_F(RpoGaugesTest, VerifiedRpoCountsOnlyFromABackupWhoseVerificationPassed) {
+  v1::BackupTarget target = ShopTarget();
+  target.mutable_rpo_target()->set_seconds(3600);
+  v1::BackupTarget created;
+  ASSERT_TRUE(service_.CreateBackupTarget(&context_, &target, &created).ok());
+
+  clock_.Advance(30min);
+  Succeeded("shop", clock_.Now() - 1min);  // not verified: protects nothing yet
+  Refresh();
+  EXPECT_FALSE(VerifiedSnapshot("shop").has_value());
+  EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 1800);  // since creation
+  EXPECT_EQ(Gauge("flightdeck_backup_rpo_seconds", "shop"), 60);
+
+  const Clock::TimePoint good = clock_.Now() - 2min;
+  v1::Backup verified = Succeeded("shop", good, v1::BackupVerification::PASSED);
+  clock_.Advance(10min);
+  Refresh();
+  EXPECT_EQ(VerifiedSnapshot("shop"), std::optional<Clock::TimePoint>(good));
+  EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 720);
+
+  // Newer backups that succeeded but are not known to restore.
+  Succeeded("shop", clock_.Now() - 1min, v1::BackupVerification::FAILED);
+  clock_.Advance(1min);
+  Succeeded("shop", clock_.Now() - 30s, v1::BackupVerification::RUNNING);
+  clock_.Advance(1min);
+  Succeeded("shop", clock_.Now() - 10s);
+  clock_.Advance(50min);
+  Refresh();
+  EXPECT_EQ(VerifiedSnapshot("shop"), std::optional<Clock::TimePoint>(good));
+  EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 3840);  // past the RPO
+  EXPECT_EQ(Gauge("flightdeck_backup_rpo_seconds", "shop"), 3010);          // within it
+  v1::GetBackupTargetRequest get;
+  get.set_name("shop");
+  v1::BackupTarget status;
+  grpc::Status s = service_.GetBackupTarget(&context_, &get, &status);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(status.status().achieved_rpo().seconds(), 3010);
+
+  // A verified backup that a later re-verification found broken stops counting: the target has
+  // had no backup known to restore since its creation.
+  verified.mutable_verification()->set_result(v1::BackupVerification::FAILED);
+  s = store_.Save(verified, clock_.Now());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  Refresh();
+  EXPECT_FALSE(VerifiedSnapshot("shop").has_value());
+  EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 5520);
 }
 
 }  // namespace

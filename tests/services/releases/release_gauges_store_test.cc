@@ -51,7 +51,8 @@ class ReleaseGaugesStoreTest : public ::testing::Test {
   jobs::Queue queue_{pool_, "releases", clock_};
   ReleaseStore store_{pool_, queue_};
   metrics::Registry registry_;
-  ReleaseGauges gauges_{store_, clock_, registry_};
+  PolicySet policies_ = PolicySet::Defaults();  // command_timeout 5 minutes
+  ReleaseGauges gauges_{store_, clock_, registry_, policies_, 1min};
 };
 
 TEST_F(ReleaseGaugesStoreTest, CountsUnfinishedReleasesByStateAndTheOverdueCanary) {
@@ -95,6 +96,27 @@ TEST_F(ReleaseGaugesStoreTest, CountsUnfinishedReleasesByStateAndTheOverdueCanar
   clock_.Advance(60s);
   ASSERT_TRUE(gauges_.Refresh().ok());
   EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_overdue_seconds", "CANARY"), 360);
+}
+
+// The deadline of PROMOTING counts from the row's updated_at: the default environment's
+// 5-minute command_timeout plus the 1-minute lease. An approval has no deadline; how long it
+// has waited is its unchanged time.
+TEST_F(ReleaseGaugesStoreTest, APromotionPastTheCommandTimeoutAndLeaseIsOverdue) {
+  Admit("checkout", R::PROMOTING);
+  Admit("payments", R::AWAITING_APPROVAL);
+
+  clock_.Advance(6min);  // at the deadline: not late yet
+  ASSERT_TRUE(gauges_.Refresh().ok());
+  EXPECT_EQ(Gauge("flightdeck_releases_overdue_seconds", "PROMOTING"), 0);
+  EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_unchanged_seconds", "AWAITING_APPROVAL"), 360);
+
+  clock_.Advance(90s);
+  ASSERT_TRUE(gauges_.Refresh().ok());
+  EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_overdue_seconds", "PROMOTING"), 90);
+  EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_unchanged_seconds", "PROMOTING"), 450);
+  EXPECT_EQ(Gauge("flightdeck_releases_overdue_seconds", "AWAITING_APPROVAL"), 0);
+  EXPECT_DOUBLE_EQ(Gauge("flightdeck_releases_unchanged_seconds", "AWAITING_APPROVAL"), 450);
+  EXPECT_EQ(Gauge("flightdeck_releases_unchanged_seconds", "VERIFYING"), 0);
 }
 
 }  // namespace
