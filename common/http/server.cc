@@ -97,8 +97,9 @@ class EventLoop : public std::enable_shared_from_this<EventLoop> {
     if (epoll_fd_ >= 0) close(epoll_fd_);
   }
 
-  // Binds (SO_REUSEPORT, so that every loop listens on the same port); returns the port.
-  int Listen(int port);
+  // Takes `listen_fd` (one listening socket shared by every loop; this loop owns the fd
+  // number it is given and closes it) and sets up the loop's epoll.
+  void Attach(int listen_fd);
   void Start() { thread_ = std::thread([this] { Run(); }); }
   void Stop() {
     stopping_ = true;
@@ -227,49 +228,64 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 // --- EventLoop -----------------------------------------------------------------------------
 
-int EventLoop::Listen(int port) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd: " + std::string(strerror(errno)));
+namespace {
 
+// The server's one listening socket. Not SO_REUSEPORT: with it, another process of the same
+// user could bind the same port and silently take a share of the connections (a second gateway
+// started by mistake, or anything else running as this user); the bind must fail instead.
+int OpenListener(const std::string& address, int port, int* bound_port) {
   sockaddr_storage addr{};
   socklen_t len = 0;
-  if (inet_pton(AF_INET, options_.address.c_str(), &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr) == 1) {
+  if (inet_pton(AF_INET, address.c_str(), &reinterpret_cast<sockaddr_in*>(&addr)->sin_addr) == 1) {
     auto* a = reinterpret_cast<sockaddr_in*>(&addr);
     a->sin_family = AF_INET;
     a->sin_port = htons(static_cast<uint16_t>(port));
     len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, options_.address.c_str(),
-                       &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr) == 1) {
+  } else if (inet_pton(AF_INET6, address.c_str(), &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr) == 1) {
     auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
     a->sin6_family = AF_INET6;
     a->sin6_port = htons(static_cast<uint16_t>(port));
     len = sizeof(sockaddr_in6);
   } else {
-    throw std::runtime_error("not an IP address: " + options_.address);
+    throw std::runtime_error("not an IP address: " + address);
   }
-  listen_fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
   int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    throw std::runtime_error("bind " + options_.address + ":" + std::to_string(port) + ": " + strerror(errno));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // restart over TIME_WAIT only
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+    const std::string error = strerror(errno);
+    close(fd);
+    throw std::runtime_error("bind " + address + ":" + std::to_string(port) + ": " + error);
   }
-  if (listen(listen_fd_, 1024) != 0) throw std::runtime_error("listen: " + std::string(strerror(errno)));
+  if (listen(fd, 1024) != 0) {
+    const std::string error = strerror(errno);
+    close(fd);
+    throw std::runtime_error("listen: " + error);
+  }
   sockaddr_storage bound{};
   socklen_t bound_len = sizeof bound;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  int actual = bound.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
-                                          : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  *bound_port = bound.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port)
+                                           : ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  return fd;
+}
 
+}  // namespace
+
+void EventLoop::Attach(int listen_fd) {
+  listen_fd_ = listen_fd;
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error("epoll/eventfd: " + std::string(strerror(errno)));
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  // EPOLLEXCLUSIVE: a new connection wakes one idle loop, not all of them.
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.fd = listen_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  return actual;
 }
 
 void EventLoop::Run() {
@@ -331,7 +347,10 @@ void EventLoop::RunTasks() {
 }
 
 void EventLoop::Accept() {
-  while (true) {
+  // A few at a time: the listener is level-triggered, so what is left wakes another loop (or
+  // this one again), and a burst of connections spreads over the loops instead of landing on
+  // whichever woke first.
+  for (int accepted = 0; accepted < 4; ++accepted) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -350,8 +369,8 @@ void EventLoop::Accept() {
 
 void EventLoop::Drain() {
   draining_ = true;
-  // Without a listener the kernel refuses new connections (every loop drains, so no other
-  // SO_REUSEPORT socket takes them either): callers see "connection refused" at once, which
+  // Without a listener the kernel refuses new connections (every loop drains and closes its
+  // descriptor of the shared socket, which closes with the last): callers see "connection refused" at once, which
   // a load balancer or client retries elsewhere, instead of a request that is never answered.
   if (listen_fd_ >= 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
@@ -684,10 +703,13 @@ Server::~Server() { Stop(); }
 
 void Server::Start() {
   int threads = options_.threads < 1 ? 1 : options_.threads;
-  int port = options_.port;
+  int port = 0;
+  const int listen_fd = OpenListener(options_.address, options_.port, &port);
   for (int i = 0; i < threads; ++i) {
     auto loop = std::make_shared<EventLoop>(options_, handler_);
-    port = loop->Listen(port);  // the first binds (port 0: any), the others share its port
+    const int fd = i == 0 ? listen_fd : dup(listen_fd);  // each loop closes its own descriptor
+    if (fd < 0) throw std::runtime_error("dup: " + std::string(strerror(errno)));
+    loop->Attach(fd);
     loops_.push_back(std::move(loop));
   }
   port_ = port;

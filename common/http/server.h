@@ -67,8 +67,8 @@ class Exchange {
 // Keep-alive (the HTTP/1.1 default) and pipelined requests are honoured (answers go out in
 // order: the next request of a connection is read once the previous one is answered),
 // chunked request bodies are decoded, `Expect: 100-continue` is answered, responses may
-// stream (chunked). Each loop thread owns its connections (SO_REUSEPORT listeners), so a
-// connection never needs a lock, and an idle connection costs a few hundred bytes.
+// stream (chunked). Each loop thread owns the connections it accepted from the one shared
+// listening socket, so a connection never needs a lock, and an idle connection costs a few hundred bytes.
 //
 // Why not Pistache (PITFALLS.md): Pistache 0.0.5 answers keep-alive requests without a
 // Connection header with "Connection: Close", drops pipelined requests, and its streams break

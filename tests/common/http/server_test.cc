@@ -109,6 +109,61 @@ TEST_F(ServerTest, KeepsTheConnectionOpenWithoutAConnectionHeader) {
   EXPECT_EQ(server_->open_connections(), 1u);
 }
 
+// The port is the server's alone: no other socket, even one of the same user asking for
+// SO_REUSEPORT, can bind it and take a share of the connections; a second server fails to
+// start. The loops still share the one listener: while one is busy, another accepts.
+TEST_F(ServerTest, OwnsItsPortAloneAndAnIdleLoopAcceptsWhileAnotherIsBusy) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::thread::id slow_loop, fast_loop;
+  Start([&](ServerRequest r, std::shared_ptr<Exchange> e) {
+    if (r.path == "/slow") {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        slow_loop = std::this_thread::get_id();
+      }
+      cv.notify_all();
+      std::this_thread::sleep_for(300ms);  // this loop is busy (a handler must not block: here it does)
+    } else {
+      std::lock_guard<std::mutex> lock(mu);
+      fast_loop = std::this_thread::get_id();
+    }
+    e->Respond(Text(200, "ok"));
+  });
+  const int port = server_->port();
+
+  const int other = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(other, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  setsockopt(other, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  EXPECT_NE(bind(other, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << "another socket joined the port";
+  EXPECT_EQ(errno, EADDRINUSE);
+  close(other);
+
+  Server::Options same;
+  same.address = "127.0.0.1";
+  same.port = port;
+  Server second(same, [](ServerRequest, std::shared_ptr<Exchange> e) { e->Respond(Text(200, "second")); });
+  EXPECT_THROW(second.Start(), std::runtime_error);
+
+  Client slow(port);
+  slow.Send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return slow_loop != std::thread::id(); }));
+  }
+  Client fast(port);
+  fast.Send("GET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_NE(fast.ReadUntil("ok").find("200 OK"), std::string::npos);
+  EXPECT_NE(slow.ReadUntil("ok").find("200 OK"), std::string::npos);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_NE(fast_loop, slow_loop) << "the new connection waited for the busy loop";
+}
+
 TEST_F(ServerTest, AnswersPipelinedRequestsInOrder) {
   // The first answer comes late, from another thread: the second must still follow it.
   Start([](ServerRequest r, std::shared_ptr<Exchange> e) {
