@@ -92,12 +92,21 @@ ChangeFeed::ChangeFeed(std::string url, std::string channel) : impl_(std::make_u
 }
 
 ChangeFeed::~ChangeFeed() {
+  Close();
+  if (impl_->listener.joinable()) impl_->listener.join();
+}
+
+void ChangeFeed::Close() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
   }
   impl_->changed.notify_all();
-  if (impl_->listener.joinable()) impl_->listener.join();
+}
+
+bool ChangeFeed::closed() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stopping;
 }
 
 uint64_t ChangeFeed::generation() const {
@@ -111,6 +120,13 @@ void ChangeFeed::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout)
 }
 
 uint64_t Generation(const ChangeFeed* feed) { return feed == nullptr ? 0 : feed->generation(); }
+
+bool Closed(const ChangeFeed* feed) { return feed != nullptr && feed->closed(); }
+
+grpc::Status FeedClosed() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "the service is shutting down: watch again from the last event received");
+}
 
 void Await(const ChangeFeed* feed, uint64_t seen, std::chrono::milliseconds poll) {
   if (feed == nullptr) {

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include <grpcpp/support/status.h>
+
 namespace flightdeck::db {
 
 // Wakes waiters when a PostgreSQL channel is notified (LISTEN/NOTIFY). A trigger on an events
@@ -24,6 +26,10 @@ class ChangeFeed {
   uint64_t generation() const;
   // Returns once the generation moved past `seen`, the timeout passed, or the feed stops.
   void WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  // Stops the feed and wakes every waiter: the process is stopping, and the Watch loops that
+  // wait on it end their streams (FeedClosed) instead of holding the shutdown for its grace.
+  void Close();
+  bool closed() const;
 
  private:
   struct Impl;
@@ -34,6 +40,10 @@ class ChangeFeed {
 // With a feed, Await returns at the next change (or after 5 s, in case one was missed); without
 // one (a service built without a feed in tests) it sleeps `poll`.
 uint64_t Generation(const ChangeFeed* feed);
+// True once `feed` (not null) was closed: a Watch loop then returns FeedClosed(), UNAVAILABLE,
+// so that its client watches again (on another replica) from the last event it received.
+bool Closed(const ChangeFeed* feed);
+grpc::Status FeedClosed();
 void Await(const ChangeFeed* feed, uint64_t seen,
            std::chrono::milliseconds poll = std::chrono::milliseconds(250));
 

@@ -255,7 +255,9 @@ int main() {
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
     // Drain first: new connections are refused at once, calls in flight get their answers
-    // (within FLIGHTDECK_SHUTDOWN_GRACE); only streams still open then are cut by Stop().
+    // (within FLIGHTDECK_SHUTDOWN_GRACE), and open streams end now with UNAVAILABLE, which
+    // tells their readers to watch again (watches never end by themselves).
+    core.EndStreams();
     if (!server.Drain(cfg.common.shutdown_grace)) {
       fd::log::Warn("connections still open after the shutdown grace; closing them",
                     {{"open", static_cast<long long>(server.open_connections())}});

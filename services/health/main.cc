@@ -96,6 +96,7 @@ class Health final : public runtime::Component {
   }
 
   void Stop() override {
+    feed_.Close();  // open Watch streams end now (UNAVAILABLE: watch again), not at the grace's end
     gauges_.Stop();
     evaluator_.Stop();
     coordinator_.Stop();  // gives the leases back so that other replicas take over at once

@@ -234,6 +234,7 @@ grpc::Status HealthServiceImpl::WatchHealth(grpc::ServerContext* ctx, const v1::
     if (grpc::Status s = store_.MaxEventId(&after); !s.ok()) return s;
   }
   while (!ctx->IsCancelled()) {
+    if (db::Closed(options_.feed)) return db::FeedClosed();
     const uint64_t seen = db::Generation(options_.feed);
     std::vector<v1::HealthEvent> events;
     grpc::Status s = store_.EventsAfter(after, req->service(), req->environment(), 500, &events);

@@ -90,6 +90,7 @@ class Incidents final : public runtime::Component {
     gauges_.Start();
   }
   void Stop() override {
+    feed_.Close();  // open Watch streams end now (UNAVAILABLE: watch again), not at the grace's end
     gauges_.Stop();
     worker_.Stop();
   }

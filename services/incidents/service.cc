@@ -148,6 +148,7 @@ grpc::Status IncidentServiceImpl::WatchIncidents(grpc::ServerContext* ctx,
   // Any replica may have written them: the feed (LISTEN/NOTIFY) says when to look again.
   std::vector<v1::IncidentEvent> events;
   while (!ctx->IsCancelled()) {
+    if (db::Closed(feed_)) return db::FeedClosed();
     const uint64_t seen = db::Generation(feed_);
     grpc::Status s = store_->EventsAfter(incident_id, after, 100, &events);
     if (!s.ok()) return s;

@@ -313,6 +313,7 @@ grpc::Status ReleaseServiceImpl::WatchRelease(grpc::ServerContext* context,
   if (grpc::Status s = ResolveId(request->id(), &id); !s.ok()) return s;
   long long after = request->after_event_id();
   while (!context->IsCancelled()) {
+    if (db::Closed(feed_)) return db::FeedClosed();
     const uint64_t seen = db::Generation(feed_);
     v1::Release release;
     std::vector<v1::ReleaseEvent> events;

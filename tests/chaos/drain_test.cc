@@ -1,7 +1,8 @@
 // Fault scenario 6: SIGTERM drains. The gateway, stopped while calls are in flight through it,
 // answers them all (200), refuses new connections at once instead of leaving them hanging, and
 // exits within FLIGHTDECK_SHUTDOWN_GRACE. A service stopped under load costs its callers only
-// clean 503s (UNAVAILABLE), never a 500 or a hang, and exits within its grace too.
+// clean 503s (UNAVAILABLE), never a 500 or a hang, and exits within its grace too. Watch
+// streams open at SIGTERM end at once with a status, whichever process was stopped.
 #include <signal.h>
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -140,6 +142,65 @@ TEST_F(DrainTest, AServiceStoppedUnderLoadCostsOnlyClean503s) {
       for (auto& t : load) t.join();
       for (const std::string& w : wrong) figures.Violation("while " + victim + " stopped a call got " + w);
       figures.Sample("calls answered 503 meanwhile", unavailable);
+    }
+  }
+  EXPECT_EQ(figures.violations(), 0) << stack_->Logs();
+}
+
+// Watch streams open at SIGTERM, of the service or of the gateway: the stopping process ends
+// them at once with UNAVAILABLE, which reaches the reader as the stream's last line, so each
+// reader learns that its stream was cut (and watches again from its last event) instead of the
+// process holding its shutdown for the whole grace and the stream then stopping with no status.
+TEST_F(DrainTest, WatchStreamsOpenAtSIGTERMEndAtOnceWithAStatus) {
+  Figures figures("SIGTERM with watch streams open");
+  HttpResponse created = HttpRequest(
+      "POST", stack_->gateway_url() + "/v1/releases",
+      json{{"service", "drain-watch"}, {"environment", "staging"}, {"version", "v1"}, {"commit_sha", "abcdef1"}}.dump(),
+      {{"Authorization", "Bearer " + stack_->admin_token()}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string id = json::parse(created.body).value("id", "");
+  constexpr int kStreams = 3;
+  for (int round = 0; round < Scale(); ++round) {
+    for (const std::string victim : {"releases", "gateway"}) {
+      figures.Iteration();
+      std::vector<HttpResponse> ends(kStreams);
+      std::vector<SteadyClock::time_point> ended(kStreams);
+      std::vector<std::thread> readers;
+      for (int i = 0; i < kStreams; ++i) {
+        readers.emplace_back([&, i] {
+          ends[i] = Get("/v1/releases/" + id + "/events?watch=true", 20000);
+          ended[i] = SteadyClock::now();
+        });
+      }
+      std::this_thread::sleep_for(1500ms);  // the streams are open and have sent the timeline so far
+      stack_->Signal(victim, SIGTERM);
+      figures.Fault();
+      const auto terminated = SteadyClock::now();
+      for (auto& t : readers) t.join();
+      for (int i = 0; i < kStreams; ++i) {
+        const double ms = std::chrono::duration<double, std::milli>(ended[i] - terminated).count();
+        figures.Sample("stream ended after SIGTERM of the " + victim + " (ms)", ms);
+        if (ms > 2000) {
+          figures.Violation("a watch stream ended " + std::to_string(int(ms)) + " ms after SIGTERM of " + victim);
+        }
+        // The last line of the NDJSON stream says why it ended.
+        std::string body = ends[i].body;
+        while (!body.empty() && body.back() == '\n') body.pop_back();
+        const json last = json::parse(body.substr(body.rfind('\n') + 1), nullptr, false);
+        if (ends[i].status != 200 || !last.is_object() || !last.contains("error") ||
+            last["error"].value("code", "") != "UNAVAILABLE") {
+          figures.Violation("a watch stream cut by SIGTERM of " + victim + " ended without saying so: " +
+                            std::to_string(ends[i].status) + " ..." +
+                            body.substr(body.size() > 300 ? body.size() - 300 : 0) + ends[i].error);
+        }
+      }
+      if (!stack_->process(victim).WaitExit(kGrace + 2s)) figures.Violation(victim + " did not exit within its grace");
+      figures.Sample("exit after SIGTERM with streams open (ms)",
+                     std::chrono::duration<double, std::milli>(SteadyClock::now() - terminated).count());
+      stack_->Start(victim);
+      const auto started = SteadyClock::now();
+      if (!WaitAnswers("/v1/releases/" + id, 20s)) figures.Violation(victim + " did not come back");
+      figures.Recovery(std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started));
     }
   }
   EXPECT_EQ(figures.violations(), 0) << stack_->Logs();

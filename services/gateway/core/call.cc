@@ -4,6 +4,7 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <set>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
@@ -122,6 +123,11 @@ struct Core::Impl {
   std::map<api::Service, Upstream> upstreams;
   LocalMethods* local = nullptr;
   RateLimiter* limiter = nullptr;
+  // The streams open now (a Call is alive until its reactor's OnDone, which leaves this set
+  // first), and whether EndStreams was called.
+  std::mutex streams_mu;
+  std::set<CallHandle*> streams;
+  bool streams_ended = false;
 
   bool RunBlocking(const trace::SpanContext& context, std::function<void()> task) {
     return workers.Post([context, task = std::move(task)] {
@@ -133,6 +139,9 @@ struct Core::Impl {
 
 namespace {
 
+const grpc::Status kGatewayStopping(grpc::StatusCode::UNAVAILABLE,
+                                    "the gateway is shutting down: watch again from the last event received");
+
 // One call from authentication to answer. Shared by the callbacks that carry it across threads.
 class Call final : public CallHandle, public std::enable_shared_from_this<Call> {
  public:
@@ -143,6 +152,11 @@ class Call final : public CallHandle, public std::enable_shared_from_this<Call> 
   void Begin();
   void Cancel() override {
     cancelled_ = true;
+    context_.TryCancel();
+  }
+  // Core::EndStreams: the gateway is stopping.
+  void EndStream() {
+    ended_by_gateway_ = true;
     context_.TryCancel();
   }
 
@@ -180,6 +194,7 @@ class Call final : public CallHandle, public std::enable_shared_from_this<Call> 
   bool idempotency_claimed_ = false;
   std::string request_bytes_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> ended_by_gateway_{false};  // a stream EndStreams cut
 
   // gRPC keeps pointers to these for the duration of the call.
   grpc::ClientContext context_;
@@ -215,7 +230,15 @@ class Call::StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffe
   }
   void OnDone(const grpc::Status& status) override {
     std::shared_ptr<Call> call = std::move(call_);
+    {
+      std::lock_guard<std::mutex> lock(call->core_->streams_mu);
+      call->core_->streams.erase(call.get());
+    }
     call->core_->open_streams.With({call->request_.method->rpc}).Dec();
+    if (status.error_code() == grpc::StatusCode::CANCELLED && call->ended_by_gateway_) {
+      call->responder_->Finish(kGatewayStopping);
+      return;
+    }
     call->responder_->Finish(status);
     // The reactor belongs to the call; it is destroyed with it, after this returns.
   }
@@ -428,6 +451,11 @@ void Call::CallUnary(Upstream& upstream) {
 }
 
 void Call::CallStream(Upstream& upstream) {
+  {
+    std::lock_guard<std::mutex> lock(core_->streams_mu);
+    if (core_->streams_ended) return responder_->Finish(kGatewayStopping);
+    core_->streams.insert(this);
+  }
   if (request_.timeout.count() > 0) context_.set_deadline(rpc::DeadlineAfter(request_.timeout));
   trace::ScopedContext scope(request_.trace);
   core_->open_streams.With({request_.method->rpc}).Inc();
@@ -506,6 +534,13 @@ std::shared_ptr<CallHandle> Core::Start(CallRequest request, std::shared_ptr<Res
   auto call = std::make_shared<Call>(impl_, std::move(request), std::move(responder));
   call->Begin();
   return call;
+}
+
+void Core::EndStreams() {
+  std::lock_guard<std::mutex> lock(impl_->streams_mu);
+  impl_->streams_ended = true;
+  // Each is alive while listed: its OnDone takes this lock to leave the set first.
+  for (CallHandle* stream : impl_->streams) static_cast<Call*>(stream)->EndStream();
 }
 
 bool Core::RunBlocking(const trace::SpanContext& context, std::function<void()> task) {

@@ -109,6 +109,11 @@ class Core {
 
   std::shared_ptr<CallHandle> Start(CallRequest request, std::shared_ptr<Responder> responder);
 
+  // SIGTERM: ends every open stream now with UNAVAILABLE ("watch again"), and every stream
+  // started later at once, so that a drain does not wait its whole grace on watches that never
+  // end by themselves, and their readers learn why they ended.
+  void EndStreams();
+
   // Runs blocking work (PostgreSQL) off the caller's thread; false when the queue is full.
   bool RunBlocking(const trace::SpanContext& context, std::function<void()> task);
 
