@@ -244,7 +244,7 @@ class Batch {
   }
 
   // For a batch that only fires, in one round: the incident that each key's new occurrence
-  // can be inserted in, so that it is written once (Group(alert, incident) then takes it).
+  // can be inserted in, so that it is written once (GroupInserted then takes it).
   // Only alerts that nothing can hold back (no active silence matches them, no inhibition rule
   // targets them), of groups with an open incident that they do not raise: a raise takes the
   // incident's exclusive lock, and the insert's foreign-key check has taken a key-share lock on
