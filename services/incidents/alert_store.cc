@@ -28,6 +28,7 @@ std::map<AlertKey, AlertRow> Rows(const pqxx::result& r) {
     AlertRow& a = out[AlertKey{row[1].as<std::string>(), row[0].as<std::string>()}];
     a.id = row[2].as<long long>();
     a.incident_id = row.size() > 3 ? row[3].as<std::string>() : std::string();
+    a.inserted = row.size() > 4 && row[4].as<bool>();
   }
   return out;
 }
@@ -88,19 +89,23 @@ Labels LabelsFromJson(const std::string& text) {
 
 void PrepareAlertStatements(db::Pool& pool) {
   const std::string now = At("$2::bigint");
-  // Rows are inserted, hence locked, in the order of the array: the caller's key order.
+  // Rows are inserted, hence locked, in the order of the array: the caller's key order. An
+  // update leaves incident_id alone: an occurrence already firing keeps its incident, or waits
+  // for the caller's decision. `xmax = 0` holds for a row this statement inserted only (an
+  // updated row carries this transaction's lock): PostgreSQL's own way of telling them apart.
   pool.Prepare("incidents_alerts_upsert",
                "INSERT INTO incidents.alerts AS a (fingerprint, state, labels, annotations, starts_at, ends_at, "
                "generator_url, source, integration, severity, summary, first_received_at, last_received_at, "
-               "deliveries) SELECT r.fingerprint, 'firing', r.labels, r.annotations, " + At("r.starts_us") + ", " +
-                   At("r.ends_us") + ", r.generator_url, r.source, r.integration, r.severity, r.summary, " + now +
-                   ", " + now + ", r.n FROM jsonb_to_recordset($1::jsonb) AS r(" + kValueColumns + ", n int) "
+               "deliveries, incident_id) SELECT r.fingerprint, 'firing', r.labels, r.annotations, " +
+                   At("r.starts_us") + ", " + At("r.ends_us") + ", r.generator_url, r.source, r.integration, "
+                   "r.severity, r.summary, " + now + ", " + now + ", r.n, r.incident_id "
+                   "FROM jsonb_to_recordset($1::jsonb) AS r(" + kValueColumns + ", n int, incident_id text) "
                    "ON CONFLICT (integration, fingerprint) WHERE state = 'firing' DO UPDATE SET "
                    "labels = excluded.labels, annotations = excluded.annotations, ends_at = excluded.ends_at, "
                    "generator_url = excluded.generator_url, severity = excluded.severity, "
                    "summary = excluded.summary, last_received_at = excluded.last_received_at, "
                    "deliveries = a.deliveries + excluded.deliveries "
-                   "RETURNING a.fingerprint, a.integration, a.id, coalesce(a.incident_id, '')");
+                   "RETURNING a.fingerprint, a.integration, a.id, coalesce(a.incident_id, ''), a.xmax = 0");
   // Rows an UPDATE joins to its input are locked in the join's order, which the planner picks:
   // both updates lock theirs first, in the upsert's key order (fingerprint, then integration,
   // byte order), so that two batches resolving the same alerts (an Alertmanager HA pair) queue.
@@ -163,6 +168,7 @@ std::map<AlertKey, AlertRow> UpsertFiring(pqxx::transaction_base& tx, const std:
     row["starts_us"] = Micros(r.first.starts_us);  // kept from the first when inserted
     row["source"] = r.first.source;
     row["n"] = r.deliveries;
+    if (!r.attach_to.empty()) row["incident_id"] = r.attach_to;
     rows.push_back(std::move(row));
   }
   return Rows(db::Exec(tx, "incidents_alerts_upsert", rows.dump(), ToMicros(now)));

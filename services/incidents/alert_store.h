@@ -50,6 +50,7 @@ struct AlertValues {
 struct AlertRow {
   long long id = 0;
   std::string incident_id;  // "" when in no incident
+  bool inserted = false;    // UpsertFiring: a new occurrence, not an update of the firing one
 };
 
 // The upsert's input: consecutive firing deliveries of one key collapse into one row of the
@@ -59,6 +60,9 @@ struct FiringRun {
   AlertValues first;
   AlertValues last;
   int deliveries = 1;
+  // The incident a new occurrence is inserted in ("": none), so that it is written once; an
+  // occurrence already firing keeps its own (AlertRow::inserted tells which happened).
+  std::string attach_to;
 };
 
 // A resolve run: consecutive resolves of one key. The first resolves the firing occurrence
@@ -95,7 +99,8 @@ struct Hold {
 void PrepareAlertStatements(db::Pool& pool);
 
 // INSERT ... ON CONFLICT (integration, fingerprint) WHERE state = 'firing' DO UPDATE: concurrent
-// deliveries of one alert make one occurrence. Keys must be distinct.
+// deliveries of one alert make one occurrence. Keys must be distinct. The foreign key of an
+// attach_to incident is checked at the end of the statement, after every alert row is locked.
 std::map<AlertKey, AlertRow> UpsertFiring(pqxx::transaction_base& tx, const std::vector<FiringRun>& runs,
                                           Clock::TimePoint now);
 // Resolves the firing occurrence of each key; keys with none are absent from the answer.

@@ -96,9 +96,11 @@ AlertValues ValuesOf(const AlertInput& a, Severity critical) {
   return v;
 }
 
-// Writes every key's `round`-th run: at most one statement per kind of run.
+// Writes every key's `round`-th run: at most one statement per kind of run. A new occurrence of
+// a key in `attach_on_insert` is inserted in that incident.
 grpc::Status WriteRound(pqxx::transaction_base& tx, const std::vector<AlertValues>& values, RunsByKey& runs,
-                        size_t round, Clock::TimePoint now) {
+                        size_t round, const std::map<AlertKey, std::string>& attach_on_insert,
+                        Clock::TimePoint now) {
   std::vector<FiringRun> fires;
   std::vector<ResolveRun> resolves;
   std::vector<AlertKey> acknowledges;
@@ -109,7 +111,11 @@ grpc::Status WriteRound(pqxx::transaction_base& tx, const std::vector<AlertValue
     of_key[key] = &run;
     const AlertValues& first = values[run.alerts.front()];
     int n = static_cast<int>(run.alerts.size());
-    if (run.action == Action::kFire) fires.push_back(FiringRun{first, values[run.alerts.back()], n});
+    if (run.action == Action::kFire) {
+      auto attach = attach_on_insert.find(key);
+      fires.push_back(FiringRun{first, values[run.alerts.back()], n,
+                                attach == attach_on_insert.end() ? std::string() : attach->second});
+    }
     if (run.action == Action::kResolve) resolves.push_back(ResolveRun{first, n});
     if (run.action == Action::kAcknowledge) acknowledges.push_back(key);
   }
@@ -237,6 +243,43 @@ class Batch {
     }
   }
 
+  // For a batch that only fires, in one round: the incident that each key's new occurrence
+  // can be inserted in, so that it is written once (GroupInserted then takes it).
+  // Only alerts that nothing can hold back (no active silence matches them, no inhibition rule
+  // targets them), of groups with an open incident that they do not raise: a raise takes the
+  // incident's exclusive lock, and the insert's foreign-key check has taken a key-share lock on
+  // it by then (two raisers would each wait for the other's). Batches that resolve or
+  // acknowledge lock alert rows after their upsert; with a lock on an incident already held,
+  // that could wait in a cycle with a resolve that locks the incident, so they take none.
+  std::map<AlertKey, std::string> PlanAttachOnInsert(const std::vector<const AlertValues*>& alerts) {
+    std::map<std::string, std::vector<const AlertValues*>> by_group;
+    for (const AlertValues* v : alerts) {
+      if (!SilenceOf(v->labels).empty()) continue;
+      bool targeted = std::any_of(Rules().begin(), Rules().end(),
+                                  [&](const InhibitRule& rule) { return MatchesAll(rule.target, v->labels); });
+      if (!targeted) by_group[GroupKeyOf(v->labels)].push_back(v);
+    }
+    std::vector<std::string> group_keys;
+    for (const auto& [group_key, members] : by_group) group_keys.push_back(group_key);
+    std::map<std::string, Lifecycle::OpenIncident> open = lifecycle_.OpenIncidentsOf(tx_, group_keys);
+    std::map<AlertKey, std::string> out;
+    for (const auto& [group_key, members] : by_group) {
+      auto incident = open.find(group_key);
+      if (incident == open.end()) continue;
+      bool raises = std::any_of(members.begin(), members.end(), [&](const AlertValues* v) {
+        return SeverityNamed(v->severity) < incident->second.severity;
+      });
+      if (raises) continue;
+      for (const AlertValues* v : members) out[v->key] = incident->second.id;
+    }
+    return out;
+  }
+
+  // An alert that its insert stored in `incident_id` (PlanAttachOnInsert): grouped without a
+  // decision, and written again only if Flush attaches it elsewhere (that incident resolved
+  // meanwhile).
+  void GroupInserted(const StoredAlert& alert, const std::string& incident_id) { Group(alert, incident_id); }
+
   // Writes the holds, then attaches the grouped alerts group by group in group_key order:
   // concurrent batches lock the groups' incidents in one order and cannot deadlock on them. A
   // grouped alert's marks are cleared, whatever hold was decided for it before.
@@ -251,8 +294,13 @@ class Batch {
       bool opened = false;
       if (grpc::Status s = lifecycle_.AttachAlerts(tx_, alerts, actor_, &incident_id, &opened); !s.ok()) return s;
       Touch(incident_id);
-      for (const AlertForIncident& a : alerts) grouped.emplace_back(a.alert_id, incident_id);
+      for (const AlertForIncident& a : alerts) {
+        auto stored = stored_in_.find(a.alert_id);
+        if (stored != stored_in_.end() && stored->second == incident_id) continue;  // inserted in it
+        grouped.emplace_back(a.alert_id, incident_id);
+      }
     }
+    stored_in_.clear();
     groups_.clear();
     WriteGrouped(tx_, grouped);
     return grpc::Status::OK;
@@ -272,20 +320,18 @@ class Batch {
     holds_[id] = std::move(hold);
   }
 
-  // Grouping waits for Flush: the alerts of one group attach together.
-  void Group(const StoredAlert& alert) {
+  // Grouping waits for Flush: the alerts of one group attach together. `stored_in`: see
+  // GroupInserted.
+  void Group(const StoredAlert& alert, const std::string& stored_in = "") {
+    if (!stored_in.empty()) stored_in_[std::to_string(alert.id)] = stored_in;
     AlertForIncident in;
     in.alert_id = std::to_string(alert.id);
     in.fingerprint = alert.fingerprint;
     in.alertname = LabelOf(alert.labels, "alertname");
     in.summary = alert.summary.empty() ? in.alertname : alert.summary;
-    if (!ParseSeverity(alert.severity, &in.severity)) in.severity = Severity::kSev3;
-    for (const std::string& name : settings_.group_by) {
-      std::string value = LabelOf(alert.labels, name);
-      in.group_labels[name] = value;
-      if (!in.group_key.empty()) in.group_key += ",";
-      in.group_key += name + "=" + value;
-    }
+    in.severity = SeverityNamed(alert.severity);
+    for (const std::string& name : settings_.group_by) in.group_labels[name] = LabelOf(alert.labels, name);
+    in.group_key = GroupKeyOf(alert.labels);
     in.service = LabelOf(alert.labels, "service");
     in.environment = LabelOf(alert.labels, "environment");
     in.escalation_policy = PolicyOf(alert.integration);
@@ -294,6 +340,21 @@ class Batch {
     auto same = [&](const AlertForIncident& a) { return a.alert_id == in.alert_id; };
     group.erase(std::remove_if(group.begin(), group.end(), same), group.end());
     group.push_back(std::move(in));
+  }
+
+  // The group_by label values joined ("service=checkout,environment=prod").
+  std::string GroupKeyOf(const Labels& labels) const {
+    std::string key;
+    for (const std::string& name : settings_.group_by) {
+      if (!key.empty()) key += ",";
+      key += name + "=" + LabelOf(labels, name);
+    }
+    return key;
+  }
+
+  static Severity SeverityNamed(const std::string& name) {
+    Severity s = Severity::kSev3;
+    return ParseSeverity(name, &s) ? s : Severity::kSev3;
   }
 
   std::string PolicyOf(const std::string& integration) {
@@ -326,6 +387,7 @@ class Batch {
   std::map<std::string, std::string> policies_;
   std::map<long long, Hold> holds_;                               // by alert id, until Flush
   std::map<std::string, std::vector<AlertForIncident>> groups_;  // by group_key, until Flush
+  std::map<std::string, std::string> stored_in_;                 // alert id -> incident its insert set
   std::vector<std::string> incident_ids_;
 };
 
@@ -388,8 +450,17 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
       key_runs.back().alerts.push_back(i);
       rounds = std::max(rounds, key_runs.size());
     }
+    std::map<AlertKey, std::string> attach_on_insert;
+    bool only_fires = rounds == 1 && std::all_of(runs.begin(), runs.end(), [](const auto& key_runs) {
+      return key_runs.second.front().action == Action::kFire;
+    });
+    if (only_fires) {
+      std::vector<const AlertValues*> last;  // each key's values as stored
+      for (const auto& [key, key_runs] : runs) last.push_back(&values[key_runs.front().alerts.back()]);
+      attach_on_insert = batch.PlanAttachOnInsert(last);
+    }
     for (size_t round = 0; round < rounds; ++round) {
-      if (grpc::Status st = WriteRound(tx, values, runs, round, now); !st.ok()) return st;
+      if (grpc::Status st = WriteRound(tx, values, runs, round, attach_on_insert, now); !st.ok()) return st;
     }
     for (const auto& [key, key_runs] : runs) {
       for (const Run& run : key_runs) {
@@ -399,6 +470,7 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
     // The batch as it would have gone one delivery at a time: which alerts wait for a
     // decision, which incidents they touch, which occurrences resolved.
     std::vector<StoredAlert> undecided;
+    std::map<long long, std::pair<StoredAlert, std::string>> inserted_in;  // by id: (alert, its incident)
     std::vector<std::pair<std::string, std::string>> resolved;  // (fingerprint, incident id)
     std::vector<std::string> to_acknowledge;
     for (size_t i : order) {
@@ -410,7 +482,9 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
       } else if (run.action == Action::kFire) {
         // Attached alerts stay attached; the rest are decided again on every delivery, so that
         // one whose silence ended or whose inhibitor is gone gets grouped.
-        if (run.row.incident_id.empty()) {
+        if (run.row.inserted && !run.row.incident_id.empty()) {
+          inserted_in[run.row.id] = {StoredOf(values[i], run.row.id), run.row.incident_id};
+        } else if (run.row.incident_id.empty()) {
           Forget(&undecided, run.row.id);
           undecided.push_back(StoredOf(values[i], run.row.id));
         } else {
@@ -433,6 +507,7 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
       }
     }
     batch.Decide(to_decide);
+    for (const auto& [id, alert_in] : inserted_in) batch.GroupInserted(alert_in.first, alert_in.second);
     if (grpc::Status st = batch.Flush(); !st.ok()) return st;
     std::vector<std::string> resolved_incidents;
     for (const auto& [fingerprint, incident_id] : resolved) {

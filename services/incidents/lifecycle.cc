@@ -87,12 +87,17 @@ Lifecycle::Lifecycle(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
                 "SELECT id, severity FROM incidents.incidents WHERE id = $1" + open_states + " FOR SHARE");
   pool_.Prepare("incidents_lock_open_for_raise",
                 "SELECT id, severity FROM incidents.incidents WHERE id = $1" + open_states + " FOR UPDATE");
+  pool_.Prepare("incidents_open_of_groups",
+                "SELECT group_key, id, severity FROM incidents.incidents WHERE group_key IN "
+                "(SELECT jsonb_array_elements_text($1::jsonb))" + open_states);
+  // No test of whether an alert is attached already: intake passes only alerts that it holds
+  // the row lock of and that are in no incident, or that its own insert stored in this one. (A
+  // NOT EXISTS test here was planned as a hash of every alert of the incident, once per batch:
+  // an alert storm into one incident went quadratic.)
   pool_.Prepare("incidents_alerts_attached",
                 "INSERT INTO incidents.events (incident_id, at, actor, kind, message, trace_id, detail) "
                 "SELECT $1, " + At(2) + ", $3, 'ALERT_ATTACHED', e.message, $4, e.detail "
-                "FROM jsonb_to_recordset($5::jsonb) AS e(alert_id text, message text, detail jsonb) "
-                "WHERE NOT EXISTS (SELECT 1 FROM incidents.alerts a WHERE a.id = e.alert_id::bigint AND "
-                "a.incident_id = $1)");
+                "FROM jsonb_to_recordset($5::jsonb) AS e(message text, detail jsonb)");
 }
 
 void Lifecycle::SetAckDeadlines(std::map<Severity, std::chrono::milliseconds> deadlines) {
@@ -240,17 +245,25 @@ grpc::Status Lifecycle::AttachAlerts(pqxx::transaction_base& tx, const std::vect
                       "could not open or find the open incident of group " + first.group_key);
 }
 
+std::map<std::string, Lifecycle::OpenIncident> Lifecycle::OpenIncidentsOf(pqxx::transaction_base& tx,
+                                                                          const std::vector<std::string>& group_keys) {
+  std::map<std::string, OpenIncident> out;
+  if (group_keys.empty()) return out;
+  for (const pqxx::row& row : db::Exec(tx, "incidents_open_of_groups", nlohmann::json(group_keys).dump())) {
+    out[row[0].as<std::string>()] = OpenIncident{row[1].as<std::string>(), static_cast<Severity>(row[2].as<int>())};
+  }
+  return out;
+}
+
 grpc::Status Lifecycle::AttachToLocked(pqxx::transaction_base& tx, const std::string& incident_id,
                                        int incident_severity, const std::vector<AlertForIncident>& alerts,
                                        const std::string& actor) {
   if (alerts.empty()) return grpc::Status::OK;
-  // One timeline event per alert, written by one statement; an alert already attached (delivered
-  // twice) gets none.
+  // One timeline event per alert, written by one statement.
   nlohmann::json events = nlohmann::json::array();
   const AlertForIncident* most_severe = nullptr;
   for (const AlertForIncident& a : alerts) {
-    events.push_back({{"alert_id", a.alert_id},
-                      {"message", "alert " + a.alertname + " (" + SeverityName(a.severity) + ") attached" +
+    events.push_back({{"message", "alert " + a.alertname + " (" + SeverityName(a.severity) + ") attached" +
                                       (a.summary.empty() ? "" : ": " + a.summary)},
                       {"detail", {{"alert_id", a.alert_id}, {"fingerprint", a.fingerprint}}}});
     if (most_severe == nullptr || a.severity < most_severe->severity) most_severe = &a;

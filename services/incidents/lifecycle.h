@@ -67,8 +67,19 @@ class Lifecycle {
                            const std::string& actor, std::string* incident_id, bool* opened);
   // The same for alerts of one group_key at once (the first opens the incident when none is
   // open): one lock, one statement for their timeline events, at most one severity change.
+  // Every alert gets an ALERT_ATTACHED event: the caller passes only alerts attached to no
+  // incident before this transaction (their rows locked by it). Storing incident_id on the
+  // alerts is the caller's.
   grpc::Status AttachAlerts(pqxx::transaction_base& tx, const std::vector<AlertForIncident>& group,
                             const std::string& actor, std::string* incident_id, bool* opened);
+  // The open incident of each of `group_keys` that has one, read without a lock: a guess that
+  // AttachAlerts confirms under its lock.
+  struct OpenIncident {
+    std::string id;
+    Severity severity = Severity::kSev3;
+  };
+  std::map<std::string, OpenIncident> OpenIncidentsOf(pqxx::transaction_base& tx,
+                                                      const std::vector<std::string>& group_keys);
   // An alert of the incident resolved; `firing_left` is non-zero while any still fires: an incident
   // opened by alerts resolves when none is left.
   grpc::Status OnAlertResolved(pqxx::transaction_base& tx, const std::string& incident_id,

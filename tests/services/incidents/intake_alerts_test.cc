@@ -105,6 +105,18 @@ class IntakeTest : public ::testing::Test {
     return r.empty() ? "" : r[0][0].as<std::string>();
   }
 
+  // Timeline events of the incident, counted by kind.
+  std::map<std::string, int> EventCounts(const std::string& incident_id) {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    std::map<std::string, int> out;
+    for (const auto& row : w.exec_params("SELECT kind, count(*) FROM incidents.events WHERE incident_id = $1 "
+                                         "GROUP BY kind", incident_id)) {
+      out[row[0].as<std::string>()] = row[1].as<int>();
+    }
+    return out;
+  }
+
   test::TestDatabase db_;
   FakeClock clock_;
   BusinessCalendar calendar_;
@@ -544,6 +556,93 @@ TEST_F(IntakeTest, ConcurrentBatchesOfOneGroupAttachEveryAlertAndRaiseTheSeverit
             static_cast<int>(Severity::kSev2));
   EXPECT_EQ(w.exec_params("SELECT count(*) FROM incidents.alerts WHERE incident_id = $1", incident)[0][0].as<int>(),
             1 + kSenders * kPerBatch);
+}
+
+// A batch that only fires inserts each new alert of a group with an open incident straight into
+// it; silences, inhibition and a severity raise still take the decision after the upsert.
+TEST_F(IntakeTest, NewAlertsOfAnOpenIncidentAreStoredInItUnlessHeldBackOrRaisingIt) {
+  ASSERT_TRUE(migrated_);
+  auto checkout = [](const std::string& name, const std::string& severity) {
+    return Labels{{"alertname", name}, {"service", "checkout"}, {"environment", "production"}, {"severity", severity}};
+  };
+  v1::IngestResponse opened = Ingest({Firing(checkout("DiskFull", "warning"))});
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  const std::string incident = opened.incident_ids(0);
+  v1::Silence silence;
+  v1::Matcher* m = silence.add_matchers();
+  m->set_name("alertname");
+  m->set_value("Muted");
+  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
+  v1::Silence created;
+  ASSERT_TRUE(config_.CreateSilence(silence, "alice", &created).ok());
+
+  // ServiceDown is new in the same batch as the latency alert it inhibits, and at SEV3 it does
+  // not raise the incident.
+  const std::vector<AlertInput> batch = {Firing(checkout("CpuHigh", "warning")), Firing(checkout("Muted", "warning")),
+                                         Firing(checkout("HighResponseTime", "warning")),
+                                         Firing(checkout("ServiceDown", "warning"))};
+  v1::IngestResponse out = Ingest(batch);
+  ASSERT_EQ(out.incident_ids_size(), 1);
+  EXPECT_EQ(out.incident_ids(0), incident);
+  EXPECT_EQ(Latest(checkout("CpuHigh", "warning")).incident_id(), incident);
+  EXPECT_EQ(Latest(checkout("ServiceDown", "warning")).incident_id(), incident);
+  v1::Alert muted = Latest(checkout("Muted", "warning"));
+  EXPECT_EQ(muted.silenced_by(), created.id());
+  EXPECT_TRUE(muted.incident_id().empty());
+  v1::Alert latency = Latest(checkout("HighResponseTime", "warning"));
+  EXPECT_EQ(latency.inhibited_by(), FingerprintHex(checkout("ServiceDown", "warning")));
+  EXPECT_TRUE(latency.incident_id().empty());
+  std::map<std::string, int> events = EventCounts(incident);
+  EXPECT_EQ(events["OPENED"], 1);
+  EXPECT_EQ(events["ALERT_ATTACHED"], 2) << "CpuHigh and ServiceDown";
+
+  Ingest(batch);  // delivered again: nothing new on the timeline
+  EXPECT_EQ(EventCounts(incident), events);
+
+  Ingest({Firing(checkout("Errors", "critical"))});
+  EXPECT_EQ(Latest(checkout("Errors", "critical")).incident_id(), incident);
+  events = EventCounts(incident);
+  EXPECT_EQ(events["ALERT_ATTACHED"], 3);
+  EXPECT_EQ(events["SEVERITY_CHANGED"], 1);
+}
+
+// The open incident a batch inserts its new alerts in is read without a lock: when it resolves
+// before the batch locks it, the alerts go to the group's next incident instead.
+TEST_F(IntakeTest, AlertsInsertedInAnIncidentThatResolvesMeanwhileOpenTheNextOne) {
+  ASSERT_TRUE(migrated_);
+  auto search = [](const std::string& name) {
+    return Labels{{"alertname", name}, {"service", "search"}, {"environment", "production"}};
+  };
+  v1::IngestResponse opened = Ingest({Firing(search("DiskFull"))});
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  const std::string first = opened.incident_ids(0);
+
+  pqxx::connection person(db_.url());
+  pqxx::work resolving(person);
+  resolving.exec_params("UPDATE incidents.incidents SET state = 'RESOLVED', resolved_at = now() WHERE id = $1", first);
+  v1::IngestResponse out;
+  grpc::Status status;
+  std::thread sender([&] { status = intake_.Ingest({Firing(search("CpuHigh"))}, "alertmanager", &out); });
+  // Until the batch waits for the incident's lock (it has stored the alert by then).
+  pqxx::connection watcher(db_.url());
+  bool waiting = false;
+  for (int i = 0; i < 1000 && !waiting; ++i) {
+    pqxx::nontransaction n(watcher);
+    waiting = n.exec("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+                     "'%FROM incidents.incidents WHERE id = %'").size() > 0;
+    if (!waiting) std::this_thread::sleep_for(10ms);
+  }
+  resolving.commit();
+  sender.join();
+  ASSERT_TRUE(waiting) << "the batch never waited for the incident being resolved";
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(out.incident_ids_size(), 1);
+  const std::string next = out.incident_ids(0);
+  EXPECT_NE(next, first);
+  EXPECT_EQ(IncidentState(next), "TRIGGERED");
+  EXPECT_EQ(Latest(search("CpuHigh")).incident_id(), next);
+  EXPECT_EQ(EventCounts(first)["ALERT_ATTACHED"], 0);
+  EXPECT_EQ(EventCounts(next)["OPENED"], 1);
 }
 
 TEST_F(IntakeTest, ServiceRejectsAMalformedWebhookNamingTheFieldAndStoresAValidOne) {
