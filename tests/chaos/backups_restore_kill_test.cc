@@ -78,7 +78,6 @@ class BackupsRestoreKillTest : public ::testing::Test {
     json b = Backup(id);
     return b.is_object() ? b.value("last_restore", json::object()).value("state", "") : "";
   }
-  // Waits until the restore of `id` is no longer RUNNING, or `limit` passes; returns the backup.
   // The backup as stored (the gateway reaches only the first replica, dead in the replica part).
   json StoredBackup(const std::string& id) {
     try {
