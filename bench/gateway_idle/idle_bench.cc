@@ -8,12 +8,9 @@
 //
 // Exits 1 when a connection could not be opened or answered, or when the gateway closed one
 // during the hold (its idle timeout is minutes, so that is a failure, not a policy).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +23,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/gateway_common/bench_support.h"
+
 namespace {
+
+using flightdeck::bench::Connect;
+using flightdeck::bench::ParseUrl;
+using flightdeck::bench::ProcStatus;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -39,43 +42,6 @@ struct Options {
 // Connections opened and answered per round: small enough that the gateway's accept queue
 // never overflows (an overflow would cost a 1 s SYN retry, not memory).
 constexpr int kBatch = 256;
-
-long ProcStatus(int pid, const char* key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
-  }
-  return -1;
-}
-
-bool ParseUrl(const std::string& url, Options& o) {
-  const std::string prefix = "http://";
-  if (url.rfind(prefix, 0) != 0) return false;
-  std::string rest = url.substr(prefix.size());
-  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  auto colon = rest.rfind(':');
-  o.host = rest.substr(0, colon);
-  if (colon != std::string::npos) o.port = std::atoi(rest.c_str() + colon + 1);
-  return o.port > 0;
-}
-
-int Connect(const Options& o) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  timeval timeout{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(o.port));
-  inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Reads one whole HTTP answer (head and Content-Length body); true when it is a 200.
 bool ReadAnswer(int fd) {
@@ -142,7 +108,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--url") {
-      if (!ParseUrl(v, o)) {
+      if (!ParseUrl(v, &o.host, &o.port)) {
         std::fprintf(stderr, "--url must be http://HOST:PORT, got %s\n", v.c_str());
         return 2;
       }
@@ -185,7 +151,7 @@ int main(int argc, char** argv) {
     std::vector<int> batch;
     const int want = std::min(kBatch, o.connections - static_cast<int>(fds.size()) - failed);
     for (int i = 0; i < want; ++i) {
-      int fd = Connect(o);
+      int fd = Connect(o.host, o.port, /*io_timeout_s=*/10);
       if (fd < 0 || write(fd, kRequest, sizeof kRequest - 1) != sizeof kRequest - 1) {
         if (fd >= 0) close(fd);
         ++failed;

@@ -5,9 +5,6 @@
 //
 //   bench_gateway_streams --url http://127.0.0.1:8080 --token T --release ID --streams 1000
 //                         --events 20 --interval-ms 250 --gateway-pid PID
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -26,9 +22,14 @@
 #include <curl/curl.h>
 
 #include "flightdeck/v1/releases.pb.h"
+#include "bench/gateway_common/bench_support.h"
 #include "services/gateway/grpcweb/framing.h"
 
 namespace {
+
+using flightdeck::bench::Connect;
+using flightdeck::bench::ParseUrl;
+using flightdeck::bench::ProcStatus;
 
 using Clock = std::chrono::system_clock;
 namespace gw = flightdeck::gateway::grpcweb;
@@ -55,28 +56,6 @@ struct Stream {
   int64_t max_id = 0;  // the newest event seen, timed or not
   bool ended = false;
 };
-
-long ProcStatus(int pid, const char* key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
-  }
-  return -1;
-}
-
-int Connect(const Options& o) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(o.port));
-  inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
@@ -157,9 +136,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--url") {
-      std::string rest = v.substr(v.find("://") + 3);
-      o.host = rest.substr(0, rest.find(':'));
-      o.port = std::atoi(rest.substr(rest.find(':') + 1).c_str());
+      if (!ParseUrl(v, &o.host, &o.port)) {
+        std::fprintf(stderr, "--url must be http://HOST:PORT, got %s\n", v.c_str());
+        return 2;
+      }
     } else if (k == "--token") o.token = v;
     else if (k == "--release") o.release = v;
     else if (k == "--streams") o.streams = std::atoi(v.c_str());
@@ -191,7 +171,7 @@ int main(int argc, char** argv) {
   std::vector<Stream> streams(o.streams);
   std::map<int, size_t> by_fd;
   for (int i = 0; i < o.streams; ++i) {
-    streams[i].fd = Connect(o);
+    streams[i].fd = Connect(o.host, o.port);
     if (streams[i].fd < 0) {
       std::fprintf(stderr, "connect failed after %d streams: %s\n", i, std::strerror(errno));
       return 1;

@@ -23,6 +23,7 @@
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -80,21 +81,16 @@ class BackupsDiskFullTest : public ::testing::Test {
   }
   // Starts a run of `target` and waits (bounded) for its end; returns the backup.
   json RunToEnd(const std::string& target) {
-    HttpResponse started;
-    for (int i = 0; i < 50; ++i) {
-      started = Call("POST", "/v1/backups", {{"target", target}});
-      if (started.status != 409) break;
-      std::this_thread::sleep_for(200ms);
-    }
+    // 409 while a run of the target is still in progress: try again.
+    const HttpResponse started = PollUntil([&] { return Call("POST", "/v1/backups", {{"target", target}}); },
+                                           [](const HttpResponse& r) { return r.status != 409; }, 10s, 200ms);
     if (started.status != 200) return json{{"start", started.body}};
     const std::string id = json::parse(started.body).value("id", "");
-    json b;
-    for (int i = 0; i < 600; ++i) {
-      b = json::parse(Call("GET", "/v1/backups/" + id).body, nullptr, false);
-      if (b.value("state", "") == "SUCCEEDED" || b.value("state", "") == "FAILED") break;
-      std::this_thread::sleep_for(100ms);
-    }
-    return b;
+    return PollUntil([&] { return json::parse(Call("GET", "/v1/backups/" + id).body, nullptr, false); },
+                     [](const json& b) {
+                       return b.value("state", "") == "SUCCEEDED" || b.value("state", "") == "FAILED";
+                     },
+                     60s, 100ms);
   }
 
   std::string dir_;

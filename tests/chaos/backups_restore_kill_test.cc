@@ -20,6 +20,7 @@
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -77,7 +78,6 @@ class BackupsRestoreKillTest : public ::testing::Test {
     json b = Backup(id);
     return b.is_object() ? b.value("last_restore", json::object()).value("state", "") : "";
   }
-  // Waits until the restore of `id` is no longer RUNNING, or `limit` passes; returns the backup.
   // The backup as stored (the gateway reaches only the first replica, dead in the replica part).
   json StoredBackup(const std::string& id) {
     try {
@@ -89,15 +89,15 @@ class BackupsRestoreKillTest : public ::testing::Test {
     }
     return json::object();
   }
+  // The backup once its last restore has ended, or as it is at `limit`.
   json WaitRestoreEnded(const std::string& id, SteadyClock::time_point limit, bool stored = false) {
-    json b = json::object();
-    while (SteadyClock::now() < limit) {
-      b = stored ? StoredBackup(id) : Backup(id);
-      const std::string state = b.is_object() ? b.value("last_restore", json::object()).value("state", "") : "";
-      if (state == "FAILED" || state == "SUCCEEDED") break;
-      std::this_thread::sleep_for(100ms);
-    }
-    return b;
+    return PollUntil([&] { return stored ? StoredBackup(id) : Backup(id); },
+                     [](const json& b) {
+                       const std::string state =
+                           b.is_object() ? b.value("last_restore", json::object()).value("state", "") : "";
+                       return state == "FAILED" || state == "SUCCEEDED";
+                     },
+                     std::chrono::duration_cast<std::chrono::milliseconds>(limit - SteadyClock::now()), 100ms);
   }
   // A restore that ended: SUCCEEDED only with every row; FAILED with a reason that says it was
   // interrupted when the kill caught it running.
@@ -140,12 +140,13 @@ TEST_F(BackupsRestoreKillTest, AKilledRestoreIsNeverASuccessAndEndsFailed) {
   HttpResponse started = Call("POST", "/v1/backups", {{"target", "chaos"}});
   ASSERT_EQ(started.status, 200) << started.body;
   const std::string id = json::parse(started.body).value("id", "");
-  json b = json::object();
-  for (int i = 0; i < 600 && b.value("state", "") != "SUCCEEDED" && b.value("state", "") != "FAILED"; ++i) {
-    std::this_thread::sleep_for(100ms);
-    b = Backup(id);
-    if (!b.is_object()) b = json::object();
-  }
+  json b = PollUntil(
+      [&] {
+        json got = Backup(id);
+        return got.is_object() ? got : json::object();
+      },
+      [](const json& got) { return got.value("state", "") == "SUCCEEDED" || got.value("state", "") == "FAILED"; },
+      60s, 100ms);
   ASSERT_EQ(b.value("state", ""), "SUCCEEDED") << b.dump() << stack_->Logs();
 
   std::vector<std::string> databases;
@@ -185,7 +186,7 @@ TEST_F(BackupsRestoreKillTest, AKilledRestoreIsNeverASuccessAndEndsFailed) {
     figures.Iteration();
     const std::string database = "fd_chaos_restore_" + std::to_string(getpid()) + "_replica";
     ASSERT_TRUE(restore(database));
-    for (int i = 0; i < 100 && CountRows(server + database) < 0; ++i) std::this_thread::sleep_for(50ms);
+    WaitUntil([&] { return CountRows(server + database) >= 0; }, 5s);
     const bool running = RestoreState(id) == "RUNNING";
     stack_->Kill("backups");
     figures.Fault();

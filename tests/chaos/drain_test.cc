@@ -18,6 +18,7 @@
 #include "tests/chaos/chaos.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -41,12 +42,7 @@ class DrainTest : public ::testing::Test {
                        {{"Authorization", "Bearer " + stack_->admin_token()}}, timeout_ms);
   }
   bool WaitAnswers(const std::string& path, std::chrono::milliseconds limit) {
-    auto deadline = SteadyClock::now() + limit;
-    while (SteadyClock::now() < deadline) {
-      if (Get(path, 2000).status == 200) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
+    return WaitUntil([&] { return Get(path, 2000).status == 200; }, limit, 100ms);
   }
   std::unique_ptr<Stack> stack_;
 };

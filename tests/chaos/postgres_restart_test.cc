@@ -20,6 +20,7 @@
 #include "tests/chaos/chaos.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -117,20 +118,14 @@ TEST(PostgresRestartTest, CallsFailCleanlyAndAcknowledgedWritesSurvive) {
       const auto up = SteadyClock::now();
       figures.Sample("outage (ms)", std::chrono::duration<double, std::milli>(up - stopping).count());
       // Recovery: the first write answered 200 after the server is back.
-      bool recovered = false;
-      for (int i = 0; i < 300 && !recovered; ++i) {
-        recovered = last_ok_write_ns.load() > up.time_since_epoch().count();
-        if (!recovered) std::this_thread::sleep_for(50ms);
-      }
+      const bool recovered = WaitUntil([&] { return last_ok_write_ns.load() > up.time_since_epoch().count(); }, 15s);
       if (!recovered) figures.Violation("no write succeeded within 15 s after PostgreSQL came back (" + mode + ")");
       figures.Recovery(std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - up));
       // Every pool reconnects: each process is ready again.
       for (const char* name : {"releases", "backups", "health", "incidents"}) {
-        bool ready = false;
-        for (int i = 0; i < 100 && !ready; ++i) {
-          ready = HttpRequest("GET", stack->admin_url(name) + "/readyz", "", {}, 2000).status == 200;
-          if (!ready) std::this_thread::sleep_for(100ms);
-        }
+        const bool ready = WaitUntil(
+            [&] { return HttpRequest("GET", stack->admin_url(name) + "/readyz", "", {}, 2000).status == 200; }, 10s,
+            100ms);
         if (!ready) figures.Violation(std::string(name) + " not ready 10 s after PostgreSQL came back (" + mode + ")");
       }
     }

@@ -18,6 +18,7 @@
 #include "tests/chaos/chaos.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -108,7 +109,7 @@ TEST_F(RedisFaultsTest, EveryReadIsRightDuringAndAfterEachRedisFault) {
       const std::string id = json::parse(created.body).value("id", "");
       // The pipeline moves it to CANARY (the external driver's first step) at once: wait, so
       // that each read has one right answer. Then read twice: the second comes from the cache.
-      for (int i = 0; i < 100 && DatabaseState(id) != "CANARY"; ++i) std::this_thread::sleep_for(50ms);
+      WaitUntil([&] { return DatabaseState(id) == "CANARY"; }, 5s);
       for (int i = 0; i < 2; ++i) ReadAndCheck(id, "before the fault", figures);
 
       if (fault == "stop") ASSERT_TRUE(redis_->Stop());
@@ -123,7 +124,7 @@ TEST_F(RedisFaultsTest, EveryReadIsRightDuringAndAfterEachRedisFault) {
       if (aborted.status != 200) figures.Violation("abort during " + fault + ": " + std::to_string(aborted.status) + " " + aborted.body);
       // The abort ends (ROLLING_BACK, then ABORTED with the external driver) before the reads,
       // so that each read has one right answer.
-      for (int i = 0; i < 100 && DatabaseState(id) != "ABORTED"; ++i) std::this_thread::sleep_for(100ms);
+      WaitUntil([&] { return DatabaseState(id) == "ABORTED"; }, 10s, 100ms);
       for (int i = 0; i < 6; ++i) ReadAndCheck(id, "during " + fault, figures);
       // Other routes answer too.
       for (const char* route : {"/v1/releases?page_size=2", "/v1/incidents?page_size=2", "/v1/health/targets"}) {

@@ -25,6 +25,7 @@
 #include "tests/chaos/chaos.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -204,8 +205,10 @@ class ReleasesKillTest : public ::testing::Test {
     for (const auto& [id, row] : before) {
       if (!kTerminal.count(row.state)) waiting.insert(id);
     }
-    const auto deadline = since + kProgressBound;
-    while (!waiting.empty() && SteadyClock::now() < deadline + 2s) {
+    // kProgressBound counts from `since`; the check allows 2 s of slack over it.
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(since + kProgressBound + 2s - SteadyClock::now());
+    WaitUntil([&] {
       std::map<std::string, ReleaseRow> now;
       try {
         now = Releases();
@@ -219,8 +222,8 @@ class ReleasesKillTest : public ::testing::Test {
           ++it;
         }
       }
-      if (!waiting.empty()) std::this_thread::sleep_for(100ms);
-    }
+      return waiting.empty();
+    }, left, 100ms);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since);
     figures.Recovery(took);
     for (const std::string& id : waiting) {
@@ -314,7 +317,7 @@ TEST_F(ReleasesKillTest, EveryReleaseEndsAndEveryActionRunsOnceWhateverIsKilled)
     std::string victim;
     if (Uniform(0, 1) == 0) {
       // Wait (bounded) for a driver command to be running, then kill releases under it.
-      for (int i = 0; i < 40 && !CommandRunning(); ++i) std::this_thread::sleep_for(50ms);
+      WaitUntil([&] { return CommandRunning(); }, 2s);
       std::this_thread::sleep_for(UniformMs(0, 200));
       victim = "releases";
     } else {
@@ -330,8 +333,7 @@ TEST_F(ReleasesKillTest, EveryReleaseEndsAndEveryActionRunsOnceWhateverIsKilled)
     CheckProgress(before, restarted, figures);
   }
   // Faults over: everything ends within the same bound per remaining step.
-  const auto settle = SteadyClock::now() + 60s;
-  while (!done_ && SteadyClock::now() < settle) std::this_thread::sleep_for(200ms);
+  WaitUntil([&] { return done_.load(); }, 60s, 200ms);
   stop = true;
   driver.join();
   EXPECT_TRUE(done_) << "not every release ended in time\n" << stack_->Logs();

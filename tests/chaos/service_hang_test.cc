@@ -17,6 +17,7 @@
 #include "tests/chaos/chaos.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test::chaos {
 namespace {
@@ -111,11 +112,7 @@ TEST(ServiceHangTest, AHungServiceCosts504sWithinTheTimeoutAndNothingElse) {
       }
       stack.Resume(victim);
       auto resumed = SteadyClock::now();
-      bool back = false;
-      for (int i = 0; i < 100 && !back; ++i) {
-        back = get(victim).status == 200;
-        if (!back) std::this_thread::sleep_for(100ms);
-      }
+      const bool back = WaitUntil([&] { return get(victim).status == 200; }, 10s, 100ms);
       figures.Recovery(std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - resumed));
       if (!back) figures.Violation(victim + " did not answer 200 again within 10 s of SIGCONT");
     }

@@ -9,13 +9,13 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -62,13 +62,7 @@ class AlertIncidentsE2eTest : public ::testing::Test {
 
   // Polls `probe` every 200 ms until it answers a non-null value or `limit` passes.
   static json WaitFor(const std::function<json()>& probe, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    json found = probe();
-    while (found.is_null() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(200ms);
-      found = probe();
-    }
-    return found;
+    return PollUntil(probe, [](const json& found) { return !found.is_null(); }, limit, 200ms);
   }
 
   // The incident of `service` whose title is `title`, or null.

@@ -6,33 +6,24 @@
 
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <string>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
 using Labels = std::map<std::string, std::string>;
 
 constexpr char kAlertmanager[] = "/usr/bin/prometheus-alertmanager";
-
-bool WaitFor(const std::function<bool()>& probe, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return probe();
-}
 
 // Label sets that exercise the algorithm: sorting, separators, multi-byte text, characters that
 // look like separators, long values and many labels.
@@ -70,8 +61,8 @@ class AlertmanagerFingerprintsTest : public ::testing::Test {
                                  "--storage.path=" + dir_ + "/data",
                                  "--web.listen-address=127.0.0.1:" + std::to_string(port),
                                  "--cluster.listen-address="});
-    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", am_url_ + "/-/ready").status == 200; },
-                        std::chrono::seconds(30)))
+    ASSERT_TRUE(WaitUntil([&] { return HttpRequest("GET", am_url_ + "/-/ready").status == 200; },
+                          std::chrono::seconds(30), 200ms))
         << alertmanager_->LogTail();
   }
 
@@ -110,7 +101,7 @@ TEST_F(AlertmanagerFingerprintsTest, FlightdeckComputesAlertmanagersFingerprints
 
   // Alertmanager's fingerprint of each label set, once it lists them all.
   std::map<Labels, std::string> alertmanager_fingerprints;
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     HttpResponse r = HttpRequest("GET", am_url_ + "/api/v2/alerts");
     json listed = json::parse(r.body, nullptr, false);
     if (r.status != 200 || !listed.is_array()) return false;
@@ -119,7 +110,8 @@ TEST_F(AlertmanagerFingerprintsTest, FlightdeckComputesAlertmanagersFingerprints
       alertmanager_fingerprints[a.value("labels", json::object()).get<Labels>()] = a.value("fingerprint", "");
     }
     return alertmanager_fingerprints.size() == sets.size();
-  }, std::chrono::seconds(20))) << "Alertmanager lists " << alertmanager_fingerprints.size() << " of " << sets.size();
+  }, std::chrono::seconds(20), 200ms))
+      << "Alertmanager lists " << alertmanager_fingerprints.size() << " of " << sets.size();
 
   for (const Labels& labels : sets) {
     const std::string name = labels.at("alertname");

@@ -8,19 +8,19 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
 
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 constexpr char kAlertmanager[] = "/usr/bin/prometheus-alertmanager";
 
@@ -31,16 +31,6 @@ std::string Rfc3339(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-// Polls `probe` until it returns true or `timeout` passes.
-bool WaitFor(const std::function<bool()>& probe, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return probe();
 }
 
 class AlertmanagerTest : public ::testing::Test {
@@ -86,8 +76,8 @@ class AlertmanagerTest : public ::testing::Test {
                                  "--storage.path=" + dir_ + "/data",
                                  "--web.listen-address=127.0.0.1:" + std::to_string(port),
                                  "--cluster.listen-address="});
-    ASSERT_TRUE(WaitFor([&] { return HttpRequest("GET", am_url_ + "/-/ready").status == 200; },
-                        std::chrono::seconds(30)))
+    ASSERT_TRUE(WaitUntil([&] { return HttpRequest("GET", am_url_ + "/-/ready").status == 200; },
+                          std::chrono::seconds(30), 200ms))
         << alertmanager_->LogTail();
   }
 
@@ -153,10 +143,10 @@ TEST_F(AlertmanagerTest, DeliveriesBecomeIncidentsWithDedupInhibitionAndResoluti
   PostToAlertmanager(json::array({Alert("ServiceDown", "a", started)}));
 
   json down;
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     down = AlertsNamed("ServiceDown", "a");
     return down.size() == 1 && !down[0].value("incident_id", "").empty();
-  }, std::chrono::seconds(30)))
+  }, std::chrono::seconds(30), 200ms))
       << "ServiceDown never arrived with an incident: " << down.dump() << "\n" << stack_->Logs();
   EXPECT_EQ(down[0]["state"], "FIRING");
   EXPECT_EQ(down[0]["source"], "alertmanager");
@@ -169,10 +159,10 @@ TEST_F(AlertmanagerTest, DeliveriesBecomeIncidentsWithDedupInhibitionAndResoluti
 
   // A second instance changes the group, so Alertmanager delivers the first alert again.
   PostToAlertmanager(json::array({Alert("ServiceDown", "b", started)}));
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     json a = AlertsNamed("ServiceDown", "a");
     return a.size() == 1 && a[0].value("deliveries", 0) >= 2 && AlertsNamed("ServiceDown", "b").size() == 1;
-  }, std::chrono::seconds(30)))
+  }, std::chrono::seconds(30), 200ms))
       << "no repeated delivery: " << AlertsNamed("ServiceDown").dump();
   json again = AlertsNamed("ServiceDown", "a");
   ASSERT_EQ(again.size(), 1u) << "a repeated delivery must not duplicate the alert";
@@ -183,10 +173,10 @@ TEST_F(AlertmanagerTest, DeliveriesBecomeIncidentsWithDedupInhibitionAndResoluti
   // and opens nothing.
   PostToAlertmanager(json::array({Alert("HighResponseTime", "a", started)}));
   json slow;
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     slow = AlertsNamed("HighResponseTime");
     return slow.size() == 1;
-  }, std::chrono::seconds(30)))
+  }, std::chrono::seconds(30), 200ms))
       << "HighResponseTime never arrived\n" << stack_->Logs();
   EXPECT_TRUE(slow[0].value("inhibited", false)) << slow.dump();
   EXPECT_EQ(slow[0].value("inhibited_by", ""), fingerprint) << slow.dump();
@@ -198,20 +188,20 @@ TEST_F(AlertmanagerTest, DeliveriesBecomeIncidentsWithDedupInhibitionAndResoluti
   const std::string ended = Rfc3339(std::chrono::system_clock::now() - std::chrono::seconds(5));
   PostToAlertmanager(json::array({Alert("ServiceDown", "a", started, ended),
                                   Alert("ServiceDown", "b", started, ended)}));
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     json all = AlertsNamed("ServiceDown");
     if (all.size() != 2) return false;
     for (const json& a : all) {
       if (a.value("state", "") != "RESOLVED") return false;
     }
     return true;
-  }, std::chrono::seconds(30)))
+  }, std::chrono::seconds(30), 200ms))
       << "ServiceDown alerts did not resolve: " << AlertsNamed("ServiceDown").dump();
   // With its source resolved, the HighResponseTime alert that still fires pages after all.
-  EXPECT_TRUE(WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     json a = AlertsNamed("HighResponseTime");
     return a.size() == 1 && !a[0].value("inhibited", true) && !a[0].value("incident_id", "").empty();
-  }, std::chrono::seconds(15)))
+  }, std::chrono::seconds(15), 200ms))
       << AlertsNamed("HighResponseTime").dump();
 }
 

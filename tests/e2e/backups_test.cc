@@ -5,7 +5,6 @@
 #include <chrono>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +13,7 @@
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -56,13 +56,9 @@ class BackupsE2eTest : public ::testing::Test {
 
   // Polls a backup until `done(backup)` or 60 s.
   static json WaitBackup(const std::string& id, const std::function<bool(const json&)>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    json b;
-    while (std::chrono::steady_clock::now() < deadline) {
-      b = json::parse(Call("GET", "/v1/backups/" + id).body, nullptr, false);
-      if (done(b)) return b;
-      std::this_thread::sleep_for(200ms);
-    }
+    const json b = PollUntil([&] { return json::parse(Call("GET", "/v1/backups/" + id).body, nullptr, false); },
+                             done, 60s, 200ms);
+    if (done(b)) return b;
     ADD_FAILURE() << "backup " << id << " did not get there in time: " << b.dump(2) << "\n" << stack_->Logs();
     return b;
   }
@@ -219,11 +215,8 @@ TEST_F(BackupsE2eTest, KillNineMidBackupLeavesNoGoodMarkedPartial) {
   const std::string partial = *dir_ + "/crashy/" + id + ".fdbk.partial";
   struct stat st {};
   // RUNNING is recorded just before the file is opened: give it a moment.
-  auto until = std::chrono::steady_clock::now() + 4s;
-  while (stat(partial.c_str(), &st) != 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(50ms);
-  }
-  ASSERT_EQ(stat(partial.c_str(), &st), 0) << "the run writes under a temporary name";
+  ASSERT_TRUE(WaitUntil([&] { return stat(partial.c_str(), &st) == 0; }, 4s))
+      << "the run writes under a temporary name";
   stack_->KillAndRestart("backups");
   unlink((*dir_ + "/stall").c_str());
   ASSERT_TRUE(stack_->WaitReady());
@@ -251,11 +244,10 @@ TEST_F(BackupsE2eTest, AnEveryMinuteScheduleRunsOncePerMinuteAndRetentionFollows
                                {"storage", {{"kind", "LOCAL"}, {"path", *dir_ + "/minutely"}}}});
   ASSERT_EQ(created.status, 200) << created.body;
   EXPECT_TRUE(json::parse(created.body)["status"].contains("next_run_at"));
-  auto deadline = std::chrono::steady_clock::now() + 170s;
   json list;
   int deleted = 0;
   int verified = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
+  WaitUntil([&] {
     list = json::parse(Call("GET", "/v1/backups?target=minutely").body, nullptr, false);
     deleted = 0;
     verified = 0;
@@ -263,9 +255,8 @@ TEST_F(BackupsE2eTest, AnEveryMinuteScheduleRunsOncePerMinuteAndRetentionFollows
       deleted += b["state"] == "DELETED";
       verified += b["state"] == "SUCCEEDED" && b["verification"].value("result", "") == "PASSED";
     }
-    if (deleted >= 1 && verified >= 1) break;
-    std::this_thread::sleep_for(1s);
-  }
+    return deleted >= 1 && verified >= 1;
+  }, 170s, 1s);
   ASSERT_GE(list["backups"].size(), 2u) << list.dump(2);
   std::set<std::string> minutes;
   for (const json& b : list["backups"]) {

@@ -3,8 +3,6 @@
 // response_url receiver on 127.0.0.1 that records what the gateway posts back.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <pistache/endpoint.h>
-#include <pistache/http.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,9 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,6 +18,8 @@
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/e2e/webhook_receiver.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -32,76 +30,6 @@ using namespace std::chrono_literals;
 constexpr char kSlackSecret[] = "e2e-slack-signing-secret-0123456789";
 constexpr char kMattermostToken[] = "e2e-mattermost-token-abcdefghij";
 constexpr char kTeam[] = "T0FLIGHT";
-
-// Where the gateway posts its answers: every POST body kept by path. Paths starting /flaky
-// answer 500 to their first request, to make the gateway retry.
-class ResponseReceiver {
- public:
-  ResponseReceiver() {
-    endpoint_ = std::make_unique<Pistache::Http::Endpoint>(Pistache::Address("127.0.0.1", Pistache::Port(0)));
-    endpoint_->init(Pistache::Http::Endpoint::options().threads(1).maxRequestSize(1 << 20));
-    endpoint_->setHandler(std::make_shared<Handler>(shared_));
-    endpoint_->serveThreaded();
-  }
-  ~ResponseReceiver() { endpoint_->shutdown(); }
-
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(static_cast<uint16_t>(endpoint_->getPort())) + path;
-  }
-  // Every body posted to `path` so far, once there are at least `count` (or after 20 s).
-  std::vector<std::string> WaitFor(const std::string& path, size_t count = 1) {
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard<std::mutex> lock(shared_->mu);
-        if (shared_->bodies[path].size() >= count) return shared_->bodies[path];
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    return shared_->bodies[path];
-  }
-  json Answer(const std::string& path) {
-    std::vector<std::string> bodies = WaitFor(path);
-    if (bodies.empty()) {
-      ADD_FAILURE() << "nothing was posted to " << path;
-      return json::object();
-    }
-    return json::parse(bodies.back(), nullptr, false);
-  }
-  int Requests(const std::string& path) {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    return shared_->requests[path];
-  }
-
- private:
-  struct Shared {
-    std::mutex mu;
-    std::map<std::string, std::vector<std::string>> bodies;  // the ones answered 200
-    std::map<std::string, int> requests;
-  };
-  class Handler : public Pistache::Http::Handler {
-   public:
-    HTTP_PROTOTYPE(Handler)
-    explicit Handler(std::shared_ptr<Shared> s) : shared_(std::move(s)) {}
-    void onRequest(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override {
-      std::string path = request.resource();
-      bool fail = false;
-      {
-        std::lock_guard<std::mutex> lock(shared_->mu);
-        int n = ++shared_->requests[path];
-        fail = path.rfind("/flaky", 0) == 0 && n == 1;
-        if (!fail) shared_->bodies[path].push_back(request.body());
-      }
-      response.send(fail ? Pistache::Http::Code::Internal_Server_Error : Pistache::Http::Code::Ok, fail ? "down" : "ok");
-    }
-
-   private:
-    std::shared_ptr<Shared> shared_;
-  };
-  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
-  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
-};
 
 std::string FormEscape(const std::string& text) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -164,7 +92,7 @@ class ChatOpsE2eTest : public ::testing::Test {
                    {{"steps", {{{"weight", 5}, {"duration", "1s"}}}},
                     {"analysis", {{"interval", "1s"}, {"min_requests", 10}, {"inconclusive_limit", 1000}}}}}}}}
                .dump();
-    receiver_ = new ResponseReceiver();
+    receiver_ = new WebhookReceiver(/*flaky_failures=*/1);  // /flaky answers 500 once
     stack_ = new Stack({{"FLIGHTDECK_ENVIRONMENTS_FILE", *dir_ + "/environments.json"},
                         {"FLIGHTDECK_JOBS_POLL_INTERVAL", "100ms"},
                         {"FLIGHTDECK_SLACK_SIGNING_SECRET", std::string("old-rotated-secret-0123456789,") + kSlackSecret},
@@ -240,36 +168,46 @@ class ChatOpsE2eTest : public ::testing::Test {
   }
 
   static json WaitFor(const std::string& id, std::set<std::string> states, bool push_healthy = false) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
     json r;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool reached = WaitUntil([&] {
       r = Get(id);
-      if (states.count(r.value("state", ""))) return r;
-      if (push_healthy && r.value("state", "") == "CANARY") {
+      const std::string state = r.value("state", "");
+      if (states.count(state)) return true;
+      if (push_healthy && state == "CANARY") {
         Call("POST", "/v1/releases/" + id + "/observations", ci_,
              {{"requests", 200}, {"errors", 1}, {"p99_latency_ms", 120}, {"window", "1s"}});
       }
-      if (push_healthy && r.value("state", "") == "VERIFYING") {
+      if (push_healthy && state == "VERIFYING") {
         Call("POST", "/v1/releases/" + id + "/verification", ci_, {{"passed", true}, {"details", "ok"}});
       }
-      std::this_thread::sleep_for(200ms);
-    }
-    ADD_FAILURE() << "release " << id << " is " << r.value("state", "?") << ", not in time";
+      return false;
+    }, 30s, 200ms);
+    if (!reached) ADD_FAILURE() << "release " << id << " is " << r.value("state", "?") << ", not in time";
     return r;
+  }
+
+  // The last answer posted to the response_url `path`, once there is one (or after 20 s).
+  static json Answer(const std::string& path) {
+    const std::vector<WebhookReceiver::Delivery> posted = receiver_->WaitForDeliveries(path, 1, 20s);
+    if (posted.empty()) {
+      ADD_FAILURE() << "nothing was posted to " << path;
+      return json::object();
+    }
+    return json::parse(posted.back().body, nullptr, false);
   }
 
   // Everything the answer says, as one string (its text and blocks).
   static std::string Text(const json& answer) { return answer.dump(); }
 
   static std::string* dir_;
-  static ResponseReceiver* receiver_;
+  static WebhookReceiver* receiver_;
   static Stack* stack_;
   static bool ready_;
   static std::string ci_;
 };
 
 std::string* ChatOpsE2eTest::dir_ = nullptr;
-ResponseReceiver* ChatOpsE2eTest::receiver_ = nullptr;
+WebhookReceiver* ChatOpsE2eTest::receiver_ = nullptr;
 Stack* ChatOpsE2eTest::stack_ = nullptr;
 bool ChatOpsE2eTest::ready_ = false;
 std::string ChatOpsE2eTest::ci_;
@@ -285,7 +223,7 @@ TEST_F(ChatOpsE2eTest, ASignedSlashCommandApprovesAndTheAnswerGoesToTheChannel) 
   EXPECT_EQ(immediate["response_type"], "ephemeral") << ack.body;
   EXPECT_NE(Text(immediate).find("Working on it"), std::string::npos) << ack.body;
 
-  json answer = receiver_->Answer("/approve");
+  json answer = Answer("/approve");
   EXPECT_EQ(answer["response_type"], "in_channel") << answer.dump(2);
   EXPECT_NE(answer["text"].get<std::string>().find("alice approved checkout"), std::string::npos) << answer.dump(2);
   EXPECT_TRUE(answer["blocks"].is_array());
@@ -306,7 +244,7 @@ TEST_F(ChatOpsE2eTest, ASignedSlashCommandApprovesAndTheAnswerGoesToTheChannel) 
   // The canary waits: promote from chat, with the same prefix.
   HttpResponse promote = Slash("UALICE", "promote " + id.substr(0, 8), "/promote");
   ASSERT_EQ(promote.status, 200) << promote.body;
-  EXPECT_NE(Text(receiver_->Answer("/promote")).find("alice promoted"), std::string::npos);
+  EXPECT_NE(Text(Answer("/promote")).find("alice promoted"), std::string::npos);
   WaitFor(id, {"PROMOTING", "VERIFYING", "BAKING", "SUCCEEDED"});
 }
 
@@ -315,7 +253,7 @@ TEST_F(ChatOpsE2eTest, AViewersApproveIsRefusedWithAClearEphemeralMessage) {
   std::string id = release["id"];
   WaitFor(id, {"AWAITING_APPROVAL"});
   ASSERT_EQ(Slash("UVIC", "approve " + id.substr(0, 8), "/viewer").status, 200);
-  json answer = receiver_->Answer("/viewer");
+  json answer = Answer("/viewer");
   EXPECT_EQ(answer["response_type"], "ephemeral") << answer.dump(2);
   std::string text = Text(answer);
   EXPECT_NE(text.find("Refused: vic (VIEWER) may not ApproveRelease"), std::string::npos) << text;
@@ -327,7 +265,7 @@ TEST_F(ChatOpsE2eTest, AViewersApproveIsRefusedWithAClearEphemeralMessage) {
 
   // The production no-self-approval rule holds in chat as over REST: "ci" created it.
   ASSERT_EQ(Slash("UCI", "approve " + id.substr(0, 8), "/self").status, 200);
-  json self = receiver_->Answer("/self");
+  json self = Answer("/self");
   EXPECT_EQ(self["response_type"], "ephemeral");
   EXPECT_NE(Text(self).find("Refused"), std::string::npos) << self.dump(2);
   EXPECT_EQ(Get(id)["state"], "AWAITING_APPROVAL");
@@ -339,7 +277,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
   WaitFor(id, {"AWAITING_APPROVAL"});
   // `release` shows Approve / Abort buttons on a release awaiting approval.
   ASSERT_EQ(Slash("UALICE", "release " + id.substr(0, 8), "/show").status, 200);
-  json shown = receiver_->Answer("/show");
+  json shown = Answer("/show");
   EXPECT_EQ(shown["response_type"], "ephemeral");
   std::string shown_text = Text(shown);
   EXPECT_NE(shown_text.find("\"action_id\":\"approve\""), std::string::npos) << shown_text;
@@ -357,7 +295,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
   viewer_press["user"] = {{"id", "UVIC"}, {"username", "vic"}, {"team_id", kTeam}};
   viewer_press["response_url"] = receiver_->Url("/button-viewer");
   ASSERT_EQ(PostSigned("/v1/chatops/slack/interactions", Form({{"payload", viewer_press.dump()}})).status, 200);
-  json refused = receiver_->Answer("/button-viewer");
+  json refused = Answer("/button-viewer");
   EXPECT_EQ(refused["response_type"], "ephemeral") << refused.dump(2);
   EXPECT_FALSE(refused.contains("replace_original")) << refused.dump(2);
   EXPECT_NE(Text(refused).find("Refused: vic (VIEWER) may not ApproveRelease"), std::string::npos) << refused.dump(2);
@@ -365,7 +303,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
 
   HttpResponse pressed = PostSigned("/v1/chatops/slack/interactions", Form({{"payload", payload.dump()}}));
   ASSERT_EQ(pressed.status, 200) << pressed.body;
-  json replaced = receiver_->Answer("/button");
+  json replaced = Answer("/button");
   EXPECT_EQ(replaced["replace_original"], true) << replaced.dump(2);
   EXPECT_NE(Text(replaced).find("alice approved cart"), std::string::npos) << replaced.dump(2);
   // Approved, its canary about to start: the new message offers Abort, no longer Approve.
@@ -374,7 +312,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
   WaitFor(id, {"CANARY"});
 
   ASSERT_EQ(Slash("UALICE", "abort " + id.substr(0, 8) + " \"error budget burning\"", "/abort").status, 200);
-  json aborted = receiver_->Answer("/abort");
+  json aborted = Answer("/abort");
   EXPECT_EQ(aborted["response_type"], "in_channel");
   EXPECT_NE(Text(aborted).find("alice aborted cart"), std::string::npos) << aborted.dump(2);
   EXPECT_NE(Text(aborted).find("error budget burning"), std::string::npos) << aborted.dump(2);
@@ -383,7 +321,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandAbortsAndAButtonReplacesTheMessage) {
 
 TEST_F(ChatOpsE2eTest, AnIncidentDeclaredInChatIsAcknowledgedAndResolvedWithItsButtons) {
   ASSERT_EQ(Slash("UOLGA", "incident declare SEV2 api \"Checkout is slow\"", "/declare").status, 200);
-  json declared = receiver_->Answer("/declare");
+  json declared = Answer("/declare");
   EXPECT_EQ(declared["response_type"], "in_channel") << declared.dump(2);
   std::string title = declared["text"];
   ASSERT_NE(title.find("olga declared INC-"), std::string::npos) << declared.dump(2);
@@ -398,7 +336,7 @@ TEST_F(ChatOpsE2eTest, AnIncidentDeclaredInChatIsAcknowledgedAndResolvedWithItsB
                     {"response_url", receiver_->Url(path)},
                     {"actions", {{{"action_id", action}, {"value", incident}}}}};
     EXPECT_EQ(PostSigned("/v1/chatops/slack/interactions", Form({{"payload", payload.dump()}})).status, 200);
-    return receiver_->Answer(path);
+    return Answer(path);
   };
   json acked = press("ack", "/ack");
   EXPECT_EQ(acked["replace_original"], true) << acked.dump(2);
@@ -425,7 +363,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandRollsBackToThePreviousReleaseOrToACommit) {
   };
   ship_two("billing", "d4e5f6a7b8", "e5f6a7b8c9");
   ASSERT_EQ(Slash("UALICE", "rollback billing quick \"second one is bad\"", "/rollback").status, 200);
-  json answer = receiver_->Answer("/rollback");
+  json answer = Answer("/rollback");
   EXPECT_EQ(answer["response_type"], "in_channel") << answer.dump(2);
   EXPECT_NE(Text(answer).find("alice started a rollback of billing in quick"), std::string::npos) << answer.dump(2);
   EXPECT_NE(Text(answer).find("second one is bad"), std::string::npos) << answer.dump(2);
@@ -433,7 +371,7 @@ TEST_F(ChatOpsE2eTest, ASlashCommandRollsBackToThePreviousReleaseOrToACommit) {
 
   ship_two("ledger", "f6a7b8c9d0", "a7b8c9d0e1");
   ASSERT_EQ(Slash("UALICE", "rollback ledger quick to f6a7b8c bad deploy", "/rollback-to").status, 200);
-  EXPECT_EQ(receiver_->Answer("/rollback-to")["response_type"], "in_channel");
+  EXPECT_EQ(Answer("/rollback-to")["response_type"], "in_channel");
   EXPECT_EQ(rollback_to("ledger"), "f6a7b8c9d0");
 }
 
@@ -476,7 +414,7 @@ TEST_F(ChatOpsE2eTest, IdentitiesAreAdminOnlyValidatedAndUnlinkingStopsTheUser) 
 
   HttpResponse linked = Slash("UCAROL", "incidents", "/carol");
   EXPECT_NE(linked.body.find("Working on it"), std::string::npos) << linked.body;
-  receiver_->WaitFor("/carol");
+  receiver_->WaitForDeliveries("/carol", 1, 20s);
   std::string key = std::string("?platform=slack&team_id=") + kTeam + "&user_id=UCAROL";
   HttpResponse unlinked = Call("DELETE", "/v1/chatops/identities" + key, stack_->admin_token());
   EXPECT_EQ(unlinked.status, 200) << unlinked.body;
@@ -517,7 +455,7 @@ TEST_F(ChatOpsE2eTest, BadStaleReplayedAndOversizedRequestsAreRefused) {
 
   std::string huge = SlashBody("UALICE", std::string(70 * 1024, 'x'), "/refused");
   EXPECT_EQ(PostSigned("/v1/chatops/slack/commands", huge).status, 413);
-  receiver_->WaitFor("/refused");  // the one accepted request ("incidents") answers
+  receiver_->WaitForDeliveries("/refused", 1, 20s);  // the one accepted request ("incidents") answers
   EXPECT_EQ(receiver_->Requests("/refused"), 1);
 }
 
@@ -535,7 +473,7 @@ TEST_F(ChatOpsE2eTest, MattermostSlashCommandsWithItsToken) {
   HttpResponse ack = mattermost(kMattermostToken, "incident declare SEV3 payments \"Card declines rising\"", "/mm");
   ASSERT_EQ(ack.status, 200) << ack.body;
   EXPECT_EQ(json::parse(ack.body, nullptr, false)["response_type"], "ephemeral") << ack.body;
-  json answer = receiver_->Answer("/mm");
+  json answer = Answer("/mm");
   EXPECT_EQ(answer["response_type"], "in_channel") << answer.dump(2);
   ASSERT_TRUE(answer["attachments"].is_array()) << answer.dump(2);
   std::string title = answer["attachments"][0].value("title", "");
@@ -543,14 +481,14 @@ TEST_F(ChatOpsE2eTest, MattermostSlashCommandsWithItsToken) {
   EXPECT_NE(title.find("Card declines rising"), std::string::npos) << answer.dump(2);
 
   ASSERT_EQ(mattermost(kMattermostToken, "incidents payments", "/mm-list").status, 200);
-  json list = receiver_->Answer("/mm-list");
+  json list = Answer("/mm-list");
   EXPECT_EQ(list["response_type"], "ephemeral");
   EXPECT_NE(list.dump().find("Card declines rising"), std::string::npos) << list.dump(2);
 }
 
 TEST_F(ChatOpsE2eTest, AFailedDeliveryIsRetriedAndEveryAttemptRecorded) {
   ASSERT_EQ(Slash("UALICE", "incidents", "/flaky-1").status, 200);
-  std::vector<std::string> delivered = receiver_->WaitFor("/flaky-1");
+  std::vector<WebhookReceiver::Delivery> delivered = receiver_->WaitForDeliveries("/flaky-1", 1, 20s);
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(receiver_->Requests("/flaky-1"), 2);  // a 500, then the retry
   pqxx::connection db(stack_->database_url());

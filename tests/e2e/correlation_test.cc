@@ -2,14 +2,13 @@
 // release (v1 restored after v2 went bad, chosen by a commit prefix), then a SEV2 incident opens
 // on the service. Nothing older is rolled back, both timelines say why, and nothing is retried.
 #include <chrono>
-#include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -21,15 +20,6 @@ const char kService[] = "ledger";
 const char kEnv[] = "staging";
 const char kShaV1[] = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 const char kShaV2[] = "b2c3d4e5f60718293a4b5c6d7e8f901234567890";
-
-bool WaitFor(const std::function<bool()>& probe, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return probe();
-}
 
 class CorrelationE2eTest : public ::testing::Test {
  protected:
@@ -76,18 +66,18 @@ class CorrelationE2eTest : public ::testing::Test {
                     {"analysis", {{"interval", "1s"}, {"min_requests", 10}, {"inconclusive_limit", 20}}}}}});
     EXPECT_EQ(created.status, 200) << created.body;
     const std::string id = json::parse(created.body, nullptr, false).value("id", "");
-    EXPECT_TRUE(WaitFor([&] {
+    EXPECT_TRUE(WaitUntil([&] {
       const std::string state = State(id);
       if (state == "CANARY") {
         Call("POST", "/v1/releases/" + id + "/observations",
              {{"requests", 200}, {"errors", 1}, {"window", "1s"}});
       }
       return state == "VERIFYING";
-    }, 30s)) << Events(id).dump(1);
+    }, 30s, 200ms)) << Events(id).dump(1);
     HttpResponse verified = Call("POST", "/v1/releases/" + id + "/verification",
                                  {{"passed", true}, {"details", "smoke green"}});
     EXPECT_EQ(verified.status, 200) << verified.body;
-    EXPECT_TRUE(WaitFor([&] { return State(id) == "SUCCEEDED"; }, 15s)) << Events(id).dump(1);
+    EXPECT_TRUE(WaitUntil([&] { return State(id) == "SUCCEEDED"; }, 15s, 200ms)) << Events(id).dump(1);
     return id;
   }
 
@@ -110,7 +100,7 @@ TEST_F(CorrelationE2eTest, ARunningRollbackReleaseIsLeftAloneAndBothTimelinesSay
   const std::string restore_id = restore.value("id", "");
   EXPECT_EQ(restore.value("kind", ""), "ROLLBACK");
   EXPECT_EQ(restore.value("commit_sha", ""), kShaV1);
-  ASSERT_TRUE(WaitFor([&] { return State(restore_id) == "SUCCEEDED"; }, 20s)) << Events(restore_id).dump(1);
+  ASSERT_TRUE(WaitUntil([&] { return State(restore_id) == "SUCCEEDED"; }, 20s, 200ms)) << Events(restore_id).dump(1);
   ASSERT_EQ(State(v2), "ROLLED_BACK");
   ASSERT_EQ(State(v1), "SUCCEEDED") << "v1 finished minutes ago: the old correlation's pick";
 
@@ -125,10 +115,10 @@ TEST_F(CorrelationE2eTest, ARunningRollbackReleaseIsLeftAloneAndBothTimelinesSay
   const std::string incident_id = ingest["incident_ids"][0];
 
   json incident;
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     incident = Get("/v1/incidents/" + incident_id);
     return !Timeline(incident, "ROLLBACK_SKIPPED").empty();
-  }, 30s)) << incident.dump(1) << "\n" << stack_->Logs();
+  }, 30s, 200ms)) << incident.dump(1) << "\n" << stack_->Logs();
   EXPECT_EQ(incident.value("severity", ""), "SEV2");
   EXPECT_TRUE(incident.value("deploy_correlated", false));
   const std::string why = Timeline(incident, "ROLLBACK_SKIPPED")[0].value("message", "");
@@ -159,10 +149,10 @@ TEST_F(CorrelationE2eTest, ARunningRollbackReleaseIsLeftAloneAndBothTimelinesSay
 
   // Resolved: still no attempt and no failure on the timeline.
   ASSERT_EQ(Call("POST", "/v1/incidents/" + incident_id + "/resolve", json::object()).status, 200);
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     incident = Get("/v1/incidents/" + incident_id);
     return incident.value("state", "") == "RESOLVED";
-  }, 10s)) << incident.dump(1);
+  }, 10s, 200ms)) << incident.dump(1);
   EXPECT_TRUE(Timeline(incident, "ROLLBACK_FAILED").empty()) << incident.dump(1);
   EXPECT_TRUE(Timeline(incident, "ROLLBACK_REQUESTED").empty()) << incident.dump(1);
   EXPECT_EQ(Timeline(incident, "ROLLBACK_SKIPPED").size(), 1u);

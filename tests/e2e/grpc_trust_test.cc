@@ -13,7 +13,6 @@
 #include <fstream>
 #include <future>
 #include <string>
-#include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -24,6 +23,7 @@
 #include "common/api/peers.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -196,11 +196,11 @@ TEST_F(GrpcTrustE2eTest, GrpcProbesReachAFlightdeckPortWithMutualTls) {
     return j.is_object() ? j.value("status", "UNKNOWN") : std::string("UNKNOWN");
   };
   std::string mtls, plain;
-  for (int i = 0; i < 60 && (mtls != "HEALTHY" || plain != "UNHEALTHY"); ++i) {  // up to 30 s
+  WaitUntil([&] {
     mtls = status("self-mtls");
     plain = status("self-plain");
-    std::this_thread::sleep_for(500ms);
-  }
+    return mtls == "HEALTHY" && plain == "UNHEALTHY";
+  }, 30s, 500ms);
   EXPECT_EQ(mtls, "HEALTHY");
   EXPECT_EQ(plain, "UNHEALTHY");
 }
@@ -225,12 +225,9 @@ TEST(GrpcTrustRotationE2eTest, RenewedCertificatesAreServedWithoutARestart) {
   CommandResult renewed = RunCommand({FD_SOURCE_DIR "/scripts/certs", dir, "--renew"});
   ASSERT_EQ(renewed.exit_code, 0) << renewed.output;
   const std::string fresh = read("releases.pem");
-  bool served = false;
-  for (int i = 0; i < 40 && !served; ++i) {  // the reload interval is 1 s: up to 10 s
-    served = served_certificate() == fresh;
-    if (!served) std::this_thread::sleep_for(250ms);
-  }
-  EXPECT_TRUE(served) << "releases still presents its old certificate";
+  // The reload interval is 1 s.
+  EXPECT_TRUE(WaitUntil([&] { return served_certificate() == fresh; }, 10s, 250ms))
+      << "releases still presents its old certificate";
   // The rest of the stack took the new ones as well: a request crosses gateway -> releases.
   HttpResponse r = HttpRequest("GET", stack.gateway_url() + "/v1/releases",
                                "", {{"Authorization", "Bearer " + stack.admin_token()}});

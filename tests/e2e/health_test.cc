@@ -3,7 +3,6 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +10,7 @@
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/services/health/smoke_http_server.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -45,14 +45,13 @@ class HealthE2eTest : public ::testing::Test {
   // GETs `path` every 200 ms until `done` holds for its JSON body, or 45 s pass.
   static json WaitFor(const std::string& path, const std::function<bool(const json&)>& done,
                       const std::string& what) {
-    const auto deadline = std::chrono::steady_clock::now() + 45s;
     json body;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool happened = WaitUntil([&] {
       HttpResponse r = Call("GET", path);
       body = json::parse(r.body, nullptr, false);
-      if (r.status == 200 && !body.is_discarded() && done(body)) return body;
-      std::this_thread::sleep_for(200ms);
-    }
+      return r.status == 200 && !body.is_discarded() && done(body);
+    }, 45s, 200ms);
+    if (happened) return body;
     ADD_FAILURE() << what << " did not happen in time; last answer of " << path << ": " << body.dump(2) << "\n"
                   << stack_->Logs();
     return body;

@@ -6,32 +6,22 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
-#include <mutex>
-#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <pistache/endpoint.h>
 
 #include "flightdeck/v1/incidents.grpc.pb.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/e2e/webhook_receiver.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
 
 using nlohmann::json;
-
-bool WaitFor(const std::function<bool()>& probe, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return probe();
-}
+using namespace std::chrono_literals;
 
 std::string HmacSha256Hex(const std::string& key, const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -46,53 +36,6 @@ std::string HmacSha256Hex(const std::string& key, const std::string& data) {
   }
   return out;
 }
-
-// A notification receiver on 127.0.0.1: keeps each POST's body and signature header.
-class WebhookReceiver {
- public:
-  struct Delivery {
-    std::string body;
-    std::string signature;
-  };
-
-  WebhookReceiver() : endpoint_(Pistache::Address("127.0.0.1", Pistache::Port(0))) {
-    endpoint_.init(Pistache::Http::Endpoint::options().threads(1));
-    endpoint_.setHandler(std::make_shared<Handler>(this));
-    endpoint_.serveThreaded();
-  }
-  ~WebhookReceiver() { endpoint_.shutdown(); }
-
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(static_cast<uint16_t>(endpoint_.getPort())) + "/hook";
-  }
-  std::vector<Delivery> deliveries() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return deliveries_;
-  }
-
- private:
-  class Handler : public Pistache::Http::Handler {
-   public:
-    HTTP_PROTOTYPE(Handler)
-    explicit Handler(WebhookReceiver* owner) : owner_(owner) {}
-    void onRequest(const Pistache::Http::Request& request,
-                   Pistache::Http::ResponseWriter response) override {
-      auto signature = request.headers().tryGetRaw("X-Flightdeck-Signature");
-      {
-        std::lock_guard<std::mutex> lock(owner_->mu_);
-        owner_->deliveries_.push_back({request.body(), signature ? signature->value() : ""});
-      }
-      response.send(Pistache::Http::Code::Ok, "ok");
-    }
-
-   private:
-    WebhookReceiver* owner_;
-  };
-
-  Pistache::Http::Endpoint endpoint_;
-  std::mutex mu_;
-  std::vector<Delivery> deliveries_;
-};
 
 class IncidentsTest : public ::testing::Test {
  protected:
@@ -170,8 +113,8 @@ TEST_F(IncidentsTest, PagerDutyTriggerAcknowledgeResolveByDedupKey) {
   ASSERT_EQ(resolve.status, 202) << resolve.body;
   EXPECT_EQ(json::parse(resolve.body, nullptr, false), accepted);
   EXPECT_EQ(AlertByFingerprint("db1-disk-full").value("state", ""), "RESOLVED");
-  EXPECT_TRUE(WaitFor([&] { return Get("/v1/incidents/" + incident_id).value("state", "") == "RESOLVED"; },
-                      std::chrono::seconds(10)))
+  EXPECT_TRUE(WaitUntil([&] { return Get("/v1/incidents/" + incident_id).value("state", "") == "RESOLVED"; },
+                        std::chrono::seconds(10), 200ms))
       << Get("/v1/incidents/" + incident_id).dump();
 
   HttpResponse invalid = Call("POST", "/v2/enqueue",
@@ -195,7 +138,7 @@ TEST_F(IncidentsTest, MissedAcknowledgementEscalatesToASignedWebhook) {
       {"name", "checkout-oncall"},
       {"levels", json::array({{{"delay", "0s"},
                                {"targets", json::array({{{"name", "pager"},
-                                                         {"url", receiver.url()},
+                                                         {"url", receiver.Url("/hook")},
                                                          {"secret", secret}}})}}})}}.dump());
   ASSERT_EQ(policy.status, 200) << policy.body;
   EXPECT_EQ(policy.body.find(secret), std::string::npos) << "a secret is never returned";
@@ -206,9 +149,9 @@ TEST_F(IncidentsTest, MissedAcknowledgementEscalatesToASignedWebhook) {
   ASSERT_EQ(declared.status, 200) << declared.body;
   const std::string id = json::parse(declared.body).value("id", "");
 
-  ASSERT_TRUE(WaitFor([&] { return !receiver.deliveries().empty(); }, std::chrono::seconds(30)))
+  ASSERT_TRUE(WaitUntil([&] { return !receiver.Deliveries("/hook").empty(); }, std::chrono::seconds(30), 200ms))
       << "no escalation webhook\n" << Get("/v1/incidents/" + id).dump() << "\n" << stack_->Logs();
-  const WebhookReceiver::Delivery delivery = receiver.deliveries().front();
+  const WebhookReceiver::Delivery delivery = receiver.Deliveries("/hook").front();
   EXPECT_NE(delivery.body.find(id), std::string::npos) << delivery.body;
   // "t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>", checked independently here.
   const std::string& header = delivery.signature;
@@ -236,10 +179,10 @@ TEST_F(IncidentsTest, IncidentOnAServiceWithAReleaseInFlightRollsItBack) {
   ASSERT_EQ(release.status, 200) << release.body;
   const std::string release_id = json::parse(release.body).value("id", "");
   // The external driver waits for the pipeline, so the release sits in flight.
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     const std::string state = Get("/v1/releases/" + release_id).value("state", "");
     return state == "CANARY" || state == "PROMOTING" || state == "VERIFYING";
-  }, std::chrono::seconds(20)))
+  }, std::chrono::seconds(20), 200ms))
       << Get("/v1/releases/" + release_id).dump();
 
   HttpResponse posted = Call("POST", "/v1/alerts", json{
@@ -252,20 +195,20 @@ TEST_F(IncidentsTest, IncidentOnAServiceWithAReleaseInFlightRollsItBack) {
   ASSERT_FALSE(ingest.value("incident_ids", json::array()).empty()) << posted.body;
   const std::string incident_id = ingest["incident_ids"][0];
 
-  EXPECT_TRUE(WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     const std::string state = Get("/v1/releases/" + release_id).value("state", "");
     return state == "ROLLING_BACK" || state == "ABORTED";
-  }, std::chrono::seconds(30)))
+  }, std::chrono::seconds(30), 200ms))
       << "release not rolled back: " << Get("/v1/releases/" + release_id).dump() << "\n" << stack_->Logs();
   bool requested = false;
   json incident;
-  EXPECT_TRUE(WaitFor([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     incident = Get("/v1/incidents/" + incident_id);
     for (const json& e : incident.value("timeline", json::array())) {
       requested = requested || e.value("kind", "") == "ROLLBACK_REQUESTED";
     }
     return requested;
-  }, std::chrono::seconds(10)))
+  }, std::chrono::seconds(10), 200ms))
       << incident.dump();
   EXPECT_EQ(incident.value("severity", ""), "SEV1");
   EXPECT_TRUE(incident.value("deploy_correlated", false)) << incident.dump();

@@ -18,6 +18,7 @@
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/test_database.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -118,17 +119,17 @@ class PipelineE2eTest : public ::testing::Test {
   // Waits for one of the states, pushing healthy observations meanwhile when asked.
   static json WaitFor(const std::string& id, std::set<std::string> states, bool push_healthy,
                       std::chrono::seconds limit = 30s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
     json r;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool reached = WaitUntil([&] {
       r = Get(id);
-      if (states.count(r.value("state", ""))) return r;
+      if (states.count(r.value("state", ""))) return true;
       if (push_healthy && r.value("state", "") == "CANARY") {
         Call("POST", "/v1/releases/" + id + "/observations", ci_,
              {{"requests", 200}, {"errors", 1}, {"p99_latency_ms", 120}, {"window", "1s"}});
       }
-      std::this_thread::sleep_for(300ms);
-    }
+      return false;
+    }, limit, 300ms);
+    if (reached) return r;
     ADD_FAILURE() << "release " << id << " is " << r.value("state", "?") << ", not in time:\n" << Timeline(id);
     return r;
   }

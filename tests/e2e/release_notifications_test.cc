@@ -9,17 +9,16 @@
 
 #include <chrono>
 #include <fstream>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <pistache/endpoint.h>
 #include <pqxx/pqxx>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/e2e/webhook_receiver.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -52,90 +51,12 @@ bool SignedWith(const std::string& secret, const std::string& body, const std::s
   return header.substr(comma + 4) == HmacSha256Hex(secret, t + "." + body);
 }
 
-// Keeps every POST by path. Paths starting /flaky answer 500 to their first two requests.
-class Receiver {
- public:
-  struct Delivery {
-    std::string body;
-    std::string signature;
-  };
-
-  Receiver() {
-    endpoint_ = std::make_unique<Pistache::Http::Endpoint>(Pistache::Address("127.0.0.1", Pistache::Port(0)));
-    endpoint_->init(Pistache::Http::Endpoint::options().threads(1).maxRequestSize(1 << 20));
-    endpoint_->setHandler(std::make_shared<Handler>(shared_));
-    endpoint_->serveThreaded();
-  }
-  ~Receiver() { endpoint_->shutdown(); }
-
-  std::string Url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(static_cast<uint16_t>(endpoint_->getPort())) + path;
-  }
-  // The deliveries to `path` answered 200 whose body has "event" == kind and the release id.
-  std::vector<Delivery> Of(const std::string& path, const std::string& kind, const std::string& release_id) {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    std::vector<Delivery> out;
-    for (const Delivery& d : shared_->delivered[path]) {
-      if (d.body.find(release_id) == std::string::npos) continue;
-      const json body = json::parse(d.body, nullptr, false);
-      if (body.is_object() && body.value("event", "") == kind) out.push_back(d);
-    }
-    return out;
-  }
-  std::vector<Delivery> All(const std::string& path) {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    return shared_->delivered[path];
-  }
-  int Requests(const std::string& path) {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    return shared_->requests[path];
-  }
-
- private:
-  struct Shared {
-    std::mutex mu;
-    std::map<std::string, std::vector<Delivery>> delivered;
-    std::map<std::string, int> requests;
-  };
-  class Handler : public Pistache::Http::Handler {
-   public:
-    HTTP_PROTOTYPE(Handler)
-    explicit Handler(std::shared_ptr<Shared> s) : shared_(std::move(s)) {}
-    void onRequest(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override {
-      const std::string path = request.resource();
-      auto signature = request.headers().tryGetRaw("X-Flightdeck-Signature");
-      bool fail = false;
-      {
-        std::lock_guard<std::mutex> lock(shared_->mu);
-        const int n = ++shared_->requests[path];
-        fail = path.rfind("/flaky", 0) == 0 && n <= 2;
-        if (!fail) shared_->delivered[path].push_back({request.body(), signature ? signature->value() : ""});
-      }
-      response.send(fail ? Pistache::Http::Code::Internal_Server_Error : Pistache::Http::Code::Ok, fail ? "down" : "ok");
-    }
-
-   private:
-    std::shared_ptr<Shared> shared_;
-  };
-  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
-  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
-};
-
-bool Eventually(const std::function<bool()>& probe, std::chrono::seconds limit = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return probe();
-}
-
 class ReleaseNotificationsE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     char dir[] = "/tmp/fd-notify-e2e-XXXXXX";
     dir_ = new std::string(mkdtemp(dir));
-    receiver_ = new Receiver();
+    receiver_ = new WebhookReceiver(/*flaky_failures=*/2);  // /flaky fails twice
     std::ofstream(*dir_ + "/environments.json")
         << json{{"default",
                  {{"canary",
@@ -189,15 +110,27 @@ class ReleaseNotificationsE2eTest : public ::testing::Test {
     return json::parse(Call("GET", "/v1/releases/" + id + "/events", token).body, nullptr, false).value("events", json::array());
   }
 
+  // The deliveries to `path` whose body has "event" == kind and the release id.
+  static std::vector<WebhookReceiver::Delivery> Of(const std::string& path, const std::string& kind,
+                                                   const std::string& release_id) {
+    std::vector<WebhookReceiver::Delivery> out;
+    for (const WebhookReceiver::Delivery& d : receiver_->Deliveries(path)) {
+      if (d.body.find(release_id) == std::string::npos) continue;
+      const json body = json::parse(d.body, nullptr, false);
+      if (body.is_object() && body.value("event", "") == kind) out.push_back(d);
+    }
+    return out;
+  }
+
   // Waits for one of the states, pushing observations meanwhile while in CANARY.
   static json WaitFor(const std::string& id, std::set<std::string> states, const json& push = nullptr) {
     json r;
-    Eventually([&] {
+    WaitUntil([&] {
       r = Get(id);
       if (states.count(r.value("state", ""))) return true;
       if (!push.is_null() && r.value("state", "") == "CANARY") Call("POST", "/v1/releases/" + id + "/observations", ci_, push);
       return false;
-    });
+    }, 30s, 200ms);
     EXPECT_TRUE(states.count(r.value("state", ""))) << r.dump() << "\n" << Events(id, ci_).dump(1);
     return r;
   }
@@ -217,14 +150,14 @@ class ReleaseNotificationsE2eTest : public ::testing::Test {
   }
 
   static std::string* dir_;
-  static Receiver* receiver_;
+  static WebhookReceiver* receiver_;
   static Stack* stack_;
   static bool ready_;
   static std::string ci_, alice_, viewer_;
 };
 
 std::string* ReleaseNotificationsE2eTest::dir_ = nullptr;
-Receiver* ReleaseNotificationsE2eTest::receiver_ = nullptr;
+WebhookReceiver* ReleaseNotificationsE2eTest::receiver_ = nullptr;
 Stack* ReleaseNotificationsE2eTest::stack_ = nullptr;
 bool ReleaseNotificationsE2eTest::ready_ = false;
 std::string ReleaseNotificationsE2eTest::ci_;
@@ -240,9 +173,9 @@ TEST_F(ReleaseNotificationsE2eTest, AShippedReleaseAnnouncesStartApprovalAndSucc
 
   // The signed JSON webhook hears all three, once each, as the release's canonical JSON.
   for (const std::string kind : {"started", "awaiting_approval", "succeeded"}) {
-    ASSERT_TRUE(Eventually([&] { return !receiver_->Of("/hook", kind, id).empty(); }))
+    ASSERT_TRUE(WaitUntil([&] { return !Of("/hook", kind, id).empty(); }, 30s, 200ms))
         << kind << " never reached /hook\n" << Events(id, ci_).dump(1);
-    const std::vector<Receiver::Delivery> got = receiver_->Of("/hook", kind, id);
+    const std::vector<WebhookReceiver::Delivery> got = Of("/hook", kind, id);
     ASSERT_EQ(got.size(), 1u) << kind;
     const json body = json::parse(got[0].body);
     EXPECT_EQ(body["event"], kind);
@@ -254,13 +187,13 @@ TEST_F(ReleaseNotificationsE2eTest, AShippedReleaseAnnouncesStartApprovalAndSucc
     EXPECT_TRUE(SignedWith(kSecret, got[0].body, got[0].signature)) << got[0].signature;
     EXPECT_FALSE(SignedWith("another-secret", got[0].body, got[0].signature));
   }
-  EXPECT_EQ(json::parse(receiver_->Of("/hook", "started", id)[0].body)["actor"], "ci");
+  EXPECT_EQ(json::parse(Of("/hook", "started", id)[0].body)["actor"], "ci");
 
   // The Slack target: only the kinds it asked for; Approve / Abort while awaiting approval.
   const std::string slack = "/slack/T0/B0/webhook-token";
-  ASSERT_TRUE(Eventually([&] { return receiver_->All(slack).size() >= 2; }));
+  ASSERT_TRUE(WaitUntil([&] { return receiver_->Deliveries(slack).size() >= 2; }, 30s, 200ms));
   json awaiting, succeeded;
-  for (const Receiver::Delivery& d : receiver_->All(slack)) {
+  for (const WebhookReceiver::Delivery& d : receiver_->Deliveries(slack)) {
     const json body = json::parse(d.body);
     EXPECT_TRUE(d.signature.empty()) << "no secret, no signature";
     const std::string text = body.value("text", "");
@@ -281,10 +214,10 @@ TEST_F(ReleaseNotificationsE2eTest, AShippedReleaseAnnouncesStartApprovalAndSucc
   EXPECT_NE(succeeded["blocks"].back()["type"], "actions");
 
   // The flaky receiver answered 500 twice: the third attempt delivered, all three recorded.
-  ASSERT_TRUE(Eventually([&] { return !receiver_->Of("/flaky", "started", id).empty(); }))
+  ASSERT_TRUE(WaitUntil([&] { return !Of("/flaky", "started", id).empty(); }, 30s, 200ms))
       << Events(id, ci_).dump(1);
-  EXPECT_TRUE(SignedWith(kSecret, receiver_->Of("/flaky", "started", id)[0].body,
-                         receiver_->Of("/flaky", "started", id)[0].signature));
+  EXPECT_TRUE(SignedWith(kSecret, Of("/flaky", "started", id)[0].body,
+                         Of("/flaky", "started", id)[0].signature));
   pqxx::connection db(stack_->database_url());
   pqxx::work tx(db);
   pqxx::result row = tx.exec_params(
@@ -325,9 +258,9 @@ TEST_F(ReleaseNotificationsE2eTest, ARolledBackReleaseAnnouncesTheFailingVerdict
   ASSERT_EQ(bad.status, 200) << bad.body;
   WaitFor(id, {"ROLLED_BACK"});
 
-  ASSERT_TRUE(Eventually([&] { return !receiver_->Of("/hook", "rolled_back", id).empty(); }))
+  ASSERT_TRUE(WaitUntil([&] { return !Of("/hook", "rolled_back", id).empty(); }, 30s, 200ms))
       << Events(id, ci_).dump(1);
-  const Receiver::Delivery hook = receiver_->Of("/hook", "rolled_back", id)[0];
+  const WebhookReceiver::Delivery hook = Of("/hook", "rolled_back", id)[0];
   EXPECT_TRUE(SignedWith(kSecret, hook.body, hook.signature));
   const json body = json::parse(hook.body);
   EXPECT_EQ(body["release"]["state"], "ROLLED_BACK");
@@ -337,12 +270,12 @@ TEST_F(ReleaseNotificationsE2eTest, ARolledBackReleaseAnnouncesTheFailingVerdict
   EXPECT_EQ(body["verdict"]["max_error_rate"], 0.05);
 
   std::string slack_text;
-  ASSERT_TRUE(Eventually([&] {
-    for (const Receiver::Delivery& d : receiver_->All("/slack/T0/B0/webhook-token")) {
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const WebhookReceiver::Delivery& d : receiver_->Deliveries("/slack/T0/B0/webhook-token")) {
       if (d.body.find(id) != std::string::npos && d.body.find("rolled back") != std::string::npos) slack_text = d.body;
     }
     return !slack_text.empty();
-  }));
+  }, 30s, 200ms));
   const json slack = json::parse(slack_text);
   const std::string lines = slack["blocks"][1]["text"]["text"];
   EXPECT_NE(lines.find("*Verdict:* FAIL — error rate 8.00% of 1000 requests (limit 5.00%)"), std::string::npos)

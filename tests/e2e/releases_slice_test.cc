@@ -2,13 +2,13 @@
 // all five processes running against the test PostgreSQL and Redis.
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -239,7 +239,6 @@ TEST_F(ReleasesSliceTest, OneTraceFromRestToSql) {
     bool sql;
   };
   std::vector<Span> spans;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   auto collect = [&] {
     spans.clear();
     for (const std::string& body : receiver_->Bodies()) {
@@ -274,7 +273,7 @@ TEST_F(ReleasesSliceTest, OneTraceFromRestToSql) {
   const Span* gw_client = nullptr;
   const Span* rel_server = nullptr;
   bool sql_under_releases = false;
-  while (std::chrono::steady_clock::now() < deadline) {
+  WaitUntil([&] {
     collect();
     gw_server = find("flightdeck-gateway", 2, caller_span);
     gw_client = gw_server ? find("flightdeck-gateway", 3, gw_server->id) : nullptr;
@@ -293,9 +292,8 @@ TEST_F(ReleasesSliceTest, OneTraceFromRestToSql) {
         }
       }
     }
-    if (sql_under_releases) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+    return sql_under_releases;
+  }, std::chrono::seconds(15), std::chrono::milliseconds(200));
   ASSERT_NE(gw_server, nullptr) << "no gateway server span continuing the caller's span";
   ASSERT_NE(gw_client, nullptr) << "no gateway client span under the server span";
   ASSERT_NE(rel_server, nullptr) << "no releases server span under the gateway client span";

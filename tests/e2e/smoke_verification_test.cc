@@ -7,7 +7,6 @@
 #include <ctime>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -122,17 +122,17 @@ class SmokeVerificationE2eTest : public ::testing::Test {
     EXPECT_EQ(created.status, 200) << created.body;
     const std::string id = json::parse(created.body, nullptr, false).value("id", "");
     const std::set<std::string> ended = {"SUCCEEDED", "ROLLED_BACK", "FAILED", "ABORTED"};
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
     json r;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool ended_in_time = WaitUntil([&] {
       r = Get("/v1/releases/" + id);
-      if (ended.count(r.value("state", ""))) return r;
+      if (ended.count(r.value("state", ""))) return true;
       if (r.value("state", "") == "CANARY") {
         Call("POST", "/v1/releases/" + id + "/observations",
              {{"requests", 200}, {"errors", 0}, {"p99_latency_ms", 80}, {"window", "1s"}});
       }
-      std::this_thread::sleep_for(300ms);
-    }
+      return false;
+    }, 60s, 300ms);
+    if (ended_in_time) return r;
     ADD_FAILURE() << "release " << id << " is " << r.value("state", "?") << " after 60 s: "
                   << Get("/v1/releases/" + id + "/events").dump(2);
     return r;
@@ -208,14 +208,13 @@ TEST_F(SmokeVerificationE2eTest, AWindowsSuiteRunsWhenItClosesAndOnlyAFailureOpe
                            {"smoke_suite", "db-smoke"},
                            {"ranges", {{{"start", Rfc3339(now - 60s)}, {"end", Rfc3339(now + 3s)}}}}});
     EXPECT_EQ(w.status, 200) << w.body;
-    const auto deadline = std::chrono::steady_clock::now() + 40s;
-    json last;
-    while (std::chrono::steady_clock::now() < deadline) {
-      last = Get("/v1/windows/" + name).value("last_smoke", json::object());
-      const std::string state = last.value("state", "");
-      if (!state.empty() && state != "RUNNING") return last;
-      std::this_thread::sleep_for(300ms);
-    }
+    auto decided = [](const json& smoke) {
+      const std::string state = smoke.value("state", "");
+      return !state.empty() && state != "RUNNING";
+    };
+    const json last = PollUntil([&] { return Get("/v1/windows/" + name).value("last_smoke", json::object()); },
+                                decided, 40s, 300ms);
+    if (decided(last)) return last;
     ADD_FAILURE() << "no post-window verdict for " << name << ": " << last.dump(2) << "\n" << stack_->Logs();
     return last;
   };
@@ -236,11 +235,8 @@ TEST_F(SmokeVerificationE2eTest, AWindowsSuiteRunsWhenItClosesAndOnlyAFailureOpe
   db.set_healthy(false);
   json failed = verify("e2e-upkeep-bad");
   EXPECT_EQ(failed.value("state", ""), "FAILED") << failed.dump(2);
-  json incident;
-  for (int i = 0; i < 60 && incident.is_null(); ++i) {
-    incident = incident_naming("e2e-upkeep-bad");
-    if (incident.is_null()) std::this_thread::sleep_for(500ms);
-  }
+  const json incident = PollUntil([&] { return incident_naming("e2e-upkeep-bad"); },
+                                  [](const json& found) { return !found.is_null(); }, 30s, 500ms);
   ASSERT_FALSE(incident.is_null()) << "no incident: " << Get("/v1/incidents").dump(2) << "\n" << stack_->Logs();
   EXPECT_NE(incident.value("title", "").find("status-page"), std::string::npos) << incident.dump(2);
   EXPECT_TRUE(incident_naming("e2e-upkeep-ok").is_null()) << "a passing smoke suite opened an incident";

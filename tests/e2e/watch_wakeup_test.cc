@@ -9,7 +9,6 @@
 #include <memory>
 #include <functional>
 #include <string>
-#include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -21,6 +20,7 @@
 #include "flightdeck/v1/releases.grpc.pb.h"
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -108,14 +108,13 @@ TEST_F(WatchWakeUpE2eTest, WatchReleaseWakesOnTheReleasesTrigger) {
   ASSERT_EQ(created.status, 200) << created.body;
   const std::string id = json::parse(created.body).value("id", "");
   // Once it waits for its approval, the pipeline writes nothing more to its timeline.
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  std::string state;
-  while (state != "AWAITING_APPROVAL" && std::chrono::steady_clock::now() < deadline) {
-    HttpResponse got = HttpRequest("GET", stack_->gateway_url() + "/v1/releases/" + id, "",
-                                   {{"Authorization", "Bearer " + stack_->admin_token()}});
-    state = json::parse(got.body, nullptr, false).value("state", "");
-    if (state != "AWAITING_APPROVAL") std::this_thread::sleep_for(100ms);
-  }
+  const std::string state = PollUntil(
+      [&] {
+        HttpResponse got = HttpRequest("GET", stack_->gateway_url() + "/v1/releases/" + id, "",
+                                       {{"Authorization", "Bearer " + stack_->admin_token()}});
+        return json::parse(got.body, nullptr, false).value("state", "");
+      },
+      [](const std::string& s) { return s == "AWAITING_APPROVAL"; }, 30s, 100ms);
   ASSERT_EQ(state, "AWAITING_APPROVAL");
   auto stub = v1::ReleaseService::NewStub(
       stack_->Channel("releases"));

@@ -9,13 +9,13 @@
 #include <ctime>
 #include <fstream>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/http_client.h"
 #include "tests/e2e/stack.h"
+#include "tests/support/wait.h"
 
 namespace flightdeck::test {
 namespace {
@@ -89,13 +89,9 @@ class WindowsE2eTest : public ::testing::Test {
 
   static json WaitForState(const std::string& id, const std::set<std::string>& states,
                            std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    json r;
-    while (std::chrono::steady_clock::now() < deadline) {
-      r = json::parse(Call("GET", "/v1/releases/" + id, ci_).body, nullptr, false);
-      if (states.count(r.value("state", ""))) return r;
-      std::this_thread::sleep_for(250ms);
-    }
+    const json r = PollUntil([&] { return json::parse(Call("GET", "/v1/releases/" + id, ci_).body, nullptr, false); },
+                             [&](const json& got) { return states.count(got.value("state", "")) > 0; }, limit, 250ms);
+    if (states.count(r.value("state", ""))) return r;
     ADD_FAILURE() << "release " << id << " is " << r.value("state", "?") << ":\n" << Timeline(id);
     return r;
   }
