@@ -118,9 +118,15 @@ std::string FormatRpo(const Json& target) {
   wanted = wanted.empty() ? "24h" : HumanDuration(wanted);
   const std::string achieved = FieldText(status, "achieved_rpo");
   if (achieved.empty()) return "no good backup yet (target " + wanted + ")";
+  // Only a verified backup meets the RPO (the API's rpo_met); a newer one still unverified is
+  // named beside it.
+  const std::string verified = FieldText(status, "verified_rpo");
+  if (verified.empty()) return "no verified backup (newest " + HumanDuration(achieved) + ", target " + wanted + ") (MISSED)";
   const Json* met = FindField(status, "rpo_met");
   const bool is_met = met != nullptr && met->is_boolean() && met->get<bool>();
-  return HumanDuration(achieved) + " of " + wanted + (is_met ? " (met)" : " (MISSED)");
+  std::string text = HumanDuration(verified) + " of " + wanted + (is_met ? " (met)" : " (MISSED)");
+  if (verified != achieved) text += ", newer backup " + HumanDuration(achieved) + " not verified";
+  return text;
 }
 
 std::string FormatBackupTargetTable(const Json& targets) {

@@ -23,7 +23,8 @@ namespace flightdeck::backups {
 std::chrono::seconds AchievedRpo(const TargetRpo& target, Clock::TimePoint now);
 // The same counted from the newest successful backup whose verification PASSED: a backup never
 // verified, still being verified, or whose verification FAILED is not known to restore, so it
-// protects nothing (the rule retention.h follows too). What the RPO alert reads.
+// protects nothing (the rule retention.h follows too). What the RPO alert reads; the API's
+// verified_rpo and rpo_met say the same.
 std::chrono::seconds VerifiedRpo(const TargetRpo& target, Clock::TimePoint now);
 
 // Per backup target (monitoring/: the backup RPO panel and the FlightdeckBackupRPOMissed alert):

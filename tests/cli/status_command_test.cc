@@ -116,7 +116,7 @@ const char* kOverview = R"({
      "verify_after_backup": true,
      "status": {"last_success_id": "b-91", "last_success_at": "2026-03-02T14:00:41.5Z",
                 "last_failure_id": "", "last_failure_reason": "",
-                "next_run_at": "2026-03-02T15:00:00Z", "achieved_rpo": "720s", "rpo_met": true,
+                "next_run_at": "2026-03-02T15:00:00Z", "achieved_rpo": "720s", "verified_rpo": "720s", "rpo_met": true,
                 "last_backup_verified": true, "consecutive_scheduled_failures": 0},
      "created_at": "2026-02-01T00:00:00Z", "updated_at": "2026-02-01T00:00:00Z"},
     {"name": "ledger-db", "database_url": "postgres://backup:****@ledger.internal:5432/ledger",

@@ -129,6 +129,9 @@ TEST_F(BackupsE2eTest, BackUpVerifyRestoreAndDetectCorruption) {
     return r == "PASSED" || r == "FAILED";
   });
   EXPECT_EQ(verified["verification"]["result"], "PASSED") << verified.dump(2);
+  json protected_now = json::parse(Call("GET", "/v1/backup-targets/shop").body);
+  EXPECT_TRUE(protected_now["status"]["rpo_met"].get<bool>()) << protected_now.dump(2);
+  EXPECT_TRUE(protected_now["status"].contains("verified_rpo")) << protected_now.dump(2);
 
   HttpResponse unconfirmed = Call("POST", "/v1/backups/" + id + "/restore",
                                   {{"target_database", "shop_restored"}, {"confirm", "yes"}});
@@ -175,9 +178,12 @@ TEST_F(BackupsE2eTest, BackUpVerifyRestoreAndDetectCorruption) {
   EXPECT_EQ(corrupted["verification"]["result"], "FAILED");
   ASSERT_FALSE(corrupted["verification"]["differences"].empty());
 
+  // The backup still succeeded, but it no longer restores: it meets no RPO.
   json status = json::parse(Call("GET", "/v1/backup-targets/shop").body);
   EXPECT_EQ(status["status"]["last_success_id"], id);
-  EXPECT_TRUE(status["status"]["rpo_met"].get<bool>());
+  EXPECT_TRUE(status["status"].contains("achieved_rpo")) << status.dump(2);
+  EXPECT_FALSE(status["status"].contains("verified_rpo")) << status.dump(2);
+  EXPECT_FALSE(status["status"]["rpo_met"].get<bool>());
 }
 
 TEST_F(BackupsE2eTest, BadCredentialsFailLoudlyWithoutLeakingThePassword) {

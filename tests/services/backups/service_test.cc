@@ -434,8 +434,8 @@ TEST_F(RpoGaugesTest, RpoCountsFromTheNewestSuccessAndAgreesWithTheStatus) {
 
 // The RPO alert counts only backups known to restore: a newer backup that succeeded but whose
 // verification failed, one not verified (yet), or one whose verification is still running
-// leaves the verified RPO where the last verified backup put it, while the plain RPO (and the
-// API's achieved_rpo) follows the newest success.
+// leaves the verified RPO (and the API's verified_rpo and rpo_met) where the last verified
+// backup put it, while the plain RPO (and the API's achieved_rpo) follows the newest success.
 TEST_F(RpoGaugesTest, VerifiedRpoCountsOnlyFromABackupWhoseVerificationPassed) {
   v1::BackupTarget target = ShopTarget();
   target.mutable_rpo_target()->set_seconds(3600);
@@ -448,6 +448,14 @@ TEST_F(RpoGaugesTest, VerifiedRpoCountsOnlyFromABackupWhoseVerificationPassed) {
   EXPECT_FALSE(VerifiedSnapshot("shop").has_value());
   EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 1800);  // since creation
   EXPECT_EQ(Gauge("flightdeck_backup_rpo_seconds", "shop"), 60);
+  v1::GetBackupTargetRequest get;
+  get.set_name("shop");
+  v1::BackupTarget status;
+  grpc::Status s = service_.GetBackupTarget(&context_, &get, &status);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(status.status().achieved_rpo().seconds(), 60);
+  EXPECT_FALSE(status.status().has_verified_rpo());
+  EXPECT_FALSE(status.status().rpo_met());  // an unverified backup meets nothing
 
   const Clock::TimePoint good = clock_.Now() - 2min;
   v1::Backup verified = Succeeded("shop", good, v1::BackupVerification::PASSED);
@@ -455,6 +463,10 @@ TEST_F(RpoGaugesTest, VerifiedRpoCountsOnlyFromABackupWhoseVerificationPassed) {
   Refresh();
   EXPECT_EQ(VerifiedSnapshot("shop"), std::optional<Clock::TimePoint>(good));
   EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 720);
+  s = service_.GetBackupTarget(&context_, &get, &status);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(status.status().verified_rpo().seconds(), 720);
+  EXPECT_TRUE(status.status().rpo_met());
 
   // Newer backups that succeeded but are not known to restore.
   Succeeded("shop", clock_.Now() - 1min, v1::BackupVerification::FAILED);
@@ -467,12 +479,11 @@ TEST_F(RpoGaugesTest, VerifiedRpoCountsOnlyFromABackupWhoseVerificationPassed) {
   EXPECT_EQ(VerifiedSnapshot("shop"), std::optional<Clock::TimePoint>(good));
   EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 3840);  // past the RPO
   EXPECT_EQ(Gauge("flightdeck_backup_rpo_seconds", "shop"), 3010);          // within it
-  v1::GetBackupTargetRequest get;
-  get.set_name("shop");
-  v1::BackupTarget status;
-  grpc::Status s = service_.GetBackupTarget(&context_, &get, &status);
+  s = service_.GetBackupTarget(&context_, &get, &status);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(status.status().achieved_rpo().seconds(), 3010);
+  EXPECT_EQ(status.status().verified_rpo().seconds(), 3840);
+  EXPECT_FALSE(status.status().rpo_met());
 
   // A verified backup that a later re-verification found broken stops counting: the target has
   // had no backup known to restore since its creation.

@@ -141,7 +141,8 @@ function Backups(props: { targets: BackupTarget[]; now: number }) {
 export function BackupRow(props: { t: BackupTarget; now: number; children?: preact.ComponentChildren }) {
   const { t, now } = props;
   const st = t.status;
-  const achieved = seconds(st?.achievedRpo);
+  // Only a backup known to restore (verification passed) meets the RPO.
+  const achieved = seconds(st?.verifiedRpo);
   const target = seconds(t.rpoTarget);
   return (
     <tr>
