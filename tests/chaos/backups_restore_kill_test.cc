@@ -17,7 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "tests/chaos/chaos.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/test_database.h"
 #include "tests/support/wait.h"

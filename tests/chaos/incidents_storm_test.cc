@@ -25,7 +25,7 @@
 #include <pistache/endpoint.h>
 
 #include "tests/chaos/chaos.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 
 namespace flightdeck::test::chaos {

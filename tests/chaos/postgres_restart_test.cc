@@ -18,7 +18,7 @@
 #include <pqxx/pqxx>
 
 #include "tests/chaos/chaos.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/wait.h"
 

@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/e2e/webhook_receiver.h"
 #include "tests/support/wait.h"

@@ -21,7 +21,7 @@
 
 #include "common/api/methods.h"
 #include "common/api/peers.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/wait.h"
 

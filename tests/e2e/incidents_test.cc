@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flightdeck/v1/incidents.grpc.pb.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/e2e/webhook_receiver.h"
 #include "tests/support/wait.h"

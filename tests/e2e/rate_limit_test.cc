@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/common/cache/test_servers.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/env.h"
 

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/api/methods.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 
 namespace flightdeck::test {

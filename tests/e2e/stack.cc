@@ -24,7 +24,7 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/env.h"
 #include "tests/support/test_database.h"
 

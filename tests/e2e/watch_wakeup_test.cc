@@ -18,7 +18,7 @@
 #include "flightdeck/v1/health.grpc.pb.h"
 #include "flightdeck/v1/incidents.grpc.pb.h"
 #include "flightdeck/v1/releases.grpc.pb.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/wait.h"
 

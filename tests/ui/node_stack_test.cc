@@ -22,7 +22,7 @@
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/e2e/stack.h"
 
 namespace flightdeck::test {

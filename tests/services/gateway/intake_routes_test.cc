@@ -11,7 +11,7 @@
 
 #include "common/grpc/metadata.h"
 #include "flightdeck/v1/incidents.grpc.pb.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/services/gateway/test_gateway.h"
 
 namespace flightdeck::gateway {

@@ -22,7 +22,7 @@
 #include "services/gateway/core/overview.h"
 #include "services/gateway/core/worker_pool.h"
 #include "services/gateway/gateway.h"
-#include "tests/e2e/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/test_database.h"
 
 namespace flightdeck::gateway::testing {
