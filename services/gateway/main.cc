@@ -263,6 +263,10 @@ int main() {
                     {{"open", static_cast<long long>(server.open_connections())}});
     }
     server.Stop();
+    // No stream may answer into the fronts once they are destroyed at the end of this scope.
+    if (!core.WaitStreamsAnswered(std::chrono::seconds(2))) {
+      fd::log::Warn("streams still unanswered at exit", {});
+    }
     gauges.Stop();
     jobs_worker.Stop();
   }
