@@ -42,7 +42,7 @@ RpoGauges::RpoGauges(BackupStore& store, const Clock& clock, metrics::Registry& 
 
 grpc::Status RpoGauges::Refresh() {
   std::vector<TargetRpo> targets;
-  if (grpc::Status s = store_.RpoFacts(&targets); !s.ok()) return s;
+  if (grpc::Status s = store_.RpoFacts("", &targets); !s.ok()) return s;
   const Clock::TimePoint now = clock_.Now();
   std::set<std::string> seen;
   for (const TargetRpo& t : targets) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "common/trace/trace.h"
 #include "services/backups/cron.h"
 #include "services/backups/pg_connection.h"
+#include "services/backups/rpo_gauges.h"
 #include "services/backups/target_destination.h"
 #include "services/backups/request_checks.h"
 #include "services/backups/storage_root.h"
@@ -148,28 +150,33 @@ grpc::Status BackupServiceImpl::CreateBackupTarget(grpc::ServerContext*, const v
 }
 
 grpc::Status BackupServiceImpl::FillStatus(const TargetRecord& record, v1::BackupTarget* target) {
-  std::vector<v1::Backup> recent;
-  if (grpc::Status s = store_.RecentBackups(record.target.name(), 200, &recent); !s.ok()) return s;
+  std::vector<TargetRpo> rpo;
+  if (grpc::Status s = store_.RpoFacts(record.target.name(), &rpo); !s.ok()) return s;
+  if (rpo.empty()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "backup target \"" + record.target.name() + "\" not found");
+  }
+  return FillStatus(record, rpo.front(), target);
+}
+
+grpc::Status BackupServiceImpl::FillStatus(const TargetRecord& record, const TargetRpo& rpo,
+                                           v1::BackupTarget* target) {
   v1::BackupTargetStatus* status = target->mutable_status();
   if (record.next_run_at) SetTimestamp(status->mutable_next_run_at(), *record.next_run_at);
-  const auto rpo_of = [this](const v1::Backup& b) {
-    const auto snapshot = Clock::TimePoint(std::chrono::seconds(b.snapshot_time().seconds()));
-    return std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - snapshot).count();
-  };
+  const Clock::TimePoint now = clock_.Now();
+  if (rpo.last_snapshot) status->mutable_achieved_rpo()->set_seconds(AchievedRpo(rpo, now).count());
+  // Only a backup known to restore meets the RPO: the figure the alert reads, from one query.
+  if (rpo.last_verified_snapshot) {
+    status->mutable_verified_rpo()->set_seconds(VerifiedRpo(rpo, now).count());
+    status->set_rpo_met(status->verified_rpo().seconds() <= record.target.rpo_target().seconds());
+  }
+  std::vector<v1::Backup> recent;
+  if (grpc::Status s = store_.RecentBackups(record.target.name(), 200, &recent); !s.ok()) return s;
   bool counting = true;
   for (const v1::Backup& b : recent) {  // newest first
-    const bool verified = b.verification().result() == v1::BackupVerification::PASSED;
     if (b.state() == v1::Backup::SUCCEEDED && status->last_success_id().empty()) {
       status->set_last_success_id(b.id());
       *status->mutable_last_success_at() = b.finished_at();
-      status->set_last_backup_verified(verified);
-      status->mutable_achieved_rpo()->set_seconds(rpo_of(b));
-    }
-    // Only a backup known to restore meets the RPO (rpo_gauges.h's VerifiedRpo, the alert's
-    // figure, from the same rows).
-    if (b.state() == v1::Backup::SUCCEEDED && verified && !status->has_verified_rpo()) {
-      status->mutable_verified_rpo()->set_seconds(rpo_of(b));
-      status->set_rpo_met(status->verified_rpo().seconds() <= record.target.rpo_target().seconds());
+      status->set_last_backup_verified(b.verification().result() == v1::BackupVerification::PASSED);
     }
     if (b.state() == v1::Backup::FAILED && status->last_failure_id().empty()) {
       status->set_last_failure_id(b.id());
@@ -199,10 +206,16 @@ grpc::Status BackupServiceImpl::ListBackupTargets(grpc::ServerContext*, const v1
                                                   v1::ListBackupTargetsResponse* out) {
   std::vector<TargetRecord> records;
   if (grpc::Status s = store_.ListTargets(&records); !s.ok()) return s;
+  std::vector<TargetRpo> facts;
+  if (grpc::Status s = store_.RpoFacts("", &facts); !s.ok()) return s;
+  std::unordered_map<std::string, const TargetRpo*> rpo_of;
+  for (const TargetRpo& f : facts) rpo_of.emplace(f.target, &f);
   for (const TargetRecord& r : records) {
+    const auto rpo = rpo_of.find(r.target.name());
+    if (rpo == rpo_of.end()) continue;  // deleted between the two reads
     v1::BackupTarget* t = out->add_backup_targets();
     *t = r.target;
-    if (grpc::Status s = FillStatus(r, t); !s.ok()) return s;
+    if (grpc::Status s = FillStatus(r, *rpo->second, t); !s.ok()) return s;
   }
   return grpc::Status::OK;
 }

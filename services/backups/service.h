@@ -38,7 +38,11 @@ class BackupServiceImpl final : public v1::BackupService::Service {
 
  private:
   const net::EgressPolicy* egress_ = nullptr;
-  // Fills target->status from its recent backups (RPO, last success/failure, verification).
+  // Fills target->status: the RPO figures from the target's RPO facts (the query the RPO gauges
+  // and their alert read), the last success and failure and the failure streak from its recent
+  // backups.
+  grpc::Status FillStatus(const TargetRecord& record, const TargetRpo& rpo, v1::BackupTarget* target);
+  // The same for one target, reading its RPO facts first.
   grpc::Status FillStatus(const TargetRecord& record, v1::BackupTarget* target);
   // A full backup id, or a unique prefix of at least 4 hex characters, as the full id.
   grpc::Status ResolveBackupId(const std::string& given, std::string* id);

@@ -88,7 +88,7 @@ BackupStore::BackupStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_
   pool_.Prepare("backups_target_rpo",
                 "SELECT t.name, t.rpo_target_s, (extract(epoch FROM t.created_at) * 1000000)::bigint, " +
                     NewestSuccessSnapshot("") + ", " + NewestSuccessSnapshot("AND b.verified = 'PASSED'") +
-                    " FROM backups.targets t ORDER BY t.name");
+                    " FROM backups.targets t WHERE ($1 = '' OR t.name = $1) ORDER BY t.name");
   pool_.Prepare("backups_target_update",
                 "UPDATE backups.targets SET database_url_sealed = $2, database_url_redacted = $3, "
                 "schedule = $4, keep_last = $5, keep_days = $6, rpo_target_s = $7, verify_after = $8, "
@@ -181,10 +181,10 @@ grpc::Status BackupStore::GetTarget(const std::string& name, TargetRecord* out) 
   });
 }
 
-grpc::Status BackupStore::RpoFacts(std::vector<TargetRpo>* out) {
+grpc::Status BackupStore::RpoFacts(const std::string& target, std::vector<TargetRpo>* out) {
   return pool_.Transact("backup target RPO facts", [&](pqxx::transaction_base& tx) {
     out->clear();
-    for (const pqxx::row& row : db::Exec(tx, "backups_target_rpo")) {
+    for (const pqxx::row& row : db::Exec(tx, "backups_target_rpo", target)) {
       TargetRpo& t = out->emplace_back();
       t.target = row[0].as<std::string>();
       t.rpo_target = std::chrono::seconds(row[1].as<long long>());

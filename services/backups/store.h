@@ -76,9 +76,10 @@ class BackupStore {
   grpc::Status CreateTarget(const TargetRecord& record, Clock::TimePoint now);
   grpc::Status GetTarget(const std::string& name, TargetRecord* out);
   grpc::Status ListTargets(std::vector<TargetRecord>* out);
-  // Every target's RPO facts, by name: one query, the newest success and the newest verified
-  // success found through backups_by_target (the RPO gauges read it every few seconds).
-  grpc::Status RpoFacts(std::vector<TargetRpo>* out);
+  // The RPO facts of one target, or of every target (target ""), by name: one query, the newest
+  // success and the newest verified success found through backups_by_target. The RPO gauges
+  // read it every few seconds, and the API's status reads it too, so both report one figure.
+  grpc::Status RpoFacts(const std::string& target, std::vector<TargetRpo>* out);
   // Rewrites the target; a changed schedule gets a new schedule job keyed by the new due time.
   grpc::Status UpdateTarget(const TargetRecord& record, Clock::TimePoint now);
   grpc::Status DeleteTarget(const std::string& name);

@@ -393,7 +393,7 @@ class RpoGaugesTest : public BackupServiceTest {
   }
   std::optional<Clock::TimePoint> VerifiedSnapshot(const std::string& target) {
     std::vector<TargetRpo> facts;
-    grpc::Status s = store_.RpoFacts(&facts);
+    grpc::Status s = store_.RpoFacts("", &facts);
     EXPECT_TRUE(s.ok()) << s.error_message();
     for (const TargetRpo& t : facts) {
       if (t.target == target) return t.last_verified_snapshot;
@@ -493,6 +493,40 @@ TEST_F(RpoGaugesTest, VerifiedRpoCountsOnlyFromABackupWhoseVerificationPassed) {
   Refresh();
   EXPECT_FALSE(VerifiedSnapshot("shop").has_value());
   EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 5520);
+}
+
+// The API reads its RPO from the gauges' query, not from a window of recent backups: a
+// verified backup behind more than 200 newer unverified ones still counts, in Get and List.
+TEST_F(RpoGaugesTest, TheApiAndTheGaugeAgreePastManyNewerUnverifiedBackups) {
+  v1::BackupTarget target = ShopTarget();
+  target.mutable_rpo_target()->set_seconds(86400);
+  v1::BackupTarget created;
+  ASSERT_TRUE(service_.CreateBackupTarget(&context_, &target, &created).ok());
+  Succeeded("shop", clock_.Now(), v1::BackupVerification::PASSED);
+  for (int i = 0; i < 201; ++i) {
+    clock_.Advance(1min);
+    Succeeded("shop", clock_.Now());
+  }
+  clock_.Advance(1min);
+  Refresh();
+  EXPECT_EQ(Gauge("flightdeck_backup_verified_rpo_seconds", "shop"), 202 * 60);
+
+  v1::GetBackupTargetRequest get;
+  get.set_name("shop");
+  v1::BackupTarget status;
+  grpc::Status s = service_.GetBackupTarget(&context_, &get, &status);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(status.status().verified_rpo().seconds(), 202 * 60);
+  EXPECT_EQ(status.status().achieved_rpo().seconds(), 60);
+  EXPECT_TRUE(status.status().rpo_met());
+  EXPECT_FALSE(status.status().last_backup_verified());
+
+  v1::ListBackupTargetsResponse list;
+  s = service_.ListBackupTargets(&context_, &v1::ListBackupTargetsRequest::default_instance(), &list);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(list.backup_targets_size(), 1);
+  EXPECT_EQ(list.backup_targets(0).status().verified_rpo().seconds(), 202 * 60);
+  EXPECT_TRUE(list.backup_targets(0).status().rpo_met());
 }
 
 }  // namespace
