@@ -4,6 +4,7 @@
 
 #include "common/db/db.h"
 #include "common/grpc/channel.h"
+#include "common/log/log.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/chatops/chatops_front.h"
 #include "services/gateway/core/call.h"
@@ -40,6 +41,21 @@ Gateway::~Gateway() = default;
 http::ServerResponse Gateway::ErrorResponse(int status, const std::string& message) {
   return http::ServerResponse{status, {{"Content-Type", "application/json"}},
                               ErrorJson(CodeForHttp(status), message)};
+}
+
+bool Gateway::Shutdown(http::Server& server, std::chrono::milliseconds grace) {
+  core_.EndStreams();
+  if (!server.Drain(grace)) {
+    log::Warn("connections still open after the shutdown grace; closing them",
+              {{"open", static_cast<long long>(server.open_connections())}});
+  }
+  server.Stop();
+  // The streams ended first; their last answers are under way.
+  if (!core_.WaitStreamsAnswered(grace)) {
+    log::Warn("streams still unanswered after the shutdown grace", {});
+    return false;
+  }
+  return true;
 }
 
 void Gateway::Handle(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,12 @@ class Gateway {
   void SetChatOps(chatops::ChatOpsFront* chatops) { chatops_ = chatops; }
 
   void Handle(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange);
+  // Graceful stop of `server`, which hands its requests to Handle: new connections are refused,
+  // open streams end at once with UNAVAILABLE ("watch again": watches never end by themselves),
+  // calls in flight get their answers within `grace`, the server stops, and then this waits for
+  // every stream's last answer, which runs through the fronts, so that this Gateway may be
+  // destroyed. Logs what the grace cut short; false when a stream was still unanswered.
+  bool Shutdown(http::Server& server, std::chrono::milliseconds grace);
   // What the HTTP server answers itself (malformed or oversized requests), in the one error
   // shape.
   static http::ServerResponse ErrorResponse(int status, const std::string& message);

@@ -254,19 +254,7 @@ int main() {
                               {"pid", static_cast<long long>(getpid())}});
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
-    // Drain first: new connections are refused at once, calls in flight get their answers
-    // (within FLIGHTDECK_SHUTDOWN_GRACE), and open streams end now with UNAVAILABLE, which
-    // tells their readers to watch again (watches never end by themselves).
-    core.EndStreams();
-    if (!server.Drain(cfg.common.shutdown_grace)) {
-      fd::log::Warn("connections still open after the shutdown grace; closing them",
-                    {{"open", static_cast<long long>(server.open_connections())}});
-    }
-    server.Stop();
-    // No stream may answer into the fronts once they are destroyed at the end of this scope.
-    if (!core.WaitStreamsAnswered(std::chrono::seconds(2))) {
-      fd::log::Warn("streams still unanswered at exit", {});
-    }
+    gateway.Shutdown(server, cfg.common.shutdown_grace);
     gauges.Stop();
     jobs_worker.Stop();
   }

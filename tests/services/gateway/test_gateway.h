@@ -80,9 +80,7 @@ class TestGateway {
   ~TestGateway() {
     // As the gateway's main does: streams end and give their last answers before the fronts
     // they answer through are destroyed.
-    core_->EndStreams();
-    EXPECT_TRUE(core_->WaitStreamsAnswered(std::chrono::seconds(5)));
-    http_->Stop();
+    EXPECT_TRUE(gateway_->Shutdown(*http_, std::chrono::seconds(5)));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
 
