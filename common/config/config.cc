@@ -316,6 +316,7 @@ CommonConfig LoadCommon(const Env& env, const std::string& process_name) {
   config.redis_timeout = env.Duration("FLIGHTDECK_REDIS_TIMEOUT", std::chrono::milliseconds(250));
   config.cache_ttl = env.Duration("FLIGHTDECK_CACHE_TTL", std::chrono::seconds(60));
   config.shutdown_grace = env.Duration("FLIGHTDECK_SHUTDOWN_GRACE", std::chrono::seconds(10));
+  config.grpc_idle_threads = static_cast<int>(env.Int("FLIGHTDECK_GRPC_IDLE_THREADS", 64, 2, 4096));
   return config;
 }
 

@@ -1,5 +1,6 @@
 #include "common/grpc/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <stdexcept>
 
@@ -13,11 +14,6 @@
 #include "common/metrics/metrics.h"
 
 namespace flightdeck::rpc {
-namespace {
-// Threads of the synchronous server kept waiting for calls (see Start).
-constexpr int kMinIdleCallThreads = 2;
-constexpr int kMaxIdleCallThreads = 64;
-}  // namespace
 
 Server::Server(ServerOptions options, metrics::Registry& registry)
     : options_(std::move(options)),
@@ -42,9 +38,11 @@ void Server::Start() {
   // exits, and the next call that finds none waiting starts a new one. Under concurrent calls
   // that is a thread created and destroyed per call (a profile of cached GETs through the
   // gateway: 4,500 short-lived threads in 6 s, 43% of the machine's CPU). Threads that finish
-  // a call keep waiting for the next one instead, up to kMaxIdleCallThreads.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, kMinIdleCallThreads);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, kMaxIdleCallThreads);
+  // a call keep waiting for the next one instead, up to idle_call_threads (idle ones beyond it
+  // exit after 10 s).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              std::min(2, options_.idle_call_threads));
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, options_.idle_call_threads);
   std::string address = options_.bind_address + ":" + std::to_string(options_.port);
   builder.AddListeningPort(address, MakeServerCredentials(options_.authorize), &port_);
   for (grpc::Service* service : services_) builder.RegisterService(service);

@@ -29,6 +29,9 @@ struct ServerOptions {
   // Decides every call before a handler sees it, with mutual TLS (no identities otherwise);
   // empty: every authenticated caller may call everything.
   CallAuthorizer authorize;
+  // Threads of the synchronous server that wait for the next call after finishing one (server.cc
+  // says why this is not gRPC's default of 2). Calls beyond them still get threads of their own.
+  int idle_call_threads = 64;
 };
 
 // A gRPC server with the tracing and RED-metrics interceptors and the standard

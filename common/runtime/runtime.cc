@@ -98,7 +98,13 @@ int RunService(const ServiceSpec& spec) {
 
     // With mutual TLS every call is checked against the one method table and the peer grants
     // before it reaches a handler (common/api/peers.h); plaintext has no identities to check.
-    rpc::Server server({cfg.bind_address, grpc_port, cfg.shutdown_grace, &api::AuthorizeCall}, registry);
+    rpc::ServerOptions server_options;
+    server_options.bind_address = cfg.bind_address;
+    server_options.port = grpc_port;
+    server_options.shutdown_grace = cfg.shutdown_grace;
+    server_options.authorize = &api::AuthorizeCall;
+    server_options.idle_call_threads = cfg.grpc_idle_threads;
+    rpc::Server server(server_options, registry);
     for (grpc::Service* service : component->GrpcServices()) server.AddService(service);
     http::AdminServer admin(cfg.bind_address, admin_port, registry, [&pool, &cache] {
       http::Readiness r;
