@@ -111,7 +111,7 @@ class Worker {
   // Claims what is due (up to 100 jobs) and runs it on the calling thread; returns how many ran
   // (tests).
   int RunOnce();
-  void Nudge();  // wake the pollers now (a job was just enqueued)
+  void Nudge();  // wake a sleeping poller now (a job was just enqueued): one per nudge
 
  private:
   struct Impl;

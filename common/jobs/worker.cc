@@ -26,7 +26,8 @@ struct Worker::Impl {
   Options options;
 
   std::mutex mu;
-  std::condition_variable wake;
+  std::condition_variable wake;       // the pollers: a nudge wakes one of them
+  std::condition_variable heartbeat_wake;
   std::map<std::string, Handler> handlers;
   std::vector<std::thread> threads;
   std::thread heartbeat;
@@ -106,7 +107,7 @@ struct Worker::Impl {
   void KeepLeases() {
     const auto every = std::max(options.lease / 3, std::chrono::milliseconds(50));
     std::unique_lock lock(mu);
-    while (!wake.wait_for(lock, every, [&] { return heartbeat_stopping; })) {
+    while (!heartbeat_wake.wait_for(lock, every, [&] { return heartbeat_stopping; })) {
       const std::vector<long long> ids(held.begin(), held.end());
       lock.unlock();
       for (long long id : ids) {
@@ -175,7 +176,7 @@ void Worker::Stop() {
     std::lock_guard lock(impl_->mu);
     impl_->heartbeat_stopping = true;
   }
-  impl_->wake.notify_all();
+  impl_->heartbeat_wake.notify_all();
   if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
 }
 
@@ -186,7 +187,10 @@ void Worker::Nudge() {
     std::lock_guard lock(impl_->mu);
     ++impl_->nudges;
   }
-  impl_->wake.notify_all();
+  // One job was enqueued: one poller claims it, and goes on claiming while it finds more. Waking
+  // every poller made each of the others run an empty claim transaction per nudge (three per
+  // release created, with the releases service's four pollers).
+  impl_->wake.notify_one();
 }
 
 }  // namespace flightdeck::jobs

@@ -108,6 +108,35 @@ TEST_F(JobsTest, StartedWorkerPicksUpANudgedJob) {
   EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 5s);  // Stop does not wait a poll
 }
 
+// A nudge wakes one poller, not all of them; it goes on claiming while it finds work, so every
+// job enqueued before the nudges still runs at once, whether each job had its own nudge or two
+// jobs shared one.
+TEST_F(JobsTest, NudgesWakeOnePollerEachAndEveryNudgedJobRunsPromptly) {
+  Worker::Options options = WorkerOptions("worker-a", 3);
+  options.poll_interval = 60s;  // only the nudges can wake it in time
+  Worker worker(queue_, options);
+  std::atomic<int> runs{0};
+  worker.Handle("tick", [&](const Job&) {
+    runs.fetch_add(1);
+    return grpc::Status::OK;
+  });
+  worker.Start();
+  std::this_thread::sleep_for(100ms);  // every poller found the queue empty and sleeps
+  for (int i = 0; i < 3; ++i) {
+    long long id = 0;
+    ASSERT_TRUE(queue_.Enqueue("tick", "", "{}", clock_.Now(), {}, &id).ok());
+    worker.Nudge();
+  }
+  EXPECT_TRUE(WaitFor([&] { return runs.load() == 3; }, 5s));
+  for (int i = 0; i < 2; ++i) {  // two jobs, one nudge
+    long long id = 0;
+    ASSERT_TRUE(queue_.Enqueue("tick", "", "{}", clock_.Now(), {}, &id).ok());
+  }
+  worker.Nudge();
+  EXPECT_TRUE(WaitFor([&] { return runs.load() == 5; }, 5s));
+  worker.Stop();
+}
+
 TEST_F(JobsTest, TwoWorkersRunEveryJobExactlyOnce) {
   constexpr int kJobs = 200;
   std::vector<long long> ids;
