@@ -4,6 +4,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -86,18 +87,25 @@ TEST_F(JobsTest, FailingHandlerIsRetriedAfterBackoff) {
   EXPECT_EQ(calls, 2);
 }
 
-TEST_F(JobsTest, StartedWorkerPicksUpANudgedJob) {
-  Worker::Options options = WorkerOptions("worker-a", 2);
-  options.poll_interval = 60s;  // only the nudge can wake it in time
-  Worker worker(queue_, options);
-  std::atomic<int> runs{0};
-  worker.Handle("tick", [&](const Job&) {
+// A started worker whose pollers only a nudge wakes in time, counting the "tick" jobs it runs;
+// returned once every poller has found the queue empty and gone to sleep.
+std::unique_ptr<Worker> StartSleepyWorker(Queue& queue, int threads, std::atomic<int>& runs) {
+  Worker::Options options = WorkerOptions("worker-a", threads);
+  options.poll_interval = 60s;
+  auto worker = std::make_unique<Worker>(queue, options);
+  worker->Handle("tick", [&runs](const Job&) {
     runs.fetch_add(1);
     return grpc::Status::OK;
   });
-  worker.Start();
-  // Let both pollers find the queue empty and go to sleep.
+  worker->Start();
   std::this_thread::sleep_for(100ms);
+  return worker;
+}
+
+TEST_F(JobsTest, StartedWorkerPicksUpANudgedJob) {
+  std::atomic<int> runs{0};
+  std::unique_ptr<Worker> started = StartSleepyWorker(queue_, 2, runs);
+  Worker& worker = *started;
   long long id = 0;
   ASSERT_TRUE(queue_.Enqueue("tick", "", "{}", clock_.Now(), {}, &id).ok());
   worker.Nudge();
@@ -112,16 +120,9 @@ TEST_F(JobsTest, StartedWorkerPicksUpANudgedJob) {
 // job enqueued before the nudges still runs at once, whether each job had its own nudge or two
 // jobs shared one.
 TEST_F(JobsTest, NudgesWakeOnePollerEachAndEveryNudgedJobRunsPromptly) {
-  Worker::Options options = WorkerOptions("worker-a", 3);
-  options.poll_interval = 60s;  // only the nudges can wake it in time
-  Worker worker(queue_, options);
   std::atomic<int> runs{0};
-  worker.Handle("tick", [&](const Job&) {
-    runs.fetch_add(1);
-    return grpc::Status::OK;
-  });
-  worker.Start();
-  std::this_thread::sleep_for(100ms);  // every poller found the queue empty and sleeps
+  std::unique_ptr<Worker> started = StartSleepyWorker(queue_, 3, runs);
+  Worker& worker = *started;
   for (int i = 0; i < 3; ++i) {
     long long id = 0;
     ASSERT_TRUE(queue_.Enqueue("tick", "", "{}", clock_.Now(), {}, &id).ok());
