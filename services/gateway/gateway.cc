@@ -1,5 +1,7 @@
 #include "services/gateway/gateway.h"
 
+#include <algorithm>
+
 #include <grpcpp/grpcpp.h>
 
 #include "common/db/db.h"
@@ -44,14 +46,17 @@ http::ServerResponse Gateway::ErrorResponse(int status, const std::string& messa
 }
 
 bool Gateway::Shutdown(http::Server& server, std::chrono::milliseconds grace) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
   core_.EndStreams();
   if (!server.Drain(grace)) {
     log::Warn("connections still open after the shutdown grace; closing them",
               {{"open", static_cast<long long>(server.open_connections())}});
   }
   server.Stop();
-  // The streams ended first; their last answers are under way.
-  if (!core_.WaitStreamsAnswered(grace)) {
+  // The streams ended first, so their last answers are under way: what is left of the grace,
+  // and at least 2 s when the drain used it all.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (!core_.WaitStreamsAnswered(std::max(left, std::chrono::milliseconds(2000)))) {
     log::Warn("streams still unanswered after the shutdown grace", {});
     return false;
   }
