@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "common/db/db.h"
@@ -29,6 +31,11 @@ namespace {
 
 // pg_dump's output goes to the sink in pieces of this size (the last may be shorter).
 constexpr size_t kPieceSize = 64 * 1024;
+// The data pipe holds this much (Linux's default is 64 KiB). With the default, pg_dump stopped
+// whenever the pipe was full, i.e. every time we compressed a piece, and the two took turns
+// instead of running side by side. 1 MiB is the most an unprivileged process may ask for
+// (/proc/sys/fs/pipe-max-size); a refusal keeps the default.
+constexpr int kDataPipeSize = 1 << 20;
 // How much of a failing tool's stderr a status message carries.
 constexpr size_t kStderrKept = 8192;
 
@@ -172,6 +179,7 @@ grpc::Status Spawn(const std::vector<std::string>& args, const std::string& pass
     piped = piped && child_in.is_open() && process::MoveAboveStdio(&child_in);
   }
   if (!piped) return grpc::Status(grpc::StatusCode::INTERNAL, what + ErrnoText(errno));
+  (void)fcntl(data == DataPipe::kToStdin ? child->in.get() : child->out.get(), F_SETPIPE_SZ, kDataPipeSize);
   int out_fd = data == DataPipe::kToStdin ? err_write.get() : child_out.get();
 
   pid_t pid = fork();
@@ -332,10 +340,13 @@ constexpr char kListTables[] =
     "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
     "ORDER BY 1, 2";
 
-void CountTables(pqxx::transaction_base& tx, std::map<std::string, long long>* out) {
+// Stops early, with the counts incomplete, once `*stop` is set.
+void CountTables(pqxx::transaction_base& tx, std::map<std::string, long long>* out,
+                 const std::atomic<bool>* stop = nullptr) {
   out->clear();
   pqxx::result tables = tx.exec(kListTables);
   for (const pqxx::row& row : tables) {
+    if (stop != nullptr && stop->load()) return;
     std::string schema = row[0].as<std::string>();
     std::string table = row[1].as<std::string>();
     pqxx::row count =
@@ -345,6 +356,45 @@ void CountTables(pqxx::transaction_base& tx, std::map<std::string, long long>* o
 }
 
 using RepeatableReadOnly = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+// CountTables on a thread of its own, on the snapshot's connection, which nothing else uses
+// meanwhile. Finish() waits for it and throws what it threw; a count that was not waited for
+// (the dump failed) is cancelled and joined, so it never outlives the transaction.
+class BackgroundCount {
+ public:
+  BackgroundCount(pqxx::connection_base& conn, pqxx::transaction_base& tx,
+                  std::map<std::string, long long>* out)
+      : conn_(conn), thread_([this, &tx, out] {
+          try {
+            CountTables(tx, out, &stop_);
+          } catch (...) {
+            error_ = std::current_exception();
+          }
+        }) {}
+  BackgroundCount(const BackgroundCount&) = delete;
+  BackgroundCount& operator=(const BackgroundCount&) = delete;
+  ~BackgroundCount() {
+    if (!thread_.joinable()) return;
+    stop_ = true;
+    try {
+      conn_.cancel_query();
+    } catch (const std::exception&) {
+      // Nothing to cancel, or the connection is gone: the count ends by itself either way.
+    }
+    thread_.join();
+  }
+
+  void Finish() {
+    thread_.join();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  pqxx::connection_base& conn_;
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;
+  std::thread thread_;  // last: it starts once the members it uses exist
+};
 
 bool ValidDatabaseName(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
@@ -430,14 +480,15 @@ grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
     manifest->snapshot_time = std::chrono::system_clock::time_point(
         std::chrono::microseconds(snapshot[1].as<long long>()));
     manifest->server_version = snapshot[2].as<std::string>();
-    stage = "cannot count the rows of " + where;
-    CountTables(tx, &manifest->row_counts);
 
     Child child;
     grpc::Status started = Spawn({pg_dump_path, "--snapshot=" + manifest->snapshot_id, "-Fc", "-Z0",
                                   "--no-password", "--dbname=" + connection.conninfo},
                                  connection.password, DataPipe::kFromStdout, &child);
     if (!started.ok()) return started;
+    // The rows are counted while pg_dump runs, in the snapshot it reads: counting first (a scan
+    // of every table) added its whole time to every backup.
+    BackgroundCount count(conn, tx, &manifest->row_counts);
     BoundedText stderr_text;
     grpc::Status streamed = StreamDump(&child, sink, &manifest->bytes_dumped, &stderr_text);
     if (!streamed.ok()) return streamed;
@@ -445,6 +496,8 @@ grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       return ToolFailed(child, status, &stderr_text, connection.secrets);
     }
+    stage = "cannot count the rows of " + where;
+    count.Finish();
     // pg_dump holds its own copy of the snapshot once started, so this commit only ends ours;
     // a failure still means the source connection broke mid-run, which deserves a look.
     stage = "the snapshot connection to " + where + " failed during pg_dump";

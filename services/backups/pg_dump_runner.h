@@ -40,12 +40,13 @@ using ByteSink = std::function<bool(const uint8_t* data, size_t size)>;
 std::vector<std::string> ToolEnvironment(const char* const* inherited, const std::string& password);
 
 // Dumps a database consistently: opens a REPEATABLE READ transaction on it, exports its
-// snapshot, counts the rows of every user table (not pg_catalog/information_schema) in that
-// snapshot, then runs `pg_dump --snapshot=<id> -Fc -Z0` directly (no shell) with the password
-// in PGPASSWORD (never on the command line) and streams its stdout to `sink` in fixed-size
-// pieces (memory does not grow with the database). A non-zero exit, a signal, a sink failure or
-// a lost connection fails with the reason (pg_dump's stderr, truncated, with any password
-// removed). pg_dump_path defaults to /usr/lib/postgresql/15/bin/pg_dump.
+// snapshot, runs `pg_dump --snapshot=<id> -Fc -Z0` directly (no shell) with the password in
+// PGPASSWORD (never on the command line) and streams its stdout to `sink` in fixed-size pieces
+// (memory does not grow with the database). Meanwhile a second thread counts the rows of every
+// user table (not pg_catalog/information_schema) in the same snapshot. A non-zero exit, a
+// signal, a sink failure or a lost connection fails with the reason (pg_dump's stderr,
+// truncated, with any password removed). pg_dump_path defaults to
+// /usr/lib/postgresql/15/bin/pg_dump.
 grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
                           DumpManifest* manifest,
                           const std::string& pg_dump_path = "/usr/lib/postgresql/15/bin/pg_dump");
