@@ -10,18 +10,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 #include "common/db/db.h"
 #include "common/process/process.h"
+#include "services/backups/archive_rows.h"
 #include "services/backups/pg_connection.h"
 
 extern char** environ;
@@ -330,71 +329,85 @@ grpc::Status FromException(const std::string& what, const std::exception& e,
   return grpc::Status(code, what + ": " + Scrub(Trim(e.what()), secrets));
 }
 
+long long CountTable(pqxx::transaction_base& tx, const std::string& schema, const std::string& table) {
+  pqxx::row count = tx.exec1("SELECT count(*) FROM " + tx.quote_name(schema) + "." + tx.quote_name(table));
+  return count[0].as<long long>();
+}
+
 // Every user table, ordinary and partitioned (their partitions are ordinary tables too), as
-// pg_dump sees them; other sessions' temporary tables are neither dumped nor readable.
-constexpr char kListTables[] =
-    "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind IN ('r', 'p') "
-    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-    "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
+// pg_dump sees them (other sessions' temporary tables are neither dumped nor readable), each with
+// what its count(*) reads: itself and every table that inherits from it, at any depth.
+constexpr char kListTablesWithDescendants[] =
+    "WITH RECURSIVE tables AS ("
+    "  SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
+    "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "  WHERE c.relkind IN ('r', 'p') "
+    "  AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'), "
+    "members(root, member) AS ("
+    "  SELECT oid, oid FROM tables "
+    "  UNION SELECT m.root, i.inhrelid FROM members m "
+    "  JOIN pg_catalog.pg_inherits i ON i.inhparent = m.member) "
+    "SELECT t.nspname, t.relname, m.member::bigint, c.relkind::text FROM tables t "
+    "JOIN members m ON m.root = t.oid JOIN pg_catalog.pg_class c ON c.oid = m.member "
     "ORDER BY 1, 2";
 
-// Stops early, with the counts incomplete, once `*stop` is set.
-void CountTables(pqxx::transaction_base& tx, std::map<std::string, long long>* out,
-                 const std::atomic<bool>* stop = nullptr) {
-  out->clear();
-  pqxx::result tables = tx.exec(kListTables);
-  for (const pqxx::row& row : tables) {
-    if (stop != nullptr && stop->load()) return;
+struct TableToCount {
+  std::string schema;
+  std::string name;
+  std::vector<uint32_t> stored;  // itself and its descendants that hold rows of their own
+  bool countable_from_archive = true;  // false: a foreign table among them (pg_dump dumps no rows)
+};
+
+std::vector<TableToCount> TablesToCount(pqxx::transaction_base& tx) {
+  std::vector<TableToCount> tables;
+  for (const pqxx::row& row : tx.exec(kListTablesWithDescendants)) {
     std::string schema = row[0].as<std::string>();
-    std::string table = row[1].as<std::string>();
-    pqxx::row count =
-        tx.exec1("SELECT count(*) FROM " + tx.quote_name(schema) + "." + tx.quote_name(table));
-    (*out)[schema + "." + table] = count[0].as<long long>();
+    std::string name = row[1].as<std::string>();
+    if (tables.empty() || tables.back().schema != schema || tables.back().name != name) {
+      tables.push_back({std::move(schema), std::move(name), {}, true});
+    }
+    const std::string kind = row[3].as<std::string>();
+    if (kind == "r") {
+      tables.back().stored.push_back(static_cast<uint32_t>(row[2].as<long long>()));
+    } else if (kind != "p") {  // a partitioned table holds no rows itself
+      tables.back().countable_from_archive = false;
+    }
+  }
+  return tables;
+}
+
+void CountTables(pqxx::transaction_base& tx, std::map<std::string, long long>* out) {
+  out->clear();
+  for (const TableToCount& t : TablesToCount(tx)) {
+    (*out)[t.schema + "." + t.name] = CountTable(tx, t.schema, t.name);
+  }
+}
+
+// Each table's rows in the snapshot: from the archive where it holds all of them, else count(*)
+// in the snapshot (the dump is done by then, so this is the slow path for odd tables only).
+void CountRowsOfDump(pqxx::transaction_base& tx, const std::vector<TableToCount>& tables,
+                     const std::map<uint32_t, long long>* archived, DumpManifest* manifest) {
+  manifest->row_counts.clear();
+  manifest->counted_by_query.clear();
+  for (const TableToCount& t : tables) {
+    const std::string name = t.schema + "." + t.name;
+    bool from_archive = archived != nullptr && t.countable_from_archive;
+    long long rows = 0;
+    for (size_t i = 0; from_archive && i < t.stored.size(); ++i) {
+      auto it = archived->find(t.stored[i]);
+      from_archive = it != archived->end();
+      if (from_archive) rows += it->second;
+    }
+    if (!from_archive) {
+      rows = CountTable(tx, t.schema, t.name);
+      manifest->counted_by_query.push_back(name);
+    }
+    manifest->row_counts[name] = rows;
   }
 }
 
 using RepeatableReadOnly = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
-
-// CountTables on a thread of its own, on the snapshot's connection, which nothing else uses
-// meanwhile. Finish() waits for it and throws what it threw; a count that was not waited for
-// (the dump failed) is cancelled and joined, so it never outlives the transaction.
-class BackgroundCount {
- public:
-  BackgroundCount(pqxx::connection_base& conn, pqxx::transaction_base& tx,
-                  std::map<std::string, long long>* out)
-      : conn_(conn), thread_([this, &tx, out] {
-          try {
-            CountTables(tx, out, &stop_);
-          } catch (...) {
-            error_ = std::current_exception();
-          }
-        }) {}
-  BackgroundCount(const BackgroundCount&) = delete;
-  BackgroundCount& operator=(const BackgroundCount&) = delete;
-  ~BackgroundCount() {
-    if (!thread_.joinable()) return;
-    stop_ = true;
-    try {
-      conn_.cancel_query();
-    } catch (const std::exception&) {
-      // Nothing to cancel, or the connection is gone: the count ends by itself either way.
-    }
-    thread_.join();
-  }
-
-  void Finish() {
-    thread_.join();
-    if (error_) std::rethrow_exception(error_);
-  }
-
- private:
-  pqxx::connection_base& conn_;
-  std::atomic<bool> stop_{false};
-  std::exception_ptr error_;
-  std::thread thread_;  // last: it starts once the members it uses exist
-};
 
 bool ValidDatabaseName(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
@@ -481,23 +494,30 @@ grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
         std::chrono::microseconds(snapshot[1].as<long long>()));
     manifest->server_version = snapshot[2].as<std::string>();
 
+    const std::vector<TableToCount> tables = TablesToCount(tx);
     Child child;
     grpc::Status started = Spawn({pg_dump_path, "--snapshot=" + manifest->snapshot_id, "-Fc", "-Z0",
                                   "--no-password", "--dbname=" + connection.conninfo},
                                  connection.password, DataPipe::kFromStdout, &child);
     if (!started.ok()) return started;
-    // The rows are counted while pg_dump runs, in the snapshot it reads: counting first (a scan
-    // of every table) added its whole time to every backup.
-    BackgroundCount count(conn, tx, &manifest->row_counts);
+    // The rows are counted in the archive as it streams past: counting with SQL scanned every
+    // table once more, beside pg_dump's own scan, on the same cores.
+    ArchiveRowCounter counter;
+    ByteSink counted_sink = [&](const uint8_t* data, size_t size) {
+      counter.Feed(data, size);
+      return sink(data, size);
+    };
     BoundedText stderr_text;
-    grpc::Status streamed = StreamDump(&child, sink, &manifest->bytes_dumped, &stderr_text);
+    grpc::Status streamed = StreamDump(&child, counted_sink, &manifest->bytes_dumped, &stderr_text);
     if (!streamed.ok()) return streamed;
     int status = child.Wait();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       return ToolFailed(child, status, &stderr_text, connection.secrets);
     }
     stage = "cannot count the rows of " + where;
-    count.Finish();
+    const bool archive_read = counter.Finish();
+    if (!archive_read) manifest->archive_unread = counter.error();
+    CountRowsOfDump(tx, tables, archive_read ? &counter.rows() : nullptr, manifest);
     // pg_dump holds its own copy of the snapshot once started, so this commit only ends ours;
     // a failure still means the source connection broke mid-run, which deserves a look.
     stage = "the snapshot connection to " + where + " failed during pg_dump";

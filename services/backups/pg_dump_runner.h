@@ -24,9 +24,16 @@ struct DumpManifest {
   std::string snapshot_id;
   std::chrono::system_clock::time_point snapshot_time;  // now() inside the snapshot
   std::string server_version;                           // server_version setting
-  // "schema.table" -> rows in the snapshot; a partitioned table and each of its partitions
-  // appear (the parent's count includes its partitions' rows).
+  // "schema.table" -> rows in the snapshot, as count(*) of the table reads them: a partitioned
+  // table and each of its partitions appear (the parent's count includes its partitions' rows),
+  // and so does an inheritance parent (with its children's rows).
   std::map<std::string, long long> row_counts;
+  // The counts come from the archive itself as it streams past (ArchiveRowCounter). The tables
+  // named here were counted with count(*) in the snapshot after pg_dump finished instead: the
+  // archive holds no rows of theirs (a foreign table, say), or it could not be read, and then
+  // archive_unread says why and every table is here.
+  std::vector<std::string> counted_by_query;
+  std::string archive_unread;
   uint64_t bytes_dumped = 0;
 };
 
@@ -42,10 +49,10 @@ std::vector<std::string> ToolEnvironment(const char* const* inherited, const std
 // Dumps a database consistently: opens a REPEATABLE READ transaction on it, exports its
 // snapshot, runs `pg_dump --snapshot=<id> -Fc -Z0` directly (no shell) with the password in
 // PGPASSWORD (never on the command line) and streams its stdout to `sink` in fixed-size pieces
-// (memory does not grow with the database). Meanwhile a second thread counts the rows of every
-// user table (not pg_catalog/information_schema) in the same snapshot. A non-zero exit, a
-// signal, a sink failure or a lost connection fails with the reason (pg_dump's stderr,
-// truncated, with any password removed). pg_dump_path defaults to
+// (memory does not grow with the database). The rows of every user table (not
+// pg_catalog/information_schema) are counted in the archive on the way (see DumpManifest). A
+// non-zero exit, a signal, a sink failure or a lost connection fails with the reason (pg_dump's
+// stderr, truncated, with any password removed). pg_dump_path defaults to
 // /usr/lib/postgresql/15/bin/pg_dump.
 grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
                           DumpManifest* manifest,

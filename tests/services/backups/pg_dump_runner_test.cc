@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/db/db.h"
+#include "services/backups/archive_rows.h"
 #include "tests/support/test_database.h"
 
 // SIGPIPE keeps its default disposition in this binary on purpose: RestoreDatabase has to
@@ -70,6 +71,15 @@ void FillSource(const std::string& url) {
     INSERT INTO "Weird Name" SELECT 'k' || i, i FROM generate_series(1, 321) i;
     CREATE SCHEMA audit;
     CREATE TABLE audit.empty_log (id int);
+    -- What COPY text escapes, and rows that look like its end-of-data line.
+    CREATE TABLE notes (body text);
+    INSERT INTO notes VALUES (E'two\nlines'), ('\.'), (E'\\.\n\\.'), (''), (NULL), (E'tab\there');
+    -- Inheritance: the parent's count(*) includes its child's rows.
+    CREATE TABLE vehicles (id int, wheels int);
+    CREATE TABLE trucks (load_kg int) INHERITS (vehicles);
+    INSERT INTO vehicles SELECT i, 4 FROM generate_series(1, 10) i;
+    INSERT INTO trucks SELECT i, 6, i * 100 FROM generate_series(1, 3) i;
+    SELECT lo_from_bytea(0, convert_to(E'a large object\nwith lines\n\\.\n', 'UTF8'));
   )sql");
 }
 
@@ -220,7 +230,12 @@ TEST(DumpDatabaseTest, ManifestCountsAreExactlyWhatTheRestoreHoldsWhileWritesGoO
             30000);
   EXPECT_EQ(manifest.row_counts.at("public.Weird Name"), 321);
   EXPECT_EQ(manifest.row_counts.at("audit.empty_log"), 0);
-  EXPECT_EQ(manifest.row_counts.size(), 7u);
+  EXPECT_EQ(manifest.row_counts.at("public.notes"), 6);
+  EXPECT_EQ(manifest.row_counts.at("public.vehicles"), 13);
+  EXPECT_EQ(manifest.row_counts.at("public.trucks"), 3);
+  EXPECT_EQ(manifest.row_counts.size(), 10u);
+  EXPECT_TRUE(manifest.archive_unread.empty()) << manifest.archive_unread;
+  EXPECT_TRUE(manifest.counted_by_query.empty()) << manifest.counted_by_query.front();
   const long long events_in_snapshot = manifest.row_counts.at("public.events");
   EXPECT_GE(events_in_snapshot, 5010);
   EXPECT_GT(std::stoll(Query(source.url(), "SELECT count(*) FROM events")), events_in_snapshot)
@@ -377,6 +392,62 @@ TEST(DumpDatabaseTest, PgDumpGetsThePasswordThroughItsEnvironmentNeverItsArgumen
   EXPECT_EQ(wrapper.Read("env"), role.password());
   EXPECT_EQ(manifest.row_counts.at("public.t"), 10);
   EXPECT_GT(sink.data.size(), 0u);
+}
+
+TEST(DumpDatabaseTest, TheArchiveCountsAlikeInPiecesOfAnySizeAndNotWhenCutShort) {
+  test::TestDatabase source;
+  FillSource(source.url());
+  MemorySink sink;
+  DumpManifest manifest;
+  grpc::Status dumped = DumpDatabase(
+      source.url(), [&](const uint8_t* d, size_t n) { return sink.Append(d, n); }, &manifest);
+  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
+  const uint32_t accounts = static_cast<uint32_t>(std::stoul(Query(source.url(), "SELECT 'accounts'::regclass::oid")));
+
+  std::map<uint32_t, long long> whole;
+  for (size_t piece : {size_t{65536}, size_t{1}, size_t{13}, size_t{4099}}) {
+    ArchiveRowCounter counter;
+    for (size_t at = 0; at < sink.data.size(); at += piece) {
+      counter.Feed(reinterpret_cast<const uint8_t*>(sink.data.data() + at), std::min(piece, sink.data.size() - at));
+    }
+    ASSERT_TRUE(counter.Finish()) << "pieces of " << piece << ": " << counter.error();
+    if (whole.empty()) whole = counter.rows();
+    EXPECT_EQ(counter.rows(), whole) << "pieces of " << piece;
+  }
+  EXPECT_EQ(whole.at(accounts), 40000);
+  EXPECT_EQ(whole.size(), 9u) << "every ordinary table has its data block";
+
+  ArchiveRowCounter cut;
+  cut.Feed(reinterpret_cast<const uint8_t*>(sink.data.data()), sink.data.size() - 1);
+  EXPECT_FALSE(cut.Finish());
+}
+
+TEST(DumpDatabaseTest, WhatTheArchiveCannotCountIsCountedWithSqlInTheSnapshot) {
+  test::TestDatabase source;
+  Exec(source.url(), R"sql(
+    CREATE TABLE plain AS SELECT generate_series(1, 25) AS n;
+    CREATE EXTENSION file_fdw;
+    CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+    CREATE TABLE readings (v int);
+    INSERT INTO readings SELECT generate_series(1, 5);
+    -- A foreign child: count(*) of the parent reads it, pg_dump dumps no rows of it.
+    CREATE FOREIGN TABLE remote_readings () INHERITS (readings)
+      SERVER files OPTIONS (program 'printf "7\n8\n"');
+  )sql");
+  DumpManifest manifest;
+  grpc::Status dumped = DumpDatabase(source.url(), [](const uint8_t*, size_t) { return true; }, &manifest);
+  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
+  EXPECT_TRUE(manifest.archive_unread.empty()) << manifest.archive_unread;
+  EXPECT_EQ(manifest.row_counts, (std::map<std::string, long long>{{"public.plain", 25}, {"public.readings", 7}}));
+  EXPECT_EQ(manifest.counted_by_query, std::vector<std::string>{"public.readings"});
+
+  // An archive the service cannot read (compressed by a pg_dump that adds -Z1): every count by SQL.
+  FakeTool compressing("#!/bin/sh\nexec /usr/lib/postgresql/15/bin/pg_dump \"$@\" -Z1\n");
+  dumped = DumpDatabase(source.url(), [](const uint8_t*, size_t) { return true; }, &manifest, compressing.path());
+  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
+  EXPECT_NE(manifest.archive_unread.find("compressed"), std::string::npos) << manifest.archive_unread;
+  EXPECT_EQ(manifest.row_counts, (std::map<std::string, long long>{{"public.plain", 25}, {"public.readings", 7}}));
+  EXPECT_EQ(manifest.counted_by_query, (std::vector<std::string>{"public.plain", "public.readings"}));
 }
 
 // Sets variables for one test and puts the old values back.
