@@ -180,7 +180,8 @@ TEST(ArchiveRowCounterTest, RefusesWhatItCannotReadAndSaysWhy) {
       std::string error;
       CountInPieces(c.archive, piece, &finished, &error);
       EXPECT_FALSE(finished) << c.reason;
-      EXPECT_NE(error.find(c.reason), std::string::npos) << "expected \"" << c.reason << "\", got \"" << error << "\"";
+      EXPECT_NE(error.find(c.reason), std::string::npos)
+          << "expected \"" << c.reason << "\", got \"" << error << "\"";
     }
   }
 }

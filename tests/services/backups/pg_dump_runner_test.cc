@@ -112,6 +112,15 @@ struct MemorySink {
   }
 };
 
+// FillSource's tables in `source`, dumped into `sink`.
+void DumpFilledSource(const test::TestDatabase& source, MemorySink* sink) {
+  FillSource(source.url());
+  DumpManifest manifest;
+  grpc::Status dumped = DumpDatabase(
+      source.url(), [sink](const uint8_t* d, size_t n) { return sink->Append(d, n); }, &manifest);
+  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
+}
+
 // Feeds `data` in pieces of `step` bytes; fails (-1) once `fail_after` bytes were given.
 ByteSource FromMemory(const std::string& data, size_t step = 10000,
                       size_t fail_after = std::string::npos) {
@@ -396,19 +405,17 @@ TEST(DumpDatabaseTest, PgDumpGetsThePasswordThroughItsEnvironmentNeverItsArgumen
 
 TEST(DumpDatabaseTest, TheArchiveCountsAlikeInPiecesOfAnySizeAndNotWhenCutShort) {
   test::TestDatabase source;
-  FillSource(source.url());
   MemorySink sink;
-  DumpManifest manifest;
-  grpc::Status dumped = DumpDatabase(
-      source.url(), [&](const uint8_t* d, size_t n) { return sink.Append(d, n); }, &manifest);
-  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
-  const uint32_t accounts = static_cast<uint32_t>(std::stoul(Query(source.url(), "SELECT 'accounts'::regclass::oid")));
+  ASSERT_NO_FATAL_FAILURE(DumpFilledSource(source, &sink));
+  const uint32_t accounts =
+      static_cast<uint32_t>(std::stoul(Query(source.url(), "SELECT 'accounts'::regclass::oid")));
 
   std::map<uint32_t, long long> whole;
   for (size_t piece : {size_t{65536}, size_t{1}, size_t{13}, size_t{4099}}) {
     ArchiveRowCounter counter;
     for (size_t at = 0; at < sink.data.size(); at += piece) {
-      counter.Feed(reinterpret_cast<const uint8_t*>(sink.data.data() + at), std::min(piece, sink.data.size() - at));
+      const size_t n = std::min(piece, sink.data.size() - at);
+      counter.Feed(reinterpret_cast<const uint8_t*>(sink.data.data() + at), n);
     }
     ASSERT_TRUE(counter.Finish()) << "pieces of " << piece << ": " << counter.error();
     if (whole.empty()) whole = counter.rows();
@@ -434,19 +441,21 @@ TEST(DumpDatabaseTest, WhatTheArchiveCannotCountIsCountedWithSqlInTheSnapshot) {
     CREATE FOREIGN TABLE remote_readings () INHERITS (readings)
       SERVER files OPTIONS (program 'printf "7\n8\n"');
   )sql");
+  const std::map<std::string, long long> in_snapshot = {{"public.plain", 25}, {"public.readings", 7}};
+  auto discard = [](const uint8_t*, size_t) { return true; };
   DumpManifest manifest;
-  grpc::Status dumped = DumpDatabase(source.url(), [](const uint8_t*, size_t) { return true; }, &manifest);
+  grpc::Status dumped = DumpDatabase(source.url(), discard, &manifest);
   ASSERT_TRUE(dumped.ok()) << dumped.error_message();
   EXPECT_TRUE(manifest.archive_unread.empty()) << manifest.archive_unread;
-  EXPECT_EQ(manifest.row_counts, (std::map<std::string, long long>{{"public.plain", 25}, {"public.readings", 7}}));
+  EXPECT_EQ(manifest.row_counts, in_snapshot);
   EXPECT_EQ(manifest.counted_by_query, std::vector<std::string>{"public.readings"});
 
   // An archive the service cannot read (compressed by a pg_dump that adds -Z1): every count by SQL.
   FakeTool compressing("#!/bin/sh\nexec /usr/lib/postgresql/15/bin/pg_dump \"$@\" -Z1\n");
-  dumped = DumpDatabase(source.url(), [](const uint8_t*, size_t) { return true; }, &manifest, compressing.path());
+  dumped = DumpDatabase(source.url(), discard, &manifest, compressing.path());
   ASSERT_TRUE(dumped.ok()) << dumped.error_message();
   EXPECT_NE(manifest.archive_unread.find("compressed"), std::string::npos) << manifest.archive_unread;
-  EXPECT_EQ(manifest.row_counts, (std::map<std::string, long long>{{"public.plain", 25}, {"public.readings", 7}}));
+  EXPECT_EQ(manifest.row_counts, in_snapshot);
   EXPECT_EQ(manifest.counted_by_query, (std::vector<std::string>{"public.plain", "public.readings"}));
 }
 
@@ -589,12 +598,8 @@ TEST(DumpDatabaseTest, FailingSinkStopsPgDumpAndLeavesNothingRunning) {
 
 TEST(RestoreDatabaseTest, ConflictingObjectsFailWithPgRestoresMessage) {
   test::TestDatabase source;
-  FillSource(source.url());
   MemorySink sink;
-  DumpManifest manifest;
-  grpc::Status dumped = DumpDatabase(
-      source.url(), [&](const uint8_t* d, size_t n) { return sink.Append(d, n); }, &manifest);
-  ASSERT_TRUE(dumped.ok()) << dumped.error_message();
+  ASSERT_NO_FATAL_FAILURE(DumpFilledSource(source, &sink));
 
   test::TestDatabase target;
   Exec(target.url(), "CREATE TABLE accounts (something_else int)");
