@@ -124,9 +124,10 @@ class BackupStream {
 
 std::string Payload(const nlohmann::json& j) { return j.dump(); }
 
-// Beats for a running backup every few seconds, whatever the dump is doing (counting rows of a
-// large table can take minutes before pg_dump writes a byte), so that other replicas never
-// mistake a slow run for an abandoned one.
+// Beats for a running backup every few seconds, whatever the dump is doing (pg_dump may wait
+// minutes for a table's lock before it writes a byte, and counting the rows of a table the archive
+// holds none of can take minutes after its last), so that other replicas never mistake a slow
+// run for an abandoned one.
 class Heartbeat {
  public:
   Heartbeat(BackupStore& store, const Clock& clock, std::string id, std::chrono::milliseconds every)
