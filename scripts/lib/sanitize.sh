@@ -14,11 +14,13 @@ fd_sanitize_build_dir() {
 }
 
 # fd_sanitize_configure DIR configures DIR once (its log goes to DIR/configure.log), and again
-# when it was configured to define other tests than the C++ unit and integration tests.
+# when it was configured to define other tests than the C++ unit and integration tests or its
+# configure failed (a cache without build files).
 fd_sanitize_configure() {
   local dir=$1
   if [[ -f $dir/CMakeCache.txt ]]; then
-    grep -qx 'FD_TESTS:STRING=sanitized' "$dir/CMakeCache.txt" && return 0
+    grep -qx 'FD_TESTS:STRING=sanitized' "$dir/CMakeCache.txt" &&
+      [[ -f $dir/Makefile || -f $dir/build.ninja ]] && return 0
     cmake -S "$FD_ROOT" -B "$dir" -DFD_TESTS=sanitized >"$dir/configure.log" 2>&1 ||
       { cat "$dir/configure.log" >&2; return 1; }
     return 0
