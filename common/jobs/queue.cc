@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/db/autocommit.h"
 #include "common/db/db.h"
 #include "common/jobs/jobs.h"
 
@@ -54,15 +55,15 @@ Job JobFromRow(const pqxx::row& row) {
 }
 
 struct Statements {
-  std::string enqueue, find_key, expire, claim, extend, complete, lock_for_fail, retry, give_up,
+  std::string enqueue, find_key, claim, extend, complete, lock_for_fail, retry, give_up,
       get, lease_state;
 };
 
 Statements Names(const std::string& schema) {
   const std::string p = "jobs." + schema + ".";
-  return {p + "enqueue",  p + "find_key",      p + "expire", p + "claim",
-          p + "extend",   p + "complete",      p + "lock_for_fail", p + "retry",
-          p + "give_up",  p + "get",           p + "lease_state"};
+  return {p + "enqueue",  p + "find_key",      p + "claim",  p + "extend",
+          p + "complete", p + "lock_for_fail", p + "retry",  p + "give_up",
+          p + "get",      p + "lease_state"};
 }
 
 // Explains why a Complete/Fail found no running job leased to `owner`.
@@ -104,25 +105,32 @@ Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
                     " ON CONFLICT DO NOTHING RETURNING id");
   pool_.Prepare(n.find_key, "SELECT id FROM " + t +
                                 " WHERE key = $1 AND state IN ('pending', 'running')");
-  // A job whose worker died on its last allowed attempt must end, not be retried forever.
-  pool_.Prepare(n.expire,
-                "UPDATE " + t +
-                    " SET state = 'failed', updated_at = $1::timestamptz, lease_expires_at = NULL,"
+  // One statement claims: it first ends the jobs whose worker died on their last allowed
+  // attempt (they must not be retried forever), then takes the earliest due pending jobs and
+  // expired leases. Each of the two is its own ordered index scan on jobs_claim that stops at
+  // `limit` unlocked rows: one scan for "pending and due OR running and expired" had to read
+  // and sort every due job, which under a backlog made the claim the dearest statement of a
+  // release's first step.
+  pool_.Prepare(n.claim,
+                "WITH expired AS (UPDATE " + t +
+                    " SET state = 'failed', updated_at = $3::timestamptz, lease_expires_at = NULL,"
                     " last_error = 'lease of ' || COALESCE(lease_owner, '?') ||"
                     " ' expired during attempt ' || attempts || ' of ' || max_attempts"
                     " WHERE id IN (SELECT id FROM " + t +
-                    " WHERE state = 'running' AND lease_expires_at <= $1::timestamptz"
-                    " AND attempts >= max_attempts FOR UPDATE SKIP LOCKED)");
-  pool_.Prepare(n.claim,
-                "UPDATE " + t +
+                    " WHERE state = 'running' AND lease_expires_at <= $3::timestamptz"
+                    " AND attempts >= max_attempts FOR UPDATE SKIP LOCKED)),"
+                    " pending AS (SELECT id, due_at FROM " + t +
+                    " WHERE state = 'pending' AND due_at <= $3::timestamptz"
+                    " ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED),"
+                    " lapsed AS (SELECT id, due_at FROM " + t +
+                    " WHERE state = 'running' AND lease_expires_at <= $3::timestamptz"
+                    " AND attempts < max_attempts ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED),"
+                    " picked AS (SELECT id, due_at FROM pending UNION ALL SELECT id, due_at FROM lapsed"
+                    " ORDER BY due_at LIMIT $4)"
+                    " UPDATE " + t +
                     " SET state = 'running', lease_owner = $1, lease_expires_at = $2::timestamptz,"
                     " attempts = attempts + 1, updated_at = $3::timestamptz"
-                    " WHERE id IN (SELECT id FROM " + t +
-                    " WHERE (state = 'pending' AND due_at <= $3::timestamptz)"
-                    " OR (state = 'running' AND lease_expires_at <= $3::timestamptz"
-                    " AND attempts < max_attempts)"
-                    " ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
-                    " RETURNING " + kJobColumns);
+                    " WHERE id IN (SELECT id FROM picked) RETURNING " + kJobColumns);
   pool_.Prepare(n.extend,
                 "UPDATE " + t +
                     " SET lease_expires_at = $3::timestamptz, updated_at = $4::timestamptz"
@@ -196,9 +204,10 @@ grpc::Status Queue::Claim(const std::string& owner, int limit, std::chrono::mill
   const Statements n = Names(schema_);
   const Clock::TimePoint now = clock_.Now();
   std::vector<Job> claimed;
-  grpc::Status status = pool_.Transact("claim jobs", [&](pqxx::transaction_base& tx) {
-    claimed.clear();  // a retried transaction starts over
-    db::Exec(tx, n.expire, SqlTime(now));
+  // As with a COMMIT in doubt, jobs claimed by a run whose answer a lost connection swallowed
+  // are taken again when their lease expires.
+  grpc::Status status = db::Autocommit(pool_, "claim jobs", [&](pqxx::transaction_base& tx) {
+    claimed.clear();  // a re-run starts over
     pqxx::result rows = db::Exec(tx, n.claim, owner, SqlTime(now + lease), SqlTime(now), limit);
     for (const auto& row : rows) claimed.push_back(JobFromRow(row));
     return grpc::Status::OK;
@@ -223,7 +232,9 @@ grpc::Status Queue::Extend(long long id, const std::string& owner, std::chrono::
 grpc::Status Queue::Complete(long long id, const std::string& owner) {
   const Statements n = Names(schema_);
   const std::string now = SqlTime(clock_.Now());
-  return pool_.Transact("complete job", [&](pqxx::transaction_base& tx) {
+  return db::Autocommit(pool_, "complete job", [&](pqxx::transaction_base& tx) {
+    // A re-run after a lost connection that had completed the job reports it as not leased
+    // (state done): the worker logs that, and the job is done.
     if (!db::Exec(tx, n.complete, id, owner, now).empty()) return grpc::Status::OK;
     return LeaseMismatch(tx, n, id, owner);
   });

@@ -45,6 +45,33 @@ TEST_F(JobsTest, ClaimTakesDueJobsInDueOrderUpToTheLimit) {
   EXPECT_EQ(claimed[1].id, middle);
 }
 
+// Pending jobs and expired leases are found by two scans; one claim takes both in due order.
+TEST_F(JobsTest, ClaimTakesPendingJobsAndExpiredLeasesTogetherInDueOrder) {
+  long long lapsed = 0, early = 0, late = 0, last_try = 0;
+  RetryPolicy once;
+  once.max_attempts = 1;
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now() - 10s, {}, &lapsed).ok());
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now() - 9s, once, &last_try).ok());
+  std::vector<Job> claimed;
+  ASSERT_TRUE(queue_.Claim("worker-a", 2, kLease, &claimed).ok());
+  ASSERT_EQ(claimed.size(), 2u);
+  clock_.Advance(kLease);  // worker-a presumed dead
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now() - 20s, {}, &early).ok());
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now() - 1s, {}, &late).ok());
+
+  ASSERT_TRUE(queue_.Claim("worker-b", 2, kLease, &claimed).ok());
+  ASSERT_EQ(claimed.size(), 2u);
+  EXPECT_EQ(claimed[0].id, lapsed);  // due 10 s before worker-a's claim, 40 s before now
+  EXPECT_EQ(claimed[0].attempts, 2);
+  EXPECT_EQ(claimed[1].id, early);
+  EXPECT_EQ(StateOf(last_try), "failed");  // its lease expired on its last allowed attempt
+  EXPECT_EQ(StateOf(late), "pending");
+
+  ASSERT_TRUE(queue_.Claim("worker-b", 2, kLease, &claimed).ok());
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, late);
+}
+
 TEST_F(JobsTest, LeaseKeepsOthersOffUntilItExpires) {
   long long id = 0;
   ASSERT_TRUE(queue_.Enqueue("backup", "", "{}", clock_.Now(), {}, &id).ok());
