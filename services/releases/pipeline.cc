@@ -148,14 +148,11 @@ DriverResult Pipeline::RunDriver(const v1::Release& r, const std::string& action
   a.previous_image = r.previous_image();
   std::string status;
   DriverResult result;
-  if (grpc::Status s = store_.FindDriverAction(a.action_id, &status, &result); !s.ok()) {
-    return {false, 0, "", "cannot read driver action record: " + s.error_message()};
-  }
-  // Completed before (a crash came between the action and the state change): not again.
-  if (status == "succeeded" || status == "failed") return result;
-  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now()); !s.ok()) {
+  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, &result); !s.ok()) {
     return {false, 0, "", "cannot record driver action: " + s.error_message()};
   }
+  // Completed before (a crash came between the action and the state change): not again.
+  if (status != "started") return result;
   std::unique_ptr<Driver> driver = drivers_(r.driver().kind(), policies_.For(r.environment()));
   result = driver->Run(a);
   log::Info("driver action", {{"release_id", r.id()}, {"action", action}, {"weight", weight},

@@ -55,6 +55,33 @@ void FromRow(const pqxx::row& row, v1::Release* r) {
 
 std::string AdvancePayload(const std::string& id) { return "{\"release_id\":\"" + id + "\"}"; }
 
+// The JSON array of events that releases_admit and releases_change insert ({type, actor,
+// message, data}).
+grpc::Status EventsJson(const std::vector<NewEvent>& events, const std::string& what, std::string* out) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const NewEvent& e : events) {
+    nlohmann::json data = nlohmann::json::parse(e.data_json, nullptr, false);
+    if (data.is_discarded()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, what + ": event " + e.type + " data is not JSON");
+    }
+    array.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", std::move(data)}});
+  }
+  *out = array.dump();
+  return grpc::Status::OK;
+}
+
+// The ids of the events a statement inserted, from its comma-separated list in insertion order.
+std::vector<long long> IdsOf(const std::string& list) {
+  std::vector<long long> ids;
+  for (size_t from = 0; from < list.size();) {
+    size_t comma = list.find(',', from);
+    if (comma == std::string::npos) comma = list.size();
+    ids.push_back(std::stoll(list.substr(from, comma - from)));
+    from = comma + 1;
+  }
+  return ids;
+}
+
 }  // namespace
 
 ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), jobs_(jobs) {
@@ -115,13 +142,28 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
           "   AND ($6 = '' OR state = $6)"
           "   AND ($3::bigint IS NULL OR (created_at, id) < (" + db::MicrosParam(3) + ", $4::uuid))"
           " ORDER BY created_at DESC, id DESC LIMIT $5");
-  pool_.Prepare("releases_update",
-                "UPDATE releases.releases SET state = $2, queued = $3, revision = revision + 1, "
-                "updated_at = " + db::MicrosParam(4) + ", detail = $5::jsonb, "
+  // A change to a release in one statement: the release itself when $7 says it changed, its
+  // new timeline events ($8, a JSON array as for releases_admit; their ids come back in order)
+  // and, when $10 says so, its advance job due at $11 (a row as Queue::EnqueueIn writes it).
+  pool_.Prepare("releases_change",
+                "WITH changed AS (UPDATE releases.releases SET state = $2, queued = $3, "
+                "revision = revision + 1, updated_at = " + db::MicrosParam(4) + ", detail = $5::jsonb, "
                 "finished_at = CASE WHEN $6 THEN " + db::MicrosParam(4) + " ELSE finished_at END, "
                 "succeeded_at = CASE WHEN $2 = 'SUCCEEDED' AND succeeded_at IS NULL THEN " +
                     db::MicrosParam(4) + " ELSE succeeded_at END "
-                "WHERE id = $1::uuid RETURNING revision");
+                "WHERE id = $1::uuid AND $7 RETURNING revision), "
+                "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, "
+                "trace_id) SELECT $1::uuid, " + db::MicrosParam(4) + ", e.value->>'type', "
+                "e.value->>'actor', e.value->>'message', e.value->'data', $9 FROM "
+                "jsonb_array_elements($8::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
+                "RETURNING id), "
+                "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
+                "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" +
+                    std::string(kAdvanceJob) + "', NULL, jsonb_build_object('release_id', $1::uuid::text), "
+                    "'pending', " + db::MicrosParam(11) + ", $12::int, $13::int, $14::int, " +
+                    db::MicrosParam(4) + ", " + db::MicrosParam(4) + " WHERE $10) "
+                "SELECT (SELECT revision FROM changed), coalesce((SELECT string_agg(id::text, ',' "
+                "ORDER BY id) FROM timeline), '')");
   pool_.Prepare("releases_next_queued",
                 "SELECT id::text FROM releases.releases WHERE service = $1 AND environment = $2 "
                 "AND queued AND state = 'PENDING' ORDER BY created_at, id LIMIT 1 FOR UPDATE");
@@ -201,22 +243,16 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "status, started_at) VALUES ($1, $2::uuid, $3, $4, 'started', " + db::MicrosParam(5) +
                     ") ON CONFLICT (action_id) DO UPDATE SET attempts = "
                     "releases.driver_actions.attempts + 1, status = 'started', started_at = "
-                    "EXCLUDED.started_at");
+                    "EXCLUDED.started_at WHERE releases.driver_actions.status NOT IN "
+                    "('succeeded', 'failed') RETURNING 1");
   pool_.Prepare("driver_action_finish",
                 "UPDATE releases.driver_actions SET status = $2, exit_code = $3, output = $4, "
                 "error = $5, finished_at = " + db::MicrosParam(6) + " WHERE action_id = $1");
 }
 
 grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes changes) {
-  nlohmann::json events = nlohmann::json::array();
-  for (const NewEvent& e : changes.events) {
-    nlohmann::json data = nlohmann::json::parse(e.data_json, nullptr, false);
-    if (data.is_discarded()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "admit release: event " + e.type + " data is not JSON");
-    }
-    events.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", std::move(data)}});
-  }
-  const std::string events_json = events.dump();
+  std::string events_json;
+  if (grpc::Status s = EventsJson(changes.events, "admit release", &events_json); !s.ok()) return s;
   // Notifications and other releases' events need statements of their own, in a transaction
   // with the create; without them (the usual create) the create is one statement, committed
   // on its own: one round trip.
@@ -247,14 +283,7 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
     }
     release->set_id(r[0][0].as<std::string>());
     release->set_queued(r[0][1].as<bool>());
-    std::vector<long long> event_ids;
-    const std::string ids = r[0][2].as<std::string>();
-    for (size_t from = 0; from < ids.size();) {
-      size_t comma = ids.find(',', from);
-      if (comma == std::string::npos) comma = ids.size();
-      event_ids.push_back(std::stoll(ids.substr(from, comma - from)));
-      from = comma + 1;
-    }
+    const std::vector<long long> event_ids = IdsOf(r[0][2].as<std::string>());
     if (event_ids.size() != changes.events.size()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "admit release: events not all recorded");
     }
@@ -292,13 +321,6 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
       "release " + other.id() + " (" + other.version() + ") of " + other.service() +
           " is in flight in " + other.environment() + " (" + StateName(other.state()) +
           "): wait for it to finish, or create with \"queue\": true to run after it");
-}
-
-grpc::Status ReleaseStore::RecordEvent(pqxx::transaction_base& tx, const std::string& id,
-                                       const std::string& environment, long long at_us, const NewEvent& e,
-                                       const std::string& trace_id) {
-  pqxx::result r = db::Exec(tx, "releases_insert_event", id, at_us, e.type, e.actor, e.message, e.data_json, trace_id);
-  return EnqueueNotification(tx, id, environment, at_us, e, r[0][0].as<long long>());
 }
 
 bool ReleaseStore::Announces(const std::string& environment, const NewEvent& e) const {
@@ -380,16 +402,29 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     // The revision counts changes to the release itself. A change that only appends (pushed
     // observations, an event) keeps it, so a pipeline deciding meanwhile does not yield to it:
     // such a change schedules nothing, and yielding would leave the release stalled.
-    if (!google::protobuf::util::MessageDifferencer::Equals(original, release)) {
-      pqxx::result updated =
-          db::Exec(tx, "releases_update", id, StateName(release.state()), release.queued(),
-                   ToMicros(now), db::DetailJson(release), finished);
-      release.set_revision(updated[0][0].as<long long>());
+    const bool modified = !google::protobuf::util::MessageDifferencer::Equals(original, release);
+    std::string events_json;
+    if (grpc::Status s = EventsJson(changes.events, "update release", &events_json); !s.ok()) return s;
+    const long long now_us = ToMicros(now);
+    pqxx::result written = db::Exec(
+        tx, "releases_change", id, StateName(release.state()), release.queued(), now_us,
+        modified ? db::DetailJson(release) : std::string("{}"), finished, modified, events_json,
+        trace_id, changes.advance_at.has_value(), ToMicros(changes.advance_at.value_or(now)),
+        kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
+        static_cast<int>(kAdvanceRetry.max_backoff.count()));
+    if (modified) {
+      release.set_revision(written[0][0].as<long long>());
       SetTimestamp(release.mutable_updated_at(), now);
       changed.emplace_back(id, release.revision());
     }
-    for (const NewEvent& e : changes.events) {
-      if (grpc::Status s = RecordEvent(tx, id, release.environment(), ToMicros(now), e, trace_id); !s.ok()) {
+    const std::vector<long long> event_ids = IdsOf(written[0][1].as<std::string>());
+    if (event_ids.size() != changes.events.size()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "update release: events not all recorded");
+    }
+    for (size_t i = 0; i < event_ids.size(); ++i) {
+      const NewEvent& e = changes.events[i];
+      if (grpc::Status s = EnqueueNotification(tx, id, release.environment(), now_us, e, event_ids[i]);
+          !s.ok()) {
         return s;
       }
       // An ALERT event's data is the alert itself: it goes to incidents with this change.
@@ -408,17 +443,10 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
         if (values.empty()) return std::nullopt;
         return nlohmann::json(values).dump();
       };
-      db::Exec(tx, "releases_insert_observation", id, ToMicros(now), o.requests, o.errors,
+      db::Exec(tx, "releases_insert_observation", id, now_us, o.requests, o.errors,
                o.p99_latency_ms, changes.observation->window_ms,
                samples_json(changes.observation->samples.canary),
                samples_json(changes.observation->samples.baseline));
-    }
-    if (changes.advance_at) {
-      if (grpc::Status s = jobs_.EnqueueIn(tx, kAdvanceJob, "", AdvancePayload(id), *changes.advance_at,
-                                           kAdvanceRetry);
-          !s.ok()) {
-        return s;
-      }
     }
     if (changes.supersede_newer && release.state() == v1::Release::SUCCEEDED &&
         !release.rollback_target_id().empty()) {
@@ -641,30 +669,27 @@ grpc::Status ReleaseStore::AppendEvent(const std::string& id, Clock::TimePoint n
   });
 }
 
-grpc::Status ReleaseStore::FindDriverAction(const std::string& action_id, std::string* status,
-                                            DriverResult* result) {
+grpc::Status ReleaseStore::StartDriverAction(const std::string& action_id,
+                                             const DriverAction& action, Clock::TimePoint now,
+                                             std::string* status, DriverResult* result) {
   // Driver action records are single statements (a re-run after a lost connection is harmless:
   // start counts one attempt more, finish writes the same result): no BEGIN/COMMIT around them.
-  return db::Autocommit(pool_, "find driver action", [&](pqxx::transaction_base& tx) {
+  return db::Autocommit(pool_, "start driver action", [&](pqxx::transaction_base& tx) {
+    if (!db::Exec(tx, "driver_action_start", action_id, action.release.id(), action.action,
+                  action.weight, ToMicros(now)).empty()) {
+      *status = "started";
+      return grpc::Status::OK;
+    }
+    // It finished before (a crash came between the action and the state change).
     pqxx::result r = db::Exec(tx, "driver_action_find", action_id);
     if (r.empty()) {
-      status->clear();
-      return grpc::Status::OK;
+      return grpc::Status(grpc::StatusCode::INTERNAL, "driver action " + action_id + " vanished");
     }
     *status = r[0][0].as<std::string>();
     result->ok = *status == "succeeded";
     result->exit_code = r[0][1].as<int>();
     result->output = r[0][2].as<std::string>();
     result->error = r[0][3].as<std::string>();
-    return grpc::Status::OK;
-  });
-}
-
-grpc::Status ReleaseStore::StartDriverAction(const std::string& action_id,
-                                             const DriverAction& action, Clock::TimePoint now) {
-  return db::Autocommit(pool_, "start driver action", [&](pqxx::transaction_base& tx) {
-    db::Exec(tx, "driver_action_start", action_id, action.release.id(), action.action,
-             action.weight, ToMicros(now));
     return grpc::Status::OK;
   });
 }

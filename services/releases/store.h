@@ -160,18 +160,15 @@ class ReleaseStore {
   grpc::Status AppendEvent(const std::string& id, Clock::TimePoint now, const std::string& trace_id,
                            const NewEvent& event, v1::ReleaseEvent* out);
 
-  // Driver actions, keyed by their idempotency key.
-  grpc::Status FindDriverAction(const std::string& action_id, std::string* status,
-                                DriverResult* result);
+  // Driver actions, keyed by their idempotency key. Start records one more attempt ("started" in
+  // *status), unless the action finished before: then *status is "succeeded" or "failed", *result
+  // what it returned, and it must not run again.
   grpc::Status StartDriverAction(const std::string& action_id, const DriverAction& action,
-                                 Clock::TimePoint now);
+                                 Clock::TimePoint now, std::string* status, DriverResult* result);
   grpc::Status FinishDriverAction(const std::string& action_id, const DriverResult& result,
                                   Clock::TimePoint now);
 
  private:
-  // Inserts the event on id's timeline; enqueues its notification when wanted.
-  grpc::Status RecordEvent(pqxx::transaction_base& tx, const std::string& id, const std::string& environment,
-                           long long at_us, const NewEvent& e, const std::string& trace_id);
   // Whether the environment has notification targets for the kind this event announces.
   bool Announces(const std::string& environment, const NewEvent& e) const;
   // Enqueues the notification of an event already recorded as event_id, when wanted.
