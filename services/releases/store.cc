@@ -55,6 +55,30 @@ void FromRow(const pqxx::row& row, v1::Release* r) {
 
 std::string AdvancePayload(const std::string& id) { return "{\"release_id\":\"" + id + "\"}"; }
 
+// releases_admit's and releases_change's "timeline" CTE: the JSON array of events in parameter
+// `events` ({type, actor, message, data}) on the timeline of `release` (an SQL expression, from
+// the relations `from` lists), at parameter `at`, with the trace id in parameter `trace`. The ids
+// come back in the array's order.
+std::string TimelineCte(const std::string& release, const std::string& from, int at, int events, int trace) {
+  return "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, trace_id) "
+         "SELECT " + release + ", " + db::MicrosParam(at) + ", e.value->>'type', e.value->>'actor', "
+         "e.value->>'message', e.value->'data', $" + std::to_string(trace) + " FROM " + from +
+         "jsonb_array_elements($" + std::to_string(events) + "::jsonb) WITH ORDINALITY AS e(value, n) "
+         "ORDER BY e.n RETURNING id)";
+}
+
+// Their "advance" CTE: the advance job of the release whose id is the SQL text expression
+// `release_text`, a row as common/jobs' Queue::EnqueueIn writes it (queue.cc), due at parameter `due`, its retry policy in the three parameters from `retry`,
+// created at parameter `now`; `tail` ends the SELECT (its FROM and WHERE).
+std::string AdvanceCte(const std::string& release_text, int due, int retry, int now, const std::string& tail) {
+  const std::string created = db::MicrosParam(now);
+  return "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
+         "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" + std::string(kAdvanceJob) +
+         "', NULL, jsonb_build_object('release_id', " + release_text + "), 'pending', " +
+         db::MicrosParam(due) + ", $" + std::to_string(retry) + "::int, $" + std::to_string(retry + 1) +
+         "::int, $" + std::to_string(retry + 2) + "::int, " + created + ", " + created + tail + ")";
+}
+
 // The JSON array of events that releases_admit and releases_change insert ({type, actor,
 // message, data}).
 grpc::Status EventsJson(const std::vector<NewEvent>& events, const std::string& what, std::string* out) {
@@ -102,19 +126,10 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "kind, queued, detail) SELECT $1, $2, $3, $4, $5, $6, $7, $8, ") + db::MicrosParam(9) +
                     ", " + db::MicrosParam(9) + ", $10, $11 AND EXISTS (SELECT 1 FROM "
                     "releases.releases WHERE service = $1 AND environment = $2 AND NOT queued AND "
-                    "state IN " + kInFlightStates + "), $12::jsonb RETURNING id, queued), "
-                "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, "
-                "trace_id) SELECT admitted.id, " + db::MicrosParam(13) + ", e.value->>'type', "
-                "e.value->>'actor', e.value->>'message', e.value->'data', $15 FROM admitted, "
-                "jsonb_array_elements($14::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
-                "RETURNING id), "
-                "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
-                "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" +
-                    std::string(kAdvanceJob) + "', NULL, jsonb_build_object('release_id', "
-                    "admitted.id::text), 'pending', " + db::MicrosParam(16) + ", $17::int, $18::int, $19::int, " +
-                    db::MicrosParam(13) + ", " + db::MicrosParam(13) + " FROM admitted WHERE NOT "
-                    "admitted.queued) "
-                "SELECT admitted.id::text, admitted.queued, coalesce((SELECT string_agg(id::text, ',' "
+                    "state IN " + kInFlightStates + "), $12::jsonb RETURNING id, queued), " +
+                TimelineCte("admitted.id", "admitted, ", 13, 14, 15) + ", " +
+                AdvanceCte("admitted.id::text", 16, 17, 13, " FROM admitted WHERE NOT admitted.queued") +
+                " SELECT admitted.id::text, admitted.queued, coalesce((SELECT string_agg(id::text, ',' "
                 "ORDER BY id) FROM timeline), '') FROM admitted");
   pool_.Prepare("releases_in_flight",
                 std::string("SELECT ") + kColumns + " FROM releases.releases WHERE service = $1 "
@@ -151,18 +166,10 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                 "finished_at = CASE WHEN $6 THEN " + db::MicrosParam(4) + " ELSE finished_at END, "
                 "succeeded_at = CASE WHEN $2 = 'SUCCEEDED' AND succeeded_at IS NULL THEN " +
                     db::MicrosParam(4) + " ELSE succeeded_at END "
-                "WHERE id = $1::uuid AND $7 RETURNING revision), "
-                "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, "
-                "trace_id) SELECT $1::uuid, " + db::MicrosParam(4) + ", e.value->>'type', "
-                "e.value->>'actor', e.value->>'message', e.value->'data', $9 FROM "
-                "jsonb_array_elements($8::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
-                "RETURNING id), "
-                "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
-                "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" +
-                    std::string(kAdvanceJob) + "', NULL, jsonb_build_object('release_id', $1::uuid::text), "
-                    "'pending', " + db::MicrosParam(11) + ", $12::int, $13::int, $14::int, " +
-                    db::MicrosParam(4) + ", " + db::MicrosParam(4) + " WHERE $10) "
-                "SELECT (SELECT revision FROM changed), coalesce((SELECT string_agg(id::text, ',' "
+                "WHERE id = $1::uuid AND $7 RETURNING revision), " +
+                TimelineCte("$1::uuid", "", 4, 8, 9) + ", " +
+                AdvanceCte("$1::uuid::text", 11, 12, 4, " WHERE $10") +
+                " SELECT (SELECT revision FROM changed), coalesce((SELECT string_agg(id::text, ',' "
                 "ORDER BY id) FROM timeline), '')");
   pool_.Prepare("releases_next_queued",
                 "SELECT id::text FROM releases.releases WHERE service = $1 AND environment = $2 "
