@@ -148,7 +148,8 @@ DriverResult Pipeline::RunDriver(const v1::Release& r, const std::string& action
   a.previous_image = r.previous_image();
   std::string status;
   DriverResult result;
-  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, &result); !s.ok()) {
+  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, &result);
+      !s.ok()) {
     return {false, 0, "", "cannot record driver action: " + s.error_message()};
   }
   // Completed before (a crash came between the action and the state change): not again.

@@ -59,18 +59,21 @@ std::string AdvancePayload(const std::string& id) { return "{\"release_id\":\"" 
 // `events` ({type, actor, message, data}) on the timeline of `release` (an SQL expression, from
 // the relations `from` lists), at parameter `at`, with the trace id in parameter `trace`. The ids
 // come back in the array's order.
-std::string TimelineCte(const std::string& release, const std::string& from, int at, int events, int trace) {
-  return "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, trace_id) "
-         "SELECT " + release + ", " + db::MicrosParam(at) + ", e.value->>'type', e.value->>'actor', "
+std::string TimelineCte(const std::string& release, const std::string& from, int at, int events,
+                        int trace) {
+  return "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, "
+         "trace_id) SELECT " + release + ", " + db::MicrosParam(at) + ", e.value->>'type', e.value->>'actor', "
          "e.value->>'message', e.value->'data', $" + std::to_string(trace) + " FROM " + from +
          "jsonb_array_elements($" + std::to_string(events) + "::jsonb) WITH ORDINALITY AS e(value, n) "
          "ORDER BY e.n RETURNING id)";
 }
 
 // Their "advance" CTE: the advance job of the release whose id is the SQL text expression
-// `release_text`, a row as common/jobs' Queue::EnqueueIn writes it (queue.cc), due at parameter `due`, its retry policy in the three parameters from `retry`,
-// created at parameter `now`; `tail` ends the SELECT (its FROM and WHERE).
-std::string AdvanceCte(const std::string& release_text, int due, int retry, int now, const std::string& tail) {
+// `release_text`, a row as common/jobs' Queue::EnqueueIn writes it (queue.cc): due at parameter
+// `due`, its retry policy in the three parameters from `retry`, created at parameter `now`;
+// `tail` ends the SELECT (its FROM and WHERE).
+std::string AdvanceCte(const std::string& release_text, int due, int retry, int now,
+                       const std::string& tail) {
   const std::string created = db::MicrosParam(now);
   return "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
          "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" + std::string(kAdvanceJob) +
@@ -413,18 +416,21 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     std::string events_json;
     if (grpc::Status s = EventsJson(changes.events, "update release", &events_json); !s.ok()) return s;
     const long long now_us = ToMicros(now);
-    pqxx::result written = db::Exec(
-        tx, "releases_change", id, StateName(release.state()), release.queued(), now_us,
-        modified ? db::DetailJson(release) : std::string("{}"), finished, modified, events_json,
-        trace_id, changes.advance_at.has_value(), ToMicros(changes.advance_at.value_or(now)),
-        kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
-        static_cast<int>(kAdvanceRetry.max_backoff.count()));
-    if (modified) {
-      release.set_revision(written[0][0].as<long long>());
-      SetTimestamp(release.mutable_updated_at(), now);
-      changed.emplace_back(id, release.revision());
+    std::vector<long long> event_ids;
+    if (modified || !changes.events.empty() || changes.advance_at) {  // not for observations alone
+      pqxx::result written = db::Exec(
+          tx, "releases_change", id, StateName(release.state()), release.queued(), now_us,
+          modified ? db::DetailJson(release) : std::string("{}"), finished, modified, events_json,
+          trace_id, changes.advance_at.has_value(), ToMicros(changes.advance_at.value_or(now)),
+          kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
+          static_cast<int>(kAdvanceRetry.max_backoff.count()));
+      if (modified) {
+        release.set_revision(written[0][0].as<long long>());
+        SetTimestamp(release.mutable_updated_at(), now);
+        changed.emplace_back(id, release.revision());
+      }
+      event_ids = IdsOf(written[0][1].as<std::string>());
     }
-    const std::vector<long long> event_ids = IdsOf(written[0][1].as<std::string>());
     if (event_ids.size() != changes.events.size()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "update release: events not all recorded");
     }
