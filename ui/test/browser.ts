@@ -221,9 +221,12 @@ async function drive(s: string, t: { ci: string; alice: string; ingest: string; 
     await screenshot(page, "health");
 
     // A window's checklist: alice (OPERATOR) ticks the on-call item and the verdict passes.
+    // It opens daily twelve hours from now (UTC) for two hours: never open while the test runs,
+    // so its page shows the next opening. A fixed "0 2 * * SUN" was open on Sunday nights.
     const upkeep = `upkeep-${s}`;
+    const opensAt = (new Date().getUTCHours() + 12) % 24;
     await rest(baseUrl, adminToken, "POST", "/v1/windows", {
-      name: upkeep, kind: "MAINTENANCE", schedule: "0 2 * * SUN", duration: "7200s", environments: [upkeep],
+      name: upkeep, kind: "MAINTENANCE", schedule: `0 ${opensAt} * * *`, duration: "7200s", environments: [upkeep],
       checklist: [{ name: "on-call", check: "ONCALL_COVERAGE", required: true }] });
     await page.getByRole("link", { name: "Windows", exact: true }).click();
     await waitText(page, "the window's next opening", `[data-testid=next-${upkeep}]`, (x) => x.includes("(in "));
