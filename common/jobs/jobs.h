@@ -57,15 +57,29 @@ class Queue {
   grpc::Status Enqueue(const std::string& kind, const std::string& key, const std::string& payload,
                        Clock::TimePoint due_at, const RetryPolicy& policy = {},
                        long long* id = nullptr);
-  // Takes up to `limit` due jobs (pending and due, or running with an expired lease), marks them
-  // running under `owner` until now + lease, attempts + 1. Returned in due order. A job whose
-  // lease expired on its last allowed attempt is marked failed instead of being taken again.
   // The same, inside the caller's transaction, so that a state change and the work it schedules
   // commit together (or not at all). Throws what libpqxx throws; the caller's Transact maps it.
   grpc::Status EnqueueIn(pqxx::transaction_base& tx, const std::string& kind,
                          const std::string& key, const std::string& payload,
                          Clock::TimePoint due_at, const RetryPolicy& policy = {},
                          long long* id = nullptr);
+  // The same row as an INSERT for a statement of the caller's own, such as a CTE that schedules
+  // work in the round trip of the change that needs it. Each field is an SQL expression of that
+  // statement; `from` ends the INSERT's SELECT (its FROM and WHERE, or nothing).
+  struct RowSql {
+    std::string kind;                // text
+    std::string key = "NULL";        // text; NULL for none
+    std::string payload;             // jsonb
+    std::string due_at;              // timestamptz
+    std::string max_attempts;        // int, as RetryPolicy's three fields
+    std::string initial_backoff_ms;  // int
+    std::string max_backoff_ms;      // int
+    std::string created_at;          // timestamptz
+  };
+  std::string InsertSql(const RowSql& row, const std::string& from = "") const;
+  // Takes up to `limit` due jobs (pending and due, or running with an expired lease), marks them
+  // running under `owner` until now + lease, attempts + 1. Returned in due order. A job whose
+  // lease expired on its last allowed attempt is marked failed instead of being taken again.
   grpc::Status Claim(const std::string& owner, int limit, std::chrono::milliseconds lease,
                      std::vector<Job>* out);
   // The lease holder keeps a running job: its lease now ends at now + lease. FAILED_PRECONDITION

@@ -96,13 +96,9 @@ Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
     : pool_(pool), schema_(std::move(schema)), clock_(clock) {
   const std::string t = "\"" + schema_ + "\".jobs";
   const Statements n = Names(schema_);
-  pool_.Prepare(n.enqueue,
-                "INSERT INTO " + t +
-                    " (kind, key, payload, state, due_at, max_attempts, initial_backoff_ms,"
-                    " max_backoff_ms, created_at, updated_at)"
-                    " VALUES ($1, NULLIF($2, ''), $3::jsonb, 'pending', $4::timestamptz, $5, $6,"
-                    " $7, $8::timestamptz, $8::timestamptz)"
-                    " ON CONFLICT DO NOTHING RETURNING id");
+  pool_.Prepare(n.enqueue, InsertSql({"$1", "NULLIF($2, '')", "$3::jsonb", "$4::timestamptz", "$5::int",
+                                      "$6::int", "$7::int", "$8::timestamptz"}) +
+                               " ON CONFLICT DO NOTHING RETURNING id");
   pool_.Prepare(n.find_key, "SELECT id FROM " + t +
                                 " WHERE key = $1 AND state IN ('pending', 'running')");
   // One statement claims: it first ends the jobs whose worker died on their last allowed
@@ -152,6 +148,14 @@ Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
   pool_.Prepare(n.get, std::string("SELECT ") + kJobColumns + " FROM " + t + " WHERE id = $1");
   pool_.Prepare(n.lease_state,
                 "SELECT state, COALESCE(lease_owner, '') FROM " + t + " WHERE id = $1");
+}
+
+std::string Queue::InsertSql(const RowSql& row, const std::string& from) const {
+  return "INSERT INTO \"" + schema_ + "\".jobs (kind, key, payload, state, due_at, max_attempts,"
+         " initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT " + row.kind + ", " +
+         row.key + ", " + row.payload + ", 'pending', " + row.due_at + ", " + row.max_attempts + ", " +
+         row.initial_backoff_ms + ", " + row.max_backoff_ms + ", " + row.created_at + ", " +
+         row.created_at + (from.empty() ? "" : " " + from);
 }
 
 grpc::Status Queue::Enqueue(const std::string& kind, const std::string& key,

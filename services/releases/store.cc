@@ -63,38 +63,35 @@ std::string TimelineCte(const std::string& release, const std::string& from, int
                         int trace) {
   return "timeline AS (INSERT INTO releases.events (release_id, at, type, actor, message, data, "
          "trace_id) SELECT " + release + ", " + db::MicrosParam(at) + ", e.value->>'type', e.value->>'actor', "
-         "e.value->>'message', e.value->'data', $" + std::to_string(trace) + " FROM " + from +
+         "e.value->>'message', (e.value->>'data')::jsonb, $" + std::to_string(trace) + " FROM " + from +
          "jsonb_array_elements($" + std::to_string(events) + "::jsonb) WITH ORDINALITY AS e(value, n) "
          "ORDER BY e.n RETURNING id)";
 }
 
-// Their "advance" CTE: the advance job of the release whose id is the SQL text expression
-// `release_text`, a row as common/jobs' Queue::EnqueueIn writes it (queue.cc): due at parameter
-// `due`, its retry policy in the three parameters from `retry`, created at parameter `now`;
-// `tail` ends the SELECT (its FROM and WHERE).
-std::string AdvanceCte(const std::string& release_text, int due, int retry, int now,
-                       const std::string& tail) {
-  const std::string created = db::MicrosParam(now);
-  return "advance AS (INSERT INTO releases.jobs (kind, key, payload, state, due_at, max_attempts, "
-         "initial_backoff_ms, max_backoff_ms, created_at, updated_at) SELECT '" + std::string(kAdvanceJob) +
-         "', NULL, jsonb_build_object('release_id', " + release_text + "), 'pending', " +
-         db::MicrosParam(due) + ", $" + std::to_string(retry) + "::int, $" + std::to_string(retry + 1) +
-         "::int, $" + std::to_string(retry + 2) + "::int, " + created + ", " + created + tail + ")";
+// Their "advance" CTE: the advance job (kAdvanceJob, retried as kAdvanceRetry says) of the
+// release whose id is the SQL text expression `release_text`, due at parameter `due`, created at
+// parameter `now`; `from` ends its SELECT (its FROM and WHERE).
+std::string AdvanceCte(const jobs::Queue& jobs, const std::string& release_text, int due, int now,
+                       const std::string& from) {
+  return "advance AS (" +
+         jobs.InsertSql({"'" + std::string(kAdvanceJob) + "'", "NULL",
+                         "jsonb_build_object('release_id', " + release_text + ")", db::MicrosParam(due),
+                         std::to_string(kAdvanceRetry.max_attempts),
+                         std::to_string(kAdvanceRetry.initial_backoff.count()),
+                         std::to_string(kAdvanceRetry.max_backoff.count()), db::MicrosParam(now)},
+                        from) +
+         ")";
 }
 
 // The JSON array of events that releases_admit and releases_change insert ({type, actor,
-// message, data}).
-grpc::Status EventsJson(const std::vector<NewEvent>& events, const std::string& what, std::string* out) {
+// message, data}), each event's data as text: the statement casts it to jsonb, so data that is
+// not JSON fails the statement (INTERNAL, with PostgreSQL's message) without a parse here.
+std::string EventsJson(const std::vector<NewEvent>& events) {
   nlohmann::json array = nlohmann::json::array();
   for (const NewEvent& e : events) {
-    nlohmann::json data = nlohmann::json::parse(e.data_json, nullptr, false);
-    if (data.is_discarded()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, what + ": event " + e.type + " data is not JSON");
-    }
-    array.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", std::move(data)}});
+    array.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", e.data_json}});
   }
-  *out = array.dump();
-  return grpc::Status::OK;
+  return array.dump();
 }
 
 // The ids of the events a statement inserted, from its comma-separated list in insertion order.
@@ -121,8 +118,8 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
   // $11 asks to queue behind a release in flight; without it a release in flight makes the
   // INSERT break the unique index releases_one_in_flight. $14 is a JSON array of events
   // ({type, actor, message, data}), inserted in its order; their ids come back in that order.
-  // A release not queued gets its advance job ($16 due, $17..$19 retry policy) here too, a row
-  // as common/jobs' Queue::EnqueueIn writes it (queue.cc): the whole create is one statement.
+  // A release not queued gets its advance job (due at $16) here too: the whole create is one
+  // statement.
   pool_.Prepare("releases_admit",
                 std::string("WITH admitted AS (INSERT INTO releases.releases (service, environment, "
                 "version, commit_sha, image, state, created_by, trace_id, created_at, updated_at, "
@@ -131,7 +128,7 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                     "releases.releases WHERE service = $1 AND environment = $2 AND NOT queued AND "
                     "state IN " + kInFlightStates + "), $12::jsonb RETURNING id, queued), " +
                 TimelineCte("admitted.id", "admitted, ", 13, 14, 15) + ", " +
-                AdvanceCte("admitted.id::text", 16, 17, 13, " FROM admitted WHERE NOT admitted.queued") +
+                AdvanceCte(jobs_, "admitted.id::text", 16, 13, "FROM admitted WHERE NOT admitted.queued") +
                 " SELECT admitted.id::text, admitted.queued, coalesce((SELECT string_agg(id::text, ',' "
                 "ORDER BY id) FROM timeline), '') FROM admitted");
   pool_.Prepare("releases_in_flight",
@@ -162,7 +159,7 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
           " ORDER BY created_at DESC, id DESC LIMIT $5");
   // A change to a release in one statement: the release itself when $7 says it changed, its
   // new timeline events ($8, a JSON array as for releases_admit; their ids come back in order)
-  // and, when $10 says so, its advance job due at $11 (a row as Queue::EnqueueIn writes it).
+  // and, when $10 says so, its advance job due at $11.
   pool_.Prepare("releases_change",
                 "WITH changed AS (UPDATE releases.releases SET state = $2, queued = $3, "
                 "revision = revision + 1, updated_at = " + db::MicrosParam(4) + ", detail = $5::jsonb, "
@@ -171,7 +168,7 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
                     db::MicrosParam(4) + " ELSE succeeded_at END "
                 "WHERE id = $1::uuid AND $7 RETURNING revision), " +
                 TimelineCte("$1::uuid", "", 4, 8, 9) + ", " +
-                AdvanceCte("$1::uuid::text", 11, 12, 4, " WHERE $10") +
+                AdvanceCte(jobs_, "$1::uuid::text", 11, 4, "WHERE $10") +
                 " SELECT (SELECT revision FROM changed), coalesce((SELECT string_agg(id::text, ',' "
                 "ORDER BY id) FROM timeline), '')");
   pool_.Prepare("releases_next_queued",
@@ -261,8 +258,7 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
 }
 
 grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes changes) {
-  std::string events_json;
-  if (grpc::Status s = EventsJson(changes.events, "admit release", &events_json); !s.ok()) return s;
+  const std::string events_json = EventsJson(changes.events);
   // Notifications and other releases' events need statements of their own, in a transaction
   // with the create; without them (the usual create) the create is one statement, committed
   // on its own: one round trip.
@@ -281,9 +277,7 @@ grpc::Status ReleaseStore::Admit(v1::Release* release, bool queue, Changes chang
                    release->version(), release->commit_sha(), release->image(),
                    StateName(release->state()), release->created_by(), release->trace_id(), at,
                    v1::Release::Kind_Name(release->kind()), queue, db::DetailJson(*release), now_us,
-                   events_json, changes.trace_id, ToMicros(changes.advance_at.value_or(changes.now)),
-                   kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
-                   static_cast<int>(kAdvanceRetry.max_backoff.count()));
+                   events_json, changes.trace_id, ToMicros(changes.advance_at.value_or(changes.now)));
     } catch (const pqxx::unique_violation&) {
       // A release in flight, or one admitted between our look and our insert.
       lost_race = true;
@@ -413,17 +407,14 @@ grpc::Status ReleaseStore::Update(const std::string& id, long long expected_revi
     // observations, an event) keeps it, so a pipeline deciding meanwhile does not yield to it:
     // such a change schedules nothing, and yielding would leave the release stalled.
     const bool modified = !google::protobuf::util::MessageDifferencer::Equals(original, release);
-    std::string events_json;
-    if (grpc::Status s = EventsJson(changes.events, "update release", &events_json); !s.ok()) return s;
+    const std::string events_json = EventsJson(changes.events);
     const long long now_us = ToMicros(now);
     std::vector<long long> event_ids;
     if (modified || !changes.events.empty() || changes.advance_at) {  // not for observations alone
       pqxx::result written = db::Exec(
           tx, "releases_change", id, StateName(release.state()), release.queued(), now_us,
           modified ? db::DetailJson(release) : std::string("{}"), finished, modified, events_json,
-          trace_id, changes.advance_at.has_value(), ToMicros(changes.advance_at.value_or(now)),
-          kAdvanceRetry.max_attempts, static_cast<int>(kAdvanceRetry.initial_backoff.count()),
-          static_cast<int>(kAdvanceRetry.max_backoff.count()));
+          trace_id, changes.advance_at.has_value(), ToMicros(changes.advance_at.value_or(now)));
       if (modified) {
         release.set_revision(written[0][0].as<long long>());
         SetTimestamp(release.mutable_updated_at(), now);

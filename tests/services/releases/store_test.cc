@@ -1,0 +1,148 @@
+// Integration: what ReleaseStore's one-statement admit and change write, against the real
+// schema: the release, its timeline events in order with their data, and its advance job as
+// common/jobs would have enqueued it; event data that is not JSON refuses the whole write.
+#include <gtest/gtest.h>
+
+#include "common/clock/timestamps.h"
+#include "common/db/db.h"
+#include "common/db/migrate.h"
+#include "common/jobs/jobs.h"
+#include "services/releases/store.h"
+#include "tests/support/test_database.h"
+
+namespace flightdeck::releases {
+namespace {
+
+using namespace std::chrono_literals;
+using R = v1::Release;
+
+class ReleaseStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("releases"));
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  R NewRelease(const std::string& service) {
+    R r;
+    r.set_service(service);
+    r.set_environment("production");
+    r.set_version("v1");
+    r.set_commit_sha("abc1234");
+    r.set_state(R::PENDING);
+    r.set_kind(R::DEPLOY);
+    r.set_created_by("ci");
+    SetTimestamp(r.mutable_created_at(), clock_.Now());
+    return r;
+  }
+
+  std::vector<v1::ReleaseEvent> Events(const std::string& id) {
+    std::vector<v1::ReleaseEvent> events;
+    bool more = false;
+    EXPECT_TRUE(store_.ListEvents(id, 0, 100, &events, &more).ok());
+    return events;
+  }
+
+  test::TestDatabase database_;
+  db::Pool pool_{{database_.url(), 4, 5000ms, 4, "test"}};
+  FakeClock clock_;
+  jobs::Queue queue_{pool_, "releases", clock_};
+  ReleaseStore store_{pool_, queue_};
+};
+
+TEST_F(ReleaseStoreTest, AdmitWritesTheEventsInOrderAndTheAdvanceJobAsTheQueueWould) {
+  R r = NewRelease("checkout");
+  Changes changes;
+  changes.now = clock_.Now();
+  changes.trace_id = "trace-1";
+  changes.events.push_back({"created", "ci", "release created", R"({"version": "v1", "n": [1, 2]})"});
+  changes.events.push_back({"note", "ci", "second", "{}"});
+  ASSERT_TRUE(store_.Admit(&r, false, changes).ok());
+
+  const std::vector<v1::ReleaseEvent> events = Events(r.id());
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type(), "created");
+  EXPECT_EQ(events[0].data().fields().at("version").string_value(), "v1");
+  EXPECT_EQ(events[0].data().fields().at("n").list_value().values_size(), 2);
+  EXPECT_EQ(events[0].trace_id(), "trace-1");
+  EXPECT_EQ(events[1].type(), "note");
+  EXPECT_LT(events[0].id(), events[1].id());
+
+  std::vector<jobs::Job> due;
+  ASSERT_TRUE(queue_.Claim("test", 10, 60s, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].kind, kAdvanceJob);
+  EXPECT_EQ(due[0].payload, R"({"release_id": ")" + r.id() + R"("})");
+  EXPECT_EQ(due[0].max_attempts, kAdvanceRetry.max_attempts);
+  EXPECT_EQ(due[0].due_at, changes.now);
+  EXPECT_EQ(due[0].attempts, 1);
+}
+
+TEST_F(ReleaseStoreTest, EventDataThatIsNotJsonRefusesTheWholeAdmit) {
+  R r = NewRelease("payments");
+  Changes changes;
+  changes.now = clock_.Now();
+  changes.events.push_back({"created", "ci", "release created", "{not json"});
+  grpc::Status s = store_.Admit(&r, false, changes);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(s.error_message().find("json"), std::string::npos) << s.error_message();
+
+  R in_flight;
+  int queued = 0;
+  EXPECT_EQ(store_.InFlight("payments", "production", &in_flight, &queued).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  std::vector<jobs::Job> due;
+  ASSERT_TRUE(queue_.Claim("test", 10, 60s, &due).ok());
+  EXPECT_TRUE(due.empty());
+}
+
+TEST_F(ReleaseStoreTest, AChangeWritesItsEventsAndNextJobOrNothingAtAll) {
+  R r = NewRelease("search");
+  Changes created;
+  created.now = clock_.Now();
+  ASSERT_TRUE(store_.Admit(&r, false, created).ok());
+  std::vector<jobs::Job> due;
+  ASSERT_TRUE(queue_.Claim("test", 10, 60s, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+
+  clock_.Advance(5s);
+  R updated;
+  ASSERT_TRUE(store_
+                  .Update(r.id(), -1, clock_.Now(), "trace-2",
+                          [&](R& release, Changes& c) {
+                            release.set_state(R::CANARY);
+                            c.events.push_back({"canary", "pipeline", "canary at 10%", R"({"step": 1})"});
+                            c.advance_at = clock_.Now() + 30s;
+                            return grpc::Status::OK;
+                          },
+                          &updated)
+                  .ok());
+  EXPECT_EQ(updated.revision(), r.revision() + 1);
+  std::vector<v1::ReleaseEvent> events = Events(r.id());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data().fields().at("step").number_value(), 1);
+  clock_.Advance(30s);
+  ASSERT_TRUE(queue_.Claim("test", 10, 60s, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].kind, kAdvanceJob);
+
+  grpc::Status s = store_.Update(r.id(), -1, clock_.Now(), "",
+                                 [&](R& release, Changes& c) {
+                                   release.set_state(R::FAILED);
+                                   c.events.push_back({"failed", "pipeline", "failed", "not json"});
+                                   c.advance_at = clock_.Now();
+                                   return grpc::Status::OK;
+                                 },
+                                 nullptr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
+  R after;
+  ASSERT_TRUE(store_.Get(r.id(), &after).ok());
+  EXPECT_EQ(after.state(), R::CANARY);
+  EXPECT_EQ(after.revision(), updated.revision());
+  EXPECT_EQ(Events(r.id()).size(), 1u);
+  ASSERT_TRUE(queue_.Claim("test", 10, 60s, &due).ok());
+  EXPECT_TRUE(due.empty());
+}
+
+}  // namespace
+}  // namespace flightdeck::releases
