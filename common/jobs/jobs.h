@@ -17,6 +17,9 @@
 namespace flightdeck::db {
 class Pool;
 }
+namespace flightdeck::config {
+class Env;
+}
 namespace pqxx {
 class transaction_base;
 }
@@ -92,6 +95,10 @@ class Queue {
   // are used up.
   grpc::Status Fail(long long id, const std::string& owner, const std::string& error);
   grpc::Status Get(long long id, Job* out, std::string* state = nullptr);
+  // Deletes up to `limit` finished jobs: done ones last changed more than `keep_done` ago,
+  // failed ones more than `keep_failed` ago (zero keeps them). *deleted says how many went.
+  grpc::Status Prune(std::chrono::milliseconds keep_done, std::chrono::milliseconds keep_failed,
+                     int limit, int* deleted);
 
   const std::string& schema() const { return schema_; }
 
@@ -116,7 +123,18 @@ class Worker {
     int threads = 2;
     std::chrono::milliseconds poll_interval{500};
     std::chrono::milliseconds lease{30000};  // extended while the handler runs
+    // Finished jobs are deleted this long after their last change, by the thread that keeps
+    // the leases, at its first beat and every prune_interval: done ones after a day (River's
+    // default for completed jobs), failed ones after a week, so that what gave up can still be
+    // looked at. Zero keeps them for good. Without it the table and its claim index grow by
+    // every job ever run.
+    std::chrono::milliseconds keep_done{std::chrono::hours(24)};
+    std::chrono::milliseconds keep_failed{std::chrono::hours(24 * 7)};
+    std::chrono::milliseconds prune_interval{std::chrono::minutes(10)};
   };
+  // FLIGHTDECK_JOBS_KEEP_DONE and FLIGHTDECK_JOBS_KEEP_FAILED (durations; 0 keeps them for
+  // good), which every service's worker reads.
+  static void ReadRetention(const config::Env& env, Options* options);
   Worker(Queue& queue, Options options);
   ~Worker();
   void Handle(const std::string& kind, Handler handler);  // before Start

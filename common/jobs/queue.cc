@@ -56,14 +56,14 @@ Job JobFromRow(const pqxx::row& row) {
 
 struct Statements {
   std::string enqueue, find_key, claim, extend, complete, lock_for_fail, retry, give_up,
-      get, lease_state;
+      get, lease_state, prune;
 };
 
 Statements Names(const std::string& schema) {
   const std::string p = "jobs." + schema + ".";
   return {p + "enqueue",  p + "find_key",      p + "claim",  p + "extend",
           p + "complete", p + "lock_for_fail", p + "retry",  p + "give_up",
-          p + "get",      p + "lease_state"};
+          p + "get",      p + "lease_state",   p + "prune"};
 }
 
 // Explains why a Complete/Fail found no running job leased to `owner`.
@@ -146,6 +146,9 @@ Queue::Queue(db::Pool& pool, std::string schema, const Clock& clock)
                                " SET state = 'failed', last_error = $2, lease_expires_at = NULL,"
                                " updated_at = $3::timestamptz WHERE id = $1");
   pool_.Prepare(n.get, std::string("SELECT ") + kJobColumns + " FROM " + t + " WHERE id = $1");
+  pool_.Prepare(n.prune, "DELETE FROM " + t + " WHERE id IN (SELECT id FROM " + t +
+                            " WHERE (state = 'done' AND updated_at < $1::timestamptz)"
+                            " OR (state = 'failed' AND updated_at < $2::timestamptz) LIMIT $3)");
   pool_.Prepare(n.lease_state,
                 "SELECT state, COALESCE(lease_owner, '') FROM " + t + " WHERE id = $1");
 }
@@ -274,6 +277,22 @@ grpc::Status Queue::Get(long long id, Job* out, std::string* state) {
     }
     if (out != nullptr) *out = JobFromRow(r[0]);
     if (state != nullptr) *state = r[0][8].as<std::string>();
+    return grpc::Status::OK;
+  });
+}
+
+grpc::Status Queue::Prune(std::chrono::milliseconds keep_done, std::chrono::milliseconds keep_failed,
+                          int limit, int* deleted) {
+  *deleted = 0;
+  const Clock::TimePoint now = clock_.Now();
+  // Zero keeps them: a cut-off before any job was written.
+  const auto before = [&](std::chrono::milliseconds keep) {
+    return keep.count() > 0 ? SqlTime(now - keep) : std::string("1970-01-01 00:00:00+00");
+  };
+  // A re-run after a lost connection deletes what is left: no BEGIN/COMMIT needed.
+  return db::Autocommit(pool_, "prune jobs", [&](pqxx::transaction_base& tx) {
+    pqxx::result r = db::Exec(tx, Names(schema_).prune, before(keep_done), before(keep_failed), limit);
+    *deleted = static_cast<int>(r.affected_rows());
     return grpc::Status::OK;
   });
 }

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/config/config.h"
 #include "common/grpc/status_name.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
@@ -103,13 +104,39 @@ struct Worker::Impl {
     }
   }
 
-  // Extends the leases of held jobs every third of a lease until the pollers are done.
+  // Deletes finished jobs past their retention, a batch at a time, at most kPruneBatches of them
+  // per pass (a table that grew for long is emptied over a few passes, not in one long stall).
+  void Prune() {
+    constexpr int kBatch = 1000;
+    constexpr int kPruneBatches = 50;
+    long long total = 0;
+    for (int i = 0; i < kPruneBatches; ++i) {
+      int deleted = 0;
+      grpc::Status s = queue.Prune(options.keep_done, options.keep_failed, kBatch, &deleted);
+      if (!s.ok()) {
+        log::Warn("pruning finished jobs failed", {{"schema", queue.schema()}, {"error", s.error_message()}});
+        break;
+      }
+      total += deleted;
+      if (deleted < kBatch) break;
+    }
+    if (total > 0) log::Info("pruned finished jobs", {{"schema", queue.schema()}, {"deleted", total}});
+  }
+
+  // Extends the leases of held jobs every third of a lease until the pollers are done; prunes
+  // finished jobs at the first beat and every prune_interval after it.
   void KeepLeases() {
     const auto every = std::max(options.lease / 3, std::chrono::milliseconds(50));
+    const bool prunes = options.keep_done.count() > 0 || options.keep_failed.count() > 0;
+    std::chrono::steady_clock::time_point next_prune = std::chrono::steady_clock::now();
     std::unique_lock lock(mu);
     while (!heartbeat_wake.wait_for(lock, every, [&] { return heartbeat_stopping; })) {
       const std::vector<long long> ids(held.begin(), held.end());
       lock.unlock();
+      if (prunes && std::chrono::steady_clock::now() >= next_prune) {
+        Prune();
+        next_prune = std::chrono::steady_clock::now() + options.prune_interval;
+      }
       for (long long id : ids) {
         grpc::Status s = queue.Extend(id, options.owner, options.lease);
         if (s.ok()) continue;
@@ -178,6 +205,11 @@ void Worker::Stop() {
   }
   impl_->heartbeat_wake.notify_all();
   if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
+}
+
+void Worker::ReadRetention(const config::Env& env, Options* options) {
+  options->keep_done = env.Duration("FLIGHTDECK_JOBS_KEEP_DONE", options->keep_done);
+  options->keep_failed = env.Duration("FLIGHTDECK_JOBS_KEEP_FAILED", options->keep_failed);
 }
 
 int Worker::RunOnce() { return std::max(0, impl_->RunBatch(kRunOnceLimit)); }

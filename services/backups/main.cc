@@ -126,6 +126,7 @@ class Backups final : public runtime::Component {
     o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
     // A backup may take hours; a dead runner is detected by its heartbeat, not by this lease.
     o.lease = env.Duration("FLIGHTDECK_BACKUP_JOB_LEASE", std::chrono::hours(12));
+    jobs::Worker::ReadRetention(env, &o);
     return o;
   }
 

@@ -56,6 +56,7 @@ struct GatewayConfig {
   std::string ui_directory;
   flightdeck::gateway::chatops::ChatOpsOptions chatops;
   std::chrono::milliseconds jobs_poll_interval{500};
+  flightdeck::jobs::Worker::Options jobs_retention;  // keep_done, keep_failed
   flightdeck::net::EgressPolicy egress;
   flightdeck::trace::ProviderOptions trace;
   flightdeck::gateway::RateLimitOptions rate_limit;
@@ -124,6 +125,7 @@ GatewayConfig Load(const flightdeck::config::Env& env) {
   c.chatops.max_body_bytes =
       static_cast<size_t>(env.Int("FLIGHTDECK_CHATOPS_MAX_BODY_BYTES", 64 * 1024, 1024, 1 << 20));
   c.jobs_poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
+  flightdeck::jobs::Worker::ReadRetention(env, &c.jobs_retention);
   // Answers to chat go where the platform's response_url says, checked like every other
   // destination a request names.
   c.egress = flightdeck::net::EgressPolicy::FromEnv(env, flightdeck::net::OwnEndpointsFromEnv(env, 0, 0));
@@ -208,7 +210,7 @@ int main() {
 
     // Chat-ops: commands and their answers are durable work in gateway.jobs.
     fd::jobs::Queue jobs_queue(pool, "gateway", clock);
-    fd::jobs::Worker::Options worker_options;
+    fd::jobs::Worker::Options worker_options = cfg.jobs_retention;
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     worker_options.owner = std::string(host) + ":" + std::to_string(getpid());

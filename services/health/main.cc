@@ -132,6 +132,7 @@ class Health final : public runtime::Component {
     o.threads = static_cast<int>(env.Int("FLIGHTDECK_HEALTH_WORKERS", 2, 1, 16));
     o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
     o.lease = std::chrono::minutes(5);
+    jobs::Worker::ReadRetention(env, &o);
     return o;
   }
   static ResultRecorder::Options RecorderOptions(const config::Env& env) {

@@ -101,6 +101,7 @@ class Incidents final : public runtime::Component {
     o.owner = Owner();
     o.threads = static_cast<int>(env.Int("FLIGHTDECK_INCIDENT_WORKERS", 2, 1, 32));
     o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(500));
+    jobs::Worker::ReadRetention(env, &o);
     return o;
   }
 

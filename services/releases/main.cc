@@ -54,6 +54,7 @@ jobs::Worker::Options WorkerOptions(const config::Env& env) {
   o.threads = static_cast<int>(env.Int("FLIGHTDECK_RELEASES_WORKERS", 4, 1, 64));
   o.poll_interval = env.Duration("FLIGHTDECK_JOBS_POLL_INTERVAL", std::chrono::milliseconds(200));
   o.lease = JobLease(env);
+  jobs::Worker::ReadRetention(env, &o);
   return o;
 }
 

@@ -202,5 +202,59 @@ TEST_F(JobsTest, BadInputIsRejectedWithTheField) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(JobsTest, PruneDeletesFinishedJobsOnlyOnceTheirRetentionIsOver) {
+  RetryPolicy once;
+  once.max_attempts = 1;
+  long long done = 0, failed = 0, pending = 0, running = 0;
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now(), once, &done).ok());
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now(), once, &failed).ok());
+  std::vector<Job> claimed;
+  ASSERT_TRUE(queue_.Claim("worker-a", 2, kLease, &claimed).ok());
+  ASSERT_EQ(claimed.size(), 2u);
+  ASSERT_TRUE(queue_.Complete(done, "worker-a").ok());
+  ASSERT_TRUE(queue_.Fail(failed, "worker-a", "gave up").ok());
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now() + 100h, {}, &pending).ok());
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now(), {}, &running).ok());
+  ASSERT_TRUE(queue_.Claim("worker-b", 1, 1000h, &claimed).ok());
+  ASSERT_EQ(claimed.size(), 1u);
+
+  int deleted = -1;
+  clock_.Advance(2h);
+  ASSERT_TRUE(queue_.Prune(0ms, 0ms, 100, &deleted).ok());  // zero keeps them for good
+  EXPECT_EQ(deleted, 0);
+  ASSERT_TRUE(queue_.Prune(1h, 3h, 100, &deleted).ok());
+  EXPECT_EQ(deleted, 1);
+  Job job;
+  EXPECT_EQ(queue_.Get(done, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(StateOf(failed), "failed");
+
+  clock_.Advance(2h);
+  ASSERT_TRUE(queue_.Prune(1h, 3h, 100, &deleted).ok());
+  EXPECT_EQ(deleted, 1);
+  EXPECT_EQ(queue_.Get(failed, &job).error_code(), grpc::StatusCode::NOT_FOUND);
+  // Unfinished jobs stay, however old.
+  clock_.Advance(1000h);
+  ASSERT_TRUE(queue_.Prune(1h, 1h, 100, &deleted).ok());
+  EXPECT_EQ(deleted, 0);
+  EXPECT_EQ(StateOf(pending), "pending");
+  EXPECT_EQ(StateOf(running), "running");
+}
+
+TEST_F(JobsTest, PruneDeletesAtMostItsLimit) {
+  for (int i = 0; i < 3; ++i) {
+    long long id = 0;
+    ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now(), {}, &id).ok());
+    std::vector<Job> claimed;
+    ASSERT_TRUE(queue_.Claim("worker-a", 1, kLease, &claimed).ok());
+    ASSERT_TRUE(queue_.Complete(id, "worker-a").ok());
+  }
+  clock_.Advance(25h);
+  int deleted = 0;
+  ASSERT_TRUE(queue_.Prune(24h, 24h, 2, &deleted).ok());
+  EXPECT_EQ(deleted, 2);
+  ASSERT_TRUE(queue_.Prune(24h, 24h, 2, &deleted).ok());
+  EXPECT_EQ(deleted, 1);
+}
+
 }  // namespace
 }  // namespace flightdeck::jobs

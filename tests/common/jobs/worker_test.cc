@@ -244,5 +244,25 @@ TEST_F(JobsTest, OnlyTheLeaseHolderExtendsALease) {
       << "a finished job has no lease to extend";
 }
 
+TEST_F(JobsTest, AStartedWorkerPrunesFinishedJobsPastTheirRetention) {
+  long long old_done = 0, pending = 0;
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now(), {}, &old_done).ok());
+  std::vector<Job> claimed;
+  ASSERT_TRUE(queue_.Claim("earlier", 1, 30s, &claimed).ok());
+  ASSERT_TRUE(queue_.Complete(old_done, "earlier").ok());
+  ASSERT_TRUE(queue_.Enqueue("k", "", "{}", clock_.Now() + 100h, {}, &pending).ok());
+  clock_.Advance(25h);
+
+  Worker::Options options = WorkerOptions("worker-a");
+  options.lease = 150ms;  // the lease keeper beats every 50 ms, and prunes at its first beat
+  Worker worker(queue_, options);
+  worker.Start();
+  Job job;
+  EXPECT_TRUE(WaitFor([&] { return queue_.Get(old_done, &job).error_code() == grpc::StatusCode::NOT_FOUND; },
+                      5s));
+  worker.Stop();
+  EXPECT_EQ(StateOf(pending), "pending");
+}
+
 }  // namespace
 }  // namespace flightdeck::jobs
