@@ -166,8 +166,11 @@ int main() {
   fd::metrics::Registry registry;
   fd::trace::InitProvider(cfg.trace, &registry);
   {
-    fd::db::PoolOptions pool_options{cfg.common.database_url, cfg.common.db_pool_size,
-                                     cfg.common.db_acquire_timeout, 4, "gateway"};
+    fd::db::PoolOptions pool_options;
+    pool_options.url = cfg.common.database_url;
+    pool_options.size = cfg.common.db_pool_size;
+    pool_options.acquire_timeout = cfg.common.db_acquire_timeout;
+    pool_options.name = "gateway";
     pool_options.read_url = cfg.common.database_read_url;
     pool_options.read_max_lag = cfg.common.database_read_max_lag;
     fd::db::Pool pool(pool_options, &registry);

@@ -594,7 +594,7 @@ grpc::Status Pipeline::SmokeTick(const v1::Release& r) {
     request.set_passed(passed);
     request.set_details(details);
     v1::Release out;
-    return Verify(request, Actor{kSystemActor, ""}, &out);
+    return Verify(request, Actor{kSystemActor, "", ""}, &out);
   };
   auto recheck = [&](std::function<void(v1::Release&, Changes&)> also) {
     return Apply(r, [&](v1::Release& x, Changes& c) {
