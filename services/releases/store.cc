@@ -91,7 +91,8 @@ std::string EventsJson(const std::vector<NewEvent>& events) {
   for (const NewEvent& e : events) {
     array.push_back({{"type", e.type}, {"actor", e.actor}, {"message", e.message}, {"data", e.data_json}});
   }
-  return array.dump();
+  // Bytes that are not UTF-8 are written as U+FFFD, not thrown on.
+  return array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // The ids of the events a statement inserted, from its comma-separated list in insertion order.

@@ -1,6 +1,7 @@
 // Integration: what ReleaseStore's one-statement admit and change write, against the real
 // schema: the release, its timeline events in order with their data, and its advance job as
-// common/jobs would have enqueued it; event data that is not JSON refuses the whole write.
+// common/jobs would have enqueued it; event data that is not JSON refuses the whole write, and
+// text that is not UTF-8 is mended rather than refused.
 #include <gtest/gtest.h>
 
 #include "common/clock/timestamps.h"
@@ -57,10 +58,13 @@ TEST_F(ReleaseStoreTest, AdmitWritesTheEventsInOrderAndTheAdvanceJobAsTheQueueWo
   changes.trace_id = "trace-1";
   changes.events.push_back({"created", "ci", "release created", R"({"version": "v1", "n": [1, 2]})"});
   changes.events.push_back({"note", "ci", "second", "{}"});
+  changes.events.push_back({"note", "ci", "not UTF-8: \xff", R"({"why": "a byte \u00ff"})"});
   ASSERT_TRUE(store_.Admit(&r, false, changes).ok());
 
   const std::vector<v1::ReleaseEvent> events = Events(r.id());
-  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].message(), "not UTF-8: \xef\xbf\xbd");  // U+FFFD
+  EXPECT_EQ(events[2].data().fields().at("why").string_value(), "a byte \xc3\xbf");
   EXPECT_EQ(events[0].type(), "created");
   EXPECT_EQ(events[0].data().fields().at("version").string_value(), "v1");
   EXPECT_EQ(events[0].data().fields().at("n").list_value().values_size(), 2);
