@@ -1,39 +1,18 @@
 // Integration: ReleaseGauges reads the unfinished releases from the real table and exposes
 // them per state; finished releases are not counted.
-#include <gtest/gtest.h>
-
-#include "common/clock/timestamps.h"
-#include "common/db/db.h"
-#include "common/db/migrate.h"
-#include "common/jobs/jobs.h"
 #include "common/metrics/metrics.h"
 #include "services/releases/release_gauges.h"
-#include "services/releases/store.h"
-#include "tests/support/test_database.h"
+#include "tests/services/releases/store_fixture.h"
 
 namespace flightdeck::releases {
 namespace {
 
 using namespace std::chrono_literals;
-using R = v1::Release;
 
-class ReleaseGaugesStoreTest : public ::testing::Test {
+class ReleaseGaugesStoreTest : public ReleaseStoreTest {
  protected:
-  void SetUp() override {
-    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("releases"));
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-
   R Admit(const std::string& service, R::State state, bool queue = false) {
-    R r;
-    r.set_service(service);
-    r.set_environment("production");
-    r.set_version("v1");
-    r.set_commit_sha("abc1234");
-    r.set_state(state);
-    r.set_kind(R::DEPLOY);
-    r.set_created_by("ci");
-    SetTimestamp(r.mutable_created_at(), clock_.Now());
+    R r = NewRelease(service, state);
     Changes changes;
     changes.now = clock_.Now();
     grpc::Status s = store_.Admit(&r, queue, changes);
@@ -45,11 +24,6 @@ class ReleaseGaugesStoreTest : public ::testing::Test {
     return registry_.AddGauge(name, "", {"state"}).With({state}).Value();
   }
 
-  test::TestDatabase database_;
-  db::Pool pool_{{database_.url(), 4, 5000ms, 4, "test"}};
-  FakeClock clock_;
-  jobs::Queue queue_{pool_, "releases", clock_};
-  ReleaseStore store_{pool_, queue_};
   metrics::Registry registry_;
   PolicySet policies_ = PolicySet::Defaults();  // command_timeout 5 minutes
   ReleaseGauges gauges_{store_, clock_, registry_, policies_, 1min};

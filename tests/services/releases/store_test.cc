@@ -2,54 +2,12 @@
 // schema: the release, its timeline events in order with their data, and its advance job as
 // common/jobs would have enqueued it; event data that is not JSON refuses the whole write, and
 // text that is not UTF-8 is mended rather than refused.
-#include <gtest/gtest.h>
-
-#include "common/clock/timestamps.h"
-#include "common/db/db.h"
-#include "common/db/migrate.h"
-#include "common/jobs/jobs.h"
-#include "services/releases/store.h"
-#include "tests/support/test_database.h"
+#include "tests/services/releases/store_fixture.h"
 
 namespace flightdeck::releases {
 namespace {
 
 using namespace std::chrono_literals;
-using R = v1::Release;
-
-class ReleaseStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    grpc::Status s = db::Migrate(pool_, db::EmbeddedMigrations("releases"));
-    ASSERT_TRUE(s.ok()) << s.error_message();
-  }
-
-  R NewRelease(const std::string& service) {
-    R r;
-    r.set_service(service);
-    r.set_environment("production");
-    r.set_version("v1");
-    r.set_commit_sha("abc1234");
-    r.set_state(R::PENDING);
-    r.set_kind(R::DEPLOY);
-    r.set_created_by("ci");
-    SetTimestamp(r.mutable_created_at(), clock_.Now());
-    return r;
-  }
-
-  std::vector<v1::ReleaseEvent> Events(const std::string& id) {
-    std::vector<v1::ReleaseEvent> events;
-    bool more = false;
-    EXPECT_TRUE(store_.ListEvents(id, 0, 100, &events, &more).ok());
-    return events;
-  }
-
-  test::TestDatabase database_;
-  db::Pool pool_{{database_.url(), 4, 5000ms, 4, "test"}};
-  FakeClock clock_;
-  jobs::Queue queue_{pool_, "releases", clock_};
-  ReleaseStore store_{pool_, queue_};
-};
 
 TEST_F(ReleaseStoreTest, AdmitWritesTheEventsInOrderAndTheAdvanceJobAsTheQueueWould) {
   R r = NewRelease("checkout");
