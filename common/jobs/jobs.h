@@ -124,10 +124,10 @@ class Worker {
     std::chrono::milliseconds poll_interval{500};
     std::chrono::milliseconds lease{30000};  // extended while the handler runs
     // Finished jobs are deleted this long after their last change, by the thread that keeps
-    // the leases, at its first beat and every prune_interval: done ones after a day (River's
-    // default for completed jobs), failed ones after a week, so that what gave up can still be
-    // looked at. Zero keeps them for good. Without it the table and its claim index grow by
-    // every job ever run.
+    // the leases, at its first beat (a third of a lease, at most prune_interval, after Start)
+    // and every prune_interval: done ones after a day (River's default for completed jobs),
+    // failed ones after a week, so that what gave up can still be looked at. Zero keeps them
+    // for good. Without it the table and its claim index grow by every job ever run.
     std::chrono::milliseconds keep_done{std::chrono::hours(24)};
     std::chrono::milliseconds keep_failed{std::chrono::hours(24 * 7)};
     std::chrono::milliseconds prune_interval{std::chrono::minutes(10)};

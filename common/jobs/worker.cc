@@ -124,10 +124,12 @@ struct Worker::Impl {
   }
 
   // Extends the leases of held jobs every third of a lease until the pollers are done; prunes
-  // finished jobs at the first beat and every prune_interval after it.
+  // finished jobs at the first beat and every prune_interval after it (the beat comes at least
+  // that often: a backups lease is hours long).
   void KeepLeases() {
-    const auto every = std::max(options.lease / 3, std::chrono::milliseconds(50));
     const bool prunes = options.keep_done.count() > 0 || options.keep_failed.count() > 0;
+    auto every = std::max(options.lease / 3, std::chrono::milliseconds(50));
+    if (prunes) every = std::min(every, std::max(options.prune_interval, std::chrono::milliseconds(50)));
     std::chrono::steady_clock::time_point next_prune = std::chrono::steady_clock::now();
     std::unique_lock lock(mu);
     while (!heartbeat_wake.wait_for(lock, every, [&] { return heartbeat_stopping; })) {

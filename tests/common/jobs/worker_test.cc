@@ -254,7 +254,10 @@ TEST_F(JobsTest, AStartedWorkerPrunesFinishedJobsPastTheirRetention) {
   clock_.Advance(25h);
 
   Worker::Options options = WorkerOptions("worker-a");
-  options.lease = 150ms;  // the lease keeper beats every 50 ms, and prunes at its first beat
+  // A lease of an hour (as for backups) would put the lease keeper's beat 20 minutes apart:
+  // it beats at least every prune_interval, and prunes at its first beat.
+  options.lease = 1h;
+  options.prune_interval = 100ms;
   Worker worker(queue_, options);
   worker.Start();
   Job job;
