@@ -135,10 +135,6 @@ struct Worker::Impl {
     while (!heartbeat_wake.wait_for(lock, every, [&] { return heartbeat_stopping; })) {
       const std::vector<long long> ids(held.begin(), held.end());
       lock.unlock();
-      if (prunes && std::chrono::steady_clock::now() >= next_prune) {
-        Prune();
-        next_prune = std::chrono::steady_clock::now() + options.prune_interval;
-      }
       for (long long id : ids) {
         grpc::Status s = queue.Extend(id, options.owner, options.lease);
         if (s.ok()) continue;
@@ -150,6 +146,11 @@ struct Worker::Impl {
           std::lock_guard relock(mu);
           held.erase(id);
         }
+      }
+      // After the extensions: a long pass must not make a held lease wait.
+      if (prunes && std::chrono::steady_clock::now() >= next_prune) {
+        Prune();
+        next_prune = std::chrono::steady_clock::now() + options.prune_interval;
       }
       lock.lock();
     }
