@@ -53,18 +53,19 @@ bool Gateway::Shutdown(http::Server& server, std::chrono::milliseconds grace) {
               {{"open", static_cast<long long>(server.open_connections())}});
   }
   server.Stop();
-  // The streams ended first, so their last answers are under way: what is left of the grace,
-  // and at least 2 s when the drain used it all.
+  // The streams ended first, so their last answers are under way, and so are the answers of
+  // calls whose clients left before the drain: what is left of the grace, and at least 2 s when
+  // the drain used it all.
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  if (!core_.WaitStreamsAnswered(std::max(left, std::chrono::milliseconds(2000)))) {
-    log::Warn("streams still unanswered after the shutdown grace", {});
+  if (!live_calls_.WaitNone(std::max(left, std::chrono::milliseconds(2000)))) {
+    log::Warn("requests still being answered after the shutdown grace", {});
     return false;
   }
   return true;
 }
 
 void Gateway::Handle(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange) {
-  auto call = std::make_shared<HttpCall>(std::move(request), std::move(exchange), http_metrics_);
+  auto call = std::make_shared<HttpCall>(std::move(request), std::move(exchange), http_metrics_, live_calls_);
   const std::string& path = call->request().path;
   const std::string& method = call->request().method;
   if (path == PagerDutyFront::kPath) return pagerduty_->Handle(call);

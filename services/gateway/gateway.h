@@ -7,6 +7,7 @@
 
 #include "common/http/server.h"
 #include "common/metrics/metrics.h"
+#include "services/gateway/http_call.h"
 
 namespace flightdeck::db {
 class Pool;
@@ -16,7 +17,6 @@ namespace flightdeck::gateway {
 
 class Core;
 class GrpcWebFront;
-class HttpCall;
 class PagerDutyFront;
 class RestFront;
 class UiFront;
@@ -47,9 +47,11 @@ class Gateway {
   void Handle(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange);
   // Graceful stop of `server`, which hands its requests to Handle: new connections are refused,
   // open streams end at once with UNAVAILABLE ("watch again": watches never end by themselves),
-  // calls in flight get their answers within `grace`, the server stops, and then this waits for
-  // every stream's last answer, which runs through the fronts, so that this Gateway may be
-  // destroyed. Logs what the grace cut short; false when a stream was still unanswered.
+  // calls in flight get their answers within `grace`, the server stops, and then this waits
+  // until no request is left alive (answers run through the fronts and record into this
+  // Gateway's metrics, even for a client that has gone), so that this Gateway may be
+  // destroyed. Logs what the grace cut short; false when a request was still alive, and then
+  // this Gateway must not be destroyed.
   bool Shutdown(http::Server& server, std::chrono::milliseconds grace);
   // What the HTTP server answers itself (malformed or oversized requests), in the one error
   // shape.
@@ -62,6 +64,7 @@ class Gateway {
   db::Pool& db_;
   metrics::Registry& registry_;
   metrics::HttpMetrics http_metrics_;
+  LiveCalls live_calls_;
   std::unique_ptr<RestFront> rest_;
   std::unique_ptr<PagerDutyFront> pagerduty_;
   std::unique_ptr<GrpcWebFront> grpcweb_;

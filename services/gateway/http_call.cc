@@ -32,15 +32,32 @@ bool IsSaneRequestId(std::string_view id) {
 
 }  // namespace
 
+void LiveCalls::Enter() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++alive_;
+}
+
+void LiveCalls::Leave() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--alive_ == 0) none_.notify_all();
+}
+
+bool LiveCalls::WaitNone(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return none_.wait_for(lock, timeout, [this] { return alive_ == 0; });
+}
+
 HttpCall::HttpCall(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange,
-                   metrics::HttpMetrics& metrics)
-    : request_(std::move(request)), exchange_(std::move(exchange)), metrics_(metrics) {
+                   metrics::HttpMetrics& metrics, LiveCalls& live)
+    : request_(std::move(request)), exchange_(std::move(exchange)), metrics_(metrics), live_(live) {
+  live_.Enter();
   std::string_view id = request_.Header("x-request-id");
   request_id_ = IsSaneRequestId(id) ? std::string(id) : RandomHex(16);
 }
 
 HttpCall::~HttpCall() {
   if (span_) span_->End();
+  live_.Leave();  // last: the gateway may be destroyed from here on
 }
 
 void HttpCall::StartSpan(std::string route) {

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -19,13 +21,31 @@ namespace flightdeck::gateway {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The HttpCalls alive. An answer runs through the fronts and records into the gateway's
+// metrics, and a call may still be answering after its client has gone (its upstream call or
+// audit write under way), so Gateway::Shutdown waits for none before the gateway is destroyed.
+class LiveCalls {
+ public:
+  // False when some were still alive after `timeout`.
+  bool WaitNone(std::chrono::milliseconds timeout);
+
+ private:
+  friend class HttpCall;
+  void Enter();
+  void Leave();
+
+  std::mutex mu_;
+  std::condition_variable none_;
+  int alive_ = 0;
+};
+
 // One HTTP request through any of the gateway's fronts: its request id (echoed or made), its
 // server span, RED metrics, and the answer, sent once. Shared by the callbacks that carry the
 // request across threads; every method may be called from any thread.
 class HttpCall {
  public:
   HttpCall(http::ServerRequest request, std::shared_ptr<http::Exchange> exchange,
-           metrics::HttpMetrics& metrics);
+           metrics::HttpMetrics& metrics, LiveCalls& live);
   ~HttpCall();
 
   // Names the route (the metrics label and the span name) and starts the server span,
@@ -59,6 +79,7 @@ class HttpCall {
   http::ServerRequest request_;
   std::shared_ptr<http::Exchange> exchange_;
   metrics::HttpMetrics& metrics_;
+  LiveCalls& live_;
   std::string request_id_;
   std::string route_ = "unmatched";
   std::optional<trace::Span> span_;

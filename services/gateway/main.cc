@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "common/cache/cache.h"
@@ -259,9 +260,16 @@ int main() {
                               {"pid", static_cast<long long>(getpid())}});
     int signal = fd::rpc::WaitForTerminationSignal();
     fd::log::Info("shutting down", {{"signal", signal}});
-    gateway.Shutdown(server, cfg.common.shutdown_grace);
+    const bool drained = gateway.Shutdown(server, cfg.common.shutdown_grace);
     gauges.Stop();
     jobs_worker.Stop();
+    if (!drained) {
+      // A request still being answered would run into the destroyed gateway: leave without
+      // destroying anything, once what was logged and traced is out.
+      fd::trace::ShutdownProvider();
+      fd::log::Shutdown();
+      std::_Exit(1);
+    }
   }
   fd::trace::ShutdownProvider();
   fd::log::Shutdown();

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
-#include <condition_variable>
 #include <mutex>
 #include <set>
 
@@ -129,16 +128,6 @@ struct Core::Impl {
   std::mutex streams_mu;
   std::set<CallHandle*> streams;
   bool streams_ended = false;
-  // Streams whose last answer has not been given yet: OnDone counts its stream out only after
-  // the responder's Finish has returned, so WaitStreamsAnswered knows when nothing will touch
-  // the fronts' state (their metrics, their connections) any more.
-  int streams_unanswered = 0;
-  std::condition_variable streams_answered;
-
-  void StreamAnswered() {
-    std::lock_guard<std::mutex> lock(streams_mu);
-    if (--streams_unanswered == 0) streams_answered.notify_all();
-  }
 
   bool RunBlocking(const trace::SpanContext& context, std::function<void()> task) {
     return workers.Post([context, task = std::move(task)] {
@@ -251,7 +240,6 @@ class Call::StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffe
     } else {
       call->responder_->Finish(status);
     }
-    call->core_->StreamAnswered();
     // The reactor belongs to the call; it is destroyed with it, after this returns.
   }
 
@@ -467,7 +455,6 @@ void Call::CallStream(Upstream& upstream) {
     std::lock_guard<std::mutex> lock(core_->streams_mu);
     if (core_->streams_ended) return responder_->Finish(kGatewayStopping);
     core_->streams.insert(this);
-    ++core_->streams_unanswered;
   }
   if (request_.timeout.count() > 0) context_.set_deadline(rpc::DeadlineAfter(request_.timeout));
   trace::ScopedContext scope(request_.trace);
@@ -554,11 +541,6 @@ void Core::EndStreams() {
   impl_->streams_ended = true;
   // Each is alive while listed: its OnDone takes this lock to leave the set first.
   for (CallHandle* stream : impl_->streams) static_cast<Call*>(stream)->EndStream();
-}
-
-bool Core::WaitStreamsAnswered(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(impl_->streams_mu);
-  return impl_->streams_answered.wait_for(lock, timeout, [this] { return impl_->streams_unanswered == 0; });
 }
 
 bool Core::RunBlocking(const trace::SpanContext& context, std::function<void()> task) {

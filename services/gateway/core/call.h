@@ -113,9 +113,6 @@ class Core {
   // started later at once, so that a drain does not wait its whole grace on watches that never
   // end by themselves, and their readers learn why they ended.
   void EndStreams();
-  // After EndStreams: waits until every stream has given its last answer, so that the fronts
-  // (whose metrics and connections an answer uses) can be destroyed; false on timeout.
-  bool WaitStreamsAnswered(std::chrono::milliseconds timeout);
 
   // Runs blocking work (PostgreSQL) off the caller's thread; false when the queue is full.
   bool RunBlocking(const trace::SpanContext& context, std::function<void()> task);

@@ -1,8 +1,8 @@
 // Integration: the gateway's call core through its REST front, in front of fake releases,
 // health and incidents services, with the real token store, audit log and idempotency records
 // on a fresh PostgreSQL database: who-am-I, the overview, streamed timelines (and a client
-// that goes away), idempotent replays, and how input is read (durations, enums in any case,
-// every bad field at once).
+// that goes away), idempotent replays, how input is read (durations, enums in any case, every
+// bad field at once), and a shutdown that waits for every answer.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -344,6 +345,29 @@ TEST_F(CoreRoutesTest, AQuietStreamAnswersAtOnceAndAnUnknownOneIsAPlainError) {
   HttpResponse missing = Call("GET", "/v1/releases/missing/events?watch=true", viewer_);
   EXPECT_EQ(missing.status, 404) << missing.body;
   EXPECT_EQ(json::parse(missing.body)["error"]["code"], "NOT_FOUND");
+}
+
+// A call whose client has gone is still being answered (here its audit row waits on a lock)
+// and will record into the gateway's metrics: Shutdown waits for it, or the answer would run
+// into a destroyed gateway.
+TEST_F(CoreRoutesTest, ShutdownWaitsForTheAnswerOfACallWhoseClientHasGone) {
+  pqxx::connection holder(gateway_->database_url());
+  pqxx::work lock(holder);
+  lock.exec0("LOCK TABLE gateway.audit IN EXCLUSIVE MODE");
+  {
+    RawClient c(gateway_->port());
+    const std::string body = R"({"service":"checkout","environment":"production","version":"v2.5.0"})";
+    c.Send("POST /v1/releases HTTP/1.1\r\nAuthorization: Bearer " + deployer_ +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
+    for (int i = 0; i < 250 && releases_.creates == 0; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(releases_.creates.load(), 1);
+  }
+  auto stopped = std::async(std::launch::async, [this] { return gateway_->Shutdown(5s); });
+  EXPECT_EQ(stopped.wait_for(500ms), std::future_status::timeout) << "Shutdown left an answer under way";
+  lock.commit();
+  ASSERT_EQ(stopped.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(stopped.get());
 }
 
 TEST_F(CoreRoutesTest, WatchNeedsARoleAndIsOnlyWhereATwinExists) {

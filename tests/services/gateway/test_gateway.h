@@ -78,10 +78,15 @@ class TestGateway {
   }
 
   ~TestGateway() {
-    // As the gateway's main does: streams end and give their last answers before the fronts
-    // they answer through are destroyed.
-    EXPECT_TRUE(gateway_->Shutdown(*http_, std::chrono::seconds(5)));
+    if (!shut_down_) EXPECT_TRUE(Shutdown(std::chrono::seconds(5)));
     if (grpc_server_) grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+
+  // As the gateway's main does: every request is answered before the fronts it answers through
+  // are destroyed. Once; the destructor does it when a test has not.
+  bool Shutdown(std::chrono::milliseconds grace) {
+    shut_down_ = true;
+    return gateway_->Shutdown(*http_, grace);
   }
 
   test::HttpResponse Call(const std::string& method, const std::string& path, const std::string& token,
@@ -107,6 +112,7 @@ class TestGateway {
   }
 
   const std::string& base_url() const { return base_url_; }
+  const std::string& database_url() const { return database_.url(); }
   metrics::Registry& registry() { return registry_; }
   int port() const { return http_->port(); }
 
@@ -125,6 +131,7 @@ class TestGateway {
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<http::Server> http_;
   std::string base_url_;
+  bool shut_down_ = false;
 };
 
 }  // namespace flightdeck::gateway::testing
