@@ -32,7 +32,7 @@ struct PoolOptions {
   int max_attempts = 4;  // for serialization failures, deadlocks and lost connections
   std::string name = "default";  // label on the pool's metrics
   // A hot standby of the same cluster for Read() (FLIGHTDECK_DATABASE_READ_URL); empty: none.
-  std::string read_url;
+  std::string read_url{};
   // Read() leaves the standby while its replay lag exceeds this (FLIGHTDECK_DATABASE_READ_MAX_LAG).
   std::chrono::milliseconds read_max_lag{5000};
   // How long a lag measurement, or a verdict that the standby is unreachable, is trusted before

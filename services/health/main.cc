@@ -52,7 +52,7 @@ class Health final : public runtime::Component {
         queue_(ctx.db, "health", ctx.clock),
         worker_(queue_, WorkerOptions(ctx.env, owner_)),
         store_(ctx.db, &queue_, &keys_),
-        recorder_(store_, ctx.clock, RecorderOptions(ctx.env), &ctx.metrics),
+        recorder_(store_, RecorderOptions(ctx.env), &ctx.metrics),
         lateness_(ctx.metrics.AddHistogram("flightdeck_health_probe_lateness_seconds",
                                            "How late probes started after their due time.")),
         prober_(ProberOptions(&egress_)),

@@ -22,9 +22,8 @@ v1::ProbeResult ToResult(Clock::TimePoint at, const ProbeOutcome& o) {
 
 }  // namespace
 
-ResultRecorder::ResultRecorder(HealthStore& store, const Clock& clock, Options options,
-                               metrics::Registry* metrics)
-    : store_(store), clock_(clock), options_(options) {
+ResultRecorder::ResultRecorder(HealthStore& store, Options options, metrics::Registry* metrics)
+    : store_(store), options_(options) {
   if (metrics != nullptr) {
     probes_total_ = &metrics->AddCounter("flightdeck_health_probes_total",
                                          "Probe results counted, by kind and result.", {"kind", "result"});

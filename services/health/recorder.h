@@ -48,8 +48,7 @@ class ResultRecorder {
   struct Options {
     std::chrono::milliseconds flush_interval{2000};
   };
-  ResultRecorder(HealthStore& store, const Clock& clock, Options options,
-                 metrics::Registry* metrics = nullptr);
+  ResultRecorder(HealthStore& store, Options options, metrics::Registry* metrics = nullptr);
   ~ResultRecorder();
 
   // Starts counting a target's results from `state` (what the store holds). Replaces settings
@@ -83,7 +82,6 @@ class ResultRecorder {
   void Loop();
 
   HealthStore& store_;
-  const Clock& clock_;
   Options options_;
   metrics::Family<metrics::Counter>* probes_total_ = nullptr;
 

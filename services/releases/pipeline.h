@@ -31,7 +31,7 @@ namespace flightdeck::releases {
 struct Actor {
   std::string name;
   std::string trace_id;
-  std::string role;  // VIEWER | DEPLOYER | OPERATOR | ADMIN, as the gateway authenticated it
+  std::string role{};  // VIEWER | DEPLOYER | OPERATOR | ADMIN, as the gateway authenticated it
 };
 
 // The release pipeline (issue 3): admission, approval, canary steps judged by the analysis,

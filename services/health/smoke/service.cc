@@ -95,9 +95,7 @@ constexpr char kStandInBase[] = "http://base-url.invalid";
 SmokeServiceImpl::SmokeServiceImpl(db::Pool& pool, jobs::Queue& queue, const Clock& clock,
                                    std::function<void()> nudge, const secrets::KeyRing* keys,
                                    const net::EgressPolicy* egress)
-    : pool_(pool),
-      queue_(queue),
-      clock_(clock),
+    : clock_(clock),
       nudge_(std::move(nudge)),
       store_(std::make_unique<smoke::SmokeStore>(pool, queue, keys)),
       egress_(egress) {}

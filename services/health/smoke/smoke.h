@@ -66,8 +66,6 @@ class SmokeServiceImpl final : public v1::SmokeService::Service {
   grpc::Status RunNextGroup(const std::string& run_id);
 
  private:
-  db::Pool& pool_;
-  jobs::Queue& queue_;
   const Clock& clock_;
   std::function<void()> nudge_;
   std::unique_ptr<smoke::SmokeStore> store_;

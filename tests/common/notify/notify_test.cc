@@ -39,7 +39,7 @@ TEST(NotifySignature, KnownVectors) {
 }
 
 TEST(NotifySignature, MatchesOpenSslForAnyBody) {
-  for (const std::string body : {std::string(""), std::string("{}"), std::string(5000, 'x'), std::string("\0\xff", 2)}) {
+  for (const std::string& body : {std::string(""), std::string("{}"), std::string(5000, 'x'), std::string("\0\xff", 2)}) {
     EXPECT_EQ(SignatureHeader("k", body, 42), "t=42,v1=" + OpenSslHex("k", "42." + body));
   }
 }
@@ -104,7 +104,7 @@ TEST(NotifyFormat, GenericBodyIsAnEnvelope) {
   EXPECT_EQ(body, Json::parse(R"({"event":"rolled_back","message":"canary failed","release":{"id":"r1"},
                                   "verdict":{"verdict":"FAIL"}})"));
   // Invalid UTF-8 in a title does not lose the notification.
-  EXPECT_NO_THROW(Json::parse(GenericBody("started", std::string("bad \xff byte"), "release", Json::object())));
+  EXPECT_NO_THROW((void)Json::parse(GenericBody("started", std::string("bad \xff byte"), "release", Json::object())));
 }
 
 TEST(NotifyFormat, UrlsShownAsSchemeAndHost) {

@@ -98,7 +98,7 @@ class CountingHttpServer {
 // One replica: its own prober, scheduler, recorder and coordinator over the shared database.
 struct Replica {
   Replica(HealthStore& store, const Clock& clock, const std::string& owner, milliseconds lease)
-      : recorder(store, clock, ResultRecorder::Options{milliseconds(200)}),
+      : recorder(store, ResultRecorder::Options{milliseconds(200)}),
         scheduler(prober, [this](const std::string& name, Clock::TimePoint, Clock::TimePoint started,
                                  const ProbeOutcome& o) { recorder.Record(name, started, o); }),
         coordinator(store, scheduler, recorder, clock, Coordinator::Options{owner, lease, milliseconds(200)}) {

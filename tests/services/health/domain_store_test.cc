@@ -70,7 +70,7 @@ class HealthStoreTest : public HealthDbTest {
   }
 
   ServedHealth served_{store_, clock_};
-  ResultRecorder recorder_{store_, clock_, ResultRecorder::Options{}};
+  ResultRecorder recorder_{store_, ResultRecorder::Options{}};
 };
 
 TEST_F(HealthStoreTest, CreateGetListDelete) {
