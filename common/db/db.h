@@ -38,6 +38,10 @@ struct PoolOptions {
   // How long a lag measurement, or a verdict that the standby is unreachable, is trusted before
   // Read() asks the standby again: bounds both the extra queries and the connect attempts.
   std::chrono::milliseconds read_recheck{1000};
+  // Every session of the pool read-only (default_transaction_read_only, set once per
+  // connection): a write fails instead of running. The read replica's pool, so that a standby
+  // URL that names a primary by mistake still cannot be written through Read().
+  bool read_only = false;
 };
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };

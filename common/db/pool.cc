@@ -68,7 +68,10 @@ grpc::Status RunTransaction(pqxx::connection& conn, const Pool::TxFn& fn) {
 
 struct Pool::Impl {
   struct Conn {
-    explicit Conn(const std::string& url) : conn(url) {}
+    Conn(const std::string& url, bool read_only) : conn(url) {
+      // One SET when the connection opens, none per transaction.
+      if (read_only) conn.set_variable("default_transaction_read_only", "on");
+    }
     pqxx::connection conn;
     std::map<std::string, std::string> prepared;  // name -> SQL as registered on this conn
     uint64_t prepared_generation = 0;
@@ -132,7 +135,7 @@ struct Pool::Impl {
         UpdateGaugesLocked();
         lock.unlock();
         try {
-          lease.conn = std::make_unique<Conn>(connect_url);
+          lease.conn = std::make_unique<Conn>(connect_url, options.read_only);
           return grpc::Status::OK;
         } catch (const std::exception& e) {
           lease.broken = true;  // the destructor gives the slot back

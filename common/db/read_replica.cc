@@ -24,6 +24,7 @@ PoolOptions ReplicaOptions(const PoolOptions& primary) {
   PoolOptions options = primary;
   options.url = primary.read_url;
   options.read_url.clear();
+  options.read_only = true;
   options.name = primary.name + "_replica";
   // A lost standby is a reason to read from the primary, not to retry the standby.
   options.max_attempts = 1;
@@ -106,10 +107,8 @@ std::optional<grpc::Status> ReadReplica::TryRead(std::string_view what, const Po
     case Verdict::kUsable:
       break;
   }
-  grpc::Status status = pool_.Transact(what, [&](pqxx::transaction_base& tx) {
-    tx.exec("SET TRANSACTION READ ONLY");
-    return fn(tx);
-  });
+  // Read-only without a statement of its own: the replica's sessions are (ReplicaOptions).
+  grpc::Status status = pool_.Transact(what, fn);
   // UNAVAILABLE is the pool's word for "cannot connect" and "connection lost": the standby went
   // away between the measurement and this read. Anything else is the read's own answer.
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {

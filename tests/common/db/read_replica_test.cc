@@ -189,6 +189,38 @@ TEST_F(ReadReplicaTest, FallsBackToThePrimaryWhileReplayLagsPastTheBound) {
   EXPECT_TRUE(WaitForStandby(pool, 2));
 }
 
+// A read URL that names the primary by mistake: reads still go there, and still cannot write.
+TEST(ReadWithoutReplicaTest, AReadUrlNamingThePrimaryStillCannotBeWrittenThrough) {
+  test::TestDatabase db;
+  PoolOptions options;
+  options.url = db.url();
+  options.read_url = db.url();
+  options.size = 2;
+  Pool pool(options);
+  ASSERT_TRUE(pool.Transact("create", [](pqxx::transaction_base& tx) {
+    tx.exec0("CREATE TABLE t (v text)");
+    return grpc::Status::OK;
+  }).ok());
+  std::string read_only;
+  ASSERT_TRUE(pool.Read("read", [&](pqxx::transaction_base& tx) {
+    read_only = tx.exec1("SHOW transaction_read_only")[0].as<std::string>();
+    return grpc::Status::OK;
+  }).ok());
+  EXPECT_EQ(read_only, "on");
+  grpc::Status write_on_read = pool.Read("write in a read", [](pqxx::transaction_base& tx) {
+    tx.exec0("INSERT INTO t VALUES ('one')");
+    return grpc::Status::OK;
+  });
+  EXPECT_EQ(write_on_read.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_NE(write_on_read.error_message().find("read-only transaction"), std::string::npos)
+      << write_on_read.error_message();
+  // The primary's own sessions are not read-only.
+  EXPECT_TRUE(pool.Transact("write", [](pqxx::transaction_base& tx) {
+    tx.exec0("INSERT INTO t VALUES ('one')");
+    return grpc::Status::OK;
+  }).ok());
+}
+
 TEST(ReadWithoutReplicaTest, ReadsFromThePrimary) {
   test::TestDatabase db;
   PoolOptions options;
