@@ -360,7 +360,7 @@ TEST_F(CoreRoutesTest, ShutdownWaitsForTheAnswerOfACallWhoseClientHasGone) {
     c.Send("POST /v1/releases HTTP/1.1\r\nAuthorization: Bearer " + deployer_ +
            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n\r\n" + body);
-    for (int i = 0; i < 250 && releases_.creates == 0; ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 250 && releases_.creates == 0; ++i) std::this_thread::sleep_for(20ms);
     ASSERT_EQ(releases_.creates.load(), 1);
   }
   auto stopped = std::async(std::launch::async, [this] { return gateway_->Shutdown(5s); });
