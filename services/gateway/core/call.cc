@@ -216,14 +216,20 @@ class Call::StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffe
     StartRead(&read_);
     StartCall();
   }
+  // gRPC may run this reaction and OnReadDone on two threads at once, in either order; the
+  // responder is told one thing at a time, and that the stream opened before its first message.
   void OnReadInitialMetadataDone(bool ok) override {
-    if (ok) call_->responder_->StreamOpened();
+    if (!ok) return;
+    std::lock_guard<std::mutex> lock(answer_mu_);
+    Open();
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended: OnDone follows with its status
     auto message = NewMessage(call_->descriptor_->output_type());
     std::string bytes;
     if (ToString(read_, &bytes) && message->ParseFromString(bytes)) {
+      std::lock_guard<std::mutex> lock(answer_mu_);
+      Open();
       call_->responder_->StreamMessage(*message);
     }
     StartRead(&read_);
@@ -235,6 +241,7 @@ class Call::StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffe
       call->core_->streams.erase(call.get());
     }
     call->core_->open_streams.With({call->request_.method->rpc}).Dec();
+    std::lock_guard<std::mutex> lock(answer_mu_);
     if (status.error_code() == grpc::StatusCode::CANCELLED && call->ended_by_gateway_) {
       call->responder_->Finish(kGatewayStopping);
     } else {
@@ -244,8 +251,16 @@ class Call::StreamReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffe
   }
 
  private:
+  void Open() {  // under answer_mu_
+    if (opened_) return;
+    opened_ = true;
+    call_->responder_->StreamOpened();
+  }
+
   std::shared_ptr<Call> call_;
   grpc::ByteBuffer read_;
+  std::mutex answer_mu_;  // held while the responder is told anything
+  bool opened_ = false;
 };
 
 bool Call::Blocking(std::function<void()> task) {

@@ -31,16 +31,18 @@ class TokenStore;
 class WorkerPool;
 
 // The seam between the call core and a front (REST, gRPC-web, PagerDuty, chat): the core
-// answers through it, from any thread, exactly once: Reply() for a unary success, or any number
-// of StreamMessage() then Finish() for a stream; Finish() alone for a failure.
+// answers through it, from any thread but one method at a time (each returns before the next
+// begins, so a front needs no lock of its own), exactly once: Reply() for a unary success, or
+// StreamOpened() and any number of StreamMessage() then Finish() for a stream; Finish() alone
+// for a failure.
 class Responder {
  public:
   virtual ~Responder() = default;
   // `replayed`: the first answer to an earlier request with the same Idempotency-Key.
   virtual void Reply(const google::protobuf::Message& response, bool replayed) = 0;
   virtual void StreamMessage(const google::protobuf::Message& message) = 0;
-  // A stream's upstream has answered (its headers arrived), before any message: a front may
-  // start its answer now, so that a quiet stream shows as open.
+  // A stream's upstream has answered (its headers arrived): told once, before any message. A
+  // front may start its answer now, so that a quiet stream shows as open.
   virtual void StreamOpened() {}
   virtual void Finish(const grpc::Status& status) = 0;
   // The caller's rate-limit state, told before the answer (RateLimitHeaders() gives the HTTP

@@ -64,11 +64,8 @@ class GrpcWebResponder final : public Responder {
                        Encode(EncodeFrame(kTrailerFrame, TrailerBlock(0, "")));
     call_->Send(200, std::move(body), std::move(headers), type_.value);
   }
-  void StreamOpened() override {
-    if (!call_->streaming()) call_->BeginStream(200, cors_, type_.value);
-  }
+  void StreamOpened() override { call_->BeginStream(200, cors_, type_.value); }
   void StreamMessage(const Message& message) override {
-    StreamOpened();
     call_->Write(Encode(EncodeFrame(kDataFrame, message.SerializeAsString())));
   }
   void Finish(const grpc::Status& status) override {

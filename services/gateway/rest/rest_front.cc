@@ -42,11 +42,8 @@ class RestResponder final : public Responder {
     if (replayed) headers.emplace_back("Idempotent-Replayed", "true");
     call_->Send(200, ToJson(response), std::move(headers));
   }
-  void StreamOpened() override {
-    if (!call_->streaming()) call_->BeginStream(200, {}, "application/x-ndjson");
-  }
+  void StreamOpened() override { call_->BeginStream(200, {}, "application/x-ndjson"); }
   void StreamMessage(const Message& message) override {
-    StreamOpened();
     call_->Write(ToJson(message) + "\n");
   }
   void Finish(const grpc::Status& status) override {

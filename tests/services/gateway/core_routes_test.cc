@@ -370,6 +370,66 @@ TEST_F(CoreRoutesTest, ShutdownWaitsForTheAnswerOfACallWhoseClientHasGone) {
   EXPECT_TRUE(stopped.get());
 }
 
+// A front's responder, told about a stream by the core, records what it is told and whether
+// two of its methods ever ran at once. Its StreamOpened dawdles, so that the first message's
+// read completes meanwhile (gRPC runs the two reactions on different threads).
+class RecordingResponder final : public Responder {
+ public:
+  void Reply(const google::protobuf::Message&, bool) override { Enter("reply"); }
+  void StreamOpened() override {
+    Enter("opened");
+    std::this_thread::sleep_for(100ms);
+    Leave();
+  }
+  void StreamMessage(const google::protobuf::Message& message) override {
+    Enter("message " + std::to_string(static_cast<const v1::ReleaseEvent&>(message).id()));
+    Leave();
+  }
+  void Finish(const grpc::Status& status) override {
+    Enter("finish " + std::to_string(status.error_code()));
+    Leave();
+    finished.set_value();
+  }
+
+  std::atomic<int> inside{0};
+  std::atomic<bool> overlapped{false};
+  std::mutex mu;
+  std::vector<std::string> told;
+  std::promise<void> finished;
+
+ private:
+  void Enter(std::string what) {
+    if (inside.fetch_add(1) != 0) overlapped = true;
+    std::lock_guard<std::mutex> lock(mu);
+    told.push_back(std::move(what));
+  }
+  void Leave() { inside.fetch_sub(1); }
+};
+
+TEST_F(CoreRoutesTest, AStreamsResponderIsToldOneThingAtATimeInOrder) {
+  {
+    std::lock_guard<std::mutex> lock(releases_.mu);
+    releases_.release_third = true;
+  }
+  auto responder = std::make_shared<RecordingResponder>();
+  std::future<void> finished = responder->finished.get_future();
+  auto request = std::make_unique<v1::WatchReleaseRequest>();
+  request->set_id("rel-9");
+  CallRequest call;
+  call.method = api::FindMethod("/flightdeck.v1.ReleaseService/WatchRelease");
+  ASSERT_NE(call.method, nullptr);
+  call.message = std::move(request);
+  call.bearer_token = viewer_;
+  call.client_address = "127.0.0.1:1";
+  call.request_id = "serial";
+  std::shared_ptr<CallHandle> handle = gateway_->core().Start(std::move(call), responder);
+  ASSERT_EQ(finished.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(responder->overlapped.load()) << "two responder methods ran at once";
+  std::lock_guard<std::mutex> lock(responder->mu);
+  EXPECT_EQ(responder->told,
+            (std::vector<std::string>{"opened", "message 1", "message 2", "message 3", "finish 0"}));
+}
+
 TEST_F(CoreRoutesTest, WatchNeedsARoleAndIsOnlyWhereATwinExists) {
   EXPECT_EQ(Call("GET", "/v1/releases/rel-7/events?watch=true", "").status, 401);
   HttpResponse r = Call("GET", "/v1/releases?watch=true", viewer_);

@@ -114,6 +114,7 @@ class TestGateway {
   const std::string& base_url() const { return base_url_; }
   const std::string& database_url() const { return database_.url(); }
   metrics::Registry& registry() { return registry_; }
+  Core& core() { return *core_; }
   int port() const { return http_->port(); }
 
  private:
