@@ -32,6 +32,7 @@ struct ChangeFeed::Impl {
   mutable std::mutex mu;
   mutable std::condition_variable changed;
   uint64_t generation = 0;
+  bool listening = false;
   bool stopping = false;
   std::thread listener;
 
@@ -41,6 +42,11 @@ struct ChangeFeed::Impl {
       ++generation;
     }
     changed.notify_all();
+  }
+
+  void SetNotListening() {
+    std::lock_guard lock(mu);
+    listening = false;
   }
 
   bool Stopping() const {
@@ -64,11 +70,18 @@ struct ChangeFeed::Impl {
       try {
         pqxx::connection conn(url);
         Receiver receiver(conn, channel, this);  // LISTEN
-        Bump();  // anything notified while we were not listening: look again
+        {
+          std::lock_guard lock(mu);
+          listening = true;
+          ++generation;  // anything notified while we were not listening: look again
+        }
+        changed.notify_all();
         backoff = std::chrono::milliseconds(500);
         // Short waits, so that Stop is noticed within a fraction of a second.
         while (!Stopping()) conn.await_notification(0, 200000);
+        SetNotListening();
       } catch (const std::exception& e) {
+        SetNotListening();
         if (Stopping()) return;
         log::Warn("change feed lost its database connection; retrying",
                   {{"channel", channel}, {"database", RedactUrl(url)}, {"error", e.what()},
@@ -112,6 +125,11 @@ bool ChangeFeed::closed() const {
 uint64_t ChangeFeed::generation() const {
   std::lock_guard lock(impl_->mu);
   return impl_->generation;
+}
+
+bool ChangeFeed::listening() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->listening;
 }
 
 void ChangeFeed::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {

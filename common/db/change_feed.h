@@ -24,6 +24,9 @@ class ChangeFeed {
 
   // Counts notifications (and reconnects) so far: read it before querying, then wait on it.
   uint64_t generation() const;
+  // True while the feed's connection LISTENs: a change committed now will move the generation.
+  // False before the first connection and from a lost one until it is back.
+  bool listening() const;
   // Returns once the generation moved past `seen`, the timeout passed, or the feed stops.
   void WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
   // Stops the feed and wakes every waiter: the process is stopping, and the Watch loops that

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "common/db/db.h"
 #include "common/db/migrate.h"
@@ -186,6 +187,40 @@ INSTANTIATE_TEST_SUITE_P(EveryWatchedTable, EventsTriggerTest,
                          [](const ::testing::TestParamInfo<EventsTrigger>& info) {
                            return info.param.migrations;
                          });
+
+TEST(ChangeFeedTest, ItSaysWhetherItIsListening) {
+  test::TestDatabase db;
+  ChangeFeed feed(db.url(), "shop_events");
+  Listening(feed);
+  EXPECT_TRUE(feed.listening());
+  ChangeFeed deaf("postgresql://127.0.0.1:1/nothing?connect_timeout=1", "shop_events");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(deaf.listening());
+}
+
+// Every committed write to a release notifies too, not only new events: each replica keeps the
+// releases it answered in memory until the channel says something changed (hot_releases.h).
+TEST(ChangeFeedTest, ACommittedChangeOfAReleaseAloneNotifiesTheReleasesChannel) {
+  test::TestDatabase db;
+  Pool pool({db.url(), 2, 5000ms, 2, "test"});
+  grpc::Status migrated = Migrate(pool, EmbeddedMigrations("releases"));
+  ASSERT_TRUE(migrated.ok()) << migrated.error_message();
+  pqxx::connection writer(db.url());
+  pqxx::nontransaction(writer).exec(
+      "INSERT INTO releases.releases (service, environment, version, commit_sha, state, created_by, "
+      "created_at, updated_at) VALUES ('checkout', 'staging', 'v1', 'abc1234', 'AWAITING_APPROVAL', 'ci', "
+      "now(), now())");
+  Listener listener(db.url(), "releases_events");
+  {
+    pqxx::work rolled_back(writer);
+    rolled_back.exec("UPDATE releases.releases SET revision = revision + 1");
+  }
+  EXPECT_FALSE(listener.Notified(300ms)) << "a rolled-back change notified";
+  pqxx::work tx(writer);
+  tx.exec("UPDATE releases.releases SET revision = revision + 1, state = 'CANARY'");
+  tx.commit();
+  EXPECT_TRUE(listener.Notified(kPrompt)) << "a committed change of a release notified nothing";
+}
 
 TEST(ChangeFeedTest, AChannelMustBeAPlainIdentifier) {
   EXPECT_THROW(ChangeFeed("postgresql://127.0.0.1:1/x", "events; DROP TABLE x"), std::invalid_argument);
