@@ -101,10 +101,7 @@ class Releases final : public runtime::Component {
                    [this](const jobs::Job& job) { return verification_.Run(job); });
     worker_.Handle(releases::kWindowCheckJob,
                    [this](const jobs::Job& job) { return windows_.RunScheduledCheck(job); });
-    cache::Cache& cache = ctx.cache;
-    store_.SetOnChange([&cache, ttl = ctx.config.cache_ttl](const std::string& id, long long revision) {
-      cache.InvalidateVersion(releases::ReleaseServiceImpl::CacheKey(id), revision, ttl);
-    });
+    store_.SetOnChange([this](const std::string& id, long long revision) { service_.ReleaseChanged(id, revision); });
     pipeline_.SetNudge([this] { worker_.Nudge(); });
     pipeline_.SetSmokeRuns(smoke_.get());
     store_.SetNotifications([this](const std::string& environment, const std::string& kind) {

@@ -23,6 +23,9 @@ grpc::Status Invalid(const std::string& message) {
 
 constexpr int kMaxListedCandidates = 10;
 constexpr size_t kMaxNoteLength = 2000;
+// How long a release kept in memory may be served without a notification to say it changed:
+// the bound on staleness should the change feed's connection die unnoticed.
+constexpr std::chrono::milliseconds kHotReleaseMaxAge{1000};
 
 }  // namespace
 
@@ -92,15 +95,37 @@ grpc::Status ReleaseServiceImpl::GetRelease(grpc::ServerContext*, const v1::GetR
     *response = std::move(found);
     return grpc::Status::OK;
   }
+  HotReleases::Stamp read_at;
+  if (hot_) {
+    if (std::optional<std::string> hot = hot_->Get(id); hot && response->ParseFromString(*hot)) {
+      return grpc::Status::OK;
+    }
+    read_at = hot_->Now();  // before the read: a change meanwhile keeps it out of memory
+  }
   const std::string key = CacheKey(id);
   if (std::optional<std::string> cached = cache_.GetVersioned(key)) {
-    if (response->ParseFromString(*cached)) return grpc::Status::OK;
+    if (response->ParseFromString(*cached)) {
+      if (hot_) hot_->Put(id, std::move(*cached), read_at);
+      return grpc::Status::OK;
+    }
     cache_.Del(key);  // unreadable entry (older format): fall through to the database
   }
   if (grpc::Status s = store_.Get(id, response); !s.ok()) return s;
+  std::string serialized = response->SerializeAsString();
   // Stored only if no writer committed a newer revision meanwhile (cache.h, SetVersioned).
-  cache_.SetVersioned(key, response->revision(), response->SerializeAsString(), cache_ttl_);
+  cache_.SetVersioned(key, response->revision(), serialized, cache_ttl_);
+  if (hot_) hot_->Put(id, std::move(serialized), read_at);
   return grpc::Status::OK;
+}
+
+void ReleaseServiceImpl::SetChangeFeed(const db::ChangeFeed* feed) {
+  feed_ = feed;
+  if (feed != nullptr) hot_.emplace(feed, kHotReleaseMaxAge);
+}
+
+void ReleaseServiceImpl::ReleaseChanged(const std::string& id, long long revision) {
+  if (hot_) hot_->Changed();
+  cache_.InvalidateVersion(CacheKey(id), revision, cache_ttl_);
 }
 
 grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,

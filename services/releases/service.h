@@ -1,11 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/clock/clock.h"
 #include "common/db/change_feed.h"
 #include "flightdeck/v1/releases.grpc.pb.h"
+#include "services/releases/hot_releases.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/store.h"
 #include "services/releases/timeline_tail.h"
@@ -25,8 +27,9 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
 
   grpc::Status CreateRelease(grpc::ServerContext* context, const v1::CreateReleaseRequest* request,
                              v1::Release* response) override;
-  // Read-through the Redis cache: a release is cached as its serialized message under
-  // CacheKey(id), versioned by its revision; whenever the release changes, the store's callback
+  // From the releases this replica answered lately (HotReleases, when it has a change feed),
+  // else read-through the Redis cache: a release is cached as its serialized message under
+  // CacheKey(id), versioned by its revision; whenever the release changes, ReleaseChanged
   // invalidates that version, so a slow reader cannot put an older revision back.
   grpc::Status GetRelease(grpc::ServerContext* context, const v1::GetReleaseRequest* request,
                           v1::Release* response) override;
@@ -88,8 +91,11 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   void SetWindows(WindowGate* windows) { windows_ = windows; }
 
   static std::string CacheKey(const std::string& id) { return "flightdeck:release:v1:" + id; }
-  // WatchRelease waits on it for new events (without one it polls every 250 ms).
-  void SetChangeFeed(const db::ChangeFeed* feed) { feed_ = feed; }
+  // WatchRelease waits on it for new events (without one it polls every 250 ms), and GetRelease
+  // keeps what it answered in memory until it moves. Set once at wiring time.
+  void SetChangeFeed(const db::ChangeFeed* feed);
+  // The store's OnChange: this replica committed `revision` of the release.
+  void ReleaseChanged(const std::string& id, long long revision);
 
  private:
   // A release id as given (full, or a unique prefix of at least 4 hex characters, as git takes
@@ -103,6 +109,7 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   cache::Cache& cache_;
   std::chrono::milliseconds cache_ttl_;
   const db::ChangeFeed* feed_ = nullptr;
+  std::optional<HotReleases> hot_;  // with a feed only
   WindowGate* windows_ = nullptr;
   TimelineTail tail_;  // what the Watch streams read, once for all of them
 };

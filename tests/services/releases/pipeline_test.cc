@@ -7,13 +7,16 @@
 
 #include <functional>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "common/alerts/alerts.h"
 #include "common/cache/cache.h"
 #include "common/clock/clock.h"
 #include "common/config/config.h"
+#include "common/db/change_feed.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/jobs/jobs.h"
@@ -113,9 +116,8 @@ class PipelineTest : public ::testing::Test {
                   [this](const std::string&, const EnvironmentPolicy&) { return driver_.Make(); },
                   {}),
         service_(store_, pipeline_, cache_, 60s) {
-    store_.SetOnChange([this](const std::string& id, long long revision) {
-      cache_.InvalidateVersion(ReleaseServiceImpl::CacheKey(id), revision, 60s);
-    });
+    store_.SetOnChange([this](const std::string& id, long long revision) { service_.ReleaseChanged(id, revision); });
+    service_.SetChangeFeed(&feed_);
     pipeline_.SetSmokeRuns(&smoke_);
   }
 
@@ -243,6 +245,7 @@ class PipelineTest : public ::testing::Test {
   jobs::Queue queue_;
   ReleaseStore store_;
   Pipeline pipeline_;
+  db::ChangeFeed feed_{database_.url(), "releases_events"};  // GetRelease keeps releases in memory
   ReleaseServiceImpl service_;
 };
 
@@ -599,6 +602,46 @@ TEST_F(PipelineTest, AnAmbiguousCommitPrefixListsTheCandidates) {
   s = pipeline_.RollBackTo("checkout", "staging", "ABCDEF1222FFFF", "x", {"alice", ""}, &rollback);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(rollback.commit_sha(), "abcdef1222");
+}
+
+// GetRelease keeps what it answered in memory: a change made here is seen by the next read at
+// once, and one committed by another replica as soon as its notification arrives.
+TEST_F(PipelineTest, AReleaseReadAgainShowsEveryChangeWhereverItWasMade) {
+  v1::Release r = Create("staging", "abcdef1");
+  grpc::ServerContext context;
+  v1::GetReleaseRequest get;
+  get.set_id(r.id());
+  v1::Release got;
+  for (int i = 0; i < 100 && !feed_.listening(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(feed_.listening());
+  ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());
+  ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());  // from memory now
+  EXPECT_EQ(got.version(), r.version());
+
+  // Another replica: its commit, then its own cache invalidation, as its ReleaseChanged does.
+  const uint64_t seen = feed_.generation();
+  {
+    pqxx::connection other(database_.url());
+    pqxx::work tx(other);
+    tx.exec_params0("UPDATE releases.releases SET version = 'v9-elsewhere', revision = revision + 1 WHERE id = $1",
+                    r.id());
+    tx.commit();
+  }
+  cache_.InvalidateVersion(ReleaseServiceImpl::CacheKey(r.id()), Get(r.id()).revision(), 60s);
+  for (int i = 0; i < 100 && feed_.generation() == seen; ++i) feed_.WaitForChange(seen, 200ms);
+  ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());
+  EXPECT_EQ(got.version(), "v9-elsewhere");
+  ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());
+
+  // This replica: the answer to the action comes after its own read can no longer be stale.
+  v1::ReleaseActionRequest abort;
+  abort.set_id(r.id());
+  abort.set_reason("wrong build");
+  v1::Release aborted;
+  ASSERT_TRUE(service_.AbortRelease(&context, &abort, &aborted).ok());
+  ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());
+  EXPECT_EQ(got.state(), v1::Release::ROLLING_BACK);  // it was in its canary
+  EXPECT_EQ(got.revision(), aborted.revision());
 }
 
 TEST_F(PipelineTest, ReleaseIdsTakeAUniquePrefixLikeGit) {
