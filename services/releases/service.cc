@@ -124,8 +124,10 @@ void ReleaseServiceImpl::SetChangeFeed(const db::ChangeFeed* feed) {
 }
 
 void ReleaseServiceImpl::ReleaseChanged(const std::string& id, long long revision) {
-  if (hot_) hot_->Changed();
+  // Redis first: a read that starts after Changed() must not find the old revision there and
+  // keep it in memory until the notification arrives.
   cache_.InvalidateVersion(CacheKey(id), revision, cache_ttl_);
+  if (hot_) hot_->Changed();
 }
 
 grpc::Status ReleaseServiceImpl::ListReleases(grpc::ServerContext*,
