@@ -4,8 +4,9 @@
 
 namespace flightdeck::releases {
 
-HotReleases::HotReleases(const db::ChangeFeed* feed, std::chrono::milliseconds max_age, size_t capacity)
-    : feed_(feed), max_age_(max_age), capacity_(capacity) {}
+HotReleases::HotReleases(const db::ChangeFeed* feed, const Clock& clock,
+                         std::chrono::milliseconds max_age, size_t capacity)
+    : feed_(feed), clock_(clock), max_age_(max_age), capacity_(capacity) {}
 
 std::optional<HotReleases::Stamp> HotReleases::CurrentLocked() const {
   if (feed_ == nullptr || !feed_->listening()) return std::nullopt;
@@ -26,7 +27,8 @@ std::optional<std::string> HotReleases::Get(const std::string& id) {
   }
   auto it = entries_.find(id);
   if (it == entries_.end()) return std::nullopt;
-  if (std::chrono::steady_clock::now() - it->second.stored > max_age_) {
+  const Clock::TimePoint time = clock_.Now();
+  if (time < it->second.stored || time - it->second.stored > max_age_) {  // or the clock stepped back
     entries_.erase(it);
     return std::nullopt;
   }
@@ -41,7 +43,7 @@ void HotReleases::Put(const std::string& id, std::string serialized, Stamp read_
     entries_.clear();
     entries_read_at_ = read_at;
   }
-  entries_[id] = Entry{std::move(serialized), std::chrono::steady_clock::now()};
+  entries_[id] = Entry{std::move(serialized), clock_.Now()};
 }
 
 void HotReleases::Changed() {

@@ -8,6 +8,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/clock/clock.h"
+
 namespace flightdeck::db {
 class ChangeFeed;
 }
@@ -25,8 +27,9 @@ namespace flightdeck::releases {
 // change by the time the notification takes to arrive; on this replica, not at all.
 //
 // It serves nothing while the feed is not listening (a lost connection misses notifications),
-// and no entry older than `max_age`: the bound on staleness should a connection die without
-// the feed noticing. Thread-safe.
+// and no entry older than `max_age` by `clock` (nor one stored in its future, should the clock
+// step back): the bound on staleness should a connection die without the feed noticing.
+// Thread-safe.
 class HotReleases {
  public:
   struct Stamp {
@@ -37,7 +40,8 @@ class HotReleases {
   };
 
   // `feed` null: nothing is ever kept.
-  HotReleases(const db::ChangeFeed* feed, std::chrono::milliseconds max_age, size_t capacity = 4096);
+  HotReleases(const db::ChangeFeed* feed, const Clock& clock, std::chrono::milliseconds max_age,
+              size_t capacity = 4096);
 
   // Before reading a release elsewhere (Redis, the database): what Put is given with it.
   Stamp Now() const;
@@ -52,12 +56,13 @@ class HotReleases {
  private:
   struct Entry {
     std::string serialized;
-    std::chrono::steady_clock::time_point stored;
+    Clock::TimePoint stored;
   };
   // Under mu_; nullopt when the feed is absent or not listening.
   std::optional<Stamp> CurrentLocked() const;
 
   const db::ChangeFeed* feed_;
+  const Clock& clock_;
   const std::chrono::milliseconds max_age_;
   const size_t capacity_;
   mutable std::mutex mu_;

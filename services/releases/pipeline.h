@@ -58,6 +58,7 @@ class Pipeline {
   void SetWindows(WindowGate* windows) { windows_ = windows; }
 
   Clock::TimePoint Now() const { return clock_.Now(); }
+  const Clock& clock() const { return clock_; }
 
   // --- actions (release_actions.cc) ---
   grpc::Status Create(v1::CreateReleaseRequest request, const Actor& actor, v1::Release* out);

@@ -120,7 +120,7 @@ grpc::Status ReleaseServiceImpl::GetRelease(grpc::ServerContext*, const v1::GetR
 
 void ReleaseServiceImpl::SetChangeFeed(const db::ChangeFeed* feed) {
   feed_ = feed;
-  if (feed != nullptr) hot_.emplace(feed, kHotReleaseMaxAge);
+  if (feed != nullptr) hot_.emplace(feed, pipeline_.clock(), kHotReleaseMaxAge);
 }
 
 void ReleaseServiceImpl::ReleaseChanged(const std::string& id, long long revision) {

@@ -7,8 +7,8 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
-#include <thread>
 
+#include "common/clock/clock.h"
 #include "common/db/change_feed.h"
 #include "tests/support/test_database.h"
 
@@ -22,7 +22,7 @@ constexpr char kChannel[] = "releases_events";
 class HotReleasesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int i = 0; i < 1000 && !feed_.listening(); ++i) std::this_thread::sleep_for(10ms);
+    feed_.WaitForChange(0, 10s);  // its first LISTEN moves the generation
     ASSERT_TRUE(feed_.listening()) << "the change feed never connected";
   }
 
@@ -37,10 +37,11 @@ class HotReleasesTest : public ::testing::Test {
 
   test::TestDatabase database_;
   db::ChangeFeed feed_{database_.url(), kChannel};
+  FakeClock clock_;
 };
 
 TEST_F(HotReleasesTest, AReleaseIsServedUntilTheChannelIsNotified) {
-  HotReleases hot(&feed_, 60s);
+  HotReleases hot(&feed_, clock_, 60s);
   hot.Put("rel-1", "bytes of rel-1", hot.Now());
   EXPECT_EQ(hot.Get("rel-1").value_or("missing"), "bytes of rel-1");
   EXPECT_FALSE(hot.Get("rel-2").has_value());
@@ -51,14 +52,14 @@ TEST_F(HotReleasesTest, AReleaseIsServedUntilTheChannelIsNotified) {
 }
 
 TEST_F(HotReleasesTest, ThisProcessesOwnChangeIsSeenAtOnce) {
-  HotReleases hot(&feed_, 60s);
+  HotReleases hot(&feed_, clock_, 60s);
   hot.Put("rel-1", "v1", hot.Now());
   hot.Changed();  // no notification needed, none waited for
   EXPECT_FALSE(hot.Get("rel-1").has_value());
 }
 
 TEST_F(HotReleasesTest, WhatWasReadAcrossAChangeIsNotKept) {
-  HotReleases hot(&feed_, 60s);
+  HotReleases hot(&feed_, clock_, 60s);
   HotReleases::Stamp before_local = hot.Now();
   hot.Changed();
   hot.Put("rel-1", "maybe stale", before_local);
@@ -71,15 +72,23 @@ TEST_F(HotReleasesTest, WhatWasReadAcrossAChangeIsNotKept) {
 }
 
 TEST_F(HotReleasesTest, NothingIsServedPastItsAge) {
-  HotReleases hot(&feed_, 50ms);
+  HotReleases hot(&feed_, clock_, 50ms);
   hot.Put("rel-1", "v1", hot.Now());
+  clock_.Advance(50ms);
   EXPECT_TRUE(hot.Get("rel-1").has_value());
-  std::this_thread::sleep_for(120ms);
+  clock_.Advance(1ms);
+  EXPECT_FALSE(hot.Get("rel-1").has_value());
+}
+
+TEST_F(HotReleasesTest, NothingStoredBeforeTheClockSteppedBackIsServed) {
+  HotReleases hot(&feed_, clock_, 50ms);
+  hot.Put("rel-1", "v1", hot.Now());
+  clock_.Set(clock_.Now() - 1h);  // an entry would otherwise look young for an hour
   EXPECT_FALSE(hot.Get("rel-1").has_value());
 }
 
 TEST_F(HotReleasesTest, AFullCacheStartsAfreshAndKeepsTheNewest) {
-  HotReleases hot(&feed_, 60s, 2);
+  HotReleases hot(&feed_, clock_, 60s, 2);
   HotReleases::Stamp now = hot.Now();
   hot.Put("a", "a", now);
   hot.Put("b", "b", now);
@@ -89,13 +98,14 @@ TEST_F(HotReleasesTest, AFullCacheStartsAfreshAndKeepsTheNewest) {
 }
 
 TEST(HotReleasesWithoutAFeedTest, NothingIsKeptWithoutAListeningFeed) {
-  HotReleases none(nullptr, 60s);
+  FakeClock clock;
+  HotReleases none(nullptr, clock, 60s);
   none.Put("rel-1", "v1", none.Now());
   EXPECT_FALSE(none.Get("rel-1").has_value());
 
   // A feed whose database does not answer: deaf to changes, so it keeps nothing either.
   db::ChangeFeed deaf("postgresql://127.0.0.1:1/nothing?connect_timeout=1", kChannel);
-  HotReleases hot(&deaf, 60s);
+  HotReleases hot(&deaf, clock, 60s);
   hot.Put("rel-1", "v1", hot.Now());
   EXPECT_FALSE(hot.Get("rel-1").has_value());
 }

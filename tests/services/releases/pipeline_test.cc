@@ -7,7 +7,6 @@
 
 #include <functional>
 #include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -612,7 +611,7 @@ TEST_F(PipelineTest, AReleaseReadAgainShowsEveryChangeWhereverItWasMade) {
   v1::GetReleaseRequest get;
   get.set_id(r.id());
   v1::Release got;
-  for (int i = 0; i < 100 && !feed_.listening(); ++i) std::this_thread::sleep_for(10ms);
+  feed_.WaitForChange(0, 10s);  // its first LISTEN moves the generation
   ASSERT_TRUE(feed_.listening());
   ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());
   ASSERT_TRUE(service_.GetRelease(&context, &get, &got).ok());  // from memory now
