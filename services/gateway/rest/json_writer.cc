@@ -16,10 +16,17 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
+// Characters that need no escape are appended in runs, not one at a time.
 void AppendString(const std::string& s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (unsigned char c : s) {
+  const char* run = s.data();
+  const char* const end = run + s.size();
+  for (const char* p = run; p != end; ++p) {
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+    out->append(run, static_cast<size_t>(p - run));
+    run = p + 1;
     switch (c) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
@@ -29,16 +36,31 @@ void AppendString(const std::string& s, std::string* out) {
       case '\b': out->append("\\b"); break;
       case '\f': out->append("\\f"); break;
       default:
-        if (c < 0x20 || c == 0x7f) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+        out->append("\\u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
     }
   }
+  out->append(run, static_cast<size_t>(end - run));
   out->push_back('"');
+}
+
+// A field's name and the colon after it. protoc allows only letters, digits and '_' in field
+// names, so nothing in them needs an escape.
+void AppendKey(const FieldDescriptor* f, std::string* out) {
+  out->push_back('"');
+  out->append(f->name());
+  out->append("\":");
+}
+
+// `value` as exactly `width` decimal digits (0 <= value < 10^width).
+void AppendDigits(int64_t value, int width, std::string* out) {
+  char buf[20];
+  for (int i = width - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out->append(buf, static_cast<size_t>(width));
 }
 
 template <typename T>
@@ -59,15 +81,18 @@ void AppendDouble(double v, std::string* out) {
 // Fractions as protobuf prints them: none, or 3, 6 or 9 digits.
 void AppendNanos(int32_t nanos, std::string* out) {
   if (nanos == 0) return;
-  char buf[16];
-  if (nanos % 1000000 == 0) {
-    std::snprintf(buf, sizeof buf, ".%03d", nanos / 1000000);
-  } else if (nanos % 1000 == 0) {
-    std::snprintf(buf, sizeof buf, ".%06d", nanos / 1000);
-  } else {
-    std::snprintf(buf, sizeof buf, ".%09d", nanos);
+  if (nanos < 0 || nanos > 999999999) {  // not a valid message: written as it is
+    out->append("." + std::to_string(nanos));
+    return;
   }
-  out->append(buf);
+  out->push_back('.');
+  if (nanos % 1000000 == 0) {
+    AppendDigits(nanos / 1000000, 3, out);
+  } else if (nanos % 1000 == 0) {
+    AppendDigits(nanos / 1000, 6, out);
+  } else {
+    AppendDigits(nanos, 9, out);
+  }
 }
 
 void AppendBase64(const std::string& bytes, std::string* out) {
@@ -91,8 +116,9 @@ void AppendBase64(const std::string& bytes, std::string* out) {
 
 void AppendMessage(const Message& m, std::string* out);
 
-void AppendScalar(const Message& m, const FieldDescriptor* f, int index, std::string* out) {
-  const Reflection* r = m.GetReflection();
+// `r` is m's reflection, looked up once per message by the caller.
+void AppendScalar(const Message& m, const Reflection* r, const FieldDescriptor* f, int index,
+                  std::string* out) {
   const bool rep = index >= 0;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
@@ -163,10 +189,28 @@ void AppendTimestamp(const Message& m, std::string* out) {
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "\"%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  out->append(buf);
+  const int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {  // outside protobuf's range (0001-9999): written as it is
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "\"%d-%02d-%02dT%02d:%02d:%02d", year, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    out->append(buf);
+    AppendNanos(nanos, out);
+    out->append("Z\"");
+    return;
+  }
+  out->push_back('"');
+  AppendDigits(year, 4, out);
+  out->push_back('-');
+  AppendDigits(tm.tm_mon + 1, 2, out);
+  out->push_back('-');
+  AppendDigits(tm.tm_mday, 2, out);
+  out->push_back('T');
+  AppendDigits(tm.tm_hour, 2, out);
+  out->push_back(':');
+  AppendDigits(tm.tm_min, 2, out);
+  out->push_back(':');
+  AppendDigits(tm.tm_sec, 2, out);
   AppendNanos(nanos, out);
   out->append("Z\"");
 }
@@ -238,7 +282,7 @@ bool AppendWellKnown(const Message& m, std::string* out) {
   if (name == "google.protobuf.Value") return AppendValue(m, out), true;
   if (name == "google.protobuf.ListValue") return AppendList(m, out), true;
   if (name.size() > 5 && name.compare(name.size() - 5, 5, "Value") == 0) {  // wrappers
-    AppendScalar(m, m.GetDescriptor()->FindFieldByNumber(1), -1, out);
+    AppendScalar(m, m.GetReflection(), m.GetDescriptor()->FindFieldByNumber(1), -1, out);
     return true;
   }
   // Any, FieldMask, Empty...: rare here; protobuf's printer knows them.
@@ -268,32 +312,32 @@ void AppendMessage(const Message& m, std::string* out) {
     }
     if (!first) out->push_back(',');
     first = false;
-    AppendString(f->name(), out);
-    out->push_back(':');
+    AppendKey(f, out);
     if (f->is_map()) {
       out->push_back('{');
       const int n = r->FieldSize(m, f);
       for (int k = 0; k < n; ++k) {
         const Message& entry = r->GetRepeatedMessage(m, f, k);
+        const Reflection* er = entry.GetReflection();
         const FieldDescriptor* key = entry.GetDescriptor()->FindFieldByNumber(1);
         if (k) out->push_back(',');
         std::string key_json;
-        AppendScalar(entry, key, -1, &key_json);
+        AppendScalar(entry, er, key, -1, &key_json);
         if (key_json.front() != '"') key_json = "\"" + key_json + "\"";
         out->append(key_json);
         out->push_back(':');
-        AppendScalar(entry, entry.GetDescriptor()->FindFieldByNumber(2), -1, out);
+        AppendScalar(entry, er, entry.GetDescriptor()->FindFieldByNumber(2), -1, out);
       }
       out->push_back('}');
     } else if (f->is_repeated()) {
       out->push_back('[');
       for (int k = 0; k < r->FieldSize(m, f); ++k) {
         if (k) out->push_back(',');
-        AppendScalar(m, f, k, out);
+        AppendScalar(m, r, f, k, out);
       }
       out->push_back(']');
     } else {
-      AppendScalar(m, f, -1, out);
+      AppendScalar(m, r, f, -1, out);
     }
   }
   out->push_back('}');

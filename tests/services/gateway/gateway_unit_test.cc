@@ -97,6 +97,17 @@ TEST(JsonWriter, MatchesProtobufsCanonicalMapping) {
               "nested":{"list":[1,"two",{"three":3}]}}})", &e).ok());
   EXPECT_EQ(nlohmann::json::parse(ToJson(e)), nlohmann::json::parse(ProtobufJson(e)));
 
+  // Every escape, at the start, in the middle and at the end of a string, and runs between.
+  v1::Release escapes;
+  escapes.set_version("\"first\\ then\nnew line\ttab\rreturn\bback\fform\x01\x1f\x7f plain ü \"");
+  escapes.set_service("\\");
+  escapes.set_environment("no escapes at all");
+  escapes.set_commit_sha("");
+  EXPECT_EQ(nlohmann::json::parse(ToJson(escapes)), nlohmann::json::parse(ProtobufJson(escapes)));
+  EXPECT_NE(ToJson(escapes).find(R"("version":"\"first\\ then\nnew line\ttab\rreturn\bback\fform\u0001\u001f\u007f plain ü \"")"),
+            std::string::npos)
+      << ToJson(escapes);
+
   v1::ListReleasesResponse empty;
   EXPECT_EQ(nlohmann::json::parse(ToJson(empty)), nlohmann::json::parse(ProtobufJson(empty)));
   v1::ListReleasesResponse list;
