@@ -25,6 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// An answer's buffer is kept for the connection's next one up to this size.
+constexpr size_t kKeptOutputCapacity = 64 * 1024;
+
 std::string PeerName(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = {0};
   int port = 0;
@@ -200,7 +203,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Tries to parse one request from in_. Returns false when more bytes are needed.
   bool ParseRequest();
   void Fail(int status, const std::string& message);  // answers an error and closes
-  void Queue(std::string bytes);
+  void Queue(std::string_view bytes);
+  // out_ with what was sent dropped, to append an answer to in place; Flush() sends it.
+  std::string& Output();
   void Flush();
   void AnswerComplete();  // the current answer is fully queued
   void SetInterest();
@@ -484,16 +489,20 @@ void Connection::Fail(int status, const std::string& message) {
   in_.clear();
   state_ = State::kAnswering;  // nothing more is read from this connection
   close_after_write_ = true;
-  Queue(std::move(out));
+  Queue(out);
 }
 
-void Connection::Queue(std::string bytes) {
-  if (closed_) return;
+std::string& Connection::Output() {
   if (out_offset_ == out_.size()) {
     out_.clear();
     out_offset_ = 0;
   }
-  out_.append(bytes);
+  return out_;
+}
+
+void Connection::Queue(std::string_view bytes) {
+  if (closed_) return;
+  Output().append(bytes);
   Flush();
 }
 
@@ -514,6 +523,9 @@ void Connection::Flush() {
   if (out_offset_ == out_.size()) {
     out_.clear();
     out_offset_ = 0;
+    // The buffer is kept for the next answer, unless a large one grew it: an idle keep-alive
+    // connection holds no more than this.
+    if (out_.capacity() > kKeptOutputCapacity) std::string().swap(out_);
     if (close_after_write_) {
       Close();
       return;
@@ -584,8 +596,10 @@ void Connection::AnswerComplete() {
 
 void Connection::Respond(uint64_t seq, ServerResponse response) {
   if (!IsCurrent(seq) || state_ != State::kAnswering) return;
-  std::string out;
-  out.reserve(256 + response.body.size());
+  if (closed_) return;
+  // Written straight into the connection's output buffer: no copy of the body on the way.
+  std::string& out = Output();
+  out.reserve(out.size() + 256 + response.body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(response.status);
   out += ' ';
@@ -607,7 +621,7 @@ void Connection::Respond(uint64_t seq, ServerResponse response) {
   }
   out += "\r\n";
   if (!head_request_) out += response.body;
-  Queue(std::move(out));
+  Flush();
   if (!closed_) AnswerComplete();
 }
 
@@ -619,7 +633,7 @@ void Connection::BeginStream(uint64_t seq, int status,
   for (const auto& [name, value] : headers) out += name + ": " + value + "\r\n";
   out += http10_ ? "Connection: close\r\n\r\n" : "Transfer-Encoding: chunked\r\n\r\n";
   state_ = State::kStreaming;
-  Queue(std::move(out));
+  Queue(out);
 }
 
 void Connection::WriteChunk(uint64_t seq, std::string data) {
@@ -628,14 +642,16 @@ void Connection::WriteChunk(uint64_t seq, std::string data) {
     Close();  // the client stopped reading: drop it rather than buffer without bound
     return;
   }
-  if (http10_) return Queue(std::move(data));
+  if (http10_) return Queue(data);
+  if (closed_) return;
   char size[20];
   auto [end, ec] = std::to_chars(size, size + sizeof size, data.size(), 16);
-  std::string out(size, end);
+  std::string& out = Output();
+  out.append(size, end);
   out += "\r\n";
   out += data;
   out += "\r\n";
-  Queue(std::move(out));
+  Flush();
 }
 
 void Connection::EndStream(uint64_t seq) {
