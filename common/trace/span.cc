@@ -70,7 +70,9 @@ const SpanContext& InvalidContext() {
 struct Span::State {
   SpanData data;  // data.context is the span's context; moved out when exported
   SpanContext context;
-  bool sampled = false;
+  // Sampled and something to export it to: only then are its name, times and attributes kept.
+  // Without an exporter a sampled span still says so to the next process, which may have one.
+  bool recording = false;
   bool ended = false;
   // Set while the span is on a thread's context stack.
   std::shared_ptr<std::atomic<bool>> alive;
@@ -83,10 +85,11 @@ struct Span::State {
     context.trace_id = has_parent ? parent.trace_id : internal::NewTraceId();
     context.span_id = internal::NewSpanId();
     if (has_parent) context.tracestate = parent.tracestate;
-    sampled = provider->options.sampler.ShouldSample(has_parent ? &parent : nullptr,
-                                                     context.trace_id);
+    const bool sampled =
+        provider->options.sampler.ShouldSample(has_parent ? &parent : nullptr, context.trace_id);
     context.flags = sampled ? 0x01 : 0x00;
-    if (sampled) {
+    recording = sampled && provider->processor != nullptr;
+    if (recording) {
       data.parent_span_id = has_parent ? parent.span_id : std::array<uint8_t, 8>{};
       data.name = std::move(name);
       data.kind = kind;
@@ -146,7 +149,7 @@ void Span::End() {
     if (s.owner == std::this_thread::get_id()) internal::RemoveContext(s.entry_id);
     s.alive.reset();
   }
-  if (!s.sampled) return;
+  if (!s.recording) return;
   s.data.end_unix_nano = std::max(NowUnixNano(), s.data.start_unix_nano);
   s.data.context = s.context;
   auto provider = internal::CurrentProvider();
@@ -155,7 +158,7 @@ void Span::End() {
 
 const SpanContext& Span::context() const { return state_ ? state_->context : InvalidContext(); }
 
-bool Span::recording() const { return state_ && state_->sampled && !state_->ended; }
+bool Span::recording() const { return state_ && state_->recording && !state_->ended; }
 
 SpanContext CurrentContext() {
   auto& stack = internal::ThreadStack();

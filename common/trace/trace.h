@@ -116,7 +116,8 @@ class Span {
   void End();
 
   const SpanContext& context() const;
-  bool recording() const;  // sampled and not ended
+  // Sampled, not ended, and the process exports spans: attributes are worth building.
+  bool recording() const;
 
  private:
   struct State;

@@ -66,6 +66,7 @@ void HttpCall::StartSpan(std::string route) {
       std::string(request_.Header("traceparent")), std::string(request_.Header("tracestate")));
   span_.emplace(request_.method + " " + route_, trace::SpanKind::kServer,
                 parent ? *parent : trace::SpanContext(), trace::Span::Activation::kDetached);
+  if (!span_->recording()) return;
   span_->SetAttribute("http.method", request_.method);
   span_->SetAttribute("http.route", route_);
   span_->SetAttribute("http.target", request_.target);

@@ -124,6 +124,20 @@ TEST_F(SpanTest, UnsampledSpansPropagateButAreNotExported) {
   EXPECT_TRUE(processor_->Spans().empty());
 }
 
+// A process that exports nowhere keeps nothing of its spans, yet tells the next process that
+// the trace is sampled: that one may export it.
+TEST_F(SpanTest, WithoutAnExporterSampledSpansPropagateButRecordNothing) {
+  SetProcessorForTesting(nullptr, Sampler(Kind::kAlwaysOn));
+  Span server("server", SpanKind::kServer);
+  EXPECT_TRUE(server.context().sampled());
+  EXPECT_EQ(FormatTraceparent(server.context()).substr(53), "01");
+  EXPECT_FALSE(server.recording());
+  Span child("child");
+  EXPECT_EQ(child.context().trace_id, server.context().trace_id);
+  EXPECT_TRUE(child.context().sampled());
+  EXPECT_FALSE(child.recording());
+}
+
 TEST_F(SpanTest, AlwaysOffRecordsNothing) {
   Use(Sampler(Kind::kAlwaysOff));
   { Span span("off"); }
