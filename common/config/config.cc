@@ -317,6 +317,7 @@ CommonConfig LoadCommon(const Env& env, const std::string& process_name) {
   config.cache_ttl = env.Duration("FLIGHTDECK_CACHE_TTL", std::chrono::seconds(60));
   config.shutdown_grace = env.Duration("FLIGHTDECK_SHUTDOWN_GRACE", std::chrono::seconds(10));
   config.grpc_idle_threads = static_cast<int>(env.Int("FLIGHTDECK_GRPC_IDLE_THREADS", 64, 2, 4096));
+  config.grpc_queue_threads = static_cast<int>(env.Int("FLIGHTDECK_GRPC_QUEUE_THREADS", 2, 1, 256));
   return config;
 }
 

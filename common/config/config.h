@@ -66,6 +66,7 @@ struct CommonConfig {
   std::chrono::milliseconds cache_ttl;           // FLIGHTDECK_CACHE_TTL, default 60s
   std::chrono::milliseconds shutdown_grace;      // FLIGHTDECK_SHUTDOWN_GRACE, default 10s
   int grpc_idle_threads;  // FLIGHTDECK_GRPC_IDLE_THREADS, default 64: call threads kept waiting
+  int grpc_queue_threads;  // FLIGHTDECK_GRPC_QUEUE_THREADS, default 2: threads of the queued methods
 };
 
 CommonConfig LoadCommon(const Env& env, const std::string& process_name);

@@ -8,6 +8,7 @@
 
 #include <grpcpp/server_context.h>
 
+#include "common/grpc/queued_unary.h"
 #include "common/grpc/status_name.h"
 #include "common/metrics/metrics.h"
 #include "common/trace/trace.h"
@@ -73,9 +74,12 @@ class ServerInterceptor : public grpc::experimental::Interceptor {
   ServerInterceptor(grpc::experimental::ServerRpcInfo* info, metrics::GrpcServerMetrics* metrics)
       : name_(info->method()),
         metrics_(metrics),
-        // With the callback API, hooks run on gRPC's threads, never on the reactor's: a span
-        // made current there would describe whatever that thread does next.
-        activation_(dynamic_cast<grpc::CallbackServerContext*>(info->server_context()) != nullptr
+        queued_(dynamic_cast<QueuedServerContext*>(info->server_context())),
+        // With the callback API, hooks run on gRPC's threads, never on the reactor's; a queued
+        // call's handler may run on another thread of the queue than its hooks (queued_unary.h).
+        // A span made current on such a thread would describe whatever that thread does next.
+        activation_(dynamic_cast<grpc::CallbackServerContext*>(info->server_context()) != nullptr ||
+                            queued_ != nullptr
                         ? trace::Span::Activation::kDetached
                         : trace::Span::Activation::kActivate) {}
 
@@ -106,6 +110,7 @@ class ServerInterceptor : public grpc::experimental::Interceptor {
     const trace::SpanContext parent = ContextFromMetadata(metadata).value_or(trace::SpanContext{});
     span_.emplace(name_.span, trace::SpanKind::kServer, parent, activation_);
     SetRpcAttributes(*span_, name_);
+    if (queued_ != nullptr) queued_->server_span = span_->context();
   }
 
   void Finish(const grpc::Status& status) {
@@ -122,6 +127,7 @@ class ServerInterceptor : public grpc::experimental::Interceptor {
 
   const MethodName name_;
   metrics::GrpcServerMetrics* const metrics_;
+  QueuedServerContext* const queued_;  // null unless the call is a queued one
   const trace::Span::Activation activation_;
   std::optional<trace::Span> span_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -10,6 +10,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "common/grpc/interceptors.h"
+#include "common/grpc/queued_unary.h"
 #include "common/grpc/transport.h"
 #include "common/metrics/metrics.h"
 
@@ -22,6 +23,10 @@ Server::Server(ServerOptions options, metrics::Registry& registry)
 Server::~Server() { Shutdown(); }
 
 void Server::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void Server::ServeOnQueue(std::function<void(grpc::ServerCompletionQueue*)> post) {
+  queued_.push_back(std::move(post));
+}
 
 void Server::Start() {
   grpc::EnableDefaultHealthCheckService(true);
@@ -49,10 +54,22 @@ void Server::Start() {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(MakeServerInterceptorFactory(metrics_.get()));
   builder.experimental().SetInterceptorCreators(std::move(factories));
+  if (!queued_.empty()) queue_ = builder.AddCompletionQueue();
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     server_.reset();
+    queue_.reset();
     throw std::runtime_error("gRPC server: cannot listen on " + address);
+  }
+  if (queue_) {
+    for (const auto& post : queued_) post(queue_.get());
+    for (int i = 0; i < std::max(1, options_.queue_threads); ++i) {
+      queue_threads_.emplace_back([queue = queue_.get()] {
+        void* tag = nullptr;
+        bool ok = false;
+        while (queue->Next(&tag, &ok)) static_cast<QueuedCall*>(tag)->Proceed(ok);
+      });
+    }
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
 }
@@ -62,7 +79,15 @@ void Server::Shutdown() {
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(std::chrono::system_clock::now() + options_.shutdown_grace);
   server_->Wait();
+  // Every queued call has been answered or cancelled: what is left on the queue are their last
+  // tags and the requests that will take no call now. The threads drain them, then end.
+  if (queue_) {
+    queue_->Shutdown();
+    for (std::thread& t : queue_threads_) t.join();
+    queue_threads_.clear();
+  }
   server_.reset();
+  queue_.reset();
 }
 
 namespace {

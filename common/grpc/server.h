@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/server.h>
@@ -32,6 +33,9 @@ struct ServerOptions {
   // Threads of the synchronous server that wait for the next call after finishing one (server.cc
   // says why this is not gRPC's default of 2). Calls beyond them still get threads of their own.
   int idle_call_threads = 64;
+  // Threads that take calls from the completion queue of the methods served there
+  // (ServeOnQueue); none without such methods.
+  int queue_threads = 2;
 };
 
 // A gRPC server with the tracing and RED-metrics interceptors and the standard
@@ -42,6 +46,10 @@ class Server {
   Server(ServerOptions options, metrics::Registry& registry);
   ~Server();
   void AddService(grpc::Service* service);  // before Start; not owned
+  // Methods of an added service that are served on a completion queue (queued_unary.h) rather
+  // than on the synchronous server's call threads: `post` posts their first requests for calls
+  // once the server is up. Before Start.
+  void ServeOnQueue(std::function<void(grpc::ServerCompletionQueue*)> post);
   void Start();                             // throws std::runtime_error when it cannot bind
   int port() const { return port_; }
   // Health goes NOT_SERVING first (so balancers stop sending), then in-flight calls get up to
@@ -52,7 +60,10 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<metrics::GrpcServerMetrics> metrics_;
   std::vector<grpc::Service*> services_;
+  std::vector<std::function<void(grpc::ServerCompletionQueue*)>> queued_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::ServerCompletionQueue> queue_;
+  std::vector<std::thread> queue_threads_;
   int port_ = 0;
 };
 

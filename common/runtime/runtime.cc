@@ -104,8 +104,10 @@ int RunService(const ServiceSpec& spec) {
     server_options.shutdown_grace = cfg.shutdown_grace;
     server_options.authorize = &api::AuthorizeCall;
     server_options.idle_call_threads = cfg.grpc_idle_threads;
+    server_options.queue_threads = cfg.grpc_queue_threads;
     rpc::Server server(server_options, registry);
     for (grpc::Service* service : component->GrpcServices()) server.AddService(service);
+    component->ServeOnQueues(server);
     http::AdminServer admin(cfg.bind_address, admin_port, registry, [&pool, &cache] {
       http::Readiness r;
       grpc::Status db = pool.Ping();

@@ -21,6 +21,9 @@ class Pool;
 namespace flightdeck::cache {
 class Cache;
 }
+namespace flightdeck::rpc {
+class Server;
+}
 
 // Start-up and shutdown of a Flightdeck service process, so that every main.cc is wiring only.
 namespace flightdeck::runtime {
@@ -40,6 +43,8 @@ class Component {
  public:
   virtual ~Component() = default;
   virtual std::vector<grpc::Service*> GrpcServices() = 0;
+  // Methods of those services served on the server's completion queue (Server::ServeOnQueue).
+  virtual void ServeOnQueues(rpc::Server& server) { (void)server; }
   // The ports the servers listen on, once bound (a port of 0 in the configuration is only known
   // then), before Start.
   virtual void Listening(int grpc_port, int admin_port) { (void)grpc_port, (void)admin_port; }

@@ -10,6 +10,7 @@
 #include "common/config/config.h"
 #include "common/db/change_feed.h"
 #include "common/grpc/channel.h"
+#include "common/grpc/server.h"
 #include "common/jobs/backlog.h"
 #include "common/jobs/jobs.h"
 #include "common/metrics/refresher.h"
@@ -121,6 +122,9 @@ class Releases final : public runtime::Component {
     });
   }
   std::vector<grpc::Service*> GrpcServices() override { return {&service_}; }
+  void ServeOnQueues(rpc::Server& server) override {
+    server.ServeOnQueue([this](grpc::ServerCompletionQueue* queue) { service_.ServeGetRelease(queue); });
+  }
   void Listening(int grpc_port, int admin_port) override {
     for (const net::OwnEndpoint& e : net::OwnListeners(bind_address_, grpc_port, admin_port)) {
       egress_.DenyOwnEndpoint(e);

@@ -2,6 +2,7 @@
 
 #include "common/cache/cache.h"
 #include "common/grpc/metadata.h"
+#include "common/grpc/queued_unary.h"
 #include "common/log/log.h"
 #include "common/trace/trace.h"
 #include "services/releases/state_machine.h"
@@ -116,6 +117,15 @@ grpc::Status ReleaseServiceImpl::GetRelease(grpc::ServerContext*, const v1::GetR
   cache_.SetVersioned(key, response->revision(), serialized, cache_ttl_);
   if (hot_) hot_->Put(id, std::move(serialized), read_at);
   return grpc::Status::OK;
+}
+
+void ReleaseServiceImpl::ServeGetRelease(grpc::ServerCompletionQueue* queue) {
+  rpc::QueuedUnary<ReleaseServiceImpl, v1::GetReleaseRequest, v1::Release>::Serve(
+      this, &ReleaseServiceImpl::RequestGetRelease,
+      [this](grpc::ServerContext* context, const v1::GetReleaseRequest* request, v1::Release* response) {
+        return GetRelease(context, request, response);
+      },
+      queue);
 }
 
 void ReleaseServiceImpl::SetChangeFeed(const db::ChangeFeed* feed) {

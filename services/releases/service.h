@@ -20,7 +20,10 @@ namespace flightdeck::releases {
 
 // The gRPC surface of the releases service: validate, call the pipeline or the store, map
 // errors. The actor is the token name the gateway authenticated (x-flightdeck-actor).
-class ReleaseServiceImpl final : public v1::ReleaseService::Service {
+// GetRelease, the hot read, is served on the server's completion queue (ServeGetRelease); the
+// rest on its call threads.
+class ReleaseServiceImpl final
+    : public v1::ReleaseService::WithAsyncMethod_GetRelease<v1::ReleaseService::Service> {
  public:
   ReleaseServiceImpl(ReleaseStore& store, Pipeline& pipeline, cache::Cache& cache,
                      std::chrono::milliseconds cache_ttl);
@@ -33,6 +36,9 @@ class ReleaseServiceImpl final : public v1::ReleaseService::Service {
   // invalidates that version, so a slow reader cannot put an older revision back.
   grpc::Status GetRelease(grpc::ServerContext* context, const v1::GetReleaseRequest* request,
                           v1::Release* response) override;
+  // Serves GetRelease on `queue` (common/grpc/queued_unary.h): a release answered from memory
+  // costs no thread hand-off. A read from Redis or PostgreSQL holds one of the queue's threads.
+  void ServeGetRelease(grpc::ServerCompletionQueue* queue);
   grpc::Status ListReleases(grpc::ServerContext* context, const v1::ListReleasesRequest* request,
                             v1::ListReleasesResponse* response) override;
   grpc::Status ListReleaseEvents(grpc::ServerContext* context,
