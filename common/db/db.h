@@ -46,6 +46,22 @@ struct PoolOptions {
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
 
+// A PostgreSQL session-level advisory lock held on a connection of its own, not one of a pool's:
+// it lasts exactly as long as its holder. It ends when this object is destroyed, or when the
+// holding process dies (the server ends a session whose socket closed, and its locks with it).
+// For work that must not run twice at once, across threads and replicas alike, and that may
+// outlive any lease: a driver command. From Pool::HoldLock.
+class SessionLock {
+ public:
+  explicit SessionLock(std::unique_ptr<pqxx::connection> conn);
+  ~SessionLock();  // unlocks at once (a waiter need not wait for the session to end)
+  SessionLock(const SessionLock&) = delete;
+  SessionLock& operator=(const SessionLock&) = delete;
+
+ private:
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
 // A bounded pool of libpqxx connections. Connections are opened lazily, re-opened after a lost
 // connection, and carry every statement registered with Prepare(). Thread-safe.
 //
@@ -92,6 +108,11 @@ class Pool {
   grpc::Status Read(std::string_view what, const TxFn& fn);
   bool has_read_replica() const;
   grpc::Status Ping();  // SELECT 1 within acquire_timeout
+  // Takes the session lock `name` (hashed into PostgreSQL's 64-bit advisory-lock keys) on a new
+  // connection, waiting at most `wait` while another session holds it: DEADLINE_EXCEEDED then,
+  // UNAVAILABLE when the database cannot be reached. Costs a connection per lock held.
+  grpc::Status HoldLock(std::string_view what, const std::string& name,
+                        std::chrono::milliseconds wait, std::unique_ptr<SessionLock>* out);
 
   int size() const;
   int in_use() const;

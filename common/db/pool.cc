@@ -373,6 +373,52 @@ grpc::Status Pool::Ping() {
   });
 }
 
+grpc::Status Pool::HoldLock(std::string_view what, const std::string& name,
+                            std::chrono::milliseconds wait, std::unique_ptr<SessionLock>* out) {
+  std::unique_ptr<pqxx::connection> conn;
+  try {
+    conn = std::make_unique<pqxx::connection>(impl_->connect_url);
+  } catch (const std::exception& e) {
+    impl_->CountError("connect");
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "cannot connect to database " + RedactUrl(impl_->options.url) + " while " +
+                            std::string(what) + ": " + log::Redact(e.what()));
+  }
+  try {
+    pqxx::nontransaction tx(*conn);
+    // The wait is the server's: a statement timeout cancels the lock request, nothing polls.
+    tx.exec("SET statement_timeout = " + std::to_string(std::max<long long>(1, wait.count())));
+    tx.exec_params("SELECT pg_advisory_lock(hashtextextended($1, 0))", name);
+    tx.exec("SET statement_timeout = 0");
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() == "57014") {  // query_canceled: the timeout above
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          std::string(what) + ": " + name + " is still held by another session after " +
+                              std::to_string(wait.count()) + "ms");
+    }
+    impl_->CountError(IsConnectionLossState(e.sqlstate()) ? "connect" : "internal");
+    return grpc::Status(IsConnectionLossState(e.sqlstate()) ? grpc::StatusCode::UNAVAILABLE
+                                                            : grpc::StatusCode::INTERNAL,
+                        std::string(what) + ": " + e.what());
+  } catch (const std::exception& e) {
+    impl_->CountError("connect");
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(what) + ": " + e.what());
+  }
+  *out = std::make_unique<SessionLock>(std::move(conn));
+  return grpc::Status::OK;
+}
+
+SessionLock::SessionLock(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {}
+
+SessionLock::~SessionLock() {
+  try {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec("SELECT pg_advisory_unlock_all()");
+  } catch (const std::exception&) {
+    // The session ends with the connection just below, and the lock with it.
+  }
+}
+
 int Pool::size() const { return impl_->options.size; }
 
 int Pool::in_use() const {

@@ -30,6 +30,9 @@ class Driver {
  public:
   virtual ~Driver() = default;
   virtual DriverResult Run(const DriverAction& action) = 0;
+  // True when an action carried out twice at once could do harm, because it acts outside
+  // Flightdeck: the pipeline then holds the action's lock while it runs (Pipeline::RunDriver).
+  virtual bool ActsOutside() const { return true; }
 };
 
 // The pipeline itself shifts traffic: Flightdeck only records the decision (Release.next_action,
@@ -37,6 +40,7 @@ class Driver {
 class ExternalDriver final : public Driver {
  public:
   DriverResult Run(const DriverAction& action) override;
+  bool ActsOutside() const override { return false; }
 };
 
 // Runs a configured executable directly (fork/exec, no shell) with the release in its

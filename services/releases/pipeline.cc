@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/db/db.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "services/releases/state_machine.h"
@@ -138,28 +139,41 @@ grpc::Status Pipeline::Advance(const std::string& release_id) {
   return s;
 }
 
-DriverResult Pipeline::RunDriver(const v1::Release& r, const std::string& action, int weight,
-                                 const std::string& step_key) {
+grpc::Status Pipeline::RunDriver(const v1::Release& r, const std::string& action, int weight,
+                                 const std::string& step_key, DriverResult* result) {
   DriverAction a;
   a.action = action;
   a.weight = weight;
   a.action_id = ActionId(r, action, step_key);
   a.release = r;
   a.previous_image = r.previous_image();
+  const EnvironmentPolicy& policy = policies_.For(r.environment());
+  std::unique_ptr<Driver> driver = drivers_(r.driver().kind(), policy);
+  // A step's job can be taken again while its command still runs: its lease lapsed (a stalled
+  // database, a starved process) and another poller or replica claimed it. That second run waits
+  // here for the first to record its result, then returns the result without acting again.
+  // The wait covers the longest a command may take: its timeout and the kill that follows it.
+  std::unique_ptr<db::SessionLock> lock;
+  if (driver->ActsOutside()) {
+    constexpr auto kKillAndRecord = std::chrono::seconds(30);
+    if (grpc::Status s = store_.HoldDriverAction(a.action_id, policy.command_timeout + kKillAndRecord, &lock);
+        !s.ok()) {
+      return s;
+    }
+  }
   std::string status;
-  DriverResult result;
-  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, &result);
+  if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, result);
       !s.ok()) {
-    return {false, 0, "", "cannot record driver action: " + s.error_message()};
+    *result = {false, 0, "", "cannot record driver action: " + s.error_message()};
+    return grpc::Status::OK;
   }
   // Completed before (a crash came between the action and the state change): not again.
-  if (status != "started") return result;
-  std::unique_ptr<Driver> driver = drivers_(r.driver().kind(), policies_.For(r.environment()));
-  result = driver->Run(a);
+  if (status != "started") return grpc::Status::OK;
+  *result = driver->Run(a);
   log::Info("driver action", {{"release_id", r.id()}, {"action", action}, {"weight", weight},
-                              {"ok", result.ok}, {"action_id", a.action_id}});
-  (void)store_.FinishDriverAction(a.action_id, result, clock_.Now());
-  return result;
+                              {"ok", result->ok}, {"action_id", a.action_id}});
+  (void)store_.FinishDriverAction(a.action_id, *result, clock_.Now());
+  return grpc::Status::OK;
 }
 
 grpc::Status Pipeline::AwaitPreDeployBackup(const v1::Release& r, const std::string& target,
@@ -232,7 +246,8 @@ grpc::Status Pipeline::StartDeploy(const v1::Release& r) {
     });
   }
   const int weight = r.canary().steps(0).weight();
-  DriverResult result = RunDriver(r, "canary", weight, "0");
+  DriverResult result;
+  if (grpc::Status s = RunDriver(r, "canary", weight, "0", &result); !s.ok()) return s;
   if (!result.ok) {
     return Apply(r, [&](v1::Release& x, Changes& c) {
       x.set_state(v1::Release::ROLLING_BACK);
@@ -362,7 +377,10 @@ grpc::Status Pipeline::CanaryTick(const v1::Release& r) {
   }
   // Next step: shift more traffic, then judge it afresh.
   const int weight = r.canary().steps(step + 1).weight();
-  DriverResult result = RunDriver(r, "canary", weight, std::to_string(step + 1));
+  DriverResult result;
+  if (grpc::Status s = RunDriver(r, "canary", weight, std::to_string(step + 1), &result); !s.ok()) {
+    return s;
+  }
   return Apply(r, [&](v1::Release& x, Changes& c) {
     c.events.push_back(verdict_event);
     c.events.push_back(DriverEvent("canary", weight, result));
@@ -549,7 +567,8 @@ grpc::Status Pipeline::BakeTick(const v1::Release& r) {
 grpc::Status Pipeline::RunPromotion(const v1::Release& r) {
   const bool restore = r.kind() == v1::Release::ROLLBACK;
   const std::string action = restore ? "rollback" : "promote";
-  DriverResult result = RunDriver(r, action, 100, "");
+  DriverResult result;
+  if (grpc::Status s = RunDriver(r, action, 100, "", &result); !s.ok()) return s;
   const EnvironmentPolicy& policy = policies_.For(r.environment());
   return Apply(r, [&](v1::Release& x, Changes& c) {
     c.events.push_back(DriverEvent(action, 100, result));
@@ -644,7 +663,8 @@ grpc::Status Pipeline::BeginRollback(const v1::Release& r, const std::string& re
 }
 
 grpc::Status Pipeline::FinishRollback(const v1::Release& r) {
-  DriverResult result = RunDriver(r, "rollback", 0, "");
+  DriverResult result;
+  if (grpc::Status s = RunDriver(r, "rollback", 0, "", &result); !s.ok()) return s;
   std::optional<NewEvent> alert;
   if (!r.abort_requested()) alert = SecondFailureAlert(r);
   return Apply(r, [&](v1::Release& x, Changes& c) {

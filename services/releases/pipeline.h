@@ -116,9 +116,10 @@ class Pipeline {
   // Moves a release to ROLLING_BACK (the next Advance runs the driver).
   grpc::Status BeginRollback(const v1::Release& r, const std::string& reason, bool aborted,
                              const std::string& actor);
-  // Runs (or finds the recorded result of) one driver action.
-  DriverResult RunDriver(const v1::Release& r, const std::string& action, int weight,
-                         const std::string& step_key);
+  // Runs (or finds the recorded result of) one driver action. Not OK only when another run of
+  // the action held its lock for longer than a command may take: the step is tried again later.
+  grpc::Status RunDriver(const v1::Release& r, const std::string& action, int weight,
+                         const std::string& step_key, DriverResult* result);
   // Applies a change decided on revision r.revision(); ABORTED if the release moved on.
   grpc::Status Apply(const v1::Release& r, const ReleaseStore::ChangeFn& change,
                      v1::Release* out = nullptr);

@@ -699,6 +699,18 @@ grpc::Status ReleaseStore::StartDriverAction(const std::string& action_id,
   });
 }
 
+grpc::Status ReleaseStore::HoldDriverAction(const std::string& action_id,
+                                            std::chrono::milliseconds wait,
+                                            std::unique_ptr<db::SessionLock>* lock) {
+  grpc::Status s = pool_.HoldLock("hold driver action", "releases.driver_actions:" + action_id, wait, lock);
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                        "driver action " + action_id + " is still running elsewhere after " +
+                            std::to_string(wait.count()) + "ms of waiting for it");
+  }
+  return s;
+}
+
 grpc::Status ReleaseStore::FinishDriverAction(const std::string& action_id,
                                               const DriverResult& result, Clock::TimePoint now) {
   return db::Autocommit(pool_, "finish driver action", [&](pqxx::transaction_base& tx) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 
 namespace flightdeck::db {
 class Pool;
+class SessionLock;
 }
 namespace flightdeck::jobs {
 class Queue;
@@ -167,6 +170,11 @@ class ReleaseStore {
                                  Clock::TimePoint now, std::string* status, DriverResult* result);
   grpc::Status FinishDriverAction(const std::string& action_id, const DriverResult& result,
                                   Clock::TimePoint now);
+  // The action's lock (db::SessionLock), held from before Start until after Finish: no two
+  // runs of one action at once, whichever threads or replicas hold its step's job. Waits at most
+  // `wait` for a run that holds it; DEADLINE_EXCEEDED when that run still goes on.
+  grpc::Status HoldDriverAction(const std::string& action_id, std::chrono::milliseconds wait,
+                                std::unique_ptr<db::SessionLock>* lock);
 
  private:
   // Whether the environment has notification targets for the kind this event announces.

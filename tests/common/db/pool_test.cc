@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -152,6 +153,39 @@ TEST_F(PoolTest, ExhaustedPoolFailsFastAndRecoversAfterRelease) {
                 .With({"test", "idle"})
                 .Value(),
             2);
+}
+
+TEST_F(PoolTest, ASessionLockIsHeldByOneHolderAtATimeAndEndsWithItsSession) {
+  Pool pool(Options(2), &registry_);
+  std::unique_ptr<SessionLock> first;
+  ASSERT_TRUE(pool.HoldLock("deploy", "action-1", 1s, &first).ok());
+  EXPECT_EQ(pool.in_use(), 0);  // a connection of its own, not one of the pool's
+
+  // Another name is another lock; the same name waits, and gives up after its wait.
+  std::unique_ptr<SessionLock> other;
+  EXPECT_TRUE(pool.HoldLock("deploy", "action-2", 1s, &other).ok());
+  std::unique_ptr<SessionLock> second;
+  grpc::Status refused = pool.HoldLock("deploy", "action-1", 200ms, &second);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("action-1 is still held by another session after 200ms"),
+            std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(second, nullptr);
+
+  // A waiter gets the lock as soon as the holder lets go.
+  auto waiter = std::async(std::launch::async, [&] { return pool.HoldLock("deploy", "action-1", 10s, &second); });
+  EXPECT_EQ(waiter.wait_for(300ms), std::future_status::timeout);
+  first.reset();
+  ASSERT_EQ(waiter.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(waiter.get().ok());
+  ASSERT_NE(second, nullptr);
+
+  // A holder whose session ended (its process died, an operator terminated it) holds nothing.
+  ASSERT_GE(TerminateOtherSessions(), 2);
+  std::unique_ptr<SessionLock> third;
+  EXPECT_TRUE(pool.HoldLock("deploy", "action-1", 1s, &third).ok());
+  second.reset();  // its session is gone: letting go does not throw
+  other.reset();
 }
 
 TEST_F(PoolTest, TerminatedBackendsAreReplacedTransparently) {

@@ -5,8 +5,12 @@
 #include <grpcpp/server_context.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <functional>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -544,6 +548,39 @@ TEST_F(PipelineTest, AStepRetriedAfterACrashDoesNotRunTheDriverAgain) {
   ASSERT_TRUE(pipeline_.Advance(r.id()).ok());
   ASSERT_TRUE(pipeline_.Advance(r.id()).ok());
   EXPECT_EQ(driver_.calls().size(), 1u);
+}
+
+TEST_F(PipelineTest, AStepTakenAgainWhileItsCommandRunsWaitsForItInsteadOfRunningItTwice) {
+  // The step's job lease lapsed while its command ran (a stalled database, a starved process),
+  // and another poller or replica took the job: it advances the release while the first run of
+  // the command still goes on.
+  v1::Release r = Create("staging", "abcdef1", "ci",
+                         R"({"steps":[{"weight":10,"duration":"60s"},{"weight":50,"duration":"60s"}]})");
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::future<grpc::Status> second;
+  driver_.During([&](const CountingDriver::Call& c) {
+    const int now = ++running;
+    most = std::max(most.load(), now);
+    if (c.action == "canary" && c.weight == 50 && !second.valid()) {
+      second = std::async(std::launch::async, [&] { return pipeline_.Advance(r.id()); });
+      std::this_thread::sleep_for(300ms);  // the command runs on while the second arrives
+    }
+    --running;
+  });
+  Push(r.id(), 1000, 10);
+  Elapse(60s, 60s);
+  ASSERT_TRUE(second.valid()) << Timeline(r.id());
+  grpc::Status s = second.get();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(most.load(), 1);
+  int runs = 0;
+  for (const auto& c : driver_.calls()) runs += c.action == "canary" && c.weight == 50;
+  EXPECT_EQ(runs, 1);
+  int recorded = 0;
+  for (const auto& e : Events(r.id())) recorded += e.type() == "DRIVER" && e.message() == "canary 50% done";
+  EXPECT_EQ(recorded, 1) << Timeline(r.id());
+  EXPECT_EQ(Get(r.id()).current_weight(), 50);
 }
 
 TEST_F(PipelineTest, ObservationsPushedWhileTheDriverRunsDoNotStallTheCanary) {
