@@ -30,8 +30,10 @@ class Driver {
  public:
   virtual ~Driver() = default;
   virtual DriverResult Run(const DriverAction& action) = 0;
-  // True when an action carried out twice at once could do harm, because it acts outside
-  // Flightdeck: the pipeline then holds the action's lock while it runs (Pipeline::RunDriver).
+  // True when the action acts outside Flightdeck: it must not run twice at once, and a step
+  // retried after a crash must find its result instead of running it again, so the pipeline
+  // holds its lock and keeps its record (releases.driver_actions) while it runs. False: running
+  // it again gives the same result and touches nothing, so neither is needed.
   virtual bool ActsOutside() const { return true; }
 };
 

@@ -149,17 +149,25 @@ grpc::Status Pipeline::RunDriver(const v1::Release& r, const std::string& action
   a.previous_image = r.previous_image();
   const EnvironmentPolicy& policy = policies_.For(r.environment());
   std::unique_ptr<Driver> driver = drivers_(r.driver().kind(), policy);
+  auto run = [&] {
+    *result = driver->Run(a);
+    log::Info("driver action", {{"release_id", r.id()}, {"action", action}, {"weight", weight},
+                                {"ok", result->ok}, {"action_id", a.action_id}});
+  };
+  // `external` only records the decision in the release (its next_action): no lock, no record.
+  if (!driver->ActsOutside()) {
+    run();
+    return grpc::Status::OK;
+  }
   // A step's job can be taken again while its command still runs: its lease lapsed (a stalled
   // database, a starved process) and another poller or replica claimed it. That second run waits
   // here for the first to record its result, then returns the result without acting again.
   // The wait covers the longest a command may take: its timeout and the kill that follows it.
+  constexpr auto kKillAndRecord = std::chrono::seconds(30);
   std::unique_ptr<db::SessionLock> lock;
-  if (driver->ActsOutside()) {
-    constexpr auto kKillAndRecord = std::chrono::seconds(30);
-    if (grpc::Status s = store_.HoldDriverAction(a.action_id, policy.command_timeout + kKillAndRecord, &lock);
-        !s.ok()) {
-      return s;
-    }
+  if (grpc::Status s = store_.HoldDriverAction(a.action_id, policy.command_timeout + kKillAndRecord, &lock);
+      !s.ok()) {
+    return s;
   }
   std::string status;
   if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, result);
@@ -169,9 +177,7 @@ grpc::Status Pipeline::RunDriver(const v1::Release& r, const std::string& action
   }
   // Completed before (a crash came between the action and the state change): not again.
   if (status != "started") return grpc::Status::OK;
-  *result = driver->Run(a);
-  log::Info("driver action", {{"release_id", r.id()}, {"action", action}, {"weight", weight},
-                              {"ok", result->ok}, {"action_id", a.action_id}});
+  run();
   (void)store_.FinishDriverAction(a.action_id, *result, clock_.Now());
   return grpc::Status::OK;
 }

@@ -55,6 +55,8 @@ class CountingDriver {
   // Runs `during` inside each driver call, as if it happened while the command ran.
   void During(std::function<void(const Call&)> during) { during_ = std::move(during); }
   std::unique_ptr<Driver> Make() { return std::make_unique<Proxy>(this); }
+  // Like `external`: the action touches nothing outside Flightdeck.
+  void ActInsideOnly() { outside_ = false; }
 
  private:
   class Proxy : public Driver {
@@ -72,6 +74,7 @@ class CountingDriver {
       if (a.action == d_->fail_) return {false, 3, "boom", "exit status 3"};
       return {true, 0, "ok", ""};
     }
+    bool ActsOutside() const override { return d_->outside_; }
 
    private:
     CountingDriver* d_;
@@ -80,6 +83,7 @@ class CountingDriver {
   std::vector<Call> calls_;
   std::string fail_;
   std::function<void(const Call&)> during_;
+  bool outside_ = true;
 };
 
 // The health service's smoke runs as the pipeline sees them: each run reports RUNNING once,
@@ -581,6 +585,24 @@ TEST_F(PipelineTest, AStepTakenAgainWhileItsCommandRunsWaitsForItInsteadOfRunnin
   for (const auto& e : Events(r.id())) recorded += e.type() == "DRIVER" && e.message() == "canary 50% done";
   EXPECT_EQ(recorded, 1) << Timeline(r.id());
   EXPECT_EQ(Get(r.id()).current_weight(), 50);
+}
+
+TEST_F(PipelineTest, OnlyActionsThatActOutsideAreRecordedForRetries) {
+  auto recorded = [&] {
+    pqxx::connection c(database_.url());
+    pqxx::nontransaction w(c);
+    return w.exec1("SELECT count(*) FROM releases.driver_actions")[0].as<int>();
+  };
+  const v1::Release outside = Succeed("staging", "abcdef1");
+  ASSERT_EQ(outside.state(), v1::Release::SUCCEEDED);
+  EXPECT_EQ(recorded(), 2);  // canary, promote: a retried step finds them done
+
+  // `external` records the decision in the release itself: running it again changes nothing.
+  driver_.ActInsideOnly();
+  const v1::Release inside = Succeed("staging", "abcdef2");
+  ASSERT_EQ(inside.state(), v1::Release::SUCCEEDED) << Timeline(inside.id());
+  EXPECT_EQ(recorded(), 2);
+  EXPECT_EQ(driver_.calls().size(), 4u);
 }
 
 TEST_F(PipelineTest, ObservationsPushedWhileTheDriverRunsDoNotStallTheCanary) {
