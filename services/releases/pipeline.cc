@@ -169,11 +169,12 @@ grpc::Status Pipeline::RunDriver(const v1::Release& r, const std::string& action
       !s.ok()) {
     return s;
   }
+  // Unrecorded, the action must not run (a retry could not tell it had), and a database that
+  // failed for a moment is no reason to roll the release back: the step is tried again.
   std::string status;
   if (grpc::Status s = store_.StartDriverAction(a.action_id, a, clock_.Now(), &status, result);
       !s.ok()) {
-    *result = {false, 0, "", "cannot record driver action: " + s.error_message()};
-    return grpc::Status::OK;
+    return s;
   }
   // Completed before (a crash came between the action and the state change): not again.
   if (status != "started") return grpc::Status::OK;

@@ -116,8 +116,9 @@ class Pipeline {
   // Moves a release to ROLLING_BACK (the next Advance runs the driver).
   grpc::Status BeginRollback(const v1::Release& r, const std::string& reason, bool aborted,
                              const std::string& actor);
-  // Runs (or finds the recorded result of) one driver action. Not OK only when another run of
-  // the action held its lock for longer than a command may take: the step is tried again later.
+  // Runs (or finds the recorded result of) one driver action. Not OK when the action could not
+  // be recorded, or another run of it held its lock for longer than a command may take: the
+  // step's job tries again later; the release is not failed for it.
   grpc::Status RunDriver(const v1::Release& r, const std::string& action, int weight,
                          const std::string& step_key, DriverResult* result);
   // Applies a change decided on revision r.revision(); ABORTED if the release moved on.

@@ -605,6 +605,38 @@ TEST_F(PipelineTest, OnlyActionsThatActOutsideAreRecordedForRetries) {
   EXPECT_EQ(driver_.calls().size(), 4u);
 }
 
+TEST_F(PipelineTest, AStepWhoseActionCannotBeRecordedIsTriedAgainNotRolledBack) {
+  v1::CreateReleaseRequest req;
+  req.set_service("checkout");
+  req.set_environment("staging");
+  req.set_version("v-abcdef1");
+  req.set_commit_sha("abcdef1");
+  req.set_image("registry.example/checkout:abcdef1");
+  v1::Release r;
+  ASSERT_TRUE(pipeline_.Create(req, {"ci", ""}, &r).ok());
+  auto sql = [&](const std::string& statement) {
+    pqxx::connection c(database_.url());
+    pqxx::nontransaction w(c);
+    w.exec(statement);
+  };
+  // The record cannot be written (as if the database failed just then): the step fails, the
+  // command does not run, the release waits in PENDING for the job's next attempt.
+  sql("ALTER TABLE releases.driver_actions RENAME TO driver_actions_away");
+  std::vector<jobs::Job> due;
+  ASSERT_TRUE(queue_.Claim("test", 1, 60s, &due).ok());
+  ASSERT_EQ(due.size(), 1u);
+  grpc::Status s = pipeline_.Advance(r.id());
+  EXPECT_FALSE(s.ok());
+  ASSERT_TRUE(queue_.Fail(due[0].id, "test", s.error_message()).ok());
+  EXPECT_TRUE(driver_.calls().empty());
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::PENDING) << Timeline(r.id());
+
+  sql("ALTER TABLE releases.driver_actions_away RENAME TO driver_actions");
+  Elapse(10s, 10s);  // past the retry's backoff
+  EXPECT_EQ(Get(r.id()).state(), v1::Release::CANARY) << Timeline(r.id());
+  EXPECT_EQ(driver_.calls().size(), 1u);
+}
+
 TEST_F(PipelineTest, ObservationsPushedWhileTheDriverRunsDoNotStallTheCanary) {
   // A CI pushing figures every few hundred milliseconds lands one while a slow driver command
   // shifts traffic: appending figures is not a change the pipeline must yield to.
