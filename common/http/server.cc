@@ -595,8 +595,7 @@ void Connection::AnswerComplete() {
 }
 
 void Connection::Respond(uint64_t seq, ServerResponse response) {
-  if (!IsCurrent(seq) || state_ != State::kAnswering) return;
-  if (closed_) return;
+  if (!IsCurrent(seq) || state_ != State::kAnswering) return;  // IsCurrent: not closed either
   // Written straight into the connection's output buffer: no copy of the body on the way.
   std::string& out = Output();
   out.reserve(out.size() + 256 + response.body.size());
@@ -637,13 +636,12 @@ void Connection::BeginStream(uint64_t seq, int status,
 }
 
 void Connection::WriteChunk(uint64_t seq, std::string data) {
-  if (!IsCurrent(seq) || state_ != State::kStreaming || data.empty()) return;
+  if (!IsCurrent(seq) || state_ != State::kStreaming || data.empty()) return;  // nor closed
   if (out_.size() - out_offset_ > loop_->options().max_pending_output) {
     Close();  // the client stopped reading: drop it rather than buffer without bound
     return;
   }
   if (http10_) return Queue(data);
-  if (closed_) return;
   char size[20];
   auto [end, ec] = std::to_chars(size, size + sizeof size, data.size(), 16);
   std::string& out = Output();
