@@ -2,6 +2,9 @@
 // schema: the release, its timeline events in order with their data, and its advance job as
 // common/jobs would have enqueued it; event data that is not JSON refuses the whole write, and
 // text that is not UTF-8 is mended rather than refused.
+#include <google/protobuf/util/message_differencer.h>
+#include <pqxx/pqxx>
+
 #include "tests/services/releases/store_fixture.h"
 
 namespace flightdeck::releases {
@@ -107,4 +110,58 @@ TEST_F(ReleaseStoreTest, AChangeWritesItsEventsAndNextJobOrNothingAtAll) {
 }
 
 }  // namespace
+TEST_F(ReleaseStoreTest, TheDetailIsReadFromItsBinaryCopyOrFromTheDocumentWhenThereIsNone) {
+  R r = NewRelease("payments");
+  Changes created;
+  created.now = clock_.Now();
+  ASSERT_TRUE(store_.Admit(&r, false, created).ok());
+  R changed;
+  ASSERT_TRUE(store_
+                  .Update(r.id(), -1, clock_.Now(), "",
+                          [](R& release, Changes&) {
+                            release.set_outcome_reason("written by the service");
+                            release.set_current_weight(25);
+                            return grpc::Status::OK;
+                          },
+                          &changed)
+                  .ok());
+  auto sql = [&](const std::string& statement) {
+    pqxx::connection c(database_.url());
+    pqxx::nontransaction w(c);
+    return w.exec(statement);
+  };
+  auto get = [&] {
+    R out;
+    EXPECT_TRUE(store_.Get(r.id(), &out).ok());
+    return out;
+  };
+  const std::string row = "FROM releases.releases WHERE id = '" + r.id() + "'";
+  EXPECT_FALSE(sql("SELECT detail_pb " + row)[0][0].is_null());
+  const R from_binary = get();
+  EXPECT_EQ(from_binary.outcome_reason(), "written by the service");
+  EXPECT_EQ(from_binary.revision(), changed.revision());
+
+  // A row written before the binary copy existed is read from its document, to the same release.
+  sql("UPDATE releases.releases SET detail_pb = NULL WHERE id = '" + r.id() + "'");
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(get(), from_binary))
+      << get().DebugString() << "\n" << from_binary.DebugString();
+
+  // The document edited alone (a person, an older version after a downgrade) is what is read:
+  // the stale binary copy is dropped by the database.
+  ASSERT_TRUE(store_
+                  .Update(r.id(), -1, clock_.Now(), "",
+                          [](R& release, Changes&) {
+                            release.set_outcome_reason("written by the service again");
+                            return grpc::Status::OK;
+                          },
+                          nullptr)
+                  .ok());
+  EXPECT_FALSE(sql("SELECT detail_pb " + row)[0][0].is_null());
+  sql("UPDATE releases.releases SET detail = jsonb_set(detail, '{outcome_reason}', "
+      "'\"edited by hand\"') WHERE id = '" + r.id() + "'");
+  EXPECT_TRUE(sql("SELECT detail_pb " + row)[0][0].is_null());
+  EXPECT_EQ(get().outcome_reason(), "edited by hand");
+  EXPECT_EQ(get().current_weight(), 25);
+}
+
 }  // namespace flightdeck::releases
