@@ -370,6 +370,15 @@ fd_port_is_free() {
   fi
 }
 
+# The TCP connections whose local port is PORT, one a line: "STATE local -> peer". The kernel
+# lends outgoing connections local ports from its ephemeral range (32768-60999 by default), where
+# the default gRPC ports lie; until such a connection has closed and left TIME-WAIT (60 s after
+# the close), nothing can listen on its port (the client socket did not set SO_REUSEADDR).
+fd_port_connections() {
+  command -v ss >/dev/null || return 0
+  ss -Htan "sport = :$1" 2>/dev/null | awk '$1 != "LISTEN" { print $1, $4, "->", $5 }'
+}
+
 # Echoes a free TCP port from a random start in 20000..59999, skipping the ports in $@.
 fd_pick_free_port() {
   local port tries skip taken
