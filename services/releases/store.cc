@@ -120,7 +120,8 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
   // INSERT break the unique index releases_one_in_flight. $14 is a JSON array of events
   // ({type, actor, message, data}), inserted in its order; their ids come back in that order.
   // A release not queued gets its advance job (due at $16) here too: the whole create is one
-  // statement.
+  // statement. $12 is the release as a jsonb document, $17 the same release serialized
+  // (detail_pb, what reads parse).
   pool_.Prepare("releases_admit",
                 std::string("WITH admitted AS (INSERT INTO releases.releases (service, environment, "
                 "version, commit_sha, image, state, created_by, trace_id, created_at, updated_at, "
@@ -158,9 +159,10 @@ ReleaseStore::ReleaseStore(db::Pool& pool, jobs::Queue& jobs) : pool_(pool), job
           "   AND ($6 = '' OR state = $6)"
           "   AND ($3::bigint IS NULL OR (created_at, id) < (" + db::MicrosParam(3) + ", $4::uuid))"
           " ORDER BY created_at DESC, id DESC LIMIT $5");
-  // A change to a release in one statement: the release itself when $7 says it changed, its
-  // new timeline events ($8, a JSON array as for releases_admit; their ids come back in order)
-  // and, when $10 says so, its advance job due at $11.
+  // A change to a release in one statement: the release itself when $7 says it changed (as a
+  // document, $5, and serialized, $12), its new timeline events ($8, a JSON array as for
+  // releases_admit; their ids come back in order) and, when $10 says so, its advance job due
+  // at $11.
   pool_.Prepare("releases_change",
                 "WITH changed AS (UPDATE releases.releases SET state = $2, queued = $3, "
                 "revision = revision + 1, updated_at = " + db::MicrosParam(4) + ", detail = $5::jsonb, "
