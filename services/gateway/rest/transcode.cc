@@ -1,5 +1,6 @@
 #include "services/gateway/rest/transcode.h"
 
+#include "services/gateway/rest/json_reader.h"
 #include "services/gateway/rest/json_writer.h"
 
 #include <charconv>
@@ -19,14 +20,6 @@ using google::protobuf::FieldDescriptor;
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
-
-const FieldDescriptor* FindField(const google::protobuf::Descriptor* type, const std::string& name) {
-  if (const FieldDescriptor* f = type->FindFieldByName(name)) return f;
-  for (int i = 0; i < type->field_count(); ++i) {
-    if (type->field(i)->json_name() == name) return type->field(i);
-  }
-  return nullptr;
 }
 
 std::string Upper(std::string_view s) {
@@ -82,7 +75,7 @@ void NormalizeMessage(nlohmann::json& object, const google::protobuf::Descriptor
   if (!object.is_object() || IsFreeForm(type)) return;
   const std::string prefix = path.empty() ? "" : path + ".";
   for (auto it = object.begin(); it != object.end(); ++it) {
-    const FieldDescriptor* field = FindField(type, it.key());
+    const FieldDescriptor* field = JsonField(type, it.key());
     if (field == nullptr) {
       if (!ignore_unknown) errors->push_back(prefix + it.key() + ": unknown field");
       continue;
@@ -215,12 +208,25 @@ grpc::Status SetScalar(const std::string& param, const std::string& value, const
 
 grpc::Status SetParam(const std::string& name, const std::string& value, bool from_path,
                       google::protobuf::Message* msg) {
-  const FieldDescriptor* f = FindField(msg->GetDescriptor(), name);
+  const FieldDescriptor* f = JsonField(msg->GetDescriptor(), name);
   if (f == nullptr || f->is_repeated() || f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     return Invalid(std::string(from_path ? "path parameter " : "query parameter ") + name +
                    ": not supported here");
   }
   return SetScalar(name, value, f, msg);
+}
+
+// Path parameters, then query parameters, over what the body set.
+grpc::Status ApplyParams(const std::map<std::string, std::string>& path_params,
+                         const std::vector<std::pair<std::string, std::string>>& query,
+                         google::protobuf::Message* out) {
+  for (const auto& [name, value] : path_params) {
+    if (grpc::Status s = SetParam(name, value, true, out); !s.ok()) return s;
+  }
+  for (const auto& [name, value] : query) {
+    if (grpc::Status s = SetParam(name, value, false, out); !s.ok()) return s;
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace
@@ -247,6 +253,9 @@ grpc::Status BuildRequest(const std::string& body,
         for (const std::string& e : errors) message += (message.empty() ? "" : "; ") + e;
         return Invalid(message);
       }
+      out->Clear();
+      if (ReadPlainJson(doc, options.ignore_unknown_fields, out)) return ApplyParams(path_params, query, out);
+      out->Clear();
       try {
         normalized = doc.dump();
       } catch (const nlohmann::json::exception&) {
@@ -268,13 +277,7 @@ grpc::Status BuildRequest(const std::string& body,
       return Invalid("body: " + message);
     }
   }
-  for (const auto& [name, value] : path_params) {
-    if (grpc::Status s = SetParam(name, value, true, out); !s.ok()) return s;
-  }
-  for (const auto& [name, value] : query) {
-    if (grpc::Status s = SetParam(name, value, false, out); !s.ok()) return s;
-  }
-  return grpc::Status::OK;
+  return ApplyParams(path_params, query, out);
 }
 
 std::string ToJson(const google::protobuf::Message& message) {

@@ -3,11 +3,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <google/protobuf/util/field_comparator.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include "flightdeck/v1/backups.pb.h"
+#include "flightdeck/v1/gateway.pb.h"
+#include "flightdeck/v1/health.pb.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "flightdeck/v1/releases.pb.h"
 #include "services/gateway/core/auth.h"
 #include "services/gateway/core/errors.h"
 #include "services/gateway/pagerduty/pagerduty_front.h"
+#include "services/gateway/rest/json_reader.h"
 #include "services/gateway/rest/transcode.h"
 
 namespace flightdeck::gateway {
@@ -161,6 +168,123 @@ TEST(Transcode, IntakeRoutesIgnoreFieldsTheyDoNotKnow) {
   EXPECT_EQ(lenient.alerts(0).starts_at(), "2026-11-22T10:00:00Z");
   // Ignoring unknown fields does not make a malformed body acceptable.
   EXPECT_FALSE(BuildRequest("{\"alerts\": 3}", {}, {}, options, &lenient).ok());
+}
+
+// What protobuf's own parser makes of `body` (the reference ReadPlainJson must match).
+grpc::Status ProtobufParse(const std::string& body, bool ignore_unknown, google::protobuf::Message* out) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = ignore_unknown;
+  auto status = google::protobuf::util::JsonStringToMessage(body, out, options);
+  return status.ok() ? grpc::Status::OK : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(status.message()));
+}
+
+// Equal field by field, a NaN equal to a NaN.
+bool SameMessage(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  google::protobuf::util::DefaultFieldComparator comparator;
+  comparator.set_treat_nan_as_equal(true);
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.set_field_comparator(&comparator);
+  return differencer.Compare(a, b);
+}
+
+struct JsonCase {
+  const google::protobuf::Message* type;
+  std::string body;
+  bool ignore_unknown = false;
+};
+
+// The bodies the gateway's own reader takes: each must come out exactly as protobuf reads it.
+TEST(JsonReader, ReadsPlainBodiesExactlyAsProtobufDoes) {
+  const std::vector<JsonCase> cases = {
+      {&v1::AlertmanagerWebhook::default_instance(),
+       R"({"version":"4","groupKey":"{}:{alertname=\"A\"}","truncatedAlerts":2,"status":"firing",
+           "receiver":"fd","groupLabels":{"alertname":"A"},"commonLabels":{},"externalURL":"http://am",
+           "newField":[1,{"x":null}],
+           "alerts":[{"status":"firing","labels":{"alertname":"A","instance":"i:1","é":"ü\n\u0000"},
+                      "annotations":{"summary":"s"},"startsAt":"2026-11-22T10:00:00Z",
+                      "endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://p","fingerprint":"0a"},
+                     {"status":"resolved","labels":{},"fingerprint":"0b","extra":true}]})",
+       true},
+      {&v1::CreateReleaseRequest::default_instance(),
+       R"({"service":"api","environment":"prod","version":"1.2.3","commitSha":"abc","image":"r/api:1",
+           "require_approval":false,"driver":{"kind":"command"},"queue":true,
+           "canary":{"steps":[{"weight":10,"duration":"600s"},{"weight":"50","duration":"1.5s"},
+                              {"weight":100,"duration":"0.000000001s"}],
+                     "analysis":{"interval":"-0.250s","max_error_rate":0.05,"max_p99_latency_ms":250,
+                                 "min_requests":"100","failure_limit":2,"inconclusive_limit":null}}})"},
+      {&v1::ListReleasesRequest::default_instance(), R"({"service":"api","page_size":"20","page_token":""})"},
+      {&v1::HealthTarget::default_instance(),
+       R"({"name":"web","kind":"HTTP","url":"http://x/healthz","expect_status":[200,"204"],
+           "reuse_connections":false,"max_latency":"2s","period":"10s","failure_threshold":3,
+           "status":"DEGRADED"})"},
+      {&v1::BackupTarget::default_instance(),
+       R"({"name":"db","retention":{"keep_last":7,"keep_days":"30"},"rpo_target":"86400s",
+           "verify_after_backup":true})"},
+      {&v1::CreateTokenRequest::default_instance(), R"({"name":"ci","role":"DEPLOYER"})"},
+  };
+  for (const JsonCase& c : cases) {
+    SCOPED_TRACE(c.body);
+    std::unique_ptr<google::protobuf::Message> ours(c.type->New());
+    std::unique_ptr<google::protobuf::Message> theirs(c.type->New());
+    nlohmann::json doc = nlohmann::json::parse(c.body);
+    ASSERT_TRUE(ReadPlainJson(doc, c.ignore_unknown, ours.get())) << "left to protobuf's parser";
+    grpc::Status s = ProtobufParse(c.body, c.ignore_unknown, theirs.get());
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(SameMessage(*ours, *theirs))
+        << "ours:   " << ours->ShortDebugString() << "\ntheirs: " << theirs->ShortDebugString();
+    EXPECT_EQ(ours->SerializeAsString().size(), theirs->SerializeAsString().size());
+  }
+}
+
+// Whatever the reader leaves alone goes to protobuf's parser, so BuildRequest answers as it did
+// before the reader existed: the same message, or the same refusal. (Then, as now, protobuf
+// reads the document as nlohmann wrote it again, keys sorted: of two spellings of one field,
+// the later in that order wins.)
+TEST(JsonReader, LeavesTheUnusualToProtobufsParser) {
+  const std::vector<JsonCase> cases = {
+      {&v1::ReleaseEvent::default_instance(), R"({"id":"7","at":"2026-11-22T10:00:00.5+01:00"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"data":{"a":[1,"x",null,{"b":false}]}})"},
+      {&v1::PagerDutyPayload::default_instance(), R"({"summary":"s","custom_details":null})"},
+      {&v1::ListReleasesRequest::default_instance(), R"({"service":12})"},
+      {&v1::ListReleasesRequest::default_instance(), R"({"page_size":1.0})"},
+      {&v1::ListReleasesRequest::default_instance(), R"({"page_size":1e1})"},
+      {&v1::ListReleasesRequest::default_instance(), R"({"page_size":2147483648})"},
+      {&v1::ListReleasesRequest::default_instance(), R"({"page_size":" 5"})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"queue":"true"})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"commit_sha":"a","commitSha":"b"})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"canary":{"steps":[null]}})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"canary":{"steps":[{"duration":"1.0000000001s"}]}})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"canary":{"steps":[{"duration":"315576000001s"}]}})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"canary":{"analysis":{"max_error_rate":-0}}})"},
+      {&v1::CreateReleaseRequest::default_instance(), R"({"canary":{"analysis":{"max_error_rate":"NaN"}}})"},
+      {&v1::HealthTarget::default_instance(), R"({"expect_status":[200,-1.5]})"},
+      {&v1::HealthTarget::default_instance(), R"({"status":1})"},
+      {&v1::AlertmanagerWebhook::default_instance(), R"({"alerts":[{"labels":{"a":null}}]})"},
+      {&v1::AlertmanagerWebhook::default_instance(), R"({"alerts":[{"labels":{"a":1}}]})"},
+      {&v1::AlertmanagerWebhook::default_instance(), R"({"version":"4","":1})", true},  // found by fuzz_transcode
+  };
+  for (const JsonCase& c : cases) {
+    SCOPED_TRACE(c.body);
+    std::unique_ptr<google::protobuf::Message> scratch(c.type->New());
+    EXPECT_FALSE(ReadPlainJson(nlohmann::json::parse(c.body), c.ignore_unknown, scratch.get()));
+    std::unique_ptr<google::protobuf::Message> built(c.type->New());
+    std::unique_ptr<google::protobuf::Message> theirs(c.type->New());
+    BuildOptions options;
+    options.ignore_unknown_fields = c.ignore_unknown;
+    grpc::Status b = BuildRequest(c.body, {}, {}, options, built.get());
+    grpc::Status t = ProtobufParse(nlohmann::json::parse(c.body).dump(), c.ignore_unknown, theirs.get());
+    ASSERT_EQ(b.ok(), t.ok()) << b.error_message() << " / " << t.error_message();
+    if (b.ok()) {
+      EXPECT_TRUE(SameMessage(*built, *theirs))
+          << "built:  " << built->ShortDebugString() << "\ntheirs: " << theirs->ShortDebugString();
+    } else {
+      EXPECT_EQ(b.error_message(), "body: " + t.error_message());
+    }
+  }
+  // A body that is not UTF-8 never reaches either reader as text protobuf would accept.
+  v1::CreateReleaseRequest request;
+  EXPECT_EQ(BuildRequest("{\"service\":\"\xff\"}", {}, {}, &request).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST(ErrorMapping, PagerDutyInvalidEventShape) {

@@ -1,0 +1,232 @@
+#include "services/gateway/rest/json_reader.h"
+
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace flightdeck::gateway {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using nlohmann::json;
+
+// An integer given as a JSON integer, or as a string of digits (proto3 JSON writes 64-bit
+// integers as strings). 1.0, 1e3 and " 1" are left to protobuf.
+template <typename T>
+bool IntegerOf(const json& v, T* out) {
+  if (v.is_number_unsigned()) {
+    uint64_t n = v.get<uint64_t>();
+    if (n > static_cast<uint64_t>(std::numeric_limits<T>::max())) return false;
+    *out = static_cast<T>(n);
+    return true;
+  }
+  if (v.is_number_integer()) {
+    int64_t n = v.get<int64_t>();
+    if constexpr (std::is_unsigned_v<T>) {
+      if (n < 0 || static_cast<uint64_t>(n) > std::numeric_limits<T>::max()) return false;
+    } else {
+      if (n < std::numeric_limits<T>::min() || n > std::numeric_limits<T>::max()) return false;
+    }
+    *out = static_cast<T>(n);
+    return true;
+  }
+  if (!v.is_string()) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+// A double given as a JSON number. A zero written as an integer may have been "-0", whose sign
+// the parsed document no longer knows; "NaN" and "Infinity" are protobuf's to read.
+bool DoubleOf(const json& v, double* out) {
+  if (!v.is_number()) return false;
+  if (!v.is_number_float() && v.get<int64_t>() == 0) return false;
+  *out = v.get<double>();
+  return true;
+}
+
+// protobuf's JSON form of a Duration ("600s", "-1.5s", "0.000000001s"), within its range.
+bool ReadDuration(const json& v, Message* out) {
+  if (!v.is_string()) return false;
+  std::string_view s = v.get_ref<const std::string&>();
+  if (s.size() < 2 || s.back() != 's') return false;
+  s.remove_suffix(1);
+  const bool negative = s.front() == '-';
+  if (negative) s.remove_prefix(1);
+  std::string_view whole = s.substr(0, s.find('.'));
+  std::string_view fraction = whole.size() < s.size() ? s.substr(whole.size() + 1) : std::string_view();
+  if (whole.empty() || whole.size() > 12 || fraction.size() > 9 || (whole.size() < s.size() && fraction.empty())) {
+    return false;
+  }
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+  for (char c : whole) {
+    if (c < '0' || c > '9') return false;
+    seconds = seconds * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 9; ++i) {
+    char c = i < fraction.size() ? fraction[i] : '0';
+    if (c < '0' || c > '9') return false;
+    nanos = nanos * 10 + (c - '0');
+  }
+  if (seconds > 315576000000LL) return false;
+  const Descriptor* d = out->GetDescriptor();
+  const Reflection* r = out->GetReflection();
+  r->SetInt64(out, d->FindFieldByNumber(1), negative ? -seconds : seconds);
+  r->SetInt32(out, d->FindFieldByNumber(2), negative ? -nanos : nanos);
+  return true;
+}
+
+bool IsWrapper(const std::string& name) {
+  return name == "google.protobuf.StringValue" || name == "google.protobuf.BoolValue" ||
+         name == "google.protobuf.Int32Value" || name == "google.protobuf.Int64Value" ||
+         name == "google.protobuf.UInt32Value" || name == "google.protobuf.UInt64Value" ||
+         name == "google.protobuf.DoubleValue";
+}
+
+bool ReadObject(const json& object, bool ignore_unknown, Message* out);
+
+// One value of field `f` of `m`: set, or added when the field is repeated.
+bool ReadValue(const json& v, const FieldDescriptor* f, bool ignore_unknown, Message* m, const Reflection* r) {
+  const bool add = f->is_repeated();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      if (f->type() == FieldDescriptor::TYPE_BYTES || !v.is_string()) return false;
+      const std::string& s = v.get_ref<const std::string&>();
+      add ? r->AddString(m, f, s) : r->SetString(m, f, s);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t n;
+      if (!IntegerOf(v, &n)) return false;
+      add ? r->AddInt32(m, f, n) : r->SetInt32(m, f, n);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t n;
+      if (!IntegerOf(v, &n)) return false;
+      add ? r->AddInt64(m, f, n) : r->SetInt64(m, f, n);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t n;
+      if (!IntegerOf(v, &n)) return false;
+      add ? r->AddUInt32(m, f, n) : r->SetUInt32(m, f, n);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t n;
+      if (!IntegerOf(v, &n)) return false;
+      add ? r->AddUInt64(m, f, n) : r->SetUInt64(m, f, n);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double d;
+      if (!DoubleOf(v, &d)) return false;
+      add ? r->AddDouble(m, f, d) : r->SetDouble(m, f, d);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (!v.is_boolean()) return false;
+      add ? r->AddBool(m, f, v.get<bool>()) : r->SetBool(m, f, v.get<bool>());
+      return true;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      if (!v.is_string()) return false;
+      const auto* e = f->enum_type()->FindValueByName(v.get_ref<const std::string&>());
+      if (e == nullptr) return false;
+      add ? r->AddEnum(m, f, e) : r->SetEnum(m, f, e);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      const std::string& type = f->message_type()->full_name();
+      const bool well_known = type.rfind("google.protobuf.", 0) == 0;
+      if (well_known && !IsWrapper(type) && type != "google.protobuf.Duration") return false;
+      Message* sub = add ? r->AddMessage(m, f) : r->MutableMessage(m, f);
+      if (type == "google.protobuf.Duration") return ReadDuration(v, sub);
+      if (well_known) {
+        const FieldDescriptor* value = sub->GetDescriptor()->FindFieldByNumber(1);
+        return ReadValue(v, value, ignore_unknown, sub, sub->GetReflection());
+      }
+      return v.is_object() && ReadObject(v, ignore_unknown, sub);
+    }
+    default:  // float: protobuf's range and precision rules
+      return false;
+  }
+}
+
+bool ReadMap(const json& object, const FieldDescriptor* f, bool ignore_unknown, Message* m, const Reflection* r) {
+  if (!object.is_object()) return false;
+  const Descriptor* entry_type = f->message_type();
+  const FieldDescriptor* key = entry_type->map_key();
+  const FieldDescriptor* value = entry_type->map_value();
+  if (key->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return false;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (it.value().is_null()) return false;
+    Message* entry = r->AddMessage(m, f);
+    const Reflection* er = entry->GetReflection();
+    er->SetString(entry, key, it.key());
+    if (!ReadValue(it.value(), value, ignore_unknown, entry, er)) return false;
+  }
+  return true;
+}
+
+bool ReadObject(const json& object, bool ignore_unknown, Message* out) {
+  const Descriptor* type = out->GetDescriptor();
+  const Reflection* r = out->GetReflection();
+  // Fields given so far: a second spelling of one, or a second member of a oneof, is protobuf's
+  // to judge. Messages have few fields, so a short list beats a set.
+  const FieldDescriptor* given[32];
+  size_t given_count = 0;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const FieldDescriptor* f = JsonField(type, it.key());
+    if (f == nullptr) {
+      if (ignore_unknown && !it.key().empty()) continue;  // protobuf refuses an empty name
+      return false;
+    }
+    const json& v = it.value();
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+        f->message_type()->full_name() == "google.protobuf.Value") {
+      return false;  // null means a null value there, not an absent field
+    }
+    if (v.is_null()) continue;  // an absent field, as protobuf reads it
+    if (given_count == std::size(given)) return false;
+    for (size_t i = 0; i < given_count; ++i) {
+      if (given[i] == f) return false;
+      if (f->containing_oneof() != nullptr && given[i]->containing_oneof() == f->containing_oneof()) return false;
+    }
+    given[given_count++] = f;
+    if (f->is_map()) {
+      if (!ReadMap(v, f, ignore_unknown, out, r)) return false;
+    } else if (f->is_repeated()) {
+      if (!v.is_array()) return false;
+      for (const json& element : v) {
+        if (element.is_null() || !ReadValue(element, f, ignore_unknown, out, r)) return false;
+      }
+    } else if (!ReadValue(v, f, ignore_unknown, out, r)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const FieldDescriptor* JsonField(const Descriptor* type, const std::string& key) {
+  if (const FieldDescriptor* f = type->FindFieldByName(key)) return f;
+  for (int i = 0; i < type->field_count(); ++i) {
+    if (type->field(i)->json_name() == key) return type->field(i);
+  }
+  return nullptr;
+}
+
+bool ReadPlainJson(const json& object, bool ignore_unknown_fields, Message* out) {
+  return object.is_object() && ReadObject(object, ignore_unknown_fields, out);
+}
+
+}  // namespace flightdeck::gateway
