@@ -2,7 +2,6 @@
 
 #include <map>
 
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <nlohmann/json.hpp>
 
@@ -510,7 +509,7 @@ grpc::Status ReleaseStore::ListEvents(const std::string& id, long long after_id,
       e.set_type(row[3].as<std::string>());
       e.set_actor(row[4].as<std::string>());
       e.set_message(row[5].as<std::string>());
-      (void)google::protobuf::util::JsonStringToMessage(row[6].as<std::string>(), e.mutable_data());
+      (void)db::StructFromJson(row[6].as<std::string>(), e.mutable_data());
       e.set_trace_id(row[7].as<std::string>());
     }
     if (more) *more = static_cast<int>(r.size()) > limit;
@@ -673,7 +672,7 @@ grpc::Status ReleaseStore::AppendEvent(const std::string& id, Clock::TimePoint n
     out->set_type(event.type);
     out->set_actor(event.actor);
     out->set_message(event.message);
-    (void)google::protobuf::util::JsonStringToMessage(event.data_json, out->mutable_data());
+    (void)db::StructFromJson(event.data_json, out->mutable_data());
     out->set_trace_id(trace_id);
     return grpc::Status::OK;
   });
