@@ -11,16 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http/router.h"
+#include "common/protojson/reader.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "flightdeck/v1/releases.pb.h"
-#include "services/gateway/rest/json_reader.h"
 #include "services/gateway/rest/transcode.h"
 
 namespace {
 
 void SameAsProtobuf(const nlohmann::json& doc, bool ignore_unknown, google::protobuf::Message* ours,
                     google::protobuf::Message* theirs) {
-  if (!flightdeck::gateway::ReadPlainJson(doc, ignore_unknown, ours)) return;
+  if (!flightdeck::protojson::ReadPlain(doc, ignore_unknown, ours)) return;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = ignore_unknown;
   if (!google::protobuf::util::JsonStringToMessage(doc.dump(), theirs, options).ok()) std::abort();
@@ -50,6 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SameAsProtobuf(doc, false, &ours, &theirs);
     flightdeck::v1::AlertmanagerWebhook ours_webhook, theirs_webhook;
     SameAsProtobuf(doc, true, &ours_webhook, &theirs_webhook);
+    flightdeck::v1::Release ours_release, theirs_release;  // timestamps, enums, wrappers: a stored detail
+    SameAsProtobuf(doc, true, &ours_release, &theirs_release);
   }
   return 0;
 }

@@ -6,6 +6,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "common/protojson/reader.h"
+
 namespace flightdeck::db {
 namespace {
 
@@ -65,6 +67,10 @@ std::string DetailJson(const google::protobuf::Message& message) {
 }
 
 bool FromDetailJson(const std::string& text, google::protobuf::Message* message) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  message->Clear();
+  if (doc.is_object() && protojson::ReadPlain(doc, /*ignore_unknown_fields=*/true, message)) return true;
+  message->Clear();
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   return google::protobuf::util::JsonStringToMessage(text, message, options).ok();

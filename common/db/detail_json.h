@@ -15,7 +15,8 @@ namespace flightdeck::db {
 // stored data).
 std::string DetailJson(const google::protobuf::Message& message);
 // Fills `message` from a detail document, ignoring fields a newer writer added; false when the
-// text is not JSON for it.
+// text is not JSON for it. Read through reflection (common/protojson), protobuf's parser only
+// for what that reader leaves to it: the same message either way, at a fraction of the cost.
 bool FromDetailJson(const std::string& text, google::protobuf::Message* message);
 
 // Fills `out` from a JSON object document (a jsonb column's text, such as a timeline event's

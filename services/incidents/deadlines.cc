@@ -8,22 +8,15 @@
 #include <iterator>
 #include <vector>
 
+#include "common/clock/civil.h"
+
 namespace flightdeck::incidents {
 namespace {
 
 using std::chrono::hours;
 using std::chrono::minutes;
 
-// ---- civil calendar (proleptic Gregorian; days since 1970-01-01) ----
-
-long long DaysFromCivil(long long y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const long long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long long>(doe) - 719468;
-}
+// ---- civil calendar (common/clock/civil.h; days since 1970-01-01) ----
 
 struct Civil {
   long long year;
@@ -48,12 +41,6 @@ long long FloorDiv(long long a, long long b) { return a / b - ((a % b != 0) && (
 // Monday = 0 .. Sunday = 6 (1970-01-01 was a Thursday).
 int IsoWeekday(long long days) { return static_cast<int>(((days + 3) % 7 + 7) % 7); }
 
-bool IsLeap(long long y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned DaysInMonth(long long y, unsigned m) {
-  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
 
 // ---- POSIX TZ rule (the TZif footer), for instants after the last listed transition ----
 
@@ -72,7 +59,7 @@ struct PosixTz {
   // Local midnight-based day of the rule's date in `year`, as days since the epoch.
   static long long DayOf(const RuleDate& r, long long year) {
     const long long jan1 = DaysFromCivil(year, 1, 1);
-    if (r.kind == 'J') return jan1 + r.n - 1 + (IsLeap(year) && r.n >= 60 ? 1 : 0);
+    if (r.kind == 'J') return jan1 + r.n - 1 + (IsLeapYear(year) && r.n >= 60 ? 1 : 0);
     if (r.kind == 'N') return jan1 + r.n;
     const long long first = DaysFromCivil(year, static_cast<unsigned>(r.month), 1);
     const int first_sunday_based = (IsoWeekday(first) + 1) % 7;  // Sunday = 0

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <openssl/rand.h>
 
+#include "common/clock/civil.h"
 #include "common/clock/timestamps.h"
 #include "services/incidents/fingerprint.h"
 #include "services/incidents/severity.h"
@@ -30,22 +31,6 @@ bool IsBlank(const std::string& s) {
   return true;
 }
 
-long long DaysFromCivil(long long y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const long long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long long>(doe) - 719468;
-}
-
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int y, int m) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
 bool Digits(const std::string& s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -67,7 +52,7 @@ bool ParseRfc3339Parts(const std::string& s, long long* seconds, int* nanos) {
       !Digits(s, 17, 2, &second)) {
     return false;
   }
-  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
+  if (month < 1 || month > 12 || day < 1 || day > static_cast<int>(DaysInMonth(year, static_cast<unsigned>(month))) || hour > 23 ||
       minute > 59 || second > 59) {
     return false;
   }

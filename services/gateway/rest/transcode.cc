@@ -1,6 +1,5 @@
 #include "services/gateway/rest/transcode.h"
 
-#include "services/gateway/rest/json_reader.h"
 #include "services/gateway/rest/json_writer.h"
 
 #include <charconv>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/config.h"
+#include "common/protojson/reader.h"
 
 namespace flightdeck::gateway {
 namespace {
@@ -75,7 +75,7 @@ void NormalizeMessage(nlohmann::json& object, const google::protobuf::Descriptor
   if (!object.is_object() || IsFreeForm(type)) return;
   const std::string prefix = path.empty() ? "" : path + ".";
   for (auto it = object.begin(); it != object.end(); ++it) {
-    const FieldDescriptor* field = JsonField(type, it.key());
+    const FieldDescriptor* field = protojson::FieldNamed(type, it.key());
     if (field == nullptr) {
       if (!ignore_unknown) errors->push_back(prefix + it.key() + ": unknown field");
       continue;
@@ -208,7 +208,7 @@ grpc::Status SetScalar(const std::string& param, const std::string& value, const
 
 grpc::Status SetParam(const std::string& name, const std::string& value, bool from_path,
                       google::protobuf::Message* msg) {
-  const FieldDescriptor* f = JsonField(msg->GetDescriptor(), name);
+  const FieldDescriptor* f = protojson::FieldNamed(msg->GetDescriptor(), name);
   if (f == nullptr || f->is_repeated() || f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     return Invalid(std::string(from_path ? "path parameter " : "query parameter ") + name +
                    ": not supported here");
@@ -254,7 +254,7 @@ grpc::Status BuildRequest(const std::string& body,
         return Invalid(message);
       }
       out->Clear();
-      if (ReadPlainJson(doc, options.ignore_unknown_fields, out)) return ApplyParams(path_params, query, out);
+      if (protojson::ReadPlain(doc, options.ignore_unknown_fields, out)) return ApplyParams(path_params, query, out);
       out->Clear();
       try {
         normalized = doc.dump();

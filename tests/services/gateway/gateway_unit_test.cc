@@ -11,10 +11,10 @@
 #include "flightdeck/v1/health.pb.h"
 #include "flightdeck/v1/incidents.pb.h"
 #include "flightdeck/v1/releases.pb.h"
+#include "common/protojson/reader.h"
 #include "services/gateway/core/auth.h"
 #include "services/gateway/core/errors.h"
 #include "services/gateway/pagerduty/pagerduty_front.h"
-#include "services/gateway/rest/json_reader.h"
 #include "services/gateway/rest/transcode.h"
 
 namespace flightdeck::gateway {
@@ -170,7 +170,7 @@ TEST(Transcode, IntakeRoutesIgnoreFieldsTheyDoNotKnow) {
   EXPECT_FALSE(BuildRequest("{\"alerts\": 3}", {}, {}, options, &lenient).ok());
 }
 
-// What protobuf's own parser makes of `body` (the reference ReadPlainJson must match).
+// What protobuf's own parser makes of `body` (the reference protojson::ReadPlain must match).
 grpc::Status ProtobufParse(const std::string& body, bool ignore_unknown, google::protobuf::Message* out) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = ignore_unknown;
@@ -221,13 +221,18 @@ TEST(JsonReader, ReadsPlainBodiesExactlyAsProtobufDoes) {
        R"({"name":"db","retention":{"keep_last":7,"keep_days":"30"},"rpo_target":"86400s",
            "verify_after_backup":true})"},
       {&v1::CreateTokenRequest::default_instance(), R"({"name":"ci","role":"DEPLOYER"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"id":"7","at":"2024-02-29T12:34:56.123456Z","type":"X"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"1970-01-01T00:00:00Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"0001-01-01T00:00:00.5Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"9999-12-31T23:59:59.999999999Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"1969-12-31T23:59:59.000000001Z"})"},
   };
   for (const JsonCase& c : cases) {
     SCOPED_TRACE(c.body);
     std::unique_ptr<google::protobuf::Message> ours(c.type->New());
     std::unique_ptr<google::protobuf::Message> theirs(c.type->New());
     nlohmann::json doc = nlohmann::json::parse(c.body);
-    ASSERT_TRUE(ReadPlainJson(doc, c.ignore_unknown, ours.get())) << "left to protobuf's parser";
+    ASSERT_TRUE(protojson::ReadPlain(doc, c.ignore_unknown, ours.get())) << "left to protobuf's parser";
     grpc::Status s = ProtobufParse(c.body, c.ignore_unknown, theirs.get());
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(SameMessage(*ours, *theirs))
@@ -244,6 +249,12 @@ TEST(JsonReader, LeavesTheUnusualToProtobufsParser) {
   const std::vector<JsonCase> cases = {
       {&v1::ReleaseEvent::default_instance(), R"({"id":"7","at":"2026-11-22T10:00:00.5+01:00"})"},
       {&v1::ReleaseEvent::default_instance(), R"({"data":{"a":[1,"x",null,{"b":false}]}})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"2026-02-29T00:00:00Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"2026-11-22t10:00:00z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"2026-06-30T23:59:60Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"2026-11-22T10:00:00.Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"2026-11-22T10:00:00.1234567890Z"})"},
+      {&v1::ReleaseEvent::default_instance(), R"({"at":"0000-01-01T00:00:00Z"})"},
       {&v1::PagerDutyPayload::default_instance(), R"({"summary":"s","custom_details":null})"},
       {&v1::ListReleasesRequest::default_instance(), R"({"service":12})"},
       {&v1::ListReleasesRequest::default_instance(), R"({"page_size":1.0})"},
@@ -266,7 +277,7 @@ TEST(JsonReader, LeavesTheUnusualToProtobufsParser) {
   for (const JsonCase& c : cases) {
     SCOPED_TRACE(c.body);
     std::unique_ptr<google::protobuf::Message> scratch(c.type->New());
-    EXPECT_FALSE(ReadPlainJson(nlohmann::json::parse(c.body), c.ignore_unknown, scratch.get()));
+    EXPECT_FALSE(protojson::ReadPlain(nlohmann::json::parse(c.body), c.ignore_unknown, scratch.get()));
     std::unique_ptr<google::protobuf::Message> built(c.type->New());
     std::unique_ptr<google::protobuf::Message> theirs(c.type->New());
     BuildOptions options;

@@ -1,4 +1,4 @@
-#include "services/gateway/rest/json_reader.h"
+#include "common/protojson/reader.h"
 
 #include <charconv>
 #include <cstdint>
@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace flightdeck::gateway {
+#include "common/clock/civil.h"
+
+namespace flightdeck::protojson {
 namespace {
 
 using google::protobuf::Descriptor;
@@ -83,6 +85,54 @@ bool ReadDuration(const json& v, Message* out) {
   return true;
 }
 
+// `n` decimal digits of `s` at `at`.
+bool Digits(std::string_view s, size_t at, size_t n, int* out) {
+  if (at + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// A Timestamp in the form protobuf writes ("2026-11-22T10:00:00Z", 0 to 9 fraction digits, UTC,
+// years 0001-9999). An offset, a lower-case 't' or 'z', a leap second: protobuf's to read.
+bool ReadTimestamp(const json& v, Message* out) {
+  if (!v.is_string()) return false;
+  std::string_view s = v.get_ref<const std::string&>();
+  int year, month, day, hour, minute, second;
+  if (!Digits(s, 0, 4, &year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &month) || s[7] != '-' ||
+      !Digits(s, 8, 2, &day) || s[10] != 'T' || !Digits(s, 11, 2, &hour) || s[13] != ':' ||
+      !Digits(s, 14, 2, &minute) || s[16] != ':' || !Digits(s, 17, 2, &second)) {
+    return false;
+  }
+  size_t at = 19;
+  int nanos = 0;
+  if (s[at] == '.') {
+    size_t digits = 0;
+    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, ++digits) {
+      if (digits == 9) return false;
+      nanos = nanos * 10 + (s[at] - '0');
+    }
+    if (digits == 0) return false;
+    for (; digits < 9; ++digits) nanos *= 10;
+  }
+  if (at + 1 != s.size() || s[at] != 'Z') return false;
+  if (year < 1 || month < 1 || month > 12 || day < 1 ||
+      day > static_cast<int>(DaysInMonth(year, static_cast<unsigned>(month))) || hour > 23 || minute > 59 ||
+      second > 59) {
+    return false;
+  }
+  const long long days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const Descriptor* d = out->GetDescriptor();
+  const Reflection* r = out->GetReflection();
+  r->SetInt64(out, d->FindFieldByNumber(1), days * 86400 + hour * 3600 + minute * 60 + second);
+  r->SetInt32(out, d->FindFieldByNumber(2), nanos);
+  return true;
+}
+
 bool IsWrapper(const std::string& name) {
   return name == "google.protobuf.StringValue" || name == "google.protobuf.BoolValue" ||
          name == "google.protobuf.Int32Value" || name == "google.protobuf.Int64Value" ||
@@ -146,9 +196,12 @@ bool ReadValue(const json& v, const FieldDescriptor* f, bool ignore_unknown, Mes
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const std::string& type = f->message_type()->full_name();
       const bool well_known = type.rfind("google.protobuf.", 0) == 0;
-      if (well_known && !IsWrapper(type) && type != "google.protobuf.Duration") return false;
+      const bool duration = type == "google.protobuf.Duration";
+      const bool timestamp = type == "google.protobuf.Timestamp";
+      if (well_known && !IsWrapper(type) && !duration && !timestamp) return false;
       Message* sub = add ? r->AddMessage(m, f) : r->MutableMessage(m, f);
-      if (type == "google.protobuf.Duration") return ReadDuration(v, sub);
+      if (duration) return ReadDuration(v, sub);
+      if (timestamp) return ReadTimestamp(v, sub);
       if (well_known) {
         const FieldDescriptor* value = sub->GetDescriptor()->FindFieldByNumber(1);
         return ReadValue(v, value, ignore_unknown, sub, sub->GetReflection());
@@ -184,7 +237,7 @@ bool ReadObject(const json& object, bool ignore_unknown, Message* out) {
   const FieldDescriptor* given[32];
   size_t given_count = 0;
   for (auto it = object.begin(); it != object.end(); ++it) {
-    const FieldDescriptor* f = JsonField(type, it.key());
+    const FieldDescriptor* f = FieldNamed(type, it.key());
     if (f == nullptr) {
       if (ignore_unknown && !it.key().empty()) continue;  // protobuf refuses an empty name
       return false;
@@ -217,7 +270,7 @@ bool ReadObject(const json& object, bool ignore_unknown, Message* out) {
 
 }  // namespace
 
-const FieldDescriptor* JsonField(const Descriptor* type, const std::string& key) {
+const FieldDescriptor* FieldNamed(const Descriptor* type, const std::string& key) {
   if (const FieldDescriptor* f = type->FindFieldByName(key)) return f;
   for (int i = 0; i < type->field_count(); ++i) {
     if (type->field(i)->json_name() == key) return type->field(i);
@@ -225,8 +278,8 @@ const FieldDescriptor* JsonField(const Descriptor* type, const std::string& key)
   return nullptr;
 }
 
-bool ReadPlainJson(const json& object, bool ignore_unknown_fields, Message* out) {
+bool ReadPlain(const json& object, bool ignore_unknown_fields, Message* out) {
   return object.is_object() && ReadObject(object, ignore_unknown_fields, out);
 }
 
-}  // namespace flightdeck::gateway
+}  // namespace flightdeck::protojson
