@@ -33,6 +33,9 @@ DeliveryResult Deliver(const DeliveryRequest& request) {
   headers = curl_slist_append(headers, ("User-Agent: " + request.user_agent).c_str());
   // libcurl adds "Expect: 100-continue" for larger bodies; receivers need not support it.
   headers = curl_slist_append(headers, "Expect:");
+  if (!request.delivery_id.empty()) {
+    headers = curl_slist_append(headers, (std::string(kDeliveryHeader) + ": " + request.delivery_id).c_str());
+  }
   if (!request.secret.empty()) {
     const std::string sig = std::string(kSignatureHeader) + ": " +
                             SignatureHeader(request.secret, request.body, request.unix_seconds);

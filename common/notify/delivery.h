@@ -7,7 +7,14 @@
 
 // One HTTP delivery attempt of a notification. Retrying, and recording each attempt, is the
 // calling service's durable job (a row per delivery in its own schema, a job per row).
+//
+// Delivery is at least once: a service that dies after a receiver accepted a POST and before it
+// recorded that, sends it again after its restart. No sender can do better over HTTP; what it can
+// do is let the receiver tell: every attempt of one notification carries the same id, and a
+// receiver that must act once drops an id it has already seen (GitHub's X-GitHub-Delivery).
 namespace flightdeck::notify {
+
+inline constexpr char kDeliveryHeader[] = "X-Flightdeck-Delivery";
 
 struct DeliveryResult {
   bool ok = false;         // 2xx
@@ -19,6 +26,7 @@ struct DeliveryResult {
 struct DeliveryRequest {
   std::string url;
   std::string body;                  // application/json
+  std::string delivery_id;           // X-Flightdeck-Delivery: the same on every attempt of one notification
   std::string secret;                // non-empty: signed (signature.h) at unix_seconds
   long long unix_seconds = 0;
   std::chrono::milliseconds timeout{10000};

@@ -87,13 +87,14 @@ grpc::Status Lifecycle::RunNotify(const jobs::Job& job) {
 
 grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
   long long nid = Payload(job).value("notification_id", 0LL);
-  std::string policy_name, target_name, url, format, state, kind, message, detail;
+  std::string policy_name, target_name, url, format, state, kind, message, detail, delivery_id;
   long long event_id = 0;
   v1::Incident incident;
   grpc::Status s = pool_.Transact("notification read", [&](pqxx::transaction_base& tx) {
     pqxx::result r = Sql(tx, "incidents_notification_get",
                          "SELECT n.incident_id, n.policy, n.target_name, n.url, n.format, n.state, e.kind, "
-                         "e.message, e.detail::text, n.event_id FROM incidents.notifications n JOIN incidents.events e "
+                         "e.message, e.detail::text, n.event_id, n.delivery_id::text FROM incidents.notifications n "
+                         "JOIN incidents.events e "
                          "ON e.id = n.event_id WHERE n.id = $1",
                          nid);
     if (r.empty()) {
@@ -109,6 +110,7 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
     kind = r[0][6].as<std::string>();
     message = r[0][7].as<std::string>();
     detail = r[0][8].as<std::string>();
+    delivery_id = r[0][10].as<std::string>();
     LoadIncident(tx, r[0][0].as<std::string>(), clock_.Now(), &incident);
     return grpc::Status::OK;
   });
@@ -136,10 +138,16 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
   if (kind == "ESCALATED" && d.is_object() && d.contains("level") && d["level"].is_number_integer()) {
     event.escalation_level = d["level"].get<int>();
   }
-  std::string body = BodyFor(target, event);
-  long long unix_seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
-  DeliveryResult result = Deliver(url, body, target.secret(), unix_seconds, delivery_timeout_, egress_);
+  notify::DeliveryRequest request;
+  request.url = url;
+  request.body = BodyFor(target, event);
+  request.delivery_id = delivery_id;
+  request.secret = target.secret();
+  request.unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  request.timeout = delivery_timeout_;
+  request.user_agent = "flightdeck-incidents";
+  request.egress = egress_;
+  const DeliveryResult result = notify::Deliver(request);
   bool final_failure = !result.ok && job.attempts >= job.max_attempts;
 
   s = pool_.Transact("notification attempt", [&](pqxx::transaction_base& tx) {

@@ -68,20 +68,6 @@ std::string BodyFor(const v1::NotificationTarget& target, const NotificationEven
   return target.format() == "slack" ? SlackBody(e) : GenericBody(e);
 }
 
-DeliveryResult Deliver(const std::string& url, const std::string& body, const std::string& secret,
-                       long long unix_seconds, std::chrono::milliseconds timeout,
-                       const net::EgressPolicy* egress) {
-  notify::DeliveryRequest request;
-  request.url = url;
-  request.body = body;
-  request.secret = secret;
-  request.unix_seconds = unix_seconds;
-  request.timeout = timeout;
-  request.user_agent = "flightdeck-incidents";
-  request.egress = egress;
-  return notify::Deliver(request);
-}
-
 std::string WebhookRefusal(const net::EgressPolicy* egress, const std::string& url) {
   return notify::UrlRefusal(egress, url);
 }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <chrono>
 #include <string>
 
 #include "common/net/egress.h"
@@ -28,14 +27,11 @@ std::string GenericBody(const NotificationEvent& e);
 std::string SlackBody(const NotificationEvent& e);
 std::string BodyFor(const v1::NotificationTarget& target, const NotificationEvent& e);
 
-// Signing, one delivery attempt and the egress check are common/notify's, shared with releases.
+// Signing, one delivery attempt (notify::Deliver) and the egress check are common/notify's,
+// shared with releases.
 using notify::DeliveryResult;
 using notify::SignatureHeader;
 using notify::VerifySignature;
-// POSTs body as application/json (signed when secret is non-empty); see notify::Deliver.
-DeliveryResult Deliver(const std::string& url, const std::string& body, const std::string& secret,
-                       long long unix_seconds, std::chrono::milliseconds timeout,
-                       const net::EgressPolicy* egress = nullptr);
 
 // For registration: "" when the egress policy lets a webhook reach `url`, else why not (the
 // host and address, never the URL: webhook URLs are credentials).

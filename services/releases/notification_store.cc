@@ -14,7 +14,7 @@ NotificationStore::NotificationStore(db::Pool& pool, jobs::Queue& jobs) : pool_(
                 "format, body, state, created_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, 'pending', " +
                     db::MicrosParam(8) + ") ON CONFLICT (event_id, target_name) DO NOTHING RETURNING id");
   pool_.Prepare("release_notification_get",
-                "SELECT id, release_id::text, environment, kind, target_name, format, body, state "
+                "SELECT id, release_id::text, environment, kind, target_name, format, body, state, delivery_id::text "
                 "FROM releases.notifications WHERE id = $1");
   pool_.Prepare("release_notification_attempt",
                 "INSERT INTO releases.notification_attempts (notification_id, attempt, at, http_status, ok, "
@@ -58,6 +58,7 @@ grpc::Status NotificationStore::Get(long long id, NotificationRow* out) {
     out->kind = r[0][3].as<std::string>();
     out->target_name = r[0][4].as<std::string>();
     out->format = r[0][5].as<std::string>();
+    out->delivery_id = r[0][8].as<std::string>();
     out->body = r[0][6].as<std::string>();
     out->state = r[0][7].as<std::string>();
     return grpc::Status::OK;

@@ -33,6 +33,7 @@ struct NotificationRow {
   std::string format;
   std::string body;
   std::string state;  // pending, delivered, failed
+  std::string delivery_id;  // X-Flightdeck-Delivery, the same on every attempt
 };
 
 // SQL of release notifications (migrations/releases/0007_notifications.sql). No method throws.

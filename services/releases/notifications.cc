@@ -108,6 +108,7 @@ grpc::Status ReleaseNotifier::RunDeliver(const jobs::Job& job) {
     notify::DeliveryRequest request;
     request.url = target->url;
     request.body = row.body;
+    request.delivery_id = row.delivery_id;
     request.secret = target->secret;
     request.unix_seconds =
         std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();

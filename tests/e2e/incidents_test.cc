@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "flightdeck/v1/incidents.grpc.pb.h"
 #include "tests/support/http_client.h"
@@ -161,6 +162,13 @@ TEST_F(IncidentsTest, MissedAcknowledgementEscalatesToASignedWebhook) {
   const std::string t = header.substr(2, comma - 2);
   EXPECT_EQ(header.substr(comma + 4), HmacSha256Hex(secret, t + "." + delivery.body)) << header;
   EXPECT_LT(std::abs(std::stoll(t) - static_cast<long long>(std::time(nullptr))), 120);
+  // The notification's delivery id, the same on any retry, for a receiver to drop a re-delivery.
+  pqxx::connection db(stack_->database_url());
+  pqxx::work tx(db);
+  const pqxx::result ids = tx.exec_params(
+      "SELECT delivery_id::text FROM incidents.notifications WHERE incident_id = $1 AND target_name = 'pager'", id);
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(delivery.delivery_id, ids[0][0].as<std::string>());
 
   const json incident = Get("/v1/incidents/" + id);
   EXPECT_TRUE(incident.value("ack_breached", false)) << incident.dump();

@@ -222,7 +222,8 @@ TEST_F(ReleaseNotificationsE2eTest, AShippedReleaseAnnouncesStartApprovalAndSucc
   pqxx::work tx(db);
   pqxx::result row = tx.exec_params(
       "SELECT n.state, n.attempts, array_agg(a.http_status ORDER BY a.attempt)::text, "
-      "array_agg(a.ok ORDER BY a.attempt)::text FROM releases.notifications n JOIN releases.notification_attempts a "
+      "array_agg(a.ok ORDER BY a.attempt)::text, n.delivery_id::text FROM releases.notifications n "
+      "JOIN releases.notification_attempts a "
       "ON a.notification_id = n.id WHERE n.release_id = $1::uuid AND n.target_name = 'flaky' GROUP BY n.id",
       id);
   ASSERT_EQ(row.size(), 1u);
@@ -230,6 +231,11 @@ TEST_F(ReleaseNotificationsE2eTest, AShippedReleaseAnnouncesStartApprovalAndSucc
   EXPECT_EQ(row[0][1].as<int>(), 3);
   EXPECT_EQ(row[0][2].as<std::string>(), "{500,500,200}");
   EXPECT_EQ(row[0][3].as<std::string>(), "{f,f,t}");
+  // Each attempt named the notification the same way (X-Flightdeck-Delivery): a receiver that got
+  // the first POST and failed to answer can drop the retry.
+  const std::string delivery_id = row[0][4].as<std::string>();
+  EXPECT_EQ(receiver_->RequestDeliveryIds("/flaky"), std::vector<std::string>(3, delivery_id));
+  EXPECT_EQ(Of("/flaky", "started", id)[0].delivery_id, delivery_id);
   pqxx::result rows = tx.exec_params(
       "SELECT target_name || ':' || kind || ':' || state FROM releases.notifications WHERE release_id = $1::uuid "
       "ORDER BY 1", id);

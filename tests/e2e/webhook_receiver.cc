@@ -14,12 +14,15 @@ class WebhookReceiver::Handler : public Pistache::Http::Handler {
   void onRequest(const Pistache::Http::Request& request, Pistache::Http::ResponseWriter response) override {
     const std::string path = request.resource();
     auto signature = request.headers().tryGetRaw("X-Flightdeck-Signature");
+    auto delivery_id = request.headers().tryGetRaw("X-Flightdeck-Delivery");
+    const std::string id = delivery_id ? delivery_id->value() : "";
     bool fail = false;
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
-      const int n = ++shared_->requests[path];
-      fail = path.rfind("/flaky", 0) == 0 && n <= shared_->flaky_failures;
-      if (!fail) shared_->delivered[path].push_back({request.body(), signature ? signature->value() : ""});
+      std::vector<std::string>& ids = shared_->request_ids[path];
+      ids.push_back(id);
+      fail = path.rfind("/flaky", 0) == 0 && static_cast<int>(ids.size()) <= shared_->flaky_failures;
+      if (!fail) shared_->delivered[path].push_back({request.body(), signature ? signature->value() : "", id});
     }
     response.send(fail ? Pistache::Http::Code::Internal_Server_Error : Pistache::Http::Code::Ok, fail ? "down" : "ok");
   }
@@ -50,7 +53,12 @@ std::vector<WebhookReceiver::Delivery> WebhookReceiver::Deliveries(const std::st
 
 int WebhookReceiver::Requests(const std::string& path) {
   std::lock_guard<std::mutex> lock(shared_->mu);
-  return shared_->requests[path];
+  return static_cast<int>(shared_->request_ids[path].size());
+}
+
+std::vector<std::string> WebhookReceiver::RequestDeliveryIds(const std::string& path) {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->request_ids[path];
 }
 
 std::vector<WebhookReceiver::Delivery> WebhookReceiver::WaitForDeliveries(const std::string& path, size_t count,

@@ -19,7 +19,8 @@ class WebhookReceiver {
  public:
   struct Delivery {
     std::string body;
-    std::string signature;  // the X-Flightdeck-Signature header, "" when absent
+    std::string signature;    // the X-Flightdeck-Signature header, "" when absent
+    std::string delivery_id;  // the X-Flightdeck-Delivery header, "" when absent
   };
 
   // Requests to paths starting with /flaky are answered 500 `flaky_failures` times per path
@@ -34,6 +35,8 @@ class WebhookReceiver {
   std::vector<Delivery> Deliveries(const std::string& path);
   // Every request to `path`, the refused ones included.
   int Requests(const std::string& path);
+  // The X-Flightdeck-Delivery header of every request to `path`, the refused ones included.
+  std::vector<std::string> RequestDeliveryIds(const std::string& path);
   // The deliveries to `path` once there are at least `count`, or those there are after `timeout`.
   std::vector<Delivery> WaitForDeliveries(const std::string& path, size_t count,
                                           std::chrono::milliseconds timeout);
@@ -44,7 +47,7 @@ class WebhookReceiver {
     int flaky_failures = 0;
     std::mutex mu;
     std::map<std::string, std::vector<Delivery>> delivered;
-    std::map<std::string, int> requests;
+    std::map<std::string, std::vector<std::string>> request_ids;  // every request's delivery id
   };
   // Shared with the handler, which Pistache clones for its worker thread.
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -115,6 +116,21 @@ class WebhookReceiver {
   std::thread thread_;
 };
 
+// One attempt as the incidents service makes it (notifications.cc), without a delivery id.
+DeliveryResult Deliver(const std::string& url, const std::string& body, const std::string& secret,
+                       long long unix_seconds, std::chrono::milliseconds timeout,
+                       const net::EgressPolicy* egress = nullptr) {
+  notify::DeliveryRequest request;
+  request.url = url;
+  request.body = body;
+  request.secret = secret;
+  request.unix_seconds = unix_seconds;
+  request.timeout = timeout;
+  request.user_agent = "flightdeck-incidents";
+  request.egress = egress;
+  return notify::Deliver(request);
+}
+
 NotificationEvent Event() {
   NotificationEvent e;
   e.kind = "escalated";
@@ -218,6 +234,25 @@ TEST(DeliverTest, PostsSignedJson) {
   const std::string sig = requests[0].Header("X-Flightdeck-Signature");
   EXPECT_EQ(sig.rfind("t=1700000000,v1=", 0), 0u);
   EXPECT_TRUE(VerifySignature("s3cret", requests[0].body, sig));
+}
+
+// Every attempt of one notification names it the same way, so that a receiver can drop a
+// re-delivery (delivery is at least once); an attempt without an id sends no header.
+TEST(DeliverTest, CarriesTheDeliveryIdOnEveryAttempt) {
+  WebhookReceiver receiver(500);
+  notify::DeliveryRequest request;
+  request.url = receiver.url();
+  request.body = "{}";
+  request.delivery_id = "6f1c2d3e-0000-4000-8000-00000000002a";
+  request.timeout = std::chrono::seconds(5);
+  EXPECT_FALSE(notify::Deliver(request).ok);
+  EXPECT_FALSE(notify::Deliver(request).ok);
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].Header("X-Flightdeck-Delivery"), request.delivery_id);
+  EXPECT_EQ(requests[1].Header("X-Flightdeck-Delivery"), request.delivery_id);
+  EXPECT_EQ(Deliver(receiver.url(), "{}", "", 1700000000, std::chrono::seconds(5)).http_status, 500);
+  EXPECT_EQ(receiver.requests().back().Header("X-Flightdeck-Delivery"), "");
 }
 
 TEST(DeliverTest, NoSecretNoSignature) {
