@@ -260,6 +260,33 @@ TEST_F(IntakeTest, ResolveClosesTheOccurrenceAndARetriggerIsANewOne) {
   EXPECT_NE(occurrences[0].incident_id(), incident) << "a resolved incident does not absorb new alerts";
 }
 
+// The batch reaches PostgreSQL as JSON text written by hand (alert_store.cc): every character a
+// label may hold comes back as it was sent, firing (upsert) and resolved (insert) alike.
+TEST_F(IntakeTest, LabelsAndTextsWithCharactersJsonEscapesAreStoredAsSent) {
+  ASSERT_TRUE(migrated_);
+  const std::string odd = "quote \" backslash \\ slash / newline \n tab \t cr \r \x01 del \x7f é ✓ 🚀";
+  Labels labels{{"alertname", "Odd"}, {"service", "checkout"}, {"note", odd}, {odd, "key"}};
+  AlertInput firing = Firing(labels, odd);
+  firing.annotations = {{"description", odd}};
+  firing.generator_url = "http://prometheus/graph?g0.expr=up%7Bjob%3D%22x%22%7D&\"" + odd;
+  Labels other = labels;
+  other["alertname"] = "OddResolved";
+  AlertInput resolved = Resolved(other);
+  resolved.annotations = {{"description", odd}};
+  Ingest({firing, resolved});
+  for (const auto& [sent, state] : {std::pair{firing, v1::Alert::FIRING}, std::pair{resolved, v1::Alert::RESOLVED}}) {
+    const v1::Alert stored = Latest(sent.labels);
+    EXPECT_EQ(stored.state(), state);
+    EXPECT_EQ(Labels(stored.labels().begin(), stored.labels().end()), sent.labels);
+    EXPECT_EQ(Labels(stored.annotations().begin(), stored.annotations().end()), sent.annotations);
+    EXPECT_EQ(stored.generator_url(), sent.generator_url);
+  }
+  // A second delivery updates the firing row (the upsert's update path) with the same text.
+  Ingest({firing});
+  EXPECT_EQ(Latest(labels).deliveries(), 2);
+  EXPECT_EQ(Labels(Latest(labels).labels().begin(), Latest(labels).labels().end()), labels);
+}
+
 TEST_F(IntakeTest, AResolveForAnUnknownAlertIsRecordedNotAnError) {
   ASSERT_TRUE(migrated_);
   v1::IngestResponse out = Ingest({Resolved(kCheckoutLatency)});
