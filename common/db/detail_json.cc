@@ -66,14 +66,28 @@ std::string DetailJson(const google::protobuf::Message& message) {
   return out;
 }
 
-bool FromDetailJson(const std::string& text, google::protobuf::Message* message) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  message->Clear();
-  if (doc.is_object() && protojson::ReadPlain(doc, /*ignore_unknown_fields=*/true, message)) return true;
+namespace {
+
+bool FromDetailJsonByProtobuf(const std::string& text, google::protobuf::Message* message) {
   message->Clear();
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   return google::protobuf::util::JsonStringToMessage(text, message, options).ok();
+}
+
+}  // namespace
+
+bool FromDetailJson(const std::string& text, google::protobuf::Message* message) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  message->Clear();
+  if (doc.is_object() && protojson::ReadPlain(doc, /*ignore_unknown_fields=*/true, message)) return true;
+  return FromDetailJsonByProtobuf(text, message);
+}
+
+bool FromDetailDocument(const nlohmann::json& document, google::protobuf::Message* message) {
+  message->Clear();
+  if (document.is_object() && protojson::ReadPlain(document, /*ignore_unknown_fields=*/true, message)) return true;
+  return FromDetailJsonByProtobuf(document.dump(), message);
 }
 
 bool StructFromJson(const std::string& text, google::protobuf::Struct* out) {

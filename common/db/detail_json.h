@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace google::protobuf {
 class Message;
 class Struct;
@@ -18,6 +20,9 @@ std::string DetailJson(const google::protobuf::Message& message);
 // text is not JSON for it. Read through reflection (common/protojson), protobuf's parser only
 // for what that reader leaves to it: the same message either way, at a fraction of the cost.
 bool FromDetailJson(const std::string& text, google::protobuf::Message* message);
+// The same for a document already parsed (an element of a jsonb array read whole): it is written
+// out again only in the rare case protobuf's parser has to judge it.
+bool FromDetailDocument(const nlohmann::json& document, google::protobuf::Message* message);
 
 // Fills `out` from a JSON object document (a jsonb column's text, such as a timeline event's
 // data), as protobuf's parser would, without its cost: that parser (a type resolver and an

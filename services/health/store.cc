@@ -93,7 +93,7 @@ void TargetFromRow(const pqxx::row& row, const secrets::KeyRing& keys, TargetRec
     if (recent.is_array()) {
       for (const auto& item : recent) {
         out->recent.emplace_back();
-        db::FromDetailJson(item.dump(), &out->recent.back());
+        db::FromDetailDocument(item, &out->recent.back());
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/clock/timestamps.h"
 #include "common/db/detail_json.h"
@@ -56,6 +57,17 @@ TEST(DetailJson, ReadsBackTheMessageThatWroteIt) {
   EXPECT_EQ(newer.version(), "");
   EXPECT_EQ(newer.created_at().seconds(), 1795341600);  // 2026-11-22T10:00:00Z
   EXPECT_FALSE(FromDetailJson("not json", &newer));
+
+  // An element of an array already parsed reads the same, the fallback included.
+  const nlohmann::json recent = nlohmann::json::parse(
+      "[" + DetailJson(release) + R"(, {"service":"api","created_at":"2026-11-22T11:00:00+01:00"}, 7])");
+  v1::Release element;
+  ASSERT_TRUE(FromDetailDocument(recent[0], &element));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(element, release)) << element.ShortDebugString();
+  ASSERT_TRUE(FromDetailDocument(recent[1], &element));
+  EXPECT_EQ(element.service(), "api");
+  EXPECT_EQ(element.created_at().seconds(), 1795341600);
+  EXPECT_FALSE(FromDetailDocument(recent[2], &element));
 }
 
 TEST(StructFromJson, ReadsWhatProtobufsParserReads) {
