@@ -30,4 +30,39 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+void JsonRows::Row() {
+  text_ += text_.size() > 1 ? ",{" : "{";
+  first_ = true;
+}
+
+void JsonRows::Add(const char* name, std::string_view value) { AppendJsonString(value, Key(name)); }
+
+void JsonRows::Add(const char* name, long long value) { *Key(name) += std::to_string(value); }
+
+void JsonRows::Add(const char* name, const std::optional<long long>& value) {
+  if (value) return Add(name, *value);
+  *Key(name) += "null";
+}
+
+void JsonRows::Add(const char* name, const std::map<std::string, std::string>& object) {
+  std::string* out = Key(name);
+  out->push_back('{');
+  for (const auto& [key, value] : object) {
+    if (out->back() != '{') out->push_back(',');
+    AppendJsonString(key, out);
+    out->push_back(':');
+    AppendJsonString(value, out);
+  }
+  out->push_back('}');
+}
+
+std::string* JsonRows::Key(const char* name) {
+  if (!first_) text_ += ',';
+  first_ = false;
+  text_ += '"';
+  text_ += name;
+  text_ += "\":";
+  return &text_;
+}
+
 }  // namespace flightdeck::protojson

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,5 +12,30 @@ namespace flightdeck::protojson {
 // JSON are); nothing is checked here. The gateway's JSON writer and the services' hand-written
 // statement parameters share it.
 void AppendJsonString(std::string_view s, std::string* out);
+
+// A JSON array of flat objects written as text, for a statement's jsonb_to_recordset parameter:
+// building an nlohmann tree of a batch and dumping it cost more than the statement's own work in
+// the incidents service. Names are the caller's literals (nothing in them is escaped).
+//
+//   JsonRows rows;
+//   for (...) { rows.Row(); rows.Add("id", id); rows.Add("labels", labels); rows.EndRow(); }
+//   db::Exec(tx, "statement", rows.Done());
+class JsonRows {
+ public:
+  void Row();
+  void EndRow() { text_ += '}'; }
+  void Add(const char* name, std::string_view value);
+  void Add(const char* name, long long value);
+  void Add(const char* name, const std::optional<long long>& value);  // null when absent
+  void Add(const char* name, const std::map<std::string, std::string>& object);
+  // The array, closed: call once, after the last row.
+  const std::string& Done() { return text_ += ']'; }
+
+ private:
+  std::string* Key(const char* name);
+
+  std::string text_ = "[";
+  bool first_ = true;
+};
 
 }  // namespace flightdeck::protojson

@@ -17,51 +17,10 @@ std::string At(const std::string& micros) {
   return "(timestamptz 'epoch' + (" + micros + ") * interval '1 microsecond')";
 }
 
-// The text of a jsonb_to_recordset parameter, written directly: building an nlohmann tree of a
-// batch of 100 alerts and dumping it was about 12% of the service's CPU at intake.
-class RowsText {
- public:
-  void Row() {
-    text_ += text_.size() > 1 ? ",{" : "{";
-    first_ = true;
-  }
-  void EndRow() { text_ += '}'; }
-  void Add(const char* name, std::string_view value) { protojson::AppendJsonString(value, Key(name)); }
-  void Add(const char* name, long long value) { *Key(name) += std::to_string(value); }
-  void Add(const char* name, const std::optional<long long>& micros) {  // NULL when absent
-    if (micros) return Add(name, *micros);
-    *Key(name) += "null";
-  }
-  void Add(const char* name, const Labels& labels) {
-    std::string* out = Key(name);
-    out->push_back('{');
-    for (const auto& [key, value] : labels) {
-      if (out->back() != '{') out->push_back(',');
-      protojson::AppendJsonString(key, out);
-      out->push_back(':');
-      protojson::AppendJsonString(value, out);
-    }
-    out->push_back('}');
-  }
-  void AddKey(const AlertKey& key) {
-    Add("fingerprint", key.fingerprint);
-    Add("integration", key.integration);
-  }
-  const std::string& Done() { return text_ += ']'; }
-
- private:
-  std::string* Key(const char* name) {  // names are ours: nothing to escape
-    if (!first_) text_ += ',';
-    first_ = false;
-    text_ += '"';
-    text_ += name;
-    text_ += "\":";
-    return &text_;
-  }
-
-  std::string text_ = "[";
-  bool first_ = true;
-};
+void AddKey(const AlertKey& key, protojson::JsonRows* row) {
+  row->Add("fingerprint", key.fingerprint);
+  row->Add("integration", key.integration);
+}
 
 // Every row the statement returned, by its (fingerprint, integration, id, incident id) columns.
 std::map<AlertKey, AlertRow> Rows(const pqxx::result& r) {
@@ -76,10 +35,10 @@ std::map<AlertKey, AlertRow> Rows(const pqxx::result& r) {
 }
 
 std::string ResolveRuns(const std::vector<ResolveRun>& runs) {
-  RowsText rows;
+  protojson::JsonRows rows;
   for (const ResolveRun& r : runs) {
     rows.Row();
-    rows.AddKey(r.first.key);
+    AddKey(r.first.key, &rows);
     rows.Add("ends_us", r.first.ends_us);
     rows.Add("n", static_cast<long long>(r.deliveries));
     rows.EndRow();
@@ -93,7 +52,7 @@ constexpr char kValueColumns[] =
 
 // The kValueColumns but the key. `starts_us` and `source` come from `first`: an insert keeps
 // the first delivery's; the rest from `v`.
-void AddValues(const AlertValues& v, const AlertValues& first, RowsText* row) {
+void AddValues(const AlertValues& v, const AlertValues& first, protojson::JsonRows* row) {
   row->Add("labels", v.labels);
   row->Add("annotations", v.annotations);
   row->Add("starts_us", first.starts_us);
@@ -206,10 +165,10 @@ void PrepareAlertStatements(db::Pool& pool) {
 std::map<AlertKey, AlertRow> UpsertFiring(pqxx::transaction_base& tx, const std::vector<FiringRun>& runs,
                                           Clock::TimePoint now) {
   if (runs.empty()) return {};
-  RowsText rows;
+  protojson::JsonRows rows;
   for (const FiringRun& r : runs) {
     rows.Row();
-    rows.AddKey(r.last.key);
+    AddKey(r.last.key, &rows);
     AddValues(r.last, r.first, &rows);  // starts_us and source kept from the first when inserted
     rows.Add("n", static_cast<long long>(r.deliveries));
     if (!r.attach_to.empty()) rows.Add("incident_id", r.attach_to);
@@ -233,10 +192,10 @@ std::map<AlertKey, AlertRow> CountOnLatest(pqxx::transaction_base& tx, const std
 std::map<AlertKey, AlertRow> InsertResolved(pqxx::transaction_base& tx, const std::vector<ResolveRun>& runs,
                                             Clock::TimePoint now) {
   if (runs.empty()) return {};
-  RowsText rows;
+  protojson::JsonRows rows;
   for (const ResolveRun& r : runs) {
     rows.Row();
-    rows.AddKey(r.first.key);
+    AddKey(r.first.key, &rows);
     AddValues(r.first, r.first, &rows);
     rows.Add("n", static_cast<long long>(r.deliveries));
     rows.EndRow();
@@ -246,10 +205,10 @@ std::map<AlertKey, AlertRow> InsertResolved(pqxx::transaction_base& tx, const st
 
 std::map<AlertKey, AlertRow> FiringOf(pqxx::transaction_base& tx, const std::vector<AlertKey>& keys) {
   if (keys.empty()) return {};
-  RowsText rows;
+  protojson::JsonRows rows;
   for (const AlertKey& k : keys) {
     rows.Row();
-    rows.AddKey(k);
+    AddKey(k, &rows);
     rows.EndRow();
   }
   return Rows(db::Exec(tx, "incidents_alerts_firing_of", rows.Done()));
@@ -289,7 +248,7 @@ std::vector<std::pair<std::string, StoredAlert>> InhibitedBy(pqxx::transaction_b
 
 void WriteHolds(pqxx::transaction_base& tx, const std::vector<Hold>& holds) {
   if (holds.empty()) return;
-  RowsText rows;
+  protojson::JsonRows rows;
   for (const Hold& h : holds) {
     rows.Row();
     rows.Add("id", h.id);
@@ -303,7 +262,7 @@ void WriteHolds(pqxx::transaction_base& tx, const std::vector<Hold>& holds) {
 
 void WriteGrouped(pqxx::transaction_base& tx, const std::vector<std::pair<std::string, std::string>>& alerts) {
   if (alerts.empty()) return;
-  RowsText rows;
+  protojson::JsonRows rows;
   for (const auto& [alert_id, incident_id] : alerts) {
     rows.Row();
     rows.Add("id", std::stoll(alert_id));

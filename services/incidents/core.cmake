@@ -12,7 +12,7 @@ add_library(fd_incidents_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/notifications.cc
   ${CMAKE_CURRENT_LIST_DIR}/reports.cc
   ${CMAKE_CURRENT_LIST_DIR}/service.cc)
-target_link_libraries(fd_incidents_core PUBLIC flightdeck_proto fd_secrets fd_db fd_jobs fd_clock fd_config
+target_link_libraries(fd_incidents_core PUBLIC flightdeck_proto fd_secrets fd_db fd_protojson fd_jobs fd_clock fd_config
                       fd_grpc fd_log fd_trace fd_incidents_logic gRPC::grpc++ PkgConfig::PQXX
                       nlohmann_json::nlohmann_json)
 

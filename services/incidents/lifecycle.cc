@@ -7,6 +7,7 @@
 #include "common/clock/timestamps.h"
 #include "common/config/config.h"
 #include "common/db/db.h"
+#include "common/protojson/json_text.h"
 #include "common/trace/trace.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/incident_store.h"
@@ -260,17 +261,19 @@ grpc::Status Lifecycle::AttachToLocked(pqxx::transaction_base& tx, const std::st
                                        const std::string& actor) {
   if (alerts.empty()) return grpc::Status::OK;
   // One timeline event per alert, written by one statement.
-  nlohmann::json events = nlohmann::json::array();
+  protojson::JsonRows events;
   const AlertForIncident* most_severe = nullptr;
   for (const AlertForIncident& a : alerts) {
-    events.push_back({{"message", "alert " + a.alertname + " (" + SeverityName(a.severity) + ") attached" +
-                                      (a.summary.empty() ? "" : ": " + a.summary)},
-                      {"detail", {{"alert_id", a.alert_id}, {"fingerprint", a.fingerprint}}}});
+    events.Row();
+    events.Add("message", "alert " + a.alertname + " (" + SeverityName(a.severity) + ") attached" +
+                              (a.summary.empty() ? "" : ": " + a.summary));
+    events.Add("detail", std::map<std::string, std::string>{{"alert_id", a.alert_id}, {"fingerprint", a.fingerprint}});
+    events.EndRow();
     if (most_severe == nullptr || a.severity < most_severe->severity) most_severe = &a;
   }
   trace::SpanContext ctx = trace::CurrentContext();
   db::Exec(tx, "incidents_alerts_attached", incident_id, ToMicros(clock_.Now()), actor,
-           ctx.IsValid() ? ctx.TraceIdHex() : "", events.dump());
+           ctx.IsValid() ? ctx.TraceIdHex() : "", events.Done());
   if (static_cast<int>(most_severe->severity) < incident_severity) {
     v1::Incident incident;
     LoadIncident(tx, incident_id, clock_.Now(), &incident);
