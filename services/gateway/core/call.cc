@@ -60,6 +60,13 @@ std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* type) {
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
 }
 
+google::protobuf::ArenaOptions RequestArenaOptions() {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 1024;  // a small request fits its first block
+  options.max_block_size = 64 * 1024;
+  return options;
+}
+
 const google::protobuf::MethodDescriptor* Descriptor(const api::Method& method) {
   return google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(method.rpc);
 }
@@ -102,6 +109,21 @@ struct Upstream {
 };
 
 }  // namespace
+
+void RequestDeleter::operator()(Message* message) const {
+  if (arena != nullptr) {
+    delete arena;  // the message with it
+  } else {
+    delete message;
+  }
+}
+
+RequestPtr NewRequest(const google::protobuf::Descriptor* type) {
+  static const google::protobuf::ArenaOptions options = RequestArenaOptions();
+  auto* arena = new google::protobuf::Arena(options);
+  return RequestPtr(google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New(arena),
+                    RequestDeleter(arena));
+}
 
 struct Core::Impl {
   Impl(CoreOptions o, TokenStore& t, AuditLog& a, IdempotencyStore& i, WorkerPool& w,

@@ -94,11 +94,6 @@ class GrpcWebResponder final : public Responder {
   Headers cors_;
 };
 
-std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* type) {
-  return std::unique_ptr<Message>(
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
-}
-
 }  // namespace
 
 GrpcWebFront::GrpcWebFront(Core& core, std::vector<std::string> allowed_origins)
@@ -164,7 +159,7 @@ void GrpcWebFront::Handle(const std::shared_ptr<HttpCall>& call) {
 
   CallRequest req;
   req.method = method;
-  req.message = NewMessage(descriptor->input_type());
+  req.message = NewRequest(descriptor->input_type());
   std::string body = request.body;
   if (type->text) {
     std::string compact;

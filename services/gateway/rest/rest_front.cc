@@ -82,12 +82,11 @@ class RestResponder final : public Responder {
   std::shared_ptr<HttpCall> call_;
 };
 
-std::unique_ptr<Message> NewRequest(const api::Method& method) {
+RequestPtr NewRequest(const api::Method& method) {
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(method.rpc);
   if (descriptor == nullptr) return nullptr;
-  return std::unique_ptr<Message>(
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor->input_type())->New());
+  return gateway::NewRequest(descriptor->input_type());
 }
 
 }  // namespace
