@@ -60,7 +60,7 @@ std::unique_ptr<Message> NewMessage(const google::protobuf::Descriptor* type) {
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
 }
 
-google::protobuf::ArenaOptions RequestArenaOptions() {
+google::protobuf::ArenaOptions CallArenaOptions() {
   google::protobuf::ArenaOptions options;
   options.start_block_size = 1024;  // a small request fits its first block
   options.max_block_size = 64 * 1024;
@@ -110,7 +110,7 @@ struct Upstream {
 
 }  // namespace
 
-void RequestDeleter::operator()(Message* message) const {
+void MessageDeleter::operator()(Message* message) const {
   if (arena != nullptr) {
     delete arena;  // the message with it
   } else {
@@ -118,11 +118,11 @@ void RequestDeleter::operator()(Message* message) const {
   }
 }
 
-RequestPtr NewRequest(const google::protobuf::Descriptor* type) {
-  static const google::protobuf::ArenaOptions options = RequestArenaOptions();
+MessagePtr NewCallMessage(const google::protobuf::Descriptor* type) {
+  static const google::protobuf::ArenaOptions options = CallArenaOptions();
   auto* arena = new google::protobuf::Arena(options);
-  return RequestPtr(google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New(arena),
-                    RequestDeleter(arena));
+  return MessagePtr(google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New(arena),
+                    MessageDeleter(arena));
 }
 
 struct Core::Impl {
@@ -202,7 +202,7 @@ class Call final : public CallHandle, public std::enable_shared_from_this<Call> 
   void CallUnary(Upstream& upstream);
   void CallStream(Upstream& upstream);
   // Unary answers: writes are recorded (idempotency, audit) before the caller hears them.
-  void Complete(const grpc::Status& status, std::unique_ptr<Message> response);
+  void Complete(const grpc::Status& status, MessagePtr response);
   void Answer(const grpc::Status& status, const Message* response);
   bool Blocking(std::function<void()> task);
   bool IsWrite() const { return !api::IsRead(*request_.method); }
@@ -408,7 +408,7 @@ void Call::Authorized() {
       return self->responder_->ReplayLegacyJson(outcome.legacy_http_status, outcome.response);
     }
     if (!outcome.status.ok()) return self->responder_->Finish(outcome.status);
-    auto response = NewMessage(self->descriptor_->output_type());
+    auto response = NewCallMessage(self->descriptor_->output_type());
     if (!response->ParseFromString(outcome.response)) {
       return self->responder_->Finish(
           grpc::Status(grpc::StatusCode::INTERNAL, "Idempotency-Key: the stored answer is unreadable"));
@@ -441,7 +441,7 @@ void Call::CallLocal() {
   }
   auto self = shared_from_this();
   Blocking([self] {
-    auto response = NewMessage(self->descriptor_->output_type());
+    auto response = NewCallMessage(self->descriptor_->output_type());
     grpc::Status s = self->core_->local->Call(*self->request_.method, self->principal_,
                                               *self->request_.message, response.get());
     self->Complete(s, s.ok() ? std::move(response) : nullptr);
@@ -476,7 +476,7 @@ void Call::CallUnary(Upstream& upstream) {
                                }
                                return self->Complete(status, nullptr);
                              }
-                             auto response = NewMessage(self->descriptor_->output_type());
+                             auto response = NewCallMessage(self->descriptor_->output_type());
                              std::string bytes;
                              if (!ToString(self->response_buffer_, &bytes) || !response->ParseFromString(bytes)) {
                                return self->Complete(grpc::Status(grpc::StatusCode::INTERNAL,
@@ -500,7 +500,7 @@ void Call::CallStream(Upstream& upstream) {
   stream_->Start(upstream);
 }
 
-void Call::Complete(const grpc::Status& status, std::unique_ptr<Message> response) {
+void Call::Complete(const grpc::Status& status, MessagePtr response) {
   if (!authenticated_ || !IsWrite()) return Answer(status, response.get());
   v1::AuditEntry entry;
   entry.set_actor(principal_.name);

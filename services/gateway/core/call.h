@@ -56,28 +56,30 @@ class Responder {
   }
 };
 
-// Frees a call's request message: with its arena when it was made on one (NewRequest), else as
-// a heap object (a std::unique_ptr<Message> converts, as plain unique_ptrs do).
-struct RequestDeleter {
-  RequestDeleter() = default;
-  explicit RequestDeleter(google::protobuf::Arena* owned) : arena(owned) {}
+// Frees a call's message (its request, its answer): with its arena when it was made on one
+// (NewCallMessage), else as a heap object (a std::unique_ptr<Message> converts, as plain
+// unique_ptrs do).
+struct MessageDeleter {
+  MessageDeleter() = default;
+  explicit MessageDeleter(google::protobuf::Arena* owned) : arena(owned) {}
   template <typename T>
-  RequestDeleter(std::default_delete<T>) {}  // NOLINT: implicit, like unique_ptr's own
+  MessageDeleter(std::default_delete<T>) {}  // NOLINT: implicit, like unique_ptr's own
   void operator()(google::protobuf::Message* message) const;
 
   google::protobuf::Arena* arena = nullptr;  // owned; null: the message is on the heap
 };
-using RequestPtr = std::unique_ptr<google::protobuf::Message, RequestDeleter>;
+using MessagePtr = std::unique_ptr<google::protobuf::Message, MessageDeleter>;
 
-// An empty request of `type` on an arena of its own. A large body (an Alertmanager batch of 100
-// alerts, with their label maps) is then allocated in a few blocks and freed at once, not node
-// by node: the heap message's destructor was a tenth of the gateway's CPU on such batches.
-RequestPtr NewRequest(const google::protobuf::Descriptor* type);
+// An empty message of `type` on an arena of its own. A large request or answer (an Alertmanager
+// batch of 100 alerts, a page of 100 health targets) is then allocated in a few blocks and freed
+// at once, not node by node: a heap request's destructor was a tenth of the gateway's CPU on
+// such batches.
+MessagePtr NewCallMessage(const google::protobuf::Descriptor* type);
 
 // What a front knows about one call, in protocol-neutral terms.
 struct CallRequest {
   const api::Method* method = nullptr;
-  RequestPtr message;  // the request, of the method's input type
+  MessagePtr message;  // the request, of the method's input type
   // Not OK when the front could not build the message from what the client sent: the core
   // answers it after authentication and authorisation (and audits it, for writes).
   grpc::Status invalid = grpc::Status::OK;

@@ -159,7 +159,7 @@ void GrpcWebFront::Handle(const std::shared_ptr<HttpCall>& call) {
 
   CallRequest req;
   req.method = method;
-  req.message = NewRequest(descriptor->input_type());
+  req.message = NewCallMessage(descriptor->input_type());
   std::string body = request.body;
   if (type->text) {
     std::string compact;

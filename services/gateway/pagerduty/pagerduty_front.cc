@@ -95,7 +95,7 @@ void PagerDutyFront::Handle(const std::shared_ptr<HttpCall>& call) {
   }
   CallRequest req;
   req.method = api::FindMethod(kMethod);
-  req.message = NewRequest(v1::PagerDutyEvent::descriptor());
+  req.message = NewCallMessage(v1::PagerDutyEvent::descriptor());
   BuildOptions build;
   build.ignore_unknown_fields = true;  // PagerDuty senders add fields over time
   req.invalid = BuildRequest(request.body, {}, {}, build, req.message.get());

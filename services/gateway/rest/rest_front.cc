@@ -82,11 +82,11 @@ class RestResponder final : public Responder {
   std::shared_ptr<HttpCall> call_;
 };
 
-RequestPtr NewRequest(const api::Method& method) {
+MessagePtr NewRequestOf(const api::Method& method) {
   const auto* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(method.rpc);
   if (descriptor == nullptr) return nullptr;
-  return gateway::NewRequest(descriptor->input_type());
+  return NewCallMessage(descriptor->input_type());
 }
 
 }  // namespace
@@ -147,7 +147,7 @@ void RestFront::Handle(const std::shared_ptr<HttpCall>& call) {
 
   CallRequest req;
   req.method = method;
-  req.message = NewRequest(*method);
+  req.message = NewRequestOf(*method);
   if (!req.message) {
     return RestResponder::SendError(*call, grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                                         std::string("no such method: ") + method->rpc));

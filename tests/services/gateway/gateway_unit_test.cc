@@ -171,23 +171,23 @@ TEST(Transcode, IntakeRoutesIgnoreFieldsTheyDoNotKnow) {
   EXPECT_FALSE(BuildRequest("{\"alerts\": 3}", {}, {}, options, &lenient).ok());
 }
 
-// A request made by NewRequest lives on its own arena and is built, in full, from a body as a heap
+// A request made by NewCallMessage lives on its own arena and is built, in full, from a body as a heap
 // message is (the fallback to protobuf's parser included); a heap message still converts.
 TEST(Transcode, RequestsOnTheirOwnArenaReadAsHeapMessagesDo) {
   const std::string body =
       R"({"version":"4","alerts":[{"status":"firing","labels":{"alertname":"A","service":"checkout"},)"
       R"("annotations":{"summary":"s"},"startsAt":"2026-11-22T10:00:00Z"}]})";
-  RequestPtr on_arena = NewRequest(v1::AlertmanagerWebhook::descriptor());
+  MessagePtr on_arena = NewCallMessage(v1::AlertmanagerWebhook::descriptor());
   ASSERT_NE(on_arena->GetArena(), nullptr);
   v1::AlertmanagerWebhook on_heap;
   ASSERT_TRUE(BuildRequest(body, {}, {}, on_arena.get()).ok());
   ASSERT_TRUE(BuildRequest(body, {}, {}, &on_heap).ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*on_arena, on_heap));
-  RequestPtr fallback = NewRequest(v1::Silence::descriptor());  // a time with an offset: protobuf's parser
+  MessagePtr fallback = NewCallMessage(v1::Silence::descriptor());  // a time with an offset: protobuf's parser
   ASSERT_TRUE(BuildRequest(R"({"comment":"deploy","ends_at":"2026-11-22T11:00:00+01:00"})", {}, {}, fallback.get()).ok());
   EXPECT_EQ(static_cast<v1::Silence&>(*fallback).comment(), "deploy");
   EXPECT_EQ(static_cast<v1::Silence&>(*fallback).ends_at().seconds(), 1795341600);
-  RequestPtr converted = std::make_unique<v1::PagerDutyEvent>();
+  MessagePtr converted = std::make_unique<v1::PagerDutyEvent>();
   EXPECT_EQ(converted->GetArena(), nullptr);
 }
 
