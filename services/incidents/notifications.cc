@@ -164,12 +164,12 @@ grpc::Status Lifecycle::RunDeliver(const jobs::Job& job) {
     if (result.ok) {
       InsertEvent(tx, incident.id(), now, "flightdeck", "NOTIFIED",
                   "notified " + target_name + " (" + event.kind + ")",
-                  nlohmann::json{{"notification_id", nid}, {"target", target_name}}.dump());
+                  nlohmann::json{{"notification_id", nid}, {"delivery_id", delivery_id}, {"target", target_name}}.dump());
     } else if (final_failure) {
       InsertEvent(tx, incident.id(), now, "flightdeck", "NOTIFY_FAILED",
                   "notification of " + target_name + " (" + event.kind + ") failed after " +
                       std::to_string(job.attempts) + " attempts: " + result.error,
-                  nlohmann::json{{"notification_id", nid}, {"target", target_name}}.dump());
+                  nlohmann::json{{"notification_id", nid}, {"delivery_id", delivery_id}, {"target", target_name}}.dump());
     }
     return grpc::Status::OK;
   });

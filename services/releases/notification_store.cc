@@ -74,7 +74,8 @@ grpc::Status NotificationStore::RecordAttempt(const NotificationRow& row, int at
              result.error, result.latency_ms);
     db::Exec(tx, "release_notification_update", row.id, new_state, attempt, result.error, ToMicros(now));
     if (!timeline_message.empty()) {
-      const nlohmann::json data = {{"notification_id", row.id}, {"target", row.target_name}, {"kind", row.kind},
+      const nlohmann::json data = {{"notification_id", row.id}, {"delivery_id", row.delivery_id},
+                                   {"target", row.target_name}, {"kind", row.kind},
                                    {"url_host", url_host},      {"attempts", attempt}};
       db::Exec(tx, "release_notification_event", row.release_id, ToMicros(now),
                std::string(result.ok ? "NOTIFIED" : "NOTIFY_FAILED"), timeline_message, data.dump());

@@ -251,6 +251,7 @@ TEST_F(ReleaseNotificationsE2eTest, AShippedReleaseAnnouncesStartApprovalAndSucc
     if (e.value("type", "") != "NOTIFIED") continue;
     notified += e["message"].get<std::string>() + "\n";
     EXPECT_EQ(e["data"]["url_host"], "http://127.0.0.1") << e.dump();
+    EXPECT_EQ(e["data"].value("delivery_id", "").size(), 36u) << "the X-Flightdeck-Delivery sent: " << e.dump();
     EXPECT_EQ(e.dump().find("webhook-token"), std::string::npos) << e.dump();
   }
   EXPECT_NE(notified.find("notified flaky (started)"), std::string::npos) << notified;

@@ -24,6 +24,7 @@ class Receiver {
  public:
   struct Request {
     std::string signature;
+    std::string delivery_id;  // X-Flightdeck-Delivery
     std::string body;
   };
 
@@ -82,11 +83,14 @@ class Receiver {
         std::string headers = data.substr(0, header_end);
         std::string lower = headers;
         for (auto& ch : lower) ch = static_cast<char>(tolower(ch));
-        size_t at = lower.find("x-flightdeck-signature:");
-        if (at != std::string::npos) {
-          size_t start = headers.find_first_not_of(' ', at + 23);
-          r.signature = headers.substr(start, headers.find("\r\n", start) - start);
-        }
+        auto header = [&](const std::string& name) {  // lower-case name, colon included
+          size_t at = lower.find(name);
+          if (at == std::string::npos) return std::string();
+          size_t start = headers.find_first_not_of(' ', at + name.size());
+          return headers.substr(start, headers.find("\r\n", start) - start);
+        };
+        r.signature = header("x-flightdeck-signature:");
+        r.delivery_id = header("x-flightdeck-delivery:");
       }
       int status = 200;
       {
@@ -146,8 +150,15 @@ TEST_F(CoreTest, OpeningIsDeliveredSignedAndRetriedUntilTheReceiverAccepts) {
   EXPECT_EQ(Count("SELECT count(*) FROM incidents.notification_attempts"), 3);
   EXPECT_EQ(Count("SELECT count(*) FROM incidents.notification_attempts WHERE http_status = 500 AND NOT ok"), 2);
   EXPECT_EQ(Count("SELECT count(*) FROM incidents.notifications WHERE state = 'delivered' AND attempts = 3"), 1);
-  EXPECT_EQ(Events(id, "NOTIFIED").size(), 1u);
+  ASSERT_EQ(Events(id, "NOTIFIED").size(), 1u);
   EXPECT_TRUE(Events(id, "NOTIFY_FAILED").empty());
+  // The three attempts named the notification the same way; the timeline names it too.
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  const std::string delivery_id = w.exec1("SELECT delivery_id::text FROM incidents.notifications")[0].as<std::string>();
+  for (const auto& r : receiver.requests()) EXPECT_EQ(r.delivery_id, delivery_id);
+  const nlohmann::json detail = nlohmann::json::parse(Events(id, "NOTIFIED")[0].detail());
+  EXPECT_EQ(detail.value("delivery_id", ""), delivery_id) << detail.dump();
 }
 
 TEST_F(CoreTest, UrlAndSecretAreSealedAtRestAndDeliveryStillSignsWithTheSecret) {
