@@ -1,7 +1,6 @@
 #include "services/incidents/alert_store.h"
 
 #include <set>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +49,7 @@ constexpr char kValueColumns[] =
     "fingerprint text, integration text, labels jsonb, annotations jsonb, starts_us bigint, ends_us bigint, "
     "generator_url text, source text, severity text, summary text";
 
-// The kValueColumns but the key. `starts_us` and `source` come from `first`: an insert keeps
+// All of kValueColumns except the key. `starts_us` and `source` come from `first`: an insert keeps
 // the first delivery's; the rest from `v`.
 void AddValues(const AlertValues& v, const AlertValues& first, protojson::JsonRows* row) {
   row->Add("labels", v.labels);

@@ -58,7 +58,8 @@ class Responder {
 
 // Frees a call's message (its request, its answer): with its arena when it was made on one
 // (NewCallMessage), else as a heap object (a std::unique_ptr<Message> converts, as plain
-// unique_ptrs do).
+// unique_ptrs do). Never reset() an arena's MessagePtr to another message: the deleter keeps
+// the arena, which would then be freed twice; make a new MessagePtr instead.
 struct MessageDeleter {
   MessageDeleter() = default;
   explicit MessageDeleter(google::protobuf::Arena* owned) : arena(owned) {}

@@ -18,8 +18,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-void AppendString(const std::string& s, std::string* out) { protojson::AppendJsonString(s, out); }
-
 // A field's name and the colon after it. protoc allows only letters, digits and '_' in field
 // names, so nothing in them needs an escape.
 void AppendKey(const FieldDescriptor* f, std::string* out) {
@@ -133,7 +131,7 @@ void AppendScalar(const Message& m, const Reflection* r, const FieldDescriptor* 
       int number = rep ? r->GetRepeatedEnumValue(m, f, index) : r->GetEnumValue(m, f);
       const auto* value = f->enum_type()->FindValueByNumber(number);
       if (value != nullptr) {
-        AppendString(value->name(), out);
+        protojson::AppendJsonString(value->name(), out);
       } else {
         AppendInteger(number, out);
       }
@@ -146,7 +144,7 @@ void AppendScalar(const Message& m, const Reflection* r, const FieldDescriptor* 
       if (f->type() == FieldDescriptor::TYPE_BYTES) {
         AppendBase64(v, out);
       } else {
-        AppendString(v, out);
+        protojson::AppendJsonString(v, out);
       }
       break;
     }
@@ -217,7 +215,7 @@ void AppendStruct(const Message& s, std::string* out) {
     const Message& entry = r->GetRepeatedMessage(s, fields, i);
     const Descriptor* ed = entry.GetDescriptor();
     if (i) out->push_back(',');
-    AppendString(entry.GetReflection()->GetString(entry, ed->FindFieldByNumber(1)), out);
+    protojson::AppendJsonString(entry.GetReflection()->GetString(entry, ed->FindFieldByNumber(1)), out);
     out->push_back(':');
     AppendValue(entry.GetReflection()->GetMessage(entry, ed->FindFieldByNumber(2)), out);
   }
@@ -241,7 +239,7 @@ void AppendValue(const Message& value, std::string* out) {
   const FieldDescriptor* set = r->GetOneofFieldDescriptor(value, d->oneof_decl(0));
   if (set == nullptr || set->name() == "null_value") return out->append("null"), void();
   if (set->name() == "number_value") return AppendDouble(r->GetDouble(value, set), out);
-  if (set->name() == "string_value") return AppendString(r->GetString(value, set), out);
+  if (set->name() == "string_value") return protojson::AppendJsonString(r->GetString(value, set), out);
   if (set->name() == "bool_value") return out->append(r->GetBool(value, set) ? "true" : "false"), void();
   if (set->name() == "struct_value") return AppendStruct(r->GetMessage(value, set), out);
   AppendList(r->GetMessage(value, set), out);
