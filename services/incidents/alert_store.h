@@ -99,8 +99,7 @@ struct Hold {
 void PrepareAlertStatements(db::Pool& pool);
 
 // INSERT ... ON CONFLICT (integration, fingerprint) WHERE state = 'firing' DO UPDATE: concurrent
-// deliveries of one alert make one occurrence. Keys must be distinct. The foreign key of an
-// attach_to incident is checked at the end of the statement, after every alert row is locked.
+// deliveries of one alert make one occurrence. Keys must be distinct.
 std::map<AlertKey, AlertRow> UpsertFiring(pqxx::transaction_base& tx, const std::vector<FiringRun>& runs,
                                           Clock::TimePoint now);
 // Resolves the firing occurrence of each key; keys with none are absent from the answer.

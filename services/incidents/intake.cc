@@ -246,9 +246,9 @@ class Batch {
   // For a batch that only fires, in one round: the incident that each key's new occurrence
   // can be inserted in, so that it is written once (GroupInserted then takes it).
   // Only alerts that nothing can hold back (no active silence matches them, no inhibition rule
-  // targets them), of groups with an open incident that they do not raise: a raise takes the
-  // incident's exclusive lock, and the insert's foreign-key check has taken a key-share lock on
-  // it by then (two raisers would each wait for the other's). Batches that resolve or
+  // targets them), of groups with an open incident that they do not raise: a raise is attached
+  // after the upsert, under the incident's exclusive lock (the insert takes no lock on the
+  // incident: an alert's incident_id is not a foreign key). Batches that resolve or
   // acknowledge lock alert rows after their upsert; with a lock on an incident already held,
   // that could wait in a cycle with a resolve that locks the incident, so they take none.
   std::map<AlertKey, std::string> PlanAttachOnInsert(const std::vector<const AlertValues*>& alerts) {

@@ -424,6 +424,36 @@ TEST_F(IntakeTest, AlertsOfOneGroupInOneBatchOpenOneIncidentAndRecordEachAlert) 
   EXPECT_EQ(kinds(), events);
 }
 
+// Alerts and timeline events name their incident without a foreign key (migration
+// 0009_intake_references): an incident deleted by hand still takes its timeline with it and
+// leaves its alerts in no incident, as the foreign keys did.
+TEST_F(IntakeTest, AnIncidentDeletedByHandTakesItsTimelineAndLeavesItsAlertsUnattached) {
+  ASSERT_TRUE(migrated_);
+  const Labels errors{{"alertname", "ErrorRate"}, {"service", "checkout"}, {"environment", "production"},
+                      {"severity", "critical"}};
+  Ingest({Firing(kCheckoutDown), Firing(errors)});
+  const std::string incident = Latest(kCheckoutDown).incident_id();
+  ASSERT_FALSE(incident.empty());
+  ASSERT_FALSE(EventCounts(incident).empty());
+  Ingest({Firing({{"alertname", "DiskFull"}, {"service", "cart"}, {"environment", "production"}})});
+  const std::string other = Latest({{"alertname", "DiskFull"}, {"service", "cart"}, {"environment", "production"}})
+                                .incident_id();
+  ASSERT_FALSE(other.empty());
+  const std::map<std::string, int> other_events = EventCounts(other);
+
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  w.exec_params("DELETE FROM incidents.incidents WHERE id = $1", incident);
+  w.commit();
+
+  EXPECT_TRUE(EventCounts(incident).empty());
+  EXPECT_EQ(Latest(kCheckoutDown).incident_id(), "");
+  EXPECT_EQ(Latest(errors).incident_id(), "");
+  EXPECT_EQ(EventCounts(other), other_events);
+  EXPECT_EQ(Latest({{"alertname", "DiskFull"}, {"service", "cart"}, {"environment", "production"}}).incident_id(),
+            other);
+}
+
 // (fingerprint label, state, deliveries, silenced_by, incident id or "") of every stored
 // occurrence, by alertname then id.
 using Row = std::tuple<std::string, std::string, int, std::string, std::string>;
