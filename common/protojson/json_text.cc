@@ -39,6 +39,8 @@ void JsonRows::Add(const char* name, std::string_view value) { AppendJsonString(
 
 void JsonRows::Add(const char* name, long long value) { *Key(name) += std::to_string(value); }
 
+void JsonRows::AddBool(const char* name, bool value) { *Key(name) += value ? "true" : "false"; }
+
 void JsonRows::Add(const char* name, const std::optional<long long>& value) {
   if (value) return Add(name, *value);
   *Key(name) += "null";

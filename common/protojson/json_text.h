@@ -28,6 +28,8 @@ class JsonRows {
   void Add(const char* name, long long value);
   void Add(const char* name, const std::optional<long long>& value);  // null when absent
   void Add(const char* name, const std::map<std::string, std::string>& object);
+  // Not an Add overload: a string literal would convert to bool before string_view.
+  void AddBool(const char* name, bool value);
   // The array, closed: call once, after the last row.
   const std::string& Done() { return text_ += ']'; }
 

@@ -47,7 +47,7 @@ std::string ResolveRuns(const std::vector<ResolveRun>& runs) {
 
 constexpr char kValueColumns[] =
     "fingerprint text, integration text, labels jsonb, annotations jsonb, starts_us bigint, ends_us bigint, "
-    "generator_url text, source text, severity text, summary text";
+    "generator_url text, source text, severity text, summary text, can_inhibit boolean";
 
 // All of kValueColumns except the key. `starts_us` and `source` come from `first`: an insert keeps
 // the first delivery's; the rest from `v`.
@@ -60,6 +60,7 @@ void AddValues(const AlertValues& v, const AlertValues& first, protojson::JsonRo
   row->Add("source", first.source);
   row->Add("severity", v.severity);
   row->Add("summary", v.summary);
+  row->AddBool("can_inhibit", v.can_inhibit);
 }
 
 // A PostgreSQL text[] literal, every element quoted.
@@ -99,15 +100,15 @@ void PrepareAlertStatements(db::Pool& pool) {
   pool.Prepare("incidents_alerts_upsert",
                "INSERT INTO incidents.alerts AS a (fingerprint, state, labels, annotations, starts_at, ends_at, "
                "generator_url, source, integration, severity, summary, first_received_at, last_received_at, "
-               "deliveries, incident_id) SELECT r.fingerprint, 'firing', r.labels, r.annotations, " +
+               "deliveries, incident_id, can_inhibit) SELECT r.fingerprint, 'firing', r.labels, r.annotations, " +
                    At("r.starts_us") + ", " + At("r.ends_us") + ", r.generator_url, r.source, r.integration, "
-                   "r.severity, r.summary, " + now + ", " + now + ", r.n, r.incident_id "
+                   "r.severity, r.summary, " + now + ", " + now + ", r.n, r.incident_id, r.can_inhibit "
                    "FROM jsonb_to_recordset($1::jsonb) AS r(" + kValueColumns + ", n int, incident_id text) "
                    "ON CONFLICT (integration, fingerprint) WHERE state = 'firing' DO UPDATE SET "
                    "labels = excluded.labels, annotations = excluded.annotations, ends_at = excluded.ends_at, "
                    "generator_url = excluded.generator_url, severity = excluded.severity, "
                    "summary = excluded.summary, last_received_at = excluded.last_received_at, "
-                   "deliveries = a.deliveries + excluded.deliveries "
+                   "deliveries = a.deliveries + excluded.deliveries, can_inhibit = excluded.can_inhibit "
                    "RETURNING a.fingerprint, a.integration, a.id, coalesce(a.incident_id, ''), a.xmax = 0");
   // Rows an UPDATE joins to its input are locked in the join's order, which the planner picks:
   // both updates lock theirs first, in the upsert's key order (fingerprint, then integration,
@@ -138,11 +139,12 @@ void PrepareAlertStatements(db::Pool& pool) {
                "SELECT a.fingerprint, a.integration, a.id, coalesce(a.incident_id, '') FROM incidents.alerts a "
                "JOIN jsonb_to_recordset($1::jsonb) AS r(fingerprint text, integration text) "
                "ON a.fingerprint = r.fingerprint AND a.integration = r.integration WHERE a.state = 'firing'");
-  // The GIN index alerts_firing_labels answers each filter.
+  // The GIN index alerts_firing_sources answers each filter: it holds the firing alerts that
+  // some rule's source matchers match, the only ones that can inhibit.
   pool.Prepare("incidents_alerts_containing",
                "SELECT f.n, a.fingerprint, a.labels::text FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY "
-               "AS f(filter, n) JOIN incidents.alerts a ON a.state = 'firing' AND a.labels @> f.filter "
-               "ORDER BY f.n, a.id");
+               "AS f(filter, n) JOIN incidents.alerts a ON a.state = 'firing' AND a.can_inhibit "
+               "AND a.labels @> f.filter ORDER BY f.n, a.id");
   pool.Prepare("incidents_alerts_inhibited_by",
                "SELECT inhibited_by, id, fingerprint, labels::text, severity, summary, integration "
                "FROM incidents.alerts WHERE state = 'firing' AND inhibited_by = ANY($1::text[]) AND "

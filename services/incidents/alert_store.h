@@ -44,6 +44,9 @@ struct AlertValues {
   std::string source;
   std::string severity;
   std::string summary;
+  // Whether some inhibition rule's source matchers match the labels: only such firing alerts
+  // are in the index that inhibition looks sources up in (alerts_firing_sources).
+  bool can_inhibit = true;
 };
 
 // The row one statement touched for a key: id 0 when there was none.
@@ -115,8 +118,8 @@ std::map<AlertKey, AlertRow> InsertResolved(pqxx::transaction_base& tx, const st
 // The firing occurrence of each key (absent when none).
 std::map<AlertKey, AlertRow> FiringOf(pqxx::transaction_base& tx, const std::vector<AlertKey>& keys);
 
-// The firing alerts whose labels contain each filter (a jsonb object), per filter index, in id
-// order.
+// The firing alerts that can inhibit (AlertValues::can_inhibit) whose labels contain each filter
+// (a jsonb object), per filter index, in id order.
 std::vector<std::vector<SourceAlert>> FiringContaining(pqxx::transaction_base& tx,
                                                        const std::vector<std::string>& filters_json);
 // Firing alerts inhibited by any of `fingerprints` and in no incident, locked, in id order, with

@@ -12,6 +12,7 @@
 #include "common/db/db.h"
 #include "common/log/log.h"
 #include "common/db/detail_json.h"
+#include "services/incidents/alert_store.h"
 #include "services/incidents/ids.h"
 #include "services/incidents/incident_store.h"
 #include "services/incidents/notifier.h"
@@ -231,6 +232,18 @@ ConfigStore::ConfigStore(db::Pool& pool, const Clock& clock, const secrets::KeyR
                     db::MicrosParam(2) + ") RETURNING id");
   pool_.Prepare("incidents_inhibit_list",
                 "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id");
+  // Rules and the alerts they mark as sources (alerts.can_inhibit) change together: intake
+  // reads the rules under this lock shared, and a new rule is written and marks the firing
+  // alerts its source matches under it exclusively. Otherwise a batch that read the rules just
+  // before a rule was created could commit a source of it unmarked, after the marking looked.
+  // (A transaction-level lock: it needs no session of its own and ends with the transaction.)
+  const std::string rules_lock = "hashtextextended('incidents.inhibition_rules', 0)";
+  pool_.Prepare("incidents_inhibit_lock_shared", "SELECT pg_advisory_xact_lock_shared(" + rules_lock + ")");
+  pool_.Prepare("incidents_inhibit_lock", "SELECT pg_advisory_xact_lock(" + rules_lock + ")");
+  pool_.Prepare("incidents_inhibit_unmarked",
+                "SELECT id, labels::text FROM incidents.alerts WHERE state = 'firing' AND NOT can_inhibit");
+  pool_.Prepare("incidents_inhibit_mark",
+                "UPDATE incidents.alerts SET can_inhibit = true WHERE id = ANY($1::bigint[])");
   pool_.Prepare("incidents_inhibit_page",
                 "SELECT id, rule::text FROM incidents.inhibition_rules ORDER BY created_at, id OFFSET $1 LIMIT $2");
   pool_.Prepare("incidents_inhibit_delete",
@@ -614,7 +627,17 @@ grpc::Status ConfigStore::CreateInhibitionRule(const v1::InhibitionRule& in, v1:
     if (m.op().empty()) m.set_op("=");
   }
   return pool_.Transact("create inhibition rule", [&](pqxx::transaction_base& tx) {
+    db::Exec(tx, "incidents_inhibit_lock");
     pqxx::result r = db::Exec(tx, "incidents_inhibit_insert", db::DetailJson(rule), ToMicros(clock_.Now()));
+    // The firing alerts that no rule could inhibit with until now and that this one's source
+    // matches. (Deleting a rule leaves its marks: a marked alert that matches no source is
+    // only looked at in vain, and is gone from the index once it resolves.)
+    std::string ids;
+    for (const pqxx::row& alert : db::Exec(tx, "incidents_inhibit_unmarked")) {
+      if (!MatchesAll(parsed.source, LabelsFromJson(alert[1].as<std::string>()))) continue;
+      ids += (ids.empty() ? "{" : ",") + alert[0].as<std::string>();
+    }
+    if (!ids.empty()) db::Exec(tx, "incidents_inhibit_mark", ids + "}");
     *out = rule;
     out->set_id(r[0][0].as<std::string>());
     return grpc::Status::OK;
@@ -655,6 +678,7 @@ grpc::Status ConfigStore::DeleteInhibitionRule(const std::string& id) {
 
 std::vector<InhibitRule> ConfigStore::ReadInhibitRules(pqxx::transaction_base& tx) {
   std::vector<InhibitRule> out;
+  db::Exec(tx, "incidents_inhibit_lock_shared");  // before the read: its snapshot is taken after the wait
   for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
     v1::InhibitionRule rule;
     db::FromDetailJson(row[1].as<std::string>(), &rule);

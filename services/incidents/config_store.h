@@ -78,6 +78,8 @@ class ConfigStore {
     std::string default_escalation_policy;
   };
   Settings ReadSettings(pqxx::transaction_base& tx);
+  // Holds the creation of rules back until `tx` ends (a shared lock), so that what the batch
+  // marks as able to inhibit is decided with every rule there is when it commits.
   std::vector<InhibitRule> ReadInhibitRules(pqxx::transaction_base& tx);
   // Active silences at `now` as (id, matchers).
   std::vector<std::pair<std::string, Matchers>> ReadActiveSilences(pqxx::transaction_base& tx, Clock::TimePoint now);

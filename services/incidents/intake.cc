@@ -187,6 +187,12 @@ class Batch {
     }
   }
 
+  // Whether some rule's source matchers match `labels` (AlertValues::can_inhibit).
+  bool CanInhibit(const Labels& labels) {
+    return std::any_of(Rules().begin(), Rules().end(),
+                       [&](const InhibitRule& rule) { return MatchesAll(rule.source, labels); });
+  }
+
   // Decides in order: the first active silence that matches holds an alert; else the first
   // rule whose target matches it and one of whose firing sources (oldest first) inhibits it;
   // else it is grouped. An alert decided twice counts as decided last.
@@ -438,7 +444,10 @@ grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::st
     Batch batch(tx, config_, lifecycle_, now, actor);
     std::vector<AlertValues> values;
     values.reserve(alerts.size());
-    for (const AlertInput& a : alerts) values.push_back(ValuesOf(a, batch.settings().critical));
+    for (const AlertInput& a : alerts) {
+      values.push_back(ValuesOf(a, batch.settings().critical));
+      if (a.firing) values.back().can_inhibit = batch.CanInhibit(a.labels);
+    }
     RunsByKey runs;
     std::vector<const Run*> run_of(alerts.size());
     size_t rounds = 0;

@@ -41,15 +41,19 @@ TEST(JsonRows, WritesAnArrayOfFlatObjects) {
   rows.EndRow();
   rows.Row();
   rows.Add("labels", std::map<std::string, std::string>{});
+  rows.AddBool("yes", true);
+  rows.AddBool("no", false);
   rows.EndRow();
   const std::string text = rows.Done();
   EXPECT_EQ(text,
             R"([{"fingerprint":"a\"b","n":3,"ends_us":null,"starts_us":-1700000000000000,)"
-            R"("labels":{"k\\":"v\n","service":"checkout"}},{"labels":{}}])");
+            R"("labels":{"k\\":"v\n","service":"checkout"}},{"labels":{},"yes":true,"no":false}])");
   const nlohmann::json parsed = nlohmann::json::parse(text);
   EXPECT_EQ(parsed[0]["fingerprint"], "a\"b");
   EXPECT_TRUE(parsed[0]["ends_us"].is_null());
   EXPECT_EQ(parsed[0]["labels"]["k\\"], "v\n");
+  EXPECT_EQ(parsed[1]["yes"], true);
+  EXPECT_EQ(parsed[1]["no"], false);
 }
 
 TEST(JsonRows, NoRowsIsAnEmptyArray) {

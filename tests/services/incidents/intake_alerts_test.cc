@@ -105,6 +105,16 @@ class IntakeTest : public ::testing::Test {
     return r.empty() ? "" : r[0][0].as<std::string>();
   }
 
+  // Whether the latest occurrence of `labels` is marked as a possible inhibitor.
+  bool CanInhibit(const Labels& labels) {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    pqxx::result r = w.exec_params("SELECT can_inhibit FROM incidents.alerts WHERE fingerprint = $1 "
+                                   "ORDER BY id DESC LIMIT 1", FingerprintHex(labels));
+    EXPECT_FALSE(r.empty()) << "no alert stored for " << FingerprintHex(labels);
+    return !r.empty() && r[0][0].as<bool>();
+  }
+
   // Timeline events of the incident, counted by kind.
   std::map<std::string, int> EventCounts(const std::string& incident_id) {
     pqxx::connection c(db_.url());
@@ -357,6 +367,62 @@ TEST_F(IntakeTest, InhibitedAlertIsGroupedWhenItsSourceResolves) {
   EXPECT_EQ(released.incident_id(), down_incident) << "same group, incident still open";
   EXPECT_EQ(IncidentState(down_incident), "TRIGGERED") << "the released alert still fires";
   EXPECT_NE(std::find(out.incident_ids().begin(), out.incident_ids().end(), down_incident), out.incident_ids().end());
+}
+
+// Only firing alerts that some rule's source matchers match are in the index that inhibition
+// looks sources up in (alerts.can_inhibit, migration 0010_inhibition_sources).
+TEST_F(IntakeTest, OnlyAlertsThatARulesSourceMatchesAreMarkedAsPossibleInhibitors) {
+  ASSERT_TRUE(migrated_);
+  Ingest({Firing(kCheckoutLatency), Firing(kCheckoutDown)});  // the default rule: ServiceDown inhibits
+  EXPECT_FALSE(CanInhibit(kCheckoutLatency));
+  EXPECT_TRUE(CanInhibit(kCheckoutDown));
+  EXPECT_TRUE(Latest(kCheckoutLatency).inhibited()) << "inhibition still finds its source";
+}
+
+TEST_F(IntakeTest, ARuleCreatedWhileItsSourceFiresInhibitsLaterTargets) {
+  ASSERT_TRUE(migrated_);
+  const Labels node_down{{"alertname", "NodeDown"}, {"service", "search"}, {"environment", "production"},
+                         {"severity", "critical"}};
+  const Labels disk_full{{"alertname", "DiskFull"}, {"service", "search"}, {"environment", "production"}};
+  Ingest({Firing(node_down)});
+  EXPECT_FALSE(CanInhibit(node_down)) << "no rule's source matches it yet";
+
+  v1::InhibitionRule rule, created;
+  rule.add_source_matchers()->set_name("alertname");
+  rule.mutable_source_matchers(0)->set_value("NodeDown");
+  rule.add_target_matchers()->set_name("alertname");
+  rule.mutable_target_matchers(0)->set_value("DiskFull");
+  rule.add_equal("service");
+  grpc::Status s = config_.CreateInhibitionRule(rule, &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(CanInhibit(node_down)) << "creating the rule marks the firing alerts its source matches";
+
+  Ingest({Firing(disk_full)});
+  EXPECT_EQ(Latest(disk_full).inhibited_by(), FingerprintHex(node_down));
+  EXPECT_TRUE(Latest(disk_full).incident_id().empty());
+}
+
+// A batch reads the rules under a shared lock that a rule's creation takes exclusively: a batch
+// that starts while a rule is being created waits for it, and marks its alerts with it.
+TEST_F(IntakeTest, ABatchWaitsForARuleBeingCreatedAndMarksItsSources) {
+  ASSERT_TRUE(migrated_);
+  const Labels node_down{{"alertname", "NodeDown"}, {"service", "search"}, {"environment", "production"}};
+  pqxx::connection c(db_.url());
+  pqxx::work creating(c);
+  creating.exec("SELECT pg_advisory_xact_lock(hashtextextended('incidents.inhibition_rules', 0))");
+  creating.exec(R"(INSERT INTO incidents.inhibition_rules (rule) VALUES ('{"source_matchers": )"
+                R"([{"name": "alertname", "value": "NodeDown", "op": "="}], "target_matchers": )"
+                R"([{"name": "alertname", "value": "DiskFull", "op": "="}]}'))");
+  std::atomic<bool> stored{false};
+  std::thread batch([&] {
+    Ingest({Firing(node_down)});
+    stored = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(stored) << "the batch did not wait for the rule being created";
+  creating.commit();
+  batch.join();
+  EXPECT_TRUE(CanInhibit(node_down));
 }
 
 TEST_F(IntakeTest, AlertsAreGroupedByTheConfiguredLabels) {
