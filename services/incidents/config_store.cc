@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <openssl/evp.h>
@@ -679,7 +680,17 @@ grpc::Status ConfigStore::DeleteInhibitionRule(const std::string& id) {
 std::vector<InhibitRule> ConfigStore::ReadInhibitRules(pqxx::transaction_base& tx) {
   std::vector<InhibitRule> out;
   db::Exec(tx, "incidents_inhibit_lock_shared");  // before the read: its snapshot is taken after the wait
-  for (const pqxx::row& row : db::Exec(tx, "incidents_inhibit_list")) {
+  pqxx::result rows = db::Exec(tx, "incidents_inhibit_list");
+  std::map<std::string, InhibitRule> parsed_now;
+  std::lock_guard<std::mutex> lock(parsed_rules_mu_);
+  for (const pqxx::row& row : rows) {
+    std::string key = row[0].as<std::string>() + '\n' + row[1].as<std::string>();
+    auto cached = parsed_rules_.find(key);
+    if (cached != parsed_rules_.end()) {
+      out.push_back(cached->second);
+      parsed_now.insert(parsed_rules_.extract(cached));
+      continue;
+    }
     v1::InhibitionRule rule;
     db::FromDetailJson(row[1].as<std::string>(), &rule);
     rule.set_id(row[0].as<std::string>());
@@ -689,8 +700,10 @@ std::vector<InhibitRule> ConfigStore::ReadInhibitRules(pqxx::transaction_base& t
       continue;
     }
     parsed.id = rule.id();
-    out.push_back(std::move(parsed));
+    out.push_back(parsed);
+    parsed_now.emplace(std::move(key), std::move(parsed));
   }
+  parsed_rules_ = std::move(parsed_now);  // the rules there are now, nothing deleted kept
   return out;
 }
 

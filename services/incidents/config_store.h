@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -89,6 +91,10 @@ class ConfigStore {
   const Clock& clock_;
   const secrets::KeyRing& keys_;
   const net::EgressPolicy* egress_ = nullptr;
+  // Stored rules parsed, by id and stored text: their regular expressions are compiled once,
+  // not for every batch. Holds the rules of the latest read only.
+  std::mutex parsed_rules_mu_;
+  std::map<std::string, InhibitRule> parsed_rules_;
 };
 
 }  // namespace flightdeck::incidents

@@ -554,8 +554,34 @@ TEST_F(ConfigStoreTest, DefaultInhibitionRuleIsSeededAndRulesAreValidated) {
   EXPECT_FALSE(out.id().empty());
   ASSERT_TRUE(config_.ListInhibitionRules(v1::ListInhibitionRulesRequest(), &list).ok());
   EXPECT_EQ(list.rules_size(), 2);
+  // What intake reads follows every change, though parsed rules are kept between reads.
+  auto read = [&] {
+    std::vector<InhibitRule> rules;
+    EXPECT_TRUE(pool_.Transact("test", [&](pqxx::transaction_base& w) {
+      rules = config_.ReadInhibitRules(w);
+      return grpc::Status::OK;
+    }).ok());
+    return rules;
+  };
+  std::vector<InhibitRule> rules = read();
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[1].id, out.id());
   ASSERT_TRUE(config_.DeleteInhibitionRule(out.id()).ok());
   EXPECT_EQ(config_.DeleteInhibitionRule(out.id()).error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_EQ(read().size(), 1u);
+
+  Labels down{{"alertname", "ServiceDown"}, {"service", "a"}, {"environment", "prod"}};
+  Labels slow{{"alertname", "HighResponseTime"}, {"service", "a"}, {"environment", "prod"}};
+  Labels latency{{"alertname", "HighLatency"}, {"service", "a"}, {"environment", "prod"}};
+  ASSERT_TRUE(pool_.Transact("edit by hand", [&](pqxx::transaction_base& w) {
+    w.exec("UPDATE incidents.inhibition_rules SET rule = jsonb_set(rule, '{target_matchers,0,value}', "
+           "'\"HighLatency\"') WHERE id = 'default'");
+    return grpc::Status::OK;
+  }).ok());
+  rules = read();
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_TRUE(Inhibits(rules[0], down, "1", latency, "2"));
+  EXPECT_FALSE(Inhibits(rules[0], down, "1", slow, "3")) << "the rule as stored now, not as parsed before";
 }
 
 TEST_F(ConfigStoreTest, SettingsHaveDefaultsAndAreValidated) {
