@@ -4,7 +4,9 @@
 #include <cctype>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <pqxx/pqxx>
@@ -15,7 +17,7 @@
 namespace flightdeck::db {
 namespace {
 
-bool IsIdentifier(const std::string& s) {
+bool IsIdentifier(std::string_view s) {
   if (s.empty() || s.size() > 63 || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) {
     return false;
   }
@@ -23,6 +25,20 @@ bool IsIdentifier(const std::string& s) {
     return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
   });
 }
+
+void RequireIdentifier(const std::string& channel) {
+  // A programming error, not input: fail loudly.
+  if (!IsIdentifier(channel)) {
+    throw std::invalid_argument("change feed channel \"" + channel + "\" is not a plain identifier");
+  }
+}
+
+constexpr std::string_view kAnnouncedPrefix = "flightdeck changed ";
+
+// At most one notification per interval (per announcer): each one wakes every listener of the
+// cluster's database, and at 16 clients creating releases one per commit cost about a sixth of
+// the creates. A Watch stream or another replica's cache hears of a change this much later.
+constexpr auto kAnnounceInterval = std::chrono::milliseconds(5);
 
 }  // namespace
 
@@ -97,10 +113,7 @@ struct ChangeFeed::Impl {
 ChangeFeed::ChangeFeed(std::string url, std::string channel) : impl_(std::make_unique<Impl>()) {
   impl_->url = std::move(url);
   impl_->channel = std::move(channel);
-  if (!IsIdentifier(impl_->channel)) {
-    // A programming error, not input: fail loudly at start-up.
-    throw std::invalid_argument("change feed channel \"" + impl_->channel + "\" is not a plain identifier");
-  }
+  RequireIdentifier(impl_->channel);
   impl_->listener = std::thread([impl = impl_.get()] { impl->Listen(); });
 }
 
@@ -135,6 +148,101 @@ bool ChangeFeed::listening() const {
 void ChangeFeed::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   impl_->changed.wait_for(lock, timeout, [&] { return impl_->stopping || impl_->generation != seen; });
+}
+
+struct ChangeAnnouncer::Impl {
+  std::string url;
+  mutable std::mutex mu;
+  std::condition_variable wake;
+  std::set<std::string> pending;
+  uint64_t sent = 0;
+  bool stopping = false;
+  std::thread sender;
+
+  // Sends `channels` on `conn` (opened when null): one autocommitted pg_notify each.
+  void Send(std::unique_ptr<pqxx::connection>& conn, const std::set<std::string>& channels) {
+    if (conn == nullptr) conn = std::make_unique<pqxx::connection>(url);
+    pqxx::nontransaction tx(*conn);
+    for (const std::string& channel : channels) {
+      tx.exec("SELECT pg_notify(" + tx.quote(channel) + ", '')");
+    }
+  }
+
+  void Run() {
+    std::unique_ptr<pqxx::connection> conn;
+    auto backoff = std::chrono::milliseconds(100);
+    auto next_send = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu);
+    while (true) {
+      wake.wait(lock, [&] { return stopping || !pending.empty(); });
+      if (pending.empty()) return;  // stopping, nothing left
+      // What changes meanwhile rides on the same notification.
+      wake.wait_until(lock, next_send, [&] { return stopping; });
+      next_send = std::chrono::steady_clock::now() + kAnnounceInterval;
+      std::set<std::string> channels;
+      channels.swap(pending);
+      const bool last_attempt = stopping;
+      lock.unlock();
+      std::string error;
+      try {
+        Send(conn, channels);
+      } catch (const std::exception& e) {
+        conn.reset();
+        error = e.what();
+      }
+      lock.lock();
+      if (error.empty()) {
+        sent += channels.size();
+        backoff = std::chrono::milliseconds(100);
+        continue;
+      }
+      if (last_attempt) return;
+      pending.insert(channels.begin(), channels.end());
+      log::Warn("cannot send change notifications; retrying",
+                {{"database", RedactUrl(url)}, {"error", error},
+                 {"retry_in_ms", static_cast<long long>(backoff.count())}});
+      wake.wait_for(lock, backoff, [&] { return stopping; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+  }
+};
+
+ChangeAnnouncer::ChangeAnnouncer(std::string url) : impl_(std::make_unique<Impl>()) {
+  impl_->url = WithConnectTimeout(url, std::chrono::seconds(2));
+  impl_->sender = std::thread([impl = impl_.get()] { impl->Run(); });
+}
+
+ChangeAnnouncer::~ChangeAnnouncer() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->sender.join();
+}
+
+void ChangeAnnouncer::Announce(std::string_view channel) {
+  std::string name(channel);
+  RequireIdentifier(name);
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->pending.insert(std::move(name));
+  }
+  impl_->wake.notify_one();
+}
+
+uint64_t ChangeAnnouncer::sent() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->sent;
+}
+
+std::string_view AnnouncedChannel(std::string_view notice) {
+  size_t at = notice.find(kAnnouncedPrefix);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = notice.substr(at + kAnnouncedPrefix.size());
+  size_t end = rest.find_first_of(" \t\r\n");
+  std::string_view channel = rest.substr(0, end);
+  return IsIdentifier(channel) ? channel : std::string_view();
 }
 
 uint64_t Generation(const ChangeFeed* feed) { return feed == nullptr ? 0 : feed->generation(); }

@@ -25,6 +25,8 @@ class Family;
 
 namespace flightdeck::db {
 
+class ChangeAnnouncer;
+
 struct PoolOptions {
   std::string url;
   int size = 8;
@@ -42,6 +44,9 @@ struct PoolOptions {
   // connection): a write fails instead of running. The read replica's pool, so that a standby
   // URL that names a primary by mistake still cannot be written through Read().
   bool read_only = false;
+  // Sends the notifications of the notify triggers after commit (change_feed.h); outlives the
+  // pool. Null: the triggers notify inside the writing transaction.
+  ChangeAnnouncer* announcer = nullptr;
 };
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
@@ -141,5 +146,8 @@ bool IsUniqueViolation(const std::exception& e, std::string_view constraint = {}
 std::string RedactUrl(std::string_view url);
 // Same server, other database name (tests create a database per suite).
 std::string WithDatabase(std::string_view url, std::string_view database);
+// libpq waits forever for a TCP connect by default; `url` with connect_timeout added (whole
+// seconds, 2 at least, covering `bound`) unless it names one already.
+std::string WithConnectTimeout(const std::string& url, std::chrono::milliseconds bound);
 
 }  // namespace flightdeck::db

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/db/change_feed.h"
 #include "common/db/db.h"
 #include "common/db/read_replica.h"
 #include "common/db/statement_names.h"
@@ -29,21 +30,6 @@ bool IsRetryableState(const std::string& state) {
   return state == "40001" || state == "40P01";
 }
 
-// libpq's default is to wait forever for a TCP connect; a pool that promises UNAVAILABLE within
-// its acquire timeout needs a bound (connect_timeout is whole seconds, 2 at least).
-std::string WithConnectTimeout(const std::string& url, std::chrono::milliseconds acquire_timeout) {
-  if (url.find("connect_timeout=") != std::string::npos) return url;
-  long long seconds = std::max<long long>(2, (acquire_timeout.count() + 999) / 1000);
-  std::string param = "connect_timeout=" + std::to_string(seconds);
-  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
-    size_t fragment = url.find('#');
-    std::string base = url.substr(0, fragment);
-    std::string rest = fragment == std::string::npos ? "" : url.substr(fragment);
-    return base + (base.find('?') == std::string::npos ? "?" : "&") + param + rest;
-  }
-  return url.empty() ? param : url + " " + param;
-}
-
 std::chrono::milliseconds RetryBackoff(int attempt) {
   // Jittered so that two transactions that conflicted do not collide again in lockstep.
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -51,6 +37,26 @@ std::chrono::milliseconds RetryBackoff(int attempt) {
   std::uniform_int_distribution<long long> dist(cap / 2, cap);
   return std::chrono::milliseconds(dist(rng));
 }
+
+// Collects the channels that the notify triggers name in their notices when the session sets
+// flightdeck.announce_changes (ChangeAnnouncer). Every other notice is passed on.
+class ChangeNotices final : public pqxx::errorhandler {
+ public:
+  explicit ChangeNotices(pqxx::connection_base& conn) : pqxx::errorhandler(conn) {}
+  bool operator()(const char msg[]) noexcept override {
+    std::string_view channel = AnnouncedChannel(msg);
+    if (channel.empty()) return true;
+    try {
+      if (std::find(channels.begin(), channels.end(), channel) == channels.end()) {
+        channels.emplace_back(channel);
+      }
+    } catch (...) {
+      // Out of memory: the change is not announced; Watch loops look again within 5 s.
+    }
+    return false;
+  }
+  std::vector<std::string> channels;
+};
 
 template <pqxx::isolation_level kLevel>
 grpc::Status RunTransaction(pqxx::connection& conn, const Pool::TxFn& fn) {
@@ -68,11 +74,17 @@ grpc::Status RunTransaction(pqxx::connection& conn, const Pool::TxFn& fn) {
 
 struct Pool::Impl {
   struct Conn {
-    Conn(const std::string& url, bool read_only) : conn(url) {
+    Conn(const std::string& url, bool read_only, bool announced) : conn(url) {
       // One SET when the connection opens, none per transaction.
       if (read_only) conn.set_variable("default_transaction_read_only", "on");
+      if (announced) {
+        conn.set_variable("flightdeck.announce_changes", "on");
+        conn.set_variable("client_min_messages", "notice");  // the triggers' notices must arrive
+        notices = std::make_unique<ChangeNotices>(conn);
+      }
     }
     pqxx::connection conn;
+    std::unique_ptr<ChangeNotices> notices;  // after conn: unregisters before conn closes
     std::map<std::string, std::string> prepared;  // name -> SQL as registered on this conn
     uint64_t prepared_generation = 0;
   };
@@ -135,7 +147,8 @@ struct Pool::Impl {
         UpdateGaugesLocked();
         lock.unlock();
         try {
-          lease.conn = std::make_unique<Conn>(connect_url, options.read_only);
+          lease.conn = std::make_unique<Conn>(connect_url, options.read_only,
+                                              options.announcer != nullptr);
           return grpc::Status::OK;
         } catch (const std::exception& e) {
           lease.broken = true;  // the destructor gives the slot back
@@ -196,10 +209,28 @@ struct Pool::Impl {
     c.prepared_generation = generation;
   }
 
+  // Hands the channels the connection's triggers named to the announcer once what they changed
+  // may have committed (`due`); forgets them either way. Runs before the lease goes back.
+  struct Announcement {
+    Announcement(Impl* pool, Lease& lease, bool due) : pool(pool), lease(lease), due(due) {}
+    ~Announcement() {
+      ChangeNotices* notices = lease.conn == nullptr ? nullptr : lease.conn->notices.get();
+      if (notices == nullptr) return;
+      if (due) {
+        for (const std::string& channel : notices->channels) pool->options.announcer->Announce(channel);
+      }
+      notices->channels.clear();
+    }
+    Impl* pool;
+    Lease& lease;
+    bool due;  // a transaction's changes: once it committed, or may have; autocommit: always
+  };
+
   // Runs body on a pooled connection; a lost connection is replaced and body re-run, a
   // serialization failure or deadlock re-run after a jittered pause, up to max_attempts.
+  // `autocommit`: body runs statements outside a transaction, each committing on its own.
   template <typename Body>
-  grpc::Status RunWithRetries(std::string_view what, const Body& body) {
+  grpc::Status RunWithRetries(std::string_view what, const Body& body, bool autocommit) {
     const int max_attempts = std::max(1, options.max_attempts);
     for (int attempt = 1;; ++attempt) {
       Outcome outcome = Outcome::kDone;
@@ -208,10 +239,14 @@ struct Pool::Impl {
         Lease lease(this);
         grpc::Status acquired = Acquire(what, lease);
         if (!acquired.ok()) return acquired;
+        Announcement announcement(this, lease, autocommit);
         try {
           SyncPrepared(*lease.conn);
-          return body(lease.conn->conn);
+          grpc::Status status = body(lease.conn->conn);
+          if (status.ok()) announcement.due = true;
+          return status;
         } catch (const pqxx::in_doubt_error& e) {
+          announcement.due = true;
           lease.broken = true;
           CountError("in_doubt");
           return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -219,6 +254,7 @@ struct Pool::Impl {
                                   ": connection lost during COMMIT, the outcome is unknown: " +
                                   e.what());
         } catch (const pqxx::statement_completion_unknown& e) {
+          announcement.due = true;
           lease.broken = true;
           CountError("in_doubt");
           return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -343,7 +379,7 @@ grpc::Status Pool::Transact(std::string_view what, const TxFn& fn, Isolation iso
         break;
     }
     return RunTransaction<pqxx::read_committed>(conn, fn);
-  });
+  }, /*autocommit=*/false);
   if (!status.ok() && span.recording()) {
     span.SetStatus(trace::StatusCode::kError, status.error_message());
   }
@@ -352,7 +388,7 @@ grpc::Status Pool::Transact(std::string_view what, const TxFn& fn, Isolation iso
 
 grpc::Status Pool::WithConnection(std::string_view what,
                                   const std::function<grpc::Status(pqxx::connection&)>& fn) {
-  return impl_->RunWithRetries(what, fn);
+  return impl_->RunWithRetries(what, fn, /*autocommit=*/true);
 }
 
 grpc::Status Pool::Read(std::string_view what, const TxFn& fn) {

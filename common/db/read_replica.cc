@@ -25,6 +25,7 @@ PoolOptions ReplicaOptions(const PoolOptions& primary) {
   options.url = primary.read_url;
   options.read_url.clear();
   options.read_only = true;
+  options.announcer = nullptr;  // a read-only session fires no trigger
   options.name = primary.name + "_replica";
   // A lost standby is a reason to read from the primary, not to retry the standby.
   options.max_attempts = 1;

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -109,6 +111,19 @@ bool IsUniqueViolation(const std::exception& e, std::string_view constraint) {
   // duplicate key value violates unique constraint "jobs_key_unfinished".
   std::string quoted = "\"" + std::string(constraint) + "\"";
   return std::string_view(e.what()).find(quoted) != std::string_view::npos;
+}
+
+std::string WithConnectTimeout(const std::string& url, std::chrono::milliseconds bound) {
+  if (url.find("connect_timeout=") != std::string::npos) return url;
+  long long seconds = std::max<long long>(2, (bound.count() + 999) / 1000);
+  std::string param = "connect_timeout=" + std::to_string(seconds);
+  if (IsUri(url)) {
+    size_t fragment = url.find('#');
+    std::string base = url.substr(0, fragment);
+    std::string rest = fragment == std::string::npos ? "" : url.substr(fragment);
+    return base + (base.find('?') == std::string::npos ? "?" : "&") + param + rest;
+  }
+  return url.empty() ? param : url + " " + param;
 }
 
 }  // namespace flightdeck::db

@@ -7,6 +7,7 @@
 
 #include "common/api/peers.h"
 #include "common/cache/cache.h"
+#include "common/db/change_feed.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "common/grpc/server.h"
@@ -71,8 +72,11 @@ int RunService(const ServiceSpec& spec) {
 
   int exit_code = 0;
   {
+    // Before the pool, which announces through it until it is gone (change_feed.h).
+    db::ChangeAnnouncer announcer(cfg.database_url);
     db::PoolOptions pool_options{cfg.database_url, cfg.db_pool_size, cfg.db_acquire_timeout, 4,
                                  spec.schema};
+    pool_options.announcer = &announcer;
     pool_options.read_url = cfg.database_read_url;
     pool_options.read_max_lag = cfg.database_read_max_lag;
     db::Pool pool(pool_options, &registry);

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "common/db/autocommit.h"
 #include "common/db/db.h"
 #include "common/db/migrate.h"
 #include "tests/support/test_database.h"
@@ -74,7 +75,7 @@ TEST(ChangeFeedTest, InsertingHealthEventsNotifiesItsChannel) {
 }
 
 // One events table of a service, the channel its trigger notifies, and SQL that inserts an event
-// (after creating whatever row the event belongs to).
+// (after creating whatever row the event belongs to; it can run again).
 struct EventsTrigger {
   std::string migrations;  // the service's migration set, which creates the table and trigger
   std::string channel;
@@ -86,7 +87,7 @@ std::ostream& operator<<(std::ostream& out, const EventsTrigger& t) { return out
 const EventsTrigger kReleases{
     "releases", "releases_events",
     "WITH r AS (INSERT INTO releases.releases (service, environment, version, commit_sha, state, "
-    "  created_by, created_at, updated_at) VALUES ('checkout', 'staging', 'v1', 'abc1234', "
+    "  created_by, created_at, updated_at) VALUES ('checkout-' || gen_random_uuid(), 'staging', 'v1', 'abc1234', "
     "  'AWAITING_APPROVAL', 'ci', now(), now()) RETURNING id) "
     "INSERT INTO releases.events (release_id, at, type, message) SELECT id, now(), 'NOTE', 'hi' FROM r"};
 const EventsTrigger kHealth{
@@ -182,6 +183,54 @@ TEST_P(EventsTriggerTest, AChangeFeedOnTheChannelWakesWellBeforeTheFallback) {
   EXPECT_LT(waited, kPrompt);
 }
 
+// A service's pool announces: its sessions set flightdeck.announce_changes, the trigger only raises
+// a notice, and the announcer notifies after the commit, on its own connection.
+TEST_P(EventsTriggerTest, ThroughAnAnnouncingPoolTheAnnouncerNotifiesOnceAfterTheCommit) {
+  ChangeAnnouncer announcer(db_.url());
+  PoolOptions options{db_.url(), 2, 5000ms, 2, "announcing"};
+  options.announcer = &announcer;
+  Pool pool(options);
+  Listener listener(db_.url(), GetParam().channel);
+  grpc::Status inserted = pool.Transact("insert an event", [&](pqxx::transaction_base& tx) {
+    tx.exec(GetParam().insert_event);
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(inserted.ok()) << inserted.error_message();
+  EXPECT_TRUE(listener.Notified(kPrompt)) << "no notification on " << GetParam().channel;
+  // Had the trigger notified inside the transaction as well, a second notification would come.
+  EXPECT_FALSE(listener.Notified(300ms)) << "the trigger notified too";
+  EXPECT_EQ(announcer.sent(), 1u);
+
+  grpc::Status autocommitted = Autocommit(pool, "insert an event", [&](pqxx::transaction_base& tx) {
+    tx.exec(GetParam().insert_event);
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(autocommitted.ok()) << autocommitted.error_message();
+  EXPECT_TRUE(listener.Notified(kPrompt)) << "an autocommitted insert was not announced";
+}
+
+TEST_P(EventsTriggerTest, ThroughAnAnnouncingPoolARolledBackInsertIsNotAnnounced) {
+  ChangeAnnouncer announcer(db_.url());
+  PoolOptions options{db_.url(), 1, 5000ms, 2, "announcing"};
+  options.announcer = &announcer;
+  Pool pool(options);
+  Listener listener(db_.url(), GetParam().channel);
+  grpc::Status refused = pool.Transact("insert an event", [&](pqxx::transaction_base& tx) {
+    tx.exec(GetParam().insert_event);
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "changed my mind");
+  });
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_FALSE(listener.Notified(300ms)) << "a rolled-back insert was announced";
+  // The same connection's next transaction announces only its own change.
+  grpc::Status read = pool.Transact("read", [](pqxx::transaction_base& tx) {
+    tx.exec("SELECT 1");
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(read.ok()) << read.error_message();
+  EXPECT_FALSE(listener.Notified(300ms)) << "the rolled-back insert was announced later";
+  EXPECT_EQ(announcer.sent(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryWatchedTable, EventsTriggerTest,
                          ::testing::Values(kReleases, kHealth, kIncidents),
                          [](const ::testing::TestParamInfo<EventsTrigger>& info) {
@@ -220,6 +269,31 @@ TEST(ChangeFeedTest, ACommittedChangeOfAReleaseAloneNotifiesTheReleasesChannel) 
   tx.exec("UPDATE releases.releases SET revision = revision + 1, state = 'CANARY'");
   tx.commit();
   EXPECT_TRUE(listener.Notified(kPrompt)) << "a committed change of a release notified nothing";
+}
+
+TEST(ChangeAnnouncerTest, AnAnnouncementSurvivesALostConnection) {
+  test::TestDatabase db;
+  ChangeAnnouncer announcer(db.url());
+  Listener listener(db.url(), "shop_events");
+  announcer.Announce("shop_events");
+  ASSERT_TRUE(listener.Notified(kPrompt));
+  pqxx::connection admin(db.url());
+  pqxx::result ended = pqxx::nontransaction(admin).exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND query LIKE 'SELECT pg_notify(%' AND pid <> pg_backend_pid()");
+  ASSERT_EQ(ended.size(), 1u) << "the announcer's connection was not found";
+  announcer.Announce("shop_events");
+  EXPECT_TRUE(listener.Notified(kPrompt)) << "nothing was announced after the connection was lost";
+  EXPECT_EQ(announcer.sent(), 2u);
+}
+
+TEST(ChangeAnnouncerTest, OnlyATriggersNoticeNamesAChannel) {
+  EXPECT_EQ(AnnouncedChannel("NOTICE:  flightdeck changed releases_events\n"), "releases_events");
+  EXPECT_EQ(AnnouncedChannel("flightdeck changed health_events"), "health_events");
+  EXPECT_EQ(AnnouncedChannel("NOTICE:  relation \"x\" already exists, skipping\n"), "");
+  EXPECT_EQ(AnnouncedChannel("NOTICE:  flightdeck changed Bad-Name\n"), "");
+  EXPECT_EQ(AnnouncedChannel("NOTICE:  flightdeck changed \n"), "");
+  EXPECT_THROW(ChangeAnnouncer("postgresql://127.0.0.1:1/x").Announce("a;b"), std::invalid_argument);
 }
 
 TEST(ChangeFeedTest, AChannelMustBeAPlainIdentifier) {
