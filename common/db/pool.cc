@@ -216,8 +216,12 @@ struct Pool::Impl {
     ~Announcement() {
       ChangeNotices* notices = lease.conn == nullptr ? nullptr : lease.conn->notices.get();
       if (notices == nullptr) return;
-      if (due) {
-        for (const std::string& channel : notices->channels) pool->options.announcer->Announce(channel);
+      try {
+        if (due) {
+          for (const std::string& channel : notices->channels) pool->options.announcer->Announce(channel);
+        }
+      } catch (...) {
+        // Out of memory: not announced; Watch loops look again within 5 s.
       }
       notices->channels.clear();
     }
