@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <memory>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -144,6 +145,13 @@ class EventsTriggerTest : public ::testing::TestWithParam<EventsTrigger> {
     ASSERT_TRUE(migrated.ok()) << migrated.error_message();
   }
 
+  // A pool that announces through `announcer`, as a service's does (common/runtime).
+  std::unique_ptr<Pool> AnnouncingPool(ChangeAnnouncer& announcer, int size) {
+    PoolOptions options{db_.url(), size, 5000ms, 2, "announcing"};
+    options.announcer = &announcer;
+    return std::make_unique<Pool>(options);
+  }
+
   void InsertEvent(bool commit) {
     pqxx::connection writer(db_.url());
     pqxx::work tx(writer);
@@ -197,11 +205,9 @@ uint64_t SentOnceAtLeast(const ChangeAnnouncer& announcer, uint64_t n) {
 // a notice, and the announcer notifies after the commit, on its own connection.
 TEST_P(EventsTriggerTest, ThroughAnAnnouncingPoolTheAnnouncerNotifiesOnceAfterTheCommit) {
   ChangeAnnouncer announcer(db_.url());
-  PoolOptions options{db_.url(), 2, 5000ms, 2, "announcing"};
-  options.announcer = &announcer;
-  Pool pool(options);
+  std::unique_ptr<Pool> pool = AnnouncingPool(announcer, 2);
   Listener listener(db_.url(), GetParam().channel);
-  grpc::Status inserted = pool.Transact("insert an event", [&](pqxx::transaction_base& tx) {
+  grpc::Status inserted = pool->Transact("insert an event", [&](pqxx::transaction_base& tx) {
     tx.exec(GetParam().insert_event);
     return grpc::Status::OK;
   });
@@ -211,7 +217,7 @@ TEST_P(EventsTriggerTest, ThroughAnAnnouncingPoolTheAnnouncerNotifiesOnceAfterTh
   EXPECT_FALSE(listener.Notified(300ms)) << "the trigger notified too";
   EXPECT_EQ(SentOnceAtLeast(announcer, 1), 1u);
 
-  grpc::Status autocommitted = Autocommit(pool, "insert an event", [&](pqxx::transaction_base& tx) {
+  grpc::Status autocommitted = Autocommit(*pool, "insert an event", [&](pqxx::transaction_base& tx) {
     tx.exec(GetParam().insert_event);
     return grpc::Status::OK;
   });
@@ -221,18 +227,16 @@ TEST_P(EventsTriggerTest, ThroughAnAnnouncingPoolTheAnnouncerNotifiesOnceAfterTh
 
 TEST_P(EventsTriggerTest, ThroughAnAnnouncingPoolARolledBackInsertIsNotAnnounced) {
   ChangeAnnouncer announcer(db_.url());
-  PoolOptions options{db_.url(), 1, 5000ms, 2, "announcing"};
-  options.announcer = &announcer;
-  Pool pool(options);
+  std::unique_ptr<Pool> pool = AnnouncingPool(announcer, 1);  // one connection, reused below
   Listener listener(db_.url(), GetParam().channel);
-  grpc::Status refused = pool.Transact("insert an event", [&](pqxx::transaction_base& tx) {
+  grpc::Status refused = pool->Transact("insert an event", [&](pqxx::transaction_base& tx) {
     tx.exec(GetParam().insert_event);
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "changed my mind");
   });
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_FALSE(listener.Notified(300ms)) << "a rolled-back insert was announced";
   // The same connection's next transaction announces only its own change.
-  grpc::Status read = pool.Transact("read", [](pqxx::transaction_base& tx) {
+  grpc::Status read = pool->Transact("read", [](pqxx::transaction_base& tx) {
     tx.exec("SELECT 1");
     return grpc::Status::OK;
   });
