@@ -35,9 +35,10 @@ void RequireIdentifier(const std::string& channel) {
 
 constexpr std::string_view kAnnouncedPrefix = "flightdeck changed ";
 
-// At most one notification per interval (per announcer): each one wakes every listener of the
-// cluster's database, and at 16 clients creating releases one per commit cost about a sixth of
-// the creates. A Watch stream or another replica's cache hears of a change this much later.
+// At most one notification per interval (per announcer). Each one wakes every listener of the
+// database: their backends, every service's feed thread, the releases cache, which it empties.
+// One per commit left 16 clients creating releases no faster than before (bench/README). A Watch
+// stream or another replica's cache hears of a change at most this much later.
 constexpr auto kAnnounceInterval = std::chrono::milliseconds(5);
 
 }  // namespace
