@@ -26,10 +26,11 @@ bool IsIdentifier(std::string_view s) {
   });
 }
 
-void RequireIdentifier(const std::string& channel) {
+void RequireIdentifier(std::string_view channel) {
   // A programming error, not input: fail loudly.
   if (!IsIdentifier(channel)) {
-    throw std::invalid_argument("change feed channel \"" + channel + "\" is not a plain identifier");
+    throw std::invalid_argument("change feed channel \"" + std::string(channel) +
+                                "\" is not a plain identifier");
   }
 }
 
@@ -146,6 +147,12 @@ bool ChangeFeed::listening() const {
   return impl_->listening;
 }
 
+std::optional<uint64_t> ChangeFeed::ListeningGeneration() const {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->listening) return std::nullopt;
+  return impl_->generation;
+}
+
 void ChangeFeed::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   impl_->changed.wait_for(lock, timeout, [&] { return impl_->stopping || impl_->generation != seen; });
@@ -223,11 +230,10 @@ ChangeAnnouncer::~ChangeAnnouncer() {
 }
 
 void ChangeAnnouncer::Announce(std::string_view channel) {
-  std::string name(channel);
-  RequireIdentifier(name);
+  RequireIdentifier(channel);
   {
     std::lock_guard lock(impl_->mu);
-    impl_->pending.insert(std::move(name));
+    impl_->pending.emplace(channel);
   }
   impl_->wake.notify_one();
 }
@@ -238,9 +244,18 @@ uint64_t ChangeAnnouncer::sent() const {
 }
 
 std::string_view AnnouncedChannel(std::string_view notice) {
-  size_t at = notice.find(kAnnouncedPrefix);
-  if (at == std::string_view::npos) return {};
-  std::string_view rest = notice.substr(at + kAnnouncedPrefix.size());
+  // libpq writes "<severity>:  <message>", the severity's word in the server's lc_messages. Only
+  // a message that begins with the marker names a channel, not one that quotes it further on.
+  auto marked = [](std::string_view s) {
+    return s.substr(0, kAnnouncedPrefix.size()) == kAnnouncedPrefix;
+  };
+  if (!marked(notice)) {
+    size_t severity_end = notice.find(":  ");
+    if (severity_end == std::string_view::npos) return {};
+    notice.remove_prefix(severity_end + 3);
+    if (!marked(notice)) return {};
+  }
+  std::string_view rest = notice.substr(kAnnouncedPrefix.size());
   size_t end = rest.find_first_of(" \t\r\n");
   std::string_view channel = rest.substr(0, end);
   return IsIdentifier(channel) ? channel : std::string_view();

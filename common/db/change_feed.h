@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,8 @@ class ChangeFeed {
   // True while the feed's connection LISTENs: a change committed now will move the generation.
   // False before the first connection and from a lost one until it is back.
   bool listening() const;
+  // The generation, read with `listening` under one lock: nullopt while not listening.
+  std::optional<uint64_t> ListeningGeneration() const;
   // Returns once the generation moved past `seen`, the timeout passed, or the feed stops.
   void WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
   // Stops the feed and wakes every waiter: the process is stopping, and the Watch loops that
@@ -79,7 +82,7 @@ class ChangeAnnouncer {
 };
 
 // The channel a notify trigger's notice names ("NOTICE:  flightdeck changed releases_events"),
-// or empty for any other notice.
+// or empty for any other notice, including one whose message only quotes the marker.
 std::string_view AnnouncedChannel(std::string_view notice);
 
 // For Watch loops: `seen = Generation(feed)`, query, write what is new, `Await(feed, seen)`.

@@ -9,8 +9,10 @@ HotReleases::HotReleases(const db::ChangeFeed* feed, const Clock& clock,
     : feed_(feed), clock_(clock), max_age_(max_age), capacity_(capacity) {}
 
 std::optional<HotReleases::Stamp> HotReleases::CurrentLocked() const {
-  if (feed_ == nullptr || !feed_->listening()) return std::nullopt;
-  return Stamp{feed_->generation(), local_};
+  if (feed_ == nullptr) return std::nullopt;
+  std::optional<uint64_t> generation = feed_->ListeningGeneration();
+  if (!generation) return std::nullopt;
+  return Stamp{*generation, local_};
 }
 
 HotReleases::Stamp HotReleases::Now() const {

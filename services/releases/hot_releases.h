@@ -20,8 +20,9 @@ namespace flightdeck::releases {
 // dashboard's repeated reads cost no Redis round trip (and no thread blocked on one).
 //
 // Any change to any release empties it: every committed write to releases.releases notifies the
-// change feed's channel (migrations/releases/0009_releases_notify.sql), which moves the feed's
-// generation on every replica, and this replica's own commits call Changed() before they are
+// change feed's channel (migrations/releases/0009 and 0012; the services' own writes are
+// announced just after their commits, db::ChangeAnnouncer), which moves the feed's generation
+// on every replica, and this replica's own commits call Changed() before they are
 // answered. An entry is kept only if nothing changed while it was being read (its Stamp), so a
 // slow reader cannot put back what a writer replaced. Across replicas an entry can outlive a
 // change by the time the notification takes to arrive; on this replica, not at all.

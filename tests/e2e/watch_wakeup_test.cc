@@ -29,6 +29,31 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
+// A Watch stream opened as the gateway opens one for a viewer; cancelled when it goes.
+template <typename Event>
+class ViewerStream {
+ public:
+  // `open(context)` starts the call, e.g. `stub->WatchRelease(context, request)`.
+  template <typename Open>
+  explicit ViewerStream(Open open) {
+    context_.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
+    context_.set_deadline(std::chrono::system_clock::now() + 30s);
+    reader_ = open(&context_);
+  }
+  ~ViewerStream() {
+    context_.TryCancel();
+    reader_->Finish();
+  }
+  ViewerStream(const ViewerStream&) = delete;
+  ViewerStream& operator=(const ViewerStream&) = delete;
+
+  bool Read(Event* event) { return reader_->Read(event); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<Event>> reader_;
+};
+
 // Far below the 5 s fallback, far above a notification's few milliseconds on a loaded machine.
 constexpr auto kWakeUpBound = 1500ms;
 constexpr int kRounds = 4;
@@ -74,15 +99,16 @@ class WatchWakeUpE2eTest : public ::testing::Test {
 
   // Writes kRounds events with `write` (which answers the new event's id), each once the stream
   // delivered the previous one, and checks that each arrived within kWakeUpBound.
-  template <typename Event, typename Reader>
-  void ExpectPromptWakeUps(Reader& reader, const std::function<long long()>& write, const char* what) {
+  template <typename Event>
+  void ExpectPromptWakeUps(ViewerStream<Event>& stream, const std::function<long long()>& write,
+                           const char* what) {
     for (int round = 0; round < kRounds; ++round) {
       const auto written = std::chrono::steady_clock::now();
       const long long id = write();
       // The service may write events of its own meanwhile: they come first, in order.
       Event event;
       do {
-        ASSERT_TRUE(reader->Read(&event)) << what << ": the stream ended (round " << round << ")";
+        ASSERT_TRUE(stream.Read(&event)) << what << ": the stream ended (round " << round << ")";
       } while (event.id() < id);
       const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now() - written);
@@ -117,38 +143,30 @@ TEST_F(WatchWakeUpE2eTest, WatchReleaseWakesOnTheReleasesTrigger) {
       },
       [](const std::string& s) { return s == "AWAITING_APPROVAL"; }, 30s, 100ms);
   ASSERT_EQ(state, "AWAITING_APPROVAL");
-  auto stub = v1::ReleaseService::NewStub(
-      stack_->Channel("releases"));
-  grpc::ClientContext context;
-  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
-  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto stub = v1::ReleaseService::NewStub(stack_->Channel("releases"));
   v1::WatchReleaseRequest request;
   request.set_id(id);
   request.set_after_event_id(MaxId("releases.events"));
-  auto reader = stub->WatchRelease(&context, request);
-  ExpectPromptWakeUps<v1::ReleaseEvent>(reader, [&] {
+  ViewerStream<v1::ReleaseEvent> stream(
+      [&](auto* context) { return stub->WatchRelease(context, request); });
+  ExpectPromptWakeUps(stream, [&] {
     return Insert("INSERT INTO releases.events (release_id, at, type, actor, message) "
                   "VALUES ($1, now(), 'NOTE', 'test', 'written by another replica') RETURNING id", id);
   }, "WatchRelease");
-  context.TryCancel();
-  reader->Finish();
 }
 
 TEST_F(WatchWakeUpE2eTest, WatchHealthWakesOnTheHealthTrigger) {
-  auto stub = v1::HealthService::NewStub(
-      stack_->Channel("health"));
-  grpc::ClientContext context;
-  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
-  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto stub = v1::HealthService::NewStub(stack_->Channel("health"));
   v1::WatchHealthRequest request;
   request.set_service("wakeup");
   const long long anchor = Insert(
       "INSERT INTO health.events (at, kind, service, environment, from_status, to_status) "
       "VALUES (now(), 'SERVICE', $1, 'production', 'HEALTHY', 'UNHEALTHY') RETURNING id", "wakeup");
   request.set_after_id(anchor);
-  auto reader = stub->WatchHealth(&context, request);
+  ViewerStream<v1::HealthEvent> stream(
+      [&](auto* context) { return stub->WatchHealth(context, request); });
   bool healthy = false;
-  ExpectPromptWakeUps<v1::HealthEvent>(reader, [&] {
+  ExpectPromptWakeUps(stream, [&] {
     healthy = !healthy;
     return Insert(healthy ? "INSERT INTO health.events (at, kind, service, environment, from_status, to_status) "
                             "VALUES (now(), 'SERVICE', $1, 'production', 'UNHEALTHY', 'HEALTHY') RETURNING id"
@@ -156,8 +174,6 @@ TEST_F(WatchWakeUpE2eTest, WatchHealthWakesOnTheHealthTrigger) {
                             "VALUES (now(), 'SERVICE', $1, 'production', 'HEALTHY', 'UNHEALTHY') RETURNING id",
                   "wakeup");
   }, "WatchHealth");
-  context.TryCancel();
-  reader->Finish();
 }
 
 TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheIncidentsTrigger) {
@@ -165,21 +181,16 @@ TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheIncidentsTrigger) {
                                {{"title", "search is slow"}, {"severity", "SEV3"}, {"service", "search"}});
   ASSERT_EQ(declared.status, 200) << declared.body;
   const std::string id = json::parse(declared.body).value("id", "");
-  auto stub = v1::IncidentService::NewStub(
-      stack_->Channel("incidents"));
-  grpc::ClientContext context;
-  context.AddMetadata("x-flightdeck-role", "VIEWER");  // as the gateway passes a viewer's role
-  context.set_deadline(std::chrono::system_clock::now() + 30s);
+  auto stub = v1::IncidentService::NewStub(stack_->Channel("incidents"));
   v1::WatchIncidentsRequest request;
   request.set_incident_id(id);
   request.set_after_event_id(MaxId("incidents.events"));
-  auto reader = stub->WatchIncidents(&context, request);
-  ExpectPromptWakeUps<v1::IncidentEvent>(reader, [&] {
+  ViewerStream<v1::IncidentEvent> stream(
+      [&](auto* context) { return stub->WatchIncidents(context, request); });
+  ExpectPromptWakeUps(stream, [&] {
     return Insert("INSERT INTO incidents.events (incident_id, at, actor, kind, message) "
                   "VALUES ($1, now(), 'test', 'STATUS_UPDATE', 'written by another replica') RETURNING id", id);
   }, "WatchIncidents");
-  context.TryCancel();
-  reader->Finish();
 }
 
 TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheServicesOwnAnnouncedWrites) {
@@ -188,15 +199,13 @@ TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheServicesOwnAnnouncedWrites) {
   ASSERT_EQ(declared.status, 200) << declared.body;
   const std::string id = json::parse(declared.body).value("id", "");
   auto stub = v1::IncidentService::NewStub(stack_->Channel("incidents"));
-  grpc::ClientContext context;
-  context.AddMetadata("x-flightdeck-role", "VIEWER");
-  context.set_deadline(std::chrono::system_clock::now() + 30s);
   v1::WatchIncidentsRequest request;
   request.set_incident_id(id);
   request.set_after_event_id(MaxId("incidents.events"));
-  auto reader = stub->WatchIncidents(&context, request);
+  ViewerStream<v1::IncidentEvent> stream(
+      [&](auto* context) { return stub->WatchIncidents(context, request); });
   int round = 0;
-  ExpectPromptWakeUps<v1::IncidentEvent>(reader, [&] {
+  ExpectPromptWakeUps(stream, [&] {
     HttpResponse posted = Call("POST", "/v1/incidents/" + id + "/updates",
                                {{"message", "still looking, round " + std::to_string(++round)}});
     EXPECT_EQ(posted.status, 200) << posted.body;
@@ -204,8 +213,6 @@ TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheServicesOwnAnnouncedWrites) {
     return tx.exec_params("SELECT max(id) FROM incidents.events WHERE incident_id = $1", id)[0][0]
         .as<long long>();
   }, "WatchIncidents (written by the service)");
-  context.TryCancel();
-  reader->Finish();
 }
 
 }  // namespace

@@ -256,9 +256,11 @@ TEST(ChangeFeedTest, ItSaysWhetherItIsListening) {
   ChangeFeed feed(db.url(), "shop_events");
   Listening(feed);
   EXPECT_TRUE(feed.listening());
+  EXPECT_EQ(feed.ListeningGeneration(), feed.generation());
   ChangeFeed deaf("postgresql://127.0.0.1:1/nothing?connect_timeout=1", "shop_events");
   std::this_thread::sleep_for(300ms);
   EXPECT_FALSE(deaf.listening());
+  EXPECT_EQ(deaf.ListeningGeneration(), std::nullopt);
 }
 
 // Every committed write to a release notifies too, not only new events: each replica keeps the
@@ -307,6 +309,10 @@ TEST(ChangeAnnouncerTest, OnlyATriggersNoticeNamesAChannel) {
   EXPECT_EQ(AnnouncedChannel("NOTICE:  relation \"x\" already exists, skipping\n"), "");
   EXPECT_EQ(AnnouncedChannel("NOTICE:  flightdeck changed Bad-Name\n"), "");
   EXPECT_EQ(AnnouncedChannel("NOTICE:  flightdeck changed \n"), "");
+  EXPECT_EQ(AnnouncedChannel("HINWEIS:  flightdeck changed incidents_events\n"), "incidents_events");
+  // A notice of the user's own that quotes the marker is not an announcement.
+  EXPECT_EQ(AnnouncedChannel("NOTICE:  saw flightdeck changed releases_events\n"), "");
+  EXPECT_EQ(AnnouncedChannel("NOTICE:  x:  flightdeck changed releases_events\n"), "");
   EXPECT_THROW(ChangeAnnouncer("postgresql://127.0.0.1:1/x").Announce("a;b"), std::invalid_argument);
 }
 
