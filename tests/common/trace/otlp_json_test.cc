@@ -118,6 +118,34 @@ TEST(EncodeOtlpJson, EscapesStringsAndSurvivesInvalidUtf8AndNonFiniteDoubles) {
   EXPECT_EQ(AttributeNamed(encoded["attributes"], "inf"), json({{"doubleValue", "Infinity"}}));
 }
 
+TEST(EncodeOtlpJson, ReplacesEachByteOutsideWellFormedUtf8) {
+  SpanData span = ChildSpan();
+  // A stray continuation byte, a truncated sequence, an overlong '/', a surrogate, a code point
+  // above U+10FFFF; then well-formed two-, three- and four-byte sequences, kept as they are.
+  span.name = std::string("a\x80" "b\xE2\x82" "c\xC0\xAF\xED\xA0\x80\xF4\x90\x80\x80") +
+              "é€\xF0\x9F\x9A\x80";
+  span.attributes = {{"note", std::string("ok \xFF")}};
+  const json encoded =
+      json::parse(EncodeOtlpJson(Resource(), {span}))["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+  EXPECT_EQ(encoded.at("name"), "a" + r + "b" + r + r + "c" + r + r + r + r + r + r + r + r + r +
+                                    "é€\xF0\x9F\x9A\x80");
+  EXPECT_EQ(AttributeNamed(encoded.at("attributes"), "note"), json({{"stringValue", "ok " + r}}));
+}
+
+TEST(EncodeOtlpJson, WritesDoublesThatReadBackExactly) {
+  SpanData span = ChildSpan();
+  const std::vector<double> values = {0.1, -2.5e-308, 1e300, 3.0, 1.0 / 3, -0.0};
+  span.attributes.clear();
+  for (size_t i = 0; i < values.size(); ++i) span.attributes.emplace_back(std::to_string(i), values[i]);
+  const json encoded =
+      json::parse(EncodeOtlpJson(Resource(), {span}))["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+  for (size_t i = 0; i < values.size(); ++i) {
+    const json value = AttributeNamed(encoded.at("attributes"), std::to_string(i)).at("doubleValue");
+    EXPECT_EQ(value.get<double>(), values[i]) << i;
+  }
+}
+
 TEST(EncodeOtlpJson, KeepsEverySpanOfABatch) {
   std::vector<SpanData> spans(3, ChildSpan());
   spans[1].name = "second";
