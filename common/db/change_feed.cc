@@ -217,16 +217,17 @@ struct ChangeAnnouncer::Impl {
 
 ChangeAnnouncer::ChangeAnnouncer(std::string url) : impl_(std::make_unique<Impl>()) {
   impl_->url = WithConnectTimeout(url, std::chrono::seconds(2));
-  impl_->sender = std::thread([impl = impl_.get()] { impl->Run(); });
 }
 
 ChangeAnnouncer::~ChangeAnnouncer() {
+  std::thread sender;
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
+    sender = std::move(impl_->sender);
   }
   impl_->wake.notify_all();
-  impl_->sender.join();
+  if (sender.joinable()) sender.join();
 }
 
 void ChangeAnnouncer::Announce(std::string_view channel) {
@@ -234,6 +235,11 @@ void ChangeAnnouncer::Announce(std::string_view channel) {
   {
     std::lock_guard lock(impl_->mu);
     impl_->pending.emplace(channel);
+    // Started at the first announcement: a service whose schema has no notify trigger (backups)
+    // never starts it.
+    if (!impl_->sender.joinable() && !impl_->stopping) {
+      impl_->sender = std::thread([impl = impl_.get()] { impl->Run(); });
+    }
   }
   impl_->wake.notify_one();
 }

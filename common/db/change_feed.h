@@ -56,10 +56,10 @@ class ChangeFeed {
 // transaction that raised it has committed (for WithConnection: once fn returns, since each
 // statement committed on its own).
 //
-// One thread sends the notifications, on a connection of its own opened at the first one, each
-// in a transaction that writes nothing and so flushes nothing: at most one per 5 ms, carrying
-// every change announced meanwhile. A lost connection is reopened with backoff, and what was
-// pending is sent then.
+// One thread, started at the first announcement, sends the notifications on a connection of its
+// own, each in a transaction that writes nothing and so flushes nothing: at most one per 5 ms,
+// carrying every change announced meanwhile. A lost connection is reopened with backoff, and
+// what was pending is sent then.
 //
 // A process that dies between a commit and its announcement loses that notification. Watch loops
 // still look again within 5 s (Await), and a replica's cached releases expire within 1 s.
