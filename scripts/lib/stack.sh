@@ -196,6 +196,21 @@ fd_show_log_tail() {
   fi
 }
 
+# How the process fd_start_proc started for NAME ended ("exit status 2", "killed by SIGSEGV"),
+# for a caller in the shell that started it.
+fd_proc_ending() {
+  local pid status=0
+  pid=$(<"$FD_RUN_DIR/$1.pid") || { echo "no pid file"; return; }
+  wait "$pid" 2>/dev/null || status=$?
+  if ((status == 127)); then
+    echo "exit status 127, or not started by this shell"
+  elif ((status > 128)); then
+    echo "killed by SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))"
+  else
+    echo "exit status $status"
+  fi
+}
+
 # HTTP status of URL, or 000 when nothing answers.
 fd_http_status() {
   curl -s -o /dev/null -m "${2:-2}" -w '%{http_code}' "$1" 2>/dev/null || true
