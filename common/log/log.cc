@@ -16,6 +16,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/text/utf8.h"
 #include "common/trace/trace.h"
 
 namespace flightdeck::log {
@@ -62,34 +63,6 @@ bool KeyIsSecret(std::string_view key) {
   return false;
 }
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  unsigned char low = 0x80;
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // UTF-16 surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
 // A JSON string literal. Invalid UTF-8 becomes U+FFFD so that every line stays parseable.
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -117,7 +90,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    const size_t length = Utf8SequenceLength(text, i);
+    const size_t length = flightdeck::text::Utf8SequenceLength(text, i);
     if (length == 0) {
       out += "\\ufffd";
       ++i;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/protojson/json_text.h"
+#include "common/text/utf8.h"
 #include "common/trace/internal.h"
 #include "common/trace/trace.h"
 
@@ -16,37 +17,13 @@ namespace flightdeck::trace {
 namespace {
 
 constexpr char kScopeName[] = "flightdeck";
-constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
-
-// The length of the well-formed UTF-8 sequence at the start of `s` (Unicode's table 3-7: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const auto continuation = [&](size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    if (!continuation(1) || !continuation(2)) return 0;
-    if (lead == 0xE0 && byte(1) < 0xA0) return 0;   // overlong
-    if (lead == 0xED && byte(1) > 0x9F) return 0;   // a surrogate
-    return 3;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
-    if (lead == 0xF0 && byte(1) < 0x90) return 0;   // overlong
-    if (lead == 0xF4 && byte(1) > 0x8F) return 0;   // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
 
 // Writes the request straight into one string. Span names, attribute values and status
 // messages may carry bytes from requests: a byte that is not part of well-formed UTF-8 is
 // written as U+FFFD rather than failing the whole batch.
 class Writer {
  public:
-  std::string& text() { return text_; }
+  std::string& out() { return text_; }
 
   Writer& Raw(std::string_view s) {
     text_ += s;
@@ -61,28 +38,11 @@ class Writer {
     return *this;
   }
   Writer& String(std::string_view s) {
-    size_t valid = 0;
-    while (valid < s.size()) {
-      size_t n = Utf8SequenceLength(s.substr(valid));
-      if (n == 0) break;
-      valid += n;
-    }
-    if (valid == s.size()) {
+    if (text::IsUtf8(s)) {
       protojson::AppendJsonString(s, &text_);
-      return *this;
+    } else {
+      protojson::AppendJsonString(text::ToUtf8(s), &text_);
     }
-    std::string repaired(s.substr(0, valid));
-    for (size_t i = valid; i < s.size();) {
-      size_t n = Utf8SequenceLength(s.substr(i));
-      if (n == 0) {
-        repaired += kReplacementCharacter;
-        ++i;
-      } else {
-        repaired.append(s, i, n);
-        i += n;
-      }
-    }
-    protojson::AppendJsonString(repaired, &text_);
     return *this;
   }
   // A string with nothing to escape (hex ids, digits).
@@ -163,7 +123,7 @@ void WriteSpan(const SpanData& span, Writer& w) {
 
 std::string EncodeOtlpJson(const ProviderOptions& resource, const std::vector<SpanData>& spans) {
   Writer w;
-  w.text().reserve(512 + 640 * spans.size());
+  w.out().reserve(512 + 640 * spans.size());
   w.Raw("{").Key("resourceSpans").Raw("[{").Key("resource").Raw("{").Key("attributes").Raw("[");
   w.Attribute("service.name", resource.service_name);
   for (const auto& [key, value] : resource.resource_attributes) {
@@ -177,7 +137,7 @@ std::string EncodeOtlpJson(const ProviderOptions& resource, const std::vector<Sp
     WriteSpan(spans[i], w);
   }
   w.Raw("]}]}]}");
-  return std::move(w.text());
+  return std::move(w.out());
 }
 
 }  // namespace flightdeck::trace

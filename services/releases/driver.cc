@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common/process/process.h"
+#include "common/text/utf8.h"
 
 extern char** environ;
 
@@ -165,53 +166,14 @@ std::string ResolveExecutable(const std::string& name) {
 // Output goes into the timeline (a proto string and a jsonb column): both reject invalid UTF-8,
 // and PostgreSQL text rejects NUL. Bad bytes become U+FFFD instead of failing the event.
 std::string SanitizeUtf8(const std::string& in) {
-  static constexpr char kReplacement[] = "\xEF\xBF\xBD";
+  std::string valid = text::ToUtf8(in);
   std::string out;
-  out.reserve(in.size());
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  size_t n = in.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c == 0) {
-      out += kReplacement;
-      ++i;
-      continue;
-    }
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    unsigned int cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool valid = len > 0 && i + len <= n;
-    for (size_t k = 1; valid && k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) valid = false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
-    if (valid &&
-        ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-         (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))) {
-      valid = false;
-    }
-    if (valid) {
-      out.append(in, i, len);
-      i += len;
+  out.reserve(valid.size());
+  for (char c : valid) {
+    if (c == '\0') {
+      out += text::kReplacementCharacter;
     } else {
-      out += kReplacement;
-      ++i;
+      out += c;
     }
   }
   return out;

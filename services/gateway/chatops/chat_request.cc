@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http/router.h"
+#include "common/text/utf8.h"
 
 namespace flightdeck::gateway::chatops {
 namespace {
@@ -54,6 +55,14 @@ bool ReadChatContext(const std::string& platform, bool interaction, const std::s
     c->channel_name = Field(form, "channel_name");
     c->response_url = Field(form, "response_url");
     c->text = Field(form, "text");
+    // Percent-decoding can spell any bytes; what reaches a service, a reply or the audit log must
+    // be UTF-8 (a JSON payload is checked by its parser).
+    for (const auto& [name, value] : form) {
+      if (!text::IsUtf8(value)) {
+        *error = text::ToUtf8(name) + ": not UTF-8 text";
+        return false;
+      }
+    }
   } else {
     json payload = json::parse(Field(form, "payload"), nullptr, false);
     if (!payload.is_object()) {

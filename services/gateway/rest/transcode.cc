@@ -12,6 +12,7 @@
 
 #include "common/config/config.h"
 #include "common/protojson/reader.h"
+#include "common/text/utf8.h"
 
 namespace flightdeck::gateway {
 namespace {
@@ -210,8 +211,13 @@ grpc::Status SetParam(const std::string& name, const std::string& value, bool fr
                       google::protobuf::Message* msg) {
   const FieldDescriptor* f = protojson::FieldNamed(msg->GetDescriptor(), name);
   if (f == nullptr || f->is_repeated() || f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-    return Invalid(std::string(from_path ? "path parameter " : "query parameter ") + name +
-                   ": not supported here");
+    return Invalid(std::string(from_path ? "path parameter " : "query parameter ") +
+                   text::ToUtf8(name) + ": not supported here");
+  }
+  // Percent-decoding can spell any bytes, but protobuf strings (and the error messages that
+  // quote a value) must be UTF-8: a service would fail to read the request.
+  if (!text::IsUtf8(value)) {
+    return Invalid(name + ": \"" + text::ToUtf8(value) + "\" is not UTF-8 text (its percent-encoded bytes)");
   }
   return SetScalar(name, value, f, msg);
 }

@@ -8,6 +8,7 @@
 #include "common/grpc/metadata.h"
 #include "common/jobs/jobs.h"
 #include "common/log/log.h"
+#include "common/text/utf8.h"
 #include "services/health/smoke/checks.h"
 #include "services/health/smoke/http_runner.h"
 #include "services/health/smoke/smoke.h"
@@ -45,24 +46,7 @@ grpc::Status CheckSuiteName(const std::string& field, const std::string& name) {
 // Protobuf strings must be UTF-8; a failing body may be anything (and its cut may split a
 // character), so invalid bytes become '?'.
 std::string Utf8Excerpt(const std::string& body, size_t limit) {
-  const std::string cut = body.substr(0, limit);
-  std::string out;
-  out.reserve(cut.size());
-  size_t i = 0;
-  while (i < cut.size()) {
-    const auto c = static_cast<unsigned char>(cut[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len > 0 && i + len <= cut.size();
-    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(cut[i + k]) >> 6) == 0x2;
-    if (valid) {
-      out.append(cut, i, len);
-      i += len;
-    } else {
-      out.push_back('?');
-      ++i;
-    }
-  }
-  return out;
+  return text::ToUtf8(std::string_view(body).substr(0, limit), "?");
 }
 
 // The caller's role as the gateway passed it; "" for a call without it (another service).

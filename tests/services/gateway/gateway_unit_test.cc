@@ -12,6 +12,7 @@
 #include "flightdeck/v1/incidents.pb.h"
 #include "flightdeck/v1/releases.pb.h"
 #include "common/protojson/reader.h"
+#include "common/text/utf8.h"
 #include "services/gateway/core/auth.h"
 #include "services/gateway/core/call.h"
 #include "services/gateway/core/errors.h"
@@ -72,6 +73,28 @@ TEST(Transcode, BadParametersNameThemselves) {
   v1::CreateTokenRequest token;
   s = BuildRequest("", {}, {{"role", "WIZARD"}}, &token);
   EXPECT_NE(s.error_message().find("VIEWER"), std::string::npos) << "lists the accepted values";
+}
+
+// Percent-decoding can spell bytes that are not UTF-8 (`?service=%ff`); a protobuf string
+// holding them cannot be read by the service, which answered INTERNAL.
+TEST(Transcode, ParametersThatAreNotUtf8AreRefusedByName) {
+  v1::ListReleasesRequest request;
+  grpc::Status s = BuildRequest("", {}, {{"service", "api\xff"}}, &request);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("service:", 0), 0u) << s.error_message();
+  EXPECT_TRUE(text::IsUtf8(s.error_message())) << "the message quotes the value repaired";
+  v1::GetReleaseRequest get;
+  s = BuildRequest("", {{"id", "\xc0\xaf"}}, {}, &get);  // an overlong '/'
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("id:", 0), 0u) << s.error_message();
+  s = BuildRequest("", {}, {{"page_size", "\xff"}}, &request);
+  EXPECT_EQ(s.error_message().rfind("page_size:", 0), 0u) << s.error_message();
+  EXPECT_TRUE(text::IsUtf8(s.error_message()));
+  s = BuildRequest("", {}, {{"col\xffour", "red"}}, &request);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(text::IsUtf8(s.error_message())) << "an unknown parameter's name is quoted repaired too";
+  ASSERT_TRUE(BuildRequest("", {}, {{"service", "caf\xc3\xa9"}}, &request).ok()) << "UTF-8 passes";
+  EXPECT_EQ(request.service(), "caf\xc3\xa9");
 }
 
 std::string ProtobufJson(const google::protobuf::Message& m) {

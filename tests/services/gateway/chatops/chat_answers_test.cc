@@ -48,6 +48,12 @@ TEST(ReadChatContext, ASlashCommandForm) {
   error.clear();
   EXPECT_FALSE(ReadChatContext("slack", false, "team_id=T1&user_id=U1", &c, &error));
   EXPECT_EQ(error, "response_url: missing");
+
+  // A signed request could still carry bytes that are not UTF-8: refused by name, not passed on.
+  error.clear();
+  EXPECT_FALSE(ReadChatContext("slack", false, "team_id=T1&user_id=U1&response_url=x&text=approve+%ff", &c,
+                               &error));
+  EXPECT_EQ(error, "text: not UTF-8 text");
 }
 
 std::string PayloadForm(const json& payload) {
