@@ -234,5 +234,21 @@ TEST_F(AlertmanagerTest, AnOpaqueFingerprintIsKeptAndAnOversizedOneRefused) {
   EXPECT_EQ(AlertsNamed("DiskFull").size(), 2u);
 }
 
+// PostgreSQL stores no NUL character: a label holding one failed the batch's write, answered
+// 503, and Alertmanager would have retried that batch for ever. It is refused by name instead.
+TEST_F(AlertmanagerTest, ALabelHoldingANulIsRefusedByName) {
+  const json webhook = {{"version", "4"},
+                        {"status", "firing"},
+                        {"alerts", json::array({{{"status", "firing"},
+                                                 {"labels", {{"alertname", "NulLabel"},
+                                                             {"service", "db"},
+                                                             {"note", std::string("a\0b", 3)}}}}})}};
+  HttpResponse r = Gateway("POST", "/v1/alerts/alertmanager", stack_->admin_token(), webhook.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("alerts[0].labels[\\\"note\\\"]: contains a NUL character"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(AlertsNamed("NulLabel").size(), 0u);
+}
+
 }  // namespace
 }  // namespace flightdeck::test

@@ -24,6 +24,7 @@
 #include "services/gateway/core/idempotency.h"
 #include "services/gateway/core/local_methods.h"
 #include "services/gateway/core/rate_limiter.h"
+#include "services/gateway/core/storable.h"
 #include "services/gateway/core/worker_pool.h"
 
 namespace flightdeck::gateway {
@@ -386,6 +387,11 @@ void Call::Authorized() {
     return Complete(request_.invalid, nullptr);  // writes are audited, refused or not
   }
   request_bytes_ = SerializeDeterministic(*request_.message);
+  if (std::string field = FieldWithNul(request_.message->GetDescriptor(), request_bytes_); !field.empty()) {
+    return Complete(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 field + ": contains a NUL character (\\u0000), which cannot be stored"),
+                    nullptr);
+  }
   if (!IsWrite() || request_.idempotency_key.empty()) return Dispatch();
   // A retried write with the same Idempotency-Key gets the first answer, not a second effect.
   if (!IsValidIdempotencyKey(request_.idempotency_key)) {

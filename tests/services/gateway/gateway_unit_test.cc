@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/field_comparator.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/wrappers.pb.h>
 
 #include "flightdeck/v1/backups.pb.h"
 #include "flightdeck/v1/gateway.pb.h"
@@ -16,6 +17,7 @@
 #include "services/gateway/core/auth.h"
 #include "services/gateway/core/call.h"
 #include "services/gateway/core/errors.h"
+#include "services/gateway/core/storable.h"
 #include "services/gateway/pagerduty/pagerduty_front.h"
 #include "services/gateway/rest/transcode.h"
 
@@ -95,6 +97,38 @@ TEST(Transcode, ParametersThatAreNotUtf8AreRefusedByName) {
   EXPECT_TRUE(text::IsUtf8(s.error_message())) << "an unknown parameter's name is quoted repaired too";
   ASSERT_TRUE(BuildRequest("", {}, {{"service", "caf\xc3\xa9"}}, &request).ok()) << "UTF-8 passes";
   EXPECT_EQ(request.service(), "caf\xc3\xa9");
+}
+
+std::string NulField(const google::protobuf::Message& m) {
+  return FieldWithNul(m.GetDescriptor(), m.SerializeAsString());
+}
+
+TEST(FieldWithNul, NamesTheFirstStringThatHoldsOne) {
+  v1::DeclareIncidentRequest declare;
+  declare.set_title("fine");
+  EXPECT_EQ(NulField(declare), "");
+  declare.set_summary(std::string("x\0y", 3));
+  EXPECT_EQ(NulField(declare), "summary");
+
+  v1::AlertmanagerWebhook webhook;
+  (*webhook.mutable_common_labels())["team"] = "sre";
+  webhook.set_truncated_alerts(0x100);  // a varint whose bytes hold a zero is not a string
+  webhook.add_alerts()->set_status("firing");
+  auto* alert = webhook.add_alerts();
+  (*alert->mutable_labels())["alertname"] = "Up";
+  EXPECT_EQ(NulField(webhook), "");
+  (*alert->mutable_labels())["note"] = std::string("a\0b", 3);
+  EXPECT_EQ(NulField(webhook), "alerts[1].labels[\"note\"]");
+  alert->mutable_labels()->erase("note");
+  (*alert->mutable_annotations())[std::string("k\0", 2)] = "v";
+  EXPECT_EQ(NulField(webhook), "alerts[1].annotations (a key)");
+  alert->mutable_annotations()->clear();
+  webhook.add_alerts()->set_fingerprint(std::string("\0", 1));
+  EXPECT_EQ(NulField(webhook), "alerts[2].fingerprint");
+
+  google::protobuf::BytesValue bytes;  // bytes may hold anything
+  bytes.set_value(std::string("\0\0", 2));
+  EXPECT_EQ(NulField(bytes), "");
 }
 
 std::string ProtobufJson(const google::protobuf::Message& m) {
