@@ -6,9 +6,12 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <grpcpp/support/status.h>
+
+#include "common/text/utf8.h"
 
 // How every service checks a request's fields: every problem of a request in one
 // INVALID_ARGUMENT (each naming its field, joined with "; "), enums in any case, and ids given
@@ -28,6 +31,15 @@ class FieldErrors {
   // Adds the problems another check collected (a nested message's), in order.
   void Add(const FieldErrors& other) {
     problems_.insert(problems_.end(), other.problems_.begin(), other.problems_.end());
+  }
+  // "field: must be at most N characters (it has M)" when the UTF-8 `value` holds more.
+  void AddIfLonger(const std::string& field, std::string_view value, size_t max_characters) {
+    if (value.size() <= max_characters) return;  // no more characters than bytes
+    const size_t characters = text::CharacterCount(value);
+    if (characters > max_characters) {
+      Add(field, "must be at most " + std::to_string(max_characters) + " characters (it has " +
+                     std::to_string(characters) + ")");
+    }
   }
   bool empty() const { return problems_.empty(); }
   // OK, or INVALID_ARGUMENT with every problem joined by "; " in the order found.

@@ -271,6 +271,8 @@ grpc::Status ConfigStore::CreateIntegration(const v1::Integration& in, v1::Integ
     errors.Add("routing_key", "must be 32 characters of a-z and 0-9 (or empty to generate one)");
   }
   if (in.service().empty()) errors.Add("service", "required");
+  errors.AddIfLonger("service", in.service(), kMaxNameCharacters);
+  errors.AddIfLonger("environment", in.environment(), kMaxNameCharacters);
   CheckSeverityField(in.severity_override(), "severity_override", &errors);
   CheckSeverityField(in.default_severity(), "default_severity", &errors);
   if (!errors.empty()) return errors.ToStatus();
@@ -540,6 +542,8 @@ grpc::Status ConfigStore::CreateSilence(const v1::Silence& in, const std::string
   } else if (ends <= now) {
     errors.Add("ends_at", "must be in the future");
   }
+  errors.AddIfLonger("comment", in.comment(), kMaxNoteCharacters);
+  errors.AddIfLonger("created_by", in.created_by(), kMaxNameCharacters);
   if (!errors.empty()) return errors.ToStatus();
   std::string creator = in.created_by().empty() ? actor : in.created_by();
   return pool_.Transact("create silence", [&](pqxx::transaction_base& tx) {
@@ -618,7 +622,10 @@ std::vector<std::pair<std::string, Matchers>> ConfigStore::ReadActiveSilences(pq
 
 grpc::Status ConfigStore::CreateInhibitionRule(const v1::InhibitionRule& in, v1::InhibitionRule* out) {
   InhibitRule parsed;
-  if (grpc::Status s = ParseInhibitRule(in, &parsed); !s.ok()) return s;
+  FieldErrors errors;
+  errors.Add(ParseInhibitRule(in, &parsed));
+  errors.AddIfLonger("comment", in.comment(), kMaxNoteCharacters);
+  if (!errors.empty()) return errors.ToStatus();
   v1::InhibitionRule rule = in;
   rule.clear_id();
   for (auto& m : *rule.mutable_source_matchers()) {

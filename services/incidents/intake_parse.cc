@@ -8,6 +8,7 @@
 
 #include "common/clock/civil.h"
 #include "common/clock/timestamps.h"
+#include "common/text/utf8.h"
 #include "services/incidents/fingerprint.h"
 #include "services/incidents/severity.h"
 #include "services/incidents/validation.h"
@@ -250,7 +251,7 @@ grpc::Status ParsePagerDuty(const v1::PagerDutyEvent& in, const IntegrationView&
   if (trigger) {
     if (IsBlank(p.summary())) {
       errors->push_back("'payload.summary' is missing or blank");
-    } else if (p.summary().size() > kMaxSummary) {
+    } else if (text::CharacterCount(p.summary()) > kMaxSummary) {
       errors->push_back("'payload.summary' must be at most 1024 characters");
     }
     if (IsBlank(p.source())) errors->push_back("'payload.source' is missing or blank");

@@ -8,6 +8,7 @@
 #include "common/config/config.h"
 #include "common/db/db.h"
 #include "common/protojson/json_text.h"
+#include "common/text/utf8.h"
 #include "common/trace/trace.h"
 #include "services/incidents/config_store.h"
 #include "services/incidents/incident_store.h"
@@ -198,6 +199,10 @@ grpc::Status Lifecycle::AttachAlerts(pqxx::transaction_base& tx, const std::vect
   Opening o;
   o.title = !first.summary.empty() ? first.summary : first.alertname;
   if (o.title.empty()) o.title = "alert " + first.fingerprint;
+  // An alert's summary annotation has no limit of its own; its incident's title has.
+  if (text::CharacterCount(o.title) > kMaxTitleCharacters) {
+    o.title = std::string(text::CharacterPrefix(o.title, kMaxTitleCharacters - 1)) + "\u2026";
+  }
   o.severity = first.severity;
   o.service = first.service;
   o.environment = first.environment;
@@ -366,6 +371,11 @@ grpc::Status Lifecycle::Declare(const v1::DeclareIncidentRequest& request, const
                                 std::string* incident_id) {
   FieldErrors errors;
   if (request.title().empty()) errors.Add("title", "required");
+  errors.AddIfLonger("title", request.title(), kMaxTitleCharacters);
+  errors.AddIfLonger("service", request.service(), kMaxNameCharacters);
+  errors.AddIfLonger("environment", request.environment(), kMaxNameCharacters);
+  errors.AddIfLonger("commander", request.commander(), kMaxNameCharacters);
+  errors.AddIfLonger("summary", request.summary(), kMaxNoteCharacters);
   Severity severity = Severity::kSev3;
   if (request.severity().empty()) {
     errors.Add("severity", "required (SEV1, SEV2, SEV3 or SEV4)");
@@ -400,8 +410,20 @@ grpc::Status Lifecycle::Declare(const v1::DeclareIncidentRequest& request, const
   });
 }
 
+namespace {
+
+// The note a transition may carry (the request's `message`).
+grpc::Status CheckNote(const std::string& note) {
+  FieldErrors errors;
+  errors.AddIfLonger("message", note, kMaxNoteCharacters);
+  return errors.ToStatus();
+}
+
+}  // namespace
+
 grpc::Status Lifecycle::Acknowledge(const std::string& id, const std::string& actor,
                                     const std::string& note) {
+  if (grpc::Status s = CheckNote(note); !s.ok()) return s;
   return Transition("acknowledge incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() != v1::Incident::TRIGGERED) return WrongState(i, "only a TRIGGERED incident can be acknowledged");
     AcknowledgeLocked(tx, i, actor, note);
@@ -410,6 +432,7 @@ grpc::Status Lifecycle::Acknowledge(const std::string& id, const std::string& ac
 }
 
 grpc::Status Lifecycle::Resolve(const std::string& id, const std::string& actor, const std::string& note) {
+  if (grpc::Status s = CheckNote(note); !s.ok()) return s;
   return Transition("resolve incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (!IsOpen(i)) return WrongState(i, "only a TRIGGERED or ACKNOWLEDGED incident can be resolved");
     ResolveLocked(tx, i, actor, note);
@@ -419,6 +442,7 @@ grpc::Status Lifecycle::Resolve(const std::string& id, const std::string& actor,
 
 grpc::Status Lifecycle::Escalate(const std::string& id, const std::string& actor, const std::string& note) {
   if (id.empty()) return Invalid("id: required");
+  if (grpc::Status s = CheckNote(note); !s.ok()) return s;
   v1::EscalationPolicy policy;
   v1::Incident current;
   if (grpc::Status s = PolicyOf(id, &policy, &current); !s.ok()) return s;
@@ -439,6 +463,7 @@ grpc::Status Lifecycle::PostStatusUpdate(const std::string& id, const std::strin
   FieldErrors errors;
   if (id.empty()) errors.Add("id", "required");
   if (message.empty()) errors.Add("message", "required");
+  errors.AddIfLonger("message", message, kMaxNoteCharacters);
   if (!errors.empty()) return errors.ToStatus();
   return Transition("post status update", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() == v1::Incident::CLOSED) return WrongState(i, "a CLOSED incident takes no updates");
@@ -468,6 +493,9 @@ namespace {
 void CheckAction(const v1::AddActionRequest& action, const std::string& field, FieldErrors* errors) {
   if (action.title().empty()) errors->Add(field + "title", "required");
   if (action.owner().empty()) errors->Add(field + "owner", "required");
+  errors->AddIfLonger(field + "title", action.title(), kMaxTitleCharacters);
+  errors->AddIfLonger(field + "owner", action.owner(), kMaxNameCharacters);
+  errors->AddIfLonger(field + "tracking_url", action.tracking_url(), kMaxUrlCharacters);
 }
 
 }  // namespace
@@ -494,6 +522,10 @@ grpc::Status Lifecycle::SubmitReview(const v1::SubmitReviewRequest& request, con
   FieldErrors errors;
   if (request.id().empty()) errors.Add("id", "required");
   if (request.summary().empty()) errors.Add("summary", "required");
+  errors.AddIfLonger("summary", request.summary(), kMaxNoteCharacters);
+  errors.AddIfLonger("impact", request.impact(), kMaxReviewCharacters);
+  errors.AddIfLonger("root_cause", request.root_cause(), kMaxReviewCharacters);
+  errors.AddIfLonger("timeline_notes", request.timeline_notes(), kMaxReviewCharacters);
   for (int i = 0; i < request.actions_size(); ++i) {
     CheckAction(request.actions(i), "actions[" + std::to_string(i) + "].", &errors);
   }
@@ -534,6 +566,7 @@ grpc::Status Lifecycle::AddAction(const v1::AddActionRequest& request, const std
 }
 
 grpc::Status Lifecycle::Close(const std::string& id, const std::string& actor, const std::string& note) {
+  if (grpc::Status s = CheckNote(note); !s.ok()) return s;
   return Transition("close incident", id, [&](pqxx::transaction_base& tx, v1::Incident& i) {
     if (i.state() == v1::Incident::CLOSED) return WrongState(i, "it is closed already");
     if (i.state() != v1::Incident::RESOLVED) {
@@ -565,7 +598,10 @@ grpc::Status Lifecycle::Close(const std::string& id, const std::string& actor, c
 
 grpc::Status Lifecycle::CompleteAction(const v1::CompleteActionRequest& request,
                                        const std::string& actor, v1::ActionItem* out) {
-  if (request.id().empty()) return Invalid("id: required");
+  FieldErrors errors;
+  if (request.id().empty()) errors.Add("id", "required");
+  errors.AddIfLonger("tracking_url", request.tracking_url(), kMaxUrlCharacters);
+  if (!errors.empty()) return errors.ToStatus();
   return pool_.Transact("complete action", [&](pqxx::transaction_base& tx) {
     Clock::TimePoint now = clock_.Now();
     auto lock = [&](const std::string& id) {

@@ -25,10 +25,12 @@ grpc::Status CheckId(const std::string& id) {
   return grpc::Status::OK;
 }
 
-grpc::Status CheckIdAndReason(const std::string& id, const std::string& reason, const std::string& action) {
+// `action` ("abort a release") when the reason is required, nullptr when it may be empty.
+grpc::Status CheckIdAndReason(const std::string& id, const std::string& reason, const char* action) {
   FieldErrors errors;
   errors.Add(CheckId(id));
-  if (reason.empty()) errors.Add("reason", "is required to " + action);
+  if (reason.empty() && action != nullptr) errors.Add("reason", std::string("is required to ") + action);
+  errors.AddIfLonger("reason", reason, kMaxNoteCharacters);
   return errors.ToStatus();
 }
 
@@ -156,7 +158,7 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
 
 grpc::Status Pipeline::Approve(const std::string& id, const std::string& comment, const Actor& actor,
                                v1::Release* out) {
-  if (grpc::Status s = CheckId(id); !s.ok()) return s;
+  if (grpc::Status s = CheckIdAndReason(id, comment, nullptr); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanApprove(x); !g.ok()) return g;
     const EnvironmentPolicy& policy = policies_.For(x.environment());
@@ -184,7 +186,7 @@ grpc::Status Pipeline::Approve(const std::string& id, const std::string& comment
 
 grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason, const Actor& actor,
                                v1::Release* out) {
-  if (grpc::Status s = CheckId(id); !s.ok()) return s;
+  if (grpc::Status s = CheckIdAndReason(id, reason, nullptr); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanPromote(x); !g.ok()) return g;
     if (x.state() == v1::Release::BAKING) {
@@ -342,6 +344,7 @@ grpc::Status Pipeline::Restore(const std::string& service, const std::string& en
                "commit SHA or a unique prefix of one)");
   }
   if (reason.empty()) errors.Add("reason", "is required to roll back");
+  errors.AddIfLonger("reason", reason, kMaxNoteCharacters);
   if (!errors.empty()) return errors.ToStatus();
   std::string sha = commit_sha;
   for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

@@ -23,7 +23,6 @@ grpc::Status Invalid(const std::string& message) {
 }
 
 constexpr int kMaxListedCandidates = 10;
-constexpr size_t kMaxNoteLength = 2000;
 // How long a release kept in memory may be served without a notification to say it changed:
 // the bound on staleness should the change feed's connection die unnoticed.
 constexpr std::chrono::milliseconds kHotReleaseMaxAge{1000};
@@ -323,9 +322,8 @@ grpc::Status ReleaseServiceImpl::AnnotateRelease(grpc::ServerContext* context,
   errors.Add(resolved);
   if (request->message().empty()) {
     errors.Add("message", "is required");
-  } else if (request->message().size() > kMaxNoteLength) {
-    errors.Add("message", "must be at most " + std::to_string(kMaxNoteLength) + " characters");
   }
+  errors.AddIfLonger("message", request->message(), kMaxNoteCharacters);
   if (!errors.empty()) return errors.ToStatus();
   std::string data = "{}";
   if (request->has_data()) {

@@ -31,6 +31,10 @@ bool IdPrefixBounds(std::string_view given, std::string* lowest, std::string* hi
 // commit_sha: \"xyz\" must be 7-40 hexadecimal characters".
 using rpc::FieldErrors;
 
+// How long a note people write may be, in characters (FieldErrors::AddIfLonger): a timeline
+// note, an action's reason, a window's description or override reason, a freeze note.
+inline constexpr size_t kMaxNoteCharacters = 2000;
+
 // The canonical (lower-case) value of an enum-like string field given in any case, or empty
 // when it is none of `valid`. "Command" -> "command".
 std::string CanonicalChoice(std::string_view given, const std::vector<std::string>& valid);

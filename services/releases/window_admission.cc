@@ -5,6 +5,7 @@
 #include "common/log/log.h"
 #include "services/releases/pipeline.h"
 #include "services/releases/state_machine.h"
+#include "services/releases/validation.h"
 
 namespace flightdeck::releases {
 namespace {
@@ -46,10 +47,9 @@ grpc::Status Pipeline::AdmitThroughWindows(const v1::CreateReleaseRequest& reque
                                            std::vector<NewEvent>* events) {
   if (windows_ == nullptr) return grpc::Status::OK;
   const std::string& override_reason = request.window_override_reason();
-  if (override_reason.size() > 2000) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "window_override_reason: must be at most 2000 characters");
-  }
+  FieldErrors errors;
+  errors.AddIfLonger("window_override_reason", override_reason, kMaxNoteCharacters);
+  if (!errors.empty()) return errors.ToStatus();
   WindowVerdict v;
   if (grpc::Status s = windows_->Check(request.service(), request.environment(),
                                        release->commit_sha(), &v);

@@ -183,7 +183,7 @@ grpc::Status WindowGate::Tick(const v1::TickChecklistItemRequest& request, const
   FieldErrors errors;
   errors.Add(CheckName(request.name()));
   if (request.item().empty()) errors.Add("item", "is required");
-  if (request.note().size() > 2000) errors.Add("note", "must be at most 2000 characters");
+  errors.AddIfLonger("note", request.note(), kMaxNoteCharacters);
   if (!errors.empty()) return errors.ToStatus();
   v1::Window window;
   if (grpc::Status s = store_.Get(request.name(), &window); !s.ok()) return s;

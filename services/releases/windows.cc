@@ -136,7 +136,7 @@ grpc::Status ValidateWindow(v1::Window& window) {
       }
     }
   }
-  if (window.description().size() > 2000) errors.Add("description", "must be at most 2000 characters");
+  errors.AddIfLonger("description", window.description(), kMaxNoteCharacters);
   if (!window.smoke_suite().empty()) {
     if (window.smoke_suite().size() > 128 || !IsPrintableToken(window.smoke_suite())) {
       errors.Add("smoke_suite", "must be a saved smoke suite's name (1-128 characters)");

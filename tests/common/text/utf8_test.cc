@@ -40,5 +40,17 @@ TEST(Utf8Test, ReplacesEachByteOutsideAWellFormedSequence) {
   EXPECT_TRUE(IsUtf8(ToUtf8("\xC0\xAF\xF4\x90\x80\x80\xE2\x82")));
 }
 
+TEST(Utf8Test, CountsAndCutsCharactersNotBytes) {
+  const std::string e = "\xC3\xA9";            // é, two bytes
+  const std::string rocket = "\xF0\x9F\x9A\x80";  // four bytes
+  EXPECT_EQ(CharacterCount(""), 0u);
+  EXPECT_EQ(CharacterCount("abc"), 3u);
+  EXPECT_EQ(CharacterCount("a" + e + rocket), 3u);
+  EXPECT_EQ(CharacterPrefix("a" + e + rocket, 0), "");
+  EXPECT_EQ(CharacterPrefix("a" + e + rocket, 2), "a" + e);  // never inside the rocket
+  EXPECT_EQ(CharacterPrefix("a" + e + rocket, 3), "a" + e + rocket);
+  EXPECT_EQ(CharacterPrefix("a" + e + rocket, 9), "a" + e + rocket);
+}
+
 }  // namespace
 }  // namespace flightdeck::text

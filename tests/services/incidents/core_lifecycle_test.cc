@@ -256,12 +256,62 @@ TEST_F(CoreTest, BadRequestsNameTheFieldOrTheState) {
   req.set_severity("SEV7");
   EXPECT_EQ(service_.DeclareIncident(&ctx, &req, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
+  // Lengths in characters: 1024 two-byte characters are a title, 1025 are not.
+  std::string e1024;
+  for (int i = 0; i < 1024; ++i) e1024 += "\xC3\xA9";
+  req.set_severity("SEV3");
+  req.set_title(e1024);
+  EXPECT_TRUE(service_.DeclareIncident(&ctx, &req, &out).ok());
+  req.set_title(e1024 + "x");
+  req.set_commander(std::string(256, 'c'));
+  s = service_.DeclareIncident(&ctx, &req, &out);
+  EXPECT_EQ(s.error_message(),
+            "title: must be at most 1024 characters (it has 1025); "
+            "commander: must be at most 255 characters (it has 256)");
+  req.set_commander("");
+
   EXPECT_EQ(Act(&Svc::AcknowledgeIncident, "INC-999").error_code(), grpc::StatusCode::NOT_FOUND);
   std::string id = Declare("SEV3");
   ASSERT_TRUE(Act(&Svc::ResolveIncident, id).ok());
   s = Act(&Svc::ResolveIncident, id);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(s.error_message().rfind("incident " + id + " is RESOLVED: ", 0), 0u) << s.error_message();
+}
+
+TEST_F(CoreTest, ANoteTooLongIsRefusedBeforeTheIncidentChanges) {
+  std::string id = Declare("SEV3");
+  grpc::ServerContext ctx;
+  v1::IncidentActionRequest req;
+  req.set_id(id);
+  req.set_message(std::string(2001, 'n'));
+  v1::Incident out;
+  grpc::Status s = service_.AcknowledgeIncident(&ctx, &req, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "message: must be at most 2000 characters (it has 2001)");
+  EXPECT_EQ(Get(id).state(), v1::Incident::TRIGGERED);
+  req.set_message(std::string(2000, 'n'));
+  EXPECT_TRUE(service_.AcknowledgeIncident(&ctx, &req, &out).ok());
+}
+
+TEST_F(CoreTest, AnAlertsLongSummaryIsCutToATitle) {
+  AlertForIncident a;
+  a.alert_id = "long-1";
+  a.fingerprint = "fp-long-1";
+  a.alertname = "Chatty";
+  a.summary = std::string(5000, 's');
+  a.severity = Severity::kSev3;
+  a.service = "checkout";
+  a.environment = "production";
+  a.group_key = "service=checkout,environment=production";
+  a.group_labels = {{"service", "checkout"}, {"environment", "production"}};
+  std::string id;
+  bool opened = false;
+  grpc::Status s = pool_.Transact("test alert", [&](pqxx::transaction_base& tx) {
+    return lifecycle_.AttachAlert(tx, a, "alertmanager", &id, &opened);
+  });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string title = Get(id).title();
+  EXPECT_EQ(title, std::string(1023, 's') + "\xE2\x80\xA6") << title.size();
 }
 
 TEST_F(CoreTest, AlertOpenedIncidentResolvesWhenItsLastAlertResolves) {

@@ -429,6 +429,18 @@ TEST_F(PipelineTest, IllegalActionsNameTheCurrentState) {
   EXPECT_EQ(pipeline_.Verify(v, {"ci", ""}, &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(PipelineTest, AReasonPast2000CharactersIsRefusedBeforeTheReleaseChanges) {
+  v1::Release r = Create("staging", "abcdef1");
+  v1::Release out;
+  for (auto action : {&Pipeline::Abort, &Pipeline::Promote, &Pipeline::Approve, &Pipeline::RollBack}) {
+    grpc::Status s = (pipeline_.*action)(r.id(), std::string(2001, 'r'), {"alice", ""}, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), "reason: must be at most 2000 characters (it has 2001)");
+  }
+  EXPECT_EQ(Get(r.id()).outcome_reason(), "");  // none of them acted
+  EXPECT_TRUE(pipeline_.Abort(r.id(), std::string(2000, 'r'), {"alice", ""}, &out).ok());
+}
+
 TEST_F(PipelineTest, RollbackToAPreviousGoodCommitIsItselfARelease) {
   v1::Release one = Succeed("staging", "1111111");
   v1::Release two = Succeed("staging", "2222222");
