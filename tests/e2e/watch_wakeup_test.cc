@@ -97,6 +97,21 @@ class WatchWakeUpE2eTest : public ::testing::Test {
     return tx.exec("SELECT coalesce(max(id), 0) FROM " + table)[0][0].as<long long>();
   }
 
+  // Declares an incident of `service` through the gateway and opens a viewer's WatchIncidents
+  // stream of it from its latest event on; sets `id` (empty when the declaration failed).
+  std::unique_ptr<ViewerStream<v1::IncidentEvent>> DeclareAndWatch(const std::string& service, std::string* id) {
+    HttpResponse declared = Call("POST", "/v1/incidents",
+                                 {{"title", service + " is slow"}, {"severity", "SEV3"}, {"service", service}});
+    EXPECT_EQ(declared.status, 200) << declared.body;
+    *id = json::parse(declared.body, nullptr, false).value("id", "");
+    incidents_ = v1::IncidentService::NewStub(stack_->Channel("incidents"));
+    v1::WatchIncidentsRequest request;
+    request.set_incident_id(*id);
+    request.set_after_event_id(MaxId("incidents.events"));
+    return std::make_unique<ViewerStream<v1::IncidentEvent>>(
+        [&](auto* context) { return incidents_->WatchIncidents(context, request); });
+  }
+
   // Writes kRounds events with `write` (which answers the new event's id), each once the stream
   // delivered the previous one, and checks that each arrived within kWakeUpBound.
   template <typename Event>
@@ -122,6 +137,7 @@ class WatchWakeUpE2eTest : public ::testing::Test {
   static Stack* stack_;
   static bool ready_;
   std::unique_ptr<pqxx::connection> db_;
+  std::unique_ptr<v1::IncidentService::Stub> incidents_;  // DeclareAndWatch's streams' stub
 };
 
 std::string* WatchWakeUpE2eTest::dir_ = nullptr;
@@ -177,35 +193,21 @@ TEST_F(WatchWakeUpE2eTest, WatchHealthWakesOnTheHealthTrigger) {
 }
 
 TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheIncidentsTrigger) {
-  HttpResponse declared = Call("POST", "/v1/incidents",
-                               {{"title", "search is slow"}, {"severity", "SEV3"}, {"service", "search"}});
-  ASSERT_EQ(declared.status, 200) << declared.body;
-  const std::string id = json::parse(declared.body).value("id", "");
-  auto stub = v1::IncidentService::NewStub(stack_->Channel("incidents"));
-  v1::WatchIncidentsRequest request;
-  request.set_incident_id(id);
-  request.set_after_event_id(MaxId("incidents.events"));
-  ViewerStream<v1::IncidentEvent> stream(
-      [&](auto* context) { return stub->WatchIncidents(context, request); });
-  ExpectPromptWakeUps(stream, [&] {
+  std::string id;
+  auto stream = DeclareAndWatch("search", &id);
+  ASSERT_FALSE(id.empty());
+  ExpectPromptWakeUps(*stream, [&] {
     return Insert("INSERT INTO incidents.events (incident_id, at, actor, kind, message) "
                   "VALUES ($1, now(), 'test', 'STATUS_UPDATE', 'written by another replica') RETURNING id", id);
   }, "WatchIncidents");
 }
 
 TEST_F(WatchWakeUpE2eTest, WatchIncidentsWakesOnTheServicesOwnAnnouncedWrites) {
-  HttpResponse declared = Call("POST", "/v1/incidents",
-                               {{"title", "cart is slow"}, {"severity", "SEV3"}, {"service", "cart"}});
-  ASSERT_EQ(declared.status, 200) << declared.body;
-  const std::string id = json::parse(declared.body).value("id", "");
-  auto stub = v1::IncidentService::NewStub(stack_->Channel("incidents"));
-  v1::WatchIncidentsRequest request;
-  request.set_incident_id(id);
-  request.set_after_event_id(MaxId("incidents.events"));
-  ViewerStream<v1::IncidentEvent> stream(
-      [&](auto* context) { return stub->WatchIncidents(context, request); });
+  std::string id;
+  auto stream = DeclareAndWatch("cart", &id);
+  ASSERT_FALSE(id.empty());
   int round = 0;
-  ExpectPromptWakeUps(stream, [&] {
+  ExpectPromptWakeUps(*stream, [&] {
     HttpResponse posted = Call("POST", "/v1/incidents/" + id + "/updates",
                                {{"message", "still looking, round " + std::to_string(++round)}});
     EXPECT_EQ(posted.status, 200) << posted.body;
