@@ -133,11 +133,20 @@ bool ReadTimestamp(const json& v, Message* out) {
   return true;
 }
 
-bool IsWrapper(const std::string& name) {
-  return name == "google.protobuf.StringValue" || name == "google.protobuf.BoolValue" ||
-         name == "google.protobuf.Int32Value" || name == "google.protobuf.Int64Value" ||
-         name == "google.protobuf.UInt32Value" || name == "google.protobuf.UInt64Value" ||
-         name == "google.protobuf.DoubleValue";
+// The wrappers read here; FloatValue and BytesValue are protobuf's.
+bool IsWrapper(Descriptor::WellKnownType type) {
+  switch (type) {
+    case Descriptor::WELLKNOWNTYPE_STRINGVALUE:
+    case Descriptor::WELLKNOWNTYPE_BOOLVALUE:
+    case Descriptor::WELLKNOWNTYPE_INT32VALUE:
+    case Descriptor::WELLKNOWNTYPE_INT64VALUE:
+    case Descriptor::WELLKNOWNTYPE_UINT32VALUE:
+    case Descriptor::WELLKNOWNTYPE_UINT64VALUE:
+    case Descriptor::WELLKNOWNTYPE_DOUBLEVALUE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool ReadObject(const json& object, bool ignore_unknown, Message* out);
@@ -194,11 +203,14 @@ bool ReadValue(const json& v, const FieldDescriptor* f, bool ignore_unknown, Mes
       return true;
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
-      const std::string& type = f->message_type()->full_name();
-      const bool well_known = type.rfind("google.protobuf.", 0) == 0;
-      const bool duration = type == "google.protobuf.Duration";
-      const bool timestamp = type == "google.protobuf.Timestamp";
-      if (well_known && !IsWrapper(type) && !duration && !timestamp) return false;
+      // Every google.protobuf message this reads has a well-known type; the others are
+      // protobuf's (Empty has none, and is refused by its name).
+      const Descriptor* type = f->message_type();
+      const Descriptor::WellKnownType kind = type->well_known_type();
+      const bool well_known = kind != Descriptor::WELLKNOWNTYPE_UNSPECIFIED || type->file()->package() == "google.protobuf";
+      const bool duration = kind == Descriptor::WELLKNOWNTYPE_DURATION;
+      const bool timestamp = kind == Descriptor::WELLKNOWNTYPE_TIMESTAMP;
+      if (well_known && !IsWrapper(kind) && !duration && !timestamp) return false;
       Message* sub = add ? r->AddMessage(m, f) : r->MutableMessage(m, f);
       if (duration) return ReadDuration(v, sub);
       if (timestamp) return ReadTimestamp(v, sub);
@@ -244,7 +256,7 @@ bool ReadObject(const json& object, bool ignore_unknown, Message* out) {
     }
     const json& v = it.value();
     if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
-        f->message_type()->full_name() == "google.protobuf.Value") {
+        f->message_type()->well_known_type() == Descriptor::WELLKNOWNTYPE_VALUE) {
       return false;  // null means a null value there, not an absent field
     }
     if (v.is_null()) continue;  // an absent field, as protobuf reads it
@@ -271,7 +283,11 @@ bool ReadObject(const json& object, bool ignore_unknown, Message* out) {
 }  // namespace
 
 const FieldDescriptor* FieldNamed(const Descriptor* type, const std::string& key) {
-  if (const FieldDescriptor* f = type->FindFieldByName(key)) return f;
+  // A scan: messages have few fields, and the pool's look-up by name hashes the key and its
+  // parent each time (a few percent of the gateway's CPU per alert batch).
+  for (int i = 0; i < type->field_count(); ++i) {
+    if (type->field(i)->name() == key) return type->field(i);
+  }
   for (int i = 0; i < type->field_count(); ++i) {
     if (type->field(i)->json_name() == key) return type->field(i);
   }

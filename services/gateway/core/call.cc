@@ -386,7 +386,9 @@ void Call::Authorized() {
   if (!request_.invalid.ok()) {
     return Complete(request_.invalid, nullptr);  // writes are audited, refused or not
   }
-  request_bytes_ = SerializeDeterministic(*request_.message);
+  // Deterministic (every map's entries sorted) only where the bytes are hashed.
+  const bool hashed = IsWrite() && !request_.idempotency_key.empty();
+  request_bytes_ = hashed ? SerializeDeterministic(*request_.message) : request_.message->SerializeAsString();
   if (std::string field = FieldWithNul(request_.message->GetDescriptor(), request_bytes_); !field.empty()) {
     return Complete(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  field + ": contains a NUL character (\\u0000), which cannot be stored"),

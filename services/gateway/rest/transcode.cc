@@ -59,10 +59,29 @@ bool IsProtobufDuration(const std::string& text) {
   return i + 1 == text.size() && text[i] == 's';
 }
 
-bool IsFreeForm(const google::protobuf::Descriptor* type) {
-  const std::string& name = type->full_name();
-  return name == "google.protobuf.Struct" || name == "google.protobuf.Value" ||
-         name == "google.protobuf.ListValue" || name == "google.protobuf.Any";
+using google::protobuf::Descriptor;
+
+bool IsFreeForm(const Descriptor* type) {
+  switch (type->well_known_type()) {
+    case Descriptor::WELLKNOWNTYPE_STRUCT:
+    case Descriptor::WELLKNOWNTYPE_VALUE:
+    case Descriptor::WELLKNOWNTYPE_LISTVALUE:
+    case Descriptor::WELLKNOWNTYPE_ANY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Whether a value of `field` may be rewritten or refused here: an enum name, a duration, or a
+// message that may hold one (or an unknown field). Strings, numbers, booleans, timestamps and
+// wrappers are protobuf's to check, so no path is built for them: an alert batch has thousands
+// of label values.
+bool MayNormalize(const FieldDescriptor* field) {
+  if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) return true;
+  if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return false;
+  const Descriptor::WellKnownType kind = field->message_type()->well_known_type();
+  return kind == Descriptor::WELLKNOWNTYPE_UNSPECIFIED || kind == Descriptor::WELLKNOWNTYPE_DURATION;
 }
 
 void NormalizeValue(nlohmann::json& value, const FieldDescriptor* field, const std::string& path,
@@ -81,12 +100,13 @@ void NormalizeMessage(nlohmann::json& object, const google::protobuf::Descriptor
       if (!ignore_unknown) errors->push_back(prefix + it.key() + ": unknown field");
       continue;
     }
+    const FieldDescriptor* map_value = field->is_map() ? field->message_type()->map_value() : nullptr;
+    if (!MayNormalize(map_value != nullptr ? map_value : field)) continue;
     const std::string field_path = prefix + field->name();
     nlohmann::json& value = it.value();
     if (value.is_null()) continue;
-    if (field->is_map()) {
+    if (map_value != nullptr) {
       if (!value.is_object()) continue;  // protobuf reports it
-      const FieldDescriptor* map_value = field->message_type()->map_value();
       for (auto m = value.begin(); m != value.end(); ++m) {
         NormalizeValue(m.value(), map_value, field_path + "[\"" + m.key() + "\"]", ignore_unknown, errors);
       }
@@ -116,7 +136,7 @@ void NormalizeValue(nlohmann::json& value, const FieldDescriptor* field, const s
   }
   if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return;
   const google::protobuf::Descriptor* type = field->message_type();
-  if (type->full_name() == "google.protobuf.Duration") {
+  if (type->well_known_type() == Descriptor::WELLKNOWNTYPE_DURATION) {
     if (!value.is_string()) return;
     std::string text = value.get<std::string>();
     if (IsProtobufDuration(text)) return;
