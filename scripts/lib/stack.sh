@@ -196,18 +196,21 @@ fd_show_log_tail() {
   fi
 }
 
-# How the process fd_start_proc started for NAME ended ("exit status 2", "killed by SIGSEGV"),
-# for a caller in the shell that started it.
+# Sets FD_ENDING to how the process fd_start_proc started for NAME ended ("exit status 2",
+# "killed by SIGSEGV"). Call it in the shell that started the process, never in $(...): a
+# subshell cannot wait for its parent's child, and one that has not been reaped yet (a zombie)
+# would read as "exit status -1".
 fd_proc_ending() {
   local pid status=0
-  pid=$(<"$FD_RUN_DIR/$1.pid") || { echo "no pid file"; return; }
+  FD_ENDING="no pid file"
+  pid=$(<"$FD_RUN_DIR/$1.pid") || return 0
   wait "$pid" 2>/dev/null || status=$?
   if ((status == 127)); then
-    echo "exit status 127, or not started by this shell"
+    FD_ENDING="exit status 127, or not started by this shell"
   elif ((status > 128)); then
-    echo "killed by SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))"
+    FD_ENDING="killed by SIG$(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))"
   else
-    echo "exit status $status"
+    FD_ENDING="exit status $status"
   fi
 }
 
