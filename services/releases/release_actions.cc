@@ -25,11 +25,19 @@ grpc::Status CheckId(const std::string& id) {
   return grpc::Status::OK;
 }
 
-// `action` ("abort a release") when the reason is required, nullptr when it may be empty.
-grpc::Status CheckIdAndReason(const std::string& id, const std::string& reason, const char* action) {
+grpc::Status CheckIdAndOptionalReason(const std::string& id, const std::string& reason) {
   FieldErrors errors;
   errors.Add(CheckId(id));
-  if (reason.empty() && action != nullptr) errors.Add("reason", std::string("is required to ") + action);
+  errors.AddIfLonger("reason", reason, kMaxNoteCharacters);
+  return errors.ToStatus();
+}
+
+// `action` completes "reason: is required to ...", e.g. "abort a release".
+grpc::Status CheckIdAndRequiredReason(const std::string& id, const std::string& reason,
+                                      const std::string& action) {
+  FieldErrors errors;
+  errors.Add(CheckId(id));
+  if (reason.empty()) errors.Add("reason", "is required to " + action);
   errors.AddIfLonger("reason", reason, kMaxNoteCharacters);
   return errors.ToStatus();
 }
@@ -158,7 +166,7 @@ grpc::Status Pipeline::Create(v1::CreateReleaseRequest request, const Actor& act
 
 grpc::Status Pipeline::Approve(const std::string& id, const std::string& comment, const Actor& actor,
                                v1::Release* out) {
-  if (grpc::Status s = CheckIdAndReason(id, comment, nullptr); !s.ok()) return s;
+  if (grpc::Status s = CheckIdAndOptionalReason(id, comment); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanApprove(x); !g.ok()) return g;
     const EnvironmentPolicy& policy = policies_.For(x.environment());
@@ -186,7 +194,7 @@ grpc::Status Pipeline::Approve(const std::string& id, const std::string& comment
 
 grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason, const Actor& actor,
                                v1::Release* out) {
-  if (grpc::Status s = CheckIdAndReason(id, reason, nullptr); !s.ok()) return s;
+  if (grpc::Status s = CheckIdAndOptionalReason(id, reason); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanPromote(x); !g.ok()) return g;
     if (x.state() == v1::Release::BAKING) {
@@ -218,7 +226,7 @@ grpc::Status Pipeline::Promote(const std::string& id, const std::string& reason,
 
 grpc::Status Pipeline::Abort(const std::string& id, const std::string& reason, const Actor& actor,
                              v1::Release* out) {
-  if (grpc::Status s = CheckIdAndReason(id, reason, "abort a release"); !s.ok()) return s;
+  if (grpc::Status s = CheckIdAndRequiredReason(id, reason, "abort a release"); !s.ok()) return s;
   grpc::Status s = store_.Update(id, -1, clock_.Now(), actor.trace_id, [&](v1::Release& x, Changes& c) {
     if (grpc::Status g = CheckCanAbort(x); !g.ok()) return g;
     const State from = x.state();
@@ -243,7 +251,7 @@ grpc::Status Pipeline::Abort(const std::string& id, const std::string& reason, c
 
 grpc::Status Pipeline::RollBack(const std::string& id, const std::string& reason, const Actor& actor,
                                 v1::Release* out) {
-  if (grpc::Status s = CheckIdAndReason(id, reason, "roll back a release"); !s.ok()) return s;
+  if (grpc::Status s = CheckIdAndRequiredReason(id, reason, "roll back a release"); !s.ok()) return s;
   v1::Release r;
   if (grpc::Status s = store_.Get(id, &r); !s.ok()) return s;
   if (grpc::Status s = CheckCanRollBack(r); !s.ok()) return s;
