@@ -24,8 +24,10 @@ const std::string& IncidentColumns() {
       Us("i.resolved_at") + ", " + Us("i.closed_at") + ", " + Us("i.ack_deadline") +
       ", i.ack_breached, " + Us("i.next_update_due") + ", " + Us("i.review_due") +
       ", i.deploy_correlated, "
-      "(SELECT count(*) FROM incidents.alerts a WHERE a.incident_id = i.id), "
-      "(SELECT count(*) FROM incidents.alerts a WHERE a.incident_id = i.id AND a.state = 'firing'), "
+      // Kept by triggers as alerts change (migrations/incidents/0012_alert_counts.sql): a sum
+      // of a few rows, not a count of the incident's alerts.
+      "(SELECT coalesce(sum(c.alerts), 0)::bigint FROM incidents.alert_counts c WHERE c.incident_id = i.id), "
+      "(SELECT coalesce(sum(c.firing), 0)::bigint FROM incidents.alert_counts c WHERE c.incident_id = i.id), "
       "EXISTS (SELECT 1 FROM incidents.reviews r WHERE r.incident_id = i.id)";
   return columns;
 }
@@ -239,9 +241,14 @@ grpc::Status IncidentStore::Get(const std::string& typed_id, v1::Incident* out) 
     if (grpc::Status found = LoadIncidentByTypedId(tx, typed_id, "id", now, out); !found.ok()) return found;
     id = out->id();
     // The newest page of events, answered oldest first; one more tells whether there are more.
+    // The page's ids come from events_incident alone (an index-only scan), then its rows: asked
+    // for whole rows, the planner walked the primary key from the newest event and filtered by
+    // incident, reading every later event of every incident (0.18 s for an alert storm's
+    // incident under 300,000 newer events). The events page below does the same.
     pqxx::result events = Sql(tx, "incidents_timeline",
-                              "SELECT * FROM (SELECT " + EventColumns() + " FROM incidents.events "
-                              "WHERE incident_id = $1 ORDER BY id DESC LIMIT $2) AS newest ORDER BY id",
+                              "SELECT " + EventColumns() + " FROM incidents.events WHERE id = ANY (ARRAY("
+                              "SELECT id FROM incidents.events WHERE incident_id = $1 ORDER BY id DESC "
+                              "LIMIT $2)) ORDER BY id",
                               id, kDetailPage + 1);
     const bool more_events = static_cast<int>(events.size()) > kDetailPage;
     for (int i = more_events ? 1 : 0; i < static_cast<int>(events.size()); ++i) {
@@ -341,8 +348,9 @@ grpc::Status IncidentStore::ListEvents(const v1::ListIncidentEventsRequest& requ
     if (grpc::Status s = LoadIncidentByTypedId(tx, request.id(), "id", now, &incident); !s.ok()) return s;
     out->Clear();
     pqxx::result rows = Sql(tx, "incidents_events_page",
-                            "SELECT " + EventColumns() + " FROM incidents.events WHERE incident_id = $1 "
-                            "AND id > $2 ORDER BY id LIMIT $3",
+                            "SELECT " + EventColumns() + " FROM incidents.events WHERE id = ANY (ARRAY("
+                            "SELECT id FROM incidents.events WHERE incident_id = $1 AND id > $2 "
+                            "ORDER BY id LIMIT $3)) ORDER BY id",
                             incident.id(), after, limit + 1);
     for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) EventFromRow(rows[i], out->add_events());
     if (static_cast<int>(rows.size()) > limit) {

@@ -425,6 +425,12 @@ Intake::Intake(db::Pool& pool, ConfigStore& config, Lifecycle& lifecycle, const 
                     " FROM incidents.alerts WHERE ($1 = '' OR incident_id = $1) AND ($2 = '' OR state = $2)"
                     " AND ($3 = '' OR fingerprint = $3) AND ($4::bigint IS NULL OR id < $4)"
                     " ORDER BY id DESC LIMIT $5");
+  // An incident's newest alerts: ids from alerts_by_incident alone, then their rows (see the
+  // timeline in incident_store.cc; the filters above make a generic plan that walks every alert).
+  pool_.Prepare("incidents_alerts_of_incident",
+                std::string("SELECT ") + kAlertColumns +
+                    " FROM incidents.alerts WHERE id = ANY (ARRAY(SELECT id FROM incidents.alerts WHERE incident_id = $1"
+                    " AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3)) ORDER BY id DESC");
 }
 
 grpc::Status Intake::Ingest(const std::vector<AlertInput>& alerts, const std::string& actor,
@@ -608,8 +614,14 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
   grpc::Status refused;  // what the caller typed, not the database, is wrong
   grpc::Status s = pool_.Transact("list alerts", [&](pqxx::transaction_base& tx) {
     out->Clear();
-    pqxx::result r = db::Exec(tx, "incidents_alert_list", request.incident_id(), state, request.fingerprint(),
-                              before, limit + 1);
+    // An incident's alerts, unfiltered (GET /v1/incidents/{id}/alerts), by its own statement.
+    auto list = [&](const std::string& incident_id) {
+      if (!incident_id.empty() && state.empty() && request.fingerprint().empty()) {
+        return db::Exec(tx, "incidents_alerts_of_incident", incident_id, before, limit + 1);
+      }
+      return db::Exec(tx, "incidents_alert_list", incident_id, state, request.fingerprint(), before, limit + 1);
+    };
+    pqxx::result r = list(request.incident_id());
     // The incident filter may be a number or prefix (ids.h): looked up only when the id as
     // given found nothing, so a full id costs no extra query when it has alerts.
     if (r.empty() && !request.incident_id().empty()) {
@@ -617,7 +629,7 @@ grpc::Status Intake::ListAlerts(const v1::ListAlertsRequest& request, v1::ListAl
       refused = ResolveIncidentId(tx, request.incident_id(), "incident_id", &id);
       if (!refused.ok()) return grpc::Status::OK;
       if (id != request.incident_id()) {
-        r = db::Exec(tx, "incidents_alert_list", id, state, request.fingerprint(), before, limit + 1);
+        r = list(id);
       }
     }
     for (int i = 0; i < static_cast<int>(r.size()) && i < limit; ++i) AlertFromRow(r[i], out->add_alerts());
@@ -633,8 +645,7 @@ grpc::Status Intake::AlertsOfIncident(const std::string& incident_id, int limit,
   if (incident_id.empty()) return grpc::Status::OK;
   return pool_.Transact("alerts of incident", [&](pqxx::transaction_base& tx) {
     out->clear();
-    pqxx::result r = db::Exec(tx, "incidents_alert_list", incident_id, std::string(), std::string(),
-                              std::optional<long long>(), limit);
+    pqxx::result r = db::Exec(tx, "incidents_alerts_of_incident", incident_id, std::optional<long long>(), limit);
     for (const pqxx::row& row : r) AlertFromRow(row, &out->emplace_back());
     return grpc::Status::OK;
   });

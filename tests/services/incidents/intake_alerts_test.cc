@@ -17,6 +17,7 @@
 #include "services/incidents/config_store.h"
 #include "services/incidents/deadlines.h"
 #include "services/incidents/fingerprint.h"
+#include "services/incidents/incident_store.h"
 #include "services/incidents/intake.h"
 #include "services/incidents/intake_parse.h"
 #include "services/incidents/lifecycle.h"
@@ -679,6 +680,85 @@ TEST_F(IntakeTest, ConcurrentBatchesOfOneGroupAttachEveryAlertAndRaiseTheSeverit
             static_cast<int>(Severity::kSev2));
   EXPECT_EQ(w.exec_params("SELECT count(*) FROM incidents.alerts WHERE incident_id = $1", incident)[0][0].as<int>(),
             1 + kSenders * kPerBatch);
+}
+
+// An incident's alert counts are kept by triggers as its alerts change (0012_alert_counts.sql):
+// new occurrences from concurrent sessions, resolves, re-triggers, silenced alerts, an incident
+// that resolves and the next one, and a deletion by hand.
+TEST_F(IntakeTest, AnIncidentsAlertCountsFollowEveryChangeOfItsAlerts) {
+  ASSERT_TRUE(migrated_);
+  auto search = [](const std::string& instance) {
+    return Labels{{"alertname", "HighLoad"}, {"service", "search"}, {"environment", "production"},
+                  {"instance", instance}};
+  };
+  // (alert_count, firing_alert_count) as the incident is read, and as counted from its alerts.
+  auto counts = [&](const std::string& id) {
+    pqxx::connection c(db_.url());
+    pqxx::work w(c);
+    v1::Incident incident;
+    EXPECT_TRUE(LoadIncident(w, id, clock_.Now(), &incident)) << id;
+    pqxx::row counted = w.exec_params1(
+        "SELECT count(*), count(*) FILTER (WHERE state = 'firing') FROM incidents.alerts WHERE incident_id = $1", id);
+    return std::make_pair(std::make_pair(incident.alert_count(), incident.firing_alert_count()),
+                          std::make_pair(counted[0].as<int>(), counted[1].as<int>()));
+  };
+  v1::IngestResponse opened = Ingest({Firing(search("first"))});
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  const std::string incident = opened.incident_ids(0);
+
+  constexpr int kSenders = 4;
+  constexpr int kBatches = 5;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<AlertInput> batch;
+        for (int i = 0; i < 10; ++i) batch.push_back(Firing(search(std::to_string(t) + "-" + std::to_string(i))));
+        // From the second batch on, each sender resolves one of its alerts and re-triggers another.
+        if (b > 0) batch.push_back(Resolved(search(std::to_string(t) + "-" + std::to_string(b))));
+        if (b > 1) batch.push_back(Firing(search(std::to_string(t) + "-" + std::to_string(b - 1))));
+        v1::IngestResponse out;
+        if (!intake_.Ingest(batch, "alertmanager", &out).ok()) failures++;
+      }
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  auto [read, counted] = counts(incident);
+  EXPECT_EQ(read, counted);
+  // Each sender's ten, and a new occurrence of each alert it resolved but the last.
+  EXPECT_EQ(counted.first, 1 + kSenders * (10 + kBatches - 2));
+  EXPECT_EQ(counted.second, 1 + kSenders * (10 - 1));
+
+  // A silenced alert is stored in no incident; resolving the rest leaves nothing firing.
+  v1::Silence silence;
+  v1::Matcher* m = silence.add_matchers();
+  m->set_name("instance");
+  m->set_value("silenced");
+  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
+  v1::Silence created;
+  ASSERT_TRUE(config_.CreateSilence(silence, "test", &created).ok());
+  std::vector<AlertInput> resolve_all{Firing(search("silenced")), Resolved(search("first"))};
+  for (int t = 0; t < kSenders; ++t) {
+    for (int i = 0; i < 10; ++i) resolve_all.push_back(Resolved(search(std::to_string(t) + "-" + std::to_string(i))));
+  }
+  Ingest(resolve_all);
+  std::tie(read, counted) = counts(incident);
+  EXPECT_EQ(read, counted);
+  EXPECT_EQ(counted.second, 0);
+
+  // The incident resolved with its last alert: a new alert of the group opens the next one.
+  v1::IngestResponse next = Ingest({Firing(search("later"))});
+  ASSERT_EQ(next.incident_ids_size(), 1);
+  ASSERT_NE(next.incident_ids(0), incident);
+  EXPECT_EQ(counts(next.incident_ids(0)).first, std::make_pair(1, 1));
+  EXPECT_EQ(counts(incident).first, read);
+
+  pqxx::connection c(db_.url());
+  pqxx::work w(c);
+  w.exec_params("DELETE FROM incidents.incidents WHERE id = $1", incident);
+  EXPECT_EQ(w.exec_params1("SELECT count(*) FROM incidents.alert_counts WHERE incident_id = $1", incident)[0].as<int>(), 0);
 }
 
 // A batch that only fires inserts each new alert of a group with an open incident straight into
