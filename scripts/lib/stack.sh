@@ -196,14 +196,28 @@ fd_show_log_tail() {
   fi
 }
 
+# True while the process fd_start_proc started for NAME runs. For the shell that started it:
+# its child's pid is not handed to another process before the shell reaps it, so being alive is
+# enough. fd_proc_pid also reads the command line, which is empty for a moment while a process
+# execs: a live child once read as gone there, and scripts/up then waited for it to end.
+fd_child_alive() {
+  local pid
+  pid=$(<"$FD_RUN_DIR/$1.pid") || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && fd_pid_alive "$pid"
+}
+
 # Sets FD_ENDING to how the process fd_start_proc started for NAME ended ("exit status 2",
-# "killed by SIGSEGV"). Call it in the shell that started the process, never in $(...): a
-# subshell cannot wait for its parent's child, and one that has not been reaped yet (a zombie)
-# would read as "exit status -1".
+# "killed by SIGSEGV"), or "still running" (it never waits for a live one). Call it in the
+# shell that started the process, never in $(...): a subshell cannot wait for its parent's
+# child, and one that has not been reaped yet (a zombie) would read as "exit status -1".
 fd_proc_ending() {
   local pid status=0
   FD_ENDING="no pid file"
   pid=$(<"$FD_RUN_DIR/$1.pid") || return 0
+  if [[ $pid =~ ^[0-9]+$ ]] && fd_pid_alive "$pid"; then
+    FD_ENDING="still running"
+    return 0
+  fi
   wait "$pid" 2>/dev/null || status=$?
   if ((status == 127)); then
     FD_ENDING="exit status 127, or not started by this shell"
