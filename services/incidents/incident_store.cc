@@ -24,10 +24,10 @@ const std::string& IncidentColumns() {
       Us("i.resolved_at") + ", " + Us("i.closed_at") + ", " + Us("i.ack_deadline") +
       ", i.ack_breached, " + Us("i.next_update_due") + ", " + Us("i.review_due") +
       ", i.deploy_correlated, "
-      // Kept by triggers as alerts change (migrations/incidents/0012_alert_counts.sql): a sum
-      // of a few rows, not a count of the incident's alerts.
-      "(SELECT coalesce(sum(c.alerts), 0)::bigint FROM incidents.alert_counts c WHERE c.incident_id = i.id), "
-      "(SELECT coalesce(sum(c.firing), 0)::bigint FROM incidents.alert_counts c WHERE c.incident_id = i.id), "
+      // Kept by triggers as alerts change (migrations/incidents/0012_incident_counts.sql): a
+      // sum of a few rows, not a count of the incident's alerts.
+      "(SELECT coalesce(sum(c.alerts), 0)::bigint FROM incidents.incident_counts c WHERE c.incident_id = i.id), "
+      "(SELECT coalesce(sum(c.firing), 0)::bigint FROM incidents.incident_counts c WHERE c.incident_id = i.id), "
       "EXISTS (SELECT 1 FROM incidents.reviews r WHERE r.incident_id = i.id)";
   return columns;
 }
@@ -257,7 +257,8 @@ grpc::Status IncidentStore::Get(const std::string& typed_id, v1::Incident* out) 
     out->set_timeline_truncated(more_events);
     out->set_timeline_count(
         more_events ? Sql(tx, "incidents_timeline_count",
-                          "SELECT count(*) FROM incidents.events WHERE incident_id = $1", id)[0][0].as<int>()
+                          "SELECT coalesce(sum(events), 0)::bigint FROM incidents.incident_counts "
+                          "WHERE incident_id = $1", id)[0][0].as<int>()
                     : static_cast<int>(events.size()));
     for (const pqxx::row& row : Sql(tx, "incidents_updates",
                                     "SELECT id, " + Us("at") + ", author, message FROM "

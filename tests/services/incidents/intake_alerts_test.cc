@@ -682,7 +682,7 @@ TEST_F(IntakeTest, ConcurrentBatchesOfOneGroupAttachEveryAlertAndRaiseTheSeverit
             1 + kSenders * kPerBatch);
 }
 
-// An incident's alert counts are kept by triggers as its alerts change (0012_alert_counts.sql):
+// An incident's alert counts are kept by triggers as its alerts change (0012_incident_counts.sql):
 // new occurrences from concurrent sessions, resolves, re-triggers, silenced alerts, an incident
 // that resolves and the next one, and a deletion by hand.
 TEST_F(IntakeTest, AnIncidentsAlertCountsFollowEveryChangeOfItsAlerts) {
@@ -758,7 +758,7 @@ TEST_F(IntakeTest, AnIncidentsAlertCountsFollowEveryChangeOfItsAlerts) {
   pqxx::connection c(db_.url());
   pqxx::work w(c);
   w.exec_params("DELETE FROM incidents.incidents WHERE id = $1", incident);
-  EXPECT_EQ(w.exec_params1("SELECT count(*) FROM incidents.alert_counts WHERE incident_id = $1", incident)[0].as<int>(), 0);
+  EXPECT_EQ(w.exec_params1("SELECT count(*) FROM incidents.incident_counts WHERE incident_id = $1", incident)[0].as<int>(), 0);
 }
 
 // A batch that only fires inserts each new alert of a group with an open incident straight into
