@@ -116,6 +116,19 @@ class IntakeTest : public ::testing::Test {
     return !r.empty() && r[0][0].as<bool>();
   }
 
+  // A silence of the alerts whose label `name` is `value`, for the next hour; its id.
+  std::string Silence(const std::string& name, const std::string& value) {
+    v1::Silence silence;
+    v1::Matcher* m = silence.add_matchers();
+    m->set_name(name);
+    m->set_value(value);
+    SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
+    v1::Silence created;
+    grpc::Status s = config_.CreateSilence(silence, "alice", &created);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return created.id();
+  }
+
   // Timeline events of the incident, counted by kind.
   std::map<std::string, int> EventCounts(const std::string& incident_id) {
     pqxx::connection c(db_.url());
@@ -310,25 +323,20 @@ TEST_F(IntakeTest, AResolveForAnUnknownAlertIsRecordedNotAnError) {
 
 TEST_F(IntakeTest, SilencedAlertIsStoredAndMarkedButOpensNoIncident) {
   ASSERT_TRUE(migrated_);
-  v1::Silence silence;
-  v1::Matcher* m = silence.add_matchers();
-  m->set_name("service");
-  m->set_value("checkout");
-  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
-  v1::Silence created;
-  ASSERT_TRUE(config_.CreateSilence(silence, "alice", &created).ok());
+  const std::string silence = Silence("service", "checkout");
+  ASSERT_FALSE(silence.empty());
 
   Ingest({Firing(kCheckoutLatency), Firing({{"alertname", "HighErrorRate"}, {"service", "search"}})});
   v1::Alert silenced = Latest(kCheckoutLatency);
   EXPECT_TRUE(silenced.silenced());
-  EXPECT_EQ(silenced.silenced_by(), created.id());
+  EXPECT_EQ(silenced.silenced_by(), silence);
   EXPECT_TRUE(silenced.incident_id().empty());
   ASSERT_EQ(Incidents().size(), 1u) << "only the unsilenced alert opens an incident";
   EXPECT_EQ(std::get<2>(Incidents()[0]), "service=search,environment=");
 
   // Once the silence is expired, the next delivery groups the alert.
   v1::Silence expired;
-  ASSERT_TRUE(config_.ExpireSilence(created.id(), &expired).ok());
+  ASSERT_TRUE(config_.ExpireSilence(silence, &expired).ok());
   clock_.Advance(1s);
   Ingest({Firing(kCheckoutLatency)});
   EXPECT_FALSE(Latest(kCheckoutLatency).silenced());
@@ -574,13 +582,8 @@ TEST_F(IntakeTest, ABatchMixingNewRepeatedResolvedAndSilencedAlertsStoresEachOcc
   const std::string billing = Latest(resolved).incident_id();
   ASSERT_FALSE(search.empty());
   ASSERT_FALSE(billing.empty());
-  v1::Silence silence;
-  v1::Matcher* m = silence.add_matchers();
-  m->set_name("service");
-  m->set_value("muted");
-  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
-  v1::Silence created;
-  ASSERT_TRUE(config_.CreateSilence(silence, "alice", &created).ok());
+  const std::string silence = Silence("service", "muted");
+  ASSERT_FALSE(silence.empty());
 
   clock_.Advance(1min);
   const Labels fresh = alert("New", "search");
@@ -613,7 +616,7 @@ TEST_F(IntakeTest, ABatchMixingNewRepeatedResolvedAndSilencedAlertsStoresEachOcc
       {"New", "firing", 1, "", search},
       {"Repeated", "firing", 2, "", search},
       {"Resolved", "resolved", 2, "", billing},
-      {"Silenced", "firing", 1, created.id(), ""},
+      {"Silenced", "firing", 1, silence, ""},
       {"Unknown", "resolved", 1, "", ""},
   };
   EXPECT_EQ(rows, expected);
@@ -732,13 +735,8 @@ TEST_F(IntakeTest, AnIncidentsAlertCountsFollowEveryChangeOfItsAlerts) {
   EXPECT_EQ(counted.second, 1 + kSenders * (10 - 1));
 
   // A silenced alert is stored in no incident; resolving the rest leaves nothing firing.
-  v1::Silence silence;
-  v1::Matcher* m = silence.add_matchers();
-  m->set_name("instance");
-  m->set_value("silenced");
-  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
-  v1::Silence created;
-  ASSERT_TRUE(config_.CreateSilence(silence, "test", &created).ok());
+  const std::string silence = Silence("instance", "silenced");
+  ASSERT_FALSE(silence.empty());
   std::vector<AlertInput> resolve_all{Firing(search("silenced")), Resolved(search("first"))};
   for (int t = 0; t < kSenders; ++t) {
     for (int i = 0; i < 10; ++i) resolve_all.push_back(Resolved(search(std::to_string(t) + "-" + std::to_string(i))));
@@ -771,13 +769,8 @@ TEST_F(IntakeTest, NewAlertsOfAnOpenIncidentAreStoredInItUnlessHeldBackOrRaising
   v1::IngestResponse opened = Ingest({Firing(checkout("DiskFull", "warning"))});
   ASSERT_EQ(opened.incident_ids_size(), 1);
   const std::string incident = opened.incident_ids(0);
-  v1::Silence silence;
-  v1::Matcher* m = silence.add_matchers();
-  m->set_name("alertname");
-  m->set_value("Muted");
-  SetTimestamp(silence.mutable_ends_at(), clock_.Now() + 1h);
-  v1::Silence created;
-  ASSERT_TRUE(config_.CreateSilence(silence, "alice", &created).ok());
+  const std::string silence = Silence("alertname", "Muted");
+  ASSERT_FALSE(silence.empty());
 
   // ServiceDown is new in the same batch as the latency alert it inhibits, and at SEV3 it does
   // not raise the incident.
@@ -790,7 +783,7 @@ TEST_F(IntakeTest, NewAlertsOfAnOpenIncidentAreStoredInItUnlessHeldBackOrRaising
   EXPECT_EQ(Latest(checkout("CpuHigh", "warning")).incident_id(), incident);
   EXPECT_EQ(Latest(checkout("ServiceDown", "warning")).incident_id(), incident);
   v1::Alert muted = Latest(checkout("Muted", "warning"));
-  EXPECT_EQ(muted.silenced_by(), created.id());
+  EXPECT_EQ(muted.silenced_by(), silence);
   EXPECT_TRUE(muted.incident_id().empty());
   v1::Alert latency = Latest(checkout("HighResponseTime", "warning"));
   EXPECT_EQ(latency.inhibited_by(), FingerprintHex(checkout("ServiceDown", "warning")));
