@@ -19,16 +19,14 @@ CREATE TABLE incidents.incident_counts (
   PRIMARY KEY (incident_id, backend)
 );
 
+-- An insert's new rows and a delete's old rows are both named `changed_*` and counted with a sign
+-- (+1, -1); an update's net change is its new rows less its old ones. Only the transition
+-- tables a trigger has are named in the branch it takes.
 CREATE FUNCTION incidents.count_alerts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  sign int := CASE TG_OP WHEN 'DELETE' THEN -1 ELSE 1 END;
 BEGIN
-  -- Only the transition tables this trigger has are named in the branch it takes.
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO incidents.incident_counts AS c (incident_id, backend, alerts, firing)
-    SELECT incident_id, pg_backend_pid(), count(*), count(*) FILTER (WHERE state = 'firing')
-    FROM new_alerts WHERE incident_id IS NOT NULL GROUP BY incident_id ORDER BY incident_id
-    ON CONFLICT (incident_id, backend) DO UPDATE
-      SET alerts = c.alerts + excluded.alerts, firing = c.firing + excluded.firing;
-  ELSIF TG_OP = 'UPDATE' THEN
+  IF TG_OP = 'UPDATE' THEN
     INSERT INTO incidents.incident_counts AS c (incident_id, backend, alerts, firing)
     SELECT d.incident_id, pg_backend_pid(), sum(d.alerts), sum(d.firing)
     FROM (SELECT incident_id, 1 AS alerts, (state = 'firing')::int AS firing FROM new_alerts
@@ -41,8 +39,9 @@ BEGIN
       SET alerts = c.alerts + excluded.alerts, firing = c.firing + excluded.firing;
   ELSE
     INSERT INTO incidents.incident_counts AS c (incident_id, backend, alerts, firing)
-    SELECT incident_id, pg_backend_pid(), -count(*), -count(*) FILTER (WHERE state = 'firing')
-    FROM old_alerts WHERE incident_id IS NOT NULL GROUP BY incident_id ORDER BY incident_id
+    SELECT incident_id, pg_backend_pid(), sign * count(*),
+           sign * count(*) FILTER (WHERE state = 'firing')
+    FROM changed_alerts WHERE incident_id IS NOT NULL GROUP BY incident_id ORDER BY incident_id
     ON CONFLICT (incident_id, backend) DO UPDATE
       SET alerts = c.alerts + excluded.alerts, firing = c.firing + excluded.firing;
   END IF;
@@ -54,33 +53,26 @@ $$;
 -- migration commits, so the count below sees every row written before, and the triggers every
 -- one after.
 CREATE TRIGGER alerts_count_insert AFTER INSERT ON incidents.alerts
-  REFERENCING NEW TABLE AS new_alerts FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_alerts();
+  REFERENCING NEW TABLE AS changed_alerts FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_alerts();
 CREATE TRIGGER alerts_count_update AFTER UPDATE ON incidents.alerts
   REFERENCING OLD TABLE AS old_alerts NEW TABLE AS new_alerts
   FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_alerts();
 CREATE TRIGGER alerts_count_delete AFTER DELETE ON incidents.alerts
-  REFERENCING OLD TABLE AS old_alerts FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_alerts();
+  REFERENCING OLD TABLE AS changed_alerts FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_alerts();
 
 CREATE FUNCTION incidents.count_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO incidents.incident_counts AS c (incident_id, backend, events)
-    SELECT incident_id, pg_backend_pid(), count(*) FROM new_events WHERE incident_id IS NOT NULL
-    GROUP BY incident_id ORDER BY incident_id
-    ON CONFLICT (incident_id, backend) DO UPDATE SET events = c.events + excluded.events;
-  ELSE
-    INSERT INTO incidents.incident_counts AS c (incident_id, backend, events)
-    SELECT incident_id, pg_backend_pid(), -count(*) FROM old_events WHERE incident_id IS NOT NULL
-    GROUP BY incident_id ORDER BY incident_id
-    ON CONFLICT (incident_id, backend) DO UPDATE SET events = c.events + excluded.events;
-  END IF;
+  INSERT INTO incidents.incident_counts AS c (incident_id, backend, events)
+  SELECT incident_id, pg_backend_pid(), CASE TG_OP WHEN 'DELETE' THEN -count(*) ELSE count(*) END
+  FROM changed_events WHERE incident_id IS NOT NULL GROUP BY incident_id ORDER BY incident_id
+  ON CONFLICT (incident_id, backend) DO UPDATE SET events = c.events + excluded.events;
   RETURN NULL;
 END
 $$;
 CREATE TRIGGER events_count_insert AFTER INSERT ON incidents.events
-  REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_events();
+  REFERENCING NEW TABLE AS changed_events FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_events();
 CREATE TRIGGER events_count_delete AFTER DELETE ON incidents.events
-  REFERENCING OLD TABLE AS old_events FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_events();
+  REFERENCING OLD TABLE AS changed_events FOR EACH STATEMENT EXECUTE FUNCTION incidents.count_events();
 
 INSERT INTO incidents.incident_counts (incident_id, backend, alerts, firing, events)
 SELECT incident_id, 0, sum(alerts), sum(firing), sum(events)
