@@ -905,6 +905,40 @@ TEST_F(IntakeTest, ListAlertsPagesAndFilters) {
   ASSERT_EQ(resp.alerts_size(), 1);
   EXPECT_EQ(resp.alerts(0).labels().at("alertname"), "A0");
 
+  // Every combination of filters has a statement of its own; each must keep the others' rows out
+  // and page through its own.
+  const std::string incident = resp.alerts(0).incident_id();
+  ASSERT_FALSE(incident.empty());
+  v1::ListAlertsRequest of_incident;
+  of_incident.set_incident_id(incident);
+  of_incident.set_state("FIRING");
+  of_incident.set_page_size(4);
+  std::set<std::string> firing_ids;
+  for (int page = 0; page < 5; ++page) {
+    ASSERT_TRUE(intake_.ListAlerts(of_incident, &resp).ok());
+    for (const auto& a : resp.alerts()) {
+      EXPECT_EQ(a.state(), v1::Alert::FIRING);
+      EXPECT_EQ(a.incident_id(), incident);
+      EXPECT_TRUE(firing_ids.insert(a.id()).second) << "seen twice: " << a.id();
+    }
+    if (resp.next_page_token().empty()) break;
+    of_incident.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(firing_ids.size(), 6u);
+  std::vector<v1::Alert> all = Alerts();
+  const v1::Alert& a3 = *std::find_if(all.begin(), all.end(),
+                                      [](const v1::Alert& a) { return a.labels().at("alertname") == "A3"; });
+  v1::ListAlertsRequest by_fingerprint;
+  by_fingerprint.set_fingerprint(a3.fingerprint());
+  by_fingerprint.set_incident_id(incident);
+  by_fingerprint.set_state("RESOLVED");
+  ASSERT_TRUE(intake_.ListAlerts(by_fingerprint, &resp).ok());
+  EXPECT_EQ(resp.alerts_size(), 0) << "A3 is firing";
+  by_fingerprint.set_state("FIRING");
+  ASSERT_TRUE(intake_.ListAlerts(by_fingerprint, &resp).ok());
+  ASSERT_EQ(resp.alerts_size(), 1);
+  EXPECT_EQ(resp.alerts(0).id(), a3.id());
+
   v1::ListAlertsRequest bad;
   bad.set_page_size(501);
   grpc::Status s = intake_.ListAlerts(bad, &resp);
