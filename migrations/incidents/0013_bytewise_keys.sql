@@ -9,8 +9,9 @@
 -- row locks in bytewise order (alert_store.cc). On the C.UTF-8 databases scripts/up creates,
 -- bytewise is also the order the locale gave.
 --
--- Each ALTER rebuilds the column's indexes and holds the table's lock until this migration
--- commits: on a large database the upgrade waits for that (intake is retried by Alertmanager).
+-- The tables are not rewritten (the stored text is the same), but every index on these columns
+-- is rebuilt under the table's lock until this migration commits: 2.4 s for two indexes over a
+-- million alerts on a 2-core machine. Intake waits meanwhile; Alertmanager retries.
 ALTER TABLE incidents.alerts
   ALTER COLUMN fingerprint TYPE text COLLATE "C",
   ALTER COLUMN integration TYPE text COLLATE "C",
