@@ -215,6 +215,23 @@ long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id
   return r[0][0].as<long long>();
 }
 
+long long FoldCountsOfEndedSessions(pqxx::transaction_base& tx) {
+  // SKIP LOCKED: a row a live session is updating (its pid reused since) or another fold holds
+  // is left alone; a deleted row that a session then writes again is inserted anew by it.
+  pqxx::result r = Sql(tx, "incidents_fold_counts",
+                       "WITH ended AS (DELETE FROM incidents.incident_counts WHERE (incident_id, backend) IN "
+                       "(SELECT incident_id, backend FROM incidents.incident_counts WHERE backend <> 0 AND backend "
+                       "NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) FOR UPDATE SKIP LOCKED) "
+                       "RETURNING incident_id, alerts, firing, events), "
+                       "folded AS (INSERT INTO incidents.incident_counts AS c (incident_id, backend, alerts, firing, events) "
+                       "SELECT incident_id, 0, sum(alerts), sum(firing), sum(events) FROM ended "
+                       "GROUP BY incident_id ORDER BY incident_id ON CONFLICT (incident_id, backend) DO UPDATE "
+                       "SET alerts = c.alerts + excluded.alerts, firing = c.firing + excluded.firing, "
+                       "events = c.events + excluded.events) "
+                       "SELECT count(*) FROM ended");
+  return r[0][0].as<long long>();
+}
+
 void ActionFromRow(const pqxx::row& row, Clock::TimePoint now, v1::ActionItem* out) {
   out->Clear();
   out->set_id(row[0].as<std::string>());

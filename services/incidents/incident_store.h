@@ -60,6 +60,13 @@ std::vector<std::string> ActionsHoldingOpen(pqxx::transaction_base& tx, const st
 void MarkClosed(pqxx::transaction_base& tx, const std::string& incident_id, Clock::TimePoint now);
 
 // Appends a timeline entry with the thread's trace id; returns the event id.
+// An incident's counts are kept in a row per database session that changed its alerts or events
+// (migrations/incidents/0012). Folds the rows of sessions that have ended into the incident's
+// row for backend 0, so that restarts and reconnects do not add rows for good; the sums do not
+// change. Safe beside writers and other folds (rows another session holds are left for the next
+// fold). Returns how many rows were folded.
+long long FoldCountsOfEndedSessions(pqxx::transaction_base& tx);
+
 long long InsertEvent(pqxx::transaction_base& tx, const std::string& incident_id,
                       Clock::TimePoint at, const std::string& actor, const std::string& kind,
                       const std::string& message, const std::string& detail_json = "{}");

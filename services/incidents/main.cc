@@ -18,6 +18,7 @@
 #include "services/incidents/config_store.h"
 #include "services/incidents/correlation.h"
 #include "services/incidents/deadlines.h"
+#include "services/incidents/incident_store.h"
 #include "services/incidents/intake.h"
 #include "services/incidents/lifecycle.h"
 #include "services/incidents/service.h"
@@ -50,7 +51,8 @@ std::unique_ptr<incidents::ReleasesClient> MakeReleases(const config::Env& env) 
 class Incidents final : public runtime::Component {
  public:
   explicit Incidents(runtime::Context& ctx)
-      : bind_address_(ctx.config.bind_address),
+      : db_(ctx.db),
+        bind_address_(ctx.config.bind_address),
         egress_(net::EgressPolicy::FromEnv(ctx.env, net::OwnEndpointsFromEnv(ctx.env, 50054, 9104))),
         keys_(secrets::LoadServiceKeys("escalation policies with notification targets")),
         calendar_(LoadCalendar(ctx.env)),
@@ -86,6 +88,7 @@ class Incidents final : public runtime::Component {
     }
   }
   void Start() override {
+    FoldCounts();
     worker_.Start();
     gauges_.Start();
   }
@@ -96,6 +99,22 @@ class Incidents final : public runtime::Component {
   }
 
  private:
+  // The sessions of this service's last run (and of any that has lost its connection) have
+  // ended: their incidents' count rows are folded into one, so that restarts add no rows for
+  // good. Best-effort: a failure leaves the rows, whose sums are right, for the next start.
+  void FoldCounts() {
+    long long folded = 0;
+    grpc::Status s = db_.Transact("fold incident counts", [&](pqxx::transaction_base& tx) {
+      folded = incidents::FoldCountsOfEndedSessions(tx);
+      return grpc::Status::OK;
+    });
+    if (!s.ok()) {
+      log::Warn("folding the incident counts of ended sessions failed", {{"error", s.error_message()}});
+    } else if (folded > 0) {
+      log::Info("incident counts of ended sessions folded", {{"rows", std::to_string(folded)}});
+    }
+  }
+
   static jobs::Worker::Options WorkerOptions(const config::Env& env) {
     jobs::Worker::Options o;
     o.owner = Owner();
@@ -105,6 +124,7 @@ class Incidents final : public runtime::Component {
     return o;
   }
 
+  db::Pool& db_;
   std::string bind_address_;
   net::EgressPolicy egress_;  // where notification webhooks may go
   secrets::KeyRing keys_;

@@ -759,6 +759,66 @@ TEST_F(IntakeTest, AnIncidentsAlertCountsFollowEveryChangeOfItsAlerts) {
   EXPECT_EQ(w.exec_params1("SELECT count(*) FROM incidents.incident_counts WHERE incident_id = $1", incident)[0].as<int>(), 0);
 }
 
+// Count rows of sessions that have ended fold into one per incident, and the counts stay.
+TEST_F(IntakeTest, CountsOfEndedSessionsFoldIntoOneRowPerIncident) {
+  ASSERT_TRUE(migrated_);
+  v1::IngestResponse opened = Ingest({Firing({{"alertname", "Fold"}, {"service", "ledger"}})});
+  ASSERT_EQ(opened.incident_ids_size(), 1);
+  const std::string incident = opened.incident_ids(0);
+  // Two sessions that change the incident's alerts and end.
+  std::vector<int> ended;
+  for (const char* fingerprint : {"by-hand-1", "by-hand-2"}) {
+    pqxx::connection c(db_.url());
+    ended.push_back(c.backendpid());
+    pqxx::work w(c);
+    w.exec_params("INSERT INTO incidents.alerts (fingerprint, state, incident_id, first_received_at, last_received_at)"
+                  " VALUES ($1, 'firing', $2, now(), now())",
+                  fingerprint, incident);
+    w.commit();
+  }
+  pqxx::connection c(db_.url());
+  auto sessions_gone = [&] {
+    pqxx::work w(c);
+    return w.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid IN ($1, $2)", ended[0], ended[1])[0]
+               .as<int>() == 0;
+  };
+  for (int i = 0; i < 100 && !sessions_gone(); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(sessions_gone());
+  auto counts = [&] {
+    pqxx::work w(c);
+    v1::Incident read;
+    EXPECT_TRUE(LoadIncident(w, incident, clock_.Now(), &read));
+    return std::make_tuple(read.alert_count(), read.firing_alert_count(), read.timeline_count());
+  };
+  auto rows = [&](const std::string& which) {
+    pqxx::work w(c);
+    return w.exec_params1("SELECT count(*) FROM incidents.incident_counts WHERE incident_id = $1 AND " + which, incident)[0]
+        .as<int>();
+  };
+  const auto before = counts();
+  EXPECT_EQ(std::get<0>(before), 3);
+  EXPECT_EQ(rows("backend IN (" + std::to_string(ended[0]) + ", " + std::to_string(ended[1]) + ")"), 2);
+  const int live = rows("backend <> ALL (ARRAY[0, " + std::to_string(ended[0]) + ", " + std::to_string(ended[1]) + "])");
+
+  long long folded = 0;
+  {
+    pqxx::work w(c);
+    folded = FoldCountsOfEndedSessions(w);
+    w.commit();
+  }
+  EXPECT_GE(folded, 2);
+  EXPECT_EQ(counts(), before);
+  EXPECT_EQ(rows("backend <> 0"), live) << "the rows of the pool's open sessions stay";
+  EXPECT_EQ(rows("backend = 0"), 1);
+  {
+    pqxx::work w(c);
+    EXPECT_EQ(FoldCountsOfEndedSessions(w), 0) << "nothing left to fold";
+  }
+  // The pool's sessions go on counting into their own rows.
+  Ingest({Firing({{"alertname", "Fold"}, {"service", "ledger"}, {"instance", "2"}})});
+  EXPECT_EQ(std::get<0>(counts()), 4);
+}
+
 // A batch that only fires inserts each new alert of a group with an open incident straight into
 // it; silences, inhibition and a severity raise still take the decision after the upsert.
 TEST_F(IntakeTest, NewAlertsOfAnOpenIncidentAreStoredInItUnlessHeldBackOrRaisingIt) {
