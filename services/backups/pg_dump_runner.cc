@@ -546,59 +546,61 @@ grpc::Status RestoreDatabase(const std::string& database_url, const ByteSource& 
   if (fcntl(child.in.get(), F_SETFL, O_NONBLOCK) != 0) {
     return grpc::Status(grpc::StatusCode::INTERNAL, "fcntl: " + ErrnoText(errno));
   }
-  std::vector<uint8_t> buffer(kPieceSize);
-  size_t pending = 0;
-  size_t offset = 0;
   uint64_t fed = 0;
-  bool source_done = false;
   bool stopped_reading = false;  // pg_restore closed its stdin before the end
   BoundedText stderr_text;
-  while (child.in.is_open() || child.err.is_open()) {
-    if (child.in.is_open() && pending == offset && !source_done) {
-      long long n = -1;
-      try {
-        n = source(buffer.data(), buffer.size());
-      } catch (const std::exception&) {
-        n = -1;
-      }
-      if (n < 0 || static_cast<unsigned long long>(n) > buffer.size()) {
-        child.Kill();
-        return grpc::Status(grpc::StatusCode::ABORTED, "reading the backup failed after " +
-                                                           std::to_string(fed) +
-                                                           " bytes; pg_restore was stopped");
-      }
-      pending = static_cast<size_t>(n);
-      offset = 0;
-      if (n == 0) {
-        source_done = true;
-        child.in.Reset();  // end of input for pg_restore
-      }
-    }
+  int poll_errno = 0;
+  // Waits until stdin takes more (while stdin is open) or stderr has something, reading stderr
+  // meanwhile so that a chatty pg_restore never blocks on it. False on a poll failure.
+  auto wait = [&]() {
     pollfd fds[2];
     nfds_t count = 0;
     if (child.in.is_open()) fds[count++] = {child.in.get(), POLLOUT, 0};
     if (child.err.is_open()) fds[count++] = {child.err.get(), POLLIN, 0};
     if (poll(fds, count, -1) < 0) {
-      if (errno == EINTR) continue;
-      return grpc::Status(grpc::StatusCode::INTERNAL, "poll: " + ErrnoText(errno));
+      if (errno == EINTR) return true;
+      poll_errno = errno;
+      return false;
     }
     for (nfds_t i = 0; i < count; ++i) {
-      if (fds[i].revents == 0) continue;
-      if (fds[i].fd == child.err.get()) {
-        ReadInto(&child.err, &stderr_text);
-        continue;
-      }
-      ssize_t n = write(child.in.get(), buffer.data() + offset, pending - offset);
+      if (fds[i].fd == child.err.get() && fds[i].revents != 0) ReadInto(&child.err, &stderr_text);
+    }
+    return true;
+  };
+  // The source's bytes go straight into the pipe: no copy of ours, and a poll only when the pipe
+  // is full.
+  ByteSink write_stdin = [&](const uint8_t* data, size_t size) {
+    while (size > 0 && child.in.is_open()) {
+      ssize_t n = write(child.in.get(), data, size);
       if (n >= 0) {
-        offset += static_cast<size_t>(n);
+        data += n;
+        size -= static_cast<size_t>(n);
         fed += static_cast<uint64_t>(n);
-      } else if (errno != EINTR && errno != EAGAIN) {
+      } else if (errno == EAGAIN) {
+        if (!wait()) return false;
+      } else if (errno != EINTR) {
         // EPIPE: pg_restore exited (its error comes from stderr and the exit status below).
         stopped_reading = true;
         child.in.Reset();
       }
     }
+    return child.in.is_open();
+  };
+  bool read = false;
+  try {
+    read = source(write_stdin);
+  } catch (const std::exception&) {
+    read = false;
   }
+  if (!read) {
+    child.Kill();
+    return grpc::Status(grpc::StatusCode::ABORTED, "reading the backup failed after " +
+                                                       std::to_string(fed) +
+                                                       " bytes; pg_restore was stopped");
+  }
+  child.in.Reset();  // end of input for pg_restore
+  while (child.err.is_open() && poll_errno == 0) wait();
+  if (poll_errno != 0) return grpc::Status(grpc::StatusCode::INTERNAL, "poll: " + ErrnoText(poll_errno));
   int status = child.Wait();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return ToolFailed(child, status, &stderr_text, connection.secrets);

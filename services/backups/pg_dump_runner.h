@@ -59,11 +59,13 @@ grpc::Status DumpDatabase(const std::string& database_url, const ByteSink& sink,
                           const std::string& pg_dump_path = "/usr/lib/postgresql/15/bin/pg_dump");
 
 // Restores a custom-format dump into an existing (empty) database by running pg_restore
-// (no shell; --no-owner --no-privileges --exit-on-error) and feeding its stdin from `source`,
-// which is called repeatedly to fill a buffer and returns the number of bytes (0 at the end,
-// -1 on error). Fails with pg_restore's stderr (redacted) on a non-zero exit. SIGPIPE is
-// blocked in the calling thread while feeding, so the process need not ignore it.
-using ByteSource = std::function<long long(uint8_t* buffer, size_t capacity)>;
+// (no shell; --no-owner --no-privileges --exit-on-error) and feeding its stdin from `source`.
+// The source is called once with a sink that writes into pg_restore's stdin (blocking while
+// the pipe is full) and returns false once pg_restore stopped reading; the source returns
+// false when reading the dump failed (pg_restore is then killed: ABORTED). Fails with
+// pg_restore's stderr (redacted) on a non-zero exit. SIGPIPE is blocked in the calling thread
+// while feeding, so the process need not ignore it.
+using ByteSource = std::function<bool(const ByteSink& write)>;
 grpc::Status RestoreDatabase(const std::string& database_url, const ByteSource& source,
                              const std::string& pg_restore_path = "/usr/lib/postgresql/15/bin/pg_restore");
 

@@ -64,61 +64,49 @@ std::string RandomSuffix() {
 }
 
 // Streams a stored backup: reads the file, checks its SHA-256 and decrypts it, handing the
-// plaintext (pg_dump's custom format) to a pull-style consumer such as pg_restore's stdin.
+// plaintext (pg_dump's custom format) straight from the decompressor to a consumer such as
+// pg_restore's stdin.
 class BackupStream {
  public:
   BackupStream(StorageReader& file, const KeyRing& keys)
       : file_(file), reader_(keys, [this](const uint8_t* d, size_t n) {
-          pending_.append(reinterpret_cast<const char*>(d), n);
+          // A consumer that stopped early gets no more; the rest is still read and decrypted, so
+          // that the checksum and the authentication cover the whole file.
+          if (consumer_ != nullptr && !(*consumer_)(d, n)) consumer_ = nullptr;
           return true;
         }) {}
 
-  long long Read(uint8_t* buffer, size_t capacity) {
-    while (offset_ == pending_.size()) {
-      pending_.clear();
-      offset_ = 0;
-      if (done_) return 0;
-      uint8_t chunk[64 * 1024];
-      long long n = file_.Read(chunk, sizeof chunk);
+  // Reads the whole file. False when it cannot be read or does not decrypt (error() says why).
+  bool Pump(const ByteSink& consumer) {
+    consumer_ = &consumer;
+    std::vector<uint8_t> chunk(kReadSize);
+    while (true) {
+      long long n = file_.Read(chunk.data(), chunk.size());
       if (n < 0) return Error("cannot read the backup file");
-      if (n == 0) {
-        done_ = true;
-        grpc::Status s = reader_.Finish();
-        if (!s.ok()) return Error(s.error_message());
-        continue;
+      if (n == 0) break;
+      sha_.Update(chunk.data(), static_cast<size_t>(n));
+      if (grpc::Status s = reader_.Feed(chunk.data(), static_cast<size_t>(n)); !s.ok()) {
+        return Error(s.error_message());
       }
-      sha_.Update(chunk, static_cast<size_t>(n));
-      stored_bytes_ += static_cast<uint64_t>(n);
-      grpc::Status s = reader_.Feed(chunk, static_cast<size_t>(n));
-      if (!s.ok()) return Error(s.error_message());
     }
-    size_t n = std::min(capacity, pending_.size() - offset_);
-    std::memcpy(buffer, pending_.data() + offset_, n);
-    offset_ += n;
-    return static_cast<long long>(n);
-  }
-  // Reads what is left (when the consumer stopped early) so that the checksum covers the file.
-  void Drain() {
-    uint8_t buffer[64 * 1024];
-    while (error_.empty() && Read(buffer, sizeof buffer) > 0) {
-    }
+    consumer_ = nullptr;
+    if (grpc::Status s = reader_.Finish(); !s.ok()) return Error(s.error_message());
+    return true;
   }
   const std::string& error() const { return error_; }
   std::string sha256() { return sha_.Hex(); }
-  uint64_t stored_bytes() const { return stored_bytes_; }
 
  private:
-  long long Error(const std::string& message) {
+  static constexpr size_t kReadSize = 256 * 1024;
+  bool Error(const std::string& message) {
+    consumer_ = nullptr;
     if (error_.empty()) error_ = message;
-    return -1;
+    return false;
   }
   StorageReader& file_;
   DecryptingReader reader_;
   Sha256 sha_;
-  std::string pending_;
-  size_t offset_ = 0;
-  bool done_ = false;
-  uint64_t stored_bytes_ = 0;
+  const ByteSink* consumer_ = nullptr;
   std::string error_;
 };
 
@@ -403,12 +391,13 @@ grpc::Status Runner::Verify(const std::string& backup_id) {
   BackupStream stream(*file, keys_);
   const std::string scratch_url = db::WithDatabase(url, scratch);
   grpc::Status restored = RestoreDatabase(
-      scratch_url, [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); }, tools_.pg_restore);
-  stream.Drain();
+      scratch_url, [&](const ByteSink& write) { return stream.Pump(write); }, tools_.pg_restore);
   std::vector<std::string> differences;
-  if (!stream.error().empty()) differences.push_back(stream.error());
-  const std::string sha = stream.sha256();
-  if (sha != b.sha256()) differences.push_back("stored file's SHA-256 is " + sha + ", the manifest says " + b.sha256());
+  if (!stream.error().empty()) {
+    differences.push_back(stream.error());  // the checksum then covers only what was read
+  } else if (const std::string sha = stream.sha256(); sha != b.sha256()) {
+    differences.push_back("stored file's SHA-256 is " + sha + ", the manifest says " + b.sha256());
+  }
   if (!restored.ok() && stream.error().empty()) differences.push_back("restore failed: " + restored.error_message());
   if (differences.empty()) {
     std::map<std::string, long long> counts;
@@ -484,9 +473,8 @@ grpc::Status Runner::Restore(const std::string& backup_id, const std::string& da
   if (grpc::Status s = storage->Open(FileName(b.id()), &file); !s.ok()) return finish(s.error_message());
   BackupStream stream(*file, keys_);
   grpc::Status restored = RestoreDatabase(
-      db::WithDatabase(url, database), [&](uint8_t* buf, size_t cap) { return stream.Read(buf, cap); },
+      db::WithDatabase(url, database), [&](const ByteSink& write) { return stream.Pump(write); },
       tools_.pg_restore);
-  stream.Drain();
   if (!stream.error().empty()) return finish(stream.error());
   if (stream.sha256() != b.sha256()) return finish("stored file's SHA-256 does not match the manifest");
   return finish(restored.ok() ? "" : restored.error_message());

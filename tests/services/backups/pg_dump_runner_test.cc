@@ -121,16 +121,16 @@ void DumpFilledSource(const test::TestDatabase& source, MemorySink* sink) {
   ASSERT_TRUE(dumped.ok()) << dumped.error_message();
 }
 
-// Feeds `data` in pieces of `step` bytes; fails (-1) once `fail_after` bytes were given.
+// Feeds `data` in pieces of `step` bytes; fails (false) once `fail_after` bytes were given.
 ByteSource FromMemory(const std::string& data, size_t step = 10000,
                       size_t fail_after = std::string::npos) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&data, pos, step, fail_after](uint8_t* buffer, size_t capacity) -> long long {
-    if (*pos >= fail_after) return -1;
-    size_t n = std::min({capacity, step, data.size() - *pos});
-    std::memcpy(buffer, data.data() + *pos, n);
-    *pos += n;
-    return static_cast<long long>(n);
+  return [&data, step, fail_after](const ByteSink& write) {
+    for (size_t pos = 0; pos < data.size(); pos += step) {
+      if (pos >= fail_after) return false;
+      const auto* piece = reinterpret_cast<const uint8_t*>(data.data()) + pos;
+      if (!write(piece, std::min(step, data.size() - pos))) return true;  // pg_restore stopped
+    }
+    return true;
   };
 }
 

@@ -162,6 +162,10 @@ TEST_F(RunnerTest, RetentionKeepsTheNewestVerifiedBackupWhenTheNewestOneFailedVe
   }
   const v1::Backup judged = verify(corrupt.id());
   EXPECT_EQ(judged.verification().result(), v1::BackupVerification::FAILED);
+  // The reader's reason, not pg_restore's (stopped mid-stream, it has nothing useful to say).
+  ASSERT_EQ(judged.verification().differences_size(), 1) << judged.DebugString();
+  EXPECT_NE(judged.verification().differences(0).find("failed authentication"), std::string::npos)
+      << judged.DebugString();
 
   v1::Backup kept;
   ASSERT_TRUE(store_.GetBackup(good.id(), &kept).ok());
