@@ -5,8 +5,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -132,9 +134,63 @@ class Pool {
 // db.operation when the statement was registered with Pool::Prepare; never the values).
 trace::Span StatementSpan(std::string_view statement_name);
 
+// Thrown by Exec for a text parameter that holds a NUL character: PostgreSQL's text cannot store
+// one, and libpq would pass the string cut short at it, losing the rest without an error.
+// Transact answers INVALID_ARGUMENT with the statement and parameter. The gateway checks every
+// request's fields by name first (gateway/core/storable.h); this covers any other caller of the
+// services' own ports.
+class UnstorableText : public std::invalid_argument {
+ public:
+  UnstorableText(std::string_view statement, size_t parameter);
+};
+
+namespace internal {
+template <typename T>
+struct IsDynamicParams : std::false_type {};
+template <typename It>
+struct IsDynamicParams<pqxx::internal::dynamic_params<It>> : std::true_type {};
+
+template <typename T>
+bool HoldsNul(const T& value) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    return std::string_view(value).find('\0') != std::string_view::npos;
+  } else {
+    return false;  // numbers, bools, binary strings (bytea may hold anything)
+  }
+}
+
+// The number ($n) of the first parameter that holds a NUL, or 0.
+template <typename... Args>
+size_t FirstNulParameter(const Args&... args) {
+  size_t n = 0;
+  size_t found = 0;
+  auto check = [&](const auto& value) {
+    if constexpr (IsDynamicParams<std::decay_t<decltype(value)>>::value) {
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        ++n;
+        if (found == 0 && HoldsNul(*it)) found = n;
+      }
+    } else {
+      ++n;
+      if (found == 0 && HoldsNul(value)) found = n;
+    }
+  };
+  (check(args), ...);
+  return found;
+}
+}  // namespace internal
+
+// Throws UnstorableText when a text parameter of `statement` holds a NUL. Every statement with
+// parameters goes through it: Exec below, and any helper that runs unprepared statements.
+template <typename... Args>
+void RefuseNul(std::string_view statement, const Args&... args) {
+  if (size_t n = internal::FirstNulParameter(args...); n != 0) throw UnstorableText(statement, n);
+}
+
 // Runs a statement registered with Pool::Prepare inside its StatementSpan.
 template <typename... Args>
 pqxx::result Exec(pqxx::transaction_base& tx, const std::string& statement, Args&&... args) {
+  RefuseNul(statement, args...);
   trace::Span span = StatementSpan(statement);
   return tx.exec_prepared(statement, std::forward<Args>(args)...);
 }

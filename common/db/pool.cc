@@ -281,10 +281,16 @@ struct Pool::Impl {
             CountError(e.sqlstate() == "40001" ? "serialization" : "deadlock");
           } else if (IsConnectionLossState(e.sqlstate()) || !lease.conn->conn.is_open()) {
             outcome = Outcome::kConnectionLost;
+          } else if (e.sqlstate() == "22P05") {
+            // untranslatable_character: a JSON text's \u0000, which jsonb refuses. The value's
+            // fault, not the statement's.
+            return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(what) + ": " + error);
           } else {
             CountError("internal");
             return grpc::Status(grpc::StatusCode::INTERNAL, std::string(what) + ": " + error);
           }
+        } catch (const UnstorableText& e) {
+          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(what) + ": " + e.what());
         } catch (const std::exception& e) {
           error = e.what();
           if (lease.conn != nullptr && !lease.conn->conn.is_open()) {

@@ -63,6 +63,10 @@ std::string StatementOperation(std::string_view name) {
 
 }  // namespace internal
 
+UnstorableText::UnstorableText(std::string_view statement, size_t parameter)
+    : std::invalid_argument("a text value holds a NUL character (\\u0000), which cannot be stored (statement " +
+                            std::string(statement) + ", parameter $" + std::to_string(parameter) + ")") {}
+
 trace::Span StatementSpan(std::string_view statement_name) {
   trace::Span span(std::string(statement_name), trace::SpanKind::kClient);
   if (span.recording()) {

@@ -23,6 +23,7 @@ class Intake;
 template <typename... Args>
 pqxx::result Sql(pqxx::transaction_base& tx, const char* name, const std::string& sql,
                  Args&&... args) {
+  db::RefuseNul(name, args...);
   trace::Span span = db::StatementSpan(name);
   return tx.exec_params(sql, std::forward<Args>(args)...);
 }

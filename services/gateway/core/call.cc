@@ -90,6 +90,16 @@ std::string AuditTarget(const std::string& target, const Message* response) {
   return path + "/" + id + target.substr(path.size());
 }
 
+// The audit row keeps what was asked for, a NUL of a refused path parameter included: text
+// cannot hold one (the row's write would be refused), so it is written as the six characters
+// \u0000, as the refusal names it.
+std::string StorableTarget(std::string target) {
+  for (size_t at = target.find('\0'); at != std::string::npos; at = target.find('\0', at + 6)) {
+    target.replace(at, 1, "\\u0000");
+  }
+  return target;
+}
+
 // What an idempotency record keeps of an answer: all of it but a `secret` (a new token's), which
 // is shown once and never stored; a replay answers without it.
 std::string StorableAnswer(const Message& response) {
@@ -514,7 +524,7 @@ void Call::Complete(const grpc::Status& status, MessagePtr response) {
   entry.set_actor(principal_.name);
   entry.set_role(RoleName(principal_.role));
   entry.set_action(request_.audit_action);
-  entry.set_target(AuditTarget(request_.audit_target, response.get()));
+  entry.set_target(StorableTarget(AuditTarget(request_.audit_target, response.get())));
   entry.set_status(HttpStatusFor(status.error_code()));
   entry.set_request_id(request_.request_id);
   entry.set_trace_id(request_.trace.TraceIdHex());

@@ -268,6 +268,52 @@ TEST_F(PoolTest, ExceptionsBecomeInternalAndTheConnectionStaysUsable) {
   EXPECT_EQ(Counter("flightdeck_db_errors_total", {"pool", "kind"}, {"test", "internal"}), 3);
 }
 
+// libpq passes text parameters as C strings: "x\0y" would be stored as "x" without an error.
+// Exec refuses the statement instead, and jsonb's refusal of \u0000 is the caller's fault too.
+TEST_F(PoolTest, ATextValueWithANulIsRefusedAsInvalidAndNothingIsCut) {
+  Pool pool(Options(1), &registry_);
+  pool.Prepare("notes_add", "INSERT INTO notes (id, body, data) VALUES ($1, $2, $3::jsonb)");
+  pool.Prepare("notes_find", "SELECT count(*) FROM notes WHERE body = ANY(ARRAY[$1, $2])");
+  ASSERT_TRUE(pool.Transact("create table", [](pqxx::transaction_base& tx) {
+                    tx.exec("CREATE TABLE notes (id int PRIMARY KEY, body text, data jsonb)");
+                    return grpc::Status::OK;
+                  }).ok());
+  auto add = [&](int id, const std::string& body, const std::string& data) {
+    return pool.Transact("add note", [&](pqxx::transaction_base& tx) {
+      Exec(tx, "notes_add", id, body, data);
+      return grpc::Status::OK;
+    });
+  };
+  ASSERT_TRUE(add(1, "plain", "{}").ok());
+
+  grpc::Status nul = add(2, std::string("cut\0short", 9), "{}");
+  EXPECT_EQ(nul.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << nul.error_message();
+  EXPECT_NE(nul.error_message().find("add note"), std::string::npos) << nul.error_message();
+  EXPECT_NE(nul.error_message().find("NUL"), std::string::npos) << nul.error_message();
+  EXPECT_NE(nul.error_message().find("notes_add, parameter $2"), std::string::npos) << nul.error_message();
+
+  grpc::Status escaped = add(3, "fine", R"({"note": "a\u0000b"})");
+  EXPECT_EQ(escaped.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << escaped.error_message();
+
+  // Parameters given as a list are numbered as the statement sees them.
+  std::vector<std::string> bodies = {"plain", std::string("a\0b", 3)};
+  grpc::Status listed = pool.Transact("find notes", [&](pqxx::transaction_base& tx) {
+    Exec(tx, "notes_find", pqxx::prepare::make_dynamic_params(bodies));
+    return grpc::Status::OK;
+  });
+  EXPECT_EQ(listed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(listed.error_message().find("parameter $2"), std::string::npos) << listed.error_message();
+
+  long long rows = -1;
+  ASSERT_TRUE(pool.Transact("count", [&](pqxx::transaction_base& tx) {
+                    rows = tx.exec1("SELECT count(*) FROM notes")[0].as<long long>();
+                    return grpc::Status::OK;
+                  }).ok());
+  EXPECT_EQ(rows, 1) << "only the note without a NUL was stored";
+  EXPECT_EQ(Counter("flightdeck_db_errors_total", {"pool", "kind"}, {"test", "internal"}), 0)
+      << "a caller's value is not a database error";
+}
+
 // Classic write skew: each transaction reads both rows and updates one. Under SERIALIZABLE one
 // of them must fail with 40001 and be re-run.
 class SerializationTest : public PoolTest {
