@@ -167,13 +167,15 @@ struct ChangeAnnouncer::Impl {
   bool stopping = false;
   std::thread sender;
 
-  // Sends `channels` on `conn` (opened when null): one autocommitted pg_notify each.
+  // Sends `channels` on `conn` (opened when null): one autocommitted pg_notify each, prepared
+  // once per connection (unprepared, the server planned every one of them afresh).
   void Send(std::unique_ptr<pqxx::connection>& conn, const std::set<std::string>& channels) {
-    if (conn == nullptr) conn = std::make_unique<pqxx::connection>(url);
-    pqxx::nontransaction tx(*conn);
-    for (const std::string& channel : channels) {
-      tx.exec("SELECT pg_notify(" + tx.quote(channel) + ", '')");
+    if (conn == nullptr) {
+      conn = std::make_unique<pqxx::connection>(url);
+      conn->prepare("announce", "SELECT pg_notify($1, '')");
     }
+    pqxx::nontransaction tx(*conn);
+    for (const std::string& channel : channels) tx.exec_prepared("announce", channel);
   }
 
   void Run() {
