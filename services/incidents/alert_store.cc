@@ -37,8 +37,8 @@ std::string ResolveRuns(const std::vector<ResolveRun>& runs) {
   protojson::JsonRows rows;
   for (const ResolveRun& r : runs) {
     rows.Row();
-    AddKey(r.first.key, &rows);
-    rows.Add("ends_us", r.first.ends_us);
+    AddKey(r.first->key, &rows);
+    rows.Add("ends_us", r.first->ends_us);
     rows.Add("n", static_cast<long long>(r.deliveries));
     rows.EndRow();
   }
@@ -52,8 +52,8 @@ constexpr char kValueColumns[] =
 // All of kValueColumns except the key. `starts_us` and `source` come from `first`: an insert keeps
 // the first delivery's; the rest from `v`.
 void AddValues(const AlertValues& v, const AlertValues& first, protojson::JsonRows* row) {
-  row->Add("labels", v.labels);
-  row->Add("annotations", v.annotations);
+  row->Add("labels", *v.labels);
+  row->Add("annotations", *v.annotations);
   row->Add("starts_us", first.starts_us);
   row->Add("ends_us", v.ends_us);
   row->Add("generator_url", v.generator_url);
@@ -169,8 +169,8 @@ std::map<AlertKey, AlertRow> UpsertFiring(pqxx::transaction_base& tx, const std:
   protojson::JsonRows rows;
   for (const FiringRun& r : runs) {
     rows.Row();
-    AddKey(r.last.key, &rows);
-    AddValues(r.last, r.first, &rows);  // starts_us and source kept from the first when inserted
+    AddKey(r.last->key, &rows);
+    AddValues(*r.last, *r.first, &rows);  // starts_us and source kept from the first when inserted
     rows.Add("n", static_cast<long long>(r.deliveries));
     if (!r.attach_to.empty()) rows.Add("incident_id", r.attach_to);
     rows.EndRow();
@@ -196,8 +196,8 @@ std::map<AlertKey, AlertRow> InsertResolved(pqxx::transaction_base& tx, const st
   protojson::JsonRows rows;
   for (const ResolveRun& r : runs) {
     rows.Row();
-    AddKey(r.first.key, &rows);
-    AddValues(r.first, r.first, &rows);
+    AddKey(r.first->key, &rows);
+    AddValues(*r.first, *r.first, &rows);
     rows.Add("n", static_cast<long long>(r.deliveries));
     rows.EndRow();
   }

@@ -36,8 +36,9 @@ struct AlertKey {
 // already decided.
 struct AlertValues {
   AlertKey key;
-  Labels labels;
-  Labels annotations;
+  // The delivery's own maps (the caller's input outlives the statements): not copied per alert.
+  const Labels* labels = nullptr;
+  const Labels* annotations = nullptr;
   std::optional<long long> starts_us;
   std::optional<long long> ends_us;
   std::string generator_url;
@@ -59,9 +60,10 @@ struct AlertRow {
 // The upsert's input: consecutive firing deliveries of one key collapse into one row of the
 // statement: a new occurrence takes starts_at and source from the first, everything else
 // from the last; an occurrence already firing takes the last's values; deliveries count all.
+// `first` and `last` point into the caller's values, which outlive the statement.
 struct FiringRun {
-  AlertValues first;
-  AlertValues last;
+  const AlertValues* first;
+  const AlertValues* last;
   int deliveries = 1;
   // The incident a new occurrence is inserted in ("": none), so that it is written once; an
   // occurrence already firing keeps its own (AlertRow::inserted tells which happened).
@@ -71,7 +73,7 @@ struct FiringRun {
 // A resolve run: consecutive resolves of one key. The first resolves the firing occurrence
 // (ends_at = its endsAt, else now); the rest count as deliveries on it.
 struct ResolveRun {
-  AlertValues first;
+  const AlertValues* first;  // as in FiringRun
   int deliveries = 1;
 };
 

@@ -85,8 +85,8 @@ using RunsByKey = std::map<AlertKey, std::vector<Run>>;
 AlertValues ValuesOf(const AlertInput& a, Severity critical) {
   AlertValues v;
   v.key = AlertKey{a.integration, a.fingerprint};
-  v.labels = a.labels;
-  v.annotations = a.annotations;
+  v.labels = &a.labels;
+  v.annotations = &a.annotations;
   v.starts_us = MicrosOpt(a.starts_at);
   v.ends_us = MicrosOpt(a.ends_at);
   v.generator_url = a.generator_url;
@@ -113,50 +113,50 @@ grpc::Status WriteRound(pqxx::transaction_base& tx, const std::vector<AlertValue
     int n = static_cast<int>(run.alerts.size());
     if (run.action == Action::kFire) {
       auto attach = attach_on_insert.find(key);
-      fires.push_back(FiringRun{first, values[run.alerts.back()], n,
+      fires.push_back(FiringRun{&first, &values[run.alerts.back()], n,
                                 attach == attach_on_insert.end() ? std::string() : attach->second});
     }
-    if (run.action == Action::kResolve) resolves.push_back(ResolveRun{first, n});
+    if (run.action == Action::kResolve) resolves.push_back(ResolveRun{&first, n});
     if (run.action == Action::kAcknowledge) acknowledges.push_back(key);
   }
   std::map<AlertKey, AlertRow> upserted = UpsertFiring(tx, fires, now);
   for (const FiringRun& f : fires) {
-    auto it = upserted.find(f.last.key);
+    auto it = upserted.find(f.last->key);
     if (it == upserted.end()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the upsert returned no row for fingerprint " + f.last.key.fingerprint);
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the upsert returned no row for fingerprint " + f.last->key.fingerprint);
     }
-    of_key[f.last.key]->row = it->second;
+    of_key[f.last->key]->row = it->second;
   }
   // A resolve resolves the firing occurrence, else counts on the latest, else is recorded as a
   // resolved occurrence of a never-seen alert.
   std::map<AlertKey, AlertRow> resolved = ResolveFiring(tx, resolves, now);
   std::vector<ResolveRun> not_firing;
   for (const ResolveRun& r : resolves) {
-    auto it = resolved.find(r.first.key);
+    auto it = resolved.find(r.first->key);
     if (it == resolved.end()) {
       not_firing.push_back(r);
       continue;
     }
-    of_key[r.first.key]->row = it->second;
-    of_key[r.first.key]->resolved_firing = true;
+    of_key[r.first->key]->row = it->second;
+    of_key[r.first->key]->resolved_firing = true;
   }
   std::map<AlertKey, AlertRow> counted = CountOnLatest(tx, not_firing, now);
   std::vector<ResolveRun> unknown;
   for (const ResolveRun& r : not_firing) {
-    auto it = counted.find(r.first.key);
+    auto it = counted.find(r.first->key);
     if (it == counted.end()) {
       unknown.push_back(r);
     } else {
-      of_key[r.first.key]->row = it->second;
+      of_key[r.first->key]->row = it->second;
     }
   }
   std::map<AlertKey, AlertRow> inserted = InsertResolved(tx, unknown, now);
   for (const ResolveRun& r : unknown) {
-    auto it = inserted.find(r.first.key);
+    auto it = inserted.find(r.first->key);
     if (it == inserted.end()) {
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the insert returned no row for fingerprint " + r.first.key.fingerprint);
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the insert returned no row for fingerprint " + r.first->key.fingerprint);
     }
-    of_key[r.first.key]->row = it->second;
+    of_key[r.first->key]->row = it->second;
   }
   std::map<AlertKey, AlertRow> firing = FiringOf(tx, acknowledges);
   for (const AlertKey& key : acknowledges) {
@@ -260,10 +260,10 @@ class Batch {
   std::map<AlertKey, std::string> PlanAttachOnInsert(const std::vector<const AlertValues*>& alerts) {
     std::map<std::string, std::vector<const AlertValues*>> by_group;
     for (const AlertValues* v : alerts) {
-      if (!SilenceOf(v->labels).empty()) continue;
+      if (!SilenceOf(*v->labels).empty()) continue;
       bool targeted = std::any_of(Rules().begin(), Rules().end(),
-                                  [&](const InhibitRule& rule) { return MatchesAll(rule.target, v->labels); });
-      if (!targeted) by_group[GroupKeyOf(v->labels)].push_back(v);
+                                  [&](const InhibitRule& rule) { return MatchesAll(rule.target, *v->labels); });
+      if (!targeted) by_group[GroupKeyOf(*v->labels)].push_back(v);
     }
     std::vector<std::string> group_keys;
     for (const auto& [group_key, members] : by_group) group_keys.push_back(group_key);
@@ -401,7 +401,7 @@ StoredAlert StoredOf(const AlertValues& v, long long id) {
   StoredAlert a;
   a.id = id;
   a.fingerprint = v.key.fingerprint;
-  a.labels = v.labels;
+  a.labels = *v.labels;
   a.severity = v.severity;
   a.summary = v.summary;
   a.integration = v.key.integration;
