@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -151,9 +152,18 @@ template <typename It>
 struct IsDynamicParams<pqxx::internal::dynamic_params<It>> : std::true_type {};
 
 template <typename T>
+struct IsOptional : std::false_type {};
+template <typename T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+
+template <typename T>
 bool HoldsNul(const T& value) {
-  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+  if constexpr (std::is_pointer_v<T> && std::is_convertible_v<T, std::string_view>) {
+    return value != nullptr && HoldsNul(std::string_view(value));  // a null pointer is NULL
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     return std::string_view(value).find('\0') != std::string_view::npos;
+  } else if constexpr (IsOptional<T>::value) {
+    return value.has_value() && HoldsNul(*value);
   } else {
     return false;  // numbers, bools, binary strings (bytea may hold anything)
   }

@@ -292,6 +292,18 @@ TEST_F(PoolTest, ATextValueWithANulIsRefusedAsInvalidAndNothingIsCut) {
   EXPECT_NE(nul.error_message().find("NUL"), std::string::npos) << nul.error_message();
   EXPECT_NE(nul.error_message().find("notes_add, parameter $2"), std::string::npos) << nul.error_message();
 
+  // A NULL given as a null pointer or an empty optional is no text at all.
+  grpc::Status nulls = pool.Transact("add null notes", [&](pqxx::transaction_base& tx) {
+    Exec(tx, "notes_add", 4, static_cast<const char*>(nullptr), std::optional<std::string>());
+    return grpc::Status::OK;
+  });
+  EXPECT_TRUE(nulls.ok()) << nulls.error_message();
+  grpc::Status optional_nul = pool.Transact("add note", [&](pqxx::transaction_base& tx) {
+    Exec(tx, "notes_add", 5, "fine", std::optional<std::string>(std::string("{\0}", 3)));
+    return grpc::Status::OK;
+  });
+  EXPECT_NE(optional_nul.error_message().find("parameter $3"), std::string::npos) << optional_nul.error_message();
+
   grpc::Status escaped = add(3, "fine", R"({"note": "a\u0000b"})");
   EXPECT_EQ(escaped.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << escaped.error_message();
 
@@ -309,7 +321,7 @@ TEST_F(PoolTest, ATextValueWithANulIsRefusedAsInvalidAndNothingIsCut) {
                     rows = tx.exec1("SELECT count(*) FROM notes")[0].as<long long>();
                     return grpc::Status::OK;
                   }).ok());
-  EXPECT_EQ(rows, 1) << "only the note without a NUL was stored";
+  EXPECT_EQ(rows, 2) << "only the notes without a NUL were stored";
   EXPECT_EQ(Counter("flightdeck_db_errors_total", {"pool", "kind"}, {"test", "internal"}), 0)
       << "a caller's value is not a database error";
 }
