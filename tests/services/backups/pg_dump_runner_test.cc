@@ -1,6 +1,7 @@
 #include "services/backups/pg_dump_runner.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -134,6 +135,18 @@ ByteSource FromMemory(const std::string& data, size_t step = 10000,
   };
 }
 
+// A /proc file's text, or "" if its process is gone.
+std::string ReadWhileItExists(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string text;
+  char buffer[512];
+  ssize_t got;
+  while ((got = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(got));
+  close(fd);
+  return got < 0 ? "" : text;
+}
+
 // Our live child processes (zombies included: an unreaped child was left behind too).
 std::vector<pid_t> ChildProcesses() {
   std::vector<pid_t> children;
@@ -142,8 +155,9 @@ std::vector<pid_t> ChildProcesses() {
   while (dirent* entry = readdir(proc)) {
     pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
     if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(entry->d_name) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Read with read(2), not a filebuf: a process that exits between the open and the read
+    // makes the read fail with ESRCH, which libstdc++'s filebuf throws as an exception.
+    std::string text = ReadWhileItExists("/proc/" + std::string(entry->d_name) + "/stat");
     size_t paren = text.rfind(')');
     if (paren == std::string::npos) continue;
     std::istringstream fields(text.substr(paren + 2));
