@@ -389,6 +389,30 @@ TEST_F(ChatOpsE2eTest, UnlinkedUsersAndBadWordsAreAnsweredAtOnceAndNothingIsDone
   EXPECT_EQ(receiver_->Requests("/stranger") + receiver_->Requests("/typo") + receiver_->Requests("/help"), 0);
 }
 
+// A NUL, typed or in a channel's name, is refused by the field's name before anything is done:
+// the queued payload (jsonb) cannot hold it, and the answer used to be "could not take this
+// command" with PostgreSQL's complaint about \u0000 (a button's press: a 503).
+TEST_F(ChatOpsE2eTest, ANulInACommandIsRefusedByNameAndNothingIsDone) {
+  json release = CreateRelease("ledger", "production", "d4e5f6a7b8");
+  std::string id = release["id"];
+  WaitFor(id, {"AWAITING_APPROVAL"});
+  HttpResponse typed = Slash("UALICE", "approve " + id.substr(0, 8) + std::string(" ticket\0 42", 11), "/nul");
+  EXPECT_EQ(typed.status, 400) << typed.body;
+  EXPECT_NE(typed.body.find("text: contains a NUL character"), std::string::npos) << typed.body;
+
+  std::string body = SlashBody("UALICE", "approve " + id.substr(0, 8) + " ticket 42", "/nul");
+  const std::string channel = "channel_name=deploys";
+  body.replace(body.find(channel), channel.size(), channel + "%00x");
+  HttpResponse named = PostSigned("/v1/chatops/slack/commands", body);
+  EXPECT_EQ(named.status, 400) << named.body;
+  EXPECT_NE(named.body.find("channel_name: contains a NUL character"), std::string::npos) << named.body;
+
+  // The same command without the NUL is taken: only then is anything posted back.
+  ASSERT_EQ(Slash("UALICE", "approve " + id.substr(0, 8) + " ticket 42", "/nul").status, 200);
+  EXPECT_NE(Text(Answer("/nul")).find("alice approved ledger"), std::string::npos);
+  EXPECT_EQ(receiver_->Requests("/nul"), 1);
+}
+
 TEST_F(ChatOpsE2eTest, IdentitiesAreAdminOnlyValidatedAndUnlinkingStopsTheUser) {
   json carol = {{"platform", "slack"}, {"team_id", kTeam}, {"user_id", "UCAROL"}, {"name", "carol"}, {"role", "OPERATOR"}};
   HttpResponse by_deployer = Call("POST", "/v1/chatops/identities", ci_, carol);

@@ -95,7 +95,29 @@ bool ReadChatContext(const std::string& platform, bool interaction, const std::s
   if (c->team_id.empty()) *error = "team_id: missing";
   else if (c->user_id.empty()) *error = "user_id: missing";
   else if (c->response_url.empty()) *error = "response_url: missing";
-  return error->empty();
+  if (!error->empty()) return false;
+  // What is kept of the request is queued as a jsonb job payload and audited as text, neither of
+  // which can hold a NUL (percent-decoding and JSON's \u0000 can both spell one): refused here,
+  // by name, rather than failing the queueing after the request was taken.
+  struct Kept {
+    const char* form_field;
+    const char* payload_field;  // a button's
+    const std::string& value;
+  };
+  const Kept kept[] = {{"team_id", "payload.team.id", c->team_id},
+                       {"user_id", "payload.user.id", c->user_id},
+                       {"user_name", "payload.user.username", c->user_name},
+                       {"channel_id", "payload.channel.id", c->channel_id},
+                       {"channel_name", "payload.channel.name", c->channel_name},
+                       {"response_url", "payload.response_url", c->response_url},
+                       {"text", "payload.actions[0].value", c->text}};
+  for (const Kept& k : kept) {
+    if (k.value.find('\0') != std::string::npos) {
+      *error = std::string(interaction ? k.payload_field : k.form_field) + ": contains a NUL character";
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string FormField(const std::string& body, const std::string& name) {

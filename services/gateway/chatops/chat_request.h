@@ -25,7 +25,8 @@ bool FromPayload(const std::string& payload, ChatContext* out);
 
 // Reads a verified request body. `interaction`: a Slack block_actions payload (a button press,
 // turned into the command it stands for). false with *error naming the field when the request
-// lacks what a command needs (team, user, response_url; an action the front knows).
+// lacks what a command needs (team, user, response_url; an action the front knows) or a field
+// it keeps holds a NUL.
 bool ReadChatContext(const std::string& platform, bool interaction, const std::string& body, ChatContext* out,
                      std::string* error);
 

@@ -273,6 +273,15 @@ TEST_F(CoreRoutesTest, AuditRecordsTheQueryAndWhatACreateMade) {
   EXPECT_EQ(audit[0]["target"], "/v1/releases/rel-1");
   EXPECT_EQ(audit[1]["target"], "/v1/releases?dry=1");
   EXPECT_EQ(audit[1]["status"], 400);
+
+  // A path parameter holding a NUL is refused by name, and audited with the path as it was sent.
+  HttpResponse nul = Call("POST", "/v1/releases/abc%00def/approve", deployer_, "{}");
+  EXPECT_EQ(nul.status, 400) << nul.body;
+  EXPECT_NE(nul.body.find("contains a NUL character"), std::string::npos) << nul.body;
+  audit = gateway_->AuditOf("ci-pipeline");
+  ASSERT_EQ(audit.size(), 3u) << audit.dump();
+  EXPECT_EQ(audit[0]["target"], "/v1/releases/abc%00def/approve") << audit.dump();
+  EXPECT_EQ(audit[0]["status"], 400);
 }
 
 TEST_F(CoreRoutesTest, OverviewJoinsTheServicesAndNamesTheOnesThatDidNotAnswer) {

@@ -54,6 +54,16 @@ TEST(ReadChatContext, ASlashCommandForm) {
   EXPECT_FALSE(ReadChatContext("slack", false, "team_id=T1&user_id=U1&response_url=x&text=approve+%ff", &c,
                                &error));
   EXPECT_EQ(error, "text: not UTF-8 text");
+
+  // Nor a NUL, which the queued payload (jsonb) and the audit row (text) cannot hold.
+  error.clear();
+  EXPECT_FALSE(ReadChatContext("slack", false, "team_id=T1&user_id=U1&response_url=x&text=approve+3f2a+ok%00no", &c,
+                               &error));
+  EXPECT_EQ(error, "text: contains a NUL character");
+  error.clear();
+  EXPECT_FALSE(ReadChatContext("mattermost", false, "team_id=T1&user_id=U1&response_url=x&channel_name=a%00", &c,
+                               &error));
+  EXPECT_EQ(error, "channel_name: contains a NUL character");
 }
 
 std::string PayloadForm(const json& payload) {
@@ -98,6 +108,17 @@ TEST(ReadChatContext, AButtonPressBecomesItsCommand) {
   error.clear();
   EXPECT_FALSE(ReadChatContext("slack", true, "payload=%7Bnot+json", &c, &error));
   EXPECT_EQ(error, "payload: not a JSON object");
+  error.clear();
+  payload["type"] = "block_actions";
+  payload["actions"][0]["action_id"] = "abort";
+  payload["channel"]["name"] = std::string("dep\0loys", 8);
+  EXPECT_FALSE(ReadChatContext("slack", true, PayloadForm(payload), &c, &error));
+  EXPECT_EQ(error, "payload.channel.name: contains a NUL character");
+  error.clear();
+  payload["channel"]["name"] = "deploys";
+  payload["actions"][0]["value"] = std::string("3f2a\0", 5);
+  EXPECT_FALSE(ReadChatContext("slack", true, PayloadForm(payload), &c, &error));
+  EXPECT_EQ(error, "payload.actions[0].value: contains a NUL character");
   // A value with a quote cannot smuggle extra words into the command.
   EXPECT_EQ(CommandForButton("approve", "3f2a\" now"), "");
 }
