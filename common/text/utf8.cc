@@ -39,11 +39,13 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
-std::string ToUtf8(std::string_view s, std::string_view replacement) {
+namespace {
+
+std::string Repaired(std::string_view s, std::string_view replacement, bool nul_too) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    const size_t length = Utf8SequenceLength(s, i);
+    const size_t length = nul_too && s[i] == '\0' ? 0 : Utf8SequenceLength(s, i);
     if (length == 0) {
       out += replacement;
       ++i;
@@ -53,6 +55,14 @@ std::string ToUtf8(std::string_view s, std::string_view replacement) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string ToUtf8(std::string_view s, std::string_view replacement) { return Repaired(s, replacement, false); }
+
+std::string ToStorableText(std::string_view s, std::string_view replacement) {
+  return Repaired(s, replacement, true);
 }
 
 }  // namespace flightdeck::text

@@ -38,4 +38,9 @@ inline std::string_view CharacterPrefix(std::string_view s, size_t max_character
 // `s` with every byte that is not part of a well-formed sequence replaced by `replacement`.
 std::string ToUtf8(std::string_view s, std::string_view replacement = kReplacementCharacter);
 
+// `s` as text that every store takes: well-formed UTF-8 without NUL, which PostgreSQL's text and
+// jsonb cannot hold. Each bad byte and each NUL becomes `replacement`. For outside bytes (a
+// command's output, an HTTP answer's body) on their way into a timeline.
+std::string ToStorableText(std::string_view s, std::string_view replacement = kReplacementCharacter);
+
 }  // namespace flightdeck::text

@@ -163,22 +163,6 @@ std::string ResolveExecutable(const std::string& name) {
   _exit(127);
 }
 
-// Output goes into the timeline (a proto string and a jsonb column): both reject invalid UTF-8,
-// and PostgreSQL text rejects NUL. Bad bytes become U+FFFD instead of failing the event.
-std::string SanitizeUtf8(const std::string& in) {
-  std::string valid = text::ToUtf8(in);
-  std::string out;
-  out.reserve(valid.size());
-  for (char c : valid) {
-    if (c == '\0') {
-      out += text::kReplacementCharacter;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // Where a process stands once the output pipe is drained.
 struct ChildOutcome {
   bool exited = false;
@@ -222,7 +206,9 @@ class CommandRun {
   }
 
   std::string Output() const {
-    std::string out = SanitizeUtf8(output_);
+    // Output goes into the timeline (a proto string and a jsonb column): bad bytes and NULs
+    // become U+FFFD instead of failing the event.
+    std::string out = text::ToStorableText(output_);
     if (total_ > max_output_) {
       if (!out.empty() && out.back() != '\n') out += '\n';
       out += "[truncated after " + std::to_string(max_output_) + " bytes]";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/clock/timestamps.h"
+#include "common/text/utf8.h"
 
 namespace flightdeck::releases {
 namespace {
@@ -136,16 +137,17 @@ QueryResult ParseQueryResponse(const HttpReply& reply, Aggregate aggregate) {
   QueryResult result;
   nlohmann::json doc = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
-    std::string snippet = reply.body.substr(0, 200);
+    // The body's start goes into the timeline: whatever bytes it holds (a proxy's page, a
+    // compressed answer, a character cut at byte 200) must become text the store takes.
     result.problem = "prometheus answered HTTP " + std::to_string(reply.status) +
-                     " with a body that is not JSON: " + snippet;
+                     " with a body that is not JSON: " + text::ToStorableText(reply.body.substr(0, 200));
     return result;
   }
   if (doc.value("status", "") != "success") {
     std::string type = doc.value("errorType", "");
-    std::string text = doc.value("error", "");
-    result.problem = "prometheus error" + (type.empty() ? "" : " (" + type + ")") + ": " +
-                     (text.empty() ? "HTTP " + std::to_string(reply.status) : text);
+    std::string error = text::ToStorableText(doc.value("error", ""));  // JSON can spell a NUL
+    result.problem = "prometheus error" + (type.empty() ? "" : " (" + text::ToStorableText(type) + ")") + ": " +
+                     (error.empty() ? "HTTP " + std::to_string(reply.status) : error);
     return result;
   }
   const nlohmann::json* data = doc.contains("data") ? &doc["data"] : nullptr;
@@ -233,7 +235,7 @@ std::string ParseMatrixSamples(const HttpReply& reply, std::vector<double>* out)
     return "prometheus answered HTTP " + std::to_string(reply.status) + " with a body that is not JSON";
   }
   if (doc.value("status", "") != "success") {
-    return "prometheus error: " + doc.value("error", "HTTP " + std::to_string(reply.status));
+    return "prometheus error: " + text::ToStorableText(doc.value("error", "HTTP " + std::to_string(reply.status)));
   }
   const nlohmann::json& data = doc["data"];
   if (!data.is_object() || data.value("resultType", "") != "matrix" || !data.contains("result") ||

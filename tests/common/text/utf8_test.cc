@@ -40,6 +40,14 @@ TEST(Utf8Test, ReplacesEachByteOutsideAWellFormedSequence) {
   EXPECT_TRUE(IsUtf8(ToUtf8("\xC0\xAF\xF4\x90\x80\x80\xE2\x82")));
 }
 
+TEST(Utf8Test, StorableTextHasNeitherBadBytesNorNul) {
+  const std::string r(kReplacementCharacter);
+  EXPECT_EQ(ToUtf8(std::string("a\0b", 3)), std::string("a\0b", 3)) << "a NUL is well-formed UTF-8";
+  EXPECT_EQ(ToStorableText(std::string("a\0b\xFF", 4)), "a" + r + "b" + r);
+  EXPECT_EQ(ToStorableText("caf\xC3"), "caf" + r) << "a character cut at its first byte";
+  EXPECT_EQ(ToStorableText("caf\xC3\xA9"), "caf\xC3\xA9");
+}
+
 TEST(Utf8Test, CountsAndCutsCharactersNotBytes) {
   const std::string e = "\xC3\xA9";            // é, two bytes
   const std::string rocket = "\xF0\x9F\x9A\x80";  // four bytes

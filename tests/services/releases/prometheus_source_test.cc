@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include "common/config/config.h"
 #include "common/net/egress.h"
+#include "common/text/utf8.h"
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -145,6 +146,12 @@ class TestTarget {
       }
       if (name == "badgateway") {
         return Reply(502, "text/html", "<html><body>502 Bad Gateway</body></html>");
+      }
+      if (name == "gzip") {  // a compressed answer a proxy did not undo: bytes, NULs among them
+        return Reply(200, "application/json", std::string("\x1f\x8b\x08\0\0\0\0\0\xff\xc3", 10));
+      }
+      if (name == "nulerror") {
+        return Reply(400, "application/json", R"({"status":"error","errorType":"bad_data","error":"x\u0000y"})");
       }
     }
     return Reply(404, "text/plain", "not found");
@@ -518,6 +525,22 @@ TEST_F(PrometheusSourceTest, ProxyErrorPageIsReportedWithItsStatus) {
   SourceResult result = source.Fetch(Checkout(), Analysis(url, "x"), LastSeconds(60s));
   EXPECT_FALSE(result.observation.has_value());
   EXPECT_THAT(result.detail, AllOf(HasSubstr("HTTP 502"), HasSubstr("502 Bad Gateway")));
+}
+
+// What Prometheus (or a proxy before it) answered goes into the timeline, a jsonb document: its
+// bytes become text the store takes, where they used to fail the analysis's write every tick.
+TEST_F(PrometheusSourceTest, AnAnswerOfBytesOrANulIsReportedAsStorableText) {
+  for (const char* page : {"gzip", "nulerror"}) {
+    std::string url = "http://127.0.0.1:" + std::to_string(target_.port()) + "/canned/" + page;
+    PrometheusSource source;
+    SourceResult result = source.Fetch(Checkout(), Analysis(url, "x"), LastSeconds(60s));
+    EXPECT_FALSE(result.observation.has_value());
+    EXPECT_TRUE(text::IsUtf8(result.detail)) << page;
+    EXPECT_EQ(result.detail.find('\0'), std::string::npos) << page;
+    EXPECT_THAT(result.detail, HasSubstr(std::string(page) == "gzip" ? "HTTP 200 with a body that is not JSON"
+                                                                      : "prometheus error (bad_data): x\xEF\xBF\xBDy"))
+        << result.detail;
+  }
 }
 
 TEST_F(PrometheusSourceTest, LatencySamplesPerVersionFromRangeQueries) {
