@@ -20,6 +20,7 @@
 
 #include "common/db/db.h"
 #include "common/process/process.h"
+#include "common/text/utf8.h"
 #include "services/backups/archive_rows.h"
 #include "services/backups/pg_connection.h"
 
@@ -54,16 +55,14 @@ class BoundedText {
     if (text_.size() > 2 * kStderrKept) Drop(text_.size() - kStderrKept);
   }
 
-  // Cut at a whole UTF-8 character, NULs replaced: it ends up in a manifest column and a proto
-  // string, which both reject invalid UTF-8.
+  // Cut at a whole UTF-8 character, as storable text: it ends up in a manifest column and a
+  // proto string, which reject a NUL and bytes that are not UTF-8 (an object's name in a
+  // SQL_ASCII database, say).
   std::string Text() {
     if (text_.size() > kStderrKept) Drop(text_.size() - kStderrKept);
     size_t skip = 0;
     while (dropped_ > 0 && skip < text_.size() && (text_[skip] & 0xC0) == 0x80) ++skip;
-    std::string out = Trim(std::string_view(text_).substr(skip));
-    for (char& c : out) {
-      if (c == '\0') c = '?';
-    }
+    std::string out = text::ToStorableText(Trim(std::string_view(text_).substr(skip)));
     if (dropped_ + skip == 0) return out;
     return "[... " + std::to_string(dropped_ + skip) + " bytes omitted ...] " + out;
   }

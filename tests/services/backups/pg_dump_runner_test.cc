@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/db/db.h"
+#include "common/text/utf8.h"
 #include "services/backups/archive_rows.h"
 #include "tests/support/test_database.h"
 
@@ -569,6 +570,16 @@ TEST(DumpDatabaseTest, PgDumpFailureReportsItsStderrWithThePasswordRemoved) {
   EXPECT_EQ(dumped.error_message().find(password), std::string::npos) << dumped.error_message();
   EXPECT_LT(dumped.error_message().size(), 9000u);
   EXPECT_NE(dumped.error_message().find("bytes omitted"), std::string::npos);
+
+  // Whatever bytes the tool printed (a name from a SQL_ASCII database, a NUL), the message is
+  // text a proto string and a text column take.
+  FakeTool raw("#!/bin/sh\nprintf 'pg_dump: error: table \"caf\\351\\000\" is locked' >&2\nexit 1\n");
+  grpc::Status raw_failure = DumpDatabase(
+      source.url(), [](const uint8_t*, size_t) { return true; }, &manifest, raw.path());
+  ASSERT_FALSE(raw_failure.ok());
+  EXPECT_TRUE(text::IsUtf8(raw_failure.error_message())) << raw_failure.error_message();
+  EXPECT_NE(raw_failure.error_message().find("table \"caf\xEF\xBF\xBD\xEF\xBF\xBD\" is locked"), std::string::npos)
+      << raw_failure.error_message();
 
   grpc::Status missing = DumpDatabase(
       source.url(), [](const uint8_t*, size_t) { return true; }, &manifest, "/nonexistent/pg_dump");
