@@ -12,7 +12,7 @@ add_library(fd_health STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/evaluator.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/service.cc)
 target_link_libraries(fd_health PUBLIC flightdeck_proto fd_secrets fd_db fd_jobs fd_log fd_metrics fd_grpc
-                      fd_trace fd_clock fd_config fd_net gRPC::grpc++ PkgConfig::PQXX
+                      fd_trace fd_clock fd_config fd_net fd_text gRPC::grpc++ PkgConfig::PQXX
                       nlohmann_json::nlohmann_json)
 
 add_executable(flightdeck-health ${CMAKE_CURRENT_SOURCE_DIR}/main.cc)

@@ -3,20 +3,25 @@
 #include "common/clock/timestamps.h"
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
+#include "common/text/utf8.h"
 
 namespace flightdeck::health {
 namespace {
 
 constexpr size_t kRecentResults = 10;
 
+// What a target answered (a gRPC status message, a Redis reply, a PostgreSQL server's error in
+// its own encoding) may hold any bytes; a result is a proto string and jsonb, which take neither
+// bytes that are not UTF-8 nor a NUL. Made storable here, where every kind's outcome passes: one
+// such answer used to fail the write of the whole batch of results it was in.
 v1::ProbeResult ToResult(Clock::TimePoint at, const ProbeOutcome& o) {
   v1::ProbeResult r;
   SetTimestamp(r.mutable_at(), at);
   r.set_ok(o.ok);
   r.set_latency_ms(o.latency_ms);
-  r.set_error(o.error);
+  r.set_error(text::ToStorableText(o.error));
   r.set_status_code(o.status_code);
-  r.set_detail(o.detail);
+  r.set_detail(text::ToStorableText(o.detail));
   return r;
 }
 
@@ -89,7 +94,7 @@ void ResultRecorder::Record(const std::string& name, Clock::TimePoint started, c
         ev.set_reason(std::to_string(e.state.consecutive_successes) + " consecutive successes");
       } else {
         ev.set_reason(std::to_string(e.state.consecutive_failures) + " consecutive failures: " +
-                      outcome.error);
+                      result.error());
       }
       events_.push_back(std::move(ev));
       urgent_ = wake = true;

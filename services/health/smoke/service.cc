@@ -43,10 +43,10 @@ grpc::Status CheckSuiteName(const std::string& field, const std::string& name) {
   return errors.ToStatus();
 }
 
-// Protobuf strings must be UTF-8; a failing body may be anything (and its cut may split a
-// character), so invalid bytes become '?'.
+// Protobuf strings must be UTF-8 and the stored run (jsonb) holds no NUL; a failing body may be
+// anything (and its cut may split a character), so invalid bytes and NULs become '?'.
 std::string Utf8Excerpt(const std::string& body, size_t limit) {
-  return text::ToUtf8(std::string_view(body).substr(0, limit), "?");
+  return text::ToStorableText(std::string_view(body).substr(0, limit), "?");
 }
 
 // The caller's role as the gateway passed it; "" for a call without it (another service).

@@ -8,6 +8,7 @@
 
 #include "common/clock/timestamps.h"
 #include "common/grpc/metadata.h"
+#include "common/text/utf8.h"
 #include "flightdeck/v1/incidents.grpc.pb.h"
 #include "services/health/evaluator.h"
 #include "services/health/recorder.h"
@@ -245,6 +246,35 @@ TEST_F(HealthStoreTest, BatchedResultsBecomeStateEventsAndRingFigures) {
   stats_req.set_window_seconds(0);
   EXPECT_EQ(served_.stub().GetTargetStats(&bctx, stats_req, &stats).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A target's answer may hold any bytes (a gRPC status message, a Redis reply, a PostgreSQL
+// server's error in its own encoding): the recorded result and the event's reason are stored
+// as text, and the batch holding them is written, with each bad byte and NUL as U+FFFD.
+TEST_F(HealthStoreTest, AnAnswerOfAnyBytesIsRecordedAsStorableText) {
+  v1::HealthTarget t = Target("checkout-live");
+  t.set_failure_threshold(1);
+  ASSERT_TRUE(Create(t).ok());
+  Adopt("checkout-live");
+  ProbeOutcome o = Outcome(false, 5);
+  using namespace std::string_literals;
+  o.error = "unavailable: caf\xE9 \0 closed"s;
+  o.detail = "PONG\0\xFF"s;
+  recorder_.Record("checkout-live", clock_.Now(), o);
+  ASSERT_TRUE(recorder_.Flush().ok());
+
+  grpc::ClientContext ctx;
+  v1::GetTargetRequest get;
+  get.set_name("checkout-live");
+  v1::HealthTarget got;
+  ASSERT_TRUE(served_.stub().GetTarget(&ctx, get, &got).ok());
+  EXPECT_EQ(got.status(), v1::UNHEALTHY);
+  const std::string r(text::kReplacementCharacter);
+  EXPECT_EQ(got.last_result().error(), "unavailable: caf" + r + " " + r + " closed");
+  EXPECT_EQ(got.last_result().detail(), "PONG" + r + r);
+  std::vector<v1::HealthEvent> events = Events("TARGET");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_NE(events[0].reason().find("caf" + r + " " + r + " closed"), std::string::npos) << events[0].reason();
 }
 
 TEST_F(HealthStoreTest, RingStaysBoundedAcrossDays) {

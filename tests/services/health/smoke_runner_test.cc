@@ -32,7 +32,7 @@ Reply Route(const SeenRequest& r) {
   if (r.path == "/ok") {
     return {200, R"({"status":"up","count":3,"ok":true,"data":{"items":[{"state":"ready"}]}})"};
   }
-  if (r.path == "/fail") return {503, "database unavailable: " + std::string(2000, 'x')};
+  if (r.path == "/fail") return {503, std::string("database\0unavailable: ", 22) + std::string(2000, 'x')};
   if (r.path.rfind("/slow", 0) == 0) return {200, R"({"status":"up"})", std::stoi(r.path.substr(r.path.find('=') + 1))};
   if (r.path == "/echo") return {r.method == "POST" ? 201 : 200, r.body};
   return {404, "not found"};
@@ -146,7 +146,8 @@ TEST_F(SmokeRunnerTest, PassingAndFailingChecksAreRecordedInOrderWithTheFailingB
   EXPECT_FALSE(run.results(1).passed());
   EXPECT_EQ(run.results(1).status_code(), 503);
   EXPECT_EQ(run.results(1).error(), "status 503, want 200");
-  EXPECT_EQ(run.results(1).body_excerpt(), ("database unavailable: " + std::string(2000, 'x')).substr(0, 512));
+  // Cut at 512 bytes; a NUL (which the stored run, jsonb, cannot hold) shown as '?'.
+  EXPECT_EQ(run.results(1).body_excerpt(), ("database?unavailable: " + std::string(2000, 'x')).substr(0, 512));
   EXPECT_TRUE(run.results(2).passed()) << run.results(2).error();
   EXPECT_EQ(run.checks(0).headers().at("X-Api-Key"), "***");
 
