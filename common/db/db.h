@@ -174,7 +174,7 @@ template <typename... Args>
 size_t FirstNulParameter(const Args&... args) {
   size_t n = 0;
   size_t found = 0;
-  auto check = [&](const auto& value) {
+  [[maybe_unused]] auto check = [&](const auto& value) {  // unused for a statement without parameters
     if constexpr (IsDynamicParams<std::decay_t<decltype(value)>>::value) {
       for (auto it = value.begin(); it != value.end(); ++it) {
         ++n;

@@ -3,13 +3,6 @@
 #include <cctype>
 
 namespace flightdeck::releases {
-namespace {
-
-grpc::Status Invalid(const std::string& field, const std::string& why) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, field + ": " + why);
-}
-
-}  // namespace
 
 bool IsPrintableToken(std::string_view s) {
   for (unsigned char c : s) {
