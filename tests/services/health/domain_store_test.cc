@@ -60,6 +60,12 @@ class HealthStoreTest : public HealthDbTest {
                      Thresholds{r.target.success_threshold(), r.target.failure_threshold()}};
     recorder_.Adopt(tt, r.state, r.recent);
   }
+  bool GetTarget(const std::string& name, v1::HealthTarget* out) {
+    grpc::ClientContext ctx;
+    v1::GetTargetRequest get;
+    get.set_name(name);
+    return served_.stub().GetTarget(&ctx, get, out).ok();
+  }
   std::vector<v1::HealthEvent> Events(const std::string& kind) {
     grpc::ClientContext ctx;
     v1::ListHealthEventsRequest req;
@@ -203,11 +209,8 @@ TEST_F(HealthStoreTest, BatchedResultsBecomeStateEventsAndRingFigures) {
   for (int i = 0; i < 3; ++i) recorder_.Record("checkout-live", now - seconds(20) + seconds(i), Outcome(false, 800));
   ASSERT_TRUE(recorder_.Flush().ok());
 
-  grpc::ClientContext ctx;
-  v1::GetTargetRequest get;
-  get.set_name("checkout-live");
   v1::HealthTarget got;
-  ASSERT_TRUE(served_.stub().GetTarget(&ctx, get, &got).ok());
+  ASSERT_TRUE(GetTarget("checkout-live", &got));
   EXPECT_EQ(got.status(), v1::UNHEALTHY);
   EXPECT_EQ(got.consecutive_failures(), 3);
   EXPECT_EQ(MicrosOf(got.status_since()), ToMicros(now - seconds(19)));
@@ -263,11 +266,8 @@ TEST_F(HealthStoreTest, AnAnswerOfAnyBytesIsRecordedAsStorableText) {
   recorder_.Record("checkout-live", clock_.Now(), o);
   ASSERT_TRUE(recorder_.Flush().ok());
 
-  grpc::ClientContext ctx;
-  v1::GetTargetRequest get;
-  get.set_name("checkout-live");
   v1::HealthTarget got;
-  ASSERT_TRUE(served_.stub().GetTarget(&ctx, get, &got).ok());
+  ASSERT_TRUE(GetTarget("checkout-live", &got));
   EXPECT_EQ(got.status(), v1::UNHEALTHY);
   const std::string r(text::kReplacementCharacter);
   EXPECT_EQ(got.last_result().error(), "unavailable: caf" + r + " " + r + " closed");
