@@ -112,9 +112,13 @@ TEST_F(RedisFaultsTest, EveryReadIsRightDuringAndAfterEachRedisFault) {
       WaitUntil([&] { return DatabaseState(id) == "CANARY"; }, 5s);
       for (int i = 0; i < 2; ++i) ReadAndCheck(id, "before the fault", figures);
 
-      if (fault == "stop") ASSERT_TRUE(redis_->Stop());
+      if (fault == "stop") {
+        ASSERT_TRUE(redis_->Stop());
+      }
       if (fault == "pause") kill(redis_->pid(), SIGSTOP);
-      if (fault == "flush") ASSERT_TRUE(redis_->FlushAll());
+      if (fault == "flush") {
+        ASSERT_TRUE(redis_->FlushAll());
+      }
       figures.Fault();
       // A few reads first, as traffic would: they open the breaker, so that the invalidations
       // below are skipped rather than queued in a socket the hung Redis reads later.
@@ -135,7 +139,9 @@ TEST_F(RedisFaultsTest, EveryReadIsRightDuringAndAfterEachRedisFault) {
         figures.Violation("flightdeck_cache_breaker_open is not 1 during " + fault);
       }
 
-      if (fault == "stop") ASSERT_TRUE(redis_->Start());
+      if (fault == "stop") {
+        ASSERT_TRUE(redis_->Start());
+      }
       if (fault == "pause") kill(redis_->pid(), SIGCONT);
       const auto recovered = SteadyClock::now();
       // After recovery: the breaker closes once a trial command succeeds, and no read is stale.

@@ -124,7 +124,7 @@ TEST_F(IncidentsTrustTest, AnIncidentsAlertsAndEventsArePagedWithAMaximum) {
   ASSERT_GE(events["events"].size(), 3u) << events.dump();
   EXPECT_EQ(events["events"][0].value("kind", ""), "OPENED");
 
-  for (const std::string& path : {"/alerts", "/events"}) {
+  for (const std::string path : {"/alerts", "/events"}) {
     HttpResponse tooMany = Call("GET", "/v1/incidents/" + id + path + "?page_size=501", "", stack_->admin_token());
     EXPECT_EQ(tooMany.status, 400) << path << ": " << tooMany.body;
     EXPECT_NE(tooMany.body.find("page_size: must be between 1 and 500"), std::string::npos) << tooMany.body;

@@ -78,7 +78,7 @@ TEST(RbacMatrix, EveryRouteTimesEveryCallerIsDecidedAsTheTableSays) {
       if (!caller.token.empty()) headers["Authorization"] = "Bearer " + caller.token;
       const bool authenticated = caller.role != v1::Token::ROLE_UNSPECIFIED;
       const bool allowed = authenticated && api::RoleAllows(caller.role, method.role);
-      for (const std::string body : {std::string(), std::string("{not json")}) {
+      for (const std::string& body : {std::string(), std::string("{not json")}) {
         if (!body.empty() && !takes_body) continue;
         HttpResponse r = HttpRequest(verb, stack.gateway_url() + path, body, headers);
         std::string expected;

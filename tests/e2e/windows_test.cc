@@ -156,7 +156,9 @@ TEST_F(WindowsE2eTest, RefusedWithTheNextOpeningThenQueuedUntilItOpens) {
   const std::string id = r["id"];
   // It goes out once the window opens (about 8 s from the start of the test), not before.
   json early = json::parse(Call("GET", "/v1/releases/" + id, ci_).body);
-  if (std::chrono::system_clock::now() < opening) EXPECT_EQ(early["state"], "PENDING") << Timeline(id);
+  if (std::chrono::system_clock::now() < opening) {
+    EXPECT_EQ(early["state"], "PENDING") << Timeline(id);
+  }
   json started = WaitForState(id, {"CANARY", "VERIFYING", "SUCCEEDED"}, 40s);
   EXPECT_GE(std::chrono::system_clock::now(), opening);
   const std::string timeline = Timeline(id);
